@@ -1,0 +1,34 @@
+// The tile dialect's C++ declarations (generated from the .td files beside).
+#ifndef TILE_DIALECT_TILEDIALECT_H
+#define TILE_DIALECT_TILEDIALECT_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "dialect/TileDialect.h.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "dialect/TileTypes.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialect/TileAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "dialect/TileOps.h.inc"
+
+namespace mlir::tile {
+/// Name of the unit attribute marking a func.func as a tile kernel.
+constexpr llvm::StringLiteral kKernelAttr = "tile.kernel";
+/// Name of the i32 attribute giving a kernel's warps per CTA.
+constexpr llvm::StringLiteral kNumWarpsAttr = "tile.num_warps";
+/// Argument attribute: the value (integer) or address in bytes (pointer) is a
+/// multiple of this, as promised by the runtime's specialization.
+constexpr llvm::StringLiteral kDivisibilityAttr = "tile.divisibility";
+} // namespace mlir::tile
+
+#endif

@@ -1,0 +1,27 @@
+#ifndef TILE_DIALECT_TILEPASSES_H
+#define TILE_DIALECT_TILEPASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Pass/Pass.h"
+
+#include "dialect/TileDialect.h"
+
+namespace mlir::tile {
+#define GEN_PASS_DECL
+#include "dialect/TilePasses.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "dialect/TilePasses.h.inc"
+
+/// Registers the named pipelines (`tile-to-llvm`), see lib/Pipelines.cpp.
+void registerTilePipelines();
+
+/// Registers the dialect's passes and pipelines once per process.
+void registerAllTilePasses();
+} // namespace mlir::tile
+
+#endif

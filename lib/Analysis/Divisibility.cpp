@@ -1,0 +1,52 @@
+// A small forward divisibility analysis over integer SSA values, as Triton's
+// axis analysis does for contiguity: it lets global accesses be as wide as the
+// alignment of pointer, offset and bound allows.
+#include "Analysis/Divisibility.h"
+
+#include "dialect/TileDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+
+using namespace mlir;
+
+static int64_t powerOfTwoFactor(const APInt &v) {
+  if (v.isZero())
+    return tile::kMaxDivisibility;
+  unsigned tz = v.countTrailingZeros();
+  return tz >= 16 ? tile::kMaxDivisibility : int64_t(1) << tz;
+}
+
+static int64_t capped(int64_t v) { return std::min(v, tile::kMaxDivisibility); }
+
+int64_t tile::getDivisibility(Value value) {
+  if (auto arg = dyn_cast<BlockArgument>(value)) {
+    auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+    if (!func || arg.getOwner() != &func.getFunctionBody().front())
+      return 1;
+    if (auto attr = func.getArgAttrOfType<IntegerAttr>(arg.getArgNumber(),
+                                                       kDivisibilityAttr))
+      return capped(attr.getInt());
+    return 1;
+  }
+  APInt constant;
+  if (matchPattern(value, m_ConstantInt(&constant)))
+    return powerOfTwoFactor(constant);
+  Operation *op = value.getDefiningOp();
+  if (!op)
+    return 1;
+  auto div = [](Value v) { return getDivisibility(v); };
+  if (isa<arith::MulIOp>(op))
+    return capped(div(op->getOperand(0)) * div(op->getOperand(1)));
+  if (isa<arith::AddIOp, arith::SubIOp>(op))
+    return std::min(div(op->getOperand(0)), div(op->getOperand(1)));
+  if (isa<arith::ExtSIOp, arith::ExtUIOp, arith::IndexCastOp>(op))
+    return div(op->getOperand(0));
+  if (isa<arith::ShLIOp>(op)) {
+    APInt shift;
+    if (matchPattern(op->getOperand(1), m_ConstantInt(&shift)) &&
+        shift.getZExtValue() < 16)
+      return capped(div(op->getOperand(0)) << shift.getZExtValue());
+  }
+  return 1;
+}

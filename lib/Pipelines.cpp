@@ -1,0 +1,56 @@
+// The named pipelines that the Python driver and tile-opt both run, so that
+// every stage a user sees can be replayed with tile-opt.
+#include "dialect/TilePasses.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Pass/PassRegistry.h"
+
+using namespace mlir;
+
+namespace {
+struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
+  Option<std::string> chip{*this, "chip", llvm::cl::desc("GPU architecture"),
+                           llvm::cl::init("sm_90a")};
+  Option<std::string> features{*this, "features", llvm::cl::desc("PTX features"),
+                               llvm::cl::init("+ptx80")};
+  Option<unsigned> optLevel{*this, "opt-level", llvm::cl::desc("NVPTX opt level"),
+                            llvm::cl::init(3)};
+};
+
+// Chips this pipeline is meant for; anything else is refused before MLIR sees it.
+bool isSupportedChip(StringRef chip) { return chip == "sm_90a" || chip == "sm_90"; }
+
+void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
+  std::string pipeline =
+      "tile-assign-layouts,convert-tile-to-gpu,canonicalize,cse,"
+      "convert-scf-to-cf,"
+      "nvvm-attach-target{chip=" + options.chip + " features=" + options.features +
+      " O=" + std::to_string(options.optLevel) + "},"
+      "gpu.module(convert-vector-to-llvm,convert-gpu-to-nvvm,canonicalize,cse),"
+      "reconcile-unrealized-casts";
+  if (!isSupportedChip(options.chip)) {
+    llvm::errs() << "tile-to-llvm: unsupported chip '" << options.chip << "'\n";
+    return;
+  }
+  if (failed(parsePassPipeline(pipeline, pm)))
+    llvm::errs() << "tile-to-llvm: could not build pipeline: " << pipeline << "\n";
+}
+} // namespace
+
+void mlir::tile::registerTilePipelines() {
+  PassPipelineRegistration<TileToLLVMOptions>(
+      "tile-to-llvm",
+      "Lower tile kernels to the LLVM/NVVM dialects inside a gpu.module "
+      "(then gpu-module-to-binary makes PTX)",
+      buildTileToLLVM);
+}
+
+void mlir::tile::registerAllTilePasses() {
+  static bool registered = [] {
+    registerTilePasses();
+    registerTilePipelines();
+    return true;
+  }();
+  (void)registered;
+}
