@@ -18,9 +18,6 @@ struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
                             llvm::cl::init(3)};
 };
 
-// Chips this pipeline is meant for; anything else is refused before MLIR sees it.
-bool isSupportedChip(StringRef chip) { return chip == "sm_90a" || chip == "sm_90"; }
-
 void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
   std::string pipeline =
       "tile-assign-layouts,convert-tile-to-gpu,canonicalize,cse,"
@@ -29,10 +26,6 @@ void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
       " O=" + std::to_string(options.optLevel) + "},"
       "gpu.module(convert-vector-to-llvm,convert-gpu-to-nvvm,canonicalize,cse),"
       "reconcile-unrealized-casts";
-  if (!isSupportedChip(options.chip)) {
-    llvm::errs() << "tile-to-llvm: unsupported chip '" << options.chip << "'\n";
-    return;
-  }
   if (failed(parsePassPipeline(pipeline, pm)))
     llvm::errs() << "tile-to-llvm: could not build pipeline: " << pipeline << "\n";
 }

@@ -1,0 +1,186 @@
+"""The compiler driver: tile IR text -> verified tile IR -> LLVM/NVVM -> PTX -> cubin.
+
+Each stage's text is kept in `CompiledKernel.asm`; with TILE_DUMP_DIR set,
+every stage and the IR after every pass are written there.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import CompilationError
+from .mlir_context import new_context
+
+SUPPORTED_ARCHS = ("sm_90a",)
+
+
+@dataclass(frozen=True)
+class CompileOptions:
+    arch: str = "sm_90a"
+    num_warps: int = 4
+    opt_level: int = 3
+
+    def validate(self) -> None:
+        if self.arch not in SUPPORTED_ARCHS:
+            raise ValueError(f"unsupported arch {self.arch!r}; tile targets {SUPPORTED_ARCHS}")
+        if self.num_warps not in (1, 2, 4, 8, 16):
+            raise ValueError(f"num_warps must be 1, 2, 4, 8 or 16, got {self.num_warps}")
+        if self.opt_level not in (0, 1, 2, 3):
+            raise ValueError(f"opt_level must be 0..3, got {self.opt_level}")
+
+
+@dataclass
+class CompiledKernel:
+    """A compiled specialization: every stage's text plus launch metadata."""
+
+    name: str
+    asm: dict[str, str | bytes]
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def ptx(self) -> str:
+        return self.asm["ptx"]
+
+    @property
+    def cubin(self) -> bytes | None:
+        return self.asm.get("cubin")
+
+
+_LOC = re.compile(r'loc\("(?P<file>(?:[^"\\]|\\.)*)":(?P<line>\d+):(?P<col>\d+)\)')
+
+
+def _error_from_mlir(err, stage: str) -> CompilationError:
+    """Maps an MLIR diagnostic back to the user's source line through its loc."""
+    diags = getattr(err, "error_diagnostics", None) or []
+    for d in diags:
+        m = _LOC.search(str(d.location))
+        if m:
+            import linecache
+            filename, line, col = m["file"], int(m["line"]), int(m["col"]) - 1
+            message = d.message
+            for note in d.notes:
+                message += f"\n  note: {note.message}"
+            return CompilationError(f"{message} (in {stage})", filename, line, col,
+                                    linecache.getline(filename, line) or None)
+    return CompilationError(f"{stage} failed: {err}")
+
+
+def find_ptxas() -> str | None:
+    if env := os.environ.get("TILE_PTXAS"):
+        return env
+    if found := shutil.which("ptxas"):
+        return found
+    for root in (os.environ.get("CUDA_HOME"), "/usr/local/cuda"):
+        if root and (p := Path(root) / "bin" / "ptxas").is_file():
+            return str(p)
+    return None
+
+
+_ENTRY = re.compile(r"\.entry\s+(?P<name>[\w$]+)\s*\((?P<params>[^)]*)\)", re.S)
+_PARAM = re.compile(r"\.param\s+(?:\.align\s+(?P<align>\d+)\s+)?\.(?P<type>[usbf]\d+)"
+                    r"(?:\s+\.ptr(?:\s+\.\w+)*(?:\s+\.align\s+\d+)?)?\s+[\w$]+(?:\[(?P<n>\d+)\])?")
+
+
+def kernel_params(ptx: str, name: str) -> list[dict]:
+    """Byte size and alignment of each kernel parameter, read from the PTX entry:
+    the ABI the driver will see, whatever the lowering chose."""
+    for m in _ENTRY.finditer(ptx):
+        if m["name"] != name:
+            continue
+        params = []
+        for p in _PARAM.finditer(m["params"]):
+            elem = int(p["type"][1:]) // 8
+            count = int(p["n"]) if p["n"] else 1
+            params.append({"size": elem * count, "align": int(p["align"] or elem)})
+        return params
+    raise CompilationError(f"kernel {name} not found in the PTX")
+
+
+def run_ptxas(ptx: str, arch: str, opt_level: int) -> tuple[bytes, dict]:
+    ptxas = find_ptxas()
+    if ptxas is None:
+        raise FileNotFoundError("ptxas not found")
+    with tempfile.TemporaryDirectory(prefix="tile-") as tmp:
+        src, out = Path(tmp) / "kernel.ptx", Path(tmp) / "kernel.cubin"
+        src.write_text(ptx)
+        proc = subprocess.run([ptxas, f"-arch={arch}", f"-O{opt_level}", "-v", str(src),
+                               "-o", str(out)], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise CompilationError(f"ptxas rejected the generated PTX:\n{proc.stderr}")
+        log = proc.stderr + proc.stdout
+        return out.read_bytes(), parse_ptxas_log(log)
+
+
+def parse_ptxas_log(log: str) -> dict:
+    def grab(pattern):
+        m = re.search(pattern, log)
+        return int(m.group(1)) if m else 0
+    return {"registers": grab(r"Used (\d+) registers"),
+            "spill_stores": grab(r"(\d+) bytes spill stores"),
+            "spill_loads": grab(r"(\d+) bytes spill loads"),
+            "stack_frame": grab(r"(\d+) bytes stack frame"),
+            "ptxas_log": log.strip()}
+
+
+def _dump(dump_dir: Path | None, name: str, text: str | bytes) -> None:
+    if dump_dir is None:
+        return
+    path = dump_dir / name
+    path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)
+
+
+def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions(),
+               want_cubin: bool = True) -> CompiledKernel:
+    """Compiles one kernel module printed by the frontend."""
+    from mlir import ir, passmanager
+    options.validate()
+    dump_dir = None
+    if env := os.environ.get("TILE_DUMP_DIR"):
+        dump_dir = Path(env) / name
+        dump_dir.mkdir(parents=True, exist_ok=True)
+    asm: dict[str, str | bytes] = {}
+    with new_context() as ctx, ir.Location.unknown():
+        ctx.emit_error_diagnostics = False
+        try:
+            module = ir.Module.parse(tile_ir)
+        except ir.MLIRError as e:
+            raise _error_from_mlir(e, "the tile IR verifier") from None
+        asm["tile"] = module.operation.get_asm(enable_debug_info=True)
+        _dump(dump_dir, "0-tile.mlir", asm["tile"])
+
+        pipeline = (f"builtin.module(tile-to-llvm{{chip={options.arch} "
+                    f"opt-level={options.opt_level}}})")
+        pm = passmanager.PassManager.parse(pipeline)
+        if dump_dir is not None:
+            pm.enable_ir_printing(tree_printing_dir_path=str(dump_dir / "passes"))
+        try:
+            pm.run(module.operation)
+        except ir.MLIRError as e:
+            raise _error_from_mlir(e, "lowering to LLVM") from None
+        asm["llvm"] = str(module)
+        _dump(dump_dir, "1-llvm.mlir", asm["llvm"])
+
+        try:
+            passmanager.PassManager.parse(
+                "builtin.module(gpu-module-to-binary{format=isa})").run(module.operation)
+        except ir.MLIRError as e:
+            raise _error_from_mlir(e, "PTX generation") from None
+        binary = next(op for op in module.body.operations if op.name == "gpu.binary")
+        from mlir.dialects import gpu
+        obj = gpu.ObjectAttr(ir.ArrayAttr(binary.attributes["objects"])[0])
+        asm["ptx"] = obj.object.decode() if isinstance(obj.object, bytes) else str(obj.object)
+        _dump(dump_dir, "2-kernel.ptx", asm["ptx"])
+
+    metadata = {"name": name, "arch": options.arch, "num_warps": options.num_warps,
+                "block": [32 * options.num_warps, 1, 1], "shared_bytes": 0,
+                "params": kernel_params(asm["ptx"], name)}
+    if want_cubin and find_ptxas() is not None:
+        asm["cubin"], info = run_ptxas(asm["ptx"], options.arch, options.opt_level)
+        metadata.update(info)
+        _dump(dump_dir, "3-kernel.cubin", asm["cubin"])
+    return CompiledKernel(name, asm, metadata)

@@ -1,0 +1,9 @@
+"""Python AST -> tile IR."""
+from .codegen import ArgSpec, CodeGenerator, KernelSource
+
+__all__ = ["ArgSpec", "CodeGenerator", "KernelSource", "generate_ir"]
+
+
+def generate_ir(kernel: KernelSource, specs: dict[str, ArgSpec], num_warps: int) -> str:
+    """The tile IR module (text, with locations) of one specialization."""
+    return CodeGenerator(kernel, specs, num_warps).generate()

@@ -1,0 +1,194 @@
+"""`@tile.jit`: specialization, compilation on first use, launch."""
+from __future__ import annotations
+
+import ctypes
+import inspect
+import textwrap
+import typing
+from dataclasses import dataclass
+
+from .. import language as tl
+from ..compiler import CompiledKernel, CompileOptions, compile_ir
+from ..frontend import ArgSpec, KernelSource, generate_ir
+from . import driver
+from .arguments import INT32_RANGE, as_device_array, divisibility, parse_type_string
+
+LAUNCH_OPTIONS = ("num_warps", "stream")
+
+
+def _is_constexpr(annotation, globals_) -> bool:
+    if annotation is tl.constexpr:
+        return True
+    if isinstance(annotation, str):
+        try:
+            return eval(annotation, globals_) is tl.constexpr
+        except Exception:
+            return annotation.split(".")[-1] == "constexpr"
+    return False
+
+
+@dataclass
+class _Bound:
+    """A call's arguments sorted into specialization and launch values."""
+
+    specs: dict[str, ArgSpec]
+    runtime: list  # (ArgSpec, value) per runtime parameter, in order
+    constexprs: dict
+    options: CompileOptions
+    stream: int | None
+    device: int
+
+
+class JITFunction:
+    def __init__(self, fn):
+        self.fn = fn
+        self.__name__ = fn.__name__
+        self.__doc__ = fn.__doc__
+        lines, first_line = inspect.getsourcelines(fn)
+        text = "".join(lines)
+        dedented = textwrap.dedent(text)
+        indent = len(lines[0]) - len(lines[0].lstrip())
+        self.source = KernelSource(fn.__name__, inspect.getsourcefile(fn) or "<unknown>",
+                                   first_line, dedented, indent, fn.__globals__)
+        self.signature = inspect.signature(fn)
+        self.params = list(self.signature.parameters)
+        self.constexpr_params = {
+            name for name, p in self.signature.parameters.items()
+            if _is_constexpr(p.annotation, fn.__globals__)}
+        self._cache: dict[tuple, CompiledKernel] = {}
+        self._loaded: dict[tuple, driver.LoadedKernel] = {}
+
+    def __repr__(self) -> str:
+        return f"<tile.jit {self.__name__}>"
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"launch a tile kernel with a grid: {self.__name__}[grid](...)")
+
+    def __getitem__(self, grid) -> "_Launcher":
+        return _Launcher(self, grid)
+
+    # -- specialization --------------------------------------------------------
+    def _bind(self, args, kwargs) -> _Bound:
+        options = {k: kwargs.pop(k) for k in LAUNCH_OPTIONS if k in kwargs}
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{self.__name__}: {e}") from None
+        specs, runtime, constexprs, devices, streams = {}, [], {}, set(), set()
+        for name, value in bound.arguments.items():
+            if name in self.constexpr_params:
+                specs[name] = ArgSpec("constexpr", value=value)
+                constexprs[name] = value
+                continue
+            if isinstance(value, str):
+                spec = parse_type_string(value, name)
+                runtime.append((spec, None))
+                specs[name] = spec
+                continue
+            array = as_device_array(value, name)
+            if array is not None:
+                spec = ArgSpec("ptr", array.dtype, divisibility(array.pointer))
+                runtime.append((spec, array.pointer))
+                devices.add(array.device)
+                if array.stream is not None:
+                    streams.add(array.stream)
+            elif isinstance(value, bool):
+                raise TypeError(f"argument '{name}': bool parameters must be tile.constexpr")
+            elif isinstance(value, int):
+                if not INT32_RANGE[0] <= value <= INT32_RANGE[1]:
+                    raise ValueError(f"argument '{name}' = {value} does not fit in int32")
+                spec = ArgSpec("int", tl.int32, divisibility(value))
+                runtime.append((spec, value))
+            elif isinstance(value, float):
+                spec = ArgSpec("float", tl.float32)
+                runtime.append((spec, value))
+            else:
+                raise TypeError(f"argument '{name}': unsupported type {type(value).__name__}; "
+                                "expected a device array, int or float")
+            specs[name] = spec
+        if len(devices) > 1:
+            raise ValueError(f"{self.__name__}: arrays are on different devices {sorted(devices)}")
+        stream = options.get("stream")
+        if stream is None and len(streams) == 1:
+            stream = streams.pop()
+        compile_options = CompileOptions(num_warps=options.get("num_warps", 4))
+        compile_options.validate()
+        return _Bound(specs, runtime, constexprs, compile_options,
+                      stream, devices.pop() if devices else 0)
+
+    def _key(self, bound: _Bound) -> tuple:
+        return (tuple((n, s.kind, s.dtype, s.divisibility,
+                       repr(s.value) if s.kind == "constexpr" else None)
+                      for n, s in bound.specs.items()), bound.options)
+
+    def _compile(self, bound: _Bound, want_cubin: bool = True) -> CompiledKernel:
+        key = self._key(bound)
+        kernel = self._cache.get(key)
+        if kernel is None:
+            text = generate_ir(self.source, bound.specs, bound.options.num_warps)
+            kernel = compile_ir(text, self.__name__, bound.options, want_cubin)
+            self._cache[key] = kernel
+        return kernel
+
+    def compile(self, *args, **kwargs) -> CompiledKernel:
+        """Compiles (or returns the cached) specialization for these arguments;
+        `.asm` holds "tile", "llvm", "ptx" and, with ptxas present, "cubin".
+
+        Arguments are what a launch takes, or type strings standing for them
+        (`"*f32:16"`, `"i32"`), so no GPU is needed:
+        `add.compile("*f32:16", "*f32:16", "*f32:16", "i32:16", BLOCK=1024)`."""
+        return self._compile(self._bind(list(args), dict(kwargs)))
+
+    # -- launch ------------------------------------------------------------------
+    def _launch(self, grid, args, kwargs) -> None:
+        bound = self._bind(list(args), dict(kwargs))
+        if any(value is None for _, value in bound.runtime):
+            raise TypeError(f"{self.__name__}: type strings can be compiled, not launched")
+        kernel = self._compile(bound)
+        if callable(grid):
+            grid = grid(dict(bound.constexprs))
+        grid = tuple(grid) if isinstance(grid, (tuple, list)) else (grid,)
+        if not 1 <= len(grid) <= 3 or not all(isinstance(g, int) for g in grid):
+            raise ValueError(f"{self.__name__}: grid must be 1 to 3 ints, got {grid}")
+        grid = grid + (1,) * (3 - len(grid))
+        if any(g <= 0 for g in grid):
+            return  # an empty grid launches nothing, as in Triton
+        if grid[0] > 2**31 - 1 or grid[1] > 65535 or grid[2] > 65535:
+            raise ValueError(f"{self.__name__}: grid {grid} exceeds the CUDA limits "
+                             "(2^31-1, 65535, 65535)")
+        driver.set_device(bound.device)
+        key = (self._key(bound), bound.device)
+        loaded = self._loaded.get(key)
+        if loaded is None:
+            image = kernel.cubin or kernel.ptx.encode() + b"\0"
+            loaded = driver.LoadedKernel(image, kernel.name, kernel.metadata["shared_bytes"])
+            self._loaded[key] = loaded
+        params = kernel.metadata["params"]
+        if len(params) != len(bound.runtime):
+            raise RuntimeError(f"{self.__name__}: kernel has {len(params)} parameters but "
+                               f"{len(bound.runtime)} runtime arguments were given")
+        values = []
+        for (spec, value), param in zip(bound.runtime, params):
+            if spec.kind == "ptr":
+                values.append(ctypes.c_uint64(value))
+            elif spec.kind == "int":
+                values.append(ctypes.c_int32(value))
+            else:
+                values.append(ctypes.c_float(value))
+        loaded.launch(grid, kernel.metadata["block"], kernel.metadata["shared_bytes"],
+                      bound.stream or 0, values)
+
+
+class _Launcher:
+    def __init__(self, fn: JITFunction, grid):
+        self.fn, self.grid = fn, grid
+
+    def __call__(self, *args, **kwargs):
+        return self.fn._launch(self.grid, args, kwargs)
+
+
+def jit(fn=None):
+    """Decorator: compiles `fn` into a GPU kernel, launched as `fn[grid](*args)`."""
+    if fn is None:
+        return jit
+    return JITFunction(fn)
