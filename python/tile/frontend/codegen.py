@@ -229,15 +229,15 @@ class CodeGenerator(ast.NodeVisitor):
     def binary(self, node: ast.AST, op: ast.operator, lhs, rhs):
         if not isinstance(lhs, Value) and not isinstance(rhs, Value):
             return self.fold(node, op, lhs, rhs)
+        sym = _OP_SYMBOL.get(type(op), type(op).__name__)
+        if any(isinstance(v, Value) and isinstance(v.type, PtrType) for v in (lhs, rhs)):
+            raise self.error(node, f"'{sym}' on pointers is not supported; pass an offset "
+                             "to tile.load/tile.store instead")
         lhs = self.as_value(node, lhs, rhs if isinstance(rhs, Value) else lhs)
         rhs = self.as_value(node, rhs, lhs)
-        sym = _OP_SYMBOL.get(type(op), type(op).__name__)
         if lhs.type != rhs.type:
             raise self.error(node, f"operands of '{sym}' differ in type: "
                              f"{lhs.type} and {rhs.type}")
-        if isinstance(lhs.type, PtrType):
-            raise self.error(node, f"'{sym}' on pointers is not supported; pass an offset "
-                             "to tile.load/tile.store instead")
         dtype = lhs.type.dtype
         table = _FLOAT_OPS if dtype.is_float else _INT_OPS
         if type(op) not in table:

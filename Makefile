@@ -1,0 +1,22 @@
+# Two commands for a fresh machine (see README): `make demo` and `make test`.
+PY ?= python3
+# lit from the same Python (pyenv shims may not list freshly installed scripts).
+LIT = $(PY) -c 'import lit.main; lit.main.main()'
+
+.PHONY: setup demo test lit pytest device-stage
+setup:
+	$(PY) -m pip install -q -r requirements-build.txt
+	$(PY) -m pip install -q --no-build-isolation -e '.[test]'
+
+demo: setup
+	$(PY) examples/vector_add.py
+
+test: setup
+	$(LIT) -sv test
+	$(PY) -m pytest -q test/python
+
+# Copies the built C API library into python/tile/_lib (git-ignored), so the
+# device machine can use the source tree: carry [".mlir-bundle", "python/tile/_lib"].
+device-stage:
+	mkdir -p python/tile/_lib
+	cp "$$($(PY) -c 'import tile.compiler.mlir_context as m; print(m.find_library())')" python/tile/_lib/

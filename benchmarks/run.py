@@ -1,0 +1,42 @@
+"""Runs every benchmark case in one process and prints a table last.
+
+Each case checks its result against the reference in the same run; a figure
+whose check failed is marked, never reported as a win.
+    python3 benchmarks/run.py [--json FILE]
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--json", help="write the results here")
+    args = parser.parse_args()
+    import torch
+    import bench_vector_add
+    device = torch.cuda.get_device_name()
+    results = [bench_vector_add.bench()]
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"date": datetime.date.today().isoformat(), "device": device,
+                       "results": results}, f, indent=2)
+    print(f"\n{device}, {datetime.date.today().isoformat()}")
+    print(f"| case | check | tile | reference | tile / reference |")
+    print(f"|---|---|---|---|---|")
+    for r in results:
+        check = "exact" if r["correct"] else "WRONG"
+        print(f"| {r['case']} | {check} | {r['tile_GBps']:.0f} GB/s | torch.add "
+              f"{r['torch_GBps']:.0f} GB/s (copy {r['copy_GBps']:.0f}) | {r['vs_torch']:.3f} "
+              f"(vs copy {r['vs_copy']:.3f}) |")
+    return 0 if all(r["correct"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole GPU suite in one call, for the device machine (or any CUDA box):
+# GPU + CPU pytest, then the benchmarks, whose table is printed last.
+# On the device: carry [".mlir-bundle", "python/tile/_lib"] (make device-stage).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+if ! python3 -c "import mlir.ir" 2>/dev/null; then
+  mkdir -p /tmp/site && tar xJf .mlir-bundle/mlir-py312.tar.xz -C /tmp/site
+  export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+export PYTHONPATH=$PWD/python:$PYTHONPATH PYTHONUNBUFFERED=1
+out=${OUT:-/tmp/tile-gpu-suite}
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv,noheader
+python3 -m pytest -q -p no:cacheprovider test/python 2>&1 | tee "$out/pytest.log" | tail -n 25
+tests=${PIPESTATUS[0]}
+python3 benchmarks/run.py --json "$out/bench.json" 2>&1 | tee "$out/bench.log"
+bench=${PIPESTATUS[0]}
+echo "pytest exit $tests, benchmarks exit $bench"
+exit $(( tests || bench ))

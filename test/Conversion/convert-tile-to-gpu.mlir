@@ -1,0 +1,78 @@
+// RUN: tile-opt %s -split-input-file -tile-assign-layouts -convert-tile-to-gpu -canonicalize -cse | FileCheck %s
+
+// Vector add: aligned pointers and a bound divisible by 16 give 16-byte
+// accesses, each guarded by one `index < bound` test.
+// CHECK-LABEL: gpu.module @tile_kernels
+// CHECK: gpu.func @vector_add(%{{.*}}: !llvm.ptr<1> {{.*}}, %{{.*}}: !llvm.ptr<1> {{.*}}, %{{.*}}: !llvm.ptr<1> {{.*}}, %[[N:.*]]: i32 {{.*}}) kernel
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK: gpu.block_id x
+// CHECK: gpu.thread_id x
+// CHECK: arith.cmpi slt
+// CHECK: scf.if
+// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
+// CHECK: vector.insert_strided_slice {{.*}} {offsets = [4], strides = [1]} : vector<4xf32> into vector<8xf32>
+// CHECK: arith.addf {{.*}} : vector<8xf32>
+// CHECK: vector.extract_strided_slice {{.*}} {offsets = [0], sizes = [4], strides = [1]}
+// CHECK: llvm.store {{.*}} {alignment = 16 : i64} : vector<4xf32>, !llvm.ptr<1>
+// CHECK: gpu.return
+// CHECK-NOT: func.func
+func.func @vector_add(%x: !tile.ptr<f32> {tile.divisibility = 16 : i64},
+                      %y: !tile.ptr<f32> {tile.divisibility = 16 : i64},
+                      %out: !tile.ptr<f32> {tile.divisibility = 16 : i64},
+                      %n: i32 {tile.divisibility = 16 : i64})
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %pid = tile.program_id 0
+  %c1024 = arith.constant 1024 : i32
+  %off = arith.muli %pid, %c1024 : i32
+  %a = tile.load %x[%off] bound %n : !tile.ptr<f32> -> tensor<1024xf32>
+  %b = tile.load %y[%off] bound %n : !tile.ptr<f32> -> tensor<1024xf32>
+  %s = arith.addf %a, %b : tensor<1024xf32>
+  tile.store %s, %out[%off] bound %n : tensor<1024xf32>, !tile.ptr<f32>
+  return
+}
+
+// -----
+
+// Nothing known about alignment: one element per access.
+// CHECK-LABEL: gpu.func @unaligned
+// CHECK: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<1> -> f32
+// CHECK-NOT: vector<4xf32>
+// CHECK: llvm.store %{{.*}} {alignment = 4 : i64} : f32, !llvm.ptr<1>
+func.func @unaligned(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %pid = tile.program_id 0
+  %a = tile.load %x[%pid] bound %n : !tile.ptr<f32> -> tensor<512xf32>
+  tile.store %a, %x[%pid] bound %n : tensor<512xf32>, !tile.ptr<f32>
+  return
+}
+
+// -----
+
+// A bound that is not a multiple of 16 forces single-element accesses even
+// with aligned pointers and offsets (the predicate must be exact).
+// CHECK-LABEL: gpu.func @ragged_bound
+// CHECK: llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<1> -> f32
+func.func @ragged_bound(%x: !tile.ptr<f32> {tile.divisibility = 16 : i64}, %n: i32)
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %a = tile.load %x[%c0] bound %n : !tile.ptr<f32> -> tensor<512xf32>
+  tile.store %a, %x[%c0] bound %n : tensor<512xf32>, !tile.ptr<f32>
+  return
+}
+
+// -----
+
+// No bound: no predicate. A 64-element tile over 128 threads wraps, and only
+// the first 64 threads store.
+// CHECK-LABEL: gpu.func @wrapped
+// CHECK: %[[TID:.*]] = gpu.thread_id x
+// CHECK-NOT: scf.if
+// CHECK: llvm.load
+// CHECK: arith.cmpi slt
+// CHECK: scf.if
+// CHECK: llvm.store
+func.func @wrapped(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %a = tile.load %x[%c0] : !tile.ptr<f32> -> tensor<64xf32>
+  tile.store %a, %x[%c0] : tensor<64xf32>, !tile.ptr<f32>
+  return
+}
