@@ -80,7 +80,9 @@ def test_num_warps_sets_block_size():
 
 def test_params_read_from_ptx():
     kernel = add.compile(*ALIGNED, BLOCK=1024)
-    assert kernel.metadata["params"] == [{"size": 8, "align": 8}] * 3 + [{"size": 4, "align": 4}]
+    # x, x_size0, y, y_size0, out, out_size0, n (unit strides are specialized away)
+    ptr, i32 = {"size": 8, "align": 8}, {"size": 4, "align": 4}
+    assert kernel.metadata["params"] == [ptr, i32] * 3 + [i32]
     ptx = ".entry k(\n\t.param .align 128 .b8 k_param_0[128],\n\t.param .f32 k_param_1\n)"
     assert kernel_params(ptx, "k") == [{"size": 128, "align": 128}, {"size": 4, "align": 4}]
 

@@ -1,5 +1,6 @@
 """Python AST -> tile IR."""
-from .codegen import ArgSpec, CodeGenerator, KernelSource
+from ..signature import ArgSpec
+from .codegen import CodeGenerator, KernelSource
 
 __all__ = ["ArgSpec", "CodeGenerator", "KernelSource", "generate_ir"]
 

@@ -13,21 +13,21 @@ from typing import Any
 from .. import language as tl
 from ..errors import CompilationError
 from . import ir
+from ..signature import ArgSpec, params_of
 from .ir import PtrType, ScalarType, TileType, Value
 
 
 @dataclass(frozen=True)
-class ArgSpec:
-    """How one kernel parameter is specialized.
+class ArrayArg:
+    """An array parameter inside the kernel: its pointer, sizes and strides."""
 
-    kind: "constexpr" (value), "ptr" (dtype, divisibility in bytes),
-    "int"/"float" (dtype, divisibility).
-    """
+    pointer: Value
+    sizes: tuple[Value, ...]
+    strides: tuple[Value | int, ...]  # 1 where the runtime specialized it away
 
-    kind: str
-    dtype: tl.dtype | None = None
-    divisibility: int = 1
-    value: Any = None
+    @property
+    def type(self) -> PtrType:
+        return self.pointer.type
 
 
 @dataclass
@@ -97,16 +97,23 @@ class CodeGenerator(ast.NodeVisitor):
             if spec.kind == "constexpr":
                 self.scope[arg.arg] = spec.value
                 continue
-            if spec.kind == "ptr":
-                type_ = PtrType(spec.dtype)
+            values = {}
+            for p in params_of(arg.arg, spec):
+                type_ = PtrType(spec.dtype) if p.type == "ptr" else \
+                    ScalarType(tl.BY_MLIR[p.type])
+                value = Value(f"%{p.name}", type_)
+                attrs = {}
+                if p.divisibility > 1:
+                    attrs["tile.divisibility"] = f"{p.divisibility} : i64"
+                args.append(ir.Argument(value, attrs, self.loc(arg)))
+                values[(p.source, p.dim)] = value
+            if spec.kind == "array":
+                self.scope[arg.arg] = ArrayArg(
+                    values[("pointer", -1)],
+                    tuple(values[("size", d)] for d in range(spec.rank)),
+                    tuple(values.get(("stride", d), 1) for d in range(spec.rank)))
             else:
-                type_ = ScalarType(spec.dtype)
-            value = Value(f"%{arg.arg}", type_)
-            attrs = {}
-            if spec.divisibility > 1:
-                attrs["tile.divisibility"] = f"{spec.divisibility} : i64"
-            args.append(ir.Argument(value, attrs, self.loc(arg)))
-            self.scope[arg.arg] = value
+                self.scope[arg.arg] = values[("value", -1)]
         for stmt in fn.body:
             self.visit(stmt)
         attrs = {"tile.kernel": None, "tile.num_warps": f"{self.num_warps} : i32"}
@@ -163,7 +170,7 @@ class CodeGenerator(ast.NodeVisitor):
 
     def visit_Attribute(self, node: ast.Attribute):
         base = self.visit(node.value)
-        if isinstance(base, Value):
+        if isinstance(base, (Value, ArrayArg)):
             raise self.error(node, f"'{node.attr}' is not an attribute of a {base.type}")
         try:
             return getattr(base, node.attr)
@@ -227,12 +234,12 @@ class CodeGenerator(ast.NodeVisitor):
         raise self.error(node, f"cannot combine {x!r} with a {like.type} value")
 
     def binary(self, node: ast.AST, op: ast.operator, lhs, rhs):
+        sym = _OP_SYMBOL.get(type(op), type(op).__name__)
+        if any(isinstance(v, ArrayArg) for v in (lhs, rhs)):
+            raise self.error(node, f"'{sym}' on arrays (pointers) is not supported; pass an "
+                             "offset to tile.load/tile.store instead")
         if not isinstance(lhs, Value) and not isinstance(rhs, Value):
             return self.fold(node, op, lhs, rhs)
-        sym = _OP_SYMBOL.get(type(op), type(op).__name__)
-        if any(isinstance(v, Value) and isinstance(v.type, PtrType) for v in (lhs, rhs)):
-            raise self.error(node, f"'{sym}' on pointers is not supported; pass an offset "
-                             "to tile.load/tile.store instead")
         lhs = self.as_value(node, lhs, rhs if isinstance(rhs, Value) else lhs)
         rhs = self.as_value(node, rhs, lhs)
         if lhs.type != rhs.type:
@@ -287,10 +294,11 @@ class CodeGenerator(ast.NodeVisitor):
         return self.builder.op(f"tile.num_programs {axis}", self.loc(node), ScalarType(tl.int32))
 
     def global_access(self, node, ptr, offset, bound, what: str):
-        if not isinstance(ptr, Value) or not isinstance(ptr.type, PtrType):
+        if not isinstance(ptr, ArrayArg):
             got = ptr.type if isinstance(ptr, Value) else repr(ptr)
-            raise self.error(node, f"{what}'s first argument must be a tensor (pointer) "
-                             f"parameter, got {got}")
+            raise self.error(node, f"{what}'s first argument must be an array parameter, "
+                             f"got {got}")
+        ptr = ptr.pointer
         offset = self.require_i32(node, offset, f"{what}'s offset")
         bound_text = ""
         if bound is not None:

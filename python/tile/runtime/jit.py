@@ -9,9 +9,11 @@ from dataclasses import dataclass
 
 from .. import language as tl
 from ..compiler import CompiledKernel, CompileOptions, compile_ir
-from ..frontend import ArgSpec, KernelSource, generate_ir
+from ..frontend import KernelSource, generate_ir
+from ..signature import (INT32_RANGE, ArgSpec, array_spec, divisibility, params_of,
+                         parse_type_string)
 from . import driver
-from .arguments import INT32_RANGE, as_device_array, divisibility, parse_type_string
+from .arguments import as_device_array
 
 LAUNCH_OPTIONS = ("num_warps", "stream")
 
@@ -32,7 +34,7 @@ class _Bound:
     """A call's arguments sorted into specialization and launch values."""
 
     specs: dict[str, ArgSpec]
-    runtime: list  # (ArgSpec, value) per runtime parameter, in order
+    runtime: list  # (Param, value) per kernel parameter, in order; value None for type strings
     constexprs: dict
     options: CompileOptions
     stream: int | None
@@ -82,13 +84,16 @@ class JITFunction:
                 continue
             if isinstance(value, str):
                 spec = parse_type_string(value, name)
-                runtime.append((spec, None))
+                runtime += [(p, None) for p in params_of(name, spec)]
                 specs[name] = spec
                 continue
             array = as_device_array(value, name)
             if array is not None:
-                spec = ArgSpec("ptr", array.dtype, divisibility(array.pointer))
-                runtime.append((spec, array.pointer))
+                spec = array_spec(array.dtype, array.pointer, array.shape, array.strides)
+                parts = {"pointer": lambda p: array.pointer,
+                         "size": lambda p: array.shape[p.dim],
+                         "stride": lambda p: array.strides[p.dim]}
+                runtime += [(p, parts[p.source](p)) for p in params_of(name, spec)]
                 devices.add(array.device)
                 if array.stream is not None:
                     streams.add(array.stream)
@@ -98,10 +103,10 @@ class JITFunction:
                 if not INT32_RANGE[0] <= value <= INT32_RANGE[1]:
                     raise ValueError(f"argument '{name}' = {value} does not fit in int32")
                 spec = ArgSpec("int", tl.int32, divisibility(value))
-                runtime.append((spec, value))
+                runtime += [(p, value) for p in params_of(name, spec)]
             elif isinstance(value, float):
                 spec = ArgSpec("float", tl.float32)
-                runtime.append((spec, value))
+                runtime += [(p, value) for p in params_of(name, spec)]
             else:
                 raise TypeError(f"argument '{name}': unsupported type {type(value).__name__}; "
                                 "expected a device array, int or float")
@@ -117,9 +122,7 @@ class JITFunction:
                       stream, devices.pop() if devices else 0)
 
     def _key(self, bound: _Bound) -> tuple:
-        return (tuple((n, s.kind, s.dtype, s.divisibility,
-                       repr(s.value) if s.kind == "constexpr" else None)
-                      for n, s in bound.specs.items()), bound.options)
+        return (tuple((n, s.key()) for n, s in bound.specs.items()), bound.options)
 
     def _compile(self, bound: _Bound, want_cubin: bool = True) -> CompiledKernel:
         key = self._key(bound)
@@ -167,14 +170,12 @@ class JITFunction:
         if len(params) != len(bound.runtime):
             raise RuntimeError(f"{self.__name__}: kernel has {len(params)} parameters but "
                                f"{len(bound.runtime)} runtime arguments were given")
+        ctype = {"ptr": ctypes.c_uint64, "i32": ctypes.c_int32, "f32": ctypes.c_float}
         values = []
-        for (spec, value), param in zip(bound.runtime, params):
-            if spec.kind == "ptr":
-                values.append(ctypes.c_uint64(value))
-            elif spec.kind == "int":
-                values.append(ctypes.c_int32(value))
-            else:
-                values.append(ctypes.c_float(value))
+        for param, value in bound.runtime:
+            if param.type == "i32" and not INT32_RANGE[0] <= value <= INT32_RANGE[1]:
+                raise ValueError(f"{self.__name__}: {param.name} = {value} does not fit in int32")
+            values.append(ctype[param.type](value))
         loaded.launch(grid, kernel.metadata["block"], kernel.metadata["shared_bytes"],
                       bound.stream or 0, values)
 

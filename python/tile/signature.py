@@ -1,0 +1,107 @@
+"""Kernel signatures: how each argument is specialized, and the kernel
+parameters it becomes. This is the one place for that rule: the frontend
+declares these parameters in the IR, the runtime packs values for them.
+
+An array argument `x` of rank r becomes the parameters
+    x (pointer), x_size0 .. x_size{r-1} (i32), x_stride0 .. x_stride{r-1} (i32)
+in elements, except that an innermost stride of 1 is specialized away (it is
+the constant 1 in the kernel). An int becomes one i32, a float one f32, a
+constexpr none.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import language as tl
+
+INT32_RANGE = (-2**31, 2**31 - 1)
+
+
+def divisibility(value: int, cap: int = 16) -> int:
+    """16 if `value` is a multiple of 16 (as Triton specializes), else 1."""
+    return cap if value % cap == 0 else 1
+
+
+@dataclass(frozen=True)
+class ArgSpec:
+    """The compile-time facts about one argument that a specialization fixes."""
+
+    kind: str  # "constexpr" | "array" | "int" | "float"
+    dtype: tl.dtype | None = None
+    divisibility: int = 1  # array: base address alignment in bytes; int: value
+    rank: int = 0
+    size_divisibility: tuple[int, ...] = ()
+    stride_divisibility: tuple[int, ...] = ()
+    unit_inner_stride: bool = True
+    value: Any = field(default=None, compare=False)
+
+    def key(self) -> tuple:
+        """What distinguishes specializations (constexprs by value)."""
+        value = repr(self.value) if self.kind == "constexpr" else None
+        return (self.kind, self.dtype, self.divisibility, self.rank, self.size_divisibility,
+                self.stride_divisibility, self.unit_inner_stride, value)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One kernel parameter made from an argument."""
+
+    name: str
+    type: str  # "ptr" | "i32" | "f32"
+    source: str  # "value" | "pointer" | "size" | "stride"
+    dim: int = -1
+    divisibility: int = 1
+
+
+def params_of(name: str, spec: ArgSpec) -> list[Param]:
+    if spec.kind == "constexpr":
+        return []
+    if spec.kind == "int":
+        return [Param(name, "i32", "value", divisibility=spec.divisibility)]
+    if spec.kind == "float":
+        return [Param(name, "f32", "value")]
+    params = [Param(name, "ptr", "pointer", divisibility=spec.divisibility)]
+    params += [Param(f"{name}_size{d}", "i32", "size", d, spec.size_divisibility[d])
+               for d in range(spec.rank)]
+    params += [Param(f"{name}_stride{d}", "i32", "stride", d, spec.stride_divisibility[d])
+               for d in range(spec.rank) if not (d == spec.rank - 1 and spec.unit_inner_stride)]
+    return params
+
+
+def array_spec(dtype: tl.dtype, pointer: int, shape, strides) -> ArgSpec:
+    """The specialization of a device array (`strides` in elements)."""
+    rank = len(shape)
+    if rank == 0:
+        raise ValueError("0-d arrays are not supported; pass a Python scalar")
+    return ArgSpec("array", dtype, divisibility(pointer), rank,
+                   tuple(divisibility(s) for s in shape),
+                   tuple(divisibility(s) for s in strides),
+                   strides[-1] == 1)
+
+
+_TYPE = re.compile(r"^(?P<ptr>\*)?(?P<dtype>[A-Za-z0-9]+)(?:\[(?P<rank>\d+)\])?(?::(?P<div>\d+))?$")
+
+
+def parse_type_string(text: str, name: str) -> ArgSpec:
+    """An `ArgSpec` from a type string, to compile with no arrays at hand:
+    `"*f32:16"` (1-D array of f32, 16-byte aligned, sizes and strides multiples
+    of 16), `"*bf16[2]:16"` (2-D), `"*f32"` (nothing known), `"i32"`, `"i32:16"`,
+    `"f32"`."""
+    m = _TYPE.match(text.strip())
+    dtype = tl.BY_MLIR.get(m["dtype"]) if m else None
+    div = int(m["div"]) if m and m["div"] else 1
+    if dtype is None or div not in (1, 16):
+        raise ValueError(f"argument '{name}': bad type string {text!r}; use e.g. '*f32:16', "
+                         "'*bf16[2]:16', 'i32', 'i32:16', 'f32'")
+    if m["ptr"]:
+        rank = int(m["rank"] or 1)
+        return ArgSpec("array", dtype, div, rank, (div,) * rank, (div,) * rank, True)
+    if m["rank"]:
+        raise ValueError(f"argument '{name}': a rank needs a pointer type ('*{m['dtype']}[..]')")
+    if dtype == tl.int32:
+        return ArgSpec("int", dtype, div)
+    if dtype == tl.float32 and div == 1:
+        return ArgSpec("float", dtype)
+    raise ValueError(f"argument '{name}': scalar parameters are i32 or f32, got {text!r}")
