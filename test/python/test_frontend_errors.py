@@ -106,7 +106,7 @@ def pointer_arith(x, out, n, BLOCK: tile.constexpr):
 
 
 def test_pointer_arithmetic():
-    check(pointer_arith, "# marker", "on pointers is not supported", BLOCK=64)
+    check(pointer_arith, "# marker", "on arrays (pointers) is not supported", BLOCK=64)
 
 
 @tile.jit
