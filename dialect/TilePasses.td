@@ -14,6 +14,20 @@ def TileAssignLayouts : Pass<"tile-assign-layouts", "ModuleOp"> {
   let dependentDialects = ["::mlir::tile::TileDialect"];
 }
 
+def TileSelectSwizzle : Pass<"tile-select-swizzle", "ModuleOp"> {
+  let summary = "choose each shared tile's swizzle from its row bytes";
+  let description = [{
+    A shared tile whose swizzle is not yet chosen gets the widest swizzle
+    span (128, 64 or 32 bytes) that divides the bytes of its innermost
+    dimension, or none (0) when rows are narrower than 32 bytes. Rows of
+    128 bytes (64 bf16) get 128B: 8 rows of 16-byte chunks, XOR-permuted, so
+    the 8 lanes that read one 16-byte column hit 8 different bank groups; it
+    is also what TMA writes and WGMMA reads for K-major 64-wide bf16 tiles.
+    Wider rows are split into 128-byte TMA boxes and keep 128B.
+  }];
+  let dependentDialects = ["::mlir::tile::TileDialect"];
+}
+
 def ConvertTileToGPU : Pass<"convert-tile-to-gpu", "ModuleOp"> {
   let summary = "lower tile kernels to gpu.func with per-thread code";
   let description = [{
