@@ -1,9 +1,19 @@
 """Errors that point at the user's kernel source."""
 from __future__ import annotations
 
+import re
 
-class CompilationError(Exception):
-    """A kernel the compiler cannot accept.
+_MLIR_LOC = re.compile(r'loc\("(?P<file>(?:[^"\\]|\\.)*)":(?P<line>\d+):(?P<col>\d+)\)')
+
+
+def source_location(mlir_location: str) -> tuple[str, int, int] | None:
+    """(file, line, 0-based column) of the first `loc("file":line:col)` in an MLIR location."""
+    m = _MLIR_LOC.search(mlir_location)
+    return (m["file"], int(m["line"]), int(m["col"]) - 1) if m else None
+
+
+class KernelSourceError(Exception):
+    """An error at a place in a kernel's source.
 
     The message names the kernel's file, line and column, shows the source
     line with a caret under the column, and says what is wrong.
@@ -31,3 +41,12 @@ class CompilationError(Exception):
             caret_col = max((self.col or 0) - indent, 0)
             text += f"\n    {stripped}\n    {' ' * caret_col}^"
         return text
+
+
+class CompilationError(KernelSourceError):
+    """A kernel the compiler cannot accept."""
+
+
+class InterpreterError(KernelSourceError):
+    """A kernel that went wrong while interpreted on the CPU (`tile.interpreter`),
+    e.g. an access outside an array that the GPU would have made silently."""
