@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["requested", "run", "run_kernel"]
+__all__ = ["launch", "requested", "run"]
 
 
 def requested() -> bool:
@@ -21,7 +21,7 @@ def requested() -> bool:
 
 def __getattr__(name: str):
     # numpy, ml_dtypes and the MLIR bindings load on first use, not with `import tile`.
-    if name in ("run", "run_kernel"):
-        from . import launch
-        return getattr(launch, name)
+    if name in ("launch", "run"):
+        from . import api
+        return getattr(api, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

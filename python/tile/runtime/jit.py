@@ -148,12 +148,11 @@ class JITFunction:
         return self._compile(self._bind(list(args), dict(kwargs)))
 
     # -- launch ------------------------------------------------------------------
-    def _launch(self, grid, args, kwargs, interpret: bool = False) -> None:
-        interpret = interpret or interpreter.requested()
-        bound = self._bind(list(args), dict(kwargs), on_host=interpret)
+    def _launch(self, grid, args, kwargs) -> None:
+        bound = self._bind(list(args), dict(kwargs))
         if any(value is None for _, value in bound.runtime):
             raise TypeError(f"{self.__name__}: type strings can be compiled, not launched")
-        kernel = None if interpret else self._compile(bound)  # the interpreter needs tile IR only
+        kernel = self._compile(bound)
         if callable(grid):
             grid = grid(dict(bound.constexprs))
         grid = tuple(grid) if isinstance(grid, (tuple, list)) else (grid,)
@@ -165,8 +164,6 @@ class JITFunction:
         if grid[0] > 2**31 - 1 or grid[1] > 65535 or grid[2] > 65535:
             raise ValueError(f"{self.__name__}: grid {grid} exceeds the CUDA limits "
                              "(2^31-1, 65535, 65535)")
-        if interpret:
-            return interpreter.run_kernel(self, bound, grid)
         driver.set_device(bound.device)
         key = (self._key(bound), bound.device)
         loaded = self._loaded.get(key)
@@ -193,12 +190,14 @@ class _Launcher:
         self.fn, self.grid = fn, grid
 
     def __call__(self, *args, **kwargs):
+        if interpreter.requested():
+            return self.interpret(*args, **kwargs)
         return self.fn._launch(self.grid, args, kwargs)
 
     def interpret(self, *args, **kwargs):
         """Runs the kernel's tile IR on the CPU interpreter, on numpy arrays or CPU
         torch tensors (results written into them); see docs/interpreter.md."""
-        return self.fn._launch(self.grid, args, kwargs, interpret=True)
+        return interpreter.launch(self.fn, self.grid, args, kwargs)
 
 
 def jit(fn=None):

@@ -1,4 +1,4 @@
-"""Running a kernel on the interpreter: from tile IR text, or from a `@tile.jit` launch."""
+"""The interpreter's entry points: a `@tile.jit` launch, or tile IR text."""
 from __future__ import annotations
 
 import weakref
@@ -54,9 +54,17 @@ def run(module, arguments: list, grid) -> None:
 _parsed: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def run_kernel(fn, bound, grid: tuple[int, int, int]) -> None:
-    """Interprets a `@tile.jit` launch: `bound` is `JITFunction._bind`'s result with
-    host arrays (`bound.host_arrays`, by argument name)."""
+def launch(fn, grid, args, kwargs) -> None:
+    """Interprets `fn[grid](*args, **kwargs)` of a `@tile.jit` function on host arrays:
+    the specialization is the one a GPU launch would compile (`fn._bind`)."""
+    bound = fn._bind(list(args), dict(kwargs), on_host=True)
+    if any(value is None for _, value in bound.runtime):
+        raise TypeError(f"{fn.__name__}: type strings can be compiled, not launched")
+    if callable(grid):
+        grid = grid(dict(bound.constexprs))
+    grid = _normalize_grid(grid)
+    if min(grid) <= 0:
+        return  # an empty grid runs nothing, as on the GPU
     cache = _parsed.setdefault(fn, {})
     key = fn._key(bound)
     if key not in cache:
