@@ -1,16 +1,6 @@
 """Errors that point at the user's kernel source."""
 from __future__ import annotations
 
-import re
-
-_MLIR_LOC = re.compile(r'loc\("(?P<file>(?:[^"\\]|\\.)*)":(?P<line>\d+):(?P<col>\d+)\)')
-
-
-def source_location(mlir_location: str) -> tuple[str, int, int] | None:
-    """(file, line, 0-based column) of the first `loc("file":line:col)` in an MLIR location."""
-    m = _MLIR_LOC.search(mlir_location)
-    return (m["file"], int(m["line"]), int(m["col"]) - 1) if m else None
-
 
 class KernelSourceError(Exception):
     """An error at a place in a kernel's source.

@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import CompilationError, source_location
+from ..errors import CompilationError
 from .mlir_context import new_context
 
 SUPPORTED_ARCHS = ("sm_90a",)
@@ -51,14 +51,17 @@ class CompiledKernel:
         return self.asm.get("cubin")
 
 
+_LOC = re.compile(r'loc\("(?P<file>(?:[^"\\]|\\.)*)":(?P<line>\d+):(?P<col>\d+)\)')
+
+
 def _error_from_mlir(err, stage: str) -> CompilationError:
     """Maps an MLIR diagnostic back to the user's source line through its loc."""
     diags = getattr(err, "error_diagnostics", None) or []
     for d in diags:
-        where = source_location(str(d.location))
-        if where:
+        m = _LOC.search(str(d.location))
+        if m:
             import linecache
-            filename, line, col = where
+            filename, line, col = m["file"], int(m["line"]), int(m["col"]) - 1
             message = d.message
             for note in d.notes:
                 message += f"\n  note: {note.message}"

@@ -14,7 +14,8 @@ import linecache
 
 import numpy as np
 
-from ..errors import InterpreterError, source_location
+from ..compiler.driver import _LOC  # the driver's reading of `loc("file":line:col)`
+from ..errors import InterpreterError
 from .memory import Buffer, OutOfBounds, subset
 from .numerics import STORAGE, round_to, type_info
 
@@ -35,11 +36,11 @@ def handles(*names):
 
 def error_at(op, message: str) -> InterpreterError:
     """An `InterpreterError` at the kernel line of `op`'s location."""
-    where = source_location(str(op.location))
-    if where is None:
+    m = _LOC.search(str(op.location))
+    if m is None:
         return InterpreterError(f"{message} (at {op.location})")
-    filename, line, col = where
-    return InterpreterError(message, filename, line, col,
+    filename, line = m["file"], int(m["line"])
+    return InterpreterError(message, filename, line, int(m["col"]) - 1,
                             linecache.getline(filename, line) or None)
 
 
