@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 
-class CompilationError(Exception):
-    """A kernel the compiler cannot accept.
+class KernelSourceError(Exception):
+    """An error at a place in a kernel's source.
 
     The message names the kernel's file, line and column, shows the source
     line with a caret under the column, and says what is wrong.
@@ -31,3 +31,12 @@ class CompilationError(Exception):
             caret_col = max((self.col or 0) - indent, 0)
             text += f"\n    {stripped}\n    {' ' * caret_col}^"
         return text
+
+
+class CompilationError(KernelSourceError):
+    """A kernel the compiler cannot accept."""
+
+
+class InterpreterError(KernelSourceError):
+    """A kernel that went wrong while interpreted on the CPU (`tile.interpreter`),
+    e.g. an access outside an array that the GPU would have made silently."""

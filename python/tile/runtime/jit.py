@@ -7,6 +7,7 @@ import textwrap
 import typing
 from dataclasses import dataclass
 
+from .. import interpreter
 from .. import language as tl
 from ..compiler import CompiledKernel, CompileOptions, compile_ir
 from ..frontend import KernelSource, generate_ir
@@ -39,6 +40,7 @@ class _Bound:
     options: CompileOptions
     stream: int | None
     device: int
+    host_arrays: dict  # argument name -> numpy array, when interpreting
 
 
 class JITFunction:
@@ -70,13 +72,14 @@ class JITFunction:
         return _Launcher(self, grid)
 
     # -- specialization --------------------------------------------------------
-    def _bind(self, args, kwargs) -> _Bound:
+    def _bind(self, args, kwargs, on_host: bool = False) -> _Bound:
         options = {k: kwargs.pop(k) for k in LAUNCH_OPTIONS if k in kwargs}
         try:
             bound = self.signature.bind(*args, **kwargs)
         except TypeError as e:
             raise TypeError(f"{self.__name__}: {e}") from None
         specs, runtime, constexprs, devices, streams = {}, [], {}, set(), set()
+        host_arrays = {}
         for name, value in bound.arguments.items():
             if name in self.constexpr_params:
                 specs[name] = ArgSpec("constexpr", value=value)
@@ -87,8 +90,10 @@ class JITFunction:
                 runtime += [(p, None) for p in params_of(name, spec)]
                 specs[name] = spec
                 continue
-            array = as_device_array(value, name)
+            array = as_device_array(value, name, on_host)
             if array is not None:
+                if on_host:
+                    host_arrays[name] = array.host
                 spec = array_spec(array.dtype, array.pointer, array.shape, array.strides)
                 parts = {"pointer": lambda p: array.pointer,
                          "size": lambda p: array.shape[p.dim],
@@ -119,7 +124,7 @@ class JITFunction:
         compile_options = CompileOptions(num_warps=options.get("num_warps", 4))
         compile_options.validate()
         return _Bound(specs, runtime, constexprs, compile_options,
-                      stream, devices.pop() if devices else 0)
+                      stream, devices.pop() if devices else 0, host_arrays)
 
     def _key(self, bound: _Bound) -> tuple:
         return (tuple((n, s.key()) for n, s in bound.specs.items()), bound.options)
@@ -185,7 +190,14 @@ class _Launcher:
         self.fn, self.grid = fn, grid
 
     def __call__(self, *args, **kwargs):
+        if interpreter.requested():
+            return self.interpret(*args, **kwargs)
         return self.fn._launch(self.grid, args, kwargs)
+
+    def interpret(self, *args, **kwargs):
+        """Runs the kernel's tile IR on the CPU interpreter, on numpy arrays or CPU
+        torch tensors (results written into them); see docs/interpreter.md."""
+        return interpreter.launch(self.fn, self.grid, args, kwargs)
 
 
 def jit(fn=None):

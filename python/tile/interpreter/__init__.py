@@ -1,0 +1,27 @@
+"""The CPU interpreter: runs the tile IR of a kernel on numpy arrays, op by op,
+for every program of the grid, with the GPU's storage rounding.
+
+    kernel[grid].interpret(x, y, out, n, BLOCK=1024)   # numpy or CPU torch arrays
+    TILE_INTERPRET=1 python script.py                  # every launch interprets
+
+or, on tile IR text: `tile.interpreter.run(text, [x, y, out, n], grid)`.
+See docs/interpreter.md for the numerics and what differs from the GPU.
+"""
+from __future__ import annotations
+
+import os
+
+__all__ = ["launch", "requested", "run"]
+
+
+def requested() -> bool:
+    """Whether TILE_INTERPRET asks for every launch to be interpreted."""
+    return os.environ.get("TILE_INTERPRET", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def __getattr__(name: str):
+    # numpy, ml_dtypes and the MLIR bindings load on first use, not with `import tile`.
+    if name in ("launch", "run"):
+        from . import api
+        return getattr(api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,76 @@
+"""The interpreter's entry points: a `@tile.jit` launch, or tile IR text."""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+from mlir import ir
+
+from ..compiler.driver import _error_from_mlir
+from ..compiler.mlir_context import new_context
+from ..frontend import generate_ir
+from . import ops  # noqa: F401  (registers the op handlers)
+from .executor import run_function
+from .memory import Buffer
+
+
+def _kernel_function(module):
+    funcs = [op.operation for op in module.body.operations if op.operation.name == "func.func"]
+    kernels = [f for f in funcs if "tile.kernel" in f.attributes] or funcs
+    if len(kernels) != 1:
+        raise ValueError(f"expected one kernel function in the module, found {len(kernels)}")
+    return kernels[0]
+
+
+def _parse(text: str):
+    """(context, module) of tile IR text, verified; errors point at the kernel's source."""
+    context = new_context()
+    with context, ir.Location.unknown():
+        context.emit_error_diagnostics = False
+        try:
+            return context, ir.Module.parse(text)
+        except ir.MLIRError as e:
+            raise _error_from_mlir(e, "the tile IR verifier") from None
+
+
+def _normalize_grid(grid) -> tuple[int, int, int]:
+    grid = tuple(grid) if isinstance(grid, (tuple, list)) else (grid,)
+    return tuple(int(g) for g in grid) + (1,) * (3 - len(grid))
+
+
+def run(module, arguments: list, grid) -> None:
+    """Interprets a kernel module (tile IR text or a parsed `mlir.ir.Module`) over
+    `grid`. `arguments`: one per kernel parameter; numpy arrays for pointers
+    (written in place), Python numbers for scalars."""
+    if isinstance(module, str):
+        context, module = _parse(module)  # the module lives as long as its context
+    values = [Buffer(f"%arg{i}", a) if isinstance(a, np.ndarray) else a
+              for i, a in enumerate(arguments)]
+    with module.context:
+        run_function(_kernel_function(module), values, _normalize_grid(grid))
+
+
+# Parsed modules of each JIT function's specializations (a context kept with each).
+_parsed: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def launch(fn, grid, args, kwargs) -> None:
+    """Interprets `fn[grid](*args, **kwargs)` of a `@tile.jit` function on host arrays:
+    the specialization is the one a GPU launch would compile (`fn._bind`)."""
+    bound = fn._bind(list(args), dict(kwargs), on_host=True)
+    if any(value is None for _, value in bound.runtime):
+        raise TypeError(f"{fn.__name__}: type strings can be compiled, not launched")
+    if callable(grid):
+        grid = grid(dict(bound.constexprs))
+    grid = _normalize_grid(grid)
+    if min(grid) <= 0:
+        return  # an empty grid runs nothing, as on the GPU
+    cache = _parsed.setdefault(fn, {})
+    key = fn._key(bound)
+    if key not in cache:
+        cache[key] = _parse(generate_ir(fn.source, bound.specs, bound.options.num_warps))
+    context, module = cache[key]
+    arguments = [Buffer(param.name, bound.host_arrays[param.name]) if param.type == "ptr"
+                 else value for param, value in bound.runtime]
+    with context:
+        run_function(_kernel_function(module), arguments, grid)
