@@ -40,6 +40,17 @@ def Tile_SliceLayoutAttr : AttrDef<Tile_Dialect, "SliceLayout"> {
   let assemblyFormat = "`<` `dim` `=` $dim `,` `parent` `=` $parent `>`";
 }
 
+// The accumulator layout of WGMMA (m64nNk16): warpgroup g of `warpgroups`
+// takes the 64-row slabs g, g + warpgroups, ...; in a slab, warp w holds rows
+// 16w..16w+15 and lane l rows l/4 and l/4 + 8, columns 2(l%4), 2(l%4)+1 of
+// every 8-column group.
+def Tile_WgmmaLayoutAttr : AttrDef<Tile_Dialect, "WgmmaLayout"> {
+  let mnemonic = "wgmma";
+  let summary = "layout of a WGMMA accumulator tile";
+  let parameters = (ins "unsigned":$warpgroups);
+  let assemblyFormat = "`<` `warpgroups` `=` $warpgroups `>`";
+}
+
 def Tile_SwizzleAttr : AttrDef<Tile_Dialect, "Swizzle"> {
   let mnemonic = "swizzle";
   let summary = "shared-memory swizzle span in bytes: 0 (none), 32, 64 or 128";

@@ -197,10 +197,32 @@ def Tile_AllocSharedOp : Tile_Op<"alloc_shared", [MemoryEffects<[MemAlloc]>]> {
 }
 
 def Tile_AllocMBarrierOp : Tile_Op<"alloc_mbarrier", [MemoryEffects<[MemAlloc]>]> {
-  let summary = "an mbarrier in shared memory, initialized for one arriving thread";
-  let description = "`%bar = tile.alloc_mbarrier : !tile.mbarrier`";
+  let summary = "mbarriers in shared memory, each completing a phase after `arrivals` arrivals";
+  let description = [{
+    Each `tile.async_load` on a barrier is one arrival (and the bytes it
+    copies); a phase completes when all arrivals came and all bytes landed.
+    ```mlir
+    %bar = tile.alloc_mbarrier : !tile.mbarrier
+    %bars = tile.alloc_mbarrier {arrivals = 2 : i32} : !tile.mbarrier<3>
+    ```
+  }];
+  let arguments = (ins DefaultValuedAttr<ConfinedAttr<I32Attr, [IntMinValue<1>]>, "1">:$arrivals);
   let results = (outs Tile_MBarrierType:$result);
   let assemblyFormat = "attr-dict `:` qualified(type($result))";
+}
+
+def Tile_StageOp : Tile_Op<"stage", [Pure]> {
+  let summary = "one stage of a multi-stage shared tile or barrier array";
+  let description = [{
+    ```mlir
+    %a = tile.stage %bufA[%i] : !tile.shared<3x128x64xbf16> -> !tile.shared<128x64xbf16>
+    %b = tile.stage %bars[%i] : !tile.mbarrier<3> -> !tile.mbarrier
+    ```
+  }];
+  let arguments = (ins AnyTypeOf<[Tile_SharedType, Tile_MBarrierType]>:$src, I32:$index);
+  let results = (outs AnyTypeOf<[Tile_SharedType, Tile_MBarrierType]>:$result);
+  let assemblyFormat = "$src `[` $index `]` attr-dict `:` qualified(type($src)) `->` qualified(type($result))";
+  let hasVerifier = 1;
 }
 
 def Tile_AsyncLoadOp : Tile_Op<"async_load", [MemoryEffects<[MemRead, MemWrite]>]> {

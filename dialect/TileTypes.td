@@ -52,7 +52,13 @@ def Tile_SharedType : Tile_Type<"Shared", "shared"> {
 }
 
 def Tile_MBarrierType : Tile_Type<"MBarrier", "mbarrier"> {
-  let summary = "an mbarrier in shared memory, on which async copies complete";
+  let summary = "mbarriers in shared memory, on which async copies complete";
+  let description = [{
+    `!tile.mbarrier` is one barrier; `!tile.mbarrier<3>` three (one per
+    pipeline stage, picked with `tile.stage`).
+  }];
+  let parameters = (ins DefaultValuedParameter<"unsigned", "1">:$count);
+  let assemblyFormat = "(`<` $count^ `>`)?";
 }
 
 #endif

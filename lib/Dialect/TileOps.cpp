@@ -31,6 +31,11 @@ static LogicalResult verifyLayout(Operation *op, RankedTensorType type) {
   }
   if (isa<SliceLayoutAttr>(enc))
     return success();
+  if (isa<WgmmaLayoutAttr>(enc)) {
+    if (type.getRank() != 2)
+      return op->emitOpError() << "a #tile.wgmma layout is for 2-D tiles, got " << type;
+    return success();
+  }
   return op->emitOpError() << "tile layout " << enc << " is not a tile layout";
 }
 
@@ -294,5 +299,23 @@ LogicalResult AsyncLoadOp::verify() {
     if (d > 256)
       return emitOpError() << "a TMA box is at most 256 elements a dimension; shared tile "
                            << dst << " has " << d;
+  return success();
+}
+
+LogicalResult StageOp::verify() {
+  Type src = getSrc().getType(), result = getResult().getType();
+  if (auto bars = dyn_cast<MBarrierType>(src)) {
+    auto one = dyn_cast<MBarrierType>(result);
+    if (!one || one.getCount() != 1)
+      return emitOpError() << "a stage of " << src << " is one '!tile.mbarrier', not " << result;
+    return success();
+  }
+  auto buffer = cast<SharedType>(src);
+  auto stage = dyn_cast<SharedType>(result);
+  if (!stage || buffer.getShape().size() < 2 ||
+      buffer.getShape().drop_front() != stage.getShape() ||
+      buffer.getElementType() != stage.getElementType() ||
+      buffer.getSwizzle() != stage.getSwizzle())
+    return emitOpError() << "a stage of " << src << " drops its first dimension; got " << result;
   return success();
 }
