@@ -207,7 +207,11 @@ def where(condition, a, b):
 
 
 # -- integers --------------------------------------------------------------------
-@_builtin
 def cdiv(a, b):
-    """Ceiling division `(a + b - 1) // b` of integers: folded when both are
-    constants, else on int32 scalars."""
+    """Ceiling division `(a + b - 1) // b` of integers. In a kernel it is folded
+    when both are constants, else computed on int32 scalars; on the host (grid
+    sizes) it is plain Python."""
+    return -(-a // b)
+
+
+cdiv.__tile_builtin__ = "cdiv"  # also usable outside kernels, unlike the others

@@ -117,7 +117,8 @@ class Builtins:
                 raise self.error(node, f"{what}: `bound` is for the 1-D form; a view's "
                                  "bounds are the array's sizes")
             if len(offset) != array.rank:
-                raise self.error(node, f"{what}: {len(offset)} offsets for {describe(array)}")
+                raise self.error(node, f"{what}: {describe(array)} needs {array.rank} offsets, "
+                                 f"got {len(offset)}")
             offsets = [self.int32(node, o, f"{what}'s offset {d}") for d, o in enumerate(offset)]
             view = self.view_of(array)
             return f"{view.name}[{', '.join(o.name for o in offsets)}]", view.type
@@ -157,26 +158,29 @@ class Builtins:
                         f"{type_.mlir()}", self.loc(node))
 
     # -- making tiles --------------------------------------------------------------
-    def builtin_full(self, node, shape, value, dtype=tl.float32):
-        shape = self.tile_shape(node, shape, "full's shape")
-        dtype = self.tile_dtype(node, dtype, "full's dtype")
+    def fill(self, node, name: str, shape, value, dtype) -> Value:
+        shape = self.tile_shape(node, shape, f"{name}'s shape")
+        dtype = self.tile_dtype(node, dtype, f"{name}'s dtype")
         if isinstance(value, Number):
             return self.constant(node, value, TileType(shape, dtype))
         if not isinstance(value, Value) or not isinstance(value.type, ScalarType):
-            raise self.error(node, f"full's value must be a number or a scalar, "
+            raise self.error(node, f"{name}'s value must be a number or a scalar, "
                              f"got {describe(value)}")
         if value.type.dtype != dtype:
-            raise self.error(node, f"full's value is {describe(value)} but the dtype is "
+            raise self.error(node, f"{name}'s value is {describe(value)} but the dtype is "
                              f"{dtype.name} (convert with .to(dtype) first)")
-        return self.coerce(node, value, shape, dtype, "full")
+        return self.coerce(node, value, shape, dtype, name)
+
+    def builtin_full(self, node, shape, value, dtype=tl.float32):
+        return self.fill(node, "full", shape, value, dtype)
 
     def builtin_zeros(self, node, shape, dtype=tl.float32):
-        return self.builtin_full(node, shape, 0, dtype)
+        return self.fill(node, "zeros", shape, 0, dtype)
 
     def builtin_neg_inf(self, node, shape, dtype=tl.float32):
         if isinstance(dtype, tl.dtype) and not dtype.is_float:
             raise self.error(node, f"neg_inf needs a float dtype, got {dtype.name}")
-        return self.builtin_full(node, shape, float("-inf"), dtype)
+        return self.fill(node, "neg_inf", shape, float("-inf"), dtype)
 
     def builtin_arange(self, node, n):
         (n,) = self.tile_shape(node, n, "arange's size")

@@ -14,14 +14,13 @@ def _targets(target: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
 
 
-def assigned(stmts: list[ast.stmt]) -> set[str]:
-    """Every name bound anywhere in `stmts` (nested blocks included)."""
-    names = set()
-    for stmt in stmts:
-        for node in ast.walk(stmt):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                names.add(node.id)
-    return names
+def assigned(stmts: list[ast.stmt]) -> dict[str, None]:
+    """Every name bound anywhere in `stmts` (nested blocks included), in source
+    order: the order of a loop's carried values and an `if`'s results."""
+    stores = [node for stmt in stmts for node in ast.walk(stmt)
+              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)]
+    stores.sort(key=lambda n: (n.lineno, n.col_offset))
+    return dict.fromkeys(n.id for n in stores)
 
 
 def _definitely_assigned(stmt: ast.stmt) -> set[str]:
