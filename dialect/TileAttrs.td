@@ -3,6 +3,7 @@
 
 include "TileDialect.td"
 include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
 
 // How a register tile's elements are spread over the threads of a CTA. Used as
 // the encoding of a ranked tensor. Dimension d of a tile is covered by
@@ -29,5 +30,29 @@ def Tile_BlockedLayoutAttr : AttrDef<Tile_Dialect, "BlockedLayout"> {
     int64_t getCoverage(unsigned dim) const;
   }];
 }
+
+// The layout of a vector made by reducing a tile of layout `parent` along
+// `dim`: element i lives where the parent's row (or column) i lived.
+def Tile_SliceLayoutAttr : AttrDef<Tile_Dialect, "SliceLayout"> {
+  let mnemonic = "slice";
+  let summary = "layout of a tile reduced along one dimension of its parent";
+  let parameters = (ins "unsigned":$dim, "::mlir::Attribute":$parent);
+  let assemblyFormat = "`<` `dim` `=` $dim `,` `parent` `=` $parent `>`";
+}
+
+def Tile_SwizzleAttr : AttrDef<Tile_Dialect, "Swizzle"> {
+  let mnemonic = "swizzle";
+  let summary = "shared-memory swizzle span in bytes: 0 (none), 32, 64 or 128";
+  let parameters = (ins "unsigned":$bytes);
+  let assemblyFormat = "`<` $bytes `>`";
+  let genVerifyDecl = 1;
+}
+
+def Tile_ReduceKind : I32EnumAttr<"ReduceKind", "reduction of a tile along a dimension", [
+    I32EnumAttrCase<"sum", 0>, I32EnumAttrCase<"max", 1>, I32EnumAttrCase<"min", 2>]> {
+  let cppNamespace = "::mlir::tile";
+  let genSpecializedAttr = 0;
+}
+def Tile_ReduceKindAttr : EnumAttr<Tile_Dialect, Tile_ReduceKind, "reduce_kind">;
 
 #endif

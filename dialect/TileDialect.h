@@ -11,17 +11,21 @@
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include "dialect/TileDialect.h.inc"
-
-#define GET_TYPEDEF_CLASSES
-#include "dialect/TileTypes.h.inc"
+#include "dialect/TileEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "dialect/TileAttrs.h.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "dialect/TileTypes.h.inc"
 
 #define GET_OP_CLASSES
 #include "dialect/TileOps.h.inc"
 
 namespace mlir::tile {
+/// f32, f16, bf16, f8E4M3FN, f8E5M2, i32, i16, i8 or i1.
+bool isTileElementType(Type t);
+
 /// Name of the unit attribute marking a func.func as a tile kernel.
 constexpr llvm::StringLiteral kKernelAttr = "tile.kernel";
 /// Name of the i32 attribute giving a kernel's warps per CTA.
@@ -29,6 +33,8 @@ constexpr llvm::StringLiteral kNumWarpsAttr = "tile.num_warps";
 /// Argument attribute: the value (integer) or address in bytes (pointer) is a
 /// multiple of this, as promised by the runtime's specialization.
 constexpr llvm::StringLiteral kDivisibilityAttr = "tile.divisibility";
+/// Module attribute (i64): dynamic shared memory the kernel needs, in bytes.
+constexpr llvm::StringLiteral kSharedBytesAttr = "tile.shared_bytes";
 } // namespace mlir::tile
 
 #endif

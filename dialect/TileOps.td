@@ -13,67 +13,233 @@ class Tile_Op<string mnemonic, list<Trait> traits = []>
 
 // A register tile: a statically shaped ranked tensor of a tile element type.
 def Tile_RegisterTile : StaticShapeTensorOf<[Tile_ElementType]>;
+def Tile_GlobalSource : AnyTypeOf<[Tile_PtrType, Tile_ViewType]>;
+def Tile_MmaOperand : AnyTypeOf<[Tile_RegisterTile, Tile_SharedType]>;
+def Tile_Axis : ConfinedAttr<I32Attr, [IntMinValue<0>, IntMaxValue<2>]>;
+
+//===----------------------------------------------------------------------===//
+// Grid
+//===----------------------------------------------------------------------===//
 
 def Tile_ProgramIdOp : Tile_Op<"program_id", [Pure]> {
   let summary = "index of this program (CTA) along a grid axis";
-  let description = [{
-    ```mlir
-    %pid = tile.program_id 0
-    ```
-  }];
-  let arguments = (ins ConfinedAttr<I32Attr, [IntMinValue<0>, IntMaxValue<2>]>:$axis);
+  let description = "`%pid = tile.program_id 0`";
+  let arguments = (ins Tile_Axis:$axis);
   let results = (outs I32:$result);
   let assemblyFormat = "$axis attr-dict";
-  let builders = [OpBuilder<(ins "int32_t":$axis), [{
-    build($_builder, $_state, $_builder.getI32Type(), $_builder.getI32IntegerAttr(axis));
-  }]>];
 }
 
 def Tile_NumProgramsOp : Tile_Op<"num_programs", [Pure]> {
   let summary = "number of programs (CTAs) along a grid axis";
-  let description = [{
-    ```mlir
-    %n = tile.num_programs 0
-    ```
-  }];
-  let arguments = (ins ConfinedAttr<I32Attr, [IntMinValue<0>, IntMaxValue<2>]>:$axis);
+  let description = "`%n = tile.num_programs 0`";
+  let arguments = (ins Tile_Axis:$axis);
   let results = (outs I32:$result);
   let assemblyFormat = "$axis attr-dict";
 }
 
-def Tile_LoadOp : Tile_Op<"load", [MemoryEffects<[MemRead]>]> {
-  let summary = "load a 1-D tile from global memory, zero beyond the bound";
-  let description = [{
-    Element `i` of the result is `ptr[offset + i]` when `offset + i < bound`
-    and zero otherwise. Without `bound`, every element is read.
+//===----------------------------------------------------------------------===//
+// Global memory
+//===----------------------------------------------------------------------===//
 
+def Tile_MakeViewOp : Tile_Op<"make_view", [Pure, AttrSizedOperandSegments]> {
+  let summary = "a global array from a pointer, sizes and strides (in elements)";
+  let description = [{
     ```mlir
-    %x = tile.load %ptr[%off] bound %n : !tile.ptr<f32> -> tensor<1024xf32>
+    %A = tile.make_view %p, [%M, %K], [%ldA, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
     ```
   }];
-  let arguments = (ins Tile_PtrType:$ptr, I32:$offset, Optional<I32>:$bound);
-  let results = (outs Tile_RegisterTile:$result);
+  let arguments = (ins Tile_PtrType:$ptr, Variadic<I32>:$sizes, Variadic<I32>:$strides);
+  let results = (outs Tile_ViewType:$result);
   let assemblyFormat = [{
-    $ptr `[` $offset `]` (`bound` $bound^)? attr-dict `:` qualified(type($ptr)) `->` type($result)
+    $ptr `,` `[` $sizes `]` `,` `[` $strides `]` attr-dict `:` qualified(type($ptr)) `->` qualified(type($result))
   }];
   let hasVerifier = 1;
 }
 
-def Tile_StoreOp : Tile_Op<"store", [MemoryEffects<[MemWrite]>]> {
-  let summary = "store a 1-D tile to global memory, skipping elements past the bound";
+def Tile_LoadOp : Tile_Op<"load", [MemoryEffects<[MemRead]>, AttrSizedOperandSegments]> {
+  let summary = "load a register tile from global memory; zero outside the bounds";
   let description = [{
-    Writes `ptr[offset + i] = value[i]` for each `i` with `offset + i < bound`
-    (every `i` without `bound`).
+    From a view, the tile's origin is at `offsets` and the view's sizes bound
+    it. From a pointer (1-D only), element `i` is `ptr[offset + i]` when
+    `offset + i < bound`, zero otherwise (every element without `bound`).
 
     ```mlir
+    %a = tile.load %A[%i, %j] : !tile.view<bf16, 2> -> tensor<128x64xbf16>
+    %x = tile.load %ptr[%off] bound %n : !tile.ptr<f32> -> tensor<1024xf32>
+    ```
+  }];
+  let arguments = (ins Tile_GlobalSource:$src, Variadic<I32>:$offsets, Optional<I32>:$bound);
+  let results = (outs Tile_RegisterTile:$result);
+  let assemblyFormat = [{
+    $src `[` $offsets `]` (`bound` $bound^)? attr-dict `:` qualified(type($src)) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tile_StoreOp : Tile_Op<"store", [MemoryEffects<[MemWrite]>, AttrSizedOperandSegments]> {
+  let summary = "store a register tile to global memory; nothing outside the bounds";
+  let description = [{
+    ```mlir
+    tile.store %c, %C[%i, %j] : tensor<128x128xbf16>, !tile.view<bf16, 2>
     tile.store %v, %ptr[%off] bound %n : tensor<1024xf32>, !tile.ptr<f32>
     ```
   }];
-  let arguments = (ins Tile_RegisterTile:$value, Tile_PtrType:$ptr, I32:$offset,
-                       Optional<I32>:$bound);
+  let arguments = (ins Tile_RegisterTile:$value, Tile_GlobalSource:$dst,
+                       Variadic<I32>:$offsets, Optional<I32>:$bound);
   let assemblyFormat = [{
-    $value `,` $ptr `[` $offset `]` (`bound` $bound^)? attr-dict `:` type($value) `,` qualified(type($ptr))
+    $value `,` $dst `[` $offsets `]` (`bound` $bound^)? attr-dict `:` type($value) `,` qualified(type($dst))
   }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Filling and indices
+//===----------------------------------------------------------------------===//
+
+def Tile_SplatOp : Tile_Op<"splat", [Pure]> {
+  let summary = "a tile with a runtime scalar in every element";
+  let description = "`%s = tile.splat %x : f32 -> tensor<64x64xf32>`";
+  let arguments = (ins AnyTypeOf<[Tile_ElementType]>:$value);
+  let results = (outs Tile_RegisterTile:$result);
+  let assemblyFormat = "$value attr-dict `:` type($value) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Tile_IotaOp : Tile_Op<"iota", [Pure]> {
+  let summary = "the 1-D tile 0, 1, ..., N-1";
+  let description = "`%r = tile.iota : tensor<128xi32>`";
+  let results = (outs Tile_RegisterTile:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Matrix multiply
+//===----------------------------------------------------------------------===//
+
+def Tile_MmaOp : Tile_Op<"mma", [Pure]> {
+  let summary = "acc + a·b on tensor cores (a, b in registers or shared memory)";
+  let description = [{
+    `a` is M×K (K×M with `transpose_a`), `b` is K×N (N×K with
+    `transpose_b`), `acc` and the result are M×N.
+
+    ```mlir
+    %c = tile.mma %a, %b, %acc : tensor<64x16xbf16>, tensor<16x128xbf16>, tensor<64x128xf32> -> tensor<64x128xf32>
+    %s = tile.mma %q, %k, %z {transpose_b} : tensor<64x64xbf16>, tensor<128x64xbf16>, tensor<64x128xf32> -> tensor<64x128xf32>
+    ```
+  }];
+  let arguments = (ins Tile_MmaOperand:$a, Tile_MmaOperand:$b, Tile_RegisterTile:$acc,
+                       UnitAttr:$transpose_a, UnitAttr:$transpose_b);
+  let results = (outs Tile_RegisterTile:$result);
+  let assemblyFormat = [{
+    $a `,` $b `,` $acc attr-dict `:` qualified(type($a)) `,` qualified(type($b)) `,` type($acc) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions, broadcasts, layout
+//===----------------------------------------------------------------------===//
+
+def Tile_ReduceOp : Tile_Op<"reduce", [Pure]> {
+  let summary = "reduce a tile along one dimension (sum, max, min)";
+  let description = "`%m = tile.reduce max %s, dim = 1 : tensor<64x128xf32> -> tensor<64xf32>`";
+  let arguments = (ins Tile_ReduceKindAttr:$kind, Tile_RegisterTile:$src, I32Attr:$dim);
+  let results = (outs Tile_RegisterTile:$result);
+  let assemblyFormat = "$kind $src `,` `dim` `=` $dim attr-dict `:` type($src) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tile_BroadcastOp : Tile_Op<"broadcast", [Pure]> {
+  let summary = "repeat a tile along a new dimension";
+  let description = "`%b = tile.broadcast %v, dim = 1 : tensor<64xf32> -> tensor<64x128xf32>`";
+  let arguments = (ins Tile_RegisterTile:$src, I32Attr:$dim);
+  let results = (outs Tile_RegisterTile:$result);
+  let assemblyFormat = "$src `,` `dim` `=` $dim attr-dict `:` type($src) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tile_TransposeOp : Tile_Op<"transpose", [Pure]> {
+  let summary = "swap the two dimensions of a 2-D tile";
+  let description = "`%t = tile.transpose %a : tensor<64x128xbf16> -> tensor<128x64xbf16>`";
+  let arguments = (ins Tile_RegisterTile:$src);
+  let results = (outs Tile_RegisterTile:$result);
+  let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Tile_ConvertLayoutOp : Tile_Op<"convert_layout", [Pure]> {
+  let summary = "move a tile's elements to another thread layout";
+  let description = "`%l = tile.convert_layout %a : tensor<64x64xf32, #a> -> tensor<64x64xf32, #b>`";
+  let arguments = (ins Tile_RegisterTile:$src);
+  let results = (outs Tile_RegisterTile:$result);
+  let assemblyFormat = "$src attr-dict `:` type($src) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Tile_BarrierOp : Tile_Op<"barrier"> {
+  let summary = "wait for every thread of the CTA (bar.sync 0)";
+  let assemblyFormat = "attr-dict";
+}
+
+//===----------------------------------------------------------------------===//
+// Shared memory and async copies
+//===----------------------------------------------------------------------===//
+
+def Tile_AllocSharedOp : Tile_Op<"alloc_shared", [MemoryEffects<[MemAlloc]>]> {
+  let summary = "a tile of the CTA's shared memory";
+  let description = "`%s = tile.alloc_shared : !tile.shared<128x64xbf16>`";
+  let results = (outs Tile_SharedType:$result);
+  let assemblyFormat = "attr-dict `:` qualified(type($result))";
+}
+
+def Tile_AllocMBarrierOp : Tile_Op<"alloc_mbarrier", [MemoryEffects<[MemAlloc]>]> {
+  let summary = "an mbarrier in shared memory, initialized for one arriving thread";
+  let description = "`%bar = tile.alloc_mbarrier : !tile.mbarrier`";
+  let results = (outs Tile_MBarrierType:$result);
+  let assemblyFormat = "attr-dict `:` qualified(type($result))";
+}
+
+def Tile_AsyncLoadOp : Tile_Op<"async_load", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "copy a box of a global view into a shared tile, completing on a barrier";
+  let description = [{
+    Zero fill outside the view's sizes (the TMA rule).
+    ```mlir
+    tile.async_load %A[%i, %k], %sa, %bar : !tile.view<bf16, 2>, !tile.shared<128x64xbf16>, !tile.mbarrier
+    ```
+  }];
+  let arguments = (ins Tile_ViewType:$src, Variadic<I32>:$offsets, Tile_SharedType:$dst,
+                       Tile_MBarrierType:$barrier);
+  let assemblyFormat = [{
+    $src `[` $offsets `]` `,` $dst `,` $barrier attr-dict `:` qualified(type($src)) `,` qualified(type($dst)) `,` qualified(type($barrier))
+  }];
+  let hasVerifier = 1;
+}
+
+def Tile_WaitOp : Tile_Op<"wait", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "wait until the barrier completes the phase of parity `phase`";
+  let description = "`tile.wait %bar, %phase : !tile.mbarrier`";
+  let arguments = (ins Tile_MBarrierType:$barrier, I1:$phase);
+  let assemblyFormat = "$barrier `,` $phase attr-dict `:` qualified(type($barrier))";
+}
+
+def Tile_LoadSharedOp : Tile_Op<"load_shared", [MemoryEffects<[MemRead]>]> {
+  let summary = "read a shared tile into registers";
+  let description = "`%a = tile.load_shared %sa : !tile.shared<128x64xbf16> -> tensor<128x64xbf16>`";
+  let arguments = (ins Tile_SharedType:$src);
+  let results = (outs Tile_RegisterTile:$result);
+  let assemblyFormat = "$src attr-dict `:` qualified(type($src)) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tile_StoreSharedOp : Tile_Op<"store_shared", [MemoryEffects<[MemWrite]>]> {
+  let summary = "write a register tile into a shared tile";
+  let description = "`tile.store_shared %a, %sa : tensor<128x64xbf16>, !tile.shared<128x64xbf16>`";
+  let arguments = (ins Tile_RegisterTile:$value, Tile_SharedType:$dst);
+  let assemblyFormat = "$value `,` $dst attr-dict `:` type($value) `,` qualified(type($dst))";
   let hasVerifier = 1;
 }
 

@@ -1,4 +1,4 @@
-// Types, attributes and op verifiers of the tile dialect.
+// The tile dialect: registration, types and attributes.
 #include "dialect/TileDialect.h"
 
 #include "mlir/IR/Builders.h"
@@ -9,15 +9,13 @@ using namespace mlir;
 using namespace mlir::tile;
 
 #include "dialect/TileDialect.cpp.inc"
-
-#define GET_TYPEDEF_CLASSES
-#include "dialect/TileTypes.cpp.inc"
+#include "dialect/TileEnums.cpp.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "dialect/TileAttrs.cpp.inc"
 
-#define GET_OP_CLASSES
-#include "dialect/TileOps.cpp.inc"
+#define GET_TYPEDEF_CLASSES
+#include "dialect/TileTypes.cpp.inc"
 
 void TileDialect::initialize() {
   addTypes<
@@ -34,24 +32,99 @@ void TileDialect::initialize() {
       >();
 }
 
-static bool isTileElementType(Type t) {
+bool mlir::tile::isTileElementType(Type t) {
   return t.isF32() || t.isF16() || t.isBF16() ||
          isa<Float8E4M3FNType, Float8E5M2Type>(t) || t.isInteger(32) ||
-         t.isInteger(16) || t.isInteger(8);
+         t.isInteger(16) || t.isInteger(8) || t.isInteger(1);
 }
+
+static InFlightDiagnostic badElementType(function_ref<InFlightDiagnostic()> emitError,
+                                         StringRef what, Type t) {
+  return emitError() << what << " element type must be one of f32, f16, bf16, "
+                                "f8E4M3FN, f8E5M2, i32, i16, i8, i1; got "
+                     << t;
+}
+
+//===----------------------------------------------------------------------===//
+// Types
+//===----------------------------------------------------------------------===//
 
 LogicalResult PtrType::verify(function_ref<InFlightDiagnostic()> emitError,
                               Type elementType) {
   if (!isTileElementType(elementType))
-    return emitError() << "!tile.ptr element type must be one of f32, f16, "
-                          "bf16, f8E4M3FN, f8E5M2, i32, i16, i8; got "
-                       << elementType;
+    return badElementType(emitError, "!tile.ptr", elementType);
   return success();
 }
 
+LogicalResult ViewType::verify(function_ref<InFlightDiagnostic()> emitError,
+                               Type elementType, unsigned rank) {
+  if (!isTileElementType(elementType))
+    return badElementType(emitError, "!tile.view", elementType);
+  if (rank < 1 || rank > 5)
+    return emitError() << "!tile.view rank must be 1 to 5 (the TMA limit), got " << rank;
+  return success();
+}
+
+LogicalResult SharedType::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 ArrayRef<int64_t> shape, Type elementType,
+                                 SwizzleAttr swizzle) {
+  if (!isTileElementType(elementType))
+    return badElementType(emitError, "!tile.shared", elementType);
+  if (shape.empty() || shape.size() > 3)
+    return emitError() << "!tile.shared rank must be 1 to 3, got " << shape.size();
+  for (int64_t d : shape)
+    if (d <= 0)
+      return emitError() << "!tile.shared dimensions must be positive, got " << d;
+  return success();
+}
+
+int64_t SharedType::getNumElements() const {
+  int64_t n = 1;
+  for (int64_t d : getShape())
+    n *= d;
+  return n;
+}
+
+int64_t SharedType::getSizeInBytes() const {
+  return getNumElements() * getElementType().getIntOrFloatBitWidth() / 8;
+}
+
+// !tile.shared<128x64xbf16> or !tile.shared<128x64xbf16, #tile.swizzle<128>>
+Type SharedType::parse(AsmParser &parser) {
+  SmallVector<int64_t> shape;
+  Type elementType;
+  SwizzleAttr swizzle;
+  if (parser.parseLess() ||
+      parser.parseDimensionList(shape, /*allowDynamic=*/false, /*withTrailingX=*/true) ||
+      parser.parseType(elementType))
+    return {};
+  if (succeeded(parser.parseOptionalComma()) && parser.parseAttribute(swizzle))
+    return {};
+  if (parser.parseGreater())
+    return {};
+  return parser.getChecked<SharedType>(parser.getContext(), shape, elementType, swizzle);
+}
+
+void SharedType::print(AsmPrinter &printer) const {
+  printer << "<";
+  for (int64_t d : getShape())
+    printer << d << "x";
+  printer << getElementType();
+  if (getSwizzle())
+    printer << ", " << getSwizzle();
+  printer << ">";
+}
+
 //===----------------------------------------------------------------------===//
-// BlockedLayoutAttr
+// Attributes
 //===----------------------------------------------------------------------===//
+
+LogicalResult SwizzleAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  unsigned bytes) {
+  if (bytes != 0 && bytes != 32 && bytes != 64 && bytes != 128)
+    return emitError() << "#tile.swizzle must be 0, 32, 64 or 128 bytes, got " << bytes;
+  return success();
+}
 
 LogicalResult
 BlockedLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
@@ -91,41 +164,8 @@ int64_t BlockedLayoutAttr::getCoverage(unsigned dim) const {
          getWarpsPerCTA()[dim];
 }
 
-//===----------------------------------------------------------------------===//
-// Load / store
-//===----------------------------------------------------------------------===//
-
-/// Shared rules of a global tile access: a 1-D tile of a power-of-two length
-/// whose element type is the pointer's, with a layout of matching rank.
-static LogicalResult verifyGlobalAccess(Operation *op, PtrType ptrType,
-                                        RankedTensorType tileType) {
-  if (tileType.getRank() != 1)
-    return op->emitOpError() << "global tile access is 1-D for now; tile type "
-                             << tileType << " has rank " << tileType.getRank();
-  int64_t n = tileType.getDimSize(0);
-  if (!llvm::isPowerOf2_64(n))
-    return op->emitOpError() << "tile length must be a power of two, got " << n;
-  if (tileType.getElementType() != ptrType.getElementType())
-    return op->emitOpError()
-           << "element type mismatch: pointer " << ptrType << " holds "
-           << ptrType.getElementType() << " but tile " << tileType << " holds "
-           << tileType.getElementType();
-  if (Attribute enc = tileType.getEncoding()) {
-    auto blocked = dyn_cast<BlockedLayoutAttr>(enc);
-    if (!blocked)
-      return op->emitOpError() << "tile layout " << enc
-                               << " is not a #tile.blocked layout";
-    if (blocked.getRank() != tileType.getRank())
-      return op->emitOpError() << "layout rank " << blocked.getRank()
-                               << " differs from tile rank " << tileType.getRank();
-  }
-  return success();
-}
-
-LogicalResult LoadOp::verify() {
-  return verifyGlobalAccess(*this, getPtr().getType(), getResult().getType());
-}
-
-LogicalResult StoreOp::verify() {
-  return verifyGlobalAccess(*this, getPtr().getType(), getValue().getType());
+/// Folds produce tile constants as arith.constant.
+Operation *TileDialect::materializeConstant(OpBuilder &builder, Attribute value, Type type,
+                                            Location loc) {
+  return arith::ConstantOp::materialize(builder, value, type, loc);
 }

@@ -1,10 +1,15 @@
-// tile-assign-layouts: every register tile of a kernel gets a #tile.blocked
-// layout. Threads take runs of up to 16 contiguous bytes along the innermost
-// dimension (so global accesses can be 16 bytes wide), lanes fill the inner
-// dimensions first, warps the outer ones.
+// tile-assign-layouts: every register tile of a kernel gets a thread layout.
+// Tiles made from nothing (loads, constants, splats, iotas, broadcasts) get a
+// #tile.blocked layout: threads take runs of up to 16 contiguous bytes along
+// the innermost dimension (so global accesses can be 16 bytes wide), lanes
+// fill the inner dimensions first, warps the outer ones. Layouts then flow:
+// a reduction's result is the slice of its source's layout, elementwise ops
+// take their first operand's layout, loops and branches keep their operands'
+// layouts; where a use needs another layout a tile.convert_layout is inserted.
 #include "dialect/TilePasses.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
 namespace mlir::tile {
@@ -20,7 +25,7 @@ namespace {
 BlockedLayoutAttr chooseBlockedLayout(RankedTensorType type, int64_t numWarps) {
   int64_t rank = type.getRank();
   ArrayRef<int64_t> shape = type.getShape();
-  unsigned bits = type.getElementType().getIntOrFloatBitWidth();
+  unsigned bits = std::max(8u, type.getElementType().getIntOrFloatBitWidth());
   int64_t inner = shape[rank - 1];
   int64_t elementsPerThread = std::max<int64_t>(1, type.getNumElements() / (32 * numWarps));
   int64_t vec = std::min<int64_t>({std::max<int64_t>(1, 128 / bits), inner,
@@ -48,13 +53,121 @@ BlockedLayoutAttr chooseBlockedLayout(RankedTensorType type, int64_t numWarps) {
   return BlockedLayoutAttr::get(type.getContext(), sizePerThread, threads, warps);
 }
 
-Type withLayout(Type type, int64_t numWarps) {
-  auto tensor = dyn_cast<RankedTensorType>(type);
-  if (!tensor || tensor.getEncoding() || !tensor.hasStaticShape())
-    return type;
-  return RankedTensorType::get(tensor.getShape(), tensor.getElementType(),
-                               chooseBlockedLayout(tensor, numWarps));
+RankedTensorType withEncoding(RankedTensorType t, Attribute encoding) {
+  return RankedTensorType::get(t.getShape(), t.getElementType(), encoding);
 }
+
+bool needsLayout(Type t) {
+  auto tensor = dyn_cast<RankedTensorType>(t);
+  return tensor && !tensor.getEncoding() && tensor.hasStaticShape();
+}
+
+class LayoutAssigner {
+public:
+  explicit LayoutAssigner(int64_t numWarps) : numWarps(numWarps) {}
+
+  void run(func::FuncOp func) {
+    func.walk<WalkOrder::PreOrder>([&](Operation *op) { visit(op); });
+    // Loop-carried values and branch results must arrive in the layout their
+    // region's results were given.
+    func.walk([&](scf::YieldOp yield) {
+      Operation *parent = yield->getParentOp();
+      for (auto [i, operand] : llvm::enumerate(yield.getOperands()))
+        if (i < parent->getNumResults())
+          convertOperand(yield, i, parent->getResult(i).getType());
+    });
+  }
+
+private:
+  RankedTensorType defaultLayout(RankedTensorType t) {
+    return withEncoding(t, chooseBlockedLayout(t, numWarps));
+  }
+
+  /// Makes operand `i` of `op` have type `want`, converting if needed.
+  void convertOperand(Operation *op, unsigned i, Type want) {
+    Value v = op->getOperand(i);
+    if (v.getType() == want || !isa<RankedTensorType>(want))
+      return;
+    OpBuilder b(op);
+    op->setOperand(i, ConvertLayoutOp::create(b, op->getLoc(), want, v));
+  }
+
+  void setResult(Value result, RankedTensorType type) {
+    result.setType(type);
+  }
+
+  void visit(Operation *op) {
+    if (auto forOp = dyn_cast<scf::ForOp>(op)) {
+      for (auto [init, arg, result] :
+           llvm::zip(forOp.getInitArgs(), forOp.getRegionIterArgs(), forOp.getResults())) {
+        arg.setType(init.getType());
+        result.setType(init.getType());
+      }
+      return;
+    }
+    if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+      // Results take the layout of the `then` branch's yields, once known:
+      // visit the branch first.
+      for (Operation &inner : ifOp.getThenRegion().front())
+        inner.walk<WalkOrder::PreOrder>([&](Operation *o) { visit(o); });
+      done.insert(ifOp.getThenRegion().front().getTerminator());
+      auto yield = cast<scf::YieldOp>(ifOp.getThenRegion().front().getTerminator());
+      for (auto [result, value] : llvm::zip(ifOp.getResults(), yield.getOperands()))
+        result.setType(value.getType());
+      visitedThen.insert(ifOp);
+      return;
+    }
+    if (Block *block = op->getBlock())
+      if (auto ifOp = dyn_cast<scf::IfOp>(block->getParentOp()))
+        if (visitedThen.contains(ifOp) && block == &ifOp.getThenRegion().front())
+          return; // already visited through the scf.if
+    if (auto reduce = dyn_cast<ReduceOp>(op)) {
+      auto src = cast<RankedTensorType>(reduce.getSrc().getType());
+      auto slice = SliceLayoutAttr::get(op->getContext(), reduce.getDim(), src.getEncoding());
+      setResult(reduce.getResult(), withEncoding(reduce.getType(), slice));
+      return;
+    }
+    if (auto broadcast = dyn_cast<BroadcastOp>(op)) {
+      RankedTensorType result = defaultLayout(broadcast.getType());
+      setResult(broadcast.getResult(), result);
+      auto want = withEncoding(broadcast.getSrc().getType(),
+                               SliceLayoutAttr::get(op->getContext(), broadcast.getDim(),
+                                                    result.getEncoding()));
+      convertOperand(op, 0, want);
+      return;
+    }
+    bool elementwise = isa<arith::ArithDialect, math::MathDialect>(op->getDialect()) &&
+                       op->hasTrait<OpTrait::Elementwise>();
+    if (elementwise) {
+      Attribute layout;
+      for (Value operand : op->getOperands())
+        if (auto t = dyn_cast<RankedTensorType>(operand.getType()); t && t.getEncoding()) {
+          layout = t.getEncoding();
+          break;
+        }
+      if (layout) {
+        for (unsigned i = 0; i < op->getNumOperands(); ++i)
+          if (auto t = dyn_cast<RankedTensorType>(op->getOperand(i).getType()))
+            convertOperand(op, i, withEncoding(t, layout));
+        for (Value result : op->getResults())
+          if (auto t = dyn_cast<RankedTensorType>(result.getType()))
+            setResult(result, withEncoding(t, layout));
+        return;
+      }
+    }
+    for (Value result : op->getResults())
+      if (needsLayout(result.getType()))
+        setResult(result, defaultLayout(cast<RankedTensorType>(result.getType())));
+    // Constants carry their type in the value attribute too.
+    if (auto constant = dyn_cast<arith::ConstantOp>(op))
+      if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()))
+        if (dense.getType() != constant.getType())
+          constant.setValueAttr(dense.reshape(cast<ShapedType>(constant.getType())));
+  }
+
+  int64_t numWarps;
+  llvm::SmallPtrSet<Operation *, 8> visitedThen, done;
+};
 
 struct TileAssignLayouts
     : public tile::impl::TileAssignLayoutsBase<TileAssignLayouts> {
@@ -66,24 +179,10 @@ struct TileAssignLayouts
       if (auto attr = func->getAttrOfType<IntegerAttr>(kNumWarpsAttr))
         numWarps = attr.getInt();
       if (numWarps <= 0 || !llvm::isPowerOf2_64(numWarps)) {
-        func.emitError() << kNumWarpsAttr << " must be a power of two, got "
-                         << numWarps;
+        func.emitError() << kNumWarpsAttr << " must be a power of two, got " << numWarps;
         return signalPassFailure();
       }
-      func.walk([&](Operation *op) {
-        for (Region &region : op->getRegions())
-          for (Block &block : region)
-            for (BlockArgument arg : block.getArguments())
-              arg.setType(withLayout(arg.getType(), numWarps));
-        for (OpResult result : op->getResults())
-          result.setType(withLayout(result.getType(), numWarps));
-        // Constants carry their type in the value attribute too.
-        if (auto constant = dyn_cast<arith::ConstantOp>(op))
-          if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()))
-            if (dense.getType() != constant.getType())
-              constant.setValueAttr(dense.reshape(
-                  cast<ShapedType>(constant.getType())));
-      });
+      LayoutAssigner(numWarps).run(func);
     }
   }
 };

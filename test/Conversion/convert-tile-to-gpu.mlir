@@ -76,3 +76,53 @@ func.func @wrapped(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps =
   tile.store %a, %x[%c0] : tensor<64xf32>, !tile.ptr<f32>
   return
 }
+
+// -----
+
+// A 2-D tile from a view: 16-byte runs along rows (unit inner stride, row
+// stride divisible by 16), bounds checked in both dimensions; a row
+// reduction is registers then lane shuffles (warps own rows: no shared
+// memory); the broadcast is a register shuffle.
+// CHECK-LABEL: gpu.func @rows
+// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
+// CHECK: gpu.shuffle  xor
+// CHECK-NOT: gpu.barrier
+// CHECK: vector.shuffle
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK: llvm.store %{{.*}} {alignment = 16 : i64} : vector<4xf32>, !llvm.ptr<1>
+func.func @rows(%x: !tile.ptr<f32> {tile.divisibility = 16 : i64}, %m: i32, %n: i32 {tile.divisibility = 16 : i64},
+                %ld: i32 {tile.divisibility = 16 : i64}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %X = tile.make_view %x, [%m, %n], [%ld, %c1] : !tile.ptr<f32> -> !tile.view<f32, 2>
+  %t = tile.load %X[%c0, %c0] : !tile.view<f32, 2> -> tensor<16x256xf32>
+  %mx = tile.reduce max %t, dim = 1 : tensor<16x256xf32> -> tensor<16xf32>
+  %b = tile.broadcast %mx, dim = 1 : tensor<16xf32> -> tensor<16x256xf32>
+  %d = arith.subf %t, %b : tensor<16x256xf32>
+  %e = math.exp2 %d : tensor<16x256xf32>
+  tile.store %e, %X[%c0, %c0] : tensor<16x256xf32>, !tile.view<f32, 2>
+  return
+}
+
+// -----
+
+// One row over four warps: the reduction crosses warps through the dynamic
+// shared-memory scratch (4 warps x 4 bytes), between barriers.
+// CHECK: module attributes {gpu.container_module, tile.shared_bytes = 16 : i64}
+// CHECK: llvm.mlir.global external @__tile_shared_scratch() {addr_space = 3 : i32, alignment = 16 : i64}
+// CHECK-LABEL: gpu.func @one_row
+// CHECK: gpu.shuffle  xor
+// CHECK: gpu.barrier
+// CHECK: llvm.store {{.*}} : f32, !llvm.ptr<3>
+// CHECK: gpu.barrier
+// CHECK: llvm.load {{.*}} : !llvm.ptr<3> -> f32
+func.func @one_row(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %X = tile.make_view %x, [%c1, %n], [%n, %c1] : !tile.ptr<f32> -> !tile.view<f32, 2>
+  %t = tile.load %X[%c0, %c0] : !tile.view<f32, 2> -> tensor<1x1024xf32>
+  %s = tile.reduce sum %t, dim = 1 : tensor<1x1024xf32> -> tensor<1xf32>
+  %b = tile.broadcast %s, dim = 1 : tensor<1xf32> -> tensor<1x1024xf32>
+  tile.store %b, %X[%c0, %c0] : tensor<1x1024xf32>, !tile.view<f32, 2>
+  return
+}

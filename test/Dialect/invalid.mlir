@@ -1,37 +1,119 @@
 // RUN: tile-opt %s -split-input-file -verify-diagnostics
+// Every verifier rule of the tile dialect, one case each.
 
-func.func @load_element_mismatch(%p: !tile.ptr<f32>, %off: i32) {
-  // expected-error @+1 {{element type mismatch: pointer '!tile.ptr<f32>' holds 'f32' but tile 'tensor<1024xf16>' holds 'f16'}}
+// ---- types and attributes
+
+// expected-error @+1 {{!tile.ptr element type must be one of}}
+func.func @ptr_element(%p: !tile.ptr<f64>) { return }
+
+// -----
+// expected-error @+1 {{!tile.view rank must be 1 to 5 (the TMA limit), got 6}}
+func.func @view_rank(%v: !tile.view<f32, 6>) { return }
+
+// -----
+// expected-error @+1 {{!tile.shared element type must be one of}}
+func.func @shared_element(%s: !tile.shared<16x16xf64>) { return }
+
+// -----
+// expected-error @+1 {{#tile.swizzle must be 0, 32, 64 or 128 bytes, got 96}}
+func.func @swizzle(%s: !tile.shared<16x64xbf16, #tile.swizzle<96>>) { return }
+
+// -----
+// expected-error @+1 {{#tile.blocked threads_per_warp must multiply to 32, got 16}}
+func.func @lanes(%a: tensor<64xf32, #tile.blocked<size_per_thread = [1], threads_per_warp = [16], warps_per_cta = [4]>>) { return }
+
+// -----
+// expected-error @+1 {{#tile.blocked entries must be positive powers of two}}
+func.func @blocked_pow2(%a: tensor<64xf32, #tile.blocked<size_per_thread = [3], threads_per_warp = [32], warps_per_cta = [4]>>) { return }
+
+// -----
+// expected-error @+1 {{#tile.blocked arrays differ in rank}}
+func.func @blocked_rank(%a: tensor<64xf32, #tile.blocked<size_per_thread = [1, 1], threads_per_warp = [32], warps_per_cta = [4]>>) { return }
+
+// ---- grid
+
+// -----
+func.func @axis_range() -> i32 {
+  // expected-error @+1 {{attribute 'axis' failed to satisfy constraint}}
+  %pid = tile.program_id 3
+  return %pid : i32
+}
+
+// ---- make_view
+
+// -----
+func.func @view_element(%p: !tile.ptr<f32>, %n: i32) {
+  // expected-error @+1 {{element type mismatch: pointer '!tile.ptr<f32>' but view '!tile.view<bf16, 1>'}}
+  %v = tile.make_view %p, [%n], [%n] : !tile.ptr<f32> -> !tile.view<bf16, 1>
+  return
+}
+
+// -----
+func.func @view_sizes(%p: !tile.ptr<f32>, %n: i32) {
+  // expected-error @+1 {{a rank-2 view needs 2 sizes and strides, got 1 sizes and 2 strides}}
+  %v = tile.make_view %p, [%n], [%n, %n] : !tile.ptr<f32> -> !tile.view<f32, 2>
+  return
+}
+
+// ---- load / store
+
+// -----
+func.func @load_element(%p: !tile.ptr<f32>, %off: i32) {
+  // expected-error @+1 {{element type mismatch: '!tile.ptr<f32>' holds 'f32' but tile 'tensor<1024xf16>' holds 'f16'}}
   %a = tile.load %p[%off] : !tile.ptr<f32> -> tensor<1024xf16>
   return
 }
 
 // -----
-
-func.func @store_element_mismatch(%p: !tile.ptr<f16>, %off: i32, %v: tensor<64xf32>) {
-  // expected-error @+1 {{element type mismatch: pointer '!tile.ptr<f16>' holds 'f16' but tile 'tensor<64xf32>' holds 'f32'}}
+func.func @store_element(%p: !tile.ptr<f16>, %off: i32, %v: tensor<64xf32>) {
+  // expected-error @+1 {{element type mismatch: '!tile.ptr<f16>' holds 'f16' but tile 'tensor<64xf32>' holds 'f32'}}
   tile.store %v, %p[%off] : tensor<64xf32>, !tile.ptr<f16>
   return
 }
 
 // -----
-
-func.func @not_power_of_two(%p: !tile.ptr<f32>, %off: i32) {
-  // expected-error @+1 {{tile length must be a power of two, got 1000}}
+func.func @load_pow2(%p: !tile.ptr<f32>, %off: i32) {
+  // expected-error @+1 {{tile dimensions must be powers of two, got 1000}}
   %a = tile.load %p[%off] : !tile.ptr<f32> -> tensor<1000xf32>
   return
 }
 
 // -----
-
-func.func @rank_two(%p: !tile.ptr<f32>, %off: i32) {
-  // expected-error @+1 {{global tile access is 1-D for now}}
+func.func @pointer_rank(%p: !tile.ptr<f32>, %off: i32) {
+  // expected-error @+1 {{a pointer access is 1-D; tile 'tensor<16x16xf32>' has rank 2 (use a !tile.view)}}
   %a = tile.load %p[%off] : !tile.ptr<f32> -> tensor<16x16xf32>
   return
 }
 
 // -----
+func.func @pointer_offsets(%p: !tile.ptr<f32>, %off: i32) {
+  // expected-error @+1 {{a pointer access takes 1 offset, got 2}}
+  %a = tile.load %p[%off, %off] : !tile.ptr<f32> -> tensor<16xf32>
+  return
+}
 
+// -----
+func.func @view_tile_rank(%v: !tile.view<f32, 2>, %i: i32) {
+  // expected-error @+1 {{rank mismatch: view '!tile.view<f32, 2>' has rank 2 but tile 'tensor<16xf32>' has rank 1}}
+  %a = tile.load %v[%i] : !tile.view<f32, 2> -> tensor<16xf32>
+  return
+}
+
+// -----
+func.func @view_offsets(%v: !tile.view<f32, 2>, %i: i32, %t: tensor<16x16xf32>) {
+  // expected-error @+1 {{a rank-2 view takes 2 offsets, got 1}}
+  tile.store %t, %v[%i] : tensor<16x16xf32>, !tile.view<f32, 2>
+  return
+}
+
+// -----
+func.func @view_bound(%v: !tile.view<f32, 1>, %i: i32) {
+  // expected-error @+1 {{'bound' is only for pointers; a view is bounded by its sizes}}
+  %a = tile.load %v[%i] bound %i : !tile.view<f32, 1> -> tensor<16xf32>
+  return
+}
+
+// -----
 func.func @layout_rank(%p: !tile.ptr<f32>, %off: i32) {
   // expected-error @+1 {{layout rank 2 differs from tile rank 1}}
   %a = tile.load %p[%off] : !tile.ptr<f32> -> tensor<64xf32, #tile.blocked<size_per_thread = [1, 1], threads_per_warp = [1, 32], warps_per_cta = [4, 1]>>
@@ -39,32 +121,217 @@ func.func @layout_rank(%p: !tile.ptr<f32>, %off: i32) {
 }
 
 // -----
-
-// expected-error @+1 {{#tile.blocked threads_per_warp must multiply to 32, got 16}}
-func.func @lanes(%a: tensor<64xf32, #tile.blocked<size_per_thread = [1], threads_per_warp = [16], warps_per_cta = [4]>>) {
+func.func @not_a_layout(%p: !tile.ptr<f32>, %off: i32) {
+  // expected-error @+1 {{tile layout 1 : i32 is not a tile layout}}
+  %a = tile.load %p[%off] : !tile.ptr<f32> -> tensor<64xf32, 1 : i32>
   return
 }
 
 // -----
-
-// expected-error @+1 {{!tile.ptr element type must be one of}}
-func.func @ptr_element(%p: !tile.ptr<f64>) {
-  return
-}
-
-// -----
-
-func.func @axis_range() -> i32 {
-  // expected-error @+1 {{attribute 'axis' failed to satisfy constraint}}
-  %pid = tile.program_id 3
-  return %pid : i32
-}
-
-// -----
-
 // expected-note @+1 {{prior use here}}
 func.func @offset_type(%p: !tile.ptr<f32>, %off: i64) {
   // expected-error @+1 {{use of value '%off' expects different type than prior uses: 'i32' vs 'i64'}}
   %a = tile.load %p[%off] : !tile.ptr<f32> -> tensor<64xf32>
+  return
+}
+
+// ---- splat / iota
+
+// -----
+func.func @splat_type(%x: f16) {
+  // expected-error @+1 {{scalar type 'f16' differs from the tile's element type 'f32'}}
+  %s = tile.splat %x : f16 -> tensor<16x16xf32>
+  return
+}
+
+// -----
+func.func @iota_type() {
+  // expected-error @+1 {{result must be a 1-D tile of i32, got 'tensor<16x16xi32>'}}
+  %r = tile.iota : tensor<16x16xi32>
+  return
+}
+
+// ---- mma
+
+// -----
+func.func @mma_k(%a: tensor<64x32xbf16>, %b: tensor<16x64xbf16>, %c: tensor<64x64xf32>) {
+  // expected-error @+1 {{K mismatch: a (64x32) has K = 32 but b (16x64) has K = 16}}
+  %d = tile.mma %a, %b, %c : tensor<64x32xbf16>, tensor<16x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+  return
+}
+
+// -----
+func.func @mma_k_transposed(%a: tensor<64x32xbf16>, %b: tensor<64x16xbf16>, %c: tensor<64x64xf32>) {
+  // expected-error @+1 {{K mismatch: a (64x32) has K = 32 but b (64x16, transposed) has K = 16}}
+  %d = tile.mma %a, %b, %c {transpose_b} : tensor<64x32xbf16>, tensor<64x16xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+  return
+}
+
+// -----
+func.func @mma_acc_shape(%a: tensor<64x16xbf16>, %b: tensor<16x64xbf16>, %c: tensor<64x32xf32>) {
+  // expected-error @+1 {{accumulator is 64x32 but a·b is 64x64}}
+  %d = tile.mma %a, %b, %c : tensor<64x16xbf16>, tensor<16x64xbf16>, tensor<64x32xf32> -> tensor<64x32xf32>
+  return
+}
+
+// -----
+func.func @mma_result(%a: tensor<64x16xbf16>, %b: tensor<16x64xbf16>, %c: tensor<64x64xf32>) {
+  // expected-error @+1 {{result type 'tensor<64x64xf16>' differs from the accumulator type 'tensor<64x64xf32>'}}
+  %d = tile.mma %a, %b, %c : tensor<64x16xbf16>, tensor<16x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf16>
+  return
+}
+
+// -----
+func.func @mma_mixed(%a: tensor<64x16xbf16>, %b: tensor<16x64xf16>, %c: tensor<64x64xf32>) {
+  // expected-error @+1 {{a holds 'bf16' but b holds 'f16'; tensor cores need both bf16, both f16 or both fp8}}
+  %d = tile.mma %a, %b, %c : tensor<64x16xbf16>, tensor<16x64xf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+  return
+}
+
+// -----
+func.func @mma_f32_operands(%a: tensor<64x16xf32>, %b: tensor<16x64xf32>, %c: tensor<64x64xf32>) {
+  // expected-error @+1 {{operands must be bf16, f16 or fp8, got 'f32'}}
+  %d = tile.mma %a, %b, %c : tensor<64x16xf32>, tensor<16x64xf32>, tensor<64x64xf32> -> tensor<64x64xf32>
+  return
+}
+
+// -----
+func.func @mma_acc_type(%a: tensor<64x16xbf16>, %b: tensor<16x64xbf16>, %c: tensor<64x64xbf16>) {
+  // expected-error @+1 {{accumulator must be f32 (or f16 with f16 operands), got 'bf16' with 'bf16' operands}}
+  %d = tile.mma %a, %b, %c : tensor<64x16xbf16>, tensor<16x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xbf16>
+  return
+}
+
+// -----
+func.func @mma_multiple_16(%a: tensor<64x8xbf16>, %b: tensor<8x64xbf16>, %c: tensor<64x64xf32>) {
+  // expected-error @+1 {{M, N and K must be multiples of 16, got M = 64, N = 64, K = 8}}
+  %d = tile.mma %a, %b, %c : tensor<64x8xbf16>, tensor<8x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+  return
+}
+
+// -----
+func.func @mma_rank(%a: tensor<64xbf16>, %b: tensor<16x64xbf16>, %c: tensor<64x64xf32>) {
+  // expected-error @+1 {{operands must be 2-D; a is 64, b is 16x64, acc is 64x64}}
+  %d = tile.mma %a, %b, %c : tensor<64xbf16>, tensor<16x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+  return
+}
+
+// ---- reduce / broadcast
+
+// -----
+func.func @reduce_shape(%s: tensor<64x128xf32>) {
+  // expected-error @+1 {{reducing 64x128 along dim 1 gives a different shape than 128}}
+  %m = tile.reduce max %s, dim = 1 : tensor<64x128xf32> -> tensor<128xf32>
+  return
+}
+
+// -----
+func.func @reduce_dim(%s: tensor<64x128xf32>) {
+  // expected-error @+1 {{dim 2 is out of range for a rank-2 tile}}
+  %m = tile.reduce sum %s, dim = 2 : tensor<64x128xf32> -> tensor<64xf32>
+  return
+}
+
+// -----
+func.func @reduce_element(%s: tensor<64x128xf32>) {
+  // expected-error @+1 {{element type changes from 'f32' to 'f16'}}
+  %m = tile.reduce min %s, dim = 0 : tensor<64x128xf32> -> tensor<128xf16>
+  return
+}
+
+// -----
+func.func @reduce_kind(%s: tensor<64x128xf32>) {
+  // expected-error @+2 {{expected ::mlir::tile::ReduceKind to be one of: sum, max, min}}
+  // expected-error @+1 {{failed to parse Tile_ReduceKindAttr parameter 'value'}}
+  %m = tile.reduce prod %s, dim = 0 : tensor<64x128xf32> -> tensor<128xf32>
+  return
+}
+
+// -----
+func.func @reduce_layout(%s: tensor<64x128xf32, #tile.blocked<size_per_thread = [1, 4], threads_per_warp = [1, 32], warps_per_cta = [4, 1]>>) {
+  // expected-error @+1 {{result layout #tile.slice<dim = 0, parent = #tile.blocked<size_per_thread = [1, 4], threads_per_warp = [1, 32], warps_per_cta = [4, 1]>> is not the slice of the source layout along dim 1}}
+  %m = tile.reduce max %s, dim = 1 : tensor<64x128xf32, #tile.blocked<size_per_thread = [1, 4], threads_per_warp = [1, 32], warps_per_cta = [4, 1]>> -> tensor<64xf32, #tile.slice<dim = 0, parent = #tile.blocked<size_per_thread = [1, 4], threads_per_warp = [1, 32], warps_per_cta = [4, 1]>>>
+  return
+}
+
+// -----
+func.func @broadcast_shape(%v: tensor<64xf32>) {
+  // expected-error @+1 {{broadcasting 64 along new dim 0 cannot give 64x128}}
+  %b = tile.broadcast %v, dim = 0 : tensor<64xf32> -> tensor<64x128xf32>
+  return
+}
+
+// -----
+func.func @broadcast_dim(%v: tensor<64xf32>) {
+  // expected-error @+1 {{dim 2 is out of range for a rank-2 result}}
+  %b = tile.broadcast %v, dim = 2 : tensor<64xf32> -> tensor<64x128xf32>
+  return
+}
+
+// ---- transpose / convert_layout
+
+// -----
+func.func @transpose_shape(%a: tensor<64x128xbf16>) {
+  // expected-error @+1 {{transposing 'tensor<64x128xbf16>' cannot give 'tensor<64x128xbf16>'}}
+  %t = tile.transpose %a : tensor<64x128xbf16> -> tensor<64x128xbf16>
+  return
+}
+
+// -----
+func.func @convert_shape(%a: tensor<64x128xf32>) {
+  // expected-error @+1 {{converts the layout only; 'tensor<64x128xf32>' and 'tensor<128x64xf32>' differ in shape or element type}}
+  %t = tile.convert_layout %a : tensor<64x128xf32> -> tensor<128x64xf32>
+  return
+}
+
+// ---- shared memory
+
+// -----
+func.func @load_shared(%s: !tile.shared<64x64xbf16>) {
+  // expected-error @+1 {{shared tile '!tile.shared<64x64xbf16>' and register tile 'tensor<64x32xbf16>' differ in shape or element type}}
+  %a = tile.load_shared %s : !tile.shared<64x64xbf16> -> tensor<64x32xbf16>
+  return
+}
+
+// -----
+func.func @store_shared(%s: !tile.shared<64x64xbf16>, %a: tensor<64x64xf16>) {
+  // expected-error @+1 {{shared tile '!tile.shared<64x64xbf16>' and register tile 'tensor<64x64xf16>' differ in shape or element type}}
+  tile.store_shared %a, %s : tensor<64x64xf16>, !tile.shared<64x64xbf16>
+  return
+}
+
+// -----
+func.func @async_element(%v: !tile.view<f16, 2>, %s: !tile.shared<64x64xbf16>, %b: !tile.mbarrier, %i: i32) {
+  // expected-error @+1 {{element type mismatch: view '!tile.view<f16, 2>' but shared tile '!tile.shared<64x64xbf16>'}}
+  tile.async_load %v[%i, %i], %s, %b : !tile.view<f16, 2>, !tile.shared<64x64xbf16>, !tile.mbarrier
+  return
+}
+
+// -----
+func.func @async_rank(%v: !tile.view<bf16, 1>, %s: !tile.shared<64x64xbf16>, %b: !tile.mbarrier, %i: i32) {
+  // expected-error @+1 {{rank mismatch: view '!tile.view<bf16, 1>' but shared tile '!tile.shared<64x64xbf16>'}}
+  tile.async_load %v[%i], %s, %b : !tile.view<bf16, 1>, !tile.shared<64x64xbf16>, !tile.mbarrier
+  return
+}
+
+// -----
+func.func @async_offsets(%v: !tile.view<bf16, 2>, %s: !tile.shared<64x64xbf16>, %b: !tile.mbarrier, %i: i32) {
+  // expected-error @+1 {{a rank-2 view takes 2 offsets, got 1}}
+  tile.async_load %v[%i], %s, %b : !tile.view<bf16, 2>, !tile.shared<64x64xbf16>, !tile.mbarrier
+  return
+}
+
+// -----
+func.func @async_box(%v: !tile.view<bf16, 2>, %s: !tile.shared<512x64xbf16>, %b: !tile.mbarrier, %i: i32) {
+  // expected-error @+1 {{a TMA box is at most 256 elements a dimension; shared tile '!tile.shared<512x64xbf16>' has 512}}
+  tile.async_load %v[%i, %i], %s, %b : !tile.view<bf16, 2>, !tile.shared<512x64xbf16>, !tile.mbarrier
+  return
+}
+
+// -----
+// expected-note @+1 {{prior use here}}
+func.func @wait_phase(%b: !tile.mbarrier, %p: i32) {
+  // expected-error @+1 {{use of value '%p' expects different type than prior uses: 'i1' vs 'i32'}}
+  tile.wait %b, %p : !tile.mbarrier
   return
 }

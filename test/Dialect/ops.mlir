@@ -1,5 +1,5 @@
 // RUN: tile-opt %s | tile-opt | FileCheck %s
-// Round trip of every op in the dialect's first slice.
+// Round trip of every op and type of the dialect.
 
 // CHECK-LABEL: func.func @grid
 func.func @grid() -> (i32, i32) {
@@ -10,8 +10,8 @@ func.func @grid() -> (i32, i32) {
   return %pid, %n : i32, i32
 }
 
-// CHECK-LABEL: func.func @load_store
-func.func @load_store(%p: !tile.ptr<f32>, %q: !tile.ptr<bf16>, %off: i32, %n: i32) {
+// CHECK-LABEL: func.func @pointer_access
+func.func @pointer_access(%p: !tile.ptr<f32>, %q: !tile.ptr<bf16>, %off: i32, %n: i32) {
   // CHECK: tile.load %{{.*}}[%{{.*}}] bound %{{.*}} : !tile.ptr<f32> -> tensor<1024xf32>
   %a = tile.load %p[%off] bound %n : !tile.ptr<f32> -> tensor<1024xf32>
   // CHECK: tile.load %{{.*}}[%{{.*}}] : !tile.ptr<f32> -> tensor<64xf32>
@@ -25,10 +25,87 @@ func.func @load_store(%p: !tile.ptr<f32>, %q: !tile.ptr<bf16>, %off: i32, %n: i3
   return
 }
 
-// CHECK-LABEL: func.func @laid_out
-// CHECK-SAME: tensor<512xf16, #tile.blocked<size_per_thread = [8], threads_per_warp = [32], warps_per_cta = [2]>>
-func.func @laid_out(%p: !tile.ptr<f16>, %off: i32)
-    -> tensor<512xf16, #tile.blocked<size_per_thread = [8], threads_per_warp = [32], warps_per_cta = [2]>> {
-  %a = tile.load %p[%off] : !tile.ptr<f16> -> tensor<512xf16, #tile.blocked<size_per_thread = [8], threads_per_warp = [32], warps_per_cta = [2]>>
-  return %a : tensor<512xf16, #tile.blocked<size_per_thread = [8], threads_per_warp = [32], warps_per_cta = [2]>>
+// CHECK-LABEL: func.func @view_access
+func.func @view_access(%p: !tile.ptr<bf16>, %m: i32, %k: i32, %ld: i32, %i: i32, %j: i32) {
+  %c1 = arith.constant 1 : i32
+  // CHECK: tile.make_view %{{.*}}, [%{{.*}}, %{{.*}}], [%{{.*}}, %{{.*}}] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %A = tile.make_view %p, [%m, %k], [%ld, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  // CHECK: tile.load %{{.*}}[%{{.*}}, %{{.*}}] : !tile.view<bf16, 2> -> tensor<128x64xbf16>
+  %a = tile.load %A[%i, %j] : !tile.view<bf16, 2> -> tensor<128x64xbf16>
+  // CHECK: tile.store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : tensor<128x64xbf16>, !tile.view<bf16, 2>
+  tile.store %a, %A[%i, %j] : tensor<128x64xbf16>, !tile.view<bf16, 2>
+  return
+}
+
+// CHECK-LABEL: func.func @fill_and_index
+func.func @fill_and_index(%x: f32) -> (tensor<64x64xf32>, tensor<128xi32>) {
+  // CHECK: tile.splat %{{.*}} : f32 -> tensor<64x64xf32>
+  %s = tile.splat %x : f32 -> tensor<64x64xf32>
+  // CHECK: tile.iota : tensor<128xi32>
+  %r = tile.iota : tensor<128xi32>
+  return %s, %r : tensor<64x64xf32>, tensor<128xi32>
+}
+
+// CHECK-LABEL: func.func @mma
+func.func @mma(%a: tensor<64x16xbf16>, %b: tensor<16x128xbf16>, %q: tensor<64x64xf16>,
+               %k: tensor<128x64xf16>, %acc: tensor<64x128xf32>,
+               %sa: !tile.shared<64x64xf8E4M3FN>, %sb: !tile.shared<128x64xf8E5M2, #tile.swizzle<64>>) {
+  // CHECK: tile.mma %{{.*}}, %{{.*}}, %{{.*}} : tensor<64x16xbf16>, tensor<16x128xbf16>, tensor<64x128xf32> -> tensor<64x128xf32>
+  %c = tile.mma %a, %b, %acc : tensor<64x16xbf16>, tensor<16x128xbf16>, tensor<64x128xf32> -> tensor<64x128xf32>
+  // CHECK: tile.mma %{{.*}}, %{{.*}}, %{{.*}} {transpose_b} : tensor<64x64xf16>, tensor<128x64xf16>
+  %s = tile.mma %q, %k, %c {transpose_b} : tensor<64x64xf16>, tensor<128x64xf16>, tensor<64x128xf32> -> tensor<64x128xf32>
+  // CHECK: tile.mma %{{.*}}, %{{.*}}, %{{.*}} {transpose_b} : !tile.shared<64x64xf8E4M3FN>, !tile.shared<128x64xf8E5M2, #tile.swizzle<64>>
+  %f = tile.mma %sa, %sb, %s {transpose_b} : !tile.shared<64x64xf8E4M3FN>, !tile.shared<128x64xf8E5M2, #tile.swizzle<64>>, tensor<64x128xf32> -> tensor<64x128xf32>
+  // CHECK: tile.mma %{{.*}}, %{{.*}}, %{{.*}} {transpose_a} : tensor<16x64xbf16>
+  %at = arith.constant dense<1.0> : tensor<16x64xbf16>
+  %g = tile.mma %at, %b, %f {transpose_a} : tensor<16x64xbf16>, tensor<16x128xbf16>, tensor<64x128xf32> -> tensor<64x128xf32>
+  return
+}
+
+// CHECK-LABEL: func.func @reduce_broadcast
+func.func @reduce_broadcast(%s: tensor<64x128xf32>) -> tensor<64x128xf32> {
+  // CHECK: tile.reduce max %{{.*}}, dim = 1 : tensor<64x128xf32> -> tensor<64xf32>
+  %m = tile.reduce max %s, dim = 1 : tensor<64x128xf32> -> tensor<64xf32>
+  // CHECK: tile.reduce sum %{{.*}}, dim = 0 : tensor<64x128xf32> -> tensor<128xf32>
+  %t = tile.reduce sum %s, dim = 0 : tensor<64x128xf32> -> tensor<128xf32>
+  // CHECK: tile.reduce min
+  %u = tile.reduce min %s, dim = 0 : tensor<64x128xf32> -> tensor<128xf32>
+  // CHECK: tile.broadcast %{{.*}}, dim = 1 : tensor<64xf32> -> tensor<64x128xf32>
+  %b = tile.broadcast %m, dim = 1 : tensor<64xf32> -> tensor<64x128xf32>
+  %p = arith.subf %s, %b : tensor<64x128xf32>
+  %e = math.exp2 %p : tensor<64x128xf32>
+  return %e : tensor<64x128xf32>
+}
+
+// CHECK-LABEL: func.func @layouts
+// CHECK-SAME: #tile.slice<dim = 1, parent = #tile.blocked<size_per_thread = [1, 4], threads_per_warp = [1, 32], warps_per_cta = [4, 1]>>
+func.func @layouts(%a: tensor<64x128xbf16>,
+                   %b: tensor<64x128xf32, #tile.blocked<size_per_thread = [1, 4], threads_per_warp = [1, 32], warps_per_cta = [4, 1]>>)
+    -> tensor<64xf32, #tile.slice<dim = 1, parent = #tile.blocked<size_per_thread = [1, 4], threads_per_warp = [1, 32], warps_per_cta = [4, 1]>>> {
+  // CHECK: tile.transpose %{{.*}} : tensor<64x128xbf16> -> tensor<128x64xbf16>
+  %t = tile.transpose %a : tensor<64x128xbf16> -> tensor<128x64xbf16>
+  // CHECK: tile.convert_layout %{{.*}} : tensor<64x128xf32, #tile.blocked<size_per_thread = [1, 4], threads_per_warp = [1, 32], warps_per_cta = [4, 1]>> -> tensor<64x128xf32, #tile.blocked<size_per_thread = [4, 1], threads_per_warp = [32, 1], warps_per_cta = [1, 4]>>
+  %c = tile.convert_layout %b : tensor<64x128xf32, #tile.blocked<size_per_thread = [1, 4], threads_per_warp = [1, 32], warps_per_cta = [4, 1]>> -> tensor<64x128xf32, #tile.blocked<size_per_thread = [4, 1], threads_per_warp = [32, 1], warps_per_cta = [1, 4]>>
+  %m = tile.reduce max %b, dim = 1 : tensor<64x128xf32, #tile.blocked<size_per_thread = [1, 4], threads_per_warp = [1, 32], warps_per_cta = [4, 1]>> -> tensor<64xf32, #tile.slice<dim = 1, parent = #tile.blocked<size_per_thread = [1, 4], threads_per_warp = [1, 32], warps_per_cta = [4, 1]>>>
+  // CHECK: tile.barrier
+  tile.barrier
+  return %m : tensor<64xf32, #tile.slice<dim = 1, parent = #tile.blocked<size_per_thread = [1, 4], threads_per_warp = [1, 32], warps_per_cta = [4, 1]>>>
+}
+
+// CHECK-LABEL: func.func @shared
+func.func @shared(%A: !tile.view<bf16, 2>, %i: i32, %k: i32, %phase: i1) -> tensor<128x64xbf16> {
+  // CHECK: tile.alloc_shared : !tile.shared<128x64xbf16>
+  %sa = tile.alloc_shared : !tile.shared<128x64xbf16>
+  // CHECK: tile.alloc_mbarrier : !tile.mbarrier
+  %bar = tile.alloc_mbarrier : !tile.mbarrier
+  // CHECK: tile.async_load %{{.*}}[%{{.*}}, %{{.*}}], %{{.*}}, %{{.*}} : !tile.view<bf16, 2>, !tile.shared<128x64xbf16>, !tile.mbarrier
+  tile.async_load %A[%i, %k], %sa, %bar : !tile.view<bf16, 2>, !tile.shared<128x64xbf16>, !tile.mbarrier
+  // CHECK: tile.wait %{{.*}}, %{{.*}} : !tile.mbarrier
+  tile.wait %bar, %phase : !tile.mbarrier
+  // CHECK: tile.load_shared %{{.*}} : !tile.shared<128x64xbf16> -> tensor<128x64xbf16>
+  %a = tile.load_shared %sa : !tile.shared<128x64xbf16> -> tensor<128x64xbf16>
+  // CHECK: tile.store_shared %{{.*}}, %{{.*}} : tensor<128x64xbf16>, !tile.shared<128x64xbf16, #tile.swizzle<128>>
+  %sw = tile.alloc_shared : !tile.shared<128x64xbf16, #tile.swizzle<128>>
+  tile.store_shared %a, %sw : tensor<128x64xbf16>, !tile.shared<128x64xbf16, #tile.swizzle<128>>
+  return %a : tensor<128x64xbf16>
 }

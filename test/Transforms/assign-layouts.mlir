@@ -49,3 +49,53 @@ func.func @constant(%p: !tile.ptr<f32>, %off: i32) attributes {tile.kernel, tile
 func.func @not_a_kernel(%a: tensor<256xf32>) {
   return
 }
+
+// -----
+
+// Layouts flow: the reduction's result is the slice of its source's layout,
+// and the broadcast's operand already is the slice of the broadcast's layout
+// (no conversion). A 1-D tile from a pointer broadcast into 2-D needs one.
+// CHECK-LABEL: func.func @flow
+// CHECK: %[[T:.*]] = tile.load {{.*}} -> tensor<16x256xf32, #[[B:tile.blocked<size_per_thread = \[1, 4\], threads_per_warp = \[1, 32\], warps_per_cta = \[4, 1\]>]]>
+// CHECK: tile.reduce max %[[T]], dim = 1 : {{.*}} -> tensor<16xf32, #tile.slice<dim = 1, parent = #[[B]]>>
+// CHECK-NOT: tile.convert_layout
+// CHECK: tile.broadcast
+// CHECK: %[[V:.*]] = tile.load {{.*}} -> tensor<16xf32, #tile.blocked
+// CHECK: %[[C:.*]] = tile.convert_layout %[[V]] : {{.*}} -> tensor<16xf32, #tile.slice<dim = 1, parent = #[[B]]>>
+// CHECK: tile.broadcast %[[C]], dim = 1
+func.func @flow(%p: !tile.ptr<f32>, %m: i32, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %X = tile.make_view %p, [%m, %n], [%n, %c1] : !tile.ptr<f32> -> !tile.view<f32, 2>
+  %t = tile.load %X[%c0, %c0] : !tile.view<f32, 2> -> tensor<16x256xf32>
+  %mx = tile.reduce max %t, dim = 1 : tensor<16x256xf32> -> tensor<16xf32>
+  %b = tile.broadcast %mx, dim = 1 : tensor<16xf32> -> tensor<16x256xf32>
+  %v = tile.load %p[%c0] : !tile.ptr<f32> -> tensor<16xf32>
+  %vb = tile.broadcast %v, dim = 1 : tensor<16xf32> -> tensor<16x256xf32>
+  %s = arith.addf %b, %vb : tensor<16x256xf32>
+  tile.store %s, %X[%c0, %c0] : tensor<16x256xf32>, !tile.view<f32, 2>
+  return
+}
+
+// -----
+
+// Loop-carried tiles keep their initial value's layout; a yield in another
+// layout is converted back.
+// CHECK-LABEL: func.func @loop
+// CHECK: scf.for {{.*}} -> (tensor<64xf32, #tile.blocked
+// CHECK: tile.convert_layout
+// CHECK: scf.yield
+func.func @loop(%p: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %X = tile.make_view %p, [%n, %n], [%n, %c1] : !tile.ptr<f32> -> !tile.view<f32, 2>
+  %init = tile.load %p[%c0] : !tile.ptr<f32> -> tensor<64xf32>
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %init) -> (tensor<64xf32>) : i32 {
+    %x = tile.load %X[%i, %c0] : !tile.view<f32, 2> -> tensor<64x64xf32>
+    %s = tile.reduce sum %x, dim = 1 : tensor<64x64xf32> -> tensor<64xf32>
+    %y = arith.addf %s, %acc : tensor<64xf32>
+    scf.yield %y : tensor<64xf32>
+  }
+  tile.store %r, %p[%c0] : tensor<64xf32>, !tile.ptr<f32>
+  return
+}

@@ -189,6 +189,9 @@ def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions
             raise _error_from_mlir(e, "lowering to LLVM") from None
         asm["llvm"] = str(module)
         _dump(dump_dir, "1-llvm.mlir", asm["llvm"])
+        attrs = module.operation.attributes
+        shared_bytes = ir.IntegerAttr(attrs["tile.shared_bytes"]).value \
+            if "tile.shared_bytes" in attrs else 0
 
         try:
             passmanager.PassManager.parse(
@@ -202,7 +205,7 @@ def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions
         _dump(dump_dir, "2-kernel.ptx", asm["ptx"])
 
     metadata = {"name": name, "arch": options.arch, "num_warps": options.num_warps,
-                "block": [32 * options.num_warps, 1, 1], "shared_bytes": 0,
+                "block": [32 * options.num_warps, 1, 1], "shared_bytes": shared_bytes,
                 "params": kernel_params(asm["ptx"], name)}
     if want_cubin and find_ptxas() is not None:
         asm["cubin"], info = run_ptxas(asm["ptx"], options.arch, options.opt_level)

@@ -1,0 +1,158 @@
+// convert-tile-to-gpu: tile kernels (func.func + tile ops on laid-out tiles)
+// become gpu.func kernels whose bodies are per-thread code. A register tile
+// becomes the vector of the elements one thread holds, in the order of
+// ThreadLayout; elementwise arith/math ops keep their name and take vectors.
+// The patterns live beside this file: MemoryOpsToGPU.cpp (global memory),
+// TileOpsToGPU.cpp (everything else).
+#include "Conversion/TileToGPU/Patterns.h"
+#include "Conversion/TileToGPU/ThreadLayout.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/Transforms/Patterns.h"
+
+namespace mlir::tile {
+#define GEN_PASS_DEF_CONVERTTILETOGPU
+#include "dialect/TilePasses.h.inc"
+} // namespace mlir::tile
+
+using namespace mlir;
+using namespace mlir::tile;
+
+static constexpr llvm::StringLiteral kScratchName = "__tile_shared_scratch";
+
+TileTypeConverter::TileTypeConverter(MLIRContext *ctx) {
+  addConversion([](Type t) { return t; });
+  addConversion([ctx](PtrType) -> Type {
+    return LLVM::LLVMPointerType::get(ctx, /*addressSpace=*/1);
+  });
+  addConversion([ctx](ViewType view) -> Type {
+    SmallVector<Type> fields{LLVM::LLVMPointerType::get(ctx, 1)};
+    fields.append(2 * view.getRank(), IntegerType::get(ctx, 32));
+    return LLVM::LLVMStructType::getLiteral(ctx, fields);
+  });
+  addConversion([](RankedTensorType t) -> std::optional<Type> {
+    int64_t regs = registersPerThread(t);
+    if (regs < 0)
+      return std::nullopt; // a tile without a lowerable layout
+    return VectorType::get({regs}, t.getElementType());
+  });
+}
+
+Value tile::threadId(OpBuilder &b, Location loc) {
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  return arith::IndexCastOp::create(b, loc, b.getI64Type(), tid);
+}
+
+Value tile::constI64(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
+}
+
+Value tile::sharedScratch(OpBuilder &b, Location loc, Operation *) {
+  return LLVM::AddressOfOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext(), 3),
+                                   kScratchName);
+}
+
+/// Declares the kernel's dynamic shared memory (`extern .shared` in PTX) when
+/// some op will exchange data between threads through it.
+static void declareSharedScratch(ModuleOp module, ArrayRef<func::FuncOp> kernels) {
+  bool needed = llvm::any_of(kernels, [](func::FuncOp k) {
+    return k.walk([](Operation *op) {
+              return isa<ReduceOp, ConvertLayoutOp, TransposeOp>(op)
+                         ? WalkResult::interrupt() : WalkResult::advance();
+            }).wasInterrupted();
+  });
+  if (!needed || module.lookupSymbol(kScratchName))
+    return;
+  OpBuilder b(module.getBodyRegion());
+  b.setInsertionPointToStart(module.getBody());
+  LLVM::GlobalOp::create(b, module.getLoc(), LLVM::LLVMArrayType::get(b.getI8Type(), 0),
+                         /*isConstant=*/false, LLVM::Linkage::External, kScratchName,
+                         Attribute(), /*alignment=*/16, /*addrSpace=*/3);
+}
+
+namespace {
+
+/// Moves a converted kernel func.func into `gpuModule` as a gpu.func kernel.
+void moveKernelToGPU(func::FuncOp func, gpu::GPUModuleOp gpuModule) {
+  OpBuilder b(gpuModule.getBody(), gpuModule.getBody()->end());
+  int64_t numWarps = 4;
+  if (auto attr = func->getAttrOfType<IntegerAttr>(kNumWarpsAttr))
+    numWarps = attr.getInt();
+  auto kernel = gpu::GPUFuncOp::create(b, func.getLoc(), func.getName(),
+                                       func.getFunctionType());
+  kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  kernel.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({int32_t(numWarps * 32), 1, 1}));
+  kernel->setAttr(kNumWarpsAttr, b.getI32IntegerAttr(numWarps));
+  if (ArrayAttr argAttrs = func.getAllArgAttrs())
+    kernel.setAllArgAttrs(argAttrs);
+  Region &body = kernel.getBody();
+  body.getBlocks().clear();
+  body.takeBody(func.getBody());
+  body.walk([](func::ReturnOp ret) {
+    OpBuilder rb(ret);
+    gpu::ReturnOp::create(rb, ret.getLoc());
+    ret.erase();
+  });
+  func.erase();
+}
+
+struct ConvertTileToGPU
+    : public tile::impl::ConvertTileToGPUBase<ConvertTileToGPU> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    SmallVector<func::FuncOp> kernels;
+    for (auto func : module.getOps<func::FuncOp>())
+      if (func->hasAttr(kKernelAttr))
+        kernels.push_back(func);
+    if (kernels.empty())
+      return;
+
+    TileTypeConverter converter(ctx);
+    ConversionTarget target(*ctx);
+    target.addIllegalDialect<TileDialect>();
+    target.addLegalDialect<gpu::GPUDialect, LLVM::LLVMDialect, vector::VectorDialect>();
+    target.addLegalOp<scf::YieldOp>();
+    target.addDynamicallyLegalDialect<arith::ArithDialect, math::MathDialect>(
+        [&](Operation *op) { return converter.isLegal(op); });
+    target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
+      return converter.isSignatureLegal(f.getFunctionType());
+    });
+    target.addLegalOp<func::ReturnOp>();
+
+    declareSharedScratch(module, kernels);
+    LoweringState state;
+    for (func::FuncOp kernel : kernels)
+      computeAccessWidths(kernel, state);
+    RewritePatternSet patterns(ctx);
+    populateMemoryOpPatterns(converter, patterns, state);
+    populateTileOpPatterns(converter, patterns, state);
+    populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, converter);
+    scf::populateSCFStructuralTypeConversionsAndLegality(converter, patterns, target);
+
+    FrozenRewritePatternSet frozen(std::move(patterns));
+    for (func::FuncOp kernel : kernels)
+      if (failed(applyPartialConversion(kernel, target, frozen)))
+        return signalPassFailure();
+
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(ctx));
+    // The launcher sizes dynamic shared memory from this.
+    module->setAttr(kSharedBytesAttr,
+                    IntegerAttr::get(IntegerType::get(ctx, 64), state.scratchBytes));
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPointToEnd(module.getBody());
+    auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(), "tile_kernels");
+    // The scratch global moves into the GPU module with the kernels (or goes,
+    // if every exchange stayed within warps).
+    if (auto scratch = module.lookupSymbol<LLVM::GlobalOp>(kScratchName)) {
+      if (state.scratchBytes == 0)
+        scratch.erase();
+      else
+        scratch->moveBefore(gpuModule.getBody(), gpuModule.getBody()->begin());
+    }
+    for (func::FuncOp kernel : kernels)
+      moveKernelToGPU(kernel, gpuModule);
+  }
+};
+} // namespace

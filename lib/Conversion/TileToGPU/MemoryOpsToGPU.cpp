@@ -1,0 +1,253 @@
+// Global memory: make_view, load, store. Each thread reads or writes the
+// elements it holds, in runs as wide (up to 16 bytes) as the divisibility
+// facts allow, each run guarded by the bounds.
+#include "Conversion/TileToGPU/Patterns.h"
+#include "Conversion/TileToGPU/ThreadLayout.h"
+
+#include "Analysis/Divisibility.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace mlir::tile;
+
+namespace {
+
+/// The facts about a global access the lowering needs, from tile IR values.
+struct AccessShape {
+  Value ptr;
+  SmallVector<Value> offsets, sizes, strides; // sizes/strides may be null
+};
+
+AccessShape describe(Value source, ValueRange offsets, Value bound) {
+  AccessShape a;
+  a.offsets.assign(offsets.begin(), offsets.end());
+  if (auto view = source.getDefiningOp<MakeViewOp>()) {
+    a.ptr = view.getPtr();
+    a.sizes.assign(view.getSizes().begin(), view.getSizes().end());
+    a.strides.assign(view.getStrides().begin(), view.getStrides().end());
+  } else {
+    a.ptr = source;
+    a.sizes.push_back(bound);
+    a.strides.push_back(Value());
+  }
+  return a;
+}
+
+bool isConstantOne(Value v) {
+  APInt c;
+  return !v || (matchPattern(v, m_ConstantInt(&c)) && c.isOne());
+}
+
+/// Elements per access: the thread's contiguous run, cut down to what the
+/// alignment of pointer, inner offset, inner size and outer strides allow.
+int64_t accessWidth(RankedTensorType tile, Value source, ValueRange offsets, Value bound) {
+  FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
+  if (failed(layout))
+    return 1;
+  if (isa<ViewType>(source.getType()) && !source.getDefiningOp<MakeViewOp>())
+    return 1;
+  AccessShape a = describe(source, offsets, bound);
+  int64_t bytes = std::max<int64_t>(1, tile.getElementType().getIntOrFloatBitWidth() / 8);
+  unsigned inner = a.offsets.size() - 1;
+  if (!isConstantOne(a.strides[inner]))
+    return 1;
+  int64_t width = std::min<int64_t>(layout->contiguity(), 16 / bytes);
+  width = std::min(width, std::max<int64_t>(1, getDivisibility(a.ptr) / bytes));
+  width = std::min(width, getDivisibility(a.offsets[inner]));
+  if (a.sizes[inner])
+    width = std::min(width, getDivisibility(a.sizes[inner]));
+  for (unsigned d = 0; d < inner; ++d)
+    width = std::min(width, getDivisibility(a.strides[d]));
+  return std::max<int64_t>(width, 1);
+}
+
+/// Converted (LLVM-level) pointer, sizes, strides and offsets of an access.
+struct LoweredAccess {
+  Value ptr;
+  SmallVector<Value> offsets, sizes, strides; // i64; sizes null when unbounded
+};
+
+LoweredAccess lowerAccess(OpBuilder &b, Location loc, Value source, Type sourceType,
+                          ValueRange offsets, Value bound) {
+  LoweredAccess a;
+  Type i64 = b.getI64Type();
+  auto ext = [&](Value v) { return arith::ExtSIOp::create(b, loc, i64, v).getResult(); };
+  for (Value o : offsets)
+    a.offsets.push_back(ext(o));
+  if (auto view = dyn_cast<ViewType>(sourceType)) {
+    unsigned rank = view.getRank();
+    a.ptr = LLVM::ExtractValueOp::create(b, loc, source, ArrayRef<int64_t>{0});
+    for (unsigned d = 0; d < rank; ++d) {
+      a.sizes.push_back(ext(LLVM::ExtractValueOp::create(b, loc, source,
+                                                         ArrayRef<int64_t>{1 + d})));
+      a.strides.push_back(ext(LLVM::ExtractValueOp::create(
+          b, loc, source, ArrayRef<int64_t>{1 + rank + d})));
+    }
+  } else {
+    a.ptr = source;
+    a.sizes.push_back(bound ? ext(bound) : Value());
+    a.strides.push_back(constI64(b, loc, 1));
+  }
+  return a;
+}
+
+/// Address and in-bounds predicate (null if unbounded) of the element at
+/// `coords` relative to the access origin.
+std::pair<Value, Value> address(OpBuilder &b, Location loc, const LoweredAccess &a,
+                                ArrayRef<Value> coords, Type elementType) {
+  Value index = constI64(b, loc, 0), pred;
+  for (unsigned d = 0; d < coords.size(); ++d) {
+    Value pos = arith::AddIOp::create(b, loc, a.offsets[d], coords[d]);
+    index = arith::AddIOp::create(b, loc, index,
+                                  arith::MulIOp::create(b, loc, pos, a.strides[d]));
+    if (a.sizes[d]) {
+      Value in = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, pos, a.sizes[d]);
+      Value nonNeg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, pos,
+                                           constI64(b, loc, 0));
+      in = arith::AndIOp::create(b, loc, in, nonNeg);
+      pred = pred ? arith::AndIOp::create(b, loc, pred, in).getResult() : in;
+    }
+  }
+  Value addr = LLVM::GEPOp::create(b, loc, a.ptr.getType(), elementType, a.ptr,
+                                   ValueRange{index});
+  return {addr, pred};
+}
+
+Type chunkType(Type elementType, int64_t width) {
+  return width == 1 ? elementType : VectorType::get({width}, elementType);
+}
+
+struct MakeViewLowering : public OpConversionPattern<MakeViewOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(MakeViewOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Type structType = getTypeConverter()->convertType(op.getType());
+    Location loc = op.getLoc();
+    Value view = LLVM::UndefOp::create(rewriter, loc, structType);
+    SmallVector<Value> fields{adaptor.getPtr()};
+    fields.append(adaptor.getSizes().begin(), adaptor.getSizes().end());
+    fields.append(adaptor.getStrides().begin(), adaptor.getStrides().end());
+    for (auto [i, field] : llvm::enumerate(fields))
+      view = LLVM::InsertValueOp::create(rewriter, loc, view, field, ArrayRef<int64_t>{(int64_t)i});
+    rewriter.replaceOp(op, view);
+    return success();
+  }
+};
+
+struct LoadLowering : public OpConversionPattern<LoadOp> {
+  LoadLowering(const TypeConverter &c, MLIRContext *ctx, LoweringState &s)
+      : OpConversionPattern(c, ctx), state(s) {}
+  LoweringState &state;
+
+  LogicalResult
+  matchAndRewrite(LoadOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType tile = op.getResult().getType();
+    FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
+    if (failed(layout))
+      return rewriter.notifyMatchFailure(op, "needs a laid-out tile");
+    Location loc = op.getLoc();
+    Type elt = tile.getElementType();
+    int64_t width = state.accessWidths.lookup(op);
+    int64_t bytes = std::max<int64_t>(1, elt.getIntOrFloatBitWidth() / 8);
+    LoweredAccess access = lowerAccess(rewriter, loc, adaptor.getSrc(), op.getSrc().getType(),
+                                       adaptor.getOffsets(), adaptor.getBound());
+    Value tid = threadId(rewriter, loc);
+    Type regsType = VectorType::get({layout->numRegisters()}, elt);
+    Type chunk = chunkType(elt, width);
+    Value result = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(regsType));
+    Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(chunk));
+    for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
+      auto [addr, pred] = address(rewriter, loc, access, layout->coords(rewriter, loc, tid, reg), elt);
+      auto emitLoad = [&, addr = addr](OpBuilder &b, Location l) -> Value {
+        return LLVM::LoadOp::create(b, l, chunk, addr, width * bytes);
+      };
+      Value value;
+      if (pred) {
+        value = scf::IfOp::create(
+                    rewriter, loc, pred,
+                    [&](OpBuilder &b, Location l) { scf::YieldOp::create(b, l, emitLoad(b, l)); },
+                    [&](OpBuilder &b, Location l) { scf::YieldOp::create(b, l, zero); })
+                    .getResult(0);
+      } else {
+        value = emitLoad(rewriter, loc);
+      }
+      if (width == 1)
+        result = vector::InsertOp::create(rewriter, loc, value, result, ArrayRef<int64_t>{reg});
+      else
+        result = vector::InsertStridedSliceOp::create(rewriter, loc, value, result,
+                                                      ArrayRef<int64_t>{reg},
+                                                      ArrayRef<int64_t>{1});
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct StoreLowering : public OpConversionPattern<StoreOp> {
+  StoreLowering(const TypeConverter &c, MLIRContext *ctx, LoweringState &s)
+      : OpConversionPattern(c, ctx), state(s) {}
+  LoweringState &state;
+
+  LogicalResult
+  matchAndRewrite(StoreOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType tile = op.getValue().getType();
+    FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
+    if (failed(layout))
+      return rewriter.notifyMatchFailure(op, "needs a laid-out tile");
+    Location loc = op.getLoc();
+    Type elt = tile.getElementType();
+    int64_t width = state.accessWidths.lookup(op);
+    int64_t bytes = std::max<int64_t>(1, elt.getIntOrFloatBitWidth() / 8);
+    LoweredAccess access = lowerAccess(rewriter, loc, adaptor.getDst(), op.getDst().getType(),
+                                       adaptor.getOffsets(), adaptor.getBound());
+    Value tid = threadId(rewriter, loc);
+    // Threads holding copies of an element do not store it again.
+    Value owner = layout->owner(rewriter, loc, tid);
+    for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
+      auto [addr, pred] = address(rewriter, loc, access, layout->coords(rewriter, loc, tid, reg), elt);
+      Value value;
+      if (width == 1)
+        value = vector::ExtractOp::create(rewriter, loc, adaptor.getValue(), ArrayRef<int64_t>{reg});
+      else
+        value = vector::ExtractStridedSliceOp::create(rewriter, loc, adaptor.getValue(),
+                                                      ArrayRef<int64_t>{reg},
+                                                      ArrayRef<int64_t>{width},
+                                                      ArrayRef<int64_t>{1});
+      if (owner)
+        pred = pred ? arith::AndIOp::create(rewriter, loc, pred, owner).getResult() : owner;
+      auto emitStore = [&, addr = addr](OpBuilder &b, Location l) {
+        LLVM::StoreOp::create(b, l, value, addr, width * bytes);
+      };
+      if (pred)
+        scf::IfOp::create(rewriter, loc, pred, [&](OpBuilder &b, Location l) {
+          emitStore(b, l);
+          scf::YieldOp::create(b, l);
+        });
+      else
+        emitStore(rewriter, loc);
+    }
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+} // namespace
+
+void tile::computeAccessWidths(Operation *root, LoweringState &state) {
+  root->walk([&](Operation *op) {
+    if (auto load = dyn_cast<LoadOp>(op))
+      state.accessWidths[op] = accessWidth(load.getResult().getType(), load.getSrc(),
+                                           load.getOffsets(), load.getBound());
+    else if (auto store = dyn_cast<StoreOp>(op))
+      state.accessWidths[op] = accessWidth(store.getValue().getType(), store.getDst(),
+                                           store.getOffsets(), store.getBound());
+  });
+}
+
+void tile::populateMemoryOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
+                                    LoweringState &state) {
+  patterns.add<MakeViewLowering>(converter, patterns.getContext());
+  patterns.add<LoadLowering, StoreLowering>(converter, patterns.getContext(), state);
+}

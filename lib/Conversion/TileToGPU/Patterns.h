@@ -1,0 +1,43 @@
+// Pieces shared by the patterns of convert-tile-to-gpu.
+#ifndef TILE_CONVERSION_TILETOGPU_PATTERNS_H
+#define TILE_CONVERSION_TILETOGPU_PATTERNS_H
+
+#include "dialect/TilePasses.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::tile {
+
+/// Facts gathered before the conversion starts, while the tile IR still holds
+/// them, and what the patterns report back.
+struct LoweringState {
+  /// Elements per global access of each load/store (from divisibility facts).
+  llvm::DenseMap<Operation *, int64_t> accessWidths;
+  /// Bytes of the dynamic shared-memory scratch the kernel needs.
+  int64_t scratchBytes = 0;
+};
+
+/// `!tile.ptr` -> `!llvm.ptr<1>`; `!tile.view<T, r>` -> a struct of the
+/// pointer, r i32 sizes and r i32 strides; a laid-out tile -> the vector of
+/// the registers one thread holds.
+class TileTypeConverter : public TypeConverter {
+public:
+  explicit TileTypeConverter(MLIRContext *ctx);
+};
+
+/// The thread's index in the CTA, as i64.
+Value threadId(OpBuilder &b, Location loc);
+Value constI64(OpBuilder &b, Location loc, int64_t v);
+/// Base address (`!llvm.ptr<3>`) of the kernel's dynamic shared memory.
+Value sharedScratch(OpBuilder &b, Location loc, Operation *inKernel);
+
+/// Elements per access for every tile.load/tile.store under `root`.
+void computeAccessWidths(Operation *root, LoweringState &state);
+
+void populateMemoryOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
+                              LoweringState &state);
+void populateTileOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
+                            LoweringState &state);
+
+} // namespace mlir::tile
+
+#endif

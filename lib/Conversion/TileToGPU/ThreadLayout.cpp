@@ -1,0 +1,154 @@
+#include "Conversion/TileToGPU/ThreadLayout.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+using namespace mlir;
+using namespace mlir::tile;
+
+static Value constI64(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
+}
+
+FailureOr<ThreadLayout> ThreadLayout::get(RankedTensorType type) {
+  Attribute enc = type.getEncoding();
+  SmallVector<unsigned> slicedDims;
+  SmallVector<int64_t> shape(type.getShape());
+  // Peel slices: each re-inserts its dimension (any extent up to the
+  // coverage will do: a sliced dimension holds one register).
+  while (auto slice = dyn_cast_or_null<SliceLayoutAttr>(enc)) {
+    slicedDims.push_back(slice.getDim());
+    enc = slice.getParent();
+    auto parent = dyn_cast<BlockedLayoutAttr>(enc);
+    if (parent && slice.getDim() <= shape.size())
+      shape.insert(shape.begin() + slice.getDim(), parent.getCoverage(slice.getDim()));
+    else if (!isa_and_nonnull<SliceLayoutAttr>(enc))
+      return failure();
+  }
+  auto blocked = dyn_cast_or_null<BlockedLayoutAttr>(enc);
+  if (!blocked || blocked.getRank() != (int64_t)shape.size())
+    return failure();
+  ThreadLayout l;
+  l.shape = shape;
+  l.sizePerThread.assign(blocked.getSizePerThread().begin(), blocked.getSizePerThread().end());
+  l.threadsPerWarp.assign(blocked.getThreadsPerWarp().begin(), blocked.getThreadsPerWarp().end());
+  l.warpsPerCTA.assign(blocked.getWarpsPerCTA().begin(), blocked.getWarpsPerCTA().end());
+  l.sliced.assign(shape.size(), false);
+  for (unsigned d : slicedDims)
+    l.sliced[d] = true;
+  return l;
+}
+
+int64_t ThreadLayout::coverage(unsigned d) const {
+  return sizePerThread[d] * threadsPerWarp[d] * warpsPerCTA[d];
+}
+
+int64_t ThreadLayout::registersAlong(unsigned d) const {
+  if (sliced[d])
+    return 1;
+  return sizePerThread[d] * std::max<int64_t>(1, shape[d] / coverage(d));
+}
+
+int64_t ThreadLayout::numRegisters() const {
+  int64_t n = 1;
+  for (unsigned d = 0; d < shape.size(); ++d)
+    n *= registersAlong(d);
+  return n;
+}
+
+int64_t ThreadLayout::contiguity() const {
+  unsigned inner = shape.size() - 1;
+  return sliced[inner] ? 1 : sizePerThread[inner];
+}
+
+SmallVector<std::pair<int64_t, int64_t>> ThreadLayout::decompose(int64_t reg) const {
+  SmallVector<std::pair<int64_t, int64_t>> parts(shape.size(), {0, 0});
+  for (int64_t d = shape.size() - 1; d >= 0; --d) {
+    int64_t local = reg % registersAlong(d);
+    reg /= registersAlong(d);
+    parts[d] = {local / sizePerThread[d], local % sizePerThread[d]};
+  }
+  return parts;
+}
+
+int64_t ThreadLayout::laneStride(unsigned d) const {
+  int64_t stride = 1;
+  for (unsigned e = d + 1; e < shape.size(); ++e)
+    stride *= threadsPerWarp[e];
+  return stride;
+}
+
+Value ThreadLayout::laneCoord(OpBuilder &b, Location loc, Value tid, unsigned d) const {
+  Value lane = arith::RemUIOp::create(b, loc, tid, constI64(b, loc, 32));
+  Value shifted = arith::DivUIOp::create(b, loc, lane, constI64(b, loc, laneStride(d)));
+  return arith::RemUIOp::create(b, loc, shifted, constI64(b, loc, threadsPerWarp[d]));
+}
+
+Value ThreadLayout::warpCoord(OpBuilder &b, Location loc, Value tid, unsigned d) const {
+  int64_t stride = 1;
+  for (unsigned e = d + 1; e < shape.size(); ++e)
+    stride *= warpsPerCTA[e];
+  Value warp = arith::DivUIOp::create(b, loc, tid, constI64(b, loc, 32));
+  Value shifted = arith::DivUIOp::create(b, loc, warp, constI64(b, loc, stride));
+  return arith::RemUIOp::create(b, loc, shifted, constI64(b, loc, warpsPerCTA[d]));
+}
+
+/// The first element this thread holds along d (before repeats and wrapping).
+static Value threadBase(const ThreadLayout &l, OpBuilder &b, Location loc, Value tid,
+                        unsigned d) {
+  Value w = arith::MulIOp::create(b, loc, l.warpCoord(b, loc, tid, d),
+                                  constI64(b, loc, l.lanes(d)));
+  Value t = arith::AddIOp::create(b, loc, w, l.laneCoord(b, loc, tid, d));
+  return arith::MulIOp::create(b, loc, t, constI64(b, loc, l.sizePerThreadAlong(d)));
+}
+
+SmallVector<Value> ThreadLayout::coords(OpBuilder &b, Location loc, Value tid,
+                                        int64_t reg) const {
+  SmallVector<Value> result;
+  auto parts = decompose(reg);
+  for (unsigned d = 0; d < shape.size(); ++d) {
+    if (sliced[d])
+      continue;
+    Value c = arith::AddIOp::create(
+        b, loc, threadBase(*this, b, loc, tid, d),
+        constI64(b, loc, parts[d].first * coverage(d) + parts[d].second));
+    if (shape[d] < coverage(d)) // wrapped: threads beyond the extent hold copies
+      c = arith::AndIOp::create(b, loc, c, constI64(b, loc, shape[d] - 1));
+    result.push_back(c);
+  }
+  return result;
+}
+
+Value ThreadLayout::owner(OpBuilder &b, Location loc, Value tid) const {
+  Value result;
+  auto both = [&](Value cond) {
+    result = result ? arith::AndIOp::create(b, loc, result, cond).getResult() : cond;
+  };
+  for (unsigned d = 0; d < shape.size(); ++d) {
+    if (sliced[d]) {
+      if (coverage(d) / sizePerThread[d] > 1) // several threads along d share the value
+        both(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                   threadBase(*this, b, loc, tid, d), constI64(b, loc, 0)));
+    } else if (shape[d] < coverage(d)) {
+      both(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                 threadBase(*this, b, loc, tid, d),
+                                 constI64(b, loc, shape[d])));
+    }
+  }
+  return result;
+}
+
+int64_t ThreadLayout::sliceRegister(int64_t reg, unsigned dim) const {
+  auto parts = decompose(reg);
+  int64_t result = 0;
+  for (unsigned d = 0; d < shape.size(); ++d) {
+    if (d == dim || sliced[d])
+      continue;
+    result = result * registersAlong(d) + parts[d].first * sizePerThread[d] + parts[d].second;
+  }
+  return result;
+}
+
+int64_t mlir::tile::registersPerThread(RankedTensorType type) {
+  FailureOr<ThreadLayout> layout = ThreadLayout::get(type);
+  return succeeded(layout) ? layout->numRegisters() : -1;
+}

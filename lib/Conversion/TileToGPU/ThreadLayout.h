@@ -1,0 +1,60 @@
+// Which thread holds which element of a laid-out register tile.
+#ifndef TILE_CONVERSION_TILETOGPU_THREADLAYOUT_H
+#define TILE_CONVERSION_TILETOGPU_THREADLAYOUT_H
+
+#include "dialect/TileDialect.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::tile {
+
+/// The per-thread picture of a #tile.blocked layout, or of a #tile.slice of
+/// one (sliced dimensions hold a single register and have no coordinate).
+/// Registers are numbered with the innermost dimension fastest; a run of
+/// `sizePerThread` registers along the innermost dimension is contiguous.
+class ThreadLayout {
+public:
+  static FailureOr<ThreadLayout> get(RankedTensorType type);
+
+  int64_t numRegisters() const;
+  /// Elements along the innermost tile dimension held in consecutive
+  /// registers (1 when that dimension is sliced away).
+  int64_t contiguity() const;
+  /// The i64 coordinates (one per tile dimension) of register `reg`'s
+  /// element, relative to the tile's origin.
+  SmallVector<Value> coords(OpBuilder &b, Location loc, Value tid, int64_t reg) const;
+  /// True (i1) on the thread that is the first holder of its elements; null
+  /// when no element is held twice.
+  Value owner(OpBuilder &b, Location loc, Value tid) const;
+  /// For a slice of this layout along `dim` (of the parent's dims), the
+  /// slice's register that holds the element of this layout's register `reg`.
+  int64_t sliceRegister(int64_t reg, unsigned dim) const;
+
+  unsigned parentRank() const { return shape.size(); }
+  bool isSliced(unsigned d) const { return sliced[d]; }
+  int64_t lanes(unsigned d) const { return threadsPerWarp[d]; }
+  int64_t warps(unsigned d) const { return warpsPerCTA[d]; }
+  /// Lane id distance between neighbours along dimension d.
+  int64_t laneStride(unsigned d) const;
+  /// Coordinate of this thread's warp along dimension d (i64).
+  Value warpCoord(OpBuilder &b, Location loc, Value tid, unsigned d) const;
+  Value laneCoord(OpBuilder &b, Location loc, Value tid, unsigned d) const;
+  /// Registers along dimension d (repeats x size per thread; 1 if sliced).
+  int64_t registersAlong(unsigned d) const;
+  int64_t sizePerThreadAlong(unsigned d) const { return sizePerThread[d]; }
+  int64_t coverage(unsigned d) const;
+  int64_t extent(unsigned d) const { return shape[d]; }
+
+private:
+  /// Per-dimension (repeat, element) of register `reg`, innermost fastest.
+  SmallVector<std::pair<int64_t, int64_t>> decompose(int64_t reg) const;
+
+  SmallVector<int64_t> shape, sizePerThread, threadsPerWarp, warpsPerCTA;
+  SmallVector<bool> sliced;
+};
+
+/// Registers one thread holds for a laid-out tile.
+int64_t registersPerThread(RankedTensorType type);
+
+} // namespace mlir::tile
+
+#endif

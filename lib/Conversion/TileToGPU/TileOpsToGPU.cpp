@@ -1,0 +1,349 @@
+// Everything but global memory: grid queries, elementwise math, constants,
+// splat, iota, broadcast, reductions (registers, then warp shuffles, then
+// shared memory across warps) and layout changes (through shared memory).
+#include "Conversion/TileToGPU/Patterns.h"
+#include "Conversion/TileToGPU/ThreadLayout.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+using namespace mlir;
+using namespace mlir::tile;
+
+namespace {
+
+template <typename SourceOp, typename GridOp>
+struct GridQueryLowering : public OpConversionPattern<SourceOp> {
+  using OpConversionPattern<SourceOp>::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SourceOp op, typename SourceOp::Adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    static constexpr gpu::Dimension dims[] = {gpu::Dimension::x, gpu::Dimension::y,
+                                              gpu::Dimension::z};
+    Value id = GridOp::create(rewriter, op.getLoc(), dims[op.getAxis()]);
+    rewriter.replaceOpWithNewOp<arith::IndexCastOp>(op, rewriter.getI32Type(), id);
+    return success();
+  }
+};
+
+/// exp, exp2 and log on f32 through the SFU's ex2/lg2 (as Triton and
+/// ThunderKittens do), element by element.
+Value specialFunction(OpBuilder &b, Location loc, StringRef name, Value x) {
+  Type f32 = b.getF32Type();
+  auto scale = [&](Value v, double s) {
+    return arith::MulFOp::create(b, loc, v, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(s)));
+  };
+  auto call = [&](StringRef intrinsic, Value v) {
+    return LLVM::CallIntrinsicOp::create(b, loc, f32, b.getStringAttr(intrinsic), ValueRange{v})
+        .getResult(0);
+  };
+  if (name == "math.exp2")
+    return call("llvm.nvvm.ex2.approx.ftz.f", x);
+  if (name == "math.exp")
+    return call("llvm.nvvm.ex2.approx.ftz.f", scale(x, 1.4426950408889634));
+  return scale(call("llvm.nvvm.lg2.approx.ftz.f", x), 0.6931471805599453); // math.log
+}
+
+/// Elementwise arith/math ops on tiles become the same op on the thread's
+/// registers (all operands share a layout: tile-assign-layouts sees to it).
+struct ElementwiseLowering : public ConversionPattern {
+  ElementwiseLowering(const TypeConverter &converter, MLIRContext *ctx)
+      : ConversionPattern(converter, MatchAnyOpTypeTag(), 1, ctx) {}
+  LogicalResult
+  matchAndRewrite(Operation *op, ArrayRef<Value> operands,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!isa<arith::ArithDialect, math::MathDialect>(op->getDialect()) ||
+        !op->hasTrait<OpTrait::Elementwise>() || op->getNumRegions() != 0)
+      return failure();
+    SmallVector<Type> types;
+    if (failed(getTypeConverter()->convertTypes(op->getResultTypes(), types)))
+      return failure();
+    StringRef name = op->getName().getStringRef();
+    if (name == "math.exp" || name == "math.exp2" || name == "math.log") {
+      auto vec = dyn_cast<VectorType>(types[0]);
+      if (!vec || !vec.getElementType().isF32())
+        return rewriter.notifyMatchFailure(op, "exp/exp2/log lower on f32 tiles");
+      SmallVector<Value> elements;
+      for (int64_t i = 0; i < vec.getNumElements(); ++i) {
+        Value x = vector::ExtractOp::create(rewriter, op->getLoc(), operands[0], ArrayRef<int64_t>{i});
+        elements.push_back(specialFunction(rewriter, op->getLoc(), name, x));
+      }
+      rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, vec, elements);
+      return success();
+    }
+    OperationState state(op->getLoc(), op->getName(), operands, types, op->getAttrs());
+    rewriter.replaceOp(op, rewriter.create(state)->getResults());
+    return success();
+  }
+};
+
+/// Splat tile constants become splat register vectors.
+struct ConstantLowering : public OpConversionPattern<arith::ConstantOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(arith::ConstantOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto splat = dyn_cast<SplatElementsAttr>(op.getValue());
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    if (!splat || !type)
+      return rewriter.notifyMatchFailure(op, "only splat tile constants lower");
+    auto regs = cast<VectorType>(getTypeConverter()->convertType(type));
+    rewriter.replaceOpWithNewOp<arith::ConstantOp>(
+        op, SplatElementsAttr::get(regs, splat.getSplatValue<Attribute>()));
+    return success();
+  }
+};
+
+struct SplatLowering : public OpConversionPattern<SplatOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SplatOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Type regs = getTypeConverter()->convertType(op.getType());
+    rewriter.replaceOpWithNewOp<vector::BroadcastOp>(op, regs, adaptor.getValue());
+    return success();
+  }
+};
+
+struct IotaLowering : public OpConversionPattern<IotaOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(IotaOp op, OpAdaptor, ConversionPatternRewriter &rewriter) const override {
+    FailureOr<ThreadLayout> layout = ThreadLayout::get(op.getType());
+    if (failed(layout))
+      return rewriter.notifyMatchFailure(op, "needs a laid-out tile");
+    Location loc = op.getLoc();
+    Value tid = threadId(rewriter, loc);
+    SmallVector<Value> elements;
+    for (int64_t r = 0; r < layout->numRegisters(); ++r)
+      elements.push_back(arith::TruncIOp::create(rewriter, loc, rewriter.getI32Type(),
+                                                 layout->coords(rewriter, loc, tid, r)[0]));
+    rewriter.replaceOpWithNewOp<vector::FromElementsOp>(
+        op, getTypeConverter()->convertType(op.getType()), elements);
+    return success();
+  }
+};
+
+/// A vector laid out as a slice of the result's layout: each result register
+/// copies the vector register of its row (or column).
+struct BroadcastLowering : public OpConversionPattern<BroadcastOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(BroadcastOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto slice = dyn_cast_or_null<SliceLayoutAttr>(op.getSrc().getType().getEncoding());
+    if (!slice || slice.getDim() != op.getDim() ||
+        slice.getParent() != op.getType().getEncoding())
+      return rewriter.notifyMatchFailure(op, "source must be the slice of the result layout");
+    FailureOr<ThreadLayout> layout = ThreadLayout::get(op.getType());
+    if (failed(layout))
+      return failure();
+    SmallVector<int64_t> mask;
+    for (int64_t r = 0; r < layout->numRegisters(); ++r)
+      mask.push_back(layout->sliceRegister(r, op.getDim()));
+    rewriter.replaceOpWithNewOp<vector::ShuffleOp>(op, adaptor.getSrc(), adaptor.getSrc(), mask);
+    return success();
+  }
+};
+
+Value combine(OpBuilder &b, Location loc, ReduceKind kind, Value x, Value y) {
+  bool isFloat = isa<FloatType>(x.getType());
+  switch (kind) {
+  case ReduceKind::sum:
+    return isFloat ? arith::AddFOp::create(b, loc, x, y).getResult()
+                   : arith::AddIOp::create(b, loc, x, y).getResult();
+  case ReduceKind::max:
+    return isFloat ? arith::MaxNumFOp::create(b, loc, x, y).getResult()
+                   : arith::MaxSIOp::create(b, loc, x, y).getResult();
+  case ReduceKind::min:
+    return isFloat ? arith::MinNumFOp::create(b, loc, x, y).getResult()
+                   : arith::MinSIOp::create(b, loc, x, y).getResult();
+  }
+  llvm_unreachable("reduce kind");
+}
+
+/// Reduce along `dim`: first over the thread's own registers, then across the
+/// lanes that share a row (butterfly shuffles), then across warps through
+/// shared memory. Every thread ends with the full result (slice layout).
+struct ReduceLowering : public OpConversionPattern<ReduceOp> {
+  ReduceLowering(const TypeConverter &c, MLIRContext *ctx, LoweringState &s)
+      : OpConversionPattern(c, ctx), state(s) {}
+  LoweringState &state;
+
+  LogicalResult
+  matchAndRewrite(ReduceOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType srcType = op.getSrc().getType();
+    FailureOr<ThreadLayout> layout = ThreadLayout::get(srcType);
+    Type elt = srcType.getElementType();
+    if (failed(layout) || !isa<BlockedLayoutAttr>(srcType.getEncoding()))
+      return rewriter.notifyMatchFailure(op, "reduces a #tile.blocked tile");
+    if (!elt.isF32() && !elt.isInteger(32))
+      return rewriter.notifyMatchFailure(op, "reductions run on f32 or i32 tiles");
+    Location loc = op.getLoc();
+    unsigned dim = op.getDim();
+    ReduceKind kind = op.getKind();
+    auto resultType = cast<VectorType>(getTypeConverter()->convertType(op.getType()));
+    int64_t numResults = resultType.getNumElements();
+
+    SmallVector<Value> partial(numResults);
+    for (int64_t r = 0; r < layout->numRegisters(); ++r) {
+      Value x = vector::ExtractOp::create(rewriter, loc, adaptor.getSrc(), ArrayRef<int64_t>{r});
+      Value &acc = partial[layout->sliceRegister(r, dim)];
+      acc = acc ? combine(rewriter, loc, kind, acc, x) : x;
+    }
+    for (int64_t step = 1; step < layout->lanes(dim); step *= 2)
+      for (Value &acc : partial) {
+        auto shuffle = gpu::ShuffleOp::create(rewriter, loc, acc,
+                                              int32_t(step * layout->laneStride(dim)), 32,
+                                              gpu::ShuffleMode::XOR);
+        acc = combine(rewriter, loc, kind, acc, shuffle.getShuffleResult());
+      }
+    if (layout->warps(dim) > 1)
+      acrossWarps(rewriter, loc, *layout, dim, kind, elt, partial, op.getType());
+    rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, resultType, partial);
+    return success();
+  }
+
+  /// Warps along `dim` exchange partial results in shared memory, laid out as
+  /// [element of the result][warp along dim].
+  void acrossWarps(OpBuilder &b, Location loc, const ThreadLayout &layout, unsigned dim,
+                   ReduceKind kind, Type elt, SmallVector<Value> &partial,
+                   RankedTensorType resultType) const {
+    int64_t warps = layout.warps(dim), bytes = elt.getIntOrFloatBitWidth() / 8;
+    state.scratchBytes = std::max(state.scratchBytes,
+                                  resultType.getNumElements() * warps * bytes);
+    Value scratch = sharedScratch(b, loc, nullptr);
+    Value tid = threadId(b, loc);
+    FailureOr<ThreadLayout> resultLayout = ThreadLayout::get(resultType);
+    Value warp = layout.warpCoord(b, loc, tid, dim);
+    Value firstLane = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                            layout.laneCoord(b, loc, tid, dim),
+                                            constI64(b, loc, 0));
+    auto slot = [&](int64_t reg, Value w) {
+      // Row-major index of the result element, times warps, plus the warp.
+      SmallVector<Value> coords = resultLayout->coords(b, loc, tid, reg);
+      Value linear = constI64(b, loc, 0);
+      for (auto [i, c] : llvm::enumerate(coords))
+        linear = arith::AddIOp::create(
+            b, loc, arith::MulIOp::create(b, loc, linear,
+                                          constI64(b, loc, resultType.getDimSize(i))), c);
+      Value index = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, linear, constI64(b, loc, warps)), w);
+      return LLVM::GEPOp::create(b, loc, scratch.getType(), elt, scratch, ValueRange{index});
+    };
+    gpu::BarrierOp::create(b, loc); // earlier users of the scratch are done
+    for (int64_t j = 0; j < (int64_t)partial.size(); ++j) {
+      Value addr = slot(j, warp);
+      scf::IfOp::create(b, loc, firstLane, [&](OpBuilder &t, Location l) {
+        LLVM::StoreOp::create(t, l, partial[j], addr);
+        scf::YieldOp::create(t, l);
+      });
+    }
+    gpu::BarrierOp::create(b, loc);
+    for (int64_t j = 0; j < (int64_t)partial.size(); ++j) {
+      Value acc;
+      for (int64_t w = 0; w < warps; ++w) {
+        Value x = LLVM::LoadOp::create(b, loc, elt, slot(j, constI64(b, loc, w)));
+        acc = acc ? combine(b, loc, kind, acc, x) : x;
+      }
+      partial[j] = acc;
+    }
+  }
+};
+
+/// Moves elements between layouts through shared memory: owners write their
+/// registers at the element's row-major index, then every thread reads the
+/// elements of its new registers. `transpose` reads element (j, i) for (i, j).
+LogicalResult exchange(Operation *op, Value src, RankedTensorType srcType,
+                       RankedTensorType dstType, bool transpose,
+                       ConversionPatternRewriter &rewriter, const TypeConverter *converter,
+                       LoweringState &state) {
+  FailureOr<ThreadLayout> from = ThreadLayout::get(srcType), to = ThreadLayout::get(dstType);
+  if (failed(from) || failed(to))
+    return rewriter.notifyMatchFailure(op, "needs laid-out tiles");
+  Location loc = op->getLoc();
+  Type elt = srcType.getElementType();
+  int64_t bytes = std::max<int64_t>(1, elt.getIntOrFloatBitWidth() / 8);
+  state.scratchBytes = std::max(state.scratchBytes, srcType.getNumElements() * bytes);
+  Value scratch = sharedScratch(rewriter, loc, op);
+  Value tid = threadId(rewriter, loc);
+  auto addressOf = [&](SmallVector<Value> coords) {
+    Value linear = constI64(rewriter, loc, 0);
+    for (auto [i, c] : llvm::enumerate(coords))
+      linear = arith::AddIOp::create(
+          rewriter, loc,
+          arith::MulIOp::create(rewriter, loc, linear,
+                                constI64(rewriter, loc, srcType.getDimSize(i))), c);
+    return LLVM::GEPOp::create(rewriter, loc, scratch.getType(), elt, scratch,
+                               ValueRange{linear});
+  };
+  gpu::BarrierOp::create(rewriter, loc);
+  Value owner = from->owner(rewriter, loc, tid);
+  for (int64_t r = 0; r < from->numRegisters(); ++r) {
+    Value x = vector::ExtractOp::create(rewriter, loc, src, ArrayRef<int64_t>{r});
+    Value addr = addressOf(from->coords(rewriter, loc, tid, r));
+    if (owner)
+      scf::IfOp::create(rewriter, loc, owner, [&](OpBuilder &b, Location l) {
+        LLVM::StoreOp::create(b, l, x, addr);
+        scf::YieldOp::create(b, l);
+      });
+    else
+      LLVM::StoreOp::create(rewriter, loc, x, addr);
+  }
+  gpu::BarrierOp::create(rewriter, loc);
+  SmallVector<Value> elements;
+  for (int64_t r = 0; r < to->numRegisters(); ++r) {
+    SmallVector<Value> coords = to->coords(rewriter, loc, tid, r);
+    if (transpose)
+      std::swap(coords[0], coords[1]);
+    elements.push_back(LLVM::LoadOp::create(rewriter, loc, elt, addressOf(coords)));
+  }
+  (void)bytes;
+  rewriter.replaceOpWithNewOp<vector::FromElementsOp>(
+      op, converter->convertType(dstType), elements);
+  return success();
+}
+
+struct ConvertLayoutLowering : public OpConversionPattern<ConvertLayoutOp> {
+  ConvertLayoutLowering(const TypeConverter &c, MLIRContext *ctx, LoweringState &s)
+      : OpConversionPattern(c, ctx), state(s) {}
+  LoweringState &state;
+  LogicalResult
+  matchAndRewrite(ConvertLayoutOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    return exchange(op, adaptor.getSrc(), op.getSrc().getType(), op.getType(),
+                    /*transpose=*/false, rewriter, getTypeConverter(), state);
+  }
+};
+
+struct TransposeLowering : public OpConversionPattern<TransposeOp> {
+  TransposeLowering(const TypeConverter &c, MLIRContext *ctx, LoweringState &s)
+      : OpConversionPattern(c, ctx), state(s) {}
+  LoweringState &state;
+  LogicalResult
+  matchAndRewrite(TransposeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    return exchange(op, adaptor.getSrc(), op.getSrc().getType(), op.getType(),
+                    /*transpose=*/true, rewriter, getTypeConverter(), state);
+  }
+};
+
+struct BarrierLowering : public OpConversionPattern<BarrierOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(BarrierOp op, OpAdaptor, ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<gpu::BarrierOp>(op);
+    return success();
+  }
+};
+} // namespace
+
+void tile::populateTileOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
+                                  LoweringState &state) {
+  MLIRContext *ctx = patterns.getContext();
+  patterns.add<GridQueryLowering<ProgramIdOp, gpu::BlockIdOp>,
+               GridQueryLowering<NumProgramsOp, gpu::GridDimOp>, ConstantLowering,
+               SplatLowering, IotaLowering, BroadcastLowering, BarrierLowering>(converter, ctx);
+  patterns.add<ElementwiseLowering>(converter, ctx);
+  patterns.add<ReduceLowering, ConvertLayoutLowering, TransposeLowering>(converter, ctx, state);
+}

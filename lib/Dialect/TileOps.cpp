@@ -1,0 +1,298 @@
+// Verifiers and folders of the tile ops. Every mismatch names both sides.
+#include "dialect/TileDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace mlir::tile;
+
+#define GET_OP_CLASSES
+#include "dialect/TileOps.cpp.inc"
+
+static std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  llvm::interleave(shape, os, "x");
+  return s;
+}
+
+/// A layout attached to a tile must be one of tile's and have the tile's rank.
+static LogicalResult verifyLayout(Operation *op, RankedTensorType type) {
+  Attribute enc = type.getEncoding();
+  if (!enc)
+    return success();
+  if (auto blocked = dyn_cast<BlockedLayoutAttr>(enc)) {
+    if (blocked.getRank() != type.getRank())
+      return op->emitOpError() << "layout rank " << blocked.getRank()
+                               << " differs from tile rank " << type.getRank();
+    return success();
+  }
+  if (isa<SliceLayoutAttr>(enc))
+    return success();
+  return op->emitOpError() << "tile layout " << enc << " is not a tile layout";
+}
+
+static bool isPowerOf2Shape(ArrayRef<int64_t> shape) {
+  return llvm::all_of(shape, [](int64_t d) { return llvm::isPowerOf2_64(d); });
+}
+
+//===----------------------------------------------------------------------===//
+// Global memory
+//===----------------------------------------------------------------------===//
+
+LogicalResult MakeViewOp::verify() {
+  ViewType view = getResult().getType();
+  if (view.getElementType() != getPtr().getType().getElementType())
+    return emitOpError() << "element type mismatch: pointer " << getPtr().getType()
+                         << " but view " << view;
+  if (getSizes().size() != view.getRank() || getStrides().size() != view.getRank())
+    return emitOpError() << "a rank-" << view.getRank() << " view needs "
+                         << view.getRank() << " sizes and strides, got "
+                         << getSizes().size() << " sizes and " << getStrides().size()
+                         << " strides";
+  return success();
+}
+
+/// Shared rules of load and store: element types agree, one offset per
+/// dimension, `bound` only on the 1-D pointer form, power-of-two tile shapes.
+static LogicalResult verifyGlobalAccess(Operation *op, Type source,
+                                        RankedTensorType tile, size_t numOffsets,
+                                        bool hasBound) {
+  Type element = isa<PtrType>(source) ? cast<PtrType>(source).getElementType()
+                                      : cast<ViewType>(source).getElementType();
+  if (tile.getElementType() != element)
+    return op->emitOpError() << "element type mismatch: " << source << " holds "
+                             << element << " but tile " << tile << " holds "
+                             << tile.getElementType();
+  if (!isPowerOf2Shape(tile.getShape()))
+    return op->emitOpError() << "tile dimensions must be powers of two, got "
+                             << shapeString(tile.getShape());
+  if (isa<PtrType>(source)) {
+    if (tile.getRank() != 1)
+      return op->emitOpError() << "a pointer access is 1-D; tile " << tile << " has rank "
+                               << tile.getRank() << " (use a !tile.view)";
+    if (numOffsets != 1)
+      return op->emitOpError() << "a pointer access takes 1 offset, got " << numOffsets;
+  } else {
+    unsigned rank = cast<ViewType>(source).getRank();
+    if (hasBound)
+      return op->emitOpError() << "'bound' is only for pointers; a view is bounded by "
+                                  "its sizes";
+    if (tile.getRank() != rank)
+      return op->emitOpError() << "rank mismatch: view " << source << " has rank " << rank
+                               << " but tile " << tile << " has rank " << tile.getRank();
+    if (numOffsets != rank)
+      return op->emitOpError() << "a rank-" << rank << " view takes " << rank
+                               << " offsets, got " << numOffsets;
+  }
+  return verifyLayout(op, tile);
+}
+
+LogicalResult LoadOp::verify() {
+  return verifyGlobalAccess(*this, getSrc().getType(), getResult().getType(),
+                            getOffsets().size(), getBound() != nullptr);
+}
+
+LogicalResult StoreOp::verify() {
+  return verifyGlobalAccess(*this, getDst().getType(), getValue().getType(),
+                            getOffsets().size(), getBound() != nullptr);
+}
+
+//===----------------------------------------------------------------------===//
+// Filling and indices
+//===----------------------------------------------------------------------===//
+
+LogicalResult SplatOp::verify() {
+  if (getValue().getType() != getResult().getType().getElementType())
+    return emitOpError() << "scalar type " << getValue().getType()
+                         << " differs from the tile's element type "
+                         << getResult().getType().getElementType();
+  return verifyLayout(*this, getResult().getType());
+}
+
+OpFoldResult SplatOp::fold(FoldAdaptor adaptor) {
+  if (auto value = adaptor.getValue())
+    if (isa<IntegerAttr, FloatAttr>(value))
+      return SplatElementsAttr::get(getResult().getType(), value);
+  return {};
+}
+
+LogicalResult IotaOp::verify() {
+  RankedTensorType type = getResult().getType();
+  if (type.getRank() != 1 || !type.getElementType().isInteger(32))
+    return emitOpError() << "result must be a 1-D tile of i32, got " << type;
+  return verifyLayout(*this, type);
+}
+
+//===----------------------------------------------------------------------===//
+// Matrix multiply
+//===----------------------------------------------------------------------===//
+
+static std::pair<ArrayRef<int64_t>, Type> shapeAndElement(Type t) {
+  if (auto tensor = dyn_cast<RankedTensorType>(t))
+    return {tensor.getShape(), tensor.getElementType()};
+  auto shared = cast<SharedType>(t);
+  return {shared.getShape(), shared.getElementType()};
+}
+
+LogicalResult MmaOp::verify() {
+  auto [aShape, aElt] = shapeAndElement(getA().getType());
+  auto [bShape, bElt] = shapeAndElement(getB().getType());
+  RankedTensorType acc = getAcc().getType();
+  if (aShape.size() != 2 || bShape.size() != 2 || acc.getRank() != 2)
+    return emitOpError() << "operands must be 2-D; a is " << shapeString(aShape)
+                         << ", b is " << shapeString(bShape) << ", acc is "
+                         << shapeString(acc.getShape());
+  if (getResult().getType() != acc)
+    return emitOpError() << "result type " << getResult().getType()
+                         << " differs from the accumulator type " << acc;
+  int64_t m = getTransposeA() ? aShape[1] : aShape[0];
+  int64_t ka = getTransposeA() ? aShape[0] : aShape[1];
+  int64_t kb = getTransposeB() ? bShape[1] : bShape[0];
+  int64_t n = getTransposeB() ? bShape[0] : bShape[1];
+  if (ka != kb)
+    return emitOpError() << "K mismatch: a (" << shapeString(aShape)
+                         << (getTransposeA() ? ", transposed" : "") << ") has K = " << ka
+                         << " but b (" << shapeString(bShape)
+                         << (getTransposeB() ? ", transposed" : "") << ") has K = " << kb;
+  if (acc.getDimSize(0) != m || acc.getDimSize(1) != n)
+    return emitOpError() << "accumulator is " << shapeString(acc.getShape())
+                         << " but a·b is " << m << "x" << n;
+  if (m % 16 || n % 16 || ka % 16)
+    return emitOpError() << "M, N and K must be multiples of 16, got M = " << m
+                         << ", N = " << n << ", K = " << ka;
+  bool aFp8 = isa<Float8E4M3FNType, Float8E5M2Type>(aElt);
+  bool bFp8 = isa<Float8E4M3FNType, Float8E5M2Type>(bElt);
+  if (aFp8 != bFp8 || (!aFp8 && aElt != bElt))
+    return emitOpError() << "a holds " << aElt << " but b holds " << bElt
+                         << "; tensor cores need both bf16, both f16 or both fp8";
+  if (!aFp8 && !aElt.isBF16() && !aElt.isF16())
+    return emitOpError() << "operands must be bf16, f16 or fp8, got " << aElt;
+  Type accElt = acc.getElementType();
+  if (!accElt.isF32() && !(aElt.isF16() && accElt.isF16()))
+    return emitOpError() << "accumulator must be f32 (or f16 with f16 operands), got "
+                         << accElt << " with " << aElt << " operands";
+  return verifyLayout(*this, acc);
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions, broadcasts, layout
+//===----------------------------------------------------------------------===//
+
+/// `full` with dimension `dim` removed equals `reduced`.
+static bool dropsDim(ArrayRef<int64_t> full, ArrayRef<int64_t> reduced, int64_t dim) {
+  SmallVector<int64_t> expected(full);
+  expected.erase(expected.begin() + dim);
+  return ArrayRef<int64_t>(expected) == reduced;
+}
+
+LogicalResult ReduceOp::verify() {
+  RankedTensorType src = getSrc().getType(), result = getResult().getType();
+  int64_t dim = getDim();
+  if (dim < 0 || dim >= src.getRank())
+    return emitOpError() << "dim " << dim << " is out of range for a rank-"
+                         << src.getRank() << " tile";
+  if (src.getRank() < 2)
+    return emitOpError() << "reduces a 2-D tile to a vector; got rank " << src.getRank();
+  if (src.getElementType() != result.getElementType())
+    return emitOpError() << "element type changes from " << src.getElementType()
+                         << " to " << result.getElementType();
+  if (!dropsDim(src.getShape(), result.getShape(), dim))
+    return emitOpError() << "reducing " << shapeString(src.getShape()) << " along dim "
+                         << dim << " gives a different shape than "
+                         << shapeString(result.getShape());
+  if (auto slice = dyn_cast_or_null<SliceLayoutAttr>(result.getEncoding()))
+    if (slice.getDim() != dim || slice.getParent() != src.getEncoding())
+      return emitOpError() << "result layout " << slice
+                           << " is not the slice of the source layout along dim " << dim;
+  return verifyLayout(*this, src);
+}
+
+LogicalResult BroadcastOp::verify() {
+  RankedTensorType src = getSrc().getType(), result = getResult().getType();
+  int64_t dim = getDim();
+  if (dim < 0 || dim >= result.getRank())
+    return emitOpError() << "dim " << dim << " is out of range for a rank-"
+                         << result.getRank() << " result";
+  if (src.getElementType() != result.getElementType())
+    return emitOpError() << "element type changes from " << src.getElementType()
+                         << " to " << result.getElementType();
+  if (!dropsDim(result.getShape(), src.getShape(), dim))
+    return emitOpError() << "broadcasting " << shapeString(src.getShape())
+                         << " along new dim " << dim << " cannot give "
+                         << shapeString(result.getShape());
+  return verifyLayout(*this, result);
+}
+
+LogicalResult TransposeOp::verify() {
+  RankedTensorType src = getSrc().getType(), result = getResult().getType();
+  if (src.getRank() != 2 || result.getRank() != 2 ||
+      src.getDimSize(0) != result.getDimSize(1) ||
+      src.getDimSize(1) != result.getDimSize(0) ||
+      src.getElementType() != result.getElementType())
+    return emitOpError() << "transposing " << src << " cannot give " << result;
+  return verifyLayout(*this, result);
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor) {
+  if (auto inner = getSrc().getDefiningOp<TransposeOp>())
+    if (inner.getSrc().getType() == getType())
+      return inner.getSrc();
+  return {};
+}
+
+LogicalResult ConvertLayoutOp::verify() {
+  RankedTensorType src = getSrc().getType(), result = getResult().getType();
+  if (src.getShape() != result.getShape() ||
+      src.getElementType() != result.getElementType())
+    return emitOpError() << "converts the layout only; " << src << " and " << result
+                         << " differ in shape or element type";
+  return verifyLayout(*this, result);
+}
+
+OpFoldResult ConvertLayoutOp::fold(FoldAdaptor) {
+  if (getSrc().getType() == getType())
+    return getSrc();
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Shared memory
+//===----------------------------------------------------------------------===//
+
+static LogicalResult verifySharedTile(Operation *op, SharedType shared,
+                                      RankedTensorType tile) {
+  if (shared.getShape() != tile.getShape() ||
+      shared.getElementType() != tile.getElementType())
+    return op->emitOpError() << "shared tile " << shared << " and register tile " << tile
+                             << " differ in shape or element type";
+  return verifyLayout(op, tile);
+}
+
+LogicalResult LoadSharedOp::verify() {
+  return verifySharedTile(*this, getSrc().getType(), getResult().getType());
+}
+
+LogicalResult StoreSharedOp::verify() {
+  return verifySharedTile(*this, getDst().getType(), getValue().getType());
+}
+
+LogicalResult AsyncLoadOp::verify() {
+  ViewType view = getSrc().getType();
+  SharedType dst = getDst().getType();
+  if (view.getElementType() != dst.getElementType())
+    return emitOpError() << "element type mismatch: view " << view << " but shared tile "
+                         << dst;
+  if (view.getRank() != dst.getShape().size())
+    return emitOpError() << "rank mismatch: view " << view << " but shared tile " << dst;
+  if (getOffsets().size() != view.getRank())
+    return emitOpError() << "a rank-" << view.getRank() << " view takes " << view.getRank()
+                         << " offsets, got " << getOffsets().size();
+  for (int64_t d : dst.getShape())
+    if (d > 256)
+      return emitOpError() << "a TMA box is at most 256 elements a dimension; shared tile "
+                           << dst << " has " << d;
+  return success();
+}
