@@ -146,3 +146,17 @@ def test_ir_is_verified_text_mlir_printed():
     text = add.ir(*ALIGNED, BLOCK=256)
     assert text.startswith("module {") and "func.func @add(" in text
     assert "%arg0" in text  # printed by MLIR after parsing, not the frontend's own text
+
+
+@tile.jit
+def fill(x, BLOCK: tile.constexpr = 128, VALUE: tile.constexpr = 2.0):
+    tile.store(x, 0, tile.full((BLOCK,), VALUE))
+
+
+def test_constexpr_defaults(frontend_runs):
+    k = fresh(fill)
+    default = k.ir("*f32:16")
+    assert "tensor<128xf32>" in default and "2.000000e+00" in default
+    assert k.ir("*f32:16", BLOCK=128, VALUE=2.0) == default
+    assert len(frontend_runs) == 1  # the defaults are the same specialization
+    assert "tensor<64xf32>" in k.ir("*f32:16", 64)

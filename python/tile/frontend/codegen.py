@@ -125,8 +125,6 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
         if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
             raise self.error(fn, "tile kernels take plain positional parameters only "
                              "(no *args, **kwargs, keyword-only or positional-only)")
-        if a.defaults:
-            raise self.error(a.defaults[0], "kernel parameters cannot have default values yet")
         args: list[ir.Argument] = []
         for arg in a.args:
             spec = self.specs[arg.arg]

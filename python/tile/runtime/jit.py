@@ -77,6 +77,7 @@ class JITFunction:
             bound = self.signature.bind(*args, **kwargs)
         except TypeError as e:
             raise TypeError(f"{self.__name__}: {e}") from None
+        bound.apply_defaults()  # `BLOCK: tile.constexpr = 128` specializes on 128
         specs, runtime, constexprs, devices, streams = {}, [], {}, set(), set()
         for name, value in bound.arguments.items():
             if name in self.constexpr_params:
