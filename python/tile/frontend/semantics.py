@@ -272,20 +272,18 @@ class Semantics:
         return TileType(type_.shape, dtype) if isinstance(type_, TileType) else ScalarType(dtype)
 
     def select(self, node: ast.AST, cond, a, b, what: str = "tile.where"):
-        """`cond ? a : b` elementwise (`arith.select`)."""
-        shape = self.common_shape(node, what, [cond, a, b])
-        dtype = self.common_dtype(node, what, [a, b])
-        if dtype is None:
-            dtype = python_dtype(a if isinstance(a, float) else b)
-        cond_dtype = self.common_dtype(node, what, [cond]) if self.is_runtime(cond) else tl.int1
-        if cond_dtype != tl.int1:
+        """`cond ? a : b` elementwise (`arith.select`); a scalar condition picks
+        a whole value."""
+        if not self.is_runtime(cond) or self.dtype_of(cond) != tl.int1:
             raise self.error(node, f"{what}'s condition must be a boolean (a comparison), "
                              f"got {describe(cond)}")
-        cond_shape = shape if self.is_runtime(cond) and \
-            not (isinstance(cond, Value) and isinstance(cond.type, ScalarType)) else None
-        cond = self.coerce(node, cond, cond_shape, tl.int1, what)
+        shape = self.common_shape(node, what, [cond, a, b])
+        dtype = self.common_dtype(node, what, [a, b]) or \
+            python_dtype(a if isinstance(a, float) else b)
+        scalar_cond = isinstance(cond, Value) and isinstance(cond.type, ScalarType)
+        cond = self.coerce(node, cond, None if scalar_cond else shape, tl.int1, what)
         a, b = (self.coerce(node, x, shape, dtype, what) for x in (a, b))
-        types = f"{cond.type.mlir()}, {a.type.mlir()}" if cond_shape else a.type.mlir()
+        types = a.type.mlir() if scalar_cond else f"{cond.type.mlir()}, {a.type.mlir()}"
         return self.builder.op(f"arith.select {cond.name}, {a.name}, {b.name} : {types}",
                                self.loc(node), a.type)
 
