@@ -51,7 +51,7 @@ class ControlFlow:
             bodies.append(self.builder.pop_block())
         self.fn.scope = before
         names, results = [], [[], []]
-        for name in assigned(node.body + node.orelse):
+        for name in self.in_definition_order(assigned(node.body + node.orelse), before):
             then, other = (scope.get(name, Undefined("")) for scope in scopes)
             if isinstance(then, Undefined) and isinstance(other, Undefined):
                 before[name] = then if then.reason else other
@@ -91,6 +91,12 @@ class ControlFlow:
             before[name] = value
 
     @staticmethod
+    def in_definition_order(names, scope: dict) -> list[str]:
+        """`names` ordered as first bound (the scope's order), then new ones as
+        written: the order of an op's results, so that the IR reads like the source."""
+        return [n for n in scope if n in names] + [n for n in names if n not in scope]
+
+    @staticmethod
     def type_list(types) -> str:
         return ", ".join(t.mlir() for t in types)
 
@@ -105,7 +111,7 @@ class ControlFlow:
         """The names a loop carries from one iteration to the next, materialized;
         and the constexpr-valued names it must leave alone (checked after)."""
         names, fixed = [], {}
-        for name in assigned(body):
+        for name in self.in_definition_order(assigned(body), self.fn.scope):
             value = self.fn.scope.get(name, Undefined(""))
             if name in exclude or name not in live or isinstance(value, Undefined):
                 continue

@@ -15,8 +15,7 @@ def _targets(target: ast.AST) -> set[str]:
 
 
 def assigned(stmts: list[ast.stmt]) -> dict[str, None]:
-    """Every name bound anywhere in `stmts` (nested blocks included), in source
-    order: the order of a loop's carried values and an `if`'s results."""
+    """Every name bound anywhere in `stmts` (nested blocks included), in source order."""
     stores = [node for stmt in stmts for node in ast.walk(stmt)
               if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)]
     stores.sort(key=lambda n: (n.lineno, n.col_offset))
