@@ -17,7 +17,16 @@ class KernelSourceError(Exception):
         self.lineno = lineno
         self.col = col
         self.source_line = source_line
+        self.callers: list[tuple[str, int]] = []  # call sites of inlined helpers, innermost first
         super().__init__(self._format())
+
+    def add_caller(self, filename: str, lineno: int) -> None:
+        """Notes that the failing code was inlined from a call at filename:lineno."""
+        self.callers.append((filename, lineno))
+        self.args = (self._format(),)
+
+    def __str__(self) -> str:
+        return self._format()
 
     def _format(self) -> str:
         if self.filename is None or self.lineno is None:
@@ -30,6 +39,8 @@ class KernelSourceError(Exception):
             indent = len(line) - len(stripped)
             caret_col = max((self.col or 0) - indent, 0)
             text += f"\n    {stripped}\n    {' ' * caret_col}^"
+        for filename, lineno in self.callers:
+            text += f"\n  called from {filename}:{lineno}"
         return text
 
 

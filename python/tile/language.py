@@ -2,9 +2,25 @@
 
 These functions are never executed by Python: the frontend reads a kernel's
 source and turns each call into tile IR. Calling one outside a kernel raises.
+
+Besides these functions, kernels use Python itself:
+- arithmetic `+ - * / // % & | ^ << >>` and comparisons on tiles and scalars.
+  A scalar or a constant combined with a tile is broadcast to it; `v[:, None]`
+  and `v[None, :]` broadcast a 1-D tile along dimension 1 or 0 of the 2-D tile
+  it meets (`s - m[:, None]` subtracts a row max). Both sides must have the
+  same dtype (constants take the other side's). On int32, `//` rounds down
+  (as Python) and `%` takes the sign of the dividend (as C and Triton).
+- `x.to(dtype)` converts, `t.shape` and `t.dtype` are constants, `t.T` transposes;
+  an array argument's `A.shape[d]` is its runtime size and `A.dtype` its dtype.
+- `for i in range(start, stop, step)` becomes a loop (`scf.for`); names rebound
+  in the body and read later are carried from one iteration to the next.
+  `if` and `while` on runtime booleans become `scf.if` / `scf.while`; `if` on
+  constexprs is decided at compile time. Other `@tile.jit` functions can be
+  called: they are inlined, and may return values.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 
@@ -49,18 +65,20 @@ class constexpr:
 
 
 def _builtin(fn):
-    """Marks a language function; calling it from plain Python is an error."""
+    """Marks a language function; calling it from plain Python is an error.
 
+    The frontend binds a call's arguments against `fn`'s signature, so the
+    parameter names and defaults written here are the language's."""
+
+    @functools.wraps(fn)
     def outside_kernel(*args, **kwargs):
         raise RuntimeError(f"tile.{fn.__name__} can only be called inside a @tile.jit kernel")
 
-    outside_kernel.__name__ = fn.__name__
-    outside_kernel.__qualname__ = fn.__qualname__
-    outside_kernel.__doc__ = fn.__doc__
     outside_kernel.__tile_builtin__ = fn.__name__
     return outside_kernel
 
 
+# -- grid ----------------------------------------------------------------------
 @_builtin
 def program_id(axis):
     """Index of this program (CTA) along grid axis 0, 1 or 2 (a constexpr)."""
@@ -71,18 +89,129 @@ def num_programs(axis):
     """Number of programs (CTAs) along grid axis 0, 1 or 2 (a constexpr)."""
 
 
+# -- global memory ---------------------------------------------------------------
 @_builtin
-def load(ptr, offset, size, bound=None):
-    """Load the 1-D tile `ptr[offset : offset + size]` from global memory.
+def load(array, offset, shape, bound=None):
+    """Load a tile from global memory.
 
-    `size` is a constexpr power of two. Elements at `offset + i >= bound` read
-    as zero (the ragged edge); without `bound` every element is read.
+    1-D pointer form, `load(x, start, BLOCK, bound=n)`: the tile
+    `x[start : start + BLOCK]` of a 1-D array; elements at `start + i >= bound`
+    read as zero (without `bound`, every element is read).
+
+    N-D view form, `load(A, (i, j), (BM, BK))`: the BM x BK tile whose first
+    element is `A[i, j]`; elements outside the array's sizes read as zero.
+
+    Shapes are constexpr powers of two; offsets are int32 scalars or constants.
     """
 
 
 @_builtin
-def store(ptr, offset, value, bound=None):
-    """Store the 1-D tile `value` to `ptr[offset : offset + len(value)]`.
+def store(array, offset, value, bound=None):
+    """Store a tile to global memory, in the same two forms as `load`:
+    `store(x, start, v, bound=n)` (1-D) and `store(C, (i, j), c)` (N-D view).
+    Elements outside the bound (1-D) or the array's sizes (view) are not written.
+    The tile's dtype must be the array's: convert with `.to(dtype)` first."""
 
-    Elements at `offset + i >= bound` are not written.
-    """
+
+# -- making tiles ----------------------------------------------------------------
+@_builtin
+def zeros(shape, dtype=float32):
+    """A tile of `shape` (constexprs) filled with 0."""
+
+
+@_builtin
+def full(shape, value, dtype=float32):
+    """A tile of `shape` filled with `value`: a constant or a runtime scalar of `dtype`."""
+
+
+@_builtin
+def neg_inf(shape, dtype=float32):
+    """A tile of `shape` filled with -inf (the start of a running max)."""
+
+
+@_builtin
+def arange(n):
+    """The int32 tile 0, 1, ..., n - 1 (`n` a constexpr power of two)."""
+
+
+# -- matrix multiply, reductions, layout --------------------------------------------
+@_builtin
+def mma(a, b, acc, transpose_a=False, transpose_b=False):
+    """`acc + a @ b` on the tensor cores: a is M x K, b is K x N, acc M x N.
+
+    `transpose_b=True` takes b as N x K (attention's Q @ K^T), `transpose_a=True`
+    takes a as K x M; both are constexprs. a and b are bf16, f16 or fp8 (the
+    same type); acc is f32 (or f16 with f16 inputs). M, N, K are multiples of 16."""
+
+
+@_builtin
+def max(x, axis):
+    """The maximum of a 2-D tile along `axis` (a constexpr): a 1-D tile."""
+
+
+@_builtin
+def min(x, axis):
+    """The minimum of a 2-D tile along `axis` (a constexpr): a 1-D tile."""
+
+
+@_builtin
+def sum(x, axis):
+    """The sum of a 2-D tile along `axis` (a constexpr): a 1-D tile."""
+
+
+@_builtin
+def transpose(x):
+    """The transpose of a 2-D tile."""
+
+
+# -- elementwise -----------------------------------------------------------------
+@_builtin
+def exp(x):
+    """e ** x, elementwise (floats)."""
+
+
+@_builtin
+def exp2(x):
+    """2 ** x, elementwise (floats)."""
+
+
+@_builtin
+def log(x):
+    """The natural logarithm, elementwise (floats)."""
+
+
+@_builtin
+def log2(x):
+    """The base-2 logarithm, elementwise (floats)."""
+
+
+@_builtin
+def sqrt(x):
+    """The square root, elementwise (floats)."""
+
+
+@_builtin
+def maximum(a, b):
+    """The elementwise maximum of two tiles or scalars (broadcast as for `+`)."""
+
+
+@_builtin
+def minimum(a, b):
+    """The elementwise minimum of two tiles or scalars (broadcast as for `+`)."""
+
+
+@_builtin
+def where(condition, a, b):
+    """`a` where `condition` (a boolean tile or scalar, from a comparison) holds,
+    else `b`, elementwise; all three broadcast as for `+`."""
+
+
+# -- integers --------------------------------------------------------------------
+def cdiv(a, b):
+    """Ceiling division `(a + b - 1) // b` of integers. In a kernel it is folded
+    when both are constants, else computed on int32 scalars; on the host (grid
+    sizes) it is plain Python."""
+    return -(-a // b)
+
+
+cdiv.__tile_builtin__ = "cdiv"  # also usable outside kernels, unlike the others

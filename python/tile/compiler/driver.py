@@ -54,11 +54,18 @@ class CompiledKernel:
 _LOC = re.compile(r'loc\("(?P<file>(?:[^"\\]|\\.)*)":(?P<line>\d+):(?P<col>\d+)\)')
 
 
-def _error_from_mlir(err, stage: str) -> CompilationError:
-    """Maps an MLIR diagnostic back to the user's source line through its loc."""
+def _error_from_mlir(err, stage: str, tile_ir: str | None = None) -> CompilationError:
+    """Maps an MLIR diagnostic back to the user's source line through its loc.
+
+    A parse error (e.g. an op the dialect does not know) is located in the IR
+    text itself; the `loc` printed at the end of that IR line names the source."""
     diags = getattr(err, "error_diagnostics", None) or []
     for d in diags:
         m = _LOC.search(str(d.location))
+        if m and m["file"] == "-" and tile_ir is not None:
+            ir_lines = tile_ir.splitlines()
+            ir_line = int(m["line"])
+            m = _LOC.search(ir_lines[ir_line - 1]) if 0 < ir_line <= len(ir_lines) else None
         if m:
             import linecache
             filename, line, col = m["file"], int(m["line"]), int(m["col"]) - 1
@@ -134,6 +141,27 @@ def _dump(dump_dir: Path | None, name: str, text: str | bytes) -> None:
     path.write_bytes(text) if isinstance(text, bytes) else path.write_text(text)
 
 
+def _parse(tile_ir: str):
+    """The verified module of a kernel's tile IR (inside an active context)."""
+    from mlir import ir
+    try:
+        module = ir.Module.parse(tile_ir)
+        if not module.operation.verify():
+            raise CompilationError("the tile IR failed to verify")
+    except ir.MLIRError as e:
+        raise _error_from_mlir(e, "the tile IR verifier", tile_ir) from None
+    return module
+
+
+def verify_ir(tile_ir: str, locations: bool = False) -> str:
+    """Parses and verifies tile IR printed by the frontend (no lowering); returns
+    it as MLIR prints it, with `loc`s into the kernel's source if `locations`."""
+    from mlir import ir
+    with new_context() as ctx, ir.Location.unknown():
+        ctx.emit_error_diagnostics = False
+        return _parse(tile_ir).operation.get_asm(enable_debug_info=locations)
+
+
 def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions(),
                want_cubin: bool = True) -> CompiledKernel:
     """Compiles one kernel module printed by the frontend."""
@@ -146,10 +174,7 @@ def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions
     asm: dict[str, str | bytes] = {}
     with new_context() as ctx, ir.Location.unknown():
         ctx.emit_error_diagnostics = False
-        try:
-            module = ir.Module.parse(tile_ir)
-        except ir.MLIRError as e:
-            raise _error_from_mlir(e, "the tile IR verifier") from None
+        module = _parse(tile_ir)
         asm["tile"] = module.operation.get_asm(enable_debug_info=True)
         _dump(dump_dir, "0-tile.mlir", asm["tile"])
 

@@ -1,33 +1,34 @@
 """The frontend: one AST visitor that turns a `@tile.jit` function into tile IR.
 
-Values during code generation are either `ir.Value` (runtime values in the
-IR) or plain Python objects (constexprs: folded at compile time).
+Values during code generation are `ir.Value` (runtime values in the IR),
+`ArrayArg` (an array parameter), `Expanded` (a 1-D tile indexed `[:, None]`,
+waiting to be broadcast), or plain Python objects (constexprs: folded at
+compile time). Statements and control flow live here; what operations mean is
+in `semantics.py`, the `tile.*` functions in `builtins.py`.
 """
 from __future__ import annotations
 
 import ast
 import builtins
-from dataclasses import dataclass
+import inspect
+from dataclasses import dataclass, field
 from typing import Any
 
 from .. import language as tl
 from ..errors import CompilationError
-from . import ir
 from ..signature import ArgSpec, params_of
+from . import ir
+from .builtins import Builtins
+from .control_flow import ControlFlow, Undefined
 from .ir import PtrType, ScalarType, TileType, Value
+from .liveness import exposed_reads, killed
+from .semantics import ArrayArg, Expanded, Semantics, describe
 
-
-@dataclass(frozen=True)
-class ArrayArg:
-    """An array parameter inside the kernel: its pointer, sizes and strides."""
-
-    pointer: Value
-    sizes: tuple[Value, ...]
-    strides: tuple[Value | int, ...]  # 1 where the runtime specialized it away
-
-    @property
-    def type(self) -> PtrType:
-        return self.pointer.type
+MAX_INLINE_DEPTH = 16
+# Python builtins a kernel may call on constants.
+_PY_BUILTINS = {builtins.min, builtins.max, builtins.abs, builtins.int, builtins.float,
+                builtins.bool, builtins.len}
+_METHODS = ("to",)
 
 
 @dataclass
@@ -42,60 +43,93 @@ class KernelSource:
     globals: dict
 
 
-_INT_OPS = {ast.Add: "arith.addi", ast.Sub: "arith.subi", ast.Mult: "arith.muli",
-            ast.FloorDiv: "arith.floordivsi"}
-_FLOAT_OPS = {ast.Add: "arith.addf", ast.Sub: "arith.subf", ast.Mult: "arith.mulf",
-              ast.Div: "arith.divf"}
-_OP_SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/",
-              ast.FloorDiv: "//", ast.Mod: "%"}
+@dataclass(frozen=True)
+class Method:
+    """`x.to` before it is called."""
+
+    base: Any
+    name: str
 
 
-class CodeGenerator(ast.NodeVisitor):
+@dataclass
+class Frame:
+    """A block being visited: its statements, the one being visited, and the
+    names it reads when it runs again (a loop body), for liveness."""
+
+    stmts: list[ast.stmt]
+    index: int = 0
+    rerun_reads: frozenset[str] = frozenset()
+
+
+@dataclass
+class Function:
+    """The kernel, or an inlined helper, being visited."""
+
+    source: KernelSource
+    scope: dict[str, Any]
+    is_kernel: bool
+    lines: list[str] = field(init=False)
+    frames: list[Frame] = field(default_factory=list)
+    regions: int = 0  # depth inside runtime if/loop bodies, where `return` cannot go
+    returned: bool = False
+    return_value: Any = None
+
+    def __post_init__(self):
+        self.lines = self.source.source.splitlines()
+
+
+class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
     def __init__(self, kernel: KernelSource, specs: dict[str, ArgSpec], num_warps: int):
-        self.kernel = kernel
         self.specs = specs
         self.num_warps = num_warps
         self.builder = ir.Builder()
-        self.scope: dict[str, Any] = {}
-        self.lines = kernel.source.splitlines()
+        self.fn = Function(kernel, {}, is_kernel=True)
+        self.views: dict[str, Value] = {}  # pointer name -> its tile.make_view
+        self.one: Value | None = None      # the i32 constant 1 of unit strides
+        self.depth = 0
 
     # -- errors and locations ------------------------------------------------
     def loc(self, node: ast.AST) -> ir.Location:
-        return ir.Location(self.kernel.filename, node.lineno + self.kernel.first_line - 1,
-                           node.col_offset + self.kernel.indent)
+        src = self.fn.source
+        return ir.Location(src.filename, node.lineno + src.first_line - 1,
+                           node.col_offset + src.indent)
 
     def error(self, node: ast.AST, message: str) -> CompilationError:
+        src = self.fn.source
         line = getattr(node, "lineno", 1)
-        src = self.lines[line - 1] if 0 < line <= len(self.lines) else None
-        if src is not None:
-            src = " " * self.kernel.indent + src
-        return CompilationError(message, self.kernel.filename,
-                                line + self.kernel.first_line - 1,
-                                getattr(node, "col_offset", 0) + self.kernel.indent, src)
+        text = self.fn.lines[line - 1] if 0 < line <= len(self.fn.lines) else None
+        if text is not None:
+            text = " " * src.indent + text
+        return CompilationError(message, src.filename, line + src.first_line - 1,
+                                getattr(node, "col_offset", 0) + src.indent, text)
 
     def generic_visit(self, node: ast.AST):
         raise self.error(node, f"unsupported Python syntax in a tile kernel: {type(node).__name__}")
 
     # -- function ------------------------------------------------------------
-    def generate(self) -> str:
-        tree = ast.parse(self.kernel.source)
-        fn = tree.body[0]
+    def parse(self, source: KernelSource) -> ast.FunctionDef:
+        fn = ast.parse(source.source).body[0]
         if not isinstance(fn, ast.FunctionDef):
             raise self.error(fn, "a tile kernel must be a plain `def` function")
-        return self.visit_FunctionDef(fn)
+        return fn
 
-    def visit_FunctionDef(self, fn: ast.FunctionDef) -> str:
+    def generate(self) -> str:
+        return self.kernel(self.parse(self.fn.source))
+
+    def visit_FunctionDef(self, node: ast.FunctionDef):
+        raise self.error(node, "functions cannot be defined inside a tile kernel; "
+                         "decorate a module-level function with @tile.jit instead")
+
+    def kernel(self, fn: ast.FunctionDef) -> str:
         a = fn.args
         if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
             raise self.error(fn, "tile kernels take plain positional parameters only "
                              "(no *args, **kwargs, keyword-only or positional-only)")
-        if a.defaults:
-            raise self.error(a.defaults[0], "kernel parameters cannot have default values yet")
         args: list[ir.Argument] = []
         for arg in a.args:
             spec = self.specs[arg.arg]
             if spec.kind == "constexpr":
-                self.scope[arg.arg] = spec.value
+                self.fn.scope[arg.arg] = spec.value
                 continue
             values = {}
             for p in params_of(arg.arg, spec):
@@ -108,18 +142,47 @@ class CodeGenerator(ast.NodeVisitor):
                 args.append(ir.Argument(value, attrs, self.loc(arg)))
                 values[(p.source, p.dim)] = value
             if spec.kind == "array":
-                self.scope[arg.arg] = ArrayArg(
-                    values[("pointer", -1)],
+                self.fn.scope[arg.arg] = ArrayArg(
+                    arg.arg, values[("pointer", -1)],
                     tuple(values[("size", d)] for d in range(spec.rank)),
-                    tuple(values.get(("stride", d), 1) for d in range(spec.rank)))
+                    tuple(values.get(("stride", d), 1) for d in range(spec.rank)),
+                    self.loc(arg))
             else:
-                self.scope[arg.arg] = values[("value", -1)]
-        for stmt in fn.body:
-            self.visit(stmt)
+                self.fn.scope[arg.arg] = values[("value", -1)]
+        self.visit_block(fn.body)
         attrs = {"tile.kernel": None, "tile.num_warps": f"{self.num_warps} : i32"}
-        return self.builder.module(self.kernel.name, args, attrs, self.loc(fn))
+        return self.builder.module(self.fn.source.name, args, attrs, self.loc(fn))
 
-    # -- statements ----------------------------------------------------------
+    # -- blocks and liveness ---------------------------------------------------
+    def visit_block(self, stmts: list[ast.stmt], rerun_reads: frozenset[str] = frozenset()):
+        frame = Frame(stmts, 0, rerun_reads)
+        self.fn.frames.append(frame)
+        try:
+            for frame.index, stmt in enumerate(stmts):
+                self.visit(stmt)
+                if self.fn.returned:
+                    break
+        finally:
+            self.fn.frames.pop()
+
+    def live_after(self) -> set[str]:
+        """Names that may be read after the statement being visited."""
+        live: set[str] = set()
+        for frame in self.fn.frames:
+            live |= frame.rerun_reads
+            rest = frame.stmts[frame.index + 1:]
+            live = exposed_reads(rest) | (live - killed(rest))
+        return live
+
+    def in_region(self, stmts: list[ast.stmt], rerun_reads: frozenset[str] = frozenset()):
+        """Visits the body of a runtime if/loop (where `return` cannot go)."""
+        self.fn.regions += 1
+        try:
+            self.visit_block(stmts, rerun_reads)
+        finally:
+            self.fn.regions -= 1
+
+    # -- simple statements -------------------------------------------------------
     def visit_Expr(self, node: ast.Expr):
         if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
             return  # docstring
@@ -128,201 +191,264 @@ class CodeGenerator(ast.NodeVisitor):
     def visit_Pass(self, node: ast.Pass):
         pass
 
+    def visit_Break(self, node: ast.Break):
+        raise self.error(node, "`break` is not supported in tile kernels")
+
+    def visit_Continue(self, node: ast.Continue):
+        raise self.error(node, "`continue` is not supported in tile kernels")
+
     def visit_Return(self, node: ast.Return):
-        if node.value is not None:
+        if self.fn.is_kernel and node.value is not None:
             raise self.error(node, "a tile kernel cannot return a value; store results instead")
-        # A trailing `return` is the implicit one; early returns come with control flow.
+        if self.fn.regions:
+            raise self.error(node, "`return` inside a runtime `if` or loop is not supported; "
+                             "assign the result to a name and return it at the end")
+        self.fn.return_value = self.visit(node.value) if node.value is not None else None
+        self.fn.returned = True
 
     def visit_Assign(self, node: ast.Assign):
-        if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
-            raise self.error(node, "only assignments to a single name are supported")
-        self.scope[node.targets[0].id] = self.visit(node.value)
+        value = self.visit(node.value)
+        for target in node.targets:
+            self.bind(target, value)
+
+    def visit_AnnAssign(self, node: ast.AnnAssign):
+        if node.value is None:
+            raise self.error(node, "a bare annotation binds nothing; assign a value")
+        self.bind(node.target, self.visit(node.value))
 
     def visit_AugAssign(self, node: ast.AugAssign):
         if not isinstance(node.target, ast.Name):
             raise self.error(node, "only augmented assignments to a name are supported")
         current = self.visit_Name(ast.Name(node.target.id, ast.Load(), lineno=node.lineno,
                                            col_offset=node.col_offset))
-        self.scope[node.target.id] = self.binary(node, node.op, current, self.visit(node.value))
+        self.bind(node.target, self.binary(node, node.op, current, self.visit(node.value)))
 
-    def visit_If(self, node: ast.If):
-        cond = self.visit(node.test)
-        if isinstance(cond, Value):
-            raise self.error(node.test, "`if` on a runtime value is not supported yet; "
-                             "only constexpr conditions")
-        for stmt in node.body if cond else node.orelse:
-            self.visit(stmt)
+    def bind(self, target: ast.AST, value):
+        if isinstance(target, ast.Name):
+            self.fn.scope[target.id] = value
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            if not isinstance(value, tuple) or len(value) != len(target.elts):
+                raise self.error(target, f"cannot unpack {describe(value)} into "
+                                 f"{len(target.elts)} names")
+            for t, v in zip(target.elts, value):
+                self.bind(t, v)
+        else:
+            raise self.error(target, "only names can be assigned to (tiles are values: "
+                             "build a new one instead of writing into it)")
+
+    def visit_Assert(self, node: ast.Assert):
+        test = self.visit(node.test)
+        if self.is_runtime(test):
+            raise self.error(node, "assert needs a constexpr condition (runtime asserts are "
+                             "not supported)")
+        if not test:
+            msg = self.visit(node.msg) if node.msg is not None else None
+            raise self.error(node, f"assertion failed{': ' + str(msg) if msg else ''}")
 
     # -- expressions ---------------------------------------------------------
     def visit_Constant(self, node: ast.Constant):
-        if isinstance(node.value, (bool, int, float)) or node.value is None:
+        if isinstance(node.value, (bool, int, float, str)) or node.value is None:
             return node.value
         raise self.error(node, f"unsupported constant {node.value!r} in a tile kernel")
 
+    def visit_JoinedStr(self, node: ast.JoinedStr):  # f-strings of constants (assert messages)
+        parts = []
+        for v in node.values:
+            value = self.visit(v.value) if isinstance(v, ast.FormattedValue) else v.value
+            if self.is_runtime(value):
+                raise self.error(v, "an f-string can only format constants")
+            parts.append(str(value))
+        return "".join(parts)
+
     def visit_Name(self, node: ast.Name):
-        if node.id in self.scope:
-            return self.scope[node.id]
-        if node.id in self.kernel.globals:
-            return self.kernel.globals[node.id]
+        if node.id in self.fn.scope:
+            value = self.fn.scope[node.id]
+            if isinstance(value, Undefined):
+                raise self.error(node, value.reason)
+            return value
+        globals_ = self.fn.source.globals
+        if node.id in globals_:
+            return globals_[node.id]
         if hasattr(builtins, node.id):
             return getattr(builtins, node.id)
         raise self.error(node, f"name '{node.id}' is not defined")
 
+    def visit_Tuple(self, node: ast.Tuple):
+        return tuple(self.visit(e) for e in node.elts)
+
+    visit_List = visit_Tuple
+
     def visit_Attribute(self, node: ast.Attribute):
         base = self.visit(node.value)
-        if isinstance(base, (Value, ArrayArg)):
-            raise self.error(node, f"'{node.attr}' is not an attribute of a {base.type}")
-        try:
-            return getattr(base, node.attr)
-        except AttributeError:
-            raise self.error(node, f"{base!r} has no attribute '{node.attr}'") from None
+        if isinstance(base, ArrayArg):
+            attrs = {"dtype": lambda: base.dtype, "shape": lambda: base.sizes,
+                     "ndim": lambda: base.rank}
+        elif isinstance(base, (Value, Expanded)):
+            type_ = base.value.type if isinstance(base, Expanded) else base.type
+            attrs = {"dtype": lambda: type_.dtype, **{m: lambda m=m: Method(base, m)
+                                                       for m in _METHODS}}
+            if isinstance(type_, TileType) and isinstance(base, Value):
+                attrs.update(shape=lambda: type_.shape, ndim=lambda: len(type_.shape),
+                             T=lambda: self.builtin_transpose(node, base))
+        else:
+            try:
+                return getattr(base, node.attr)
+            except AttributeError:
+                raise self.error(node, f"{base!r} has no attribute '{node.attr}'") from None
+        if node.attr not in attrs:
+            raise self.error(node, f"{describe(base)} has no attribute '{node.attr}' "
+                             f"(it has {', '.join(sorted(attrs))})")
+        return attrs[node.attr]()
+
+    def visit_Subscript(self, node: ast.Subscript):
+        base = self.visit(node.value)
+        if isinstance(base, Value) and isinstance(base.type, TileType):
+            index = node.slice
+            parts = index.elts if isinstance(index, ast.Tuple) else [index]
+
+            def is_none(e):
+                return isinstance(e, ast.Constant) and e.value is None
+
+            def is_all(e):
+                return isinstance(e, ast.Slice) and not (e.lower or e.upper or e.step)
+            if len(base.type.shape) == 1 and len(parts) == 2:
+                if is_all(parts[0]) and is_none(parts[1]):
+                    return Expanded(base, 1)
+                if is_none(parts[0]) and is_all(parts[1]):
+                    return Expanded(base, 0)
+            raise self.error(node, f"a {base.type} cannot be indexed; only a 1-D tile's "
+                             "v[:, None] and v[None, :] (broadcasts) are supported")
+        if isinstance(base, (tuple, list)):
+            index = self.visit(node.slice)
+            if self.is_runtime(index) or not isinstance(index, (int, slice)):
+                raise self.error(node, f"a tuple index must be a constexpr int, got "
+                                 f"{describe(index)}")
+            try:
+                return base[index]
+            except IndexError:
+                raise self.error(node, f"index {index} is out of range for a tuple of "
+                                 f"{len(base)}") from None
+        raise self.error(node, f"{describe(base)} cannot be indexed")
+
+    def visit_Slice(self, node: ast.Slice):
+        return slice(*(self.visit(p) if p else None for p in (node.lower, node.upper,
+                                                              node.step)))
 
     def visit_UnaryOp(self, node: ast.UnaryOp):
         operand = self.visit(node.operand)
-        if not isinstance(operand, Value):
-            ops = {ast.USub: lambda v: -v, ast.UAdd: lambda v: +v, ast.Not: lambda v: not v}
-            if type(node.op) in ops:
-                return ops[type(node.op)](operand)
-        if isinstance(node.op, ast.USub) and isinstance(operand, Value):
-            return self.binary(node, ast.Sub(), 0, operand)
-        raise self.error(node, f"unsupported unary operator {type(node.op).__name__}")
+        if isinstance(node.op, ast.Not):
+            return self.logical_not(node, operand)
+        if isinstance(node.op, ast.USub):
+            return -operand if not self.is_runtime(operand) else self.negate(node, operand)
+        if isinstance(node.op, ast.UAdd) and not isinstance(operand, ArrayArg):
+            return operand
+        raise self.error(node, f"unsupported unary operator {type(node.op).__name__} on "
+                         f"{describe(operand)}")
 
     def visit_BinOp(self, node: ast.BinOp):
         return self.binary(node, node.op, self.visit(node.left), self.visit(node.right))
 
     def visit_Compare(self, node: ast.Compare):
         values = [self.visit(node.left)] + [self.visit(c) for c in node.comparators]
-        if any(isinstance(v, Value) for v in values):
-            raise self.error(node, "comparisons of runtime values are not supported yet")
-        ops = {ast.Eq: "__eq__", ast.NotEq: "__ne__", ast.Lt: "__lt__", ast.LtE: "__le__",
-               ast.Gt: "__gt__", ast.GtE: "__ge__"}
+        result = True
         for op, lhs, rhs in zip(node.ops, values, values[1:]):
-            if type(op) not in ops or not getattr(lhs, ops[type(op)])(rhs):
-                return False
-        return True
+            if isinstance(op, (ast.Is, ast.IsNot, ast.In, ast.NotIn)):
+                raise self.error(node, f"'{type(op).__name__}' comparisons are not supported")
+            this = self.compare(node, op, lhs, rhs)
+            result = this if result is True else self.logical(node, ast.And(), result, this)
+        return result
+
+    def visit_BoolOp(self, node: ast.BoolOp):
+        result = self.visit(node.values[0])
+        for value in node.values[1:]:
+            if not self.is_runtime(result):  # Python's short circuit on constants
+                if bool(result) == isinstance(node.op, ast.Or):
+                    return result
+                result = self.visit(value)
+            else:
+                result = self.logical(node, node.op, result, self.visit(value))
+        return result
+
+    def logical(self, node: ast.AST, op: ast.boolop, lhs, rhs):
+        """`and`/`or` of booleans where one side is a runtime value (both evaluated)."""
+        word = "and" if isinstance(op, ast.And) else "or"
+        lhs, rhs = self.unify(node, f"'{word}'", [lhs, rhs])
+        if lhs.type.dtype != tl.int1:
+            raise self.error(node, f"'{word}' needs booleans (comparisons), got "
+                             f"{describe(lhs)}")
+        return self.binary(node, ast.BitAnd() if word == "and" else ast.BitOr(), lhs, rhs)
+
+    def visit_IfExp(self, node: ast.IfExp):
+        cond = self.visit(node.test)
+        if not self.is_runtime(cond):
+            return self.visit(node.body if cond else node.orelse)
+        return self.select(node, cond, self.visit(node.body), self.visit(node.orelse),
+                           "a conditional expression")
 
     def visit_Call(self, node: ast.Call):
         fn = self.visit(node.func)
-        name = getattr(fn, "__tile_builtin__", None)
-        if name is None:
-            raise self.error(node, f"cannot call {getattr(fn, '__name__', fn)!r} in a tile kernel")
-        handler = getattr(self, f"builtin_{name}")
+        if any(isinstance(a, ast.Starred) for a in node.args) or \
+                any(k.arg is None for k in node.keywords):
+            raise self.error(node, "*args and **kwargs are not supported in calls")
         args = [self.visit(a) for a in node.args]
         kwargs = {k.arg: self.visit(k.value) for k in node.keywords}
-        return handler(node, *args, **kwargs)
+        if isinstance(fn, Method):
+            if fn.name == "to" and len(args) == 1 and not kwargs:
+                return self.cast(node, fn.base, args[0])
+            raise self.error(node, f".{fn.name}() takes one dtype argument")
+        name = getattr(fn, "__tile_builtin__", None)
+        if name is not None:
+            try:
+                bound = inspect.signature(fn).bind(*args, **kwargs)
+            except TypeError as e:
+                raise self.error(node, f"tile.{name}: {e}") from None
+            bound.apply_defaults()
+            return getattr(self, f"builtin_{name}")(node, **bound.arguments)
+        from ..runtime.jit import JITFunction
+        if isinstance(fn, JITFunction):
+            return self.inline(node, fn, args, kwargs)
+        if fn in _PY_BUILTINS:
+            if any(self.is_runtime(a) or isinstance(a, ArrayArg) for a in args):
+                hint = {builtins.min: " (use tile.minimum)", builtins.max: " (use tile.maximum)"}
+                raise self.error(node, f"{fn.__name__}() only works on constants here"
+                                 f"{hint.get(fn, '')}")
+            try:
+                return fn(*args, **kwargs)
+            except Exception as e:
+                raise self.error(node, f"{fn.__name__}() failed: {e}") from None
+        raise self.error(node, f"cannot call {getattr(fn, '__name__', fn)!r} in a tile kernel "
+                         "(call tile.* functions, @tile.jit functions, or min/max/abs/int/"
+                         "float/bool/len on constants)")
 
-    # -- arithmetic ----------------------------------------------------------
-    def constant(self, node: ast.AST, value, type_: ScalarType) -> Value:
-        if type_.dtype.is_float:
-            text = f"arith.constant {float(value)!r} : {type_.mlir()}"
-        else:
-            info = {"i32": (-2**31, 2**31 - 1), "i64": (-2**63, 2**63 - 1)}.get(type_.dtype.mlir)
-            if info and not info[0] <= int(value) <= info[1]:
-                raise self.error(node, f"constant {value} does not fit in {type_}")
-            text = f"arith.constant {int(value)} : {type_.mlir()}"
-        return self.builder.op(text, self.loc(node), type_)
-
-    def as_value(self, node: ast.AST, x, like: Value) -> Value:
-        """A runtime value for `x`, converting a Python number to `like`'s type."""
-        if isinstance(x, Value):
-            return x
-        if isinstance(like.type, ScalarType) and isinstance(x, (int, float)) \
-                and not isinstance(x, bool):
-            if isinstance(x, float) and not like.type.dtype.is_float:
-                raise self.error(node, f"cannot mix the float {x} with a {like.type} value")
-            return self.constant(node, x, like.type)
-        raise self.error(node, f"cannot combine {x!r} with a {like.type} value")
-
-    def binary(self, node: ast.AST, op: ast.operator, lhs, rhs):
-        sym = _OP_SYMBOL.get(type(op), type(op).__name__)
-        if any(isinstance(v, ArrayArg) for v in (lhs, rhs)):
-            raise self.error(node, f"'{sym}' on arrays (pointers) is not supported; pass an "
-                             "offset to tile.load/tile.store instead")
-        if not isinstance(lhs, Value) and not isinstance(rhs, Value):
-            return self.fold(node, op, lhs, rhs)
-        lhs = self.as_value(node, lhs, rhs if isinstance(rhs, Value) else lhs)
-        rhs = self.as_value(node, rhs, lhs)
-        if lhs.type != rhs.type:
-            raise self.error(node, f"operands of '{sym}' differ in type: "
-                             f"{lhs.type} and {rhs.type}")
-        dtype = lhs.type.dtype
-        table = _FLOAT_OPS if dtype.is_float else _INT_OPS
-        if type(op) not in table:
-            kind = "float" if dtype.is_float else "integer"
-            raise self.error(node, f"operator '{sym}' is not supported on {kind} values "
-                             f"({lhs.type})")
-        return self.builder.op(f"{table[type(op)]} {lhs.name}, {rhs.name} : {lhs.type.mlir()}",
-                               self.loc(node), lhs.type)
-
-    def fold(self, node: ast.AST, op: ast.operator, lhs, rhs):
-        import operator as pyop
-        table = {ast.Add: pyop.add, ast.Sub: pyop.sub, ast.Mult: pyop.mul,
-                 ast.Div: pyop.truediv, ast.FloorDiv: pyop.floordiv, ast.Mod: pyop.mod,
-                 ast.Pow: pyop.pow, ast.LShift: pyop.lshift, ast.RShift: pyop.rshift}
-        if type(op) not in table:
-            raise self.error(node, f"unsupported operator {type(op).__name__}")
+    # -- inlining ------------------------------------------------------------
+    def inline(self, node: ast.Call, callee, args: list, kwargs: dict):
+        """Visits a @tile.jit helper's body in place, with its own scope and
+        source locations; its `return` value is the call's value."""
+        if self.depth >= MAX_INLINE_DEPTH:
+            raise self.error(node, f"calls nest deeper than {MAX_INLINE_DEPTH}: recursive "
+                             "@tile.jit functions are not supported")
         try:
-            return table[type(op)](lhs, rhs)
-        except Exception as e:  # e.g. ZeroDivisionError on constexprs
-            raise self.error(node, f"constant expression failed: {e}") from None
-
-    # -- builtins --------------------------------------------------------------
-    def require_constexpr_int(self, node, value, what: str) -> int:
-        if isinstance(value, Value) or not isinstance(value, int) or isinstance(value, bool):
-            raise self.error(node, f"{what} must be a constexpr integer, got "
-                             f"{value.type if isinstance(value, Value) else repr(value)}")
-        return value
-
-    def require_i32(self, node, value, what: str) -> Value:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return self.constant(node, value, ScalarType(tl.int32))
-        if not isinstance(value, Value) or value.type != ScalarType(tl.int32):
-            got = value.type if isinstance(value, Value) else repr(value)
-            raise self.error(node, f"{what} must be an int32 scalar, got {got}")
-        return value
-
-    def builtin_program_id(self, node, axis=0):
-        axis = self.require_constexpr_int(node, axis, "program_id's axis")
-        if axis not in (0, 1, 2):
-            raise self.error(node, f"program_id's axis must be 0, 1 or 2, got {axis}")
-        return self.builder.op(f"tile.program_id {axis}", self.loc(node), ScalarType(tl.int32))
-
-    def builtin_num_programs(self, node, axis=0):
-        axis = self.require_constexpr_int(node, axis, "num_programs's axis")
-        if axis not in (0, 1, 2):
-            raise self.error(node, f"num_programs's axis must be 0, 1 or 2, got {axis}")
-        return self.builder.op(f"tile.num_programs {axis}", self.loc(node), ScalarType(tl.int32))
-
-    def global_access(self, node, ptr, offset, bound, what: str):
-        if not isinstance(ptr, ArrayArg):
-            got = ptr.type if isinstance(ptr, Value) else repr(ptr)
-            raise self.error(node, f"{what}'s first argument must be an array parameter, "
-                             f"got {got}")
-        ptr = ptr.pointer
-        offset = self.require_i32(node, offset, f"{what}'s offset")
-        bound_text = ""
-        if bound is not None:
-            bound = self.require_i32(node, bound, f"{what}'s bound")
-            bound_text = f" bound {bound.name}"
-        return ptr, offset, bound_text
-
-    def builtin_load(self, node, ptr, offset, size, bound=None):
-        ptr, offset, bound_text = self.global_access(node, ptr, offset, bound, "load")
-        size = self.require_constexpr_int(node, size, "load's size")
-        if size <= 0 or size & (size - 1):
-            raise self.error(node, f"load's size must be a power of two, got {size}")
-        result = TileType((size,), ptr.type.dtype)
-        return self.builder.op(
-            f"tile.load {ptr.name}[{offset.name}]{bound_text} : {ptr.type.mlir()} -> "
-            f"{result.mlir()}", self.loc(node), result)
-
-    def builtin_store(self, node, ptr, offset, value, bound=None):
-        ptr, offset, bound_text = self.global_access(node, ptr, offset, bound, "store")
-        if not isinstance(value, Value) or not isinstance(value.type, TileType):
-            got = value.type if isinstance(value, Value) else repr(value)
-            raise self.error(node, f"store's value must be a tile, got {got}")
-        if value.type.dtype != ptr.type.dtype:
-            raise self.error(node, f"store of a {value.type} to a {ptr.type}: element types "
-                             "differ (convert with .to(dtype) first)")
-        self.builder.op(f"tile.store {value.name}, {ptr.name}[{offset.name}]{bound_text} : "
-                        f"{value.type.mlir()}, {ptr.type.mlir()}", self.loc(node))
+            bound = callee.signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise self.error(node, f"{callee.__name__}(): {e}") from None
+        bound.apply_defaults()
+        for name in callee.constexpr_params:
+            if self.is_runtime(bound.arguments.get(name)):
+                raise self.error(node, f"{callee.__name__}(): '{name}' is a tile.constexpr "
+                                 f"parameter but got {describe(bound.arguments[name])}, "
+                                 "which is only known at run time")
+        caller, site = self.fn, self.loc(node)
+        self.fn = Function(callee.source, dict(bound.arguments), is_kernel=False)
+        self.depth += 1
+        try:
+            fndef = self.parse(callee.source)
+            if fndef.args.vararg or fndef.args.kwarg:
+                raise self.error(fndef, "@tile.jit functions cannot take *args or **kwargs")
+            self.visit_block(fndef.body)
+            return self.fn.return_value
+        except CompilationError as e:
+            e.add_caller(site.filename, site.line)
+            raise
+        finally:
+            self.fn = caller
+            self.depth -= 1

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from .. import interpreter
 from .. import language as tl
-from ..compiler import CompiledKernel, CompileOptions, compile_ir
+from ..compiler import CompiledKernel, CompileOptions, compile_ir, verify_ir
 from ..frontend import KernelSource, generate_ir
 from ..signature import (INT32_RANGE, ArgSpec, array_spec, divisibility, params_of,
                          parse_type_string)
@@ -60,6 +60,7 @@ class JITFunction:
             name for name, p in self.signature.parameters.items()
             if _is_constexpr(p.annotation, fn.__globals__)}
         self._cache: dict[tuple, CompiledKernel] = {}
+        self._ir_cache: dict[tuple, str] = {}  # specialization -> frontend IR text
         self._loaded: dict[tuple, driver.LoadedKernel] = {}
 
     def __repr__(self) -> str:
@@ -78,6 +79,7 @@ class JITFunction:
             bound = self.signature.bind(*args, **kwargs)
         except TypeError as e:
             raise TypeError(f"{self.__name__}: {e}") from None
+        bound.apply_defaults()  # `BLOCK: tile.constexpr = 128` specializes on 128
         specs, runtime, constexprs, devices, streams = {}, [], {}, set(), set()
         host_arrays = {}
         for name, value in bound.arguments.items():
@@ -129,14 +131,30 @@ class JITFunction:
     def _key(self, bound: _Bound) -> tuple:
         return (tuple((n, s.key()) for n, s in bound.specs.items()), bound.options)
 
+    def _tile_ir(self, bound: _Bound) -> str:
+        """The frontend's IR text of a specialization (cached)."""
+        key = self._key(bound)
+        text = self._ir_cache.get(key)
+        if text is None:
+            text = generate_ir(self.source, bound.specs, bound.options.num_warps)
+            self._ir_cache[key] = text
+        return text
+
     def _compile(self, bound: _Bound, want_cubin: bool = True) -> CompiledKernel:
         key = self._key(bound)
         kernel = self._cache.get(key)
         if kernel is None:
-            text = generate_ir(self.source, bound.specs, bound.options.num_warps)
-            kernel = compile_ir(text, self.__name__, bound.options, want_cubin)
+            kernel = compile_ir(self._tile_ir(bound), self.__name__, bound.options, want_cubin)
             self._cache[key] = kernel
         return kernel
+
+    def ir(self, *args, locations: bool = False, **kwargs) -> str:
+        """The verified tile IR of the specialization for these arguments: parsed
+        and verified by MLIR, not lowered, so it works for every op the dialect
+        knows even where the GPU lowering does not exist yet. Arguments are as
+        for `compile` (arrays, or type strings like `"*bf16[2]:16"`);
+        `locations=True` keeps each op's `loc` into the kernel's source."""
+        return verify_ir(self._tile_ir(self._bind(list(args), dict(kwargs))), locations)
 
     def compile(self, *args, **kwargs) -> CompiledKernel:
         """Compiles (or returns the cached) specialization for these arguments;

@@ -1,0 +1,251 @@
+"""Control flow: `if`, `for` and `while` on runtime values become `scf.if`,
+`scf.for` and `scf.while`, with the names the body rebinds (and that are read
+later) carried as the ops' results. A mixin of the one visitor (`CodeGenerator`).
+"""
+from __future__ import annotations
+
+import ast
+import builtins
+from dataclasses import dataclass
+from typing import Any
+
+from .. import language as tl
+from . import ir
+from .ir import ScalarType, TileType, Value
+from .liveness import assigned, exposed_reads
+from .semantics import Number, describe
+
+
+@dataclass(frozen=True)
+class Undefined:
+    """A name Python would bind but the kernel cannot use here; `reason` says why."""
+
+    reason: str
+
+
+class ControlFlow:
+    # -- control flow ------------------------------------------------------------
+    def condition(self, node: ast.AST, value, what: str) -> Value:
+        """A runtime i1 scalar for `if`/`while` (an int32 means `!= 0`)."""
+        if isinstance(value, Value) and value.type == ScalarType(tl.int32):
+            return self.compare(node, ast.NotEq(), value, 0)
+        if not isinstance(value, Value) or value.type != ScalarType(tl.int1):
+            raise self.error(node, f"{what} condition must be a boolean scalar (a comparison), "
+                             f"got {describe(value)}")
+        return value
+
+    def visit_If(self, node: ast.If):
+        cond = self.visit(node.test)
+        if not self.is_runtime(cond):
+            self.visit_block(node.body if cond else node.orelse)  # decided at compile time
+            return
+        cond = self.condition(node.test, cond, "an `if`")
+        live = self.live_after()
+        before = self.fn.scope
+        scopes, bodies = [], []
+        for stmts in (node.body, node.orelse):
+            self.fn.scope = dict(before)
+            self.builder.push_block()
+            self.in_region(stmts)
+            scopes.append(self.fn.scope)
+            bodies.append(self.builder.pop_block())
+        self.fn.scope = before
+        names, results = [], [[], []]
+        for name in self.in_definition_order(assigned(node.body + node.orelse), before):
+            then, other = (scope.get(name, Undefined("")) for scope in scopes)
+            if isinstance(then, Undefined) and isinstance(other, Undefined):
+                before[name] = then if then.reason else other
+                continue
+            if isinstance(then, Undefined) or isinstance(other, Undefined):
+                before[name] = Undefined(f"'{name}' is assigned in only one branch of the "
+                                         f"`if` at line {self.loc(node).line}")
+                continue
+            if name not in live:
+                before[name] = Undefined(f"'{name}' is not defined after the `if` at line "
+                                         f"{self.loc(node).line}")
+                continue
+            if then is other or not self.is_runtime(then) and not self.is_runtime(other) \
+                    and type(then) is type(other) and then == other:
+                before[name] = then
+                continue
+            for v in (then, other):
+                if not isinstance(v, (Value, *Number)) or isinstance(v, Value) and \
+                        not isinstance(v.type, (ScalarType, TileType)):
+                    raise self.error(node, f"'{name}' is {describe(v)} in a branch of this "
+                                     "runtime `if`; only numbers, scalars and tiles can "
+                                     "differ between branches")
+            if isinstance(then, Value) and isinstance(other, Value) and then.type != other.type:
+                raise self.error(node, f"'{name}' is {then.type} in the `if` branch and "
+                                 f"{other.type} in the `else` branch; both must have one type")
+            then, other = self.unify(node, f"'{name}' after the `if`", [then, other])
+            names.append(name)
+            results[0].append(then)
+            results[1].append(other)
+        loc = self.loc(node)
+        types = [v.type for v in results[0]]
+        for body, values in zip(bodies, results):
+            body.append(self.yield_text(values, loc))
+        head = f"scf.if {cond.name}" + (f" -> ({self.type_list(types)})" if types else "")
+        openers = [("{", bodies[0])] + ([("else {", bodies[1])] if node.orelse or types else [])
+        for name, value in zip(names, self.builder.region_op(types, head, openers, loc)):
+            before[name] = value
+
+    @staticmethod
+    def in_definition_order(names, scope: dict) -> list[str]:
+        """`names` ordered as first bound (the scope's order), then new ones as
+        written: the order of an op's results, so that the IR reads like the source."""
+        return [n for n in scope if n in names] + [n for n in names if n not in scope]
+
+    @staticmethod
+    def type_list(types) -> str:
+        return ", ".join(t.mlir() for t in types)
+
+    def yield_text(self, values: list[Value], loc: ir.Location, op: str = "scf.yield") -> str:
+        if not values:
+            return f"{op} {loc.mlir()}"
+        return (f"{op} {', '.join(v.name for v in values)} : "
+                f"{self.type_list(v.type for v in values)} {loc.mlir()}")
+
+    def carried(self, node: ast.AST, body: list[ast.stmt], live: set[str],
+                exclude: set[str] = frozenset()) -> tuple[list[str], dict[str, Any]]:
+        """The names a loop carries from one iteration to the next, materialized;
+        and the constexpr-valued names it must leave alone (checked after)."""
+        names, fixed = [], {}
+        for name in self.in_definition_order(assigned(body), self.fn.scope):
+            value = self.fn.scope.get(name, Undefined(""))
+            if name in exclude or name not in live or isinstance(value, Undefined):
+                continue
+            if isinstance(value, Number):
+                value = self.materialize(node, value, name)
+                self.fn.scope[name] = value
+            if isinstance(value, Value) and isinstance(value.type, (ScalarType, TileType)):
+                names.append(name)
+            else:
+                fixed[name] = value
+        return names, fixed
+
+    def last_assignment(self, body: list[ast.stmt], name: str) -> ast.AST | None:
+        found = None
+        for stmt in body:
+            for node in ast.walk(stmt):
+                if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)) and name in \
+                        assigned([node]):
+                    if found is None or node.lineno >= found.lineno:
+                        found = node
+        return found
+
+    def loop_yields(self, node: ast.AST, body: list[ast.stmt], names: list[str],
+                    types: list, fixed: dict[str, Any], what: str) -> list[Value]:
+        """The values a loop body yields for its carried names, type-checked."""
+        values = []
+        for name, type_ in zip(names, types):
+            value = self.fn.scope.get(name)
+            where = self.last_assignment(body, name) or node
+            if isinstance(value, Number):
+                value = self.coerce(where, value, getattr(type_, "shape", None), type_.dtype,
+                                    f"'{name}'")
+            if not isinstance(value, Value) or value.type != type_:
+                got = value.reason if isinstance(value, Undefined) else describe(value)
+                raise self.error(where, f"'{name}' is {type_} before the {what} and {got} at "
+                                 f"the end of its body; a loop-carried value must keep its type")
+            values.append(value)
+        for name, before in fixed.items():
+            if self.fn.scope.get(name) is not before:
+                raise self.error(self.last_assignment(body, name) or node,
+                                 f"'{name}' holds {describe(before)} and is rebound inside the "
+                                 f"{what}; only numbers, scalars and tiles can change from one "
+                                 "iteration to the next")
+        return values
+
+    def end_loop(self, body: list[ast.stmt], before: dict, names: list[str], results,
+                 fixed: dict[str, Any], line: int, what: str):
+        """The scope after a loop: carried names get the results, names bound
+        only inside the body are undefined."""
+        after = dict(before)
+        for name in assigned(body):
+            if name in names:
+                after[name] = results[names.index(name)]
+            elif name in fixed:
+                pass  # checked unchanged by loop_yields
+            elif name not in before or isinstance(before[name], Undefined):
+                after[name] = Undefined(f"'{name}' is only defined inside the {what} at line "
+                                        f"{line}; assign it before the loop to use it after")
+            else:  # rebound in the body and never read after: not carried
+                after[name] = Undefined(f"'{name}' is not defined after the {what} at line "
+                                        f"{line}")
+        self.fn.scope = after
+
+    def visit_For(self, node: ast.For):
+        if node.orelse:
+            raise self.error(node, "`for ... else` is not supported")
+        if not isinstance(node.target, ast.Name):
+            raise self.error(node.target, "a loop index must be a single name")
+        it = node.iter
+        if not isinstance(it, ast.Call) or self.visit(it.func) is not builtins.range:
+            raise self.error(it, "only `for i in range(...)` loops are supported")
+        if it.keywords or not 1 <= len(it.args) <= 3:
+            raise self.error(it, "range takes 1 to 3 positional arguments")
+        args = [self.visit(a) for a in it.args]
+        start, stop, step = (0, args[0], 1) if len(args) == 1 else \
+            (args[0], args[1], 1) if len(args) == 2 else args
+        if isinstance(step, int) and not isinstance(step, bool) and step <= 0:
+            raise self.error(it, f"range's step must be positive, got {step}")
+        lb, ub, st = (self.int32(it, v, f"range's {w}")
+                      for v, w in zip((start, stop, step), ("start", "stop", "step")))
+        index = node.target.id
+        loop_reads = frozenset(exposed_reads(node.body))
+        names, fixed = self.carried(node, node.body, self.live_after() | loop_reads, {index})
+        before = dict(self.fn.scope)
+        inits = [self.fn.scope[n] for n in names]
+        types = [v.type for v in inits]
+        iv = self.builder.fresh(ScalarType(tl.int32), index)
+        args_ = [self.builder.fresh(t, n) for n, t in zip(names, types)]
+        self.fn.scope.update({index: iv, **dict(zip(names, args_))})
+        self.builder.push_block()
+        self.in_region(node.body, loop_reads)
+        loc = self.loc(node)
+        yields = self.loop_yields(node, node.body, names, types, fixed, "loop")
+        body = self.builder.pop_block() + [self.yield_text(yields, loc)]
+        head = f"scf.for {iv.name} = {lb.name} to {ub.name} step {st.name}"
+        if names:
+            head += (f" iter_args({', '.join(f'{a.name} = {v.name}' for a, v in zip(args_, inits))})"
+                     f" -> ({self.type_list(types)})")
+        results = self.builder.region_op(types, head + " : i32", [("{", body)], loc)
+        self.end_loop(node.body, before, names, results, fixed, loc.line, "loop")
+        self.fn.scope[index] = Undefined(f"the loop index '{index}' is only defined inside "
+                                         f"the loop at line {loc.line}")
+
+    def visit_While(self, node: ast.While):
+        if node.orelse:
+            raise self.error(node, "`while ... else` is not supported")
+        test_reads = {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}
+        loop_reads = frozenset(exposed_reads(node.body) | test_reads)
+        names, fixed = self.carried(node, node.body, self.live_after() | loop_reads)
+        before = dict(self.fn.scope)
+        inits = [self.fn.scope[n] for n in names]
+        types = [v.type for v in inits]
+        loc = self.loc(node)
+        # Before region: the condition, on the carried values.
+        cond_args = [self.builder.fresh(t, n) for n, t in zip(names, types)]
+        self.fn.scope.update(zip(names, cond_args))
+        self.builder.push_block()
+        cond = self.visit(node.test)
+        if not self.is_runtime(cond):
+            raise self.error(node.test, f"a `while` condition must be a runtime boolean, got "
+                             f"{describe(cond)} (a constant condition loops never or forever)")
+        cond = self.condition(node.test, cond, "a `while`")
+        check = self.builder.pop_block() + [
+            self.yield_text(cond_args, loc, f"scf.condition({cond.name})")]
+        # After region: the body, on the values the condition passed on.
+        body_args = [self.builder.fresh(t, n) for n, t in zip(names, types)]
+        self.fn.scope.update(zip(names, body_args))
+        header = "^bb0(" + ", ".join(f"{a.name}: {a.type.mlir()}" for a in body_args) + "):"
+        self.builder.push_block(header if names else None)
+        self.in_region(node.body, loop_reads)
+        yields = self.loop_yields(node, node.body, names, types, fixed, "`while` loop")
+        body = self.builder.pop_block() + [self.yield_text(yields, loc)]
+        operands = ", ".join(f"{a.name} = {v.name}" for a, v in zip(cond_args, inits))
+        tl_ = self.type_list(types)
+        head = f"scf.while ({operands}) : ({tl_}) -> ({tl_})"
+        results = self.builder.region_op(types, head, [("{", check), ("do {", body)], loc)
+        self.end_loop(node.body, before, names, results, fixed, loc.line, "`while` loop")

@@ -1,0 +1,321 @@
+"""What operations on kernel values mean: constants, broadcasting, arithmetic,
+comparisons and casts. Every shape and dtype rule is checked here, in Python,
+before any IR is printed, so a mistake is a CompilationError at the user's
+line rather than an MLIR diagnostic.
+
+A mixin of the one visitor (`CodeGenerator`): it uses `self.builder`,
+`self.loc(node)` and `self.error(node, message)`.
+"""
+from __future__ import annotations
+
+import ast
+import operator
+from dataclasses import dataclass
+
+from .. import language as tl
+from .ir import Location, PtrType, ScalarType, TileType, Value, literal
+
+Number = (bool, int, float)
+
+
+@dataclass(frozen=True)
+class ArrayArg:
+    """An array parameter inside the kernel: its pointer, sizes and strides."""
+
+    name: str
+    pointer: Value
+    sizes: tuple[Value, ...]
+    strides: tuple[Value | int, ...]  # 1 where the runtime specialized it away
+    loc: Location
+
+    @property
+    def type(self) -> PtrType:
+        return self.pointer.type
+
+    @property
+    def dtype(self) -> tl.dtype:
+        return self.pointer.type.dtype
+
+    @property
+    def rank(self) -> int:
+        return len(self.sizes)
+
+    def __str__(self) -> str:
+        return f"the {self.rank}-D array '{self.name}' of {self.dtype.name}"
+
+
+@dataclass(frozen=True)
+class Expanded:
+    """`v[:, None]` (dim = 1) or `v[None, :]` (dim = 0) of a 1-D tile `v`: a
+    broadcast that waits for the 2-D tile it is combined with to know its size."""
+
+    value: Value
+    dim: int
+
+    @property
+    def dtype(self) -> tl.dtype:
+        return self.value.type.dtype
+
+    def __str__(self) -> str:
+        n = self.value.type.shape[0]
+        dims = f"{n}, *" if self.dim == 1 else f"*, {n}"
+        index = "[:, None]" if self.dim == 1 else "[None, :]"
+        return f"tile[{dims}] of {self.dtype.name} (a 1-D tile{index})"
+
+
+def describe(x) -> str:
+    """How a value is named in error messages."""
+    if isinstance(x, Value):
+        return str(x.type)
+    if isinstance(x, (Expanded, ArrayArg)):
+        return str(x)
+    if isinstance(x, bool):
+        return f"the constant {x}"
+    if isinstance(x, (int, float)):
+        return f"the constant {x!r}"
+    return repr(x)
+
+
+_INT_OPS = {ast.Add: "arith.addi", ast.Sub: "arith.subi", ast.Mult: "arith.muli",
+            ast.FloorDiv: "arith.floordivsi", ast.Mod: "arith.remsi",
+            ast.BitAnd: "arith.andi", ast.BitOr: "arith.ori", ast.BitXor: "arith.xori",
+            ast.LShift: "arith.shli", ast.RShift: "arith.shrsi"}
+_FLOAT_OPS = {ast.Add: "arith.addf", ast.Sub: "arith.subf", ast.Mult: "arith.mulf",
+              ast.Div: "arith.divf", ast.Mod: "arith.remf"}
+_FOLD = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+         ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+         ast.Pow: operator.pow, ast.LShift: operator.lshift, ast.RShift: operator.rshift,
+         ast.BitAnd: operator.and_, ast.BitOr: operator.or_, ast.BitXor: operator.xor}
+SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
+          ast.Mod: "%", ast.Pow: "**", ast.LShift: "<<", ast.RShift: ">>", ast.BitAnd: "&",
+          ast.BitOr: "|", ast.BitXor: "^", ast.MatMult: "@", ast.Eq: "==", ast.NotEq: "!=",
+          ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
+_CMP = {ast.Eq: ("oeq", "eq"), ast.NotEq: ("une", "ne"), ast.Lt: ("olt", "slt"),
+        ast.LtE: ("ole", "sle"), ast.Gt: ("ogt", "sgt"), ast.GtE: ("oge", "sge")}
+_CMP_FOLD = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
+             ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
+
+
+def python_dtype(x) -> tl.dtype:
+    """The dtype a Python number becomes when it must be a runtime value on its own."""
+    return tl.int1 if isinstance(x, bool) else tl.int32 if isinstance(x, int) else tl.float32
+
+
+class Semantics:
+    # -- constants ---------------------------------------------------------------
+    def constant(self, node: ast.AST, value, type_: ScalarType | TileType) -> Value:
+        """`arith.constant` of a Python number: a scalar, or a tile filled with it."""
+        try:
+            text = literal(value, type_.dtype)
+        except ValueError as e:
+            raise self.error(node, f"constant {value!r} cannot be a {type_}: {e}") from None
+        if isinstance(type_, TileType):
+            text = f"dense<{text}>"
+        return self.builder.op(f"arith.constant {text} : {type_.mlir()}", self.loc(node), type_)
+
+    def materialize(self, node: ast.AST, x, what: str) -> Value:
+        """A runtime value for `x` (a Python number becomes i1, i32 or f32)."""
+        if isinstance(x, Value):
+            return x
+        if isinstance(x, Number):
+            return self.constant(node, x, ScalarType(python_dtype(x)))
+        raise self.error(node, f"{what} must be a number, a scalar or a tile, "
+                         f"got {describe(x)}")
+
+    # -- broadcasting --------------------------------------------------------------
+    def common_shape(self, node: ast.AST, what: str, operands: list) -> tuple[int, ...] | None:
+        """The tile shape operands combine to (None: all scalars), or an error
+        naming both sides."""
+        shape, first = None, None
+        for x in operands:
+            if isinstance(x, Value) and isinstance(x.type, TileType):
+                if shape is None:
+                    shape, first = x.type.shape, x
+                elif x.type.shape != shape:
+                    raise self.error(node, f"operands of {what} differ in shape: "
+                                     f"{first.type} and {x.type}")
+        expanded = [x for x in operands if isinstance(x, Expanded)]
+        if not expanded:
+            return shape
+        if shape is not None:
+            for x in expanded:
+                if len(shape) != 2 or x.value.type.shape[0] != shape[1 - x.dim]:
+                    raise self.error(node, f"operands of {what} differ in shape: {x} "
+                                     f"does not broadcast to {first.type}")
+            return shape
+        dims: list[int | None] = [None, None]
+        for x in expanded:  # v[:, None] fixes dim 0, w[None, :] fixes dim 1
+            kept = 1 - x.dim
+            if dims[kept] not in (None, x.value.type.shape[0]):
+                raise self.error(node, f"operands of {what} differ in shape: "
+                                 f"{expanded[0]} and {x}")
+            dims[kept] = x.value.type.shape[0]
+        if None in dims:
+            raise self.error(node, f"{what}: {expanded[0]} needs a 2-D tile (or a "
+                             "broadcast along the other dimension) to take its shape from")
+        return tuple(dims)
+
+    def common_dtype(self, node: ast.AST, what: str, operands: list) -> tl.dtype | None:
+        """The element type shared by the operands' runtime values (None: no runtime value)."""
+        first = None
+        for x in operands:
+            if isinstance(x, (Value, Expanded)):
+                if first is None:
+                    first = x
+                elif self.dtype_of(x) != self.dtype_of(first):
+                    raise self.error(node, f"operands of {what} differ in type: "
+                                     f"{describe(first)} and {describe(x)}")
+        return None if first is None else self.dtype_of(first)
+
+    @staticmethod
+    def dtype_of(x) -> tl.dtype:
+        return x.dtype if isinstance(x, Expanded) else x.type.dtype
+
+    def coerce(self, node: ast.AST, x, shape: tuple[int, ...] | None, dtype: tl.dtype,
+               what: str) -> Value:
+        """`x` as a value of `shape` (None: scalar) and `dtype`: numbers become
+        constants, scalars are splat, pending broadcasts are broadcast."""
+        target = TileType(shape, dtype) if shape is not None else ScalarType(dtype)
+        if isinstance(x, bool) and dtype != tl.int1 or \
+                isinstance(x, float) and not dtype.is_float:
+            raise self.error(node, f"{what}: cannot mix {describe(x)} with {dtype.name} values")
+        if isinstance(x, Number):
+            return self.constant(node, x, target)
+        if isinstance(x, Expanded):
+            return self.builder.op(
+                f"tile.broadcast {x.value.name}, dim = {x.dim} : {x.value.type.mlir()} -> "
+                f"{target.mlir()}", self.loc(node), target)
+        if not isinstance(x, Value) or not isinstance(x.type, (TileType, ScalarType)):
+            raise self.error(node, f"{what}: expected a number, a scalar or a tile, "
+                             f"got {describe(x)}")
+        if x.type.dtype != dtype:
+            raise self.error(node, f"{what}: expected {dtype.name} values, got {describe(x)}")
+        if isinstance(x.type, ScalarType) and shape is not None:
+            return self.builder.op(f"tile.splat {x.name} : {x.type.mlir()} -> {target.mlir()}",
+                                   self.loc(node), target)
+        return x
+
+    def unify(self, node: ast.AST, what: str, operands: list) -> list[Value]:
+        """Operands as values of one type, following broadcast rules."""
+        for x in operands:
+            if not isinstance(x, (Value, Expanded, *Number)) or \
+                    isinstance(x, Value) and not isinstance(x.type, (ScalarType, TileType)):
+                raise self.error(node, f"{what} is not defined on {describe(x)}")
+        shape = self.common_shape(node, what, operands)
+        dtype = self.common_dtype(node, what, operands)
+        if dtype is None:  # only numbers: they stand for i32 / f32 values
+            dtype = python_dtype(next((x for x in operands if isinstance(x, float)),
+                                      operands[0]))
+        return [self.coerce(node, x, shape, dtype, what) for x in operands]
+
+    # -- arithmetic ----------------------------------------------------------------
+    def fold(self, node: ast.AST, op: ast.AST, lhs, rhs):
+        table = _CMP_FOLD if type(op) in _CMP_FOLD else _FOLD
+        if type(op) not in table:
+            raise self.error(node, f"unsupported operator {type(op).__name__}")
+        try:
+            return table[type(op)](lhs, rhs)
+        except Exception as e:  # e.g. ZeroDivisionError on constexprs
+            raise self.error(node, f"constant expression failed: {e}") from None
+
+    def is_runtime(self, x) -> bool:
+        return isinstance(x, (Value, Expanded))
+
+    def binary(self, node: ast.AST, op: ast.operator, lhs, rhs):
+        sym = SYMBOL.get(type(op), type(op).__name__)
+        if isinstance(lhs, ArrayArg) or isinstance(rhs, ArrayArg):
+            raise self.error(node, f"'{sym}' on arrays (pointers) is not supported; pass an "
+                             "offset to tile.load/tile.store instead")
+        if not self.is_runtime(lhs) and not self.is_runtime(rhs):
+            return self.fold(node, op, lhs, rhs)
+        what = f"'{sym}'"
+        lhs, rhs = self.unify(node, what, [lhs, rhs])
+        dtype = lhs.type.dtype
+        table = _FLOAT_OPS if dtype.is_float else _INT_OPS
+        if type(op) not in table:
+            hint = " (use // for integer division)" if isinstance(op, ast.Div) else ""
+            raise self.error(node, f"operator '{sym}' is not supported on {describe(lhs)}{hint}")
+        return self.builder.op(f"{table[type(op)]} {lhs.name}, {rhs.name} : {lhs.type.mlir()}",
+                               self.loc(node), lhs.type)
+
+    def compare(self, node: ast.AST, op: ast.cmpop, lhs, rhs):
+        if not self.is_runtime(lhs) and not self.is_runtime(rhs):
+            return self.fold(node, op, lhs, rhs)
+        sym = SYMBOL.get(type(op), type(op).__name__)
+        if type(op) not in _CMP:
+            raise self.error(node, f"comparison '{sym}' is not supported on runtime values")
+        lhs, rhs = self.unify(node, f"'{sym}'", [lhs, rhs])
+        fpred, ipred = _CMP[type(op)]
+        dtype = lhs.type.dtype
+        result = self.with_dtype(lhs.type, tl.int1)
+        opname = "arith.cmpf" if dtype.is_float else "arith.cmpi"
+        pred = fpred if dtype.is_float else ipred
+        return self.builder.op(f"{opname} {pred}, {lhs.name}, {rhs.name} : {lhs.type.mlir()}",
+                               self.loc(node), result)
+
+    def negate(self, node: ast.AST, x):
+        if isinstance(x, Value) and x.type.dtype.is_float:
+            return self.builder.op(f"arith.negf {x.name} : {x.type.mlir()}", self.loc(node),
+                                   x.type)
+        return self.binary(node, ast.Sub(), 0, x)
+
+    def logical_not(self, node: ast.AST, x):
+        if not self.is_runtime(x):
+            return not x
+        (x,) = self.unify(node, "'not'", [x])
+        if x.type.dtype != tl.int1:
+            raise self.error(node, f"'not' needs a boolean (a comparison), got {describe(x)}")
+        return self.binary(node, ast.BitXor(), x, True)
+
+    @staticmethod
+    def with_dtype(type_, dtype: tl.dtype):
+        return TileType(type_.shape, dtype) if isinstance(type_, TileType) else ScalarType(dtype)
+
+    def select(self, node: ast.AST, cond, a, b, what: str = "tile.where"):
+        """`cond ? a : b` elementwise (`arith.select`); a scalar condition picks
+        a whole value."""
+        if not self.is_runtime(cond) or self.dtype_of(cond) != tl.int1:
+            raise self.error(node, f"{what}'s condition must be a boolean (a comparison), "
+                             f"got {describe(cond)}")
+        shape = self.common_shape(node, what, [cond, a, b])
+        dtype = self.common_dtype(node, what, [a, b]) or \
+            python_dtype(a if isinstance(a, float) else b)
+        scalar_cond = isinstance(cond, Value) and isinstance(cond.type, ScalarType)
+        cond = self.coerce(node, cond, None if scalar_cond else shape, tl.int1, what)
+        a, b = (self.coerce(node, x, shape, dtype, what) for x in (a, b))
+        types = a.type.mlir() if scalar_cond else f"{cond.type.mlir()}, {a.type.mlir()}"
+        return self.builder.op(f"arith.select {cond.name}, {a.name}, {b.name} : {types}",
+                               self.loc(node), a.type)
+
+    # -- conversions ---------------------------------------------------------------
+    def cast(self, node: ast.AST, x, dtype: tl.dtype):
+        """`x.to(dtype)`: float width changes round to nearest, float to int truncates."""
+        if not isinstance(dtype, tl.dtype):
+            raise self.error(node, f".to() needs a dtype such as tile.float16, got {dtype!r}")
+        if isinstance(x, Expanded):
+            return Expanded(self.cast(node, x.value, dtype), x.dim)
+        if not isinstance(x, Value) or not isinstance(x.type, (ScalarType, TileType)):
+            raise self.error(node, f"cannot convert {describe(x)} to {dtype.name}")
+        src = x.type.dtype
+        if src == dtype:
+            return x
+        result = self.with_dtype(x.type, dtype)
+
+        def emit(opname, value, to):
+            return self.builder.op(f"{opname} {value.name} : {value.type.mlir()} to {to.mlir()}",
+                                   self.loc(node), to)
+        if src.is_float and dtype.is_float:
+            if src.bits == dtype.bits:  # bf16 <-> f16 goes through f32
+                return emit("arith.truncf", emit("arith.extf", x,
+                                                 self.with_dtype(x.type, tl.float32)), result)
+            return emit("arith.extf" if dtype.bits > src.bits else "arith.truncf", x, result)
+        if not src.is_float and dtype.is_float:
+            return emit("arith.uitofp" if src == tl.int1 else "arith.sitofp", x, result)
+        if src.is_float:
+            if dtype == tl.int1:
+                raise self.error(node, f"cannot convert {describe(x)} to int1; compare instead "
+                                 "(x != 0)")
+            return emit("arith.fptosi", x, result)
+        if src == tl.int1:
+            return emit("arith.extui", x, result)
+        return emit("arith.extsi" if dtype.bits > src.bits else "arith.trunci", x, result)

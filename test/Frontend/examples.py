@@ -1,0 +1,56 @@
+# RUN: %python %s | FileCheck %s
+# The kernels of examples/ (softmax, GEMM, attention) give verified tile IR.
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
+import attention  # noqa: E402
+import gemm  # noqa: E402
+import softmax  # noqa: E402
+
+# CHECK-LABEL: func.func @softmax
+# CHECK: tile.reduce max
+# CHECK: math.exp
+# CHECK: tile.reduce sum
+# CHECK: arith.divf
+print(softmax.softmax.ir("*f16[2]:16", "*f16[2]:16", BM=4, BN=1024))
+
+# CHECK-LABEL: func.func @gemm
+# CHECK: scf.for
+# CHECK: tile.mma
+# CHECK: scf.yield
+# CHECK: tile.store
+print(gemm.gemm.ir("*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16", BM=128, BN=128, BK=64))
+
+# The online softmax carries the row max, the row sum and the accumulator
+# (in the order the kernel defines them).
+# CHECK-LABEL: func.func @attention_fwd
+# CHECK: %[[Q:[a-z0-9_]+]] = tile.load {{.*}} -> tensor<128x64xbf16>
+# CHECK: %[[NINF:[a-z0-9_]+]] = arith.constant dense<0xFF800000> : tensor<128xf32>
+# CHECK: %[[R:[a-z0-9_]+]]:3 = scf.for %{{.*}} iter_args(%[[M:[a-z0-9_]+]] = %[[NINF]], %[[L:[a-z0-9_]+]] = %{{[a-z0-9_]+}}, %[[ACC:[a-z0-9_]+]] = %{{[a-z0-9_]+}}) -> (tensor<128xf32>, tensor<128xf32>, tensor<128x64xf32>) : i32 {
+# CHECK: tile.mma %[[Q]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} {transpose_b} : tensor<128x64xbf16>, tensor<64x64xbf16>, tensor<128x64xf32> -> tensor<128x64xf32>
+# CHECK: arith.cmpi sge, {{.*}} : tensor<128x64xi32>
+# CHECK: %[[SMAX:[a-z0-9_]+]] = tile.reduce max %{{[a-z0-9_]+}}, dim = 1 : tensor<128x64xf32> -> tensor<128xf32>
+# CHECK: %[[MNEW:[a-z0-9_]+]] = arith.maximumf %[[M]], %[[SMAX]] : tensor<128xf32>
+# CHECK: %[[DM:[a-z0-9_]+]] = arith.subf %[[M]], %[[MNEW]] : tensor<128xf32>
+# CHECK: %[[ALPHA:[a-z0-9_]+]] = math.exp2 %[[DM]] : tensor<128xf32>
+# CHECK: %[[P:[a-z0-9_]+]] = math.exp2 %{{[a-z0-9_]+}} : tensor<128x64xf32>
+# CHECK: %[[LA:[a-z0-9_]+]] = arith.mulf %[[L]], %[[ALPHA]] : tensor<128xf32>
+# CHECK: %[[PSUM:[a-z0-9_]+]] = tile.reduce sum %[[P]], dim = 1
+# CHECK: %[[LNEW:[a-z0-9_]+]] = arith.addf %[[LA]], %[[PSUM]] : tensor<128xf32>
+# CHECK: %[[PB:[a-z0-9_]+]] = arith.truncf %[[P]] : tensor<128x64xf32> to tensor<128x64xbf16>
+# CHECK: %[[AB:[a-z0-9_]+]] = tile.broadcast %[[ALPHA]], dim = 1 : tensor<128xf32> -> tensor<128x64xf32>
+# CHECK: %[[SCALED:[a-z0-9_]+]] = arith.mulf %[[ACC]], %[[AB]] : tensor<128x64xf32>
+# CHECK: %[[PV:[a-z0-9_]+]] = tile.mma %[[PB]], %{{[a-z0-9_]+}}, %[[SCALED]] : tensor<128x64xbf16>, tensor<64x64xbf16>, tensor<128x64xf32> -> tensor<128x64xf32>
+# CHECK: scf.yield %[[MNEW]], %[[LNEW]], %[[PV]]
+# CHECK: %[[LB:[a-z0-9_]+]] = tile.broadcast %[[R]]#1, dim = 1
+# CHECK: arith.divf %[[R]]#2, %[[LB]] : tensor<128x64xf32>
+print(attention.attention_fwd.ir("*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16",
+                                 "i32:16", "f32", BM=128, BN=64, D=64, CAUSAL=True))
+
+# Without the causal mask there is no comparison in the loop.
+# CHECK-LABEL: func.func @attention_fwd
+# CHECK-NOT: arith.cmpi
+# CHECK: tile.store
+print(attention.attention_fwd.ir("*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16",
+                                 "i32:16", "f32", BM=128, BN=64, D=64, CAUSAL=False))
