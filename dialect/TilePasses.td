@@ -14,6 +14,23 @@ def TileAssignLayouts : Pass<"tile-assign-layouts", "ModuleOp"> {
   let dependentDialects = ["::mlir::tile::TileDialect"];
 }
 
+def TilePipeline : Pass<"tile-pipeline", "ModuleOp"> {
+  let summary = "stage the loads that feed mma through shared memory, S iterations ahead";
+  let description = [{
+    In an `scf.for`, each `tile.load` from a view (defined outside the loop)
+    whose only use is an operand of a `tile.mma` becomes an asynchronous copy
+    (`tile.async_load`, a TMA copy once lowered) into one of `stages` shared
+    buffers: the loop waits on stage i % S's barrier (phase (i / S) % 2),
+    multiplies from shared memory, and then issues the copies of iteration
+    i + S - 1 into the stage that iteration i - 1 used. A prologue issues
+    the first S - 1 iterations' copies. One barrier a stage; each copy is
+    one arrival.
+  }];
+  let options = [Option<"stages", "stages", "unsigned", "3", "shared buffers per operand">];
+  let dependentDialects = ["::mlir::tile::TileDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def TileSelectSwizzle : Pass<"tile-select-swizzle", "ModuleOp"> {
   let summary = "choose each shared tile's swizzle from its row bytes";
   let description = [{

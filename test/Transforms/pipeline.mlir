@@ -1,0 +1,72 @@
+// RUN: tile-opt %s -tile-pipeline=stages=3 | FileCheck %s
+// RUN: tile-opt %s -tile-pipeline=stages=4 | FileCheck %s --check-prefix=FOUR
+
+// A GEMM main loop: both loads feed the mma, so both are staged: one
+// 3-stage buffer each, one barrier a stage expecting 2 arrivals (2 copies),
+// a prologue of 2 iterations, then wait / mma from shared / prefetch i+2.
+// CHECK-LABEL: func.func @gemm
+// CHECK-DAG: %[[BA:.*]] = tile.alloc_shared : !tile.shared<3x128x64xbf16>
+// CHECK-DAG: %[[BB:.*]] = tile.alloc_shared : !tile.shared<3x64x128xbf16>
+// CHECK: %[[BARS:.*]] = tile.alloc_mbarrier {arrivals = 2 : i32} : !tile.mbarrier<3>
+// CHECK: scf.if
+// CHECK: tile.async_load {{.*}} : !tile.view<bf16, 2>, !tile.shared<128x64xbf16>, !tile.mbarrier
+// CHECK: tile.async_load {{.*}} : !tile.view<bf16, 2>, !tile.shared<64x128xbf16>, !tile.mbarrier
+// CHECK: scf.if
+// CHECK-COUNT-2: tile.async_load
+// CHECK: scf.for
+// CHECK: %[[STAGE:.*]] = arith.remsi
+// CHECK: tile.wait
+// CHECK: %[[A:.*]] = tile.stage %[[BA]][%[[STAGE]]] : !tile.shared<3x128x64xbf16> -> !tile.shared<128x64xbf16>
+// CHECK: %[[B:.*]] = tile.stage %[[BB]][%[[STAGE]]]
+// CHECK: tile.mma %[[A]], %[[B]], %{{.*}} : !tile.shared<128x64xbf16>, !tile.shared<64x128xbf16>
+// CHECK-NOT: tile.barrier
+// CHECK: scf.if
+// CHECK-COUNT-2: tile.async_load
+// CHECK-NOT: tile.load
+// CHECK: scf.yield
+// FOUR: tile.alloc_shared : !tile.shared<4x128x64xbf16>
+// FOUR: tile.alloc_mbarrier {arrivals = 2 : i32} : !tile.mbarrier<4>
+// FOUR-COUNT-3: tile.async_load {{.*}}, !tile.shared<128x64xbf16>
+func.func @gemm(%A: !tile.view<bf16, 2>, %B: !tile.view<bf16, 2>, %C: !tile.view<bf16, 2>,
+                %K: i32, %m0: i32, %n0: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c64 = arith.constant 64 : i32
+  %zero = arith.constant dense<0.0> : tensor<128x128xf32>
+  %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<128x128xf32>) : i32 {
+    %a = tile.load %A[%m0, %k] : !tile.view<bf16, 2> -> tensor<128x64xbf16>
+    %b = tile.load %B[%k, %n0] : !tile.view<bf16, 2> -> tensor<64x128xbf16>
+    %next = tile.mma %a, %b, %acc : tensor<128x64xbf16>, tensor<64x128xbf16>, tensor<128x128xf32> -> tensor<128x128xf32>
+    scf.yield %next : tensor<128x128xf32>
+  }
+  %c = arith.truncf %acc : tensor<128x128xf32> to tensor<128x128xbf16>
+  tile.store %c, %C[%m0, %n0] : tensor<128x128xbf16>, !tile.view<bf16, 2>
+  return
+}
+
+// Offsets computed in the loop body are recomputed for the prefetched
+// iteration; with two warpgroups a CTA barrier guards the stage's reuse.
+// A load whose result is used elsewhere too stays a register load.
+// CHECK-LABEL: func.func @two_warpgroups
+// CHECK: tile.alloc_mbarrier : !tile.mbarrier<3>
+// CHECK: scf.for
+// CHECK: tile.load
+// CHECK: tile.mma
+// CHECK: tile.barrier
+// CHECK: arith.muli
+// CHECK: tile.async_load
+func.func @two_warpgroups(%A: !tile.view<bf16, 2>, %B: !tile.view<bf16, 2>, %K: i32)
+    attributes {tile.kernel, tile.num_warps = 8 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %zero = arith.constant dense<0.0> : tensor<128x128xf32>
+  %acc = scf.for %t = %c0 to %K step %c1 iter_args(%acc = %zero) -> (tensor<128x128xf32>) : i32 {
+    %k = arith.muli %t, %c64 : i32
+    %a = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<128x64xbf16>
+    %b = tile.load %B[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x128xbf16>
+    %next = tile.mma %a, %b, %acc : tensor<128x64xbf16>, tensor<64x128xbf16>, tensor<128x128xf32> -> tensor<128x128xf32>
+    %bf = arith.extf %b : tensor<64x128xbf16> to tensor<64x128xf32>
+    scf.yield %next : tensor<128x128xf32>
+  }
+  return
+}
