@@ -17,6 +17,10 @@ namespace mlir::tile {
 #define GEN_PASS_REGISTRATION
 #include "dialect/TilePasses.h.inc"
 
+/// The TMA box that copies a shared tile (outermost first): at most one
+/// swizzle span wide along the innermost dimension.
+SmallVector<int64_t> tmaBox(SharedType type);
+
 /// Registers the named pipelines (`tile-to-llvm`), see lib/Pipelines.cpp.
 void registerTilePipelines();
 

@@ -45,6 +45,22 @@ def TileSelectSwizzle : Pass<"tile-select-swizzle", "ModuleOp"> {
   let dependentDialects = ["::mlir::tile::TileDialect"];
 }
 
+def TileSynthesizeTMA : Pass<"tile-synthesize-tma", "ModuleOp"> {
+  let summary = "give every async copy a TMA descriptor parameter and its metadata";
+  let description = [{
+    Each `tile.async_load` from a view of a kernel's array argument is given
+    a tensor map: a new kernel parameter (128 bytes, passed by value as a
+    `__grid_constant__`) that the copy names in `tile.tma_desc`. Copies of
+    the same array with the same box and swizzle share one. The module
+    attribute `tile.tma` lists, per descriptor, the array's pointer parameter,
+    the descriptor's parameter, the element type, the box (outermost first;
+    a swizzled box is at most one swizzle span wide, and a wider shared tile
+    is copied as several boxes) and the swizzle, so that the runtime encodes
+    it with cuTensorMapEncodeTiled. Out-of-bounds box elements read zero.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def ConvertTileToGPU : Pass<"convert-tile-to-gpu", "ModuleOp"> {
   let summary = "lower tile kernels to gpu.func with per-thread code";
   let description = [{

@@ -21,15 +21,23 @@ unsigned swizzleFor(SharedType type) {
   return 0;
 }
 
+/// Gives `value` (a shared tile or buffer) the swizzle, and the stages taken
+/// from it too.
+void setSwizzle(Value value, SwizzleAttr swizzle) {
+  auto type = cast<SharedType>(value.getType());
+  value.setType(SharedType::get(value.getContext(), type.getShape(), type.getElementType(),
+                                swizzle));
+  for (Operation *user : value.getUsers())
+    if (auto stage = dyn_cast<StageOp>(user); stage && stage.getSrc() == value)
+      setSwizzle(stage.getResult(), swizzle);
+}
+
 struct TileSelectSwizzle : public tile::impl::TileSelectSwizzleBase<TileSelectSwizzle> {
   void runOnOperation() override {
     getOperation().walk([](AllocSharedOp alloc) {
       SharedType type = alloc.getType();
-      if (type.getSwizzle())
-        return;
-      auto swizzle = SwizzleAttr::get(alloc.getContext(), swizzleFor(type));
-      alloc.getResult().setType(
-          SharedType::get(alloc.getContext(), type.getShape(), type.getElementType(), swizzle));
+      if (!type.getSwizzle())
+        setSwizzle(alloc.getResult(), SwizzleAttr::get(alloc.getContext(), swizzleFor(type)));
     });
   }
 };

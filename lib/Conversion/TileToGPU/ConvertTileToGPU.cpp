@@ -31,6 +31,8 @@ TileTypeConverter::TileTypeConverter(MLIRContext *ctx) {
     fields.append(2 * view.getRank(), IntegerType::get(ctx, 32));
     return LLVM::LLVMStructType::getLiteral(ctx, fields);
   });
+  addConversion([ctx](SharedType) -> Type { return LLVM::LLVMPointerType::get(ctx, 3); });
+  addConversion([ctx](MBarrierType) -> Type { return LLVM::LLVMPointerType::get(ctx, 3); });
   addConversion([](RankedTensorType t) -> std::optional<Type> {
     int64_t regs = registersPerThread(t);
     if (regs < 0)
@@ -48,9 +50,44 @@ Value tile::constI64(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
 }
 
-Value tile::sharedScratch(OpBuilder &b, Location loc, Operation *) {
+Value tile::sharedBase(OpBuilder &b, Location loc) {
   return LLVM::AddressOfOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext(), 3),
                                    kScratchName);
+}
+
+Value tile::sharedScratch(OpBuilder &b, Location loc, const LoweringState &state) {
+  Value base = sharedBase(b, loc);
+  if (state.allocatedBytes == 0)
+    return base;
+  return LLVM::GEPOp::create(b, loc, base.getType(), b.getI8Type(), base,
+                             ArrayRef<LLVM::GEPArg>{state.allocatedBytes});
+}
+
+Value tile::inlinePtx(OpBuilder &b, Location loc, Type result, ValueRange operands,
+                      StringRef ptx, StringRef constraints) {
+  auto op = LLVM::InlineAsmOp::create(b, loc, result, operands, ptx, constraints,
+                                      /*has_side_effects=*/true, /*is_align_stack=*/false,
+                                      LLVM::tailcallkind::TailCallKind::None,
+                                      LLVM::AsmDialectAttr(), ArrayAttr());
+  return result ? op.getResult(0) : Value();
+}
+
+void tile::planSharedMemory(Operation *root, LoweringState &state) {
+  root->walk([&](Operation *op) {
+    int64_t bytes = 0, align = 8;
+    if (auto alloc = dyn_cast<AllocSharedOp>(op)) {
+      bytes = alloc.getType().getSizeInBytes();
+      align = 1024; // TMA and WGMMA read 128B-swizzled tiles from 1024-byte boundaries
+    } else if (auto bars = dyn_cast<AllocMBarrierOp>(op)) {
+      bytes = 8 * bars.getType().getCount();
+    } else {
+      return;
+    }
+    int64_t offset = llvm::alignTo(state.allocatedBytes, align);
+    state.sharedOffsets[op] = offset;
+    state.allocatedBytes = offset + bytes;
+  });
+  state.allocatedBytes = llvm::alignTo(state.allocatedBytes, 16);
 }
 
 /// Declares the kernel's dynamic shared memory (`extern .shared` in PTX) when
@@ -58,7 +95,8 @@ Value tile::sharedScratch(OpBuilder &b, Location loc, Operation *) {
 static void declareSharedScratch(ModuleOp module, ArrayRef<func::FuncOp> kernels) {
   bool needed = llvm::any_of(kernels, [](func::FuncOp k) {
     return k.walk([](Operation *op) {
-              return isa<ReduceOp, ConvertLayoutOp, TransposeOp>(op)
+              return isa<ReduceOp, ConvertLayoutOp, TransposeOp, AllocSharedOp,
+                         AllocMBarrierOp>(op)
                          ? WalkResult::interrupt() : WalkResult::advance();
             }).wasInterrupted();
   });
@@ -68,7 +106,7 @@ static void declareSharedScratch(ModuleOp module, ArrayRef<func::FuncOp> kernels
   b.setInsertionPointToStart(module.getBody());
   LLVM::GlobalOp::create(b, module.getLoc(), LLVM::LLVMArrayType::get(b.getI8Type(), 0),
                          /*isConstant=*/false, LLVM::Linkage::External, kScratchName,
-                         Attribute(), /*alignment=*/16, /*addrSpace=*/3);
+                         Attribute(), /*alignment=*/1024, /*addrSpace=*/3);
 }
 
 namespace {
@@ -123,11 +161,14 @@ struct ConvertTileToGPU
 
     declareSharedScratch(module, kernels);
     LoweringState state;
-    for (func::FuncOp kernel : kernels)
+    for (func::FuncOp kernel : kernels) {
       computeAccessWidths(kernel, state);
+      planSharedMemory(kernel, state);
+    }
     RewritePatternSet patterns(ctx);
     populateMemoryOpPatterns(converter, patterns, state);
     populateTileOpPatterns(converter, patterns, state);
+    populateHopperOpPatterns(converter, patterns, state);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, converter);
     scf::populateSCFStructuralTypeConversionsAndLegality(converter, patterns, target);
 
@@ -138,15 +179,15 @@ struct ConvertTileToGPU
 
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(ctx));
     // The launcher sizes dynamic shared memory from this.
-    module->setAttr(kSharedBytesAttr,
-                    IntegerAttr::get(IntegerType::get(ctx, 64), state.scratchBytes));
+    int64_t sharedBytes = state.allocatedBytes + state.scratchBytes;
+    module->setAttr(kSharedBytesAttr, IntegerAttr::get(IntegerType::get(ctx, 64), sharedBytes));
     OpBuilder b(module.getBodyRegion());
     b.setInsertionPointToEnd(module.getBody());
     auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(), "tile_kernels");
     // The scratch global moves into the GPU module with the kernels (or goes,
     // if every exchange stayed within warps).
     if (auto scratch = module.lookupSymbol<LLVM::GlobalOp>(kScratchName)) {
-      if (state.scratchBytes == 0)
+      if (sharedBytes == 0)
         scratch.erase();
       else
         scratch->moveBefore(gpuModule.getBody(), gpuModule.getBody()->begin());

@@ -14,6 +14,10 @@ struct LoweringState {
   llvm::DenseMap<Operation *, int64_t> accessWidths;
   /// Bytes of the dynamic shared-memory scratch the kernel needs.
   int64_t scratchBytes = 0;
+  /// Offsets of shared tiles and barriers in dynamic shared memory, and the
+  /// bytes they take (the scratch starts after them).
+  llvm::DenseMap<Operation *, int64_t> sharedOffsets;
+  int64_t allocatedBytes = 0;
 };
 
 /// `!tile.ptr` -> `!llvm.ptr<1>`; `!tile.view<T, r>` -> a struct of the
@@ -28,7 +32,15 @@ public:
 Value threadId(OpBuilder &b, Location loc);
 Value constI64(OpBuilder &b, Location loc, int64_t v);
 /// Base address (`!llvm.ptr<3>`) of the kernel's dynamic shared memory.
-Value sharedScratch(OpBuilder &b, Location loc, Operation *inKernel);
+Value sharedBase(OpBuilder &b, Location loc);
+/// Address of the scratch area that ops reuse to exchange data between threads.
+Value sharedScratch(OpBuilder &b, Location loc, const LoweringState &state);
+/// Inline PTX (side-effecting): `results` may be null for none.
+Value inlinePtx(OpBuilder &b, Location loc, Type result, ValueRange operands, StringRef ptx,
+                StringRef constraints);
+
+/// Places shared tiles and barriers of `root` in dynamic shared memory.
+void planSharedMemory(Operation *root, LoweringState &state);
 
 /// Elements per access for every tile.load/tile.store under `root`.
 void computeAccessWidths(Operation *root, LoweringState &state);
@@ -37,6 +49,8 @@ void populateMemoryOpPatterns(TileTypeConverter &converter, RewritePatternSet &p
                               LoweringState &state);
 void populateTileOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                             LoweringState &state);
+void populateHopperOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
+                              LoweringState &state);
 
 } // namespace mlir::tile
 

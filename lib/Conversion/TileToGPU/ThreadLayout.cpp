@@ -11,6 +11,16 @@ static Value constI64(OpBuilder &b, Location loc, int64_t v) {
 
 FailureOr<ThreadLayout> ThreadLayout::get(RankedTensorType type) {
   Attribute enc = type.getEncoding();
+  if (auto wgmma = dyn_cast_or_null<WgmmaLayoutAttr>(enc)) {
+    if (type.getRank() != 2 || type.getDimSize(0) % (64 * wgmma.getWarpgroups()) ||
+        type.getDimSize(1) % 8)
+      return failure();
+    ThreadLayout l;
+    l.shape.assign(type.getShape().begin(), type.getShape().end());
+    l.sliced.assign(2, false);
+    l.wgmmaWarpgroups = wgmma.getWarpgroups();
+    return l;
+  }
   SmallVector<unsigned> slicedDims;
   SmallVector<int64_t> shape(type.getShape());
   // Peel slices: each re-inserts its dimension (any extent up to the
@@ -49,6 +59,8 @@ int64_t ThreadLayout::registersAlong(unsigned d) const {
 }
 
 int64_t ThreadLayout::numRegisters() const {
+  if (wgmmaWarpgroups) // N/2 registers per 64-row slab this warpgroup owns
+    return shape[0] / (64 * wgmmaWarpgroups) * shape[1] / 2;
   int64_t n = 1;
   for (unsigned d = 0; d < shape.size(); ++d)
     n *= registersAlong(d);
@@ -56,6 +68,8 @@ int64_t ThreadLayout::numRegisters() const {
 }
 
 int64_t ThreadLayout::contiguity() const {
+  if (wgmmaWarpgroups)
+    return 2;
   unsigned inner = shape.size() - 1;
   return sliced[inner] ? 1 : sizePerThread[inner];
 }
@@ -101,8 +115,36 @@ static Value threadBase(const ThreadLayout &l, OpBuilder &b, Location loc, Value
   return arith::MulIOp::create(b, loc, t, constI64(b, loc, l.sizePerThreadAlong(d)));
 }
 
+SmallVector<Value> ThreadLayout::wgmmaCoords(OpBuilder &b, Location loc, Value tid,
+                                             int64_t reg) const {
+  int64_t perSlab = shape[1] / 2;
+  int64_t slab = reg / perSlab, q = reg % perSlab;
+  int64_t group = q / 4, half = (q % 4) / 2, column = q % 2;
+  Value lane = arith::RemUIOp::create(b, loc, tid, constI64(b, loc, 32));
+  Value warp = arith::DivUIOp::create(b, loc, tid, constI64(b, loc, 32));
+  Value warpgroup = arith::DivUIOp::create(b, loc, warp, constI64(b, loc, 4));
+  Value warpInGroup = arith::RemUIOp::create(b, loc, warp, constI64(b, loc, 4));
+  // row = (slab * W + g) * 64 + 16 w + l / 4 + 8 half
+  Value row = arith::MulIOp::create(
+      b, loc,
+      arith::AddIOp::create(b, loc, constI64(b, loc, slab * wgmmaWarpgroups), warpgroup),
+      constI64(b, loc, 64));
+  row = arith::AddIOp::create(b, loc, row,
+                              arith::MulIOp::create(b, loc, warpInGroup, constI64(b, loc, 16)));
+  row = arith::AddIOp::create(b, loc, row,
+                              arith::DivUIOp::create(b, loc, lane, constI64(b, loc, 4)));
+  row = arith::AddIOp::create(b, loc, row, constI64(b, loc, 8 * half));
+  // column = 8 group + 2 (l % 4) + column
+  Value col = arith::MulIOp::create(b, loc, arith::RemUIOp::create(b, loc, lane, constI64(b, loc, 4)),
+                                    constI64(b, loc, 2));
+  col = arith::AddIOp::create(b, loc, col, constI64(b, loc, 8 * group + column));
+  return {row, col};
+}
+
 SmallVector<Value> ThreadLayout::coords(OpBuilder &b, Location loc, Value tid,
                                         int64_t reg) const {
+  if (wgmmaWarpgroups)
+    return wgmmaCoords(b, loc, tid, reg);
   SmallVector<Value> result;
   auto parts = decompose(reg);
   for (unsigned d = 0; d < shape.size(); ++d) {
@@ -120,6 +162,8 @@ SmallVector<Value> ThreadLayout::coords(OpBuilder &b, Location loc, Value tid,
 
 Value ThreadLayout::owner(OpBuilder &b, Location loc, Value tid) const {
   Value result;
+  if (wgmmaWarpgroups)
+    return result; // every element has one holder
   auto both = [&](Value cond) {
     result = result ? arith::AndIOp::create(b, loc, result, cond).getResult() : cond;
   };

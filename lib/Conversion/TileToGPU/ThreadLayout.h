@@ -7,8 +7,9 @@
 
 namespace mlir::tile {
 
-/// The per-thread picture of a #tile.blocked layout, or of a #tile.slice of
-/// one (sliced dimensions hold a single register and have no coordinate).
+/// The per-thread picture of a #tile.blocked layout, of a #tile.slice of one
+/// (sliced dimensions hold a single register and have no coordinate), or of
+/// a #tile.wgmma accumulator.
 /// Registers are numbered with the innermost dimension fastest; a run of
 /// `sizePerThread` registers along the innermost dimension is contiguous.
 class ThreadLayout {
@@ -50,6 +51,10 @@ private:
 
   SmallVector<int64_t> shape, sizePerThread, threadsPerWarp, warpsPerCTA;
   SmallVector<bool> sliced;
+  /// WGMMA accumulator: registers (m-slab, 8-column group, row half, column).
+  int64_t wgmmaWarpgroups = 0;
+
+  SmallVector<Value> wgmmaCoords(OpBuilder &b, Location loc, Value tid, int64_t reg) const;
 };
 
 /// Registers one thread holds for a laid-out tile.

@@ -212,7 +212,7 @@ struct ReduceLowering : public OpConversionPattern<ReduceOp> {
     int64_t warps = layout.warps(dim), bytes = elt.getIntOrFloatBitWidth() / 8;
     state.scratchBytes = std::max(state.scratchBytes,
                                   resultType.getNumElements() * warps * bytes);
-    Value scratch = sharedScratch(b, loc, nullptr);
+    Value scratch = sharedScratch(b, loc, state);
     Value tid = threadId(b, loc);
     FailureOr<ThreadLayout> resultLayout = ThreadLayout::get(resultType);
     Value warp = layout.warpCoord(b, loc, tid, dim);
@@ -265,7 +265,7 @@ LogicalResult exchange(Operation *op, Value src, RankedTensorType srcType,
   Type elt = srcType.getElementType();
   int64_t bytes = std::max<int64_t>(1, elt.getIntOrFloatBitWidth() / 8);
   state.scratchBytes = std::max(state.scratchBytes, srcType.getNumElements() * bytes);
-  Value scratch = sharedScratch(rewriter, loc, op);
+  Value scratch = sharedScratch(rewriter, loc, state);
   Value tid = threadId(rewriter, loc);
   auto addressOf = [&](SmallVector<Value> coords) {
     Value linear = constI64(rewriter, loc, 0);

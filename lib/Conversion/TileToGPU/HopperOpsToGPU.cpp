@@ -1,0 +1,298 @@
+// Hopper ops: shared tiles and barriers (placed in dynamic shared memory by
+// planSharedMemory), TMA copies on mbarriers, and mma on shared operands as
+// WGMMA. Written as inline PTX, as Triton and ThunderKittens do, so that the
+// order of fences, commits and waits is exactly the one chosen here.
+#include "Conversion/TileToGPU/Patterns.h"
+#include "Conversion/TileToGPU/ThreadLayout.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+using namespace mlir;
+using namespace mlir::tile;
+
+namespace {
+
+Value constI32(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+}
+
+/// The 32-bit shared-window address of a shared pointer.
+Value sharedAddress(OpBuilder &b, Location loc, Value ptr) {
+  return LLVM::PtrToIntOp::create(b, loc, b.getI32Type(), ptr);
+}
+
+Value offsetBy(OpBuilder &b, Location loc, Value ptr, Value bytes) {
+  return LLVM::GEPOp::create(b, loc, ptr.getType(), b.getI8Type(), ptr, ValueRange{bytes});
+}
+
+/// Runs `body` on thread 0 of the CTA only.
+void onThreadZero(OpBuilder &b, Location loc, function_ref<void(OpBuilder &, Location)> body) {
+  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, threadId(b, loc),
+                                      constI64(b, loc, 0));
+  scf::IfOp::create(b, loc, first, [&](OpBuilder &t, Location l) {
+    body(t, l);
+    scf::YieldOp::create(t, l);
+  });
+}
+
+template <typename OpTy>
+struct SharedPattern : public OpConversionPattern<OpTy> {
+  SharedPattern(const TypeConverter &c, MLIRContext *ctx, LoweringState &s)
+      : OpConversionPattern<OpTy>(c, ctx), state(s) {}
+  LoweringState &state;
+  Value placed(OpBuilder &b, Location loc, Operation *op) const {
+    Value base = sharedBase(b, loc);
+    int64_t offset = state.sharedOffsets.lookup(op);
+    return offset ? offsetBy(b, loc, base, constI32(b, loc, offset)) : base;
+  }
+};
+
+struct AllocSharedLowering : public SharedPattern<AllocSharedOp> {
+  using SharedPattern::SharedPattern;
+  LogicalResult matchAndRewrite(AllocSharedOp op, OpAdaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, placed(rewriter, op.getLoc(), op));
+    return success();
+  }
+};
+
+/// Thread 0 initializes the barriers; the fence makes the initialization
+/// visible to the TMA unit, the CTA barrier to every thread.
+struct AllocMBarrierLowering : public SharedPattern<AllocMBarrierOp> {
+  using SharedPattern::SharedPattern;
+  LogicalResult matchAndRewrite(AllocMBarrierOp op, OpAdaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value bars = placed(rewriter, loc, op);
+    onThreadZero(rewriter, loc, [&](OpBuilder &b, Location l) {
+      for (unsigned i = 0; i < op.getType().getCount(); ++i) {
+        Value bar = offsetBy(b, l, bars, constI32(b, l, 8 * i));
+        inlinePtx(b, l, Type(), {sharedAddress(b, l, bar), constI32(b, l, op.getArrivals())},
+                  "mbarrier.init.shared::cta.b64 [$0], $1;", "r,r");
+      }
+      inlinePtx(b, l, Type(), {}, "fence.mbarrier_init.release.cluster;", "");
+      inlinePtx(b, l, Type(), {}, "fence.proxy.async.shared::cta;", "");
+    });
+    gpu::BarrierOp::create(rewriter, loc);
+    rewriter.replaceOp(op, bars);
+    return success();
+  }
+};
+
+struct StageLowering : public OpConversionPattern<StageOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(StageOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    int64_t stageBytes = 8;
+    if (auto stage = dyn_cast<SharedType>(op.getResult().getType()))
+      stageBytes = stage.getSizeInBytes();
+    Location loc = op.getLoc();
+    Value bytes = arith::MulIOp::create(rewriter, loc, adaptor.getIndex(),
+                                        constI32(rewriter, loc, stageBytes));
+    rewriter.replaceOp(op, offsetBy(rewriter, loc, adaptor.getSrc(), bytes));
+    return success();
+  }
+};
+
+/// One thread announces the bytes to the barrier (one arrival) and issues a
+/// TMA copy per box: a shared tile wider than the swizzle span is several
+/// boxes side by side, each box contiguous in shared memory.
+struct AsyncLoadLowering : public OpConversionPattern<AsyncLoadOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AsyncLoadOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    auto descIndex = op->getAttrOfType<IntegerAttr>("tile.tma_desc");
+    if (!descIndex)
+      return rewriter.notifyMatchFailure(op, "run tile-synthesize-tma first");
+    SharedType dst = op.getDst().getType();
+    if (dst.getShape().size() != 2)
+      return rewriter.notifyMatchFailure(op, "TMA copies of 2-D tiles only for now");
+    Location loc = op.getLoc();
+    auto func = op->getParentOfType<func::FuncOp>();
+    Value desc = rewriter.getRemappedValue(func.getArgument(descIndex.getInt()));
+    SmallVector<int64_t> box = tmaBox(dst);
+    int64_t elementBytes = dst.getElementType().getIntOrFloatBitWidth() / 8;
+    int64_t boxBytes = box[0] * box[1] * elementBytes;
+    int64_t boxes = dst.getShape()[1] / box[1];
+    onThreadZero(rewriter, loc, [&](OpBuilder &b, Location l) {
+      Value bar = sharedAddress(b, l, adaptor.getBarrier());
+      inlinePtx(b, l, Type(), {bar, constI32(b, l, dst.getSizeInBytes())},
+                "mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], $1;", "r,r");
+      Value descAddress = LLVM::PtrToIntOp::create(b, l, b.getI64Type(), desc);
+      for (int64_t j = 0; j < boxes; ++j) {
+        Value dstBox = sharedAddress(
+            b, l, offsetBy(b, l, adaptor.getDst(), constI32(b, l, j * boxBytes)));
+        Value col = arith::AddIOp::create(b, l, adaptor.getOffsets()[1], constI32(b, l, j * box[1]));
+        inlinePtx(b, l, Type(), {dstBox, descAddress, col, adaptor.getOffsets()[0], bar},
+                  "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
+                  " [$0], [$1, {$2, $3}], [$4];",
+                  "r,l,r,r,r");
+      }
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// Spin on try_wait.parity until the phase completed.
+struct WaitLowering : public OpConversionPattern<WaitOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(WaitOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value bar = sharedAddress(rewriter, loc, adaptor.getBarrier());
+    Value phase = arith::ExtUIOp::create(rewriter, loc, rewriter.getI32Type(), adaptor.getPhase());
+    scf::WhileOp::create(
+        rewriter, loc, TypeRange{}, ValueRange{},
+        [&](OpBuilder &b, Location l, ValueRange) {
+          Value ready = inlinePtx(b, l, b.getI32Type(), {bar, phase},
+                                  "{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, "
+                                  "[$1], $2; selp.u32 $0, 1, 0, p; }",
+                                  "=r,r,r");
+          Value waiting = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, ready,
+                                                constI32(b, l, 0));
+          scf::ConditionOp::create(b, l, waiting, ValueRange{});
+        },
+        [&](OpBuilder &b, Location l, ValueRange) { scf::YieldOp::create(b, l); });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// A WGMMA shared-memory matrix descriptor (128-byte swizzle).
+Value descriptor(OpBuilder &b, Location loc, Value address, int64_t leadingBytes,
+                 int64_t strideBytes) {
+  Value addr = arith::ExtUIOp::create(b, loc, b.getI64Type(), address);
+  Value field = arith::ShRUIOp::create(
+      b, loc, arith::AndIOp::create(b, loc, addr, constI64(b, loc, 0x3FFFF)), constI64(b, loc, 4));
+  uint64_t fixed = (uint64_t(leadingBytes >> 4) << 16) | (uint64_t(strideBytes >> 4) << 32) |
+                   (uint64_t(1) << 62);
+  return arith::OrIOp::create(b, loc, field, constI64(b, loc, int64_t(fixed)));
+}
+
+std::string operandList(int64_t first, int64_t count) {
+  std::string s;
+  for (int64_t i = 0; i < count; ++i)
+    s += (i ? ", $" : "$") + std::to_string(first + i);
+  return s;
+}
+
+/// Inline PTX whose `count` f32 outputs are tied to the first `count` inputs
+/// (so that the accumulator stays in the same registers through WGMMA).
+SmallVector<Value> tiedAsm(OpBuilder &b, Location loc, ArrayRef<Value> acc, ValueRange before,
+                           StringRef beforeConstraints, ValueRange after,
+                           StringRef afterConstraints, StringRef ptx) {
+  int64_t n = acc.size();
+  std::string constraints;
+  for (int64_t i = 0; i < n; ++i)
+    constraints += "=f,";
+  constraints += beforeConstraints.str();
+  for (int64_t i = 0; i < n; ++i)
+    constraints += (beforeConstraints.empty() && i == 0 ? "" : ",") + std::to_string(i);
+  if (!afterConstraints.empty())
+    constraints += "," + afterConstraints.str();
+  SmallVector<Value> operands(before.begin(), before.end());
+  operands.append(acc.begin(), acc.end());
+  operands.append(after.begin(), after.end());
+  auto structType = LLVM::LLVMStructType::getLiteral(
+      b.getContext(), SmallVector<Type>(n, b.getF32Type()));
+  Value result = inlinePtx(b, loc, structType, operands, ptx, constraints);
+  SmallVector<Value> out;
+  for (int64_t i = 0; i < n; ++i)
+    out.push_back(LLVM::ExtractValueOp::create(b, loc, result, ArrayRef<int64_t>{i}));
+  return out;
+}
+
+/// mma with both operands in 128B-swizzled shared memory: A K-major (M x K),
+/// B K-major (N x K, transpose_b) or N-major (K x N). For every 64-row slab
+/// of the accumulator this warpgroup owns and every k16 step, one
+/// wgmma.mma_async m64nNk16; then one commit and a wait for completion.
+struct MmaLowering : public OpConversionPattern<MmaOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(MmaOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    auto aType = dyn_cast<SharedType>(op.getA().getType());
+    auto bType = dyn_cast<SharedType>(op.getB().getType());
+    auto accType = op.getAcc().getType();
+    auto layout = dyn_cast_or_null<WgmmaLayoutAttr>(accType.getEncoding());
+    if (!aType || !bType)
+      return op.emitError("mma lowers from shared memory: its operands must come from "
+                          "tile.load in a loop (tile-pipeline stages them) or shared tiles");
+    if (!layout || op.getTransposeA())
+      return rewriter.notifyMatchFailure(op, "needs a #tile.wgmma accumulator, A K-major");
+    auto swizzleOf = [](SharedType t) { return t.getSwizzle() ? t.getSwizzle().getBytes() : 0u; };
+    Type elt = aType.getElementType();
+    bool kMajorB = op.getTransposeB();
+    int64_t M = accType.getDimSize(0), N = accType.getDimSize(1);
+    int64_t K = aType.getShape()[1];
+    if (!(elt.isBF16() || elt.isF16()) || swizzleOf(aType) != 128 || swizzleOf(bType) != 128 ||
+        N > 256 || (!kMajorB && N % 64))
+      return op.emitError("mma lowering supports bf16/f16 operands in 128B-swizzled shared "
+                          "tiles (64-element rows) and N <= 256 for now");
+    Location loc = op.getLoc();
+    int64_t warpgroups = layout.getWarpgroups();
+    int64_t slabs = M / (64 * warpgroups), perSlab = N / 2;
+    Value aBase = sharedAddress(rewriter, loc, adaptor.getA());
+    Value bBase = sharedAddress(rewriter, loc, adaptor.getB());
+    Value warpgroup = arith::TruncIOp::create(
+        rewriter, loc, rewriter.getI32Type(),
+        arith::DivUIOp::create(rewriter, loc, threadId(rewriter, loc), constI64(rewriter, loc, 128)));
+    // Registers of the accumulator, per slab.
+    SmallVector<Value> acc;
+    for (int64_t r = 0; r < slabs * perSlab; ++r)
+      acc.push_back(vector::ExtractOp::create(rewriter, loc, adaptor.getAcc(), ArrayRef<int64_t>{r}));
+
+    const int64_t rowBytes = 128, kStepBytes = 32, kStepsPerBox = rowBytes / kStepBytes;
+    std::string type = elt.isBF16() ? "bf16" : "f16";
+    std::string ptx = "{ .reg .pred p; setp.ne.b32 p, $" + std::to_string(perSlab + 2 + perSlab) +
+                      ", 0; wgmma.mma_async.sync.aligned.m64n" + std::to_string(N) + "k16.f32." +
+                      type + "." + type + " {" + operandList(0, perSlab) + "}, $" +
+                      std::to_string(perSlab) + ", $" + std::to_string(perSlab + 1) +
+                      ", p, 1, 1, 0, " + (kMajorB ? "0" : "1") + "; }";
+    inlinePtx(rewriter, loc, Type(), {}, "wgmma.fence.sync.aligned;", "");
+    for (int64_t k = 0; k < K / 16; ++k) {
+      int64_t box = k / kStepsPerBox, inBox = (k % kStepsPerBox) * kStepBytes;
+      Value bAddr;
+      int64_t bLeading, bStride = 1024;
+      if (kMajorB) {
+        bAddr = arith::AddIOp::create(rewriter, loc, bBase,
+                                      constI32(rewriter, loc, box * N * rowBytes + inBox));
+        bLeading = 16;
+      } else {
+        bAddr = arith::AddIOp::create(rewriter, loc, bBase, constI32(rewriter, loc, k * 16 * rowBytes));
+        bLeading = K * rowBytes; // from one 64-column box of B to the next
+      }
+      Value bDesc = descriptor(rewriter, loc, bAddr, bLeading, bStride);
+      for (int64_t s = 0; s < slabs; ++s) {
+        // Rows of slab s of this warpgroup start at (s * W + g) * 64.
+        Value slabRow = arith::MulIOp::create(
+            rewriter, loc,
+            arith::AddIOp::create(rewriter, loc, constI32(rewriter, loc, s * warpgroups), warpgroup),
+            constI32(rewriter, loc, 64 * rowBytes));
+        Value aAddr = arith::AddIOp::create(
+            rewriter, loc, aBase,
+            arith::AddIOp::create(rewriter, loc, slabRow,
+                                  constI32(rewriter, loc, box * M * rowBytes + inBox)));
+        Value aDesc = descriptor(rewriter, loc, aAddr, 16, 1024);
+        ArrayRef<Value> slabAcc = ArrayRef<Value>(acc).slice(s * perSlab, perSlab);
+        SmallVector<Value> out = tiedAsm(rewriter, loc, slabAcc, ValueRange{aDesc, bDesc}, "l,l",
+                                         ValueRange{constI32(rewriter, loc, 1)}, "r", ptx);
+        std::copy(out.begin(), out.end(), acc.begin() + s * perSlab);
+      }
+    }
+    inlinePtx(rewriter, loc, Type(), {}, "wgmma.commit_group.sync.aligned;", "");
+    acc = tiedAsm(rewriter, loc, acc, ValueRange{}, "", ValueRange{}, "",
+                  "wgmma.wait_group.sync.aligned 0;");
+    Type regs = getTypeConverter()->convertType(op.getType());
+    rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, regs, acc);
+    return success();
+  }
+};
+} // namespace
+
+void tile::populateHopperOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
+                                    LoweringState &state) {
+  MLIRContext *ctx = patterns.getContext();
+  patterns.add<AllocSharedLowering, AllocMBarrierLowering>(converter, ctx, state);
+  patterns.add<StageLowering, AsyncLoadLowering, WaitLowering, MmaLowering>(converter, ctx);
+}
