@@ -75,6 +75,10 @@ def array_key(dtype: tl.dtype, pointer: int, shape, strides) -> tuple:
     path computes this on every call and builds the `ArgSpec` only for a new
     key. The mask holds, after a leading 1 bit: pointer divisible by 16, each
     size divisible by 16, each stride divisible by 16, innermost stride 1."""
+    if len(strides) == 1:  # the loop below, unrolled for the most common rank
+        (size,), (stride,) = shape, strides
+        return dtype.mlir, ((((2 | (pointer % 16 == 0)) << 1 | (size % 16 == 0)) << 1
+                             | (stride % 16 == 0)) << 1 | (stride == 1))
     if not strides:
         raise ValueError("0-d arrays are not supported; pass a Python scalar")
     mask = 2 | (pointer % 16 == 0)
@@ -82,7 +86,7 @@ def array_key(dtype: tl.dtype, pointer: int, shape, strides) -> tuple:
         mask = mask << 1 | (s % 16 == 0)
     for s in strides:
         mask = mask << 1 | (s % 16 == 0)
-    return dtype, mask << 1 | (strides[-1] == 1)
+    return dtype.mlir, mask << 1 | (strides[-1] == 1)  # a str hashes faster than a dtype
 
 
 def array_spec(dtype: tl.dtype, pointer: int, shape, strides) -> ArgSpec:
@@ -91,7 +95,7 @@ def array_spec(dtype: tl.dtype, pointer: int, shape, strides) -> ArgSpec:
 
 
 def spec_of_array_key(key: tuple) -> ArgSpec:
-    dtype, mask = key
+    dtype, mask = tl.BY_MLIR[key[0]], key[1]
     rank = (mask.bit_length() - 3) // 2
     bits = [(mask >> i) & 1 for i in range(2 * rank + 1, -1, -1)]  # pointer first
     div = lambda bit: 16 if bit else 1  # noqa: E731

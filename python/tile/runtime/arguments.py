@@ -59,19 +59,7 @@ def raw_length(spec: ArgSpec) -> int:
 
 
 # -- per-type readers: append the key part and raw values, return (device, stream hint) --
-def _read_torch(value, name, key, raw, stream=None):
-    device = value.get_device()
-    if device < 0:
-        raise ValueError(f"argument '{name}' is on {value.device}, not on a CUDA device")
-    dtype = _torch_dtypes().get(value.dtype)
-    if dtype is None:
-        raise TypeError(f"argument '{name}': unsupported tensor dtype {value.dtype}")
-    pointer, shape, strides = value.data_ptr(), value.shape, value.stride()
-    key.append(array_key(dtype, pointer, shape, strides))
-    raw.append(pointer)
-    raw += shape
-    raw += strides
-    return device, TORCH_STREAM
+_TORCH = "torch tensor"  # the reader of torch tensors, which `collect` runs inline
 
 
 def _read_cuda_array_interface(value, name, key, raw, stream=None):
@@ -116,7 +104,8 @@ _READERS: dict[type, object] = {str: _read_type_string, bool: _read_bool}
 def _reader_for(cls: type):
     """Picks (once per Python type) how to read arguments of that type."""
     if hasattr(cls, "data_ptr") and hasattr(cls, "get_device") and hasattr(cls, "stride"):
-        reader = _read_torch
+        _torch_dtypes()
+        reader = _TORCH
     elif hasattr(cls, "__cuda_array_interface__"):
         reader = _read_cuda_array_interface
     elif hasattr(cls, "__dlpack__") and hasattr(cls, "__dlpack_device__"):
@@ -147,7 +136,21 @@ def collect(names, values, key: list, raw: list, stream: int | None = None):
             raw.append(value)
             continue
         reader = _READERS.get(cls) or _reader_for(cls)
-        array_device, array_hint = reader(value, name, key, raw, stream)
+        if reader is _TORCH:  # inline: the common case
+            array_device = value.get_device()
+            dtype = _torch_dtype_table.get(value.dtype)
+            if array_device < 0:
+                raise ValueError(f"argument '{name}' is on {value.device}, not on a CUDA device")
+            if dtype is None:
+                raise TypeError(f"argument '{name}': unsupported tensor dtype {value.dtype}")
+            pointer, shape, strides = value.data_ptr(), value.shape, value.stride()
+            key.append(array_key(dtype, pointer, shape, strides))
+            raw.append(pointer)
+            raw += shape
+            raw += strides
+            array_hint = TORCH_STREAM
+        else:
+            array_device, array_hint = reader(value, name, key, raw, stream)
         if device is None:
             device = array_device
         elif array_device != device:
@@ -174,23 +177,15 @@ def scalar_spec(value, name: str) -> ArgSpec:
     raise TypeError(f"argument '{name}': {type(value).__name__} is not a scalar")
 
 
-def as_device_array(value, name: str) -> DeviceArray | None:
+def as_device_array(value, name: str, stream: int | None = None) -> DeviceArray | None:
     """A `DeviceArray` for array-like `value`, None for an int or float."""
-    cls = type(value)
-    if cls in (int, float):
+    if type(value) in (int, float):
         return None
-    reader = _READERS.get(cls) or _reader_for(cls)
-    if reader is _read_torch:
-        key, raw = [], []
-        device, hint = _read_torch(value, name, key, raw)
-        rank = len(value.shape)
-        return DeviceArray(raw[0], key[0][0], tuple(raw[1:1 + rank]), tuple(raw[1 + rank:]),
-                           device, hint)
-    if reader is _read_cuda_array_interface:
-        return from_cuda_array_interface(value, name)
-    if reader is _read_dlpack:
-        return from_dlpack(value, name)
-    reader(value, name, None, None)  # raises
+    key, raw = [], []
+    device, hint = collect([name], [value], key, raw, stream)
+    rank = (len(raw) - 1) // 2
+    return DeviceArray(raw[0], tl.BY_MLIR[key[0][0]], tuple(raw[1:1 + rank]),
+                       tuple(raw[1 + rank:]), device, hint)
 
 
 # -- the exchange protocols ------------------------------------------------------------------

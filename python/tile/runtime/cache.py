@@ -102,7 +102,7 @@ class DiskCache:
         path = self.path(key)
         try:
             blob = path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as e:
             warnings.warn(f"tile cache: cannot read {path} ({e}); compiling", RuntimeWarning)

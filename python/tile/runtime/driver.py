@@ -101,10 +101,12 @@ def stream_handle(stream) -> int:
         if isinstance(handle, int):
             return handle
     try:
-        return int(stream)  # cuda.bindings CUstream
-    except TypeError:
-        raise TypeError(f"stream= takes an int handle, a torch or CuPy stream or a CUstream; "
-                        f"got {type(stream).__name__}") from None
+        if not isinstance(stream, (str, bytes, float)):
+            return int(stream)  # cuda.bindings CUstream
+    except (TypeError, ValueError):
+        pass
+    raise TypeError(f"stream= takes an int handle, a torch or CuPy stream or a CUstream; "
+                    f"got {type(stream).__name__}")
 
 
 class LoadedKernel:

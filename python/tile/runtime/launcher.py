@@ -23,6 +23,9 @@ _GRID_LIMITS = (2**31 - 1, 65535, 65535)
 
 def grid3(grid, kernel: str):
     """A grid as 3 ints, or None for an empty grid (which launches nothing)."""
+    if type(grid) is tuple and len(grid) == 1 and type(grid[0]) is int \
+            and 0 < grid[0] <= _GRID_LIMITS[0]:
+        return grid[0], 1, 1  # the common case, first
     if type(grid) is not tuple:
         grid = (grid,) if isinstance(grid, int) else tuple(grid) if isinstance(grid, list) \
             else _bad_grid(grid, kernel)
@@ -39,7 +42,7 @@ def grid3(grid, kernel: str):
             x, y, z = map(operator.index, grid)  # numpy integers
         except TypeError:
             _bad_grid(grid, kernel)
-    if 0 < x <= 2**31 - 1 and 0 < y <= 65535 and 0 < z <= 65535:
+    if 0 < x <= _GRID_LIMITS[0] and 0 < y <= _GRID_LIMITS[1] and 0 < z <= _GRID_LIMITS[2]:
         return x, y, z
     if x >= 0 and y >= 0 and z >= 0 and (x == 0 or y == 0 or z == 0):
         return None  # as in Triton: an empty grid is not an error
