@@ -112,9 +112,12 @@ def satisfies(actual: ArgSpec, required: ArgSpec) -> bool:
     if (actual.kind, actual.dtype, actual.rank) != (required.kind, required.dtype, required.rank):
         return False
     holds = lambda have, need: need == 1 or have % need == 0  # noqa: E731
+    # A unit inner stride is the constant 1 in the kernel: its divisibility is moot.
+    strides = required.rank - 1 if required.unit_inner_stride else required.rank
     return (holds(actual.divisibility, required.divisibility)
             and all(map(holds, actual.size_divisibility, required.size_divisibility))
-            and all(map(holds, actual.stride_divisibility, required.stride_divisibility))
+            and all(map(holds, actual.stride_divisibility[:strides],
+                        required.stride_divisibility[:strides]))
             and (actual.unit_inner_stride or not required.unit_inner_stride))
 
 
