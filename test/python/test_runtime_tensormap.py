@@ -89,3 +89,18 @@ def test_bad_arrays_are_not_cached():
         with pytest.raises(TensorMapError):
             cache.descriptor(spec(), 0x1004, (64, 64), (64, 1))
     assert len(cache) == 0
+
+
+def test_encode_arguments_have_the_types_cuda_python_takes():
+    """Called with these arguments, cuda-python goes as far as the driver: no
+    TypeError (here the driver may be absent; on a GPU the call succeeds)."""
+    pytest.importorskip("cuda.bindings")
+    from cuda.bindings import driver as cu
+    from tile.runtime.tensormap import encode_arguments
+    enc = tiled_encoding(spec(), 0x7F0000000000, (1000, 4096), (4096, 1))
+    try:
+        cu.cuTensorMapEncodeTiled(*encode_arguments(enc))
+    except TypeError as e:
+        pytest.fail(f"cuda-python rejected the argument types: {e}")
+    except Exception:
+        pass  # no driver on this machine

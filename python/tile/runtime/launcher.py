@@ -55,15 +55,19 @@ def _bad_grid(grid, kernel: str):
                      f"returning them), got {grid!r}")
 
 
-def _torch_stream(device: int) -> int:
-    import torch
-    return torch.cuda.current_stream(device).cuda_stream
+def _torch_raw_stream(device: int) -> int:
+    """The current torch stream of `device`, through the accessor torch's own
+    launchers use (looked up on first use: importing tile must not import torch)."""
+    global _torch_raw_stream
+    try:
+        from torch._C import _cuda_getCurrentRawStream as accessor
+    except ImportError:
+        import torch
 
-
-try:  # the fast accessor torch's own launchers use, when present
-    from torch._C import _cuda_getCurrentRawStream as _torch_raw_stream  # type: ignore
-except Exception:  # torch absent, or built without CUDA
-    _torch_raw_stream = _torch_stream
+        def accessor(device):
+            return torch.cuda.current_stream(device).cuda_stream
+    _torch_raw_stream = accessor
+    return accessor(device)
 
 
 def resolve_stream(explicit, hint, device: int) -> int:

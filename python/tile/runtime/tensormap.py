@@ -126,18 +126,26 @@ def tiled_encoding(spec: TensorMapSpec, pointer: int, shape, strides) -> TiledEn
                          SWIZZLES[spec.swizzle])
 
 
+def encode_arguments(enc: TiledEncoding) -> tuple:
+    """The cuda-python arguments of cuTensorMapEncodeTiled (its arrays take
+    cuuint64_t / cuuint32_t objects, not ints)."""
+    from .driver import _cu
+    cu = _cu()
+    u64, u32 = cu.cuuint64_t, cu.cuuint32_t
+    return (getattr(cu.CUtensorMapDataType, f"CU_TENSOR_MAP_DATA_TYPE_{enc.data_type}"),
+            enc.rank, enc.address, [u64(d) for d in enc.global_dim],
+            [u64(s) for s in enc.global_strides], [u32(b) for b in enc.box_dim],
+            [u32(e) for e in enc.element_strides],
+            cu.CUtensorMapInterleave.CU_TENSOR_MAP_INTERLEAVE_NONE,
+            getattr(cu.CUtensorMapSwizzle, f"CU_TENSOR_MAP_SWIZZLE_{enc.swizzle}"),
+            getattr(cu.CUtensorMapL2promotion, f"CU_TENSOR_MAP_L2_PROMOTION_{enc.l2_promotion}"),
+            getattr(cu.CUtensorMapFloatOOBfill, f"CU_TENSOR_MAP_FLOAT_OOB_FILL_{enc.oob_fill}"))
+
+
 def encode(enc: TiledEncoding) -> bytes:
     """The 128-byte CUtensorMap for an encoding, from the driver."""
-    from .driver import check, _cu
-    cu = _cu()
-    tensor_map = check(cu.cuTensorMapEncodeTiled(
-        getattr(cu.CUtensorMapDataType, f"CU_TENSOR_MAP_DATA_TYPE_{enc.data_type}"),
-        enc.rank, enc.address, list(enc.global_dim), list(enc.global_strides),
-        list(enc.box_dim), list(enc.element_strides),
-        cu.CUtensorMapInterleave.CU_TENSOR_MAP_INTERLEAVE_NONE,
-        getattr(cu.CUtensorMapSwizzle, f"CU_TENSOR_MAP_SWIZZLE_{enc.swizzle}"),
-        getattr(cu.CUtensorMapL2promotion, f"CU_TENSOR_MAP_L2_PROMOTION_{enc.l2_promotion}"),
-        getattr(cu.CUtensorMapFloatOOBfill, f"CU_TENSOR_MAP_FLOAT_OOB_FILL_{enc.oob_fill}")))
+    from .driver import _cu, check
+    tensor_map = check(_cu().cuTensorMapEncodeTiled(*encode_arguments(enc)))
     return ctypes.string_at(tensor_map.getPtr(), TENSOR_MAP_BYTES)
 
 
