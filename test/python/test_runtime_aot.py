@@ -63,6 +63,22 @@ def test_positional_signature_and_errors(tmp_path):
         tile.compile(add, SIGNATURE, target="sm_80", output_dir=tmp_path)
 
 
+@tile.jit
+def fill(x, BLOCK: tile.constexpr = 128, VALUE: tile.constexpr = 2.0):
+    tile.store(x, 0, tile.full((BLOCK,), VALUE))
+
+
+def test_constexpr_defaults_may_be_left_out(tmp_path):
+    by_name = tile.compile(fill, {"x": "*f32:16", "VALUE": 3.0}, output_dir=tmp_path, name="a")
+    positional = tile.compile(fill, ["*f32:16"], output_dir=tmp_path, name="b")
+    assert json.loads(by_name.metadata.read_text())["constexprs"] == {"BLOCK": "128",
+                                                                      "VALUE": "3.0"}
+    assert json.loads(positional.metadata.read_text())["constexprs"] == {"BLOCK": "128",
+                                                                         "VALUE": "2.0"}
+    with pytest.raises(TypeError, match="must name every parameter"):
+        tile.compile(fill, {"BLOCK": 64}, output_dir=tmp_path)
+
+
 def test_loader_checks_arguments(artifact, monkeypatch):
     monkeypatch.setattr(driver, "LoadedKernel", RecordingKernel)
     RecordingKernel.launches = []

@@ -42,17 +42,23 @@ def compile(kernel, signature, target: str = "sm_90a", output_dir=".", name: str
             num_warps: int = 4) -> AOTArtifact:
     """Compiles `kernel` (a `@tile.jit` function) for one signature: a dict from
     parameter name to a type string (`"*f32:16"`, `"*bf16[2]:16"`, `"i32"`,
-    `"f32"`) or, for constexpr parameters, the value; or those in parameter order."""
+    `"f32"`) or, for constexpr parameters, the value; or those in parameter order.
+    Constexpr parameters with a default may be left out (they take the default)."""
     from ..compiler import find_ptxas
+    defaults = {n: p.default for n, p in kernel.signature.parameters.items()
+                if n in kernel.constexpr_params and p.default is not p.empty}
     if isinstance(signature, dict):
         unknown = set(signature) - set(kernel.params)
-        missing = [p for p in kernel.params if p not in signature]
+        missing = [p for p in kernel.params if p not in signature and p not in defaults]
         if unknown or missing:
             raise TypeError(f"{kernel.__name__}: the signature must name every parameter "
                             f"(missing {missing}, unknown {sorted(unknown)})")
-        values = [signature[p] for p in kernel.params]
+        values = [signature[p] if p in signature else defaults[p] for p in kernel.params]
     else:
         values = list(signature)
+        rest = kernel.params[len(values):]
+        if all(p in defaults for p in rest):
+            values += [defaults[p] for p in rest]
         if len(values) != len(kernel.params):
             raise TypeError(f"{kernel.__name__}: the signature has {len(values)} entries, the "
                             f"kernel {len(kernel.params)} parameters")
