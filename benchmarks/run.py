@@ -21,8 +21,13 @@ def main() -> int:
     args = parser.parse_args()
     import torch
     import bench_vector_add
+    import compile_time
+    import launch_overhead
     device = torch.cuda.get_device_name()
-    results = [bench_vector_add.bench()]
+    # Host-side measurements first, before big allocations.
+    rows = {"launch": launch_overhead, "compile": compile_time}
+    results = [dict(launch_overhead.bench(), kind="launch"),
+               dict(compile_time.bench(), kind="compile"), bench_vector_add.bench()]
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"date": datetime.date.today().isoformat(), "device": device,
@@ -31,6 +36,9 @@ def main() -> int:
     print(f"| case | check | tile | reference | tile / reference |")
     print(f"|---|---|---|---|---|")
     for r in results:
+        if r.get("kind") in rows:
+            print(rows[r["kind"]].row(r))
+            continue
         check = "exact" if r["correct"] else "WRONG"
         print(f"| {r['case']} | {check} | {r['tile_GBps']:.0f} GB/s | torch.add "
               f"{r['torch_GBps']:.0f} GB/s (copy {r['copy_GBps']:.0f}) | {r['vs_torch']:.3f} "

@@ -1,7 +1,9 @@
 """GEMM: C = A @ B, one BM x BN tile of C per program, accumulated in f32 over K.
 
-Prints the kernel's verified tile IR size, then tries the GPU lowering: where
-it does not exist yet this says so, and nothing is run.
+Prints the kernel's verified tile IR size, then tries the GPU lowering (where it
+does not exist yet this says so). With a GPU and the lowering, it runs there
+against torch; otherwise it runs the same specialization's tile IR on the CPU
+interpreter, on a smaller problem, against numpy.
 """
 import sys
 
@@ -32,12 +34,12 @@ def main() -> int:
     try:
         gemm.compile(*args, **blocks)
     except tile.CompilationError as e:
-        print("GPU lowering: not available for this kernel yet, so nothing was compiled to PTX "
-              f"or run:\n  {str(e).splitlines()[0]}")
-        return 0
+        print("GPU lowering: not available for this kernel yet, so nothing was compiled to PTX:"
+              f"\n  {str(e).splitlines()[0]}")
+        return run_on_interpreter(blocks, "there is no GPU lowering for it yet")
     if not tile.gpu_available():
-        print("Compiled to PTX. No CUDA GPU here: nothing run.")
-        return 0
+        print("Compiled to PTX.")
+        return run_on_interpreter(blocks, "there is no CUDA GPU here")
     import torch
     M, N, K = 1024, 512, 768
     a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
@@ -46,6 +48,24 @@ def main() -> int:
     gemm[(tile.cdiv(M, blocks["BM"]), tile.cdiv(N, blocks["BN"]))](a, b, c, **blocks)
     ok = torch.allclose(c.float(), (a.float() @ b.float()), rtol=2e-2, atol=1e-1)
     print(f"GPU result {'matches' if ok else 'DIFFERS FROM'} torch")
+    return 0 if ok else 1
+
+
+def run_on_interpreter(blocks, reason) -> int:
+    import ml_dtypes
+    import numpy as np
+    M, N, K = 256, 200, 192  # ragged: the last tiles of C stick out
+    what = f"{M} x {K} @ {K} x {N}, bf16"
+    print(f"Running the kernel's tile IR on the CPU interpreter (tile.interpreter, numpy "
+          f"arrays) instead, since {reason}: {what}.")
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((M, K)).astype(ml_dtypes.bfloat16)
+    b = rng.standard_normal((K, N)).astype(ml_dtypes.bfloat16)
+    c = np.zeros((M, N), ml_dtypes.bfloat16)
+    gemm[(tile.cdiv(M, blocks["BM"]), tile.cdiv(N, blocks["BN"]))].interpret(a, b, c, **blocks)
+    reference = a.astype(np.float64) @ b.astype(np.float64)
+    ok = np.allclose(c.astype(np.float64), reference, rtol=2e-2, atol=1e-1)
+    print(f"interpreter result {'matches' if ok else 'DIFFERS FROM'} numpy")
     return 0 if ok else 1
 
 

@@ -70,15 +70,55 @@ def params_of(name: str, spec: ArgSpec) -> list[Param]:
     return params
 
 
+def array_key(dtype: tl.dtype, pointer: int, shape, strides) -> tuple:
+    """What `array_spec` specializes on, as a cheap hashable pair: the launch
+    path computes this on every call and builds the `ArgSpec` only for a new
+    key. The mask holds, after a leading 1 bit: pointer divisible by 16, each
+    size divisible by 16, each stride divisible by 16, innermost stride 1."""
+    if len(strides) == 1:  # the loop below, unrolled for the most common rank
+        (size,), (stride,) = shape, strides
+        return dtype.mlir, ((((2 | (pointer % 16 == 0)) << 1 | (size % 16 == 0)) << 1
+                             | (stride % 16 == 0)) << 1 | (stride == 1))
+    if not strides:
+        raise ValueError("0-d arrays are not supported; pass a Python scalar")
+    mask = 2 | (pointer % 16 == 0)
+    for s in shape:
+        mask = mask << 1 | (s % 16 == 0)
+    for s in strides:
+        mask = mask << 1 | (s % 16 == 0)
+    return dtype.mlir, mask << 1 | (strides[-1] == 1)  # a str hashes faster than a dtype
+
+
 def array_spec(dtype: tl.dtype, pointer: int, shape, strides) -> ArgSpec:
     """The specialization of a device array (`strides` in elements)."""
-    rank = len(shape)
-    if rank == 0:
-        raise ValueError("0-d arrays are not supported; pass a Python scalar")
-    return ArgSpec("array", dtype, divisibility(pointer), rank,
-                   tuple(divisibility(s) for s in shape),
-                   tuple(divisibility(s) for s in strides),
-                   strides[-1] == 1)
+    return spec_of_array_key(array_key(dtype, pointer, shape, strides))
+
+
+def spec_of_array_key(key: tuple) -> ArgSpec:
+    dtype, mask = tl.BY_MLIR[key[0]], key[1]
+    rank = (mask.bit_length() - 3) // 2
+    bits = [(mask >> i) & 1 for i in range(2 * rank + 1, -1, -1)]  # pointer first
+    div = lambda bit: 16 if bit else 1  # noqa: E731
+    return ArgSpec("array", dtype, div(bits[0]), rank,
+                   tuple(div(b) for b in bits[1:1 + rank]),
+                   tuple(div(b) for b in bits[1 + rank:1 + 2 * rank]),
+                   bool(bits[-1]))
+
+
+def satisfies(actual: ArgSpec, required: ArgSpec) -> bool:
+    """Whether a kernel compiled for `required` may run on an argument whose
+    specialization is `actual`: same kind, dtype and rank, and every
+    divisibility or unit stride the kernel assumes holds."""
+    if (actual.kind, actual.dtype, actual.rank) != (required.kind, required.dtype, required.rank):
+        return False
+    holds = lambda have, need: need == 1 or have % need == 0  # noqa: E731
+    # A unit inner stride is the constant 1 in the kernel: its divisibility is moot.
+    strides = required.rank - 1 if required.unit_inner_stride else required.rank
+    return (holds(actual.divisibility, required.divisibility)
+            and all(map(holds, actual.size_divisibility, required.size_divisibility))
+            and all(map(holds, actual.stride_divisibility[:strides],
+                        required.stride_divisibility[:strides]))
+            and (actual.unit_inner_stride or not required.unit_inner_stride))
 
 
 _TYPE = re.compile(r"^(?P<ptr>\*)?(?P<dtype>[A-Za-z0-9]+)(?:\[(?P<rank>\d+)\])?(?::(?P<div>\d+))?$")

@@ -3,6 +3,15 @@ import pytest
 import tile
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_kernel_cache(tmp_path_factory):
+    """Tests never read or fill the user's kernel cache."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TILE_CACHE_DIR", str(tmp_path_factory.mktemp("tile-cache")))
+    yield
+    patch.undo()
+
+
 def pytest_collection_modifyitems(config, items):
     """GPU tests skip, with the reason, where no CUDA device is present."""
     if tile.gpu_available():

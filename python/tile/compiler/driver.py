@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -164,9 +165,21 @@ def verify_ir(tile_ir: str, locations: bool = False) -> str:
 
 def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions(),
                want_cubin: bool = True) -> CompiledKernel:
-    """Compiles one kernel module printed by the frontend."""
+    """Compiles one kernel module printed by the frontend. `metadata["stage_seconds"]`
+    times each stage: "parse" (parse and verify the tile IR), "tile_passes" (the
+    tile-to-llvm pipeline: tile passes and conversion to the LLVM dialect),
+    "llvm_nvptx" (LLVM IR and the NVPTX backend, to PTX), "ptxas" (PTX to cubin)."""
     from mlir import ir, passmanager
     options.validate()
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] = now - clock
+        clock = now
+
     dump_dir = None
     if env := os.environ.get("TILE_DUMP_DIR"):
         dump_dir = Path(env) / name
@@ -175,8 +188,10 @@ def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions
     with new_context() as ctx, ir.Location.unknown():
         ctx.emit_error_diagnostics = False
         module = _parse(tile_ir)
+        lap("parse")
         asm["tile"] = module.operation.get_asm(enable_debug_info=True)
         _dump(dump_dir, "0-tile.mlir", asm["tile"])
+        clock = time.perf_counter()
 
         pipeline = (f"builtin.module(tile-to-llvm{{chip={options.arch} "
                     f"opt-level={options.opt_level}}})")
@@ -187,12 +202,14 @@ def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions
             pm.run(module.operation)
         except ir.MLIRError as e:
             raise _error_from_mlir(e, "lowering to LLVM") from None
+        lap("tile_passes")
         asm["llvm"] = str(module)
         _dump(dump_dir, "1-llvm.mlir", asm["llvm"])
         attrs = module.operation.attributes
         shared_bytes = ir.IntegerAttr(attrs["tile.shared_bytes"]).value \
             if "tile.shared_bytes" in attrs else 0
 
+        clock = time.perf_counter()
         try:
             passmanager.PassManager.parse(
                 "builtin.module(gpu-module-to-binary{format=isa})").run(module.operation)
@@ -202,13 +219,16 @@ def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions
         from mlir.dialects import gpu
         obj = gpu.ObjectAttr(ir.ArrayAttr(binary.attributes["objects"])[0])
         asm["ptx"] = obj.object.decode() if isinstance(obj.object, bytes) else str(obj.object)
+        lap("llvm_nvptx")
         _dump(dump_dir, "2-kernel.ptx", asm["ptx"])
 
     metadata = {"name": name, "arch": options.arch, "num_warps": options.num_warps,
                 "block": [32 * options.num_warps, 1, 1], "shared_bytes": shared_bytes,
-                "params": kernel_params(asm["ptx"], name)}
+                "params": kernel_params(asm["ptx"], name), "stage_seconds": seconds}
     if want_cubin and find_ptxas() is not None:
+        clock = time.perf_counter()
         asm["cubin"], info = run_ptxas(asm["ptx"], options.arch, options.opt_level)
+        lap("ptxas")
         metadata.update(info)
         _dump(dump_dir, "3-kernel.cubin", asm["cubin"])
     return CompiledKernel(name, asm, metadata)

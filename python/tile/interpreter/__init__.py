@@ -16,7 +16,8 @@ __all__ = ["launch", "requested", "run"]
 
 def requested() -> bool:
     """Whether TILE_INTERPRET asks for every launch to be interpreted."""
-    return os.environ.get("TILE_INTERPRET", "").strip().lower() in ("1", "true", "yes", "on")
+    value = os.environ.get("TILE_INTERPRET")  # read on every launch: kept cheap when unset
+    return bool(value) and value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def __getattr__(name: str):

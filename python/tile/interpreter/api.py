@@ -6,9 +6,9 @@ import weakref
 import numpy as np
 from mlir import ir
 
-from ..compiler.driver import _error_from_mlir
+from ..compiler.driver import _parse as _parse_verified
 from ..compiler.mlir_context import new_context
-from ..frontend import generate_ir
+from ..runtime.launcher import grid3
 from . import ops  # noqa: F401  (registers the op handlers)
 from .executor import run_function
 from .memory import Buffer
@@ -23,19 +23,12 @@ def _kernel_function(module):
 
 
 def _parse(text: str):
-    """(context, module) of tile IR text, verified; errors point at the kernel's source."""
+    """(context, module) of tile IR text, verified as the compiler does; errors point
+    at the kernel's source (parse errors through the IR line's `loc`)."""
     context = new_context()
     with context, ir.Location.unknown():
         context.emit_error_diagnostics = False
-        try:
-            return context, ir.Module.parse(text)
-        except ir.MLIRError as e:
-            raise _error_from_mlir(e, "the tile IR verifier") from None
-
-
-def _normalize_grid(grid) -> tuple[int, int, int]:
-    grid = tuple(grid) if isinstance(grid, (tuple, list)) else (grid,)
-    return tuple(int(g) for g in grid) + (1,) * (3 - len(grid))
+        return context, _parse_verified(text)
 
 
 def run(module, arguments: list, grid) -> None:
@@ -44,10 +37,13 @@ def run(module, arguments: list, grid) -> None:
     (written in place), Python numbers for scalars."""
     if isinstance(module, str):
         context, module = _parse(module)  # the module lives as long as its context
+    grid = grid3(grid, "tile IR")  # the launch's grid rule: 1 to 3 ints within CUDA's limits
+    if grid is None:
+        return  # an empty grid runs nothing, as on the GPU
     values = [Buffer(f"%arg{i}", a) if isinstance(a, np.ndarray) else a
               for i, a in enumerate(arguments)]
     with module.context:
-        run_function(_kernel_function(module), values, _normalize_grid(grid))
+        run_function(_kernel_function(module), values, grid)
 
 
 # Parsed modules of each JIT function's specializations (a context kept with each).
@@ -62,13 +58,13 @@ def launch(fn, grid, args, kwargs) -> None:
         raise TypeError(f"{fn.__name__}: type strings can be compiled, not launched")
     if callable(grid):
         grid = grid(dict(bound.constexprs))
-    grid = _normalize_grid(grid)
-    if min(grid) <= 0:
+    grid = grid3(grid, fn.__name__)
+    if grid is None:
         return  # an empty grid runs nothing, as on the GPU
     cache = _parsed.setdefault(fn, {})
     key = fn._key(bound)
     if key not in cache:
-        cache[key] = _parse(generate_ir(fn.source, bound.specs, bound.options.num_warps))
+        cache[key] = _parse(fn._tile_ir(bound))  # the IR `kernel.ir()` and `compile` use
     context, module = cache[key]
     arguments = [Buffer(param.name, bound.host_arrays[param.name]) if param.type == "ptr"
                  else value for param, value in bound.runtime]

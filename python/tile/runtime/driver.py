@@ -1,8 +1,13 @@
-"""The CUDA driver API through cuda-python: context, modules, launches."""
+"""The CUDA driver API through cuda-python: contexts, modules, launches.
+
+Everything here needs only `cuda.bindings` (no MLIR), so the AOT loader can
+use it on a machine with nothing else installed.
+"""
 from __future__ import annotations
 
-import ctypes
 from functools import lru_cache
+
+DEFAULT_SHARED_BYTES = 48 * 1024  # above this a kernel must opt in, per function
 
 
 class CudaError(RuntimeError):
@@ -39,35 +44,125 @@ def gpu_available() -> bool:
 
 
 @lru_cache(maxsize=None)
-def _primary_context(device: int):
+def primary_context(device: int):
+    """The device's primary context: the one torch and CuPy use."""
     cu = _cu()
     check(cu.cuInit(0))
-    dev = check(cu.cuDeviceGet(device))
-    return check(cu.cuDevicePrimaryCtxRetain(dev))
+    count = check(cu.cuDeviceGetCount())
+    if not 0 <= device < count:
+        raise ValueError(f"CUDA device {device} does not exist ({count} present)")
+    return check(cu.cuDevicePrimaryCtxRetain(check(cu.cuDeviceGet(device))))
 
 
 def set_device(device: int) -> None:
-    """Makes `device`'s primary context (the one torch and CuPy use) current."""
-    check(_cu().cuCtxSetCurrent(_primary_context(device)))
+    """Makes `device`'s primary context current on this thread."""
+    check(_cu().cuCtxSetCurrent(primary_context(device)))
+
+
+@lru_cache(maxsize=None)
+def device_attribute(device: int, name: str) -> int:
+    cu = _cu()
+    attribute = getattr(cu.CUdevice_attribute, f"CU_DEVICE_ATTRIBUTE_{name}")
+    check(cu.cuInit(0))
+    return check(cu.cuDeviceGetAttribute(attribute, check(cu.cuDeviceGet(device))))
+
+
+def max_shared_bytes(device: int) -> int:
+    """Shared memory one block may use on `device` after opting in (227 KiB on H100)."""
+    return device_attribute(device, "MAX_SHARED_MEMORY_PER_BLOCK_OPTIN")
+
+
+def pointer_device(pointer: int) -> int:
+    """The ordinal of the device that owns a device pointer."""
+    cu = _cu()
+    check(cu.cuInit(0))
+    return check(cu.cuPointerGetAttribute(
+        cu.CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL, pointer))
+
+
+def check_shared_memory(kernel: str, static_bytes: int, dynamic_bytes: int, limit: int) -> None:
+    if static_bytes + dynamic_bytes > limit:
+        raise ValueError(f"kernel {kernel} needs {static_bytes + dynamic_bytes} bytes of shared "
+                         f"memory per block ({static_bytes} static + {dynamic_bytes} dynamic); "
+                         f"the device allows {limit}")
+
+
+def stream_handle(stream) -> int:
+    """An int CUstream handle from an int, a torch or CuPy stream, an object with
+    `__cuda_stream__` (the CUDA stream protocol) or a cuda-python CUstream."""
+    if stream is None:
+        return 0
+    if isinstance(stream, int):
+        return stream
+    if hasattr(stream, "__cuda_stream__"):
+        return int(stream.__cuda_stream__()[1])
+    for attribute in ("cuda_stream", "ptr", "handle"):
+        handle = getattr(stream, attribute, None)
+        if isinstance(handle, int):
+            return handle
+    try:
+        if not isinstance(stream, (str, bytes, float)):
+            return int(stream)  # cuda.bindings CUstream
+    except (TypeError, ValueError):
+        pass
+    raise TypeError(f"stream= takes an int handle, a torch or CuPy stream or a CUstream; "
+                    f"got {type(stream).__name__}")
 
 
 class LoadedKernel:
-    """A kernel loaded into one device's context, ready to launch."""
+    """A kernel image loaded into one device's primary context, ready to launch."""
 
-    def __init__(self, image: bytes, name: str, shared_bytes: int):
+    def __init__(self, image: bytes, name: str, shared_bytes: int, device: int):
         cu = _cu()
-        self.module = check(cu.cuModuleLoadData(image))
-        self.function = check(cu.cuModuleGetFunction(self.module, name.encode()))
-        if shared_bytes > 48 * 1024:
-            check(cu.cuFuncSetAttribute(
-                self.function,
-                cu.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                shared_bytes))
+        self.name, self.device, self.shared_bytes = name, device, shared_bytes
+        self.context = primary_context(device)
+        self.context_handle = int(self.context)
+        previous = check(cu.cuCtxGetCurrent())
+        check(cu.cuCtxSetCurrent(self.context))
+        try:
+            self.module = check(cu.cuModuleLoadData(image))
+            self.function = check(cu.cuModuleGetFunction(self.module, name.encode()))
+            static = check(cu.cuFuncGetAttribute(
+                cu.CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, self.function))
+            check_shared_memory(name, static, shared_bytes, max_shared_bytes(device))
+            if static + shared_bytes > DEFAULT_SHARED_BYTES:  # set once per function
+                check(cu.cuFuncSetAttribute(
+                    self.function,
+                    cu.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                    shared_bytes))
+        finally:
+            if int(previous) and int(previous) != self.context_handle:
+                check(cu.cuCtxSetCurrent(previous))
+        self._launch = cu.cuLaunchKernel
+        self._get_current = cu.cuCtxGetCurrent
+        self._streams: dict[int, object] = {}
+        self._cu_stream = cu.CUstream
+        self._success = cu.CUresult.CUDA_SUCCESS
 
-    def launch(self, grid, block, shared_bytes: int, stream: int, params: list) -> None:
-        """`params`: ctypes objects, one per kernel parameter, in order."""
+    def launch(self, grid, block, stream: int, kernel_params: int) -> None:
+        """`kernel_params`: address of the array of pointers to each parameter."""
+        cu_stream = self._streams.get(stream)
+        if cu_stream is None:
+            if len(self._streams) > 64:
+                self._streams.clear()
+            cu_stream = self._streams[stream] = self._cu_stream(stream)
+        err, current = self._get_current()
+        if int(current) != self.context_handle:
+            self._launch_in_context(current, grid, block, cu_stream, kernel_params)
+            return
+        err, = self._launch(self.function, grid[0], grid[1], grid[2], block[0], block[1],
+                            block[2], self.shared_bytes, cu_stream, kernel_params, 0)
+        if err != self._success:
+            check((err,))
+
+    def _launch_in_context(self, current, grid, block, cu_stream, kernel_params) -> None:
+        """Launches from another (or no) current context: the primary context of
+        the kernel's device is made current, then the caller's is restored."""
         cu = _cu()
-        pointers = (ctypes.c_void_p * len(params))(
-            *[ctypes.cast(ctypes.pointer(p), ctypes.c_void_p) for p in params])
-        check(cu.cuLaunchKernel(self.function, *grid, *block, shared_bytes,
-                                cu.CUstream(stream), ctypes.addressof(pointers), 0))
+        check(cu.cuCtxSetCurrent(self.context))
+        try:
+            check(self._launch(self.function, *grid, *block, self.shared_bytes, cu_stream,
+                               kernel_params, 0))
+        finally:
+            if int(current):
+                check(cu.cuCtxSetCurrent(current))

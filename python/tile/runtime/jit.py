@@ -1,22 +1,30 @@
-"""`@tile.jit`: specialization, compilation on first use, launch."""
+"""`@tile.jit`: specialization, compilation on first use, launch.
+
+A launch reads the arguments into a specialization key (`arguments.collect`);
+a key seen before maps straight to a `Launcher` (packing plan + loaded
+kernel). A new key goes the slow way: bind, build the `ArgSpec`s, compile (or
+load from the memory or disk cache), load, plan, and remember the launcher.
+"""
 from __future__ import annotations
 
-import ctypes
+import hashlib
 import inspect
 import textwrap
-import typing
+import time
 from dataclasses import dataclass
 
 from .. import interpreter
 from .. import language as tl
 from ..compiler import CompiledKernel, CompileOptions, compile_ir, verify_ir
 from ..frontend import KernelSource, generate_ir
-from ..signature import (INT32_RANGE, ArgSpec, array_spec, divisibility, params_of,
-                         parse_type_string)
-from . import driver
-from .arguments import as_device_array
+from ..signature import ArgSpec, array_spec, params_of, parse_type_string
+from . import cache, driver
+from .arguments import as_device_array, collect, scalar_spec
+from .launcher import Launcher, ParamPacker, grid3, resolve_stream
+from .tensormap import TensorMapSpec
 
 LAUNCH_OPTIONS = ("num_warps", "stream")
+DEFAULT_NUM_WARPS = 4
 
 
 def _is_constexpr(annotation, globals_) -> bool:
@@ -38,9 +46,10 @@ class _Bound:
     runtime: list  # (Param, value) per kernel parameter, in order; value None for type strings
     constexprs: dict
     options: CompileOptions
-    stream: int | None
+    stream: object  # the stream= option as given, or None
     device: int
-    host_arrays: dict  # argument name -> numpy array, when interpreting
+    values: dict  # every argument by name, as passed
+    host_arrays: dict  # argument name -> numpy array over its memory, when interpreting
 
 
 class JITFunction:
@@ -54,14 +63,20 @@ class JITFunction:
         indent = len(lines[0]) - len(lines[0].lstrip())
         self.source = KernelSource(fn.__name__, inspect.getsourcefile(fn) or "<unknown>",
                                    first_line, dedented, indent, fn.__globals__)
+        self.source_hash = hashlib.sha256(
+            f"{self.source.filename}:{first_line}:{indent}\n{dedented}".encode()).hexdigest()
         self.signature = inspect.signature(fn)
         self.params = list(self.signature.parameters)
         self.constexpr_params = {
             name for name, p in self.signature.parameters.items()
             if _is_constexpr(p.annotation, fn.__globals__)}
+        self._runtime_names = [n for n in self.params if n not in self.constexpr_params]
+        self._constexpr_names = [n for n in self.params if n in self.constexpr_params]
+        self._binder = self._make_binder()
         self._cache: dict[tuple, CompiledKernel] = {}
         self._ir_cache: dict[tuple, str] = {}  # specialization -> frontend IR text
-        self._loaded: dict[tuple, driver.LoadedKernel] = {}
+        self._loaded: dict[tuple, driver.LoadedKernel] = {}  # (compile key, device)
+        self._launchers: dict[tuple, Launcher] = {}  # launch key -> launcher
 
     def __repr__(self) -> str:
         return f"<tile.jit {self.__name__}>"
@@ -73,27 +88,70 @@ class JITFunction:
         return _Launcher(self, grid)
 
     # -- specialization --------------------------------------------------------
-    def _bind(self, args, kwargs, on_host: bool = False) -> _Bound:
-        options = {k: kwargs.pop(k) for k in LAUNCH_OPTIONS if k in kwargs}
+    def _make_binder(self):
+        """A function with the kernel's signature plus the launch options that
+        returns (runtime values, constexpr values, num_warps, stream): binding by
+        Python's own call machinery, far cheaper than `Signature.bind`."""
+        clash = set(self.params) & set(LAUNCH_OPTIONS)
+        if clash:
+            raise TypeError(f"{self.__name__}: parameter names {sorted(clash)} are reserved for "
+                            "launch options")
+        defaults, parts = {}, []
+        for name, p in self.signature.parameters.items():
+            if p.kind not in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+                raise TypeError(f"{self.__name__}: tile kernels take plain parameters only")
+            if p.kind == p.KEYWORD_ONLY and "*" not in parts:
+                parts.append("*")
+            if p.default is not p.empty:
+                defaults[name] = p.default
+                parts.append(f"{name}=_defaults[{name!r}]")
+            else:
+                parts.append(name)
+        runtime = "".join(f"{n}, " for n in self._runtime_names)
+        constexprs = "".join(f"{n}, " for n in self._constexpr_names)
+        options = ", ".join(f"{o}=None" for o in LAUNCH_OPTIONS)
+        if "*" not in parts:
+            parts.append("*")
+        code = (f"def {self.__name__}({', '.join(parts)}, {options}):\n"
+                f"    return ({runtime}), ({constexprs}), num_warps, stream\n")
+        namespace = {"_defaults": defaults}
+        exec(code, namespace)
+        return namespace[self.__name__]
+
+    def _binding_error(self, error: TypeError, args, kwargs) -> TypeError:
+        """The message `inspect.Signature.bind` gives for arguments that do not fit."""
+        kwargs = {k: v for k, v in kwargs.items() if k not in LAUNCH_OPTIONS}
         try:
-            bound = self.signature.bind(*args, **kwargs)
+            self.signature.bind(*args, **kwargs)
         except TypeError as e:
-            raise TypeError(f"{self.__name__}: {e}") from None
-        bound.apply_defaults()  # `BLOCK: tile.constexpr = 128` specializes on 128
-        specs, runtime, constexprs, devices, streams = {}, [], {}, set(), set()
-        host_arrays = {}
-        for name, value in bound.arguments.items():
-            if name in self.constexpr_params:
-                specs[name] = ArgSpec("constexpr", value=value)
-                constexprs[name] = value
+            error = e
+        return TypeError(f"{self.__name__}: {error}")
+
+    def _bind(self, args, kwargs, on_host: bool = False) -> _Bound:
+        """The full binding (slow path: new specializations, `compile`, `ir` and the
+        interpreter). Defaults apply through the binder: `BLOCK: tile.constexpr = 128`
+        specializes on 128. `on_host`: the kernel is interpreted, so arrays are host
+        arrays (numpy, CPU torch), kept in `host_arrays`."""
+        try:
+            runtime_values, constexpr_values, num_warps, stream = self._binder(*args, **kwargs)
+        except TypeError as e:
+            raise self._binding_error(e, args, kwargs) from None
+        values = dict(zip(self._runtime_names, runtime_values))
+        constexprs = dict(zip(self._constexpr_names, constexpr_values))
+        specs, runtime, devices, host_arrays = {}, [], set(), {}
+        for name in self.params:
+            if name in constexprs:
+                specs[name] = ArgSpec("constexpr", value=constexprs[name])
                 continue
+            value = values[name]
             if isinstance(value, str):
                 spec = parse_type_string(value, name)
                 runtime += [(p, None) for p in params_of(name, spec)]
-                specs[name] = spec
-                continue
-            array = as_device_array(value, name, on_host)
-            if array is not None:
+            elif isinstance(value, (bool, int, float)):
+                spec = scalar_spec(value, name)
+                runtime += [(p, value) for p in params_of(name, spec)]
+            else:
+                array = as_device_array(value, name, on_host=on_host)
                 if on_host:
                     host_arrays[name] = array.host
                 spec = array_spec(array.dtype, array.pointer, array.shape, array.strides)
@@ -102,31 +160,13 @@ class JITFunction:
                          "stride": lambda p: array.strides[p.dim]}
                 runtime += [(p, parts[p.source](p)) for p in params_of(name, spec)]
                 devices.add(array.device)
-                if array.stream is not None:
-                    streams.add(array.stream)
-            elif isinstance(value, bool):
-                raise TypeError(f"argument '{name}': bool parameters must be tile.constexpr")
-            elif isinstance(value, int):
-                if not INT32_RANGE[0] <= value <= INT32_RANGE[1]:
-                    raise ValueError(f"argument '{name}' = {value} does not fit in int32")
-                spec = ArgSpec("int", tl.int32, divisibility(value))
-                runtime += [(p, value) for p in params_of(name, spec)]
-            elif isinstance(value, float):
-                spec = ArgSpec("float", tl.float32)
-                runtime += [(p, value) for p in params_of(name, spec)]
-            else:
-                raise TypeError(f"argument '{name}': unsupported type {type(value).__name__}; "
-                                "expected a device array, int or float")
             specs[name] = spec
         if len(devices) > 1:
             raise ValueError(f"{self.__name__}: arrays are on different devices {sorted(devices)}")
-        stream = options.get("stream")
-        if stream is None and len(streams) == 1:
-            stream = streams.pop()
-        compile_options = CompileOptions(num_warps=options.get("num_warps", 4))
-        compile_options.validate()
-        return _Bound(specs, runtime, constexprs, compile_options,
-                      stream, devices.pop() if devices else 0, host_arrays)
+        options = CompileOptions(num_warps=DEFAULT_NUM_WARPS if num_warps is None else num_warps)
+        options.validate()
+        return _Bound(specs, runtime, constexprs, options, stream,
+                      devices.pop() if devices else 0, {**values, **constexprs}, host_arrays)
 
     def _key(self, bound: _Bound) -> tuple:
         return (tuple((n, s.key()) for n, s in bound.specs.items()), bound.options)
@@ -141,11 +181,23 @@ class JITFunction:
         return text
 
     def _compile(self, bound: _Bound, want_cubin: bool = True) -> CompiledKernel:
+        """The compiled specialization: from memory, from the disk cache, or built."""
         key = self._key(bound)
         kernel = self._cache.get(key)
+        if kernel is not None:
+            return kernel
+        disk = cache.disk_cache() if want_cubin else None
+        entry = cache.entry_key(self.source_hash, key[0], key[1]) if disk else None
+        kernel = disk.load(entry) if disk else None
         if kernel is None:
-            kernel = compile_ir(self._tile_ir(bound), self.__name__, bound.options, want_cubin)
-            self._cache[key] = kernel
+            start = time.perf_counter()
+            text = self._tile_ir(bound)  # ~0 s when `ir()` already generated it
+            frontend_seconds = time.perf_counter() - start
+            kernel = compile_ir(text, self.__name__, bound.options, want_cubin)
+            kernel.metadata.setdefault("stage_seconds", {})["frontend"] = frontend_seconds
+            if disk:
+                disk.store(entry, kernel)
+        self._cache[key] = kernel
         return kernel
 
     def ir(self, *args, locations: bool = False, **kwargs) -> str:
@@ -166,41 +218,49 @@ class JITFunction:
         return self._compile(self._bind(list(args), dict(kwargs)))
 
     # -- launch ------------------------------------------------------------------
+    def _launch_key(self, args, kwargs):
+        """The fast specialization key of a call and its raw argument values.
+        Equal keys always mean equal `ArgSpec`s (test_runtime_jit checks it)."""
+        try:
+            runtime, constexprs, num_warps, stream = self._binder(*args, **kwargs)
+        except TypeError as e:
+            raise self._binding_error(e, args, kwargs) from None
+        key, raw = [num_warps, *map(repr, constexprs)], []
+        try:
+            device, hint = collect(self._runtime_names, runtime, key, raw, stream)
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"{self.__name__}: {e}") from None
+        key.append(device)
+        return tuple(key), raw, device, hint, constexprs, stream
+
     def _launch(self, grid, args, kwargs) -> None:
-        bound = self._bind(list(args), dict(kwargs))
-        if any(value is None for _, value in bound.runtime):
-            raise TypeError(f"{self.__name__}: type strings can be compiled, not launched")
-        kernel = self._compile(bound)
+        key, raw, device, hint, constexprs, stream = self._launch_key(args, kwargs)
+        launcher = self._launchers.get(key)
+        if launcher is None:
+            launcher = self._prepare(key, args, kwargs)
         if callable(grid):
-            grid = grid(dict(bound.constexprs))
-        grid = tuple(grid) if isinstance(grid, (tuple, list)) else (grid,)
-        if not 1 <= len(grid) <= 3 or not all(isinstance(g, int) for g in grid):
-            raise ValueError(f"{self.__name__}: grid must be 1 to 3 ints, got {grid}")
-        grid = grid + (1,) * (3 - len(grid))
-        if any(g <= 0 for g in grid):
+            grid = grid(dict(zip(self._constexpr_names, constexprs)))
+        grid = grid3(grid, self.__name__)
+        if grid is None:
             return  # an empty grid launches nothing, as in Triton
-        if grid[0] > 2**31 - 1 or grid[1] > 65535 or grid[2] > 65535:
-            raise ValueError(f"{self.__name__}: grid {grid} exceeds the CUDA limits "
-                             "(2^31-1, 65535, 65535)")
-        driver.set_device(bound.device)
-        key = (self._key(bound), bound.device)
-        loaded = self._loaded.get(key)
+        launcher(grid, resolve_stream(stream, hint, device or 0), raw)
+
+    def _prepare(self, key: tuple, args, kwargs) -> Launcher:
+        """A new specialization: compile (or fetch), load on the device, plan."""
+        bound = self._bind(list(args), dict(kwargs))
+        kernel = self._compile(bound)
+        metadata = kernel.metadata
+        tma = [TensorMapSpec.from_metadata(t) for t in metadata.get("tma", [])]
+        packer = ParamPacker(self.__name__, [(n, bound.specs[n]) for n in self._runtime_names],
+                             metadata["params"], tma)
+        loaded = self._loaded.get((self._key(bound), bound.device))
         if loaded is None:
             image = kernel.cubin or kernel.ptx.encode() + b"\0"
-            loaded = driver.LoadedKernel(image, kernel.name, kernel.metadata["shared_bytes"])
-            self._loaded[key] = loaded
-        params = kernel.metadata["params"]
-        if len(params) != len(bound.runtime):
-            raise RuntimeError(f"{self.__name__}: kernel has {len(params)} parameters but "
-                               f"{len(bound.runtime)} runtime arguments were given")
-        ctype = {"ptr": ctypes.c_uint64, "i32": ctypes.c_int32, "f32": ctypes.c_float}
-        values = []
-        for param, value in bound.runtime:
-            if param.type == "i32" and not INT32_RANGE[0] <= value <= INT32_RANGE[1]:
-                raise ValueError(f"{self.__name__}: {param.name} = {value} does not fit in int32")
-            values.append(ctype[param.type](value))
-        loaded.launch(grid, kernel.metadata["block"], kernel.metadata["shared_bytes"],
-                      bound.stream or 0, values)
+            loaded = driver.LoadedKernel(image, kernel.name, metadata["shared_bytes"],
+                                         bound.device)
+            self._loaded[(self._key(bound), bound.device)] = loaded
+        launcher = self._launchers[key] = Launcher(loaded, packer, metadata["block"])
+        return launcher
 
 
 class _Launcher:

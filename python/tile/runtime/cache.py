@@ -1,0 +1,158 @@
+"""The on-disk kernel cache.
+
+An entry is one file named by the SHA-256 of (kernel source, specialization,
+compile options including the target, compiler fingerprint). It is written to
+a temporary file in the same directory and renamed into place, so a reader
+never sees half of it; it starts with a magic line holding the SHA-256 of the
+rest, so a truncated or corrupt entry is detected, reported, deleted and
+rebuilt, never loaded.
+
+    TILE_CACHE_DIR   where entries go (default: $XDG_CACHE_HOME/tile, ~/.cache/tile)
+    TILE_CACHE=0     turns the disk cache off (compiles every time a process starts)
+With TILE_DUMP_DIR set the disk cache is off too: every stage must be built to be dumped.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from functools import lru_cache
+from pathlib import Path
+
+MAGIC = b"tile-cache-v1 "
+_ENTRY_FORMAT = 1
+
+
+def cache_dir() -> Path | None:
+    """The disk cache directory, or None when the disk cache is off."""
+    if os.environ.get("TILE_CACHE", "1").strip().lower() in ("0", "off", "false", "no"):
+        return None
+    if os.environ.get("TILE_DUMP_DIR"):
+        return None
+    if env := os.environ.get("TILE_CACHE_DIR"):
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "tile"
+
+
+@lru_cache(maxsize=1)
+def compiler_fingerprint() -> str:
+    """Changes whenever the compiler could produce different code: tile's
+    version, the compiler's Python sources, the C++ pass library and ptxas."""
+    import tile
+    from ..compiler import find_ptxas
+    digest = hashlib.sha256(tile.__version__.encode())
+    root = Path(tile.__file__).parent
+    sources = sorted([*root.glob("compiler/*.py"), *root.glob("frontend/*.py"),
+                      root / "signature.py", root / "language.py"])
+    for path in sources:
+        digest.update(path.name.encode() + path.read_bytes())
+    for binary in (_library_path(), find_ptxas()):
+        if binary and os.path.exists(binary):
+            stat = os.stat(binary)
+            digest.update(f"{os.path.realpath(binary)}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def _library_path() -> str | None:
+    try:
+        from ..compiler.mlir_context import find_library
+        return str(find_library())
+    except FileNotFoundError:
+        return None
+
+
+def entry_key(source: str, specialization, options, fingerprint: str | None = None) -> str:
+    """The entry name: `specialization` and `options` by repr (both are
+    deterministic tuples/dataclasses; constexprs enter by repr)."""
+    text = repr((source, specialization, options, fingerprint or compiler_fingerprint()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def kernel_to_json(kernel) -> dict:
+    """A CompiledKernel as JSON-able data (bytes stages in base64)."""
+    asm = {stage: ({"base64": base64.b64encode(text).decode()} if isinstance(text, bytes)
+                   else text) for stage, text in kernel.asm.items()}
+    return {"name": kernel.name, "asm": asm, "metadata": kernel.metadata}
+
+
+def kernel_from_json(data: dict):
+    from ..compiler import CompiledKernel
+    asm = {stage: (base64.b64decode(text["base64"]) if isinstance(text, dict) else text)
+           for stage, text in data["asm"].items()}
+    return CompiledKernel(data["name"], asm, data["metadata"])
+
+
+class CorruptEntry(Exception):
+    pass
+
+
+class DiskCache:
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+
+    def path(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.json"
+
+    def load(self, key: str):
+        """The cached CompiledKernel, or None (a missing or corrupt entry)."""
+        path = self.path(key)
+        try:
+            blob = path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as e:
+            warnings.warn(f"tile cache: cannot read {path} ({e}); compiling", RuntimeWarning)
+            return None
+        try:
+            return kernel_from_json(self._verified(blob, key))
+        except (CorruptEntry, ValueError, KeyError, TypeError) as e:
+            warnings.warn(f"tile cache: corrupt entry {path} ({e}); rebuilding it",
+                          RuntimeWarning, stacklevel=2)
+            try:
+                path.unlink()
+            except OSError:
+                pass
+            return None
+
+    @staticmethod
+    def _verified(blob: bytes, key: str) -> dict:
+        header, newline, payload = blob.partition(b"\n")
+        if not header.startswith(MAGIC) or not newline:
+            raise CorruptEntry("bad header")
+        if header[len(MAGIC):].decode("ascii", "replace") != hashlib.sha256(payload).hexdigest():
+            raise CorruptEntry("checksum mismatch (truncated or modified)")
+        data = json.loads(payload)
+        if data.get("format") != _ENTRY_FORMAT or data.get("key") != key:
+            raise CorruptEntry("entry is for another key or format")
+        return data["kernel"]
+
+    def store(self, key: str, kernel) -> Path | None:
+        """Writes an entry atomically; a cache that cannot be written is skipped
+        with a warning (compiling still works)."""
+        path = self.path(key)
+        payload = json.dumps({"format": _ENTRY_FORMAT, "key": key,
+                              "kernel": kernel_to_json(kernel)}).encode()
+        blob = MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".tmp", dir=path.parent)
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(blob)
+                os.replace(tmp, path)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except OSError as e:
+            warnings.warn(f"tile cache: cannot write {path} ({e})", RuntimeWarning)
+            return None
+        return path
+
+
+def disk_cache() -> DiskCache | None:
+    directory = cache_dir()
+    return None if directory is None else DiskCache(directory)

@@ -1,0 +1,196 @@
+"""The launch path of one loaded specialization, precomputed so that a cached
+launch does little Python work: one gather of the parameter values out of the
+raw argument values, one `struct.pack_into` into a buffer that the
+kernelParams array already points into, the TMA descriptors copied in (from
+their cache), one cuLaunchKernel.
+"""
+from __future__ import annotations
+
+import ctypes
+import operator
+import struct
+import threading
+
+from ..signature import ArgSpec, Param, params_of
+from .arguments import TORCH_STREAM, raw_index, raw_length
+from .driver import LoadedKernel, stream_handle
+from .tensormap import DESCRIPTORS, TENSOR_MAP_BYTES, TensorMapSpec
+
+# signature.Param.type -> (struct code, bytes)
+_PARAM_CODES = {"ptr": ("Q", 8), "i32": ("i", 4), "f32": ("f", 4)}
+_GRID_LIMITS = (2**31 - 1, 65535, 65535)
+
+
+def grid3(grid, kernel: str):
+    """A grid as 3 ints, or None for an empty grid (which launches nothing)."""
+    if type(grid) is tuple and len(grid) == 1 and type(grid[0]) is int \
+            and 0 < grid[0] <= _GRID_LIMITS[0]:
+        return grid[0], 1, 1  # the common case, first
+    if type(grid) is not tuple:
+        grid = (grid,) if isinstance(grid, int) else tuple(grid) if isinstance(grid, list) \
+            else _bad_grid(grid, kernel)
+    n = len(grid)
+    if n == 1:
+        grid = (grid[0], 1, 1)
+    elif n == 2:
+        grid = (grid[0], grid[1], 1)
+    elif n != 3:
+        _bad_grid(grid, kernel)
+    x, y, z = grid
+    if type(x) is not int or type(y) is not int or type(z) is not int:
+        try:
+            x, y, z = map(operator.index, grid)  # numpy integers
+        except TypeError:
+            _bad_grid(grid, kernel)
+    if 0 < x <= _GRID_LIMITS[0] and 0 < y <= _GRID_LIMITS[1] and 0 < z <= _GRID_LIMITS[2]:
+        return x, y, z
+    if x >= 0 and y >= 0 and z >= 0 and (x == 0 or y == 0 or z == 0):
+        return None  # as in Triton: an empty grid is not an error
+    raise ValueError(f"{kernel}: grid {(x, y, z)} is outside the CUDA limits (1..2^31-1, "
+                     "1..65535, 1..65535)")
+
+
+def _bad_grid(grid, kernel: str):
+    raise ValueError(f"{kernel}: a grid is 1 to 3 ints (or a function of the constexprs "
+                     f"returning them), got {grid!r}")
+
+
+def _torch_raw_stream(device: int) -> int:
+    """The current torch stream of `device`, through the accessor torch's own
+    launchers use (looked up on first use: importing tile must not import torch)."""
+    global _torch_raw_stream
+    try:
+        from torch._C import _cuda_getCurrentRawStream as accessor
+    except ImportError:
+        import torch
+
+        def accessor(device):
+            return torch.cuda.current_stream(device).cuda_stream
+    _torch_raw_stream = accessor
+    return accessor(device)
+
+
+def resolve_stream(explicit, hint, device: int) -> int:
+    """The launch stream: `stream=` if given, else the arrays' (the current torch
+    stream for torch tensors, the exported one for CuPy), else the default."""
+    if explicit is not None:
+        return stream_handle(explicit)
+    if hint is None:
+        return 0
+    if hint is TORCH_STREAM:
+        return _torch_raw_stream(device)
+    if isinstance(hint, int):
+        return hint
+    streams = {_torch_raw_stream(device) if h is TORCH_STREAM else h for h in hint}
+    if len(streams) == 1:
+        return streams.pop()
+    raise ValueError(f"the arrays come with different current streams {sorted(streams)}; "
+                     "pass stream= to choose the launch stream")
+
+
+class ParamPacker:
+    """The kernel parameters of one specialization in one buffer, with the
+    kernelParams array pointing at each, and how to fill it from raw values.
+    `abi` is the kernel's parameter list (size and align of each, read from the
+    PTX); `args` the runtime arguments in call order with their specializations."""
+
+    def __init__(self, kernel: str, args: list[tuple[str, ArgSpec]], abi: list[dict],
+                 tma: list[TensorMapSpec]):
+        params, bases, base = [], {}, 0
+        for name, spec in args:  # the order `arguments.collect` reads them in
+            bases[name] = (base, spec)
+            params += [(p, base + raw_index(p, spec)) for p in params_of(name, spec)]
+            base += raw_length(spec)
+        by_slot = {t.param: t for t in tma}
+        if len(abi) != len(params) + len(tma) or any(i >= len(abi) for i in by_slot):
+            raise RuntimeError(f"{kernel}: the kernel has {len(abi)} parameters, the signature "
+                               f"makes {len(params)} plus {len(tma)} TMA descriptors")
+        fmt, offsets, gather, self.params, self._tma = "<", [], [], [], []
+        offset, pending = 0, iter(params)
+        for index, slot in enumerate(abi):
+            aligned = -(-offset // slot["align"]) * slot["align"]
+            if aligned > offset:  # struct's '<' packs without padding: add it
+                fmt += f"{aligned - offset}x"
+            offset = aligned
+            offsets.append(offset)
+            if index in by_slot:
+                t = by_slot[index]
+                if slot["size"] != TENSOR_MAP_BYTES or t.arg not in bases:
+                    raise RuntimeError(f"{kernel}: TMA parameter {index} for '{t.arg}' is "
+                                       f"{slot['size']} bytes or names no array argument")
+                arg_base, spec = bases[t.arg]
+                if spec.kind != "array" or spec.dtype.mlir != t.dtype:
+                    raise RuntimeError(f"{kernel}: argument '{t.arg}' is {spec.dtype}, its TMA "
+                                       f"descriptor expects {t.dtype}")
+                self._tma.append((t, offset, arg_base, spec.rank))
+                fmt += f"{TENSOR_MAP_BYTES}x"
+            else:
+                param, at = next(pending)
+                code, size = _PARAM_CODES[param.type]
+                if slot["size"] != size:
+                    raise RuntimeError(f"{kernel}: parameter {index} ({param.name}) is "
+                                       f"{slot['size']} bytes in the kernel, {size} here")
+                fmt += code
+                gather.append(at)
+                self.params.append(param)
+            offset += slot["size"]
+        self.size, self.offsets = offset, offsets
+        self._struct = struct.Struct(fmt)
+        # Over-allocated so that the buffer can start 64-byte aligned, as a CUtensorMap wants.
+        self._buffer = ctypes.create_string_buffer(offset + _BUFFER_ALIGN)
+        self._base = -ctypes.addressof(self._buffer) % _BUFFER_ALIGN
+        self._view = memoryview(self._buffer).cast("B")
+        start = ctypes.addressof(self._buffer) + self._base
+        self._pointers = (ctypes.c_void_p * max(len(abi), 1))(*[start + o for o in offsets])
+        self.kernel_params = ctypes.addressof(self._pointers)
+        if not gather:
+            self._gather = lambda raw: ()
+        elif len(gather) == 1:
+            only = gather[0]
+            self._gather = lambda raw: (raw[only],)
+        else:
+            self._gather = operator.itemgetter(*gather)
+
+    def pack(self, raw: list) -> None:
+        values = self._gather(raw)
+        try:
+            self._struct.pack_into(self._buffer, self._base, *values)
+        except struct.error:
+            raise self._range_error(values) from None
+        view, base = self._view, self._base
+        for spec, offset, arg_base, rank in self._tma:
+            at = base + offset
+            view[at:at + TENSOR_MAP_BYTES] = DESCRIPTORS.descriptor(
+                spec, raw[arg_base], raw[arg_base + 1:arg_base + 1 + rank],
+                raw[arg_base + 1 + rank:arg_base + 1 + 2 * rank])
+
+    def _range_error(self, values) -> Exception:
+        """Names the parameter whose value does not fit (sizes and strides are i32)."""
+        for param, value in zip(self.params, values):
+            code = _PARAM_CODES[param.type][0]
+            try:
+                struct.pack("<" + code, value)
+            except struct.error:
+                what = "int32" if code == "i" else "a 64-bit pointer" if code == "Q" else "f32"
+                return ValueError(f"{param.name} = {value} does not fit in {what}")
+        return ValueError(f"parameters {values} do not fit the kernel's parameter types")
+
+    def packed(self) -> bytes:
+        """The packed parameter bytes, as the driver will read them."""
+        return bytes(self._view[self._base:self._base + self.size])
+
+
+_BUFFER_ALIGN = 64
+
+
+class Launcher:
+    """One specialization loaded on one device: pack, then cuLaunchKernel."""
+
+    def __init__(self, loaded: LoadedKernel, packer: ParamPacker, block):
+        self.loaded, self.packer, self.block = loaded, packer, tuple(block)
+        self._lock = threading.Lock()  # the parameter buffer is shared by calls
+
+    def __call__(self, grid, stream: int, raw: list) -> None:
+        with self._lock:
+            self.packer.pack(raw)
+            self.loaded.launch(grid, self.block, stream, self.packer.kernel_params)
