@@ -20,14 +20,16 @@ def main() -> int:
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     import torch
+    import bench_gemm
     import bench_vector_add
     import compile_time
     import launch_overhead
     device = torch.cuda.get_device_name()
     # Host-side measurements first, before big allocations.
-    rows = {"launch": launch_overhead, "compile": compile_time}
+    rows = {"launch": launch_overhead, "compile": compile_time, "gemm": bench_gemm}
     results = [dict(launch_overhead.bench(), kind="launch"),
                dict(compile_time.bench(), kind="compile"), bench_vector_add.bench()]
+    results += bench_gemm.bench()
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"date": datetime.date.today().isoformat(), "device": device,

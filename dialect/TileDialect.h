@@ -33,6 +33,8 @@ constexpr llvm::StringLiteral kNumWarpsAttr = "tile.num_warps";
 /// Argument attribute: the value (integer) or address in bytes (pointer) is a
 /// multiple of this, as promised by the runtime's specialization.
 constexpr llvm::StringLiteral kDivisibilityAttr = "tile.divisibility";
+/// Argument attribute: a 128-byte CUtensorMap the kernel takes by value.
+constexpr llvm::StringLiteral kTensorMapArgAttr = "tile.tensormap";
 /// Module attribute (i64): dynamic shared memory the kernel needs, in bytes.
 constexpr llvm::StringLiteral kSharedBytesAttr = "tile.shared_bytes";
 } // namespace mlir::tile

@@ -61,6 +61,18 @@ def TileSynthesizeTMA : Pass<"tile-synthesize-tma", "ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def TileTensorMapParams : Pass<"tile-tensormap-params", "ModuleOp"> {
+  let summary = "make the lowered kernel take its TMA descriptors by value";
+  let description = [{
+    After convert-gpu-to-nvvm: each kernel parameter the module's `tile.tma`
+    names becomes `{llvm.byval = !llvm.array<128 x i8>, llvm.align = 64,
+    nvvm.grid_constant}`, so PTX declares `.param .align 64 .b8 p[128]` and
+    the TMA unit reads the CUtensorMap straight from the parameter space.
+    (It cannot be said earlier: the NVVM attribute is only valid on an
+    `llvm.func` kernel.)
+  }];
+}
+
 def ConvertTileToGPU : Pass<"convert-tile-to-gpu", "ModuleOp"> {
   let summary = "lower tile kernels to gpu.func with per-thread code";
   let description = [{

@@ -16,16 +16,20 @@ struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
                                llvm::cl::init("+ptx80")};
   Option<unsigned> optLevel{*this, "opt-level", llvm::cl::desc("NVPTX opt level"),
                             llvm::cl::init(3)};
+  Option<unsigned> stages{*this, "stages", llvm::cl::desc("shared-memory pipeline stages"),
+                          llvm::cl::init(3)};
 };
 
 void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
   std::string pipeline =
+      "tile-pipeline{stages=" + std::to_string(options.stages) + "},"
+      "tile-select-swizzle,tile-synthesize-tma,"
       "tile-assign-layouts,convert-tile-to-gpu,canonicalize,cse,"
       "convert-scf-to-cf,"
       "nvvm-attach-target{chip=" + options.chip + " features=" + options.features +
       " O=" + std::to_string(options.optLevel) + "},"
       "gpu.module(convert-vector-to-llvm,convert-gpu-to-nvvm,canonicalize,cse),"
-      "reconcile-unrealized-casts";
+      "tile-tensormap-params,reconcile-unrealized-casts";
   if (failed(parsePassPipeline(pipeline, pm)))
     llvm::errs() << "tile-to-llvm: could not build pipeline: " << pipeline << "\n";
 }

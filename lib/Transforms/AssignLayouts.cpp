@@ -83,12 +83,20 @@ private:
     return withEncoding(t, chooseBlockedLayout(t, numWarps));
   }
 
-  /// Makes operand `i` of `op` have type `want`, converting if needed.
+  /// Makes operand `i` of `op` have type `want`, converting if needed (a
+  /// splat constant is simply made again in the wanted layout).
   void convertOperand(Operation *op, unsigned i, Type want) {
     Value v = op->getOperand(i);
     if (v.getType() == want || !isa<RankedTensorType>(want))
       return;
     OpBuilder b(op);
+    if (auto constant = v.getDefiningOp<arith::ConstantOp>())
+      if (auto splat = dyn_cast<SplatElementsAttr>(constant.getValue())) {
+        op->setOperand(i, arith::ConstantOp::create(
+                              b, op->getLoc(), SplatElementsAttr::get(cast<ShapedType>(want),
+                                                                      splat.getSplatValue<Attribute>())));
+        return;
+      }
     op->setOperand(i, ConvertLayoutOp::create(b, op->getLoc(), want, v));
   }
 
@@ -96,13 +104,36 @@ private:
     result.setType(type);
   }
 
+  /// The accumulator layout of WGMMA for a tile of this kernel.
+  RankedTensorType wgmmaLayout(RankedTensorType t) {
+    return withEncoding(t, WgmmaLayoutAttr::get(t.getContext(), std::max<int64_t>(1, numWarps / 4)));
+  }
+
+  static bool isMmaAccumulator(Value v) {
+    return llvm::any_of(v.getUses(), [](OpOperand &use) {
+      return isa<MmaOp>(use.getOwner()) && use.getOperandNumber() == 2;
+    });
+  }
+
   void visit(Operation *op) {
     if (auto forOp = dyn_cast<scf::ForOp>(op)) {
-      for (auto [init, arg, result] :
-           llvm::zip(forOp.getInitArgs(), forOp.getRegionIterArgs(), forOp.getResults())) {
-        arg.setType(init.getType());
-        result.setType(init.getType());
+      for (auto [i, init, arg, result] :
+           llvm::enumerate(forOp.getInitArgs(), forOp.getRegionIterArgs(), forOp.getResults())) {
+        Type type = init.getType();
+        // A loop-carried accumulator lives in the WGMMA layout throughout.
+        if (isMmaAccumulator(arg)) {
+          type = wgmmaLayout(cast<RankedTensorType>(type));
+          convertOperand(forOp, forOp.getNumControlOperands() + i, type);
+        }
+        arg.setType(type);
+        result.setType(type);
       }
+      return;
+    }
+    if (auto mma = dyn_cast<MmaOp>(op)) {
+      RankedTensorType type = wgmmaLayout(mma.getType());
+      convertOperand(op, 2, type);
+      setResult(mma.getResult(), type);
       return;
     }
     if (auto ifOp = dyn_cast<scf::IfOp>(op)) {

@@ -55,10 +55,10 @@ struct TileSynthesizeTMA : public tile::impl::TileSynthesizeTMABase<TileSynthesi
         if (it == known.end()) {
           unsigned index = func.getNumArguments();
           OpBuilder b(ctx);
+          // The kernel takes it by value (byval, __grid_constant__) once it
+          // is a gpu.func; see convert-tile-to-gpu.
           SmallVector<NamedAttribute> attrs{
-              b.getNamedAttr("llvm.byval", TypeAttr::get(LLVM::LLVMArrayType::get(b.getI8Type(), 128))),
-              b.getNamedAttr("llvm.align", b.getI64IntegerAttr(64)),
-              b.getNamedAttr("nvvm.grid_constant", b.getUnitAttr())};
+              b.getNamedAttr(kTensorMapArgAttr, b.getUnitAttr())};
           if (failed(func.insertArgument(index, LLVM::LLVMPointerType::get(ctx),
                                          b.getDictionaryAttr(attrs), copy.getLoc())))
             return WalkResult::interrupt();

@@ -124,6 +124,14 @@ void moveKernelToGPU(func::FuncOp func, gpu::GPUModuleOp gpuModule) {
   kernel->setAttr(kNumWarpsAttr, b.getI32IntegerAttr(numWarps));
   if (ArrayAttr argAttrs = func.getAllArgAttrs())
     kernel.setAllArgAttrs(argAttrs);
+  // Tensor maps travel by value in the parameter space (__grid_constant__).
+  for (unsigned i = 0; i < kernel.getNumArguments(); ++i) {
+    if (!kernel.getArgAttr(i, kTensorMapArgAttr))
+      continue;
+    kernel.setArgAttr(i, "llvm.byval", TypeAttr::get(LLVM::LLVMArrayType::get(b.getI8Type(), 128)));
+    kernel.setArgAttr(i, "llvm.align", b.getI64IntegerAttr(64));
+
+  }
   Region &body = kernel.getBody();
   body.getBlocks().clear();
   body.takeBody(func.getBody());

@@ -25,6 +25,7 @@ class CompileOptions:
     arch: str = "sm_90a"
     num_warps: int = 4
     opt_level: int = 3
+    stages: int = 3  # shared-memory buffers per operand that tile-pipeline stages
 
     def validate(self) -> None:
         if self.arch not in SUPPORTED_ARCHS:
@@ -33,6 +34,8 @@ class CompileOptions:
             raise ValueError(f"num_warps must be 1, 2, 4, 8 or 16, got {self.num_warps}")
         if self.opt_level not in (0, 1, 2, 3):
             raise ValueError(f"opt_level must be 0..3, got {self.opt_level}")
+        if not 2 <= self.stages <= 8:
+            raise ValueError(f"stages must be 2..8, got {self.stages}")
 
 
 @dataclass
@@ -163,9 +166,33 @@ def verify_ir(tile_ir: str, locations: bool = False) -> str:
         return _parse(tile_ir).operation.get_asm(enable_debug_info=locations)
 
 
+def tensor_maps(module, param_names: list[str] | None) -> list[dict]:
+    """The TMA descriptors tile-synthesize-tma asked for (module attribute
+    `tile.tma`), as runtime metadata: which parameter receives each, for which
+    array argument (named by its pointer parameter), box and swizzle."""
+    from mlir import ir
+    attrs = module.operation.attributes
+    if "tile.tma" not in attrs:
+        return []
+    result = []
+    for entry in ir.ArrayAttr(attrs["tile.tma"]):
+        d = ir.DictAttr(entry)
+        pointer = ir.IntegerAttr(d["pointer"]).value
+        result.append({
+            "param": ir.IntegerAttr(d["param"]).value,
+            "arg": param_names[pointer] if param_names else f"param{pointer}",
+            "dtype": str(ir.TypeAttr(d["dtype"]).value),
+            "box": list(ir.DenseI64ArrayAttr(d["box"])),
+            "swizzle": ir.IntegerAttr(d["swizzle"]).value,
+            "oob_fill": "zero"})
+    return result
+
+
 def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions(),
-               want_cubin: bool = True) -> CompiledKernel:
-    """Compiles one kernel module printed by the frontend. `metadata["stage_seconds"]`
+               want_cubin: bool = True, param_names: list[str] | None = None) -> CompiledKernel:
+    """Compiles one kernel module printed by the frontend; `param_names` names
+    its parameters in order (signature.params_of), so that TMA metadata can say
+    which argument each descriptor describes. `metadata["stage_seconds"]`
     times each stage: "parse" (parse and verify the tile IR), "tile_passes" (the
     tile-to-llvm pipeline: tile passes and conversion to the LLVM dialect),
     "llvm_nvptx" (LLVM IR and the NVPTX backend, to PTX), "ptxas" (PTX to cubin)."""
@@ -194,7 +221,7 @@ def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions
         clock = time.perf_counter()
 
         pipeline = (f"builtin.module(tile-to-llvm{{chip={options.arch} "
-                    f"opt-level={options.opt_level}}})")
+                    f"opt-level={options.opt_level} stages={options.stages}}})")
         pm = passmanager.PassManager.parse(pipeline)
         if dump_dir is not None:
             pm.enable_ir_printing(tree_printing_dir_path=str(dump_dir / "passes"))
@@ -208,6 +235,7 @@ def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions
         attrs = module.operation.attributes
         shared_bytes = ir.IntegerAttr(attrs["tile.shared_bytes"]).value \
             if "tile.shared_bytes" in attrs else 0
+        tma = tensor_maps(module, param_names)
 
         clock = time.perf_counter()
         try:
@@ -224,7 +252,8 @@ def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions
 
     metadata = {"name": name, "arch": options.arch, "num_warps": options.num_warps,
                 "block": [32 * options.num_warps, 1, 1], "shared_bytes": shared_bytes,
-                "params": kernel_params(asm["ptx"], name), "stage_seconds": seconds}
+                "params": kernel_params(asm["ptx"], name), "tma": tma,
+                "stage_seconds": seconds}
     if want_cubin and find_ptxas() is not None:
         clock = time.perf_counter()
         asm["cubin"], info = run_ptxas(asm["ptx"], options.arch, options.opt_level)

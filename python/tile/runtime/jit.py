@@ -193,7 +193,8 @@ class JITFunction:
             start = time.perf_counter()
             text = self._tile_ir(bound)  # ~0 s when `ir()` already generated it
             frontend_seconds = time.perf_counter() - start
-            kernel = compile_ir(text, self.__name__, bound.options, want_cubin)
+            kernel = compile_ir(text, self.__name__, bound.options, want_cubin,
+                                param_names=[p.name for p, _ in bound.runtime])
             kernel.metadata.setdefault("stage_seconds", {})["frontend"] = frontend_seconds
             if disk:
                 disk.store(entry, kernel)
