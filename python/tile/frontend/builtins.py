@@ -127,9 +127,18 @@ class Builtins:
                              f"array, got {describe(array)}; pass one offset per dimension: "
                              f"{what}(A, (i, j), ...)")
         offset = self.int32(node, offset, f"{what}'s offset")
-        text = f"{array.pointer.name}[{offset.name}]"
         if bound is not None:
             bound = self.int32(node, bound, f"{what}'s bound")
+        if isinstance(array.strides[0], Value):
+            # A strided 1-D array: a view of `bound` (else all) elements at its stride.
+            type_ = ViewType(array.dtype, 1)
+            size = bound if bound is not None else array.sizes[0]
+            view = self.builder.op(
+                f"tile.make_view {array.pointer.name}, [{size.name}], [{array.strides[0].name}]"
+                f" : {array.pointer.type.mlir()} -> {type_.mlir()}", self.loc(node), type_)
+            return f"{view.name}[{offset.name}]", type_
+        text = f"{array.pointer.name}[{offset.name}]"
+        if bound is not None:
             text += f" bound {bound.name}"
         return text, array.pointer.type
 

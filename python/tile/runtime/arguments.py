@@ -237,13 +237,13 @@ def from_cuda_array_interface(value, name: str) -> DeviceArray:
     pointer = cai["data"][0]
     device = getattr(getattr(value, "device", None), "id", None)
     if device is None:
-        from .driver import gpu_available, pointer_device
+        from .driver import pointer_device
         try:
             device = pointer_device(pointer) if pointer else 0
         except Exception:
-            if gpu_available():
-                raise
-            device = 0  # no GPU here: the array is specialized on (`ir`, `compile`), not run
+            # Not memory the driver knows (or no GPU here): the array can be
+            # specialized on (`ir`, `compile`) but not launched; see _prepare.
+            device = None
     # Version 3 exports the producer's stream: 1 and 0 are the legacy default stream.
     stream = cai.get("stream") if cai.get("version", 0) >= 3 else None
     return DeviceArray(pointer, dtype, shape, strides, device, 0 if stream == 1 else stream)

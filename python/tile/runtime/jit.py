@@ -11,7 +11,7 @@ import hashlib
 import inspect
 import textwrap
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import interpreter
 from .. import language as tl
@@ -50,6 +50,7 @@ class _Bound:
     device: int
     values: dict  # every argument by name, as passed
     host_arrays: dict  # argument name -> numpy array over its memory, when interpreting
+    unknown_memory: list = field(default_factory=list)  # arrays no CUDA device owns
 
 
 class JITFunction:
@@ -138,7 +139,7 @@ class JITFunction:
             raise self._binding_error(e, args, kwargs) from None
         values = dict(zip(self._runtime_names, runtime_values))
         constexprs = dict(zip(self._constexpr_names, constexpr_values))
-        specs, runtime, devices, host_arrays = {}, [], set(), {}
+        specs, runtime, devices, host_arrays, unknown_memory = {}, [], set(), {}, []
         for name in self.params:
             if name in constexprs:
                 specs[name] = ArgSpec("constexpr", value=constexprs[name])
@@ -159,14 +160,18 @@ class JITFunction:
                          "size": lambda p: array.shape[p.dim],
                          "stride": lambda p: array.strides[p.dim]}
                 runtime += [(p, parts[p.source](p)) for p in params_of(name, spec)]
-                devices.add(array.device)
+                if array.device is not None:
+                    devices.add(array.device)
+                elif not on_host:
+                    unknown_memory.append(name)
             specs[name] = spec
         if len(devices) > 1:
             raise ValueError(f"{self.__name__}: arrays are on different devices {sorted(devices)}")
         options = CompileOptions(num_warps=DEFAULT_NUM_WARPS if num_warps is None else num_warps)
         options.validate()
         return _Bound(specs, runtime, constexprs, options, stream,
-                      devices.pop() if devices else 0, {**values, **constexprs}, host_arrays)
+                      devices.pop() if devices else 0, {**values, **constexprs}, host_arrays,
+                      unknown_memory)
 
     def _key(self, bound: _Bound) -> tuple:
         return (tuple((n, s.key()) for n, s in bound.specs.items()), bound.options)
@@ -249,6 +254,9 @@ class JITFunction:
     def _prepare(self, key: tuple, args, kwargs) -> Launcher:
         """A new specialization: compile (or fetch), load on the device, plan."""
         bound = self._bind(list(args), dict(kwargs))
+        if bound.unknown_memory:
+            raise ValueError(f"{self.__name__}: argument '{bound.unknown_memory[0]}' points to "
+                             "memory that is not on a CUDA device the driver knows")
         kernel = self._compile(bound)
         metadata = kernel.metadata
         tma = [TensorMapSpec.from_metadata(t) for t in metadata.get("tma", [])]
