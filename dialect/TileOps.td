@@ -130,12 +130,28 @@ def Tile_MmaOp : Tile_Op<"mma", [Pure]> {
     ```
   }];
   let arguments = (ins Tile_MmaOperand:$a, Tile_MmaOperand:$b, Tile_RegisterTile:$acc,
-                       UnitAttr:$transpose_a, UnitAttr:$transpose_b);
+                       UnitAttr:$transpose_a, UnitAttr:$transpose_b,
+                       DefaultValuedAttr<ConfinedAttr<I32Attr, [IntMinValue<0>, IntMaxValue<1>]>, "0">:$pending);
   let results = (outs Tile_RegisterTile:$result);
   let assemblyFormat = [{
     $a `,` $b `,` $acc attr-dict `:` qualified(type($a)) `,` qualified(type($b)) `,` type($acc) `->` type($result)
   }];
   let hasVerifier = 1;
+}
+
+def Tile_MmaWaitOp : Tile_Op<"mma_wait", [AllTypesMatch<["acc", "result"]>]> {
+  let summary = "wait until every mma writing this accumulator has completed";
+  let description = [{
+    Inside a pipelined loop an mma may leave its tensor-core work in flight
+    (`pending = 1`: at most one group still running, so the next one can be
+    issued behind it); the accumulator may be read only after this wait.
+    ```mlir
+    %done = tile.mma_wait %acc : tensor<128x128xf32>
+    ```
+  }];
+  let arguments = (ins Tile_RegisterTile:$acc);
+  let results = (outs Tile_RegisterTile:$result);
+  let assemblyFormat = "$acc attr-dict `:` type($acc)";
 }
 
 //===----------------------------------------------------------------------===//

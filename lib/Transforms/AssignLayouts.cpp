@@ -130,6 +130,10 @@ private:
       }
       return;
     }
+    if (auto wait = dyn_cast<MmaWaitOp>(op)) {
+      setResult(wait.getResult(), cast<RankedTensorType>(wait.getAcc().getType()));
+      return;
+    }
     if (auto mma = dyn_cast<MmaOp>(op)) {
       RankedTensorType type = wgmmaLayout(mma.getType());
       convertOperand(op, 2, type);

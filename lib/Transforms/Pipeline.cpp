@@ -139,6 +139,21 @@ LogicalResult pipeline(scf::ForOp loop, unsigned stages, bool multipleWarpgroups
   issueCopies(after, loc, loop, loads, buffers, barriers, ahead, nextStage);
   for (StagedLoad &staged : loads)
     staged.load.erase();
+  // The mma of iteration i may run on while iteration i + 1 issues its own
+  // (the stage it read is refilled only after the next mma's issue waited for
+  // it); its accumulator is read after the loop, behind a wait.
+  for (Operation &op : loop.getBody()->without_terminator())
+    if (auto mma = dyn_cast<MmaOp>(op);
+        mma && isa<SharedType>(mma.getA().getType()) && isa<SharedType>(mma.getB().getType()))
+      mma.setPending(1);
+  OpBuilder afterLoop(loop->getBlock(), std::next(loop->getIterator()));
+  for (OpResult result : loop.getResults()) {
+    auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+    if (!yield.getOperand(result.getResultNumber()).getDefiningOp<MmaOp>())
+      continue;
+    auto wait = MmaWaitOp::create(afterLoop, loc, result);
+    result.replaceAllUsesExcept(wait.getResult(), wait);
+  }
   return success();
 }
 

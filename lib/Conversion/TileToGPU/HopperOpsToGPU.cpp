@@ -281,9 +281,28 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
       }
     }
     inlinePtx(rewriter, loc, Type(), {}, "wgmma.commit_group.sync.aligned;", "");
+    if (op.getPending() == 0)
+      acc = tiedAsm(rewriter, loc, acc, ValueRange{}, "", ValueRange{}, "",
+                    "wgmma.wait_group.sync.aligned 0;");
+    else // the previous group (and the stage it read) is done; this one runs on
+      inlinePtx(rewriter, loc, Type(), {}, "wgmma.wait_group.sync.aligned 1;", "");
+    Type regs = getTypeConverter()->convertType(op.getType());
+    rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, regs, acc);
+    return success();
+  }
+};
+/// The accumulator passes through the wait, so nothing reads it earlier.
+struct MmaWaitLowering : public OpConversionPattern<MmaWaitOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(MmaWaitOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto regs = cast<VectorType>(adaptor.getAcc().getType());
+    SmallVector<Value> acc;
+    for (int64_t r = 0; r < regs.getNumElements(); ++r)
+      acc.push_back(vector::ExtractOp::create(rewriter, loc, adaptor.getAcc(), ArrayRef<int64_t>{r}));
     acc = tiedAsm(rewriter, loc, acc, ValueRange{}, "", ValueRange{}, "",
                   "wgmma.wait_group.sync.aligned 0;");
-    Type regs = getTypeConverter()->convertType(op.getType());
     rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, regs, acc);
     return success();
   }
@@ -294,5 +313,6 @@ void tile::populateHopperOpPatterns(TileTypeConverter &converter, RewritePattern
                                     LoweringState &state) {
   MLIRContext *ctx = patterns.getContext();
   patterns.add<AllocSharedLowering, AllocMBarrierLowering>(converter, ctx, state);
-  patterns.add<StageLowering, AsyncLoadLowering, WaitLowering, MmaLowering>(converter, ctx);
+  patterns.add<StageLowering, AsyncLoadLowering, WaitLowering, MmaLowering, MmaWaitLowering>(
+      converter, ctx);
 }
