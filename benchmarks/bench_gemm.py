@@ -15,7 +15,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import tile  # noqa: E402
 from gemm import gemm  # noqa: E402
 
-BLOCKS = dict(BM=128, BN=128, BK=64)
+# 128 x 256 tiles over two consumer warpgroups (one 64-row slab each): the
+# best of the configurations benchmarks/sweep_gemm.py tried (docs/perf-notes.md).
+BLOCKS = dict(BM=128, BN=256, BK=64)
+NUM_WARPS = 8
 
 
 def bench_case(M: int, N: int, K: int) -> dict:
@@ -23,17 +26,17 @@ def bench_case(M: int, N: int, K: int) -> dict:
     b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
     c = torch.empty(M, N, device="cuda", dtype=torch.bfloat16)
     grid = (tile.cdiv(M, BLOCKS["BM"]), tile.cdiv(N, BLOCKS["BN"]))
-    gemm[grid](a, b, c, **BLOCKS)
+    gemm[grid](a, b, c, **BLOCKS, num_warps=NUM_WARPS)
     ref = torch.matmul(a, b)
     torch.cuda.synchronize()
     error = float((c.float() - ref.float()).norm() / ref.float().norm())
-    t_tile = do_bench(lambda: gemm[grid](a, b, c, **BLOCKS), warmup=100, rep=500,
+    t_tile = do_bench(lambda: gemm[grid](a, b, c, **BLOCKS, num_warps=NUM_WARPS), warmup=100, rep=500,
                       return_mode="median")
     t_ref = do_bench(lambda: torch.matmul(a, b, out=ref), warmup=100, rep=500,
                      return_mode="median")
     flops = 2.0 * M * N * K
     tflops = lambda ms: flops / (ms * 1e-3) / 1e12
-    return {"case": f"GEMM {M}x{N}x{K} bf16", "kind": "gemm", "correct": error < 1e-2,
+    return {"case": f"GEMM {M}x{N}x{K} bf16 (128x256 tiles, 8 warps)", "kind": "gemm", "correct": error < 1e-2,
             "rel_error": error, "tile_ms": t_tile, "cublas_ms": t_ref,
             "tile_TFLOPs": tflops(t_tile), "cublas_TFLOPs": tflops(t_ref),
             "vs_cublas": t_ref / t_tile}
