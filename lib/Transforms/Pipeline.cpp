@@ -2,6 +2,7 @@
 // copies into shared memory (see the pass description in TilePasses.td).
 #include "dialect/TilePasses.h"
 
+#include "Analysis/Divisibility.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
 
@@ -84,10 +85,59 @@ void issueCopies(OpBuilder &b, Location loc, scf::ForOp loop, ArrayRef<StagedLoa
   });
 }
 
+/// TMA can copy from the view: a 16-byte aligned base and outer strides that
+/// are multiples of 16 bytes (the runtime's specialization says so).
+bool tmaCanCopy(LoadOp load) {
+  auto view = load.getSrc().getDefiningOp<MakeViewOp>();
+  if (!view)
+    return false;
+  int64_t bytes = load.getType().getElementType().getIntOrFloatBitWidth() / 8;
+  if (getDivisibility(view.getPtr()) < 16)
+    return false;
+  for (Value stride : view.getStrides().drop_back())
+    if (getDivisibility(stride) * bytes < 16)
+      return false;
+  return true;
+}
+
+/// Where TMA cannot copy (a ragged row stride, say), the loads stay register
+/// loads and are written into one shared buffer per operand before the mma:
+/// barrier (the last mma finished reading), store, barrier, mma.
+void stageThroughRegisters(scf::ForOp loop, ArrayRef<StagedLoad> loads) {
+  Location loc = loop.getLoc();
+  OpBuilder b(loop);
+  SmallVector<Value> buffers;
+  for (StagedLoad staged : loads)
+    buffers.push_back(AllocSharedOp::create(b, loc, staged.stageType));
+  Operation *firstMma = nullptr;
+  for (StagedLoad staged : loads) {
+    Operation *user = *staged.load.getResult().getUsers().begin();
+    if (!firstMma || user->isBeforeInBlock(firstMma))
+      firstMma = user;
+  }
+  OpBuilder at(firstMma);
+  BarrierOp::create(at, loc);
+  for (auto [staged, buffer] : llvm::zip(loads, buffers)) {
+    LoadOp load = staged.load;
+    StoreSharedOp::create(at, loc, load.getResult(), buffer);
+  }
+  BarrierOp::create(at, loc);
+  for (auto [staged, buffer] : llvm::zip(loads, buffers)) {
+    LoadOp load = staged.load;
+    for (OpOperand &use : llvm::make_early_inc_range(load.getResult().getUses()))
+      if (isa<MmaOp>(use.getOwner()))
+        use.set(buffer);
+  }
+}
+
 LogicalResult pipeline(scf::ForOp loop, unsigned stages, bool multipleWarpgroups) {
   SmallVector<StagedLoad> loads = findStagedLoads(loop);
   if (loads.empty())
     return success();
+  if (!llvm::all_of(loads, [](const StagedLoad &s) { return tmaCanCopy(s.load); })) {
+    stageThroughRegisters(loop, loads);
+    return success();
+  }
   if (!loop.getInductionVar().getType().isInteger(32))
     return loop.emitError("tile-pipeline: loop induction variable must be i32");
   MLIRContext *ctx = loop.getContext();

@@ -70,3 +70,35 @@ func.func @two_warpgroups(%A: !tile.view<bf16, 2>, %B: !tile.view<bf16, 2>, %K: 
   }
   return
 }
+
+// Row strides not known to be multiples of 16 bytes: TMA cannot copy, so the
+// tiles are stored from registers into one shared buffer per operand between
+// two CTA barriers, and the mma reads them there.
+// CHECK-LABEL: func.func @no_tma
+// CHECK: %[[SA:.*]] = tile.alloc_shared : !tile.shared<128x64xbf16>
+// CHECK: %[[SB:.*]] = tile.alloc_shared : !tile.shared<64x128xbf16>
+// CHECK: scf.for
+// CHECK: %[[A:.*]] = tile.load
+// CHECK: %[[B:.*]] = tile.load
+// CHECK: tile.barrier
+// CHECK: tile.store_shared %[[A]], %[[SA]]
+// CHECK: tile.store_shared %[[B]], %[[SB]]
+// CHECK: tile.barrier
+// CHECK: tile.mma %[[SA]], %[[SB]]
+// CHECK-NOT: tile.async_load
+func.func @no_tma(%a: !tile.ptr<bf16>, %b: !tile.ptr<bf16>, %M: i32, %N: i32, %K: i32)
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %A = tile.make_view %a, [%M, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %B = tile.make_view %b, [%K, %N], [%N, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %zero = arith.constant dense<0.0> : tensor<128x128xf32>
+  %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<128x128xf32>) : i32 {
+    %x = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<128x64xbf16>
+    %y = tile.load %B[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x128xbf16>
+    %next = tile.mma %x, %y, %acc : tensor<128x64xbf16>, tensor<64x128xbf16>, tensor<128x128xf32> -> tensor<128x128xf32>
+    scf.yield %next : tensor<128x128xf32>
+  }
+  return
+}

@@ -43,6 +43,34 @@ def test_gemm_nn_matches_torch(M, N, K):
     assert relative_error(c, ref.float()) < 1e-2
 
 
+@pytest.mark.parametrize("M,N,K", [(1000, 1535, 777), (129, 65, 33), (300, 200, 1001)])
+def test_gemm_ragged_strides_without_tma(M, N, K):
+    """Row strides that are not multiples of 16 bytes: TMA cannot copy, so the
+    tiles go through registers into swizzled shared memory."""
+    import torch
+    a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
+    c = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)
+    gemm[(tile.cdiv(M, 128), tile.cdiv(N, 128))](a, b, c, BM=128, BN=128, BK=64)
+    torch.cuda.synchronize()
+    assert not c.isnan().any()
+    assert relative_error(c, (a.double() @ b.double()).float()) < 1e-2
+    assert "cp.async.bulk.tensor" not in gemm.compile(a, b, c, BM=128, BN=128, BK=64).ptx
+
+
+@pytest.mark.parametrize("BN,num_warps", [(128, 8), (256, 8)])
+def test_gemm_two_warpgroups(BN, num_warps):
+    import torch
+    M, N, K = 1024, 1024, 1024
+    a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
+    c = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)
+    gemm[(tile.cdiv(M, 128), tile.cdiv(N, BN))](a, b, c, BM=128, BN=BN, BK=64,
+                                                num_warps=num_warps)
+    torch.cuda.synchronize()
+    assert relative_error(c, (a.double() @ b.double()).float()) < 1e-2
+
+
 @pytest.mark.parametrize("M,N,K", [(128, 128, 64), (1024, 512, 768), (1000, 1528, 776)])
 def test_gemm_nt_matches_torch(M, N, K):
     import torch

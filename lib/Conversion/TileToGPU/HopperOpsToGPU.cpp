@@ -134,6 +134,68 @@ struct AsyncLoadLowering : public OpConversionPattern<AsyncLoadOp> {
   }
 };
 
+/// Registers into a 128B-swizzled shared tile, laid out as TMA would write
+/// it: 128-byte boxes of the row side by side, in each box row r at r * 128,
+/// its 16-byte chunk c at (c ^ (r % 8)) * 16. Each thread writes its runs (up
+/// to 16 bytes) and fences them for the tensor cores (async proxy).
+struct StoreSharedLowering : public OpConversionPattern<StoreSharedOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(StoreSharedOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    SharedType dst = op.getDst().getType();
+    RankedTensorType tile = op.getValue().getType();
+    FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
+    if (failed(layout) || dst.getShape().size() != 2 || !dst.getSwizzle() ||
+        dst.getSwizzle().getBytes() != 128)
+      return op.emitError("store_shared lowers into 2-D 128B-swizzled shared tiles for now");
+    Location loc = op.getLoc();
+    Type elt = tile.getElementType();
+    int64_t bytes = elt.getIntOrFloatBitWidth() / 8, rows = dst.getShape()[0];
+    int64_t width = std::min<int64_t>(layout->contiguity(), 16 / bytes);
+    Value tid = threadId(rewriter, loc);
+    Value owner = layout->owner(rewriter, loc, tid);
+    Value base = adaptor.getDst();
+    for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
+      SmallVector<Value> c = layout->coords(rewriter, loc, tid, reg);
+      Value colBytes = arith::MulIOp::create(rewriter, loc, c[1], constI64(rewriter, loc, bytes));
+      Value box = arith::DivUIOp::create(rewriter, loc, colBytes, constI64(rewriter, loc, 128));
+      Value inBox = arith::RemUIOp::create(rewriter, loc, colBytes, constI64(rewriter, loc, 128));
+      Value chunk = arith::DivUIOp::create(rewriter, loc, inBox, constI64(rewriter, loc, 16));
+      Value swizzled = arith::XOrIOp::create(
+          rewriter, loc, chunk, arith::RemUIOp::create(rewriter, loc, c[0], constI64(rewriter, loc, 8)));
+      Value offset = arith::AddIOp::create(
+          rewriter, loc,
+          arith::MulIOp::create(rewriter, loc, box, constI64(rewriter, loc, rows * 128)),
+          arith::MulIOp::create(rewriter, loc, c[0], constI64(rewriter, loc, 128)));
+      offset = arith::AddIOp::create(
+          rewriter, loc, offset,
+          arith::MulIOp::create(rewriter, loc, swizzled, constI64(rewriter, loc, 16)));
+      offset = arith::AddIOp::create(
+          rewriter, loc, offset, arith::RemUIOp::create(rewriter, loc, inBox, constI64(rewriter, loc, 16)));
+      Value addr = LLVM::GEPOp::create(rewriter, loc, base.getType(), rewriter.getI8Type(), base,
+                                       ValueRange{offset});
+      Value value = width == 1
+          ? vector::ExtractOp::create(rewriter, loc, adaptor.getValue(), ArrayRef<int64_t>{reg}).getResult()
+          : vector::ExtractStridedSliceOp::create(rewriter, loc, adaptor.getValue(),
+                                                  ArrayRef<int64_t>{reg}, ArrayRef<int64_t>{width},
+                                                  ArrayRef<int64_t>{1}).getResult();
+      auto store = [&, addr = addr, value = value](OpBuilder &b, Location l) {
+        LLVM::StoreOp::create(b, l, value, addr, width * bytes);
+      };
+      if (owner)
+        scf::IfOp::create(rewriter, loc, owner, [&](OpBuilder &b, Location l) {
+          store(b, l);
+          scf::YieldOp::create(b, l);
+        });
+      else
+        store(rewriter, loc);
+    }
+    inlinePtx(rewriter, loc, Type(), {}, "fence.proxy.async.shared::cta;", "");
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 /// Spin on try_wait.parity until the phase completed.
 struct WaitLowering : public OpConversionPattern<WaitOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -313,6 +375,7 @@ void tile::populateHopperOpPatterns(TileTypeConverter &converter, RewritePattern
                                     LoweringState &state) {
   MLIRContext *ctx = patterns.getContext();
   patterns.add<AllocSharedLowering, AllocMBarrierLowering>(converter, ctx, state);
-  patterns.add<StageLowering, AsyncLoadLowering, WaitLowering, MmaLowering, MmaWaitLowering>(
+  patterns.add<StageLowering, AsyncLoadLowering, WaitLowering, MmaLowering, MmaWaitLowering,
+               StoreSharedLowering>(
       converter, ctx);
 }
