@@ -1,7 +1,8 @@
 // RUN: tile-opt %s -tile-pipeline=stages=3 | FileCheck %s
 // RUN: tile-opt %s -tile-pipeline=stages=4 | FileCheck %s --check-prefix=FOUR
 
-// A GEMM main loop: both loads feed the mma, so both are staged: one
+// A GEMM main loop from 16-byte aligned arrays with 16-byte multiple row
+// strides (TMA can copy): both loads feed the mma, so both are staged: one
 // 3-stage buffer each, one barrier a stage expecting 2 arrivals (2 copies),
 // a prologue of 2 iterations, then wait / mma from shared / prefetch i+2.
 // CHECK-LABEL: func.func @gemm
@@ -27,8 +28,12 @@
 // FOUR: tile.alloc_shared : !tile.shared<4x128x64xbf16>
 // FOUR: tile.alloc_mbarrier {arrivals = 2 : i32} : !tile.mbarrier<4>
 // FOUR-COUNT-3: tile.async_load {{.*}}, !tile.shared<128x64xbf16>
-func.func @gemm(%A: !tile.view<bf16, 2>, %B: !tile.view<bf16, 2>, %C: !tile.view<bf16, 2>,
-                %K: i32, %m0: i32, %n0: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+func.func @gemm(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
+                %C: !tile.view<bf16, 2>, %K: i32, %m0: i32, %n0: i32, %ld: i32 {tile.divisibility = 16 : i64})
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c1 = arith.constant 1 : i32
+  %A = tile.make_view %pa, [%K, %K], [%ld, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %B = tile.make_view %pb, [%K, %K], [%ld, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
   %c0 = arith.constant 0 : i32
   %c64 = arith.constant 64 : i32
   %zero = arith.constant dense<0.0> : tensor<128x128xf32>
@@ -54,10 +59,13 @@ func.func @gemm(%A: !tile.view<bf16, 2>, %B: !tile.view<bf16, 2>, %C: !tile.view
 // CHECK: tile.barrier
 // CHECK: arith.muli
 // CHECK: tile.async_load
-func.func @two_warpgroups(%A: !tile.view<bf16, 2>, %B: !tile.view<bf16, 2>, %K: i32)
+func.func @two_warpgroups(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
+                          %K: i32 {tile.divisibility = 16 : i64})
     attributes {tile.kernel, tile.num_warps = 8 : i32} {
   %c0 = arith.constant 0 : i32
   %c1 = arith.constant 1 : i32
+  %A = tile.make_view %pa, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %B = tile.make_view %pb, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
   %c64 = arith.constant 64 : i32
   %zero = arith.constant dense<0.0> : tensor<128x128xf32>
   %acc = scf.for %t = %c0 to %K step %c1 iter_args(%acc = %zero) -> (tensor<128x128xf32>) : i32 {
