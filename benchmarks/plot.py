@@ -12,10 +12,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 def main(path: str, out: str) -> None:
     data = json.load(open(path))
-    results = [r for r in data["results"] if "vs_torch" in r]  # throughput cases only
+    # Throughput cases, against their own reference (torch.add, cuBLAS, ...).
+    results = [r for r in data["results"] if "vs_torch" in r or "vs_cublas" in r]
     names = [r["case"] for r in results]
-    ratios = [r["vs_torch"] if r["correct"] else 0.0 for r in results]
-    fig, ax = plt.subplots(figsize=(6, 1.2 + 0.5 * len(results)))
+    ratios = [(r.get("vs_torch") or r.get("vs_cublas")) if r["correct"] else 0.0
+              for r in results]
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.5 * len(results)))
     bars = ax.barh(names, ratios, color=["tab:green" if r >= 1 else "tab:orange" for r in ratios])
     ax.axvline(1.0, color="black", lw=1, ls="--")
     ax.bar_label(bars, fmt="%.3f×")
