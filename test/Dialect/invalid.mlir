@@ -335,3 +335,47 @@ func.func @wait_phase(%b: !tile.mbarrier, %p: i32) {
   tile.wait %b, %p : !tile.mbarrier
   return
 }
+
+// ---- stages, pipelines
+
+// -----
+func.func @stage_shape(%buf: !tile.shared<3x128x64xbf16>, %i: i32) {
+  // expected-error @+1 {{a stage of '!tile.shared<3x128x64xbf16>' drops its first dimension; got '!tile.shared<128x32xbf16>'}}
+  %s = tile.stage %buf[%i] : !tile.shared<3x128x64xbf16> -> !tile.shared<128x32xbf16>
+  return
+}
+
+// -----
+func.func @stage_barrier(%bars: !tile.mbarrier<3>, %i: i32) {
+  // expected-error @+1 {{a stage of '!tile.mbarrier<3>' is one '!tile.mbarrier', not '!tile.mbarrier<2>'}}
+  %b = tile.stage %bars[%i] : !tile.mbarrier<3> -> !tile.mbarrier<2>
+  return
+}
+
+// -----
+func.func @arrivals() {
+  // expected-error @+1 {{attribute 'arrivals' failed to satisfy constraint}}
+  %b = tile.alloc_mbarrier {arrivals = 0 : i32} : !tile.mbarrier
+  return
+}
+
+// -----
+func.func @pending(%a: tensor<64x16xbf16>, %b: tensor<16x64xbf16>, %c: tensor<64x64xf32>) {
+  // expected-error @+1 {{attribute 'pending' failed to satisfy constraint}}
+  %d = tile.mma %a, %b, %c {pending = 2 : i32} : tensor<64x16xbf16>, tensor<16x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+  return
+}
+
+// -----
+func.func @mma_wait_type(%c: tensor<64x64xf32>) {
+  // expected-error @+1 {{'tile.mma_wait' op failed to verify that all of {acc, result} have same type}}
+  %d = "tile.mma_wait"(%c) : (tensor<64x64xf32>) -> tensor<64x64xf16>
+  return
+}
+
+// -----
+func.func @wgmma_rank(%p: !tile.ptr<f32>, %off: i32) {
+  // expected-error @+1 {{a #tile.wgmma layout is for 2-D tiles, got 'tensor<64xf32, #tile.wgmma<warpgroups = 1>>'}}
+  %a = tile.load %p[%off] : !tile.ptr<f32> -> tensor<64xf32, #tile.wgmma<warpgroups = 1>>
+  return
+}

@@ -109,3 +109,20 @@ func.func @shared(%A: !tile.view<bf16, 2>, %i: i32, %k: i32, %phase: i1) -> tens
   tile.store_shared %a, %sw : tensor<128x64xbf16>, !tile.shared<128x64xbf16, #tile.swizzle<128>>
   return %a : tensor<128x64xbf16>
 }
+
+// CHECK-LABEL: func.func @stages
+func.func @stages(%i: i32, %acc: tensor<128x128xf32, #tile.wgmma<warpgroups = 2>>) -> tensor<128x128xf32, #tile.wgmma<warpgroups = 2>> {
+  // CHECK: tile.alloc_shared : !tile.shared<3x128x64xbf16, #tile.swizzle<128>>
+  %buf = tile.alloc_shared : !tile.shared<3x128x64xbf16, #tile.swizzle<128>>
+  // CHECK: tile.alloc_mbarrier {arrivals = 2 : i32} : !tile.mbarrier<3>
+  %bars = tile.alloc_mbarrier {arrivals = 2 : i32} : !tile.mbarrier<3>
+  // CHECK: tile.stage %{{.*}}[%{{.*}}] : !tile.shared<3x128x64xbf16, #tile.swizzle<128>> -> !tile.shared<128x64xbf16, #tile.swizzle<128>>
+  %s = tile.stage %buf[%i] : !tile.shared<3x128x64xbf16, #tile.swizzle<128>> -> !tile.shared<128x64xbf16, #tile.swizzle<128>>
+  // CHECK: tile.stage %{{.*}}[%{{.*}}] : !tile.mbarrier<3> -> !tile.mbarrier
+  %b = tile.stage %bars[%i] : !tile.mbarrier<3> -> !tile.mbarrier
+  // CHECK: tile.mma {{.*}} {pending = 1 : i32, transpose_b}
+  %c = tile.mma %s, %s, %acc {transpose_b, pending = 1 : i32} : !tile.shared<128x64xbf16, #tile.swizzle<128>>, !tile.shared<128x64xbf16, #tile.swizzle<128>>, tensor<128x128xf32, #tile.wgmma<warpgroups = 2>> -> tensor<128x128xf32, #tile.wgmma<warpgroups = 2>>
+  // CHECK: tile.mma_wait %{{.*}} : tensor<128x128xf32, #tile.wgmma<warpgroups = 2>>
+  %d = tile.mma_wait %c : tensor<128x128xf32, #tile.wgmma<warpgroups = 2>>
+  return %d : tensor<128x128xf32, #tile.wgmma<warpgroups = 2>>
+}
