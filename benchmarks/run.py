@@ -21,14 +21,17 @@ def main() -> int:
     args = parser.parse_args()
     import torch
     import bench_gemm
+    import bench_softmax
     import bench_vector_add
     import compile_time
     import launch_overhead
     device = torch.cuda.get_device_name()
     # Host-side measurements first, before big allocations.
-    rows = {"launch": launch_overhead, "compile": compile_time, "gemm": bench_gemm}
+    rows = {"launch": launch_overhead, "compile": compile_time, "gemm": bench_gemm,
+            "softmax": bench_softmax}
     results = [dict(launch_overhead.bench(), kind="launch"),
                dict(compile_time.bench(), kind="compile"), bench_vector_add.bench()]
+    results += bench_softmax.bench()
     results += bench_gemm.bench()
     if args.json:
         with open(args.json, "w") as f:

@@ -104,6 +104,63 @@ private:
     result.setType(type);
   }
 
+  /// True when `v` can simply be made in another layout instead of converted:
+  /// it comes from iota, splat, constants and elementwise ops on those, and
+  /// nothing else uses it (as a mask of column indices does).
+  static bool canRemake(Value v) {
+    Operation *def = v.getDefiningOp();
+    if (!def || !v.hasOneUse() || def->getNumResults() != 1)
+      return false;
+    if (isa<IotaOp, SplatOp>(def))
+      return true;
+    if (auto constant = dyn_cast<arith::ConstantOp>(def))
+      return isa<SplatElementsAttr>(constant.getValue());
+    if (!isa<arith::ArithDialect, math::MathDialect>(def->getDialect()) ||
+        !def->hasTrait<OpTrait::Elementwise>())
+      return false;
+    return llvm::all_of(def->getOperands(), [](Value operand) {
+      return !isa<RankedTensorType>(operand.getType()) || canRemake(operand);
+    });
+  }
+
+  /// Broadcasts, fills and index tiles can be made in whatever layout their
+  /// user wants.
+  static bool isCheap(Value v) {
+    return v.getDefiningOp<BroadcastOp>() || canRemake(v);
+  }
+
+  /// Makes `broadcast` produce `layout`, its source following as the slice.
+  void relayout(BroadcastOp broadcast, Attribute layout) {
+    broadcast.getResult().setType(withEncoding(broadcast.getType(), layout));
+    auto want = SliceLayoutAttr::get(broadcast.getContext(), broadcast.getDim(), layout);
+    Value src = broadcast.getSrc();
+    if (auto convert = src.getDefiningOp<ConvertLayoutOp>(); convert && src.hasOneUse()) {
+      src = convert.getSrc();
+      broadcast.getSrcMutable().assign(src);
+      convert.erase();
+    }
+    if (canRemake(src))
+      remake(src, want);
+    else
+      convertOperand(broadcast, 0, withEncoding(cast<RankedTensorType>(src.getType()), want));
+  }
+
+  /// Gives `v` (for which canRemake holds) and what it is made of `encoding`.
+  static void remake(Value v, Attribute encoding) {
+    auto type = cast<RankedTensorType>(v.getType());
+    v.setType(withEncoding(type, encoding));
+    Operation *def = v.getDefiningOp();
+    if (auto constant = dyn_cast<arith::ConstantOp>(def)) {
+      auto splat = cast<SplatElementsAttr>(constant.getValue());
+      constant.setValueAttr(SplatElementsAttr::get(cast<ShapedType>(v.getType()),
+                                                   splat.getSplatValue<Attribute>()));
+      return;
+    }
+    for (Value operand : def->getOperands())
+      if (isa<RankedTensorType>(operand.getType()))
+        remake(operand, encoding);
+  }
+
   /// The accumulator layout of WGMMA for a tile of this kernel.
   RankedTensorType wgmmaLayout(RankedTensorType t) {
     return withEncoding(t, WgmmaLayoutAttr::get(t.getContext(), std::max<int64_t>(1, numWarps / 4)));
@@ -168,22 +225,44 @@ private:
       auto want = withEncoding(broadcast.getSrc().getType(),
                                SliceLayoutAttr::get(op->getContext(), broadcast.getDim(),
                                                     result.getEncoding()));
-      convertOperand(op, 0, want);
+      if (canRemake(broadcast.getSrc()))
+        remake(broadcast.getSrc(), want.getEncoding());
+      else
+        convertOperand(op, 0, want);
       return;
     }
     bool elementwise = isa<arith::ArithDialect, math::MathDialect>(op->getDialect()) &&
                        op->hasTrait<OpTrait::Elementwise>();
     if (elementwise) {
-      Attribute layout;
-      for (Value operand : op->getOperands())
-        if (auto t = dyn_cast<RankedTensorType>(operand.getType()); t && t.getEncoding()) {
+      // The layout of the data, rather than of a broadcast or fill that can be
+      // made in any layout.
+      Attribute layout, fallback;
+      for (Value operand : op->getOperands()) {
+        auto t = dyn_cast<RankedTensorType>(operand.getType());
+        if (!t || !t.getEncoding())
+          continue;
+        if (!fallback)
+          fallback = t.getEncoding();
+        if (!isCheap(operand)) {
           layout = t.getEncoding();
           break;
         }
+      }
+      if (!layout)
+        layout = fallback;
       if (layout) {
-        for (unsigned i = 0; i < op->getNumOperands(); ++i)
-          if (auto t = dyn_cast<RankedTensorType>(op->getOperand(i).getType()))
+        for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+          auto t = dyn_cast<RankedTensorType>(op->getOperand(i).getType());
+          if (!t || t.getEncoding() == layout)
+            continue;
+          auto broadcast = op->getOperand(i).getDefiningOp<BroadcastOp>();
+          if (broadcast && broadcast.getResult().hasOneUse())
+            relayout(broadcast, layout);
+          else if (canRemake(op->getOperand(i)))
+            remake(op->getOperand(i), layout);
+          else
             convertOperand(op, i, withEncoding(t, layout));
+        }
         for (Value result : op->getResults())
           if (auto t = dyn_cast<RankedTensorType>(result.getType()))
             setResult(result, withEncoding(t, layout));

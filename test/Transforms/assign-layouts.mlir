@@ -99,3 +99,30 @@ func.func @loop(%p: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_w
   tile.store %r, %p[%c0] : tensor<64xf32>, !tile.ptr<f32>
   return
 }
+
+// -----
+
+// A column mask made from iota and a splat is made directly in the slice
+// layout the broadcast wants, not converted through shared memory.
+// CHECK-LABEL: func.func @remade_mask
+// CHECK: tile.iota : tensor<256xi32, #tile.slice<dim = 0, parent = #[[B:.*]]>>
+// CHECK: tile.splat {{.*}} -> tensor<256xi32, #tile.slice<dim = 0
+// CHECK: arith.cmpi slt, {{.*}} : tensor<256xi32, #tile.slice<dim = 0
+// CHECK-NOT: tile.convert_layout
+// CHECK: tile.broadcast {{.*}} -> tensor<16x256xi1, #[[B]]>
+// CHECK-NOT: tile.convert_layout
+// CHECK: arith.select {{.*}} : tensor<16x256xi1, #[[B]]>, tensor<16x256xf32, #[[B]]>
+func.func @remade_mask(%p: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %X = tile.make_view %p, [%n, %n], [%n, %c1] : !tile.ptr<f32> -> !tile.view<f32, 2>
+  %x = tile.load %X[%c0, %c0] : !tile.view<f32, 2> -> tensor<16x256xf32>
+  %cols = tile.iota : tensor<256xi32>
+  %limit = tile.splat %n : i32 -> tensor<256xi32>
+  %inside = arith.cmpi slt, %cols, %limit : tensor<256xi32>
+  %mask = tile.broadcast %inside, dim = 0 : tensor<256xi1> -> tensor<16x256xi1>
+  %zero = arith.constant dense<0.0> : tensor<16x256xf32>
+  %y = arith.select %mask, %x, %zero : tensor<16x256xi1>, tensor<16x256xf32>
+  tile.store %y, %X[%c0, %c0] : tensor<16x256xf32>, !tile.view<f32, 2>
+  return
+}
