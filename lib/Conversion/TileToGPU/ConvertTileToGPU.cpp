@@ -50,6 +50,15 @@ Value tile::constI64(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
 }
 
+Value tile::rowMajorIndex(OpBuilder &b, Location loc, ArrayRef<Value> coords,
+                          ArrayRef<int64_t> shape) {
+  Value linear = constI64(b, loc, 0);
+  for (auto [c, extent] : llvm::zip(coords, shape))
+    linear = arith::AddIOp::create(
+        b, loc, arith::MulIOp::create(b, loc, linear, constI64(b, loc, extent)), c);
+  return linear;
+}
+
 Value tile::sharedBase(OpBuilder &b, Location loc) {
   return LLVM::AddressOfOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext(), 3),
                                    kScratchName);

@@ -35,14 +35,13 @@ void onThreadZero(OpBuilder &b, Location loc, function_ref<void(OpBuilder &, Loc
   });
 }
 
+/// Patterns of ops placed in shared memory by planSharedMemory.
 template <typename OpTy>
-struct SharedPattern : public OpConversionPattern<OpTy> {
-  SharedPattern(const TypeConverter &c, MLIRContext *ctx, LoweringState &s)
-      : OpConversionPattern<OpTy>(c, ctx), state(s) {}
-  LoweringState &state;
+struct SharedPattern : public StatefulPattern<OpTy> {
+  using StatefulPattern<OpTy>::StatefulPattern;
   Value placed(OpBuilder &b, Location loc, Operation *op) const {
     Value base = sharedBase(b, loc);
-    int64_t offset = state.sharedOffsets.lookup(op);
+    int64_t offset = this->state.sharedOffsets.lookup(op);
     return offset ? offsetBy(b, loc, base, constI32(b, loc, offset)) : base;
   }
 };

@@ -135,10 +135,8 @@ struct MakeViewLowering : public OpConversionPattern<MakeViewOp> {
   }
 };
 
-struct LoadLowering : public OpConversionPattern<LoadOp> {
-  LoadLowering(const TypeConverter &c, MLIRContext *ctx, LoweringState &s)
-      : OpConversionPattern(c, ctx), state(s) {}
-  LoweringState &state;
+struct LoadLowering : public StatefulPattern<LoadOp> {
+  using StatefulPattern::StatefulPattern;
 
   LogicalResult
   matchAndRewrite(LoadOp op, OpAdaptor adaptor,
@@ -185,10 +183,8 @@ struct LoadLowering : public OpConversionPattern<LoadOp> {
   }
 };
 
-struct StoreLowering : public OpConversionPattern<StoreOp> {
-  StoreLowering(const TypeConverter &c, MLIRContext *ctx, LoweringState &s)
-      : OpConversionPattern(c, ctx), state(s) {}
-  LoweringState &state;
+struct StoreLowering : public StatefulPattern<StoreOp> {
+  using StatefulPattern::StatefulPattern;
 
   LogicalResult
   matchAndRewrite(StoreOp op, OpAdaptor adaptor,

@@ -28,6 +28,18 @@ public:
   explicit TileTypeConverter(MLIRContext *ctx);
 };
 
+/// A conversion pattern that reads or records LoweringState.
+template <typename OpTy>
+struct StatefulPattern : public OpConversionPattern<OpTy> {
+  StatefulPattern(const TypeConverter &converter, MLIRContext *ctx, LoweringState &state)
+      : OpConversionPattern<OpTy>(converter, ctx), state(state) {}
+  LoweringState &state;
+};
+
+/// Row-major linear index (i64) of `coords` in a tile of `shape`.
+Value rowMajorIndex(OpBuilder &b, Location loc, ArrayRef<Value> coords,
+                    ArrayRef<int64_t> shape);
+
 /// The thread's index in the CTA, as i64.
 Value threadId(OpBuilder &b, Location loc);
 Value constI64(OpBuilder &b, Location loc, int64_t v);

@@ -164,10 +164,8 @@ Value combine(OpBuilder &b, Location loc, ReduceKind kind, Value x, Value y) {
 /// Reduce along `dim`: first over the thread's own registers, then across the
 /// lanes that share a row (butterfly shuffles), then across warps through
 /// shared memory. Every thread ends with the full result (slice layout).
-struct ReduceLowering : public OpConversionPattern<ReduceOp> {
-  ReduceLowering(const TypeConverter &c, MLIRContext *ctx, LoweringState &s)
-      : OpConversionPattern(c, ctx), state(s) {}
-  LoweringState &state;
+struct ReduceLowering : public StatefulPattern<ReduceOp> {
+  using StatefulPattern::StatefulPattern;
 
   LogicalResult
   matchAndRewrite(ReduceOp op, OpAdaptor adaptor,
@@ -221,12 +219,8 @@ struct ReduceLowering : public OpConversionPattern<ReduceOp> {
                                             constI64(b, loc, 0));
     auto slot = [&](int64_t reg, Value w) {
       // Row-major index of the result element, times warps, plus the warp.
-      SmallVector<Value> coords = resultLayout->coords(b, loc, tid, reg);
-      Value linear = constI64(b, loc, 0);
-      for (auto [i, c] : llvm::enumerate(coords))
-        linear = arith::AddIOp::create(
-            b, loc, arith::MulIOp::create(b, loc, linear,
-                                          constI64(b, loc, resultType.getDimSize(i))), c);
+      Value linear = rowMajorIndex(b, loc, resultLayout->coords(b, loc, tid, reg),
+                                   resultType.getShape());
       Value index = arith::AddIOp::create(
           b, loc, arith::MulIOp::create(b, loc, linear, constI64(b, loc, warps)), w);
       return LLVM::GEPOp::create(b, loc, scratch.getType(), elt, scratch, ValueRange{index});
@@ -268,14 +262,8 @@ LogicalResult exchange(Operation *op, Value src, RankedTensorType srcType,
   Value scratch = sharedScratch(rewriter, loc, state);
   Value tid = threadId(rewriter, loc);
   auto addressOf = [&](SmallVector<Value> coords) {
-    Value linear = constI64(rewriter, loc, 0);
-    for (auto [i, c] : llvm::enumerate(coords))
-      linear = arith::AddIOp::create(
-          rewriter, loc,
-          arith::MulIOp::create(rewriter, loc, linear,
-                                constI64(rewriter, loc, srcType.getDimSize(i))), c);
     return LLVM::GEPOp::create(rewriter, loc, scratch.getType(), elt, scratch,
-                               ValueRange{linear});
+                               ValueRange{rowMajorIndex(rewriter, loc, coords, srcType.getShape())});
   };
   gpu::BarrierOp::create(rewriter, loc);
   Value owner = from->owner(rewriter, loc, tid);
@@ -298,16 +286,13 @@ LogicalResult exchange(Operation *op, Value src, RankedTensorType srcType,
       std::swap(coords[0], coords[1]);
     elements.push_back(LLVM::LoadOp::create(rewriter, loc, elt, addressOf(coords)));
   }
-  (void)bytes;
   rewriter.replaceOpWithNewOp<vector::FromElementsOp>(
       op, converter->convertType(dstType), elements);
   return success();
 }
 
-struct ConvertLayoutLowering : public OpConversionPattern<ConvertLayoutOp> {
-  ConvertLayoutLowering(const TypeConverter &c, MLIRContext *ctx, LoweringState &s)
-      : OpConversionPattern(c, ctx), state(s) {}
-  LoweringState &state;
+struct ConvertLayoutLowering : public StatefulPattern<ConvertLayoutOp> {
+  using StatefulPattern::StatefulPattern;
   LogicalResult
   matchAndRewrite(ConvertLayoutOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
@@ -316,10 +301,8 @@ struct ConvertLayoutLowering : public OpConversionPattern<ConvertLayoutOp> {
   }
 };
 
-struct TransposeLowering : public OpConversionPattern<TransposeOp> {
-  TransposeLowering(const TypeConverter &c, MLIRContext *ctx, LoweringState &s)
-      : OpConversionPattern(c, ctx), state(s) {}
-  LoweringState &state;
+struct TransposeLowering : public StatefulPattern<TransposeOp> {
+  using StatefulPattern::StatefulPattern;
   LogicalResult
   matchAndRewrite(TransposeOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
