@@ -30,7 +30,8 @@ def main() -> int:
     rows = {"launch": launch_overhead, "compile": compile_time, "gemm": bench_gemm,
             "softmax": bench_softmax}
     results = [dict(launch_overhead.bench(), kind="launch"),
-               dict(compile_time.bench(), kind="compile"), bench_vector_add.bench()]
+               dict(compile_time.bench(), kind="compile"),
+               dict(compile_time.bench_gemm(), kind="compile"), bench_vector_add.bench()]
     results += bench_softmax.bench()
     results += bench_gemm.bench()
     if args.json:
