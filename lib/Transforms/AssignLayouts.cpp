@@ -67,14 +67,17 @@ public:
   explicit LayoutAssigner(int64_t numWarps) : numWarps(numWarps) {}
 
   void run(func::FuncOp func) {
-    func.walk<WalkOrder::PreOrder>([&](Operation *op) { visit(op); });
+    visitBlock(func.getBody().front());
     // Loop-carried values and branch results must arrive in the layout their
-    // region's results were given.
+    // region's results (or a while loop's arguments) were given.
     func.walk([&](scf::YieldOp yield) {
       Operation *parent = yield->getParentOp();
-      for (auto [i, operand] : llvm::enumerate(yield.getOperands()))
-        if (i < parent->getNumResults())
-          convertOperand(yield, i, parent->getResult(i).getType());
+      auto whileOp = dyn_cast<scf::WhileOp>(parent);
+      for (auto [i, operand] : llvm::enumerate(yield.getOperands())) {
+        Type want = whileOp ? whileOp.getBeforeArguments()[i].getType()
+                            : parent->getResult(i).getType();
+        convertOperand(yield, i, want);
+      }
     });
   }
 
@@ -172,6 +175,45 @@ private:
     });
   }
 
+  /// Visits ops in program order; a region's results are known once its
+  /// body has been visited.
+  void visitBlock(Block &block) {
+    for (Operation &op : llvm::make_early_inc_range(block))
+      visitOp(&op);
+  }
+
+  void visitOp(Operation *op) {
+    if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
+      // Results take the layout of the `then` branch's yields.
+      visitBlock(ifOp.getThenRegion().front());
+      auto yield = cast<scf::YieldOp>(ifOp.getThenRegion().front().getTerminator());
+      for (auto [result, value] : llvm::zip(ifOp.getResults(), yield.getOperands()))
+        result.setType(value.getType());
+      if (!ifOp.getElseRegion().empty())
+        visitBlock(ifOp.getElseRegion().front());
+      return;
+    }
+    if (auto whileOp = dyn_cast<scf::WhileOp>(op)) {
+      // Carried values keep their initial layout; the `after` region and the
+      // results take what the condition forwards.
+      for (auto [init, arg] : llvm::zip(whileOp.getInits(), whileOp.getBeforeArguments()))
+        arg.setType(init.getType());
+      visitBlock(whileOp.getBefore().front());
+      auto condition = whileOp.getConditionOp();
+      for (auto [value, arg, result] : llvm::zip(condition.getArgs(), whileOp.getAfterArguments(),
+                                                 whileOp.getResults())) {
+        arg.setType(value.getType());
+        result.setType(value.getType());
+      }
+      visitBlock(whileOp.getAfter().front());
+      return;
+    }
+    visit(op);
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        visitBlock(block);
+  }
+
   void visit(Operation *op) {
     if (auto forOp = dyn_cast<scf::ForOp>(op)) {
       for (auto [i, init, arg, result] :
@@ -197,22 +239,6 @@ private:
       setResult(mma.getResult(), type);
       return;
     }
-    if (auto ifOp = dyn_cast<scf::IfOp>(op)) {
-      // Results take the layout of the `then` branch's yields, once known:
-      // visit the branch first.
-      for (Operation &inner : ifOp.getThenRegion().front())
-        inner.walk<WalkOrder::PreOrder>([&](Operation *o) { visit(o); });
-      done.insert(ifOp.getThenRegion().front().getTerminator());
-      auto yield = cast<scf::YieldOp>(ifOp.getThenRegion().front().getTerminator());
-      for (auto [result, value] : llvm::zip(ifOp.getResults(), yield.getOperands()))
-        result.setType(value.getType());
-      visitedThen.insert(ifOp);
-      return;
-    }
-    if (Block *block = op->getBlock())
-      if (auto ifOp = dyn_cast<scf::IfOp>(block->getParentOp()))
-        if (visitedThen.contains(ifOp) && block == &ifOp.getThenRegion().front())
-          return; // already visited through the scf.if
     if (auto reduce = dyn_cast<ReduceOp>(op)) {
       auto src = cast<RankedTensorType>(reduce.getSrc().getType());
       auto slice = SliceLayoutAttr::get(op->getContext(), reduce.getDim(), src.getEncoding());
@@ -280,7 +306,6 @@ private:
   }
 
   int64_t numWarps;
-  llvm::SmallPtrSet<Operation *, 8> visitedThen, done;
 };
 
 struct TileAssignLayouts

@@ -126,3 +126,32 @@ func.func @remade_mask(%p: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, til
   tile.store %y, %X[%c0, %c0] : tensor<16x256xf32>, !tile.view<f32, 2>
   return
 }
+
+// -----
+
+// Branch results take the `then` branch's layout; while loops carry their
+// initial value's layout through both regions.
+// CHECK-LABEL: func.func @branches_and_while
+// CHECK: scf.if {{.*}} -> (tensor<64xf32, #tile.blocked
+// CHECK: scf.while (%{{.*}} = %{{.*}}) : (tensor<64xf32, #tile.blocked{{.*}}) -> tensor<64xf32, #tile.blocked
+// CHECK: scf.condition({{.*}}) %{{.*}} : tensor<64xf32, #tile.blocked
+// CHECK: ^bb0(%{{.*}}: tensor<64xf32, #tile.blocked
+func.func @branches_and_while(%p: !tile.ptr<f32>, %c: i1, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %a = tile.load %p[%c0] : !tile.ptr<f32> -> tensor<64xf32>
+  %b = scf.if %c -> (tensor<64xf32>) {
+    %d = arith.addf %a, %a : tensor<64xf32>
+    scf.yield %d : tensor<64xf32>
+  } else {
+    scf.yield %a : tensor<64xf32>
+  }
+  %r = scf.while (%x = %b) : (tensor<64xf32>) -> tensor<64xf32> {
+    scf.condition(%c) %x : tensor<64xf32>
+  } do {
+  ^bb0(%y: tensor<64xf32>):
+    %z = arith.mulf %y, %y : tensor<64xf32>
+    scf.yield %z : tensor<64xf32>
+  }
+  tile.store %r, %p[%c0] : tensor<64xf32>, !tile.ptr<f32>
+  return
+}
