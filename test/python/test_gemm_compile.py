@@ -36,3 +36,11 @@ def test_ptxas_no_spills_no_injected_waits():
     assert meta["spill_stores"] == 0 and meta["spill_loads"] == 0
     assert "C7519" not in meta["ptxas_log"] and "C7517" not in meta["ptxas_log"]
     assert "injected" not in meta["ptxas_log"]
+
+
+def test_num_stages_sizes_the_pipeline():
+    three = gemm.compile(*ARGS, BM=128, BN=128, BK=64).metadata
+    four = gemm.compile(*ARGS, BM=128, BN=128, BK=64, num_stages=4).metadata
+    assert four["shared_bytes"] - three["shared_bytes"] == 32768  # one more A and B stage
+    with pytest.raises(ValueError, match="stages must be 2..8"):
+        gemm.compile(*ARGS, BM=128, BN=128, BK=64, num_stages=1)

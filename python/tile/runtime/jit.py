@@ -23,7 +23,7 @@ from .arguments import as_device_array, collect, scalar_spec
 from .launcher import Launcher, ParamPacker, grid3, resolve_stream
 from .tensormap import TensorMapSpec
 
-LAUNCH_OPTIONS = ("num_warps", "stream")
+LAUNCH_OPTIONS = ("num_warps", "num_stages", "stream")
 DEFAULT_NUM_WARPS = 4
 
 
@@ -91,7 +91,7 @@ class JITFunction:
     # -- specialization --------------------------------------------------------
     def _make_binder(self):
         """A function with the kernel's signature plus the launch options that
-        returns (runtime values, constexpr values, num_warps, stream): binding by
+        returns (runtime values, constexpr values, (num_warps, num_stages), stream): binding by
         Python's own call machinery, far cheaper than `Signature.bind`."""
         clash = set(self.params) & set(LAUNCH_OPTIONS)
         if clash:
@@ -114,7 +114,7 @@ class JITFunction:
         if "*" not in parts:
             parts.append("*")
         code = (f"def {self.__name__}({', '.join(parts)}, {options}):\n"
-                f"    return ({runtime}), ({constexprs}), num_warps, stream\n")
+                f"    return ({runtime}), ({constexprs}), (num_warps, num_stages), stream\n")
         namespace = {"_defaults": defaults}
         exec(code, namespace)
         return namespace[self.__name__]
@@ -134,7 +134,8 @@ class JITFunction:
         specializes on 128. `on_host`: the kernel is interpreted, so arrays are host
         arrays (numpy, CPU torch), kept in `host_arrays`."""
         try:
-            runtime_values, constexpr_values, num_warps, stream = self._binder(*args, **kwargs)
+            runtime_values, constexpr_values, (num_warps, num_stages), stream = \
+                self._binder(*args, **kwargs)
         except TypeError as e:
             raise self._binding_error(e, args, kwargs) from None
         values = dict(zip(self._runtime_names, runtime_values))
@@ -167,7 +168,9 @@ class JITFunction:
             specs[name] = spec
         if len(devices) > 1:
             raise ValueError(f"{self.__name__}: arrays are on different devices {sorted(devices)}")
-        options = CompileOptions(num_warps=DEFAULT_NUM_WARPS if num_warps is None else num_warps)
+        options = CompileOptions(
+            num_warps=DEFAULT_NUM_WARPS if num_warps is None else num_warps,
+            stages=CompileOptions.stages if num_stages is None else num_stages)
         options.validate()
         return _Bound(specs, runtime, constexprs, options, stream,
                       devices.pop() if devices else 0, {**values, **constexprs}, host_arrays,
@@ -228,10 +231,10 @@ class JITFunction:
         """The fast specialization key of a call and its raw argument values.
         Equal keys always mean equal `ArgSpec`s (test_runtime_jit checks it)."""
         try:
-            runtime, constexprs, num_warps, stream = self._binder(*args, **kwargs)
+            runtime, constexprs, launch_options, stream = self._binder(*args, **kwargs)
         except TypeError as e:
             raise self._binding_error(e, args, kwargs) from None
-        key, raw = [num_warps, *map(repr, constexprs)], []
+        key, raw = [launch_options, *map(repr, constexprs)], []
         try:
             device, hint = collect(self._runtime_names, runtime, key, raw, stream)
         except (TypeError, ValueError) as e:
