@@ -9,29 +9,7 @@ from triton.testing import do_bench
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import tile  # noqa: E402
-from gemm import gemm  # noqa: E402
-
-
-@tile.jit
-def gemm_grouped(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr,
-                 GROUP: tile.constexpr):
-    """examples/gemm.py with programs walking GROUP rows of tiles per column
-    sweep (a 1-D grid), so that neighbouring programs share B's tiles in L2."""
-    pid = tile.program_id(0)
-    tiles_m = tile.cdiv(A.shape[0], BM)
-    tiles_n = tile.cdiv(B.shape[1], BN)
-    first_m = (pid // (GROUP * tiles_n)) * GROUP
-    rows = tiles_m - first_m
-    if rows > GROUP:
-        rows = GROUP
-    i = (first_m + pid % rows) * BM
-    j = ((pid % (GROUP * tiles_n)) // rows) * BN
-    acc = tile.zeros((BM, BN), tile.float32)
-    for k in range(0, A.shape[1], BK):
-        a = tile.load(A, (i, k), (BM, BK))
-        b = tile.load(B, (k, j), (BK, BN))
-        acc = tile.mma(a, b, acc)
-    tile.store(C, (i, j), acc.to(C.dtype))
+from gemm import gemm, gemm_grouped  # noqa: E402
 
 
 def main():

@@ -25,6 +25,28 @@ def gemm(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
     tile.store(C, (i, j), acc.to(C.dtype))
 
 
+@tile.jit
+def gemm_grouped(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr,
+                 GROUP: tile.constexpr):
+    """The same GEMM on a 1-D grid whose programs walk GROUP rows of tiles per
+    column sweep, so that programs running together share B's tiles in L2."""
+    pid = tile.program_id(0)
+    tiles_m = tile.cdiv(A.shape[0], BM)
+    tiles_n = tile.cdiv(B.shape[1], BN)
+    first_m = (pid // (GROUP * tiles_n)) * GROUP
+    rows = tiles_m - first_m
+    if rows > GROUP:
+        rows = GROUP
+    i = (first_m + pid % rows) * BM
+    j = ((pid % (GROUP * tiles_n)) // rows) * BN
+    acc = tile.zeros((BM, BN), tile.float32)
+    for k in range(0, A.shape[1], BK):
+        a = tile.load(A, (i, k), (BM, BK))
+        b = tile.load(B, (k, j), (BK, BN))
+        acc = tile.mma(a, b, acc)
+    tile.store(C, (i, j), acc.to(C.dtype))
+
+
 def main() -> int:
     args = ("*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16")
     blocks = dict(BM=128, BN=128, BK=64)
