@@ -279,8 +279,11 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
     if (!aType || !bType)
       return op.emitError("mma lowers from shared memory: its operands must come from "
                           "tile.load in a loop (tile-pipeline stages them) or shared tiles");
-    if (!layout || op.getTransposeA())
-      return rewriter.notifyMatchFailure(op, "needs a #tile.wgmma accumulator, A K-major");
+    if (op.getTransposeA())
+      return op.emitError("mma with transpose_a (A given as K x M) does not lower to WGMMA yet; "
+                          "pass A as M x K");
+    if (!layout)
+      return rewriter.notifyMatchFailure(op, "needs a #tile.wgmma accumulator");
     auto swizzleOf = [](SharedType t) { return t.getSwizzle() ? t.getSwizzle().getBytes() : 0u; };
     Type elt = aType.getElementType();
     bool kMajorB = op.getTransposeB();
