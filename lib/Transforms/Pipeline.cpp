@@ -5,6 +5,7 @@
 #include "Analysis/Divisibility.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace mlir::tile {
 #define GEN_PASS_DEF_TILEPIPELINE
@@ -130,7 +131,48 @@ void stageThroughRegisters(scf::ForOp loop, ArrayRef<StagedLoad> loads) {
   }
 }
 
+/// An mma operand loaded before the loop (attention's Q) is copied into
+/// shared memory once, before the loop, and the mma reads it there.
+void stageLoopInvariantOperands(scf::ForOp loop) {
+  llvm::SetVector<Operation *> loads;
+  loop.getBody()->walk([&](MmaOp mma) {
+    for (Value operand : {mma.getA(), mma.getB()})
+      if (auto load = operand.getDefiningOp<LoadOp>();
+          load && !loop->isAncestor(load) && isa<ViewType>(load.getSrc().getType()) &&
+          llvm::all_of(load.getResult().getUsers(), [&](Operation *user) {
+            auto userMma = dyn_cast<MmaOp>(user);
+            return userMma && loop->isAncestor(userMma) && userMma.getAcc() != load.getResult();
+          }))
+        loads.insert(load);
+  });
+  for (Operation *op : loads) {
+    auto load = cast<LoadOp>(op);
+    Location loc = load.getLoc();
+    RankedTensorType tile = load.getType();
+    auto type = SharedType::get(load.getContext(), tile.getShape(), tile.getElementType(),
+                                SwizzleAttr());
+    OpBuilder b(load);
+    Value buffer = AllocSharedOp::create(b, loc, type);
+    if (tmaCanCopy(load)) {
+      Value bar = AllocMBarrierOp::create(b, loc, MBarrierType::get(load.getContext(), 1),
+                                          b.getI32IntegerAttr(1));
+      AsyncLoadOp::create(b, loc, load.getSrc(), load.getOffsets(), buffer, bar);
+      WaitOp::create(b, loc, bar, arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0));
+    } else {
+      OpBuilder after(load->getBlock(), std::next(load->getIterator()));
+      StoreSharedOp::create(after, loc, load.getResult(), buffer);
+      BarrierOp::create(after, loc);
+    }
+    for (OpOperand &use : llvm::make_early_inc_range(load.getResult().getUses()))
+      if (isa<MmaOp>(use.getOwner()))
+        use.set(buffer);
+    if (load.getResult().use_empty())
+      load.erase();
+  }
+}
+
 LogicalResult pipeline(scf::ForOp loop, unsigned stages, bool multipleWarpgroups) {
+  stageLoopInvariantOperands(loop);
   SmallVector<StagedLoad> loads = findStagedLoads(loop);
   if (loads.empty())
     return success();
@@ -192,14 +234,20 @@ LogicalResult pipeline(scf::ForOp loop, unsigned stages, bool multipleWarpgroups
   // The mma of iteration i may run on while iteration i + 1 issues its own
   // (the stage it read is refilled only after the next mma's issue waited for
   // it); its accumulator is read after the loop, behind a wait.
+  // Only an mma whose result nothing reads inside the loop (it accumulates
+  // into a loop-carried value and is yielded) may be left in flight.
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
   for (Operation &op : loop.getBody()->without_terminator())
     if (auto mma = dyn_cast<MmaOp>(op);
-        mma && isa<SharedType>(mma.getA().getType()) && isa<SharedType>(mma.getB().getType()))
+        mma && isa<SharedType>(mma.getA().getType()) && isa<SharedType>(mma.getB().getType()) &&
+        isa<BlockArgument>(mma.getAcc()) &&
+        cast<BlockArgument>(mma.getAcc()).getOwner() == loop.getBody() &&
+        mma.getResult().hasOneUse() && *mma.getResult().getUsers().begin() == yield)
       mma.setPending(1);
   OpBuilder afterLoop(loop->getBlock(), std::next(loop->getIterator()));
   for (OpResult result : loop.getResults()) {
-    auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
-    if (!yield.getOperand(result.getResultNumber()).getDefiningOp<MmaOp>())
+    auto mma = yield.getOperand(result.getResultNumber()).getDefiningOp<MmaOp>();
+    if (!mma || mma.getPending() == 0)
       continue;
     auto wait = MmaWaitOp::create(afterLoop, loc, result);
     result.replaceAllUsesExcept(wait.getResult(), wait);

@@ -110,3 +110,35 @@ func.func @no_tma(%a: !tile.ptr<bf16>, %b: !tile.ptr<bf16>, %M: i32, %N: i32, %K
   }
   return
 }
+
+// Attention-like: Q, loaded before the loop, is copied into shared memory
+// once; K is staged; the first mma's result is read in the loop, so it is not
+// left in flight (no pending, no mma_wait).
+// CHECK-LABEL: func.func @invariant_operand
+// CHECK: %[[Q:.*]] = tile.alloc_shared : !tile.shared<64x64xbf16>
+// CHECK: %[[BAR:.*]] = tile.alloc_mbarrier : !tile.mbarrier
+// CHECK: tile.async_load {{.*}}, %[[Q]], %[[BAR]]
+// CHECK: tile.wait %[[BAR]], %false
+// CHECK: scf.for
+// CHECK: tile.mma %[[Q]], {{.*}} {transpose_b} :
+// CHECK-NOT: pending
+// CHECK-NOT: tile.mma_wait
+func.func @invariant_operand(%q: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %k: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
+                             %n: i32 {tile.divisibility = 16 : i64}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %Q = tile.make_view %q, [%n, %c64], [%c64, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %K = tile.make_view %k, [%n, %c64], [%c64, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %qt = tile.load %Q[%c0, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+  %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+  %m0 = arith.constant dense<0.0> : tensor<64xf32>
+  %m = scf.for %j = %c0 to %n step %c64 iter_args(%m = %m0) -> (tensor<64xf32>) : i32 {
+    %kt = tile.load %K[%j, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %s = tile.mma %qt, %kt, %zero {transpose_b} : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    %r = tile.reduce max %s, dim = 1 : tensor<64x64xf32> -> tensor<64xf32>
+    %mn = arith.maximumf %m, %r : tensor<64xf32>
+    scf.yield %mn : tensor<64xf32>
+  }
+  return
+}
