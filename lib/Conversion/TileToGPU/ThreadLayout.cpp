@@ -26,6 +26,17 @@ FailureOr<ThreadLayout> ThreadLayout::get(RankedTensorType type) {
   // Peel slices: each re-inserts its dimension (any extent up to the
   // coverage will do: a sliced dimension holds one register).
   while (auto slice = dyn_cast_or_null<SliceLayoutAttr>(enc)) {
+    // A row vector of a WGMMA accumulator (reduced along its columns).
+    if (auto wgmma = dyn_cast<WgmmaLayoutAttr>(slice.getParent())) {
+      if (slice.getDim() != 1 || shape.size() != 1 ||
+          shape[0] % (64 * wgmma.getWarpgroups()))
+        return failure();
+      ThreadLayout l;
+      l.shape = {shape[0], 8};
+      l.sliced = {false, true};
+      l.wgmmaWarpgroups = wgmma.getWarpgroups();
+      return l;
+    }
     slicedDims.push_back(slice.getDim());
     enc = slice.getParent();
     auto parent = dyn_cast<BlockedLayoutAttr>(enc);
@@ -59,8 +70,8 @@ int64_t ThreadLayout::registersAlong(unsigned d) const {
 }
 
 int64_t ThreadLayout::numRegisters() const {
-  if (wgmmaWarpgroups) // N/2 registers per 64-row slab this warpgroup owns
-    return shape[0] / (64 * wgmmaWarpgroups) * shape[1] / 2;
+  if (wgmmaWarpgroups) // N/2 registers per 64-row slab (2 for a row vector)
+    return shape[0] / (64 * wgmmaWarpgroups) * (sliced[1] ? 2 : shape[1] / 2);
   int64_t n = 1;
   for (unsigned d = 0; d < shape.size(); ++d)
     n *= registersAlong(d);
@@ -69,7 +80,7 @@ int64_t ThreadLayout::numRegisters() const {
 
 int64_t ThreadLayout::contiguity() const {
   if (wgmmaWarpgroups)
-    return 2;
+    return sliced[1] ? 1 : 2;
   unsigned inner = shape.size() - 1;
   return sliced[inner] ? 1 : sizePerThread[inner];
 }
@@ -117,9 +128,11 @@ static Value threadBase(const ThreadLayout &l, OpBuilder &b, Location loc, Value
 
 SmallVector<Value> ThreadLayout::wgmmaCoords(OpBuilder &b, Location loc, Value tid,
                                              int64_t reg) const {
-  int64_t perSlab = shape[1] / 2;
+  // A row vector holds (slab, half); a tile (slab, 8-column group, half, column).
+  int64_t perSlab = sliced[1] ? 2 : shape[1] / 2;
   int64_t slab = reg / perSlab, q = reg % perSlab;
-  int64_t group = q / 4, half = (q % 4) / 2, column = q % 2;
+  int64_t group = sliced[1] ? 0 : q / 4;
+  int64_t half = sliced[1] ? q : (q % 4) / 2, column = sliced[1] ? 0 : q % 2;
   Value lane = arith::RemUIOp::create(b, loc, tid, constI64(b, loc, 32));
   Value warp = arith::DivUIOp::create(b, loc, tid, constI64(b, loc, 32));
   Value warpgroup = arith::DivUIOp::create(b, loc, warp, constI64(b, loc, 4));
@@ -134,6 +147,8 @@ SmallVector<Value> ThreadLayout::wgmmaCoords(OpBuilder &b, Location loc, Value t
   row = arith::AddIOp::create(b, loc, row,
                               arith::DivUIOp::create(b, loc, lane, constI64(b, loc, 4)));
   row = arith::AddIOp::create(b, loc, row, constI64(b, loc, 8 * half));
+  if (sliced[1])
+    return {row};
   // column = 8 group + 2 (l % 4) + column
   Value col = arith::MulIOp::create(b, loc, arith::RemUIOp::create(b, loc, lane, constI64(b, loc, 4)),
                                     constI64(b, loc, 2));
@@ -162,8 +177,15 @@ SmallVector<Value> ThreadLayout::coords(OpBuilder &b, Location loc, Value tid,
 
 Value ThreadLayout::owner(OpBuilder &b, Location loc, Value tid) const {
   Value result;
-  if (wgmmaWarpgroups)
-    return result; // every element has one holder
+  if (wgmmaWarpgroups) {
+    if (!sliced[1])
+      return result; // every element of a tile has one holder
+    // A row's four lanes (l % 4 = 0..3) hold it; the first one owns it.
+    Value lane = arith::RemUIOp::create(b, loc, tid, constI64(b, loc, 32));
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                 arith::RemUIOp::create(b, loc, lane, constI64(b, loc, 4)),
+                                 constI64(b, loc, 0));
+  }
   auto both = [&](Value cond) {
     result = result ? arith::AndIOp::create(b, loc, result, cond).getResult() : cond;
   };
@@ -182,6 +204,11 @@ Value ThreadLayout::owner(OpBuilder &b, Location loc, Value tid) const {
 }
 
 int64_t ThreadLayout::sliceRegister(int64_t reg, unsigned dim) const {
+  if (wgmmaWarpgroups) { // only rows (dim 1) of a tile: (slab, half)
+    assert(dim == 1 && !sliced[1] && "WGMMA layouts slice along their columns only");
+    int64_t perSlab = shape[1] / 2;
+    return (reg / perSlab) * 2 + (reg % perSlab % 4) / 2;
+  }
   auto parts = decompose(reg);
   int64_t result = 0;
   for (unsigned d = 0; d < shape.size(); ++d) {

@@ -173,8 +173,11 @@ struct ReduceLowering : public StatefulPattern<ReduceOp> {
     RankedTensorType srcType = op.getSrc().getType();
     FailureOr<ThreadLayout> layout = ThreadLayout::get(srcType);
     Type elt = srcType.getElementType();
-    if (failed(layout) || !isa<BlockedLayoutAttr>(srcType.getEncoding()))
-      return rewriter.notifyMatchFailure(op, "reduces a #tile.blocked tile");
+    bool wgmma = isa_and_nonnull<WgmmaLayoutAttr>(srcType.getEncoding());
+    if (failed(layout) || (!isa<BlockedLayoutAttr>(srcType.getEncoding()) && !wgmma))
+      return rewriter.notifyMatchFailure(op, "reduces a #tile.blocked or #tile.wgmma tile");
+    if (wgmma && op.getDim() != 1)
+      return op.emitError("reductions of a WGMMA accumulator run along its rows (dim 1) only");
     if (!elt.isF32() && !elt.isInteger(32))
       return rewriter.notifyMatchFailure(op, "reductions run on f32 or i32 tiles");
     Location loc = op.getLoc();
@@ -189,14 +192,16 @@ struct ReduceLowering : public StatefulPattern<ReduceOp> {
       Value &acc = partial[layout->sliceRegister(r, dim)];
       acc = acc ? combine(rewriter, loc, kind, acc, x) : x;
     }
-    for (int64_t step = 1; step < layout->lanes(dim); step *= 2)
+    // Lanes sharing a row: a WGMMA row lives in the four lanes of a quad.
+    int64_t lanes = wgmma ? 4 : layout->lanes(dim);
+    int64_t laneStride = wgmma ? 1 : layout->laneStride(dim);
+    for (int64_t step = 1; step < lanes; step *= 2)
       for (Value &acc : partial) {
-        auto shuffle = gpu::ShuffleOp::create(rewriter, loc, acc,
-                                              int32_t(step * layout->laneStride(dim)), 32,
+        auto shuffle = gpu::ShuffleOp::create(rewriter, loc, acc, int32_t(step * laneStride), 32,
                                               gpu::ShuffleMode::XOR);
         acc = combine(rewriter, loc, kind, acc, shuffle.getShuffleResult());
       }
-    if (layout->warps(dim) > 1)
+    if (!wgmma && layout->warps(dim) > 1)
       acrossWarps(rewriter, loc, *layout, dim, kind, elt, partial, op.getType());
     rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, resultType, partial);
     return success();
