@@ -235,6 +235,9 @@ private:
     }
     if (auto mma = dyn_cast<MmaOp>(op)) {
       RankedTensorType type = wgmmaLayout(mma.getType());
+      // A in registers is read in the accumulator's layout (WGMMA's A fragment).
+      if (auto a = dyn_cast<RankedTensorType>(mma.getA().getType()))
+        convertOperand(op, 0, withEncoding(a, type.getEncoding()));
       convertOperand(op, 2, type);
       setResult(mma.getResult(), type);
       return;

@@ -273,30 +273,34 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
   LogicalResult matchAndRewrite(MmaOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     auto aType = dyn_cast<SharedType>(op.getA().getType());
+    auto aRegs = dyn_cast<RankedTensorType>(op.getA().getType()); // A from registers
     auto bType = dyn_cast<SharedType>(op.getB().getType());
     auto accType = op.getAcc().getType();
     auto layout = dyn_cast_or_null<WgmmaLayoutAttr>(accType.getEncoding());
-    if (!aType || !bType)
-      return op.emitError("mma lowers from shared memory: its operands must come from "
-                          "tile.load in a loop (tile-pipeline stages them) or shared tiles");
+    if (aRegs && aRegs.getEncoding() != accType.getEncoding())
+      aRegs = nullptr; // tile-assign-layouts gives a register A the accumulator's layout
+    if ((!aType && !aRegs) || !bType)
+      return op.emitError("mma lowers from shared memory (B, and A unless it is in registers in "
+                          "the accumulator's layout): operands must come from tile.load in a "
+                          "loop (tile-pipeline stages them) or shared tiles");
     if (op.getTransposeA())
       return op.emitError("mma with transpose_a (A given as K x M) does not lower to WGMMA yet; "
                           "pass A as M x K");
     if (!layout)
       return rewriter.notifyMatchFailure(op, "needs a #tile.wgmma accumulator");
     auto swizzleOf = [](SharedType t) { return t.getSwizzle() ? t.getSwizzle().getBytes() : 0u; };
-    Type elt = aType.getElementType();
+    Type elt = aType ? aType.getElementType() : aRegs.getElementType();
     bool kMajorB = op.getTransposeB();
     int64_t M = accType.getDimSize(0), N = accType.getDimSize(1);
-    int64_t K = aType.getShape()[1];
-    if (!(elt.isBF16() || elt.isF16()) || swizzleOf(aType) != 128 || swizzleOf(bType) != 128 ||
-        N > 256 || (!kMajorB && N % 64))
+    int64_t K = aType ? aType.getShape()[1] : aRegs.getDimSize(1);
+    if (!(elt.isBF16() || elt.isF16()) || (aType && swizzleOf(aType) != 128) ||
+        swizzleOf(bType) != 128 || N > 256 || (!kMajorB && N % 64))
       return op.emitError("mma lowering supports bf16/f16 operands in 128B-swizzled shared "
                           "tiles (64-element rows) and N <= 256 for now");
     Location loc = op.getLoc();
     int64_t warpgroups = layout.getWarpgroups();
     int64_t slabs = M / (64 * warpgroups), perSlab = N / 2;
-    Value aBase = sharedAddress(rewriter, loc, adaptor.getA());
+    Value aBase = aType ? sharedAddress(rewriter, loc, adaptor.getA()) : Value();
     Value bBase = sharedAddress(rewriter, loc, adaptor.getB());
     Value warpgroup = arith::TruncIOp::create(
         rewriter, loc, rewriter.getI32Type(),
@@ -305,14 +309,35 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
     SmallVector<Value> acc;
     for (int64_t r = 0; r < slabs * perSlab; ++r)
       acc.push_back(vector::ExtractOp::create(rewriter, loc, adaptor.getAcc(), ArrayRef<int64_t>{r}));
+    // A register A fragment for k-step k of slab s: the accumulator-layout
+    // registers of columns 16k..16k+15, as four pairs (row r / r + 8 of the
+    // 8-column groups 2k and 2k + 1), each pair one 32-bit register.
+    auto aFragment = [&](int64_t s, int64_t k) {
+      SmallVector<Value> regs;
+      int64_t base = s * (K / 2);
+      for (int64_t group : {2 * k, 2 * k + 1})
+        for (int64_t half : {0, 1}) {
+          Value pair = vector::ExtractStridedSliceOp::create(
+              rewriter, loc, adaptor.getA(), ArrayRef<int64_t>{base + group * 4 + half * 2},
+              ArrayRef<int64_t>{2}, ArrayRef<int64_t>{1});
+          regs.push_back(LLVM::BitcastOp::create(rewriter, loc, rewriter.getI32Type(), pair));
+        }
+      return regs; // (r, k0-7), (r+8, k0-7), (r, k8-15), (r+8, k8-15): WGMMA's A order
+    };
 
     const int64_t rowBytes = 128, kStepBytes = 32, kStepsPerBox = rowBytes / kStepBytes;
     std::string type = elt.isBF16() ? "bf16" : "f16";
-    std::string ptx = "{ .reg .pred p; setp.ne.b32 p, $" + std::to_string(perSlab + 2 + perSlab) +
+    // Operands: perSlab tied outputs, then A (a descriptor, or 4 registers),
+    // the B descriptor, the tied inputs, and scale-d.
+    int64_t aOperands = aType ? 1 : 4;
+    std::string aText = aType ? "$" + std::to_string(perSlab)
+                              : "{" + operandList(perSlab, 4) + "}";
+    std::string ptx = "{ .reg .pred p; setp.ne.b32 p, $" +
+                      std::to_string(perSlab + aOperands + 1 + perSlab) +
                       ", 0; wgmma.mma_async.sync.aligned.m64n" + std::to_string(N) + "k16.f32." +
-                      type + "." + type + " {" + operandList(0, perSlab) + "}, $" +
-                      std::to_string(perSlab) + ", $" + std::to_string(perSlab + 1) +
-                      ", p, 1, 1, 0, " + (kMajorB ? "0" : "1") + "; }";
+                      type + "." + type + " {" + operandList(0, perSlab) + "}, " + aText + ", $" +
+                      std::to_string(perSlab + aOperands) + ", p, 1, 1, " +
+                      (aType ? "0, " : "") + (kMajorB ? "0" : "1") + "; }";
     inlinePtx(rewriter, loc, Type(), {}, "wgmma.fence.sync.aligned;", "");
     for (int64_t k = 0; k < K / 16; ++k) {
       int64_t box = k / kStepsPerBox, inBox = (k % kStepsPerBox) * kStepBytes;
@@ -333,13 +358,22 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
             rewriter, loc,
             arith::AddIOp::create(rewriter, loc, constI32(rewriter, loc, s * warpgroups), warpgroup),
             constI32(rewriter, loc, 64 * rowBytes));
-        Value aAddr = arith::AddIOp::create(
-            rewriter, loc, aBase,
-            arith::AddIOp::create(rewriter, loc, slabRow,
-                                  constI32(rewriter, loc, box * M * rowBytes + inBox)));
-        Value aDesc = descriptor(rewriter, loc, aAddr, 16, 1024);
+        SmallVector<Value> aOperandValues;
+        std::string aConstraints;
+        if (aType) {
+          Value aAddr = arith::AddIOp::create(
+              rewriter, loc, aBase,
+              arith::AddIOp::create(rewriter, loc, slabRow,
+                                    constI32(rewriter, loc, box * M * rowBytes + inBox)));
+          aOperandValues.push_back(descriptor(rewriter, loc, aAddr, 16, 1024));
+          aConstraints = "l,";
+        } else {
+          aOperandValues = aFragment(s, k);
+          aConstraints = "r,r,r,r,";
+        }
+        aOperandValues.push_back(bDesc);
         ArrayRef<Value> slabAcc = ArrayRef<Value>(acc).slice(s * perSlab, perSlab);
-        SmallVector<Value> out = tiedAsm(rewriter, loc, slabAcc, ValueRange{aDesc, bDesc}, "l,l",
+        SmallVector<Value> out = tiedAsm(rewriter, loc, slabAcc, aOperandValues, aConstraints + "l",
                                          ValueRange{constI32(rewriter, loc, 1)}, "r", ptx);
         std::copy(out.begin(), out.end(), acc.begin() + s * perSlab);
       }
