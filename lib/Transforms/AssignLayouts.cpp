@@ -126,10 +126,30 @@ private:
     });
   }
 
-  /// Broadcasts, fills and index tiles can be made in whatever layout their
-  /// user wants.
-  static bool isCheap(Value v) {
-    return v.getDefiningOp<BroadcastOp>() || canRemake(v);
+  /// A loop-carried value that starts as a fill and whose first reader is
+  /// `user`: the loop can carry it in `user`'s layout instead (as attention's
+  /// running row max and sum, carried in the layout of the rows they update).
+  static scf::ForOp retypableIterArg(Value v, Operation *user) {
+    auto arg = dyn_cast<BlockArgument>(v);
+    auto loop = arg ? dyn_cast<scf::ForOp>(arg.getOwner()->getParentOp()) : scf::ForOp();
+    if (!loop || arg == loop.getInductionVar())
+      return {};
+    Value init = loop.getInitArgs()[arg.getArgNumber() - 1];
+    if (!canRemake(init))
+      return {};
+    Operation *first = loop.getBody()->findAncestorOpInBlock(*user);
+    for (Operation *other : arg.getUsers()) {
+      Operation *at = loop.getBody()->findAncestorOpInBlock(*other);
+      if (!first || !at || (at != first && at->isBeforeInBlock(first)))
+        return {};
+    }
+    return loop;
+  }
+
+  /// Broadcasts, fills, index tiles and fill-initialized carried values can
+  /// be made in whatever layout their user wants.
+  static bool isCheap(Value v, Operation *user) {
+    return v.getDefiningOp<BroadcastOp>() || canRemake(v) || retypableIterArg(v, user);
   }
 
   /// Makes `broadcast` produce `layout`, its source following as the slice.
@@ -219,8 +239,10 @@ private:
       for (auto [i, init, arg, result] :
            llvm::enumerate(forOp.getInitArgs(), forOp.getRegionIterArgs(), forOp.getResults())) {
         Type type = init.getType();
-        // A loop-carried accumulator lives in the WGMMA layout throughout.
-        if (isMmaAccumulator(arg)) {
+        // A loop-carried accumulator (read by an mma, or yielded by one) lives
+        // in the WGMMA layout throughout.
+        Value yielded = forOp.getBody()->getTerminator()->getOperand(i);
+        if (isMmaAccumulator(arg) || yielded.getDefiningOp<MmaOp>()) {
           type = wgmmaLayout(cast<RankedTensorType>(type));
           convertOperand(forOp, forOp.getNumControlOperands() + i, type);
         }
@@ -272,7 +294,7 @@ private:
           continue;
         if (!fallback)
           fallback = t.getEncoding();
-        if (!isCheap(operand)) {
+        if (!isCheap(operand, op)) {
           layout = t.getEncoding();
           break;
         }
@@ -287,7 +309,13 @@ private:
           auto broadcast = op->getOperand(i).getDefiningOp<BroadcastOp>();
           if (broadcast && broadcast.getResult().hasOneUse())
             relayout(broadcast, layout);
-          else if (canRemake(op->getOperand(i)))
+          else if (scf::ForOp loop = retypableIterArg(op->getOperand(i), op)) {
+            auto arg = cast<BlockArgument>(op->getOperand(i));
+            unsigned index = arg.getArgNumber() - 1;
+            arg.setType(withEncoding(t, layout));
+            loop.getResult(index).setType(arg.getType());
+            remake(loop.getInitArgs()[index], layout);
+          } else if (canRemake(op->getOperand(i)))
             remake(op->getOperand(i), layout);
           else
             convertOperand(op, i, withEncoding(t, layout));
