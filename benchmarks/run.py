@@ -20,6 +20,7 @@ def main() -> int:
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args()
     import torch
+    import bench_attention
     import bench_gemm
     import bench_softmax
     import bench_vector_add
@@ -28,12 +29,13 @@ def main() -> int:
     device = torch.cuda.get_device_name()
     # Host-side measurements first, before big allocations.
     rows = {"launch": launch_overhead, "compile": compile_time, "gemm": bench_gemm,
-            "softmax": bench_softmax}
+            "softmax": bench_softmax, "attention": bench_attention}
     results = [dict(launch_overhead.bench(), kind="launch"),
                dict(compile_time.bench(), kind="compile"),
                dict(compile_time.bench_gemm(), kind="compile"), bench_vector_add.bench()]
     results += bench_softmax.bench()
     results += bench_gemm.bench()
+    results += bench_attention.bench()
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"date": datetime.date.today().isoformat(), "device": device,
