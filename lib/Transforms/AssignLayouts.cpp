@@ -116,6 +116,8 @@ private:
       return false;
     if (isa<IotaOp, SplatOp>(def))
       return true;
+    if (auto broadcast = dyn_cast<BroadcastOp>(def)) // a mask made of index vectors
+      return canRemake(broadcast.getSrc());
     if (auto constant = dyn_cast<arith::ConstantOp>(def))
       return isa<SplatElementsAttr>(constant.getValue());
     if (!isa<arith::ArithDialect, math::MathDialect>(def->getDialect()) ||
@@ -173,6 +175,11 @@ private:
     auto type = cast<RankedTensorType>(v.getType());
     v.setType(withEncoding(type, encoding));
     Operation *def = v.getDefiningOp();
+    if (auto broadcast = dyn_cast<BroadcastOp>(def)) {
+      remake(broadcast.getSrc(),
+             SliceLayoutAttr::get(v.getContext(), broadcast.getDim(), encoding));
+      return;
+    }
     if (auto constant = dyn_cast<arith::ConstantOp>(def)) {
       auto splat = cast<SplatElementsAttr>(constant.getValue());
       constant.setValueAttr(SplatElementsAttr::get(cast<ShapedType>(v.getType()),

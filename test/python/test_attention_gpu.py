@@ -1,4 +1,4 @@
-"""Attention forward (non-causal) on the GPU against a float32 reference:
+"""Attention forward (causal and not) on the GPU against a float32 reference:
 Q·Kᵀ from shared memory, online softmax on the WGMMA accumulator layout,
 P·V with P from registers."""
 import math
@@ -22,8 +22,9 @@ def test_noncausal_compiles_to_wgmma_with_register_a():
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("heads,seq_len", [(1, 128), (4, 512), (3, 1024)])
-def test_noncausal_matches_reference(heads, seq_len):
+def test_matches_reference(heads, seq_len, causal):
     import torch
     D, BM, BN = 64, 128, 64
     q, k, v = (torch.randn(heads * seq_len, D, device="cuda", dtype=torch.bfloat16)
@@ -31,10 +32,10 @@ def test_noncausal_matches_reference(heads, seq_len):
     o = torch.full_like(q, float("nan"))
     scale = 1 / math.sqrt(D)
     attention_fwd[(seq_len // BM, heads)](q, k, v, o, seq_len, scale, BM=BM, BN=BN, D=D,
-                                           CAUSAL=False)
+                                           CAUSAL=causal)
     torch.cuda.synchronize()
     ref = reference(q.view(heads, seq_len, D), k.view(heads, seq_len, D),
-                    v.view(heads, seq_len, D), scale, False).reshape(heads * seq_len, D)
+                    v.view(heads, seq_len, D), scale, causal).reshape(heads * seq_len, D)
     assert not o.isnan().any()
     error = float((o.float() - ref).norm() / ref.norm())
     assert error < 1e-2, error

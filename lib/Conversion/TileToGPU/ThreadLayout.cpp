@@ -26,14 +26,17 @@ FailureOr<ThreadLayout> ThreadLayout::get(RankedTensorType type) {
   // Peel slices: each re-inserts its dimension (any extent up to the
   // coverage will do: a sliced dimension holds one register).
   while (auto slice = dyn_cast_or_null<SliceLayoutAttr>(enc)) {
-    // A row vector of a WGMMA accumulator (reduced along its columns).
+    // A row vector (dim 1 sliced: reduced along the columns) or a column
+    // vector (dim 0 sliced) of a WGMMA accumulator.
     if (auto wgmma = dyn_cast<WgmmaLayoutAttr>(slice.getParent())) {
-      if (slice.getDim() != 1 || shape.size() != 1 ||
-          shape[0] % (64 * wgmma.getWarpgroups()))
+      unsigned dim = slice.getDim();
+      if (dim > 1 || shape.size() != 1 ||
+          (dim == 1 && shape[0] % (64 * wgmma.getWarpgroups())) || (dim == 0 && shape[0] % 8))
         return failure();
       ThreadLayout l;
-      l.shape = {shape[0], 8};
-      l.sliced = {false, true};
+      l.shape = dim == 1 ? SmallVector<int64_t>{shape[0], 8}
+                         : SmallVector<int64_t>{64 * wgmma.getWarpgroups(), shape[0]};
+      l.sliced = {dim == 0, dim == 1};
       l.wgmmaWarpgroups = wgmma.getWarpgroups();
       return l;
     }
@@ -70,8 +73,11 @@ int64_t ThreadLayout::registersAlong(unsigned d) const {
 }
 
 int64_t ThreadLayout::numRegisters() const {
-  if (wgmmaWarpgroups) // N/2 registers per 64-row slab (2 for a row vector)
+  if (wgmmaWarpgroups) { // N/2 registers per 64-row slab (2 for a row vector)
+    if (sliced[0])
+      return shape[1] / 4; // a column vector: 2 columns of every 8-column group
     return shape[0] / (64 * wgmmaWarpgroups) * (sliced[1] ? 2 : shape[1] / 2);
+  }
   int64_t n = 1;
   for (unsigned d = 0; d < shape.size(); ++d)
     n *= registersAlong(d);
@@ -80,7 +86,7 @@ int64_t ThreadLayout::numRegisters() const {
 
 int64_t ThreadLayout::contiguity() const {
   if (wgmmaWarpgroups)
-    return sliced[1] ? 1 : 2;
+    return sliced[1] ? 1 : 2; // a column vector's pair (c, c + 1) is contiguous too
   unsigned inner = shape.size() - 1;
   return sliced[inner] ? 1 : sizePerThread[inner];
 }
@@ -128,6 +134,12 @@ static Value threadBase(const ThreadLayout &l, OpBuilder &b, Location loc, Value
 
 SmallVector<Value> ThreadLayout::wgmmaCoords(OpBuilder &b, Location loc, Value tid,
                                              int64_t reg) const {
+  if (sliced[0]) { // a column vector holds (8-column group, column)
+    Value lane = arith::RemUIOp::create(b, loc, tid, constI64(b, loc, 32));
+    Value col = arith::MulIOp::create(b, loc, arith::RemUIOp::create(b, loc, lane, constI64(b, loc, 4)),
+                                      constI64(b, loc, 2));
+    return {arith::AddIOp::create(b, loc, col, constI64(b, loc, 8 * (reg / 2) + reg % 2))};
+  }
   // A row vector holds (slab, half); a tile (slab, 8-column group, half, column).
   int64_t perSlab = sliced[1] ? 2 : shape[1] / 2;
   int64_t slab = reg / perSlab, q = reg % perSlab;
@@ -178,6 +190,8 @@ SmallVector<Value> ThreadLayout::coords(OpBuilder &b, Location loc, Value tid,
 Value ThreadLayout::owner(OpBuilder &b, Location loc, Value tid) const {
   Value result;
   if (wgmmaWarpgroups) {
+    if (sliced[0]) // a column: lanes l / 4 = 0 of warp 0 own it
+      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tid, constI64(b, loc, 4));
     if (!sliced[1])
       return result; // every element of a tile has one holder
     // A row's four lanes (l % 4 = 0..3) hold it; the first one owns it.
@@ -204,10 +218,12 @@ Value ThreadLayout::owner(OpBuilder &b, Location loc, Value tid) const {
 }
 
 int64_t ThreadLayout::sliceRegister(int64_t reg, unsigned dim) const {
-  if (wgmmaWarpgroups) { // only rows (dim 1) of a tile: (slab, half)
-    assert(dim == 1 && !sliced[1] && "WGMMA layouts slice along their columns only");
-    int64_t perSlab = shape[1] / 2;
-    return (reg / perSlab) * 2 + (reg % perSlab % 4) / 2;
+  if (wgmmaWarpgroups) { // rows (dim 1): (slab, half); columns (dim 0): (group, column)
+    assert(!sliced[0] && !sliced[1] && "slices of a WGMMA tile, not of its vectors");
+    int64_t perSlab = shape[1] / 2, q = reg % perSlab;
+    if (dim == 0)
+      return (q / 4) * 2 + q % 2;
+    return (reg / perSlab) * 2 + (q % 4) / 2;
   }
   auto parts = decompose(reg);
   int64_t result = 0;
