@@ -1,4 +1,4 @@
-"""Attention forward, non-causal, bf16: tile vs SDPA (flash and cuDNN backends),
+"""Attention forward, bf16, causal and not: tile vs SDPA (flash and cuDNN backends),
 side by side; each result checked against SDPA's in the same run."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from attention import attention_fwd  # noqa: E402
 CONFIGS = {64: (128, 64, 4, 3), 128: (128, 64, 8, 3)}
 
 
-def bench_case(B: int, H: int, N: int, D: int) -> dict:
+def bench_case(B: int, H: int, N: int, D: int, causal: bool = False) -> dict:
     from torch.nn.attention import SDPBackend, sdpa_kernel
     q, k, v = (torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
     o = torch.full_like(q, float("nan"))
@@ -24,26 +24,28 @@ def bench_case(B: int, H: int, N: int, D: int) -> dict:
     flat = lambda t: t.view(B * H * N, D)
     BM, BN, warps, stages = CONFIGS[D]
     run = lambda: attention_fwd[(N // BM, B * H)](flat(q), flat(k), flat(v), flat(o), N, scale,
-                                                   BM=BM, BN=BN, D=D, CAUSAL=False,
+                                                   BM=BM, BN=BN, D=D, CAUSAL=causal,
                                                    num_warps=warps, num_stages=stages)
     run()
     results = {}
     for name, backend in (("flash", SDPBackend.FLASH_ATTENTION), ("cudnn", SDPBackend.CUDNN_ATTENTION)):
         try:
             with sdpa_kernel(backend):
-                ref = torch.nn.functional.scaled_dot_product_attention(q, k, v)
+                ref = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
                 results[name] = do_bench(
-                    lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v),
+                    lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v,
+                                                                             is_causal=causal),
                     warmup=100, rep=500, return_mode="median")
         except RuntimeError:
             results[name] = None
     torch.cuda.synchronize()
     error = float((o.float() - ref.float()).norm() / ref.float().norm())
     t_tile = do_bench(run, warmup=100, rep=500, return_mode="median")
-    flops = 4.0 * B * H * N * N * D
+    flops = 4.0 * B * H * N * N * D / (2 if causal else 1)
     tf = lambda ms: flops / (ms * 1e-3) / 1e12 if ms else float("nan")
     best = min(t for t in results.values() if t)
-    return {"case": f"attention fwd B{B} H{H} N{N} d{D} non-causal", "kind": "attention",
+    kind = "causal" if causal else "non-causal"
+    return {"case": f"attention fwd B{B} H{H} N{N} d{D} {kind}", "kind": "attention",
             "correct": error < 1e-2, "rel_error": error, "tile_TFLOPs": tf(t_tile),
             "flash_TFLOPs": tf(results["flash"]), "cudnn_TFLOPs": tf(results["cudnn"]),
             "vs_cudnn": (results["cudnn"] / t_tile) if results["cudnn"] else None,
@@ -53,6 +55,7 @@ def bench_case(B: int, H: int, N: int, D: int) -> dict:
 
 def bench() -> list[dict]:
     return [bench_case(8, 16, 4096, 64), bench_case(8, 16, 4096, 128),
+            bench_case(8, 16, 4096, 64, causal=True), bench_case(8, 16, 4096, 128, causal=True),
             bench_case(8, 16, 1024, 64), bench_case(8, 16, 8192, 128)]
 
 
