@@ -59,6 +59,20 @@ Value tile::rowMajorIndex(OpBuilder &b, Location loc, ArrayRef<Value> coords,
   return linear;
 }
 
+Value tile::extractRun(OpBuilder &b, Location loc, Value regs, int64_t first, int64_t width) {
+  if (width == 1)
+    return vector::ExtractOp::create(b, loc, regs, ArrayRef<int64_t>{first});
+  return vector::ExtractStridedSliceOp::create(b, loc, regs, ArrayRef<int64_t>{first},
+                                               ArrayRef<int64_t>{width}, ArrayRef<int64_t>{1});
+}
+
+Value tile::insertRun(OpBuilder &b, Location loc, Value run, Value regs, int64_t first) {
+  if (!isa<VectorType>(run.getType()))
+    return vector::InsertOp::create(b, loc, run, regs, ArrayRef<int64_t>{first});
+  return vector::InsertStridedSliceOp::create(b, loc, run, regs, ArrayRef<int64_t>{first},
+                                              ArrayRef<int64_t>{1});
+}
+
 Value tile::sharedBase(OpBuilder &b, Location loc) {
   return LLVM::AddressOfOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext(), 3),
                                    kScratchName);

@@ -173,11 +173,7 @@ struct StoreSharedLowering : public OpConversionPattern<StoreSharedOp> {
           rewriter, loc, offset, arith::RemUIOp::create(rewriter, loc, inBox, constI64(rewriter, loc, 16)));
       Value addr = LLVM::GEPOp::create(rewriter, loc, base.getType(), rewriter.getI8Type(), base,
                                        ValueRange{offset});
-      Value value = width == 1
-          ? vector::ExtractOp::create(rewriter, loc, adaptor.getValue(), ArrayRef<int64_t>{reg}).getResult()
-          : vector::ExtractStridedSliceOp::create(rewriter, loc, adaptor.getValue(),
-                                                  ArrayRef<int64_t>{reg}, ArrayRef<int64_t>{width},
-                                                  ArrayRef<int64_t>{1}).getResult();
+      Value value = extractRun(rewriter, loc, adaptor.getValue(), reg, width);
       auto store = [&, addr = addr, value = value](OpBuilder &b, Location l) {
         LLVM::StoreOp::create(b, l, value, addr, width * bytes);
       };
@@ -317,9 +313,7 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
       int64_t base = s * (K / 2);
       for (int64_t group : {2 * k, 2 * k + 1})
         for (int64_t half : {0, 1}) {
-          Value pair = vector::ExtractStridedSliceOp::create(
-              rewriter, loc, adaptor.getA(), ArrayRef<int64_t>{base + group * 4 + half * 2},
-              ArrayRef<int64_t>{2}, ArrayRef<int64_t>{1});
+          Value pair = extractRun(rewriter, loc, adaptor.getA(), base + group * 4 + half * 2, 2);
           regs.push_back(LLVM::BitcastOp::create(rewriter, loc, rewriter.getI32Type(), pair));
         }
       return regs; // (r, k0-7), (r+8, k0-7), (r, k8-15), (r+8, k8-15): WGMMA's A order

@@ -171,12 +171,7 @@ struct LoadLowering : public StatefulPattern<LoadOp> {
       } else {
         value = emitLoad(rewriter, loc);
       }
-      if (width == 1)
-        result = vector::InsertOp::create(rewriter, loc, value, result, ArrayRef<int64_t>{reg});
-      else
-        result = vector::InsertStridedSliceOp::create(rewriter, loc, value, result,
-                                                      ArrayRef<int64_t>{reg},
-                                                      ArrayRef<int64_t>{1});
+      result = insertRun(rewriter, loc, value, result, reg);
     }
     rewriter.replaceOp(op, result);
     return success();
@@ -204,14 +199,7 @@ struct StoreLowering : public StatefulPattern<StoreOp> {
     Value owner = layout->owner(rewriter, loc, tid);
     for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
       auto [addr, pred] = address(rewriter, loc, access, layout->coords(rewriter, loc, tid, reg), elt);
-      Value value;
-      if (width == 1)
-        value = vector::ExtractOp::create(rewriter, loc, adaptor.getValue(), ArrayRef<int64_t>{reg});
-      else
-        value = vector::ExtractStridedSliceOp::create(rewriter, loc, adaptor.getValue(),
-                                                      ArrayRef<int64_t>{reg},
-                                                      ArrayRef<int64_t>{width},
-                                                      ArrayRef<int64_t>{1});
+      Value value = extractRun(rewriter, loc, adaptor.getValue(), reg, width);
       if (owner)
         pred = pred ? arith::AndIOp::create(rewriter, loc, pred, owner).getResult() : owner;
       auto emitStore = [&, addr = addr](OpBuilder &b, Location l) {

@@ -40,6 +40,11 @@ struct StatefulPattern : public OpConversionPattern<OpTy> {
 Value rowMajorIndex(OpBuilder &b, Location loc, ArrayRef<Value> coords,
                     ArrayRef<int64_t> shape);
 
+/// Registers first .. first+width-1 of a thread's register vector, as a
+/// scalar (width 1) or a vector; and the inverse, writing such a run back.
+Value extractRun(OpBuilder &b, Location loc, Value regs, int64_t first, int64_t width);
+Value insertRun(OpBuilder &b, Location loc, Value run, Value regs, int64_t first);
+
 /// The thread's index in the CTA, as i64.
 Value threadId(OpBuilder &b, Location loc);
 Value constI64(OpBuilder &b, Location loc, int64_t v);
