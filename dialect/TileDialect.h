@@ -37,6 +37,9 @@ constexpr llvm::StringLiteral kDivisibilityAttr = "tile.divisibility";
 constexpr llvm::StringLiteral kTensorMapArgAttr = "tile.tensormap";
 /// Module attribute (i64): dynamic shared memory the kernel needs, in bytes.
 constexpr llvm::StringLiteral kSharedBytesAttr = "tile.shared_bytes";
+/// Module attribute (i64): threads per CTA the kernel is launched with (its
+/// warps, plus a producer warpgroup when warp specialized).
+constexpr llvm::StringLiteral kBlockThreadsAttr = "tile.block_threads";
 } // namespace mlir::tile
 
 #endif

@@ -264,6 +264,41 @@ def Tile_WaitOp : Tile_Op<"wait", [MemoryEffects<[MemRead, MemWrite]>]> {
   let assemblyFormat = "$barrier `,` $phase attr-dict `:` qualified(type($barrier))";
 }
 
+def Tile_ArriveOp : Tile_Op<"arrive", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "each warpgroup of the program arrives once on the barrier";
+  let description = [{
+    A consumer's release of a pipeline stage: once every warpgroup running
+    the op arrived (allocate the barrier with that many arrivals), the
+    phase completes and the producer may overwrite the stage.
+    `tile.arrive %bar : !tile.mbarrier`
+  }];
+  let arguments = (ins Tile_MBarrierType:$barrier);
+  let assemblyFormat = "$barrier attr-dict `:` qualified(type($barrier))";
+}
+
+def Tile_WarpSpecializeOp : Tile_Op<"warp_specialize",
+    [SingleBlock, NoTerminator, RecursiveMemoryEffects]> {
+  let summary = "a producer run by one thread of an extra warpgroup, beside the consumers";
+  let description = [{
+    The kernel's `tile.num_warps` warps run `consumer`; one more warpgroup
+    is added for `producer`, of which one thread runs it (it issues async
+    copies and waits on barriers; it holds no register tiles). The producer
+    warpgroup gives registers back (setmaxnreg) so that the consumers can
+    hold larger accumulators. Both regions see the values defined above.
+    ```mlir
+    tile.warp_specialize producer {
+      tile.wait %empty, %phase : !tile.mbarrier
+      tile.async_load %A[%i, %k], %sa, %full : ...
+    } consumer {
+      ...
+    }
+    ```
+  }];
+  let regions = (region SizedRegion<1>:$producer, SizedRegion<1>:$consumer);
+  let assemblyFormat = "attr-dict `producer` $producer `consumer` $consumer";
+  let hasVerifier = 1;
+}
+
 def Tile_LoadSharedOp : Tile_Op<"load_shared", [MemoryEffects<[MemRead]>]> {
   let summary = "read a shared tile into registers";
   let description = "`%a = tile.load_shared %sa : !tile.shared<128x64xbf16> -> tensor<128x64xbf16>`";

@@ -31,6 +31,30 @@ def TilePipeline : Pass<"tile-pipeline", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def TileWarpSpecialize : Pass<"tile-warp-specialize", "ModuleOp"> {
+  let summary = "a producer warpgroup issues the pipelined copies; the kernel's warps consume";
+  let description = [{
+    Splits a kernel into a `tile.warp_specialize` when its loops with loads
+    to stage (those tile-pipeline would stage) can all be fed by TMA and are
+    either all at the top of the body, or one loop inside one outer
+    `scf.for` (a persistent kernel's loop over output tiles) whose bounds do
+    not depend on the outer loop. The producer, one thread of an extra
+    warpgroup, runs a copy loop nest mirroring the consumers' (bounds and
+    offsets are scalar arithmetic, recomputed): wait until the stage is
+    empty, then copy into it. The consumers wait until a stage is full,
+    multiply, and release the stage with `tile.arrive` once the mma that read
+    it completed (the previous iteration's when the mma is left in flight).
+    Iterations are counted across the outer loop, so the producer fills the
+    next output tile's stages while the consumers store the last one. Each
+    stage has a `full` barrier (one arrival per copy) and an `empty` one (one
+    arrival per consumer warpgroup). Kernels that do not qualify are left to
+    tile-pipeline.
+  }];
+  let options = [Option<"stages", "stages", "unsigned", "3", "shared buffers per operand">];
+  let dependentDialects = ["::mlir::tile::TileDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def TileSelectSwizzle : Pass<"tile-select-swizzle", "ModuleOp"> {
   let summary = "choose each shared tile's swizzle from its row bytes";
   let description = [{

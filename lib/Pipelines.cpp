@@ -18,10 +18,16 @@ struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
                             llvm::cl::init(3)};
   Option<unsigned> stages{*this, "stages", llvm::cl::desc("shared-memory pipeline stages"),
                           llvm::cl::init(3)};
+  Option<bool> warpSpecialize{*this, "warp-specialize",
+                              llvm::cl::desc("a producer warpgroup issues the pipeline's copies"),
+                              llvm::cl::init(false)};
 };
 
 void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
   std::string pipeline =
+      (options.warpSpecialize
+           ? "tile-warp-specialize{stages=" + std::to_string(options.stages) + "},"
+           : std::string()) +
       "tile-pipeline{stages=" + std::to_string(options.stages) + "},"
       "tile-select-swizzle,tile-synthesize-tma,"
       "tile-assign-layouts,convert-tile-to-gpu,canonicalize,cse,"

@@ -1,6 +1,7 @@
 // Verifiers and folders of the tile ops. Every mismatch names both sides.
 #include "dialect/TileDialect.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
@@ -317,5 +318,23 @@ LogicalResult StageOp::verify() {
       buffer.getElementType() != stage.getElementType() ||
       buffer.getSwizzle() != stage.getSwizzle())
     return emitOpError() << "a stage of " << src << " drops its first dimension; got " << result;
+  return success();
+}
+
+LogicalResult WarpSpecializeOp::verify() {
+  auto func = dyn_cast<func::FuncOp>((*this)->getParentOp());
+  if (!func || !func->hasAttr(kKernelAttr))
+    return emitOpError() << "must be directly in the body of a tile.kernel function";
+  // The producer is one thread: it may not hold register tiles.
+  WalkResult tiles = getProducer().walk([](Operation *op) {
+    for (Type t : llvm::concat<const Type>(op->getOperandTypes(), op->getResultTypes()))
+      if (isa<RankedTensorType>(t))
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  if (tiles.wasInterrupted())
+    return emitOpError() << "the producer runs on one thread and cannot hold register tiles";
+  if (llvm::count_if(func.getOps<WarpSpecializeOp>(), [](auto) { return true; }) > 1)
+    return emitOpError() << "a kernel has at most one warp_specialize";
   return success();
 }

@@ -1,11 +1,9 @@
 // tile-pipeline: loads feeding mma in a loop become multi-stage asynchronous
 // copies into shared memory (see the pass description in TilePasses.td).
-#include "dialect/TilePasses.h"
+#include "Transforms/Staging.h"
 
-#include "Analysis/Divisibility.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
-#include "llvm/ADT/SetVector.h"
 
 namespace mlir::tile {
 #define GEN_PASS_DEF_TILEPIPELINE
@@ -14,35 +12,11 @@ namespace mlir::tile {
 
 using namespace mlir;
 using namespace mlir::tile;
+using namespace mlir::tile::staging;
 
 namespace {
 
-/// A load the pass stages, with the mma operand it feeds.
-struct StagedLoad {
-  LoadOp load;
-  SharedType stageType;
-};
 
-/// Loads of `loop` that qualify: from a view defined outside the loop, used
-/// once, as operand a or b of a tile.mma in the loop body.
-SmallVector<StagedLoad> findStagedLoads(scf::ForOp loop) {
-  SmallVector<StagedLoad> found;
-  for (Operation &op : loop.getBody()->without_terminator()) {
-    auto load = dyn_cast<LoadOp>(op);
-    if (!load || !isa<ViewType>(load.getSrc().getType()) ||
-        loop->isAncestor(load.getSrc().getParentBlock()->getParentOp()) ||
-        !load.getResult().hasOneUse())
-      continue;
-    OpOperand &use = *load.getResult().getUses().begin();
-    auto mma = dyn_cast<MmaOp>(use.getOwner());
-    if (!mma || mma->getBlock() != loop.getBody() || use.getOperandNumber() > 1)
-      continue;
-    RankedTensorType tile = load.getType();
-    found.push_back({load, SharedType::get(loop.getContext(), tile.getShape(),
-                                           tile.getElementType(), SwizzleAttr())});
-  }
-  return found;
-}
 
 /// `value` as it would be computed in the iteration whose induction variable
 /// is `iv`: ops of the loop body it depends on are cloned before `b`'s
@@ -61,9 +35,6 @@ Value atIteration(OpBuilder &b, scf::ForOp loop, Value value, Value iv, IRMappin
   return clone->getResult(cast<OpResult>(value).getResultNumber());
 }
 
-Value constI32(OpBuilder &b, Location loc, int64_t v) {
-  return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
-}
 
 /// Issues the copies of the iteration with induction variable `iv` into
 /// stage `stage`, if that iteration exists.
@@ -86,20 +57,6 @@ void issueCopies(OpBuilder &b, Location loc, scf::ForOp loop, ArrayRef<StagedLoa
   });
 }
 
-/// TMA can copy from the view: a 16-byte aligned base and outer strides that
-/// are multiples of 16 bytes (the runtime's specialization says so).
-bool tmaCanCopy(LoadOp load) {
-  auto view = load.getSrc().getDefiningOp<MakeViewOp>();
-  if (!view)
-    return false;
-  int64_t bytes = load.getType().getElementType().getIntOrFloatBitWidth() / 8;
-  if (getDivisibility(view.getPtr()) < 16)
-    return false;
-  for (Value stride : view.getStrides().drop_back())
-    if (getDivisibility(stride) * bytes < 16)
-      return false;
-  return true;
-}
 
 /// Where TMA cannot copy (a ragged row stride, say), the loads stay register
 /// loads and are written into one shared buffer per operand before the mma:
@@ -131,127 +88,49 @@ void stageThroughRegisters(scf::ForOp loop, ArrayRef<StagedLoad> loads) {
   }
 }
 
-/// An mma operand loaded before the loop (attention's Q) is copied into
-/// shared memory once, before the loop, and the mma reads it there.
-void stageLoopInvariantOperands(scf::ForOp loop) {
-  llvm::SetVector<Operation *> loads;
-  loop.getBody()->walk([&](MmaOp mma) {
-    for (Value operand : {mma.getA(), mma.getB()})
-      if (auto load = operand.getDefiningOp<LoadOp>();
-          load && !loop->isAncestor(load) && isa<ViewType>(load.getSrc().getType()) &&
-          llvm::all_of(load.getResult().getUsers(), [&](Operation *user) {
-            auto userMma = dyn_cast<MmaOp>(user);
-            return userMma && loop->isAncestor(userMma) && userMma.getAcc() != load.getResult();
-          }))
-        loads.insert(load);
-  });
-  for (Operation *op : loads) {
-    auto load = cast<LoadOp>(op);
-    Location loc = load.getLoc();
-    RankedTensorType tile = load.getType();
-    auto type = SharedType::get(load.getContext(), tile.getShape(), tile.getElementType(),
-                                SwizzleAttr());
-    OpBuilder b(load);
-    Value buffer = AllocSharedOp::create(b, loc, type);
-    if (tmaCanCopy(load)) {
-      Value bar = AllocMBarrierOp::create(b, loc, MBarrierType::get(load.getContext(), 1),
-                                          b.getI32IntegerAttr(1));
-      AsyncLoadOp::create(b, loc, load.getSrc(), load.getOffsets(), buffer, bar);
-      WaitOp::create(b, loc, bar, arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0));
-    } else {
-      OpBuilder after(load->getBlock(), std::next(load->getIterator()));
-      StoreSharedOp::create(after, loc, load.getResult(), buffer);
-      BarrierOp::create(after, loc);
-    }
-    for (OpOperand &use : llvm::make_early_inc_range(load.getResult().getUses()))
-      if (isa<MmaOp>(use.getOwner()))
-        use.set(buffer);
-    if (load.getResult().use_empty())
-      load.erase();
-  }
-}
 
+/// Every thread runs the loop; thread 0 issues the copies S - 1 iterations
+/// ahead, into the stage the previous iteration's mma read.
 LogicalResult pipeline(scf::ForOp loop, unsigned stages, bool multipleWarpgroups) {
   stageLoopInvariantOperands(loop);
   SmallVector<StagedLoad> loads = findStagedLoads(loop);
-  if (loads.empty())
+  switch (classify(loop, loads)) {
+  case Staging::None:
     return success();
-  if (!llvm::all_of(loads, [](const StagedLoad &s) { return tmaCanCopy(s.load); })) {
+  case Staging::ThroughRegisters:
     stageThroughRegisters(loop, loads);
     return success();
+  case Staging::TMA:
+    break;
   }
   if (!loop.getInductionVar().getType().isInteger(32))
     return loop.emitError("tile-pipeline: loop induction variable must be i32");
-  MLIRContext *ctx = loop.getContext();
   Location loc = loop.getLoc();
   OpBuilder b(loop);
-  SmallVector<Value> buffers;
-  for (StagedLoad &staged : loads) {
-    SmallVector<int64_t> shape{int64_t(stages)};
-    shape.append(staged.stageType.getShape().begin(), staged.stageType.getShape().end());
-    buffers.push_back(AllocSharedOp::create(
-        b, loc, SharedType::get(ctx, shape, staged.stageType.getElementType(), SwizzleAttr())));
-  }
-  auto barriers = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, stages),
-                                          b.getI32IntegerAttr(loads.size()));
+  Stages st = allocateStages(b, loop, loads, stages);
   Value lb = loop.getLowerBound(), step = loop.getStep();
   // Prologue: iterations 0 .. S-2.
   for (unsigned s = 0; s + 1 < stages; ++s) {
     Value iv = arith::AddIOp::create(
         b, loc, lb, arith::MulIOp::create(b, loc, step, constI32(b, loc, s)));
-    issueCopies(b, loc, loop, loads, buffers, barriers, iv, constI32(b, loc, s));
+    issueCopies(b, loc, loop, loads, st.buffers, st.full, iv, constI32(b, loc, s));
   }
   // Body: wait, multiply from shared memory, prefetch.
-  OpBuilder in(loop.getBody(), loop.getBody()->begin());
-  Value iv = loop.getInductionVar();
-  Value i = arith::DivSIOp::create(in, loc, arith::SubIOp::create(in, loc, iv, lb), step);
-  Value S = constI32(in, loc, stages);
-  Value stage = arith::RemSIOp::create(in, loc, i, S);
-  Value round = arith::DivSIOp::create(in, loc, i, S);
-  Value phase = arith::TruncIOp::create(in, loc, in.getI1Type(),
-                                        arith::RemSIOp::create(in, loc, round, constI32(in, loc, 2)));
-  WaitOp::create(in, loc, StageOp::create(in, loc, MBarrierType::get(ctx, 1), barriers, stage),
-                 phase);
-  Operation *lastMma = nullptr;
-  for (auto [staged, buffer] : llvm::zip(loads, buffers)) {
-    OpOperand &use = *staged.load.getResult().getUses().begin();
-    OpBuilder at(use.getOwner());
-    use.set(StageOp::create(at, loc, staged.stageType, buffer, stage));
-    if (!lastMma || lastMma->isBeforeInBlock(use.getOwner()))
-      lastMma = use.getOwner();
-  }
-  OpBuilder after(lastMma->getBlock(), std::next(lastMma->getIterator()));
+  Iteration it = consumeStage(loop, loads, st, stages);
+  OpBuilder after(it.lastMma->getBlock(), std::next(it.lastMma->getIterator()));
   // Another warpgroup may still read the stage about to be overwritten.
   if (multipleWarpgroups)
     BarrierOp::create(after, loc);
   Value ahead = arith::AddIOp::create(
-      after, loc, iv, arith::MulIOp::create(after, loc, step, constI32(after, loc, stages - 1)));
+      after, loc, loop.getInductionVar(),
+      arith::MulIOp::create(after, loc, step, constI32(after, loc, stages - 1)));
   Value nextStage = arith::RemSIOp::create(
-      after, loc, arith::AddIOp::create(after, loc, i, constI32(after, loc, stages - 1)), S);
-  issueCopies(after, loc, loop, loads, buffers, barriers, ahead, nextStage);
+      after, loc, arith::AddIOp::create(after, loc, it.index, constI32(after, loc, stages - 1)),
+      constI32(after, loc, stages));
+  issueCopies(after, loc, loop, loads, st.buffers, st.full, ahead, nextStage);
   for (StagedLoad &staged : loads)
     staged.load.erase();
-  // The mma of iteration i may run on while iteration i + 1 issues its own
-  // (the stage it read is refilled only after the next mma's issue waited for
-  // it); its accumulator is read after the loop, behind a wait.
-  // Only an mma whose result nothing reads inside the loop (it accumulates
-  // into a loop-carried value and is yielded) may be left in flight.
-  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
-  for (Operation &op : loop.getBody()->without_terminator())
-    if (auto mma = dyn_cast<MmaOp>(op);
-        mma && isa<SharedType>(mma.getA().getType()) && isa<SharedType>(mma.getB().getType()) &&
-        isa<BlockArgument>(mma.getAcc()) &&
-        cast<BlockArgument>(mma.getAcc()).getOwner() == loop.getBody() &&
-        mma.getResult().hasOneUse() && *mma.getResult().getUsers().begin() == yield)
-      mma.setPending(1);
-  OpBuilder afterLoop(loop->getBlock(), std::next(loop->getIterator()));
-  for (OpResult result : loop.getResults()) {
-    auto mma = yield.getOperand(result.getResultNumber()).getDefiningOp<MmaOp>();
-    if (!mma || mma.getPending() == 0)
-      continue;
-    auto wait = MmaWaitOp::create(afterLoop, loc, result);
-    result.replaceAllUsesExcept(wait.getResult(), wait);
-  }
+  leaveMmasInFlight(loop);
   return success();
 }
 

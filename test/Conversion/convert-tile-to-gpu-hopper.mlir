@@ -4,7 +4,7 @@
 // warpgroup). Shared memory: 3 stages of A (16 KiB) and B (16 KiB) at
 // 1024-byte boundaries, then the 3 barriers: 98304 + 24 bytes, plus 8 of
 // alignment padding for the scratch that follows.
-// CHECK: module attributes {gpu.container_module, tile.shared_bytes = 98336 : i64
+// CHECK: module attributes {gpu.container_module, tile.block_threads = 128 : i64, tile.shared_bytes = 98336 : i64
 // CHECK: llvm.mlir.global external @__tile_shared_scratch() {addr_space = 3 : i32, alignment = 1024 : i64}
 // A: K-major, 128B swizzle, LBO 16 (unused), SBO 1024 (8 rows of 128 bytes):
 //    (1 << 62) | (1024 >> 4) << 32 | (16 >> 4) << 16

@@ -108,7 +108,7 @@ func.func @rows(%x: !tile.ptr<f32> {tile.divisibility = 16 : i64}, %m: i32, %n: 
 
 // One row over four warps: the reduction crosses warps through the dynamic
 // shared-memory scratch (4 warps x 4 bytes), between barriers.
-// CHECK: module attributes {gpu.container_module, tile.shared_bytes = 16 : i64}
+// CHECK: module attributes {gpu.container_module, tile.block_threads = 128 : i64, tile.shared_bytes = 16 : i64}
 // CHECK: llvm.mlir.global external @__tile_shared_scratch() {addr_space = 3 : i32, alignment = 1024 : i64}
 // CHECK-LABEL: gpu.func @one_row
 // CHECK: gpu.shuffle  xor

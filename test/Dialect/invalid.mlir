@@ -379,3 +379,34 @@ func.func @wgmma_rank(%p: !tile.ptr<f32>, %off: i32) {
   %a = tile.load %p[%off] : !tile.ptr<f32> -> tensor<64xf32, #tile.wgmma<warpgroups = 1>>
   return
 }
+
+// -----
+func.func @warp_specialize_outside_kernel() {
+  // expected-error @+1 {{'tile.warp_specialize' op must be directly in the body of a tile.kernel function}}
+  tile.warp_specialize producer {
+  } consumer {
+  }
+  return
+}
+
+// -----
+func.func @producer_holds_a_tile(%x: tensor<64xf32>) attributes {tile.kernel} {
+  // expected-error @+1 {{'tile.warp_specialize' op the producer runs on one thread and cannot hold register tiles}}
+  tile.warp_specialize producer {
+    %y = arith.addf %x, %x : tensor<64xf32>
+  } consumer {
+  }
+  return
+}
+
+// -----
+func.func @two_warp_specializes() attributes {tile.kernel} {
+  // expected-error @+1 {{'tile.warp_specialize' op a kernel has at most one warp_specialize}}
+  tile.warp_specialize producer {
+  } consumer {
+  }
+  tile.warp_specialize producer {
+  } consumer {
+  }
+  return
+}

@@ -126,3 +126,17 @@ func.func @stages(%i: i32, %acc: tensor<128x128xf32, #tile.wgmma<warpgroups = 2>
   %d = tile.mma_wait %c : tensor<128x128xf32, #tile.wgmma<warpgroups = 2>>
   return %d : tensor<128x128xf32, #tile.wgmma<warpgroups = 2>>
 }
+
+// CHECK-LABEL: func.func @warp_specialized
+// CHECK: tile.warp_specialize producer {
+// CHECK: tile.wait
+// CHECK: } consumer {
+// CHECK: tile.arrive %{{.*}} : !tile.mbarrier
+func.func @warp_specialized(%bar: !tile.mbarrier, %phase: i1) attributes {tile.kernel} {
+  tile.warp_specialize producer {
+    tile.wait %bar, %phase : !tile.mbarrier
+  } consumer {
+    tile.arrive %bar : !tile.mbarrier
+  }
+  return
+}

@@ -132,19 +132,46 @@ static void declareSharedScratch(ModuleOp module, ArrayRef<func::FuncOp> kernels
                          Attribute(), /*alignment=*/1024, /*addrSpace=*/3);
 }
 
+int64_t tile::consumerThreads(Operation *kernel) {
+  int64_t numWarps = 4;
+  if (auto attr = kernel->getAttrOfType<IntegerAttr>(kNumWarpsAttr))
+    numWarps = attr.getInt();
+  return 32 * numWarps;
+}
+
 namespace {
 
+/// The kernel's threads: its warps, and a producer warpgroup if it has one.
+int64_t blockThreads(func::FuncOp func) {
+  bool specialized = !func.getOps<WarpSpecializeOp>().empty();
+  return consumerThreads(func) + (specialized ? 128 : 0);
+}
+
+/// A CTA barrier (bar.sync 0) waits for every thread, the producer's
+/// included; in the consumers' branch it becomes named barrier 1 over the
+/// consumer threads.
+void useConsumerBarriers(gpu::GPUFuncOp kernel, int64_t consumers) {
+  kernel.walk([&](scf::IfOp branch) {
+    if (!branch->hasAttr(kConsumerBranchAttr))
+      return;
+    branch->removeAttr(kConsumerBranchAttr);
+    branch.getElseRegion().walk([&](gpu::BarrierOp barrier) {
+      OpBuilder b(barrier);
+      inlinePtx(b, barrier.getLoc(), Type(), {},
+                "bar.sync 1, " + std::to_string(consumers) + ";", "");
+      barrier.erase();
+    });
+  });
+}
+
 /// Moves a converted kernel func.func into `gpuModule` as a gpu.func kernel.
-void moveKernelToGPU(func::FuncOp func, gpu::GPUModuleOp gpuModule) {
+void moveKernelToGPU(func::FuncOp func, int64_t threads, gpu::GPUModuleOp gpuModule) {
   OpBuilder b(gpuModule.getBody(), gpuModule.getBody()->end());
-  int64_t numWarps = 4;
-  if (auto attr = func->getAttrOfType<IntegerAttr>(kNumWarpsAttr))
-    numWarps = attr.getInt();
   auto kernel = gpu::GPUFuncOp::create(b, func.getLoc(), func.getName(),
                                        func.getFunctionType());
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  kernel.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({int32_t(numWarps * 32), 1, 1}));
-  kernel->setAttr(kNumWarpsAttr, b.getI32IntegerAttr(numWarps));
+  kernel.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
+  kernel->setAttr(kNumWarpsAttr, b.getI32IntegerAttr(consumerThreads(func) / 32));
   if (ArrayAttr argAttrs = func.getAllArgAttrs())
     kernel.setAllArgAttrs(argAttrs);
   // Tensor maps travel by value in the parameter space (__grid_constant__).
@@ -164,6 +191,7 @@ void moveKernelToGPU(func::FuncOp func, gpu::GPUModuleOp gpuModule) {
     ret.erase();
   });
   func.erase();
+  useConsumerBarriers(kernel, consumerThreads(kernel));
 }
 
 struct ConvertTileToGPU
@@ -192,9 +220,13 @@ struct ConvertTileToGPU
 
     declareSharedScratch(module, kernels);
     LoweringState state;
+    SmallVector<int64_t> threads;
     for (func::FuncOp kernel : kernels) {
       computeAccessWidths(kernel, state);
       planSharedMemory(kernel, state);
+      threads.push_back(blockThreads(kernel));
+      for (auto ws : kernel.getOps<WarpSpecializeOp>())
+        ws.getProducer().walk([&](Operation *op) { state.producerOps.insert(op); });
     }
     RewritePatternSet patterns(ctx);
     populateMemoryOpPatterns(converter, patterns, state);
@@ -223,8 +255,10 @@ struct ConvertTileToGPU
       else
         scratch->moveBefore(gpuModule.getBody(), gpuModule.getBody()->begin());
     }
-    for (func::FuncOp kernel : kernels)
-      moveKernelToGPU(kernel, gpuModule);
+    module->setAttr(kBlockThreadsAttr,
+                    IntegerAttr::get(IntegerType::get(ctx, 64), *llvm::max_element(threads)));
+    for (auto [kernel, n] : llvm::zip(kernels, threads))
+      moveKernelToGPU(kernel, n, gpuModule);
   }
 };
 } // namespace

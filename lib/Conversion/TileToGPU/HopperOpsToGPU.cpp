@@ -95,9 +95,10 @@ struct StageLowering : public OpConversionPattern<StageOp> {
 
 /// One thread announces the bytes to the barrier (one arrival) and issues a
 /// TMA copy per box: a shared tile wider than the swizzle span is several
-/// boxes side by side, each box contiguous in shared memory.
-struct AsyncLoadLowering : public OpConversionPattern<AsyncLoadOp> {
-  using OpConversionPattern::OpConversionPattern;
+/// boxes side by side, each box contiguous in shared memory. (In a
+/// producer, only one thread runs already.)
+struct AsyncLoadLowering : public StatefulPattern<AsyncLoadOp> {
+  using StatefulPattern::StatefulPattern;
   LogicalResult matchAndRewrite(AsyncLoadOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     auto descIndex = op->getAttrOfType<IntegerAttr>("tile.tma_desc");
@@ -113,7 +114,7 @@ struct AsyncLoadLowering : public OpConversionPattern<AsyncLoadOp> {
     int64_t elementBytes = dst.getElementType().getIntOrFloatBitWidth() / 8;
     int64_t boxBytes = box[0] * box[1] * elementBytes;
     int64_t boxes = dst.getShape()[1] / box[1];
-    onThreadZero(rewriter, loc, [&](OpBuilder &b, Location l) {
+    auto issue = [&](OpBuilder &b, Location l) {
       Value bar = sharedAddress(b, l, adaptor.getBarrier());
       inlinePtx(b, l, Type(), {bar, constI32(b, l, dst.getSizeInBytes())},
                 "mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], $1;", "r,r");
@@ -127,7 +128,11 @@ struct AsyncLoadLowering : public OpConversionPattern<AsyncLoadOp> {
                   " [$0], [$1, {$2, $3}], [$4];",
                   "r,l,r,r,r");
       }
-    });
+    };
+    if (state.producerOps.contains(op))
+      issue(rewriter, loc);
+    else
+      onThreadZero(rewriter, loc, issue);
     rewriter.eraseOp(op);
     return success();
   }
@@ -186,6 +191,64 @@ struct StoreSharedLowering : public OpConversionPattern<StoreSharedOp> {
         store(rewriter, loc);
     }
     inlinePtx(rewriter, loc, Type(), {}, "fence.proxy.async.shared::cta;", "");
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// One thread of each warpgroup arrives (after the warpgroup's own
+/// wgmma.wait_group, the mma that read the stage is done for all of it).
+struct ArriveLowering : public OpConversionPattern<ArriveOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ArriveOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value lead = arith::CmpIOp::create(
+        rewriter, loc, arith::CmpIPredicate::eq,
+        arith::RemUIOp::create(rewriter, loc, threadId(rewriter, loc), constI64(rewriter, loc, 128)),
+        constI64(rewriter, loc, 0));
+    scf::IfOp::create(rewriter, loc, lead, [&](OpBuilder &b, Location l) {
+      inlinePtx(b, l, Type(), {sharedAddress(b, l, adaptor.getBarrier())},
+                "mbarrier.arrive.shared::cta.b64 _, [$0];", "r");
+      scf::YieldOp::create(b, l);
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// Warpgroups past the kernel's `num_warps` form the producer: they give
+/// registers back (setmaxnreg.dec) and one thread runs the producer region;
+/// the consumers take the registers (setmaxnreg.inc) and run theirs. The
+/// register counts fill the 64K-register file: 40 a producer thread.
+struct WarpSpecializeLowering : public OpConversionPattern<WarpSpecializeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(WarpSpecializeOp op, OpAdaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    int64_t consumers = consumerThreads(op->getParentOfType<func::FuncOp>());
+    int64_t warpgroups = consumers / 128;
+    int64_t producerRegs = 40;
+    int64_t consumerRegs = std::min<int64_t>(240, ((65536 / 128 - producerRegs) / warpgroups) / 8 * 8);
+    Value tid = threadId(rewriter, loc);
+    Value isProducer = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge, tid,
+                                             constI64(rewriter, loc, consumers));
+    auto branch = scf::IfOp::create(rewriter, loc, TypeRange{}, isProducer, /*withElse=*/true);
+    branch->setAttr(kConsumerBranchAttr, rewriter.getUnitAttr());
+    {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPoint(branch.thenBlock()->getTerminator());
+      inlinePtx(rewriter, loc, Type(), {},
+                "setmaxnreg.dec.sync.aligned.u32 " + std::to_string(producerRegs) + ";", "");
+      Value first = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq, tid,
+                                          constI64(rewriter, loc, consumers));
+      auto one = scf::IfOp::create(rewriter, loc, TypeRange{}, first, /*withElse=*/false);
+      rewriter.inlineBlockBefore(&op.getProducer().front(), one.thenBlock()->getTerminator());
+      rewriter.setInsertionPoint(branch.elseBlock()->getTerminator());
+      inlinePtx(rewriter, loc, Type(), {},
+                "setmaxnreg.inc.sync.aligned.u32 " + std::to_string(consumerRegs) + ";", "");
+      rewriter.inlineBlockBefore(&op.getConsumer().front(), branch.elseBlock()->getTerminator());
+    }
     rewriter.eraseOp(op);
     return success();
   }
@@ -404,8 +467,9 @@ struct MmaWaitLowering : public OpConversionPattern<MmaWaitOp> {
 void tile::populateHopperOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                                     LoweringState &state) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<AllocSharedLowering, AllocMBarrierLowering>(converter, ctx, state);
-  patterns.add<StageLowering, AsyncLoadLowering, WaitLowering, MmaLowering, MmaWaitLowering,
+  patterns.add<AllocSharedLowering, AllocMBarrierLowering, AsyncLoadLowering>(converter, ctx,
+                                                                             state);
+  patterns.add<StageLowering, ArriveLowering, WarpSpecializeLowering, WaitLowering, MmaLowering, MmaWaitLowering,
                StoreSharedLowering>(
       converter, ctx);
 }

@@ -18,7 +18,15 @@ struct LoweringState {
   /// bytes they take (the scratch starts after them).
   llvm::DenseMap<Operation *, int64_t> sharedOffsets;
   int64_t allocatedBytes = 0;
+  /// Ops of a warp_specialize's producer region: one thread runs them.
+  llvm::DenseSet<Operation *> producerOps;
 };
+
+/// Marks the scf.if a warp_specialize lowers to; CTA barriers in its
+/// consumer (else) branch become named barriers of the consumers only.
+constexpr llvm::StringLiteral kConsumerBranchAttr = "tile.consumer_branch";
+/// Threads running the kernel's own code (its `tile.num_warps` warps).
+int64_t consumerThreads(Operation *kernel);
 
 /// `!tile.ptr` -> `!llvm.ptr<1>`; `!tile.view<T, r>` -> a struct of the
 /// pointer, r i32 sizes and r i32 strides; a laid-out tile -> the vector of

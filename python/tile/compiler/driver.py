@@ -26,6 +26,9 @@ class CompileOptions:
     num_warps: int = 4
     opt_level: int = 3
     stages: int = 3  # shared-memory buffers per operand that tile-pipeline stages
+    # A producer warpgroup issues the pipeline's copies (tile-pipeline decides
+    # whether the kernel qualifies; the block then has 4 more warps).
+    warp_specialize: bool = False
 
     def validate(self) -> None:
         if self.arch not in SUPPORTED_ARCHS:
@@ -221,7 +224,8 @@ def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions
         clock = time.perf_counter()
 
         pipeline = (f"builtin.module(tile-to-llvm{{chip={options.arch} "
-                    f"opt-level={options.opt_level} stages={options.stages}}})")
+                    f"opt-level={options.opt_level} stages={options.stages} "
+                    f"warp-specialize={str(options.warp_specialize).lower()}}})")
         pm = passmanager.PassManager.parse(pipeline)
         if dump_dir is not None:
             pm.enable_ir_printing(tree_printing_dir_path=str(dump_dir / "passes"))
@@ -235,6 +239,8 @@ def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions
         attrs = module.operation.attributes
         shared_bytes = ir.IntegerAttr(attrs["tile.shared_bytes"]).value \
             if "tile.shared_bytes" in attrs else 0
+        block_threads = ir.IntegerAttr(attrs["tile.block_threads"]).value \
+            if "tile.block_threads" in attrs else 32 * options.num_warps
         tma = tensor_maps(module, param_names)
 
         clock = time.perf_counter()
@@ -251,7 +257,7 @@ def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions
         _dump(dump_dir, "2-kernel.ptx", asm["ptx"])
 
     metadata = {"name": name, "arch": options.arch, "num_warps": options.num_warps,
-                "block": [32 * options.num_warps, 1, 1], "shared_bytes": shared_bytes,
+                "block": [block_threads, 1, 1], "shared_bytes": shared_bytes,
                 "params": kernel_params(asm["ptx"], name), "tma": tma,
                 "stage_seconds": seconds}
     if want_cubin and find_ptxas() is not None:

@@ -23,7 +23,7 @@ from .arguments import as_device_array, collect, scalar_spec
 from .launcher import Launcher, ParamPacker, grid3, resolve_stream
 from .tensormap import TensorMapSpec
 
-LAUNCH_OPTIONS = ("num_warps", "num_stages", "stream")
+LAUNCH_OPTIONS = ("num_warps", "num_stages", "warp_specialize", "stream")
 DEFAULT_NUM_WARPS = 4
 
 
@@ -91,7 +91,7 @@ class JITFunction:
     # -- specialization --------------------------------------------------------
     def _make_binder(self):
         """A function with the kernel's signature plus the launch options that
-        returns (runtime values, constexpr values, (num_warps, num_stages), stream): binding by
+        returns (runtime values, constexpr values, compile options, stream): binding by
         Python's own call machinery, far cheaper than `Signature.bind`."""
         clash = set(self.params) & set(LAUNCH_OPTIONS)
         if clash:
@@ -114,7 +114,8 @@ class JITFunction:
         if "*" not in parts:
             parts.append("*")
         code = (f"def {self.__name__}({', '.join(parts)}, {options}):\n"
-                f"    return ({runtime}), ({constexprs}), (num_warps, num_stages), stream\n")
+                f"    return ({runtime}), ({constexprs}), (num_warps, num_stages, warp_specialize), "
+                f"stream\n")
         namespace = {"_defaults": defaults}
         exec(code, namespace)
         return namespace[self.__name__]
@@ -134,7 +135,7 @@ class JITFunction:
         specializes on 128. `on_host`: the kernel is interpreted, so arrays are host
         arrays (numpy, CPU torch), kept in `host_arrays`."""
         try:
-            runtime_values, constexpr_values, (num_warps, num_stages), stream = \
+            runtime_values, constexpr_values, (num_warps, num_stages, warp_specialize), stream = \
                 self._binder(*args, **kwargs)
         except TypeError as e:
             raise self._binding_error(e, args, kwargs) from None
@@ -170,7 +171,8 @@ class JITFunction:
             raise ValueError(f"{self.__name__}: arrays are on different devices {sorted(devices)}")
         options = CompileOptions(
             num_warps=DEFAULT_NUM_WARPS if num_warps is None else num_warps,
-            stages=CompileOptions.stages if num_stages is None else num_stages)
+            stages=CompileOptions.stages if num_stages is None else num_stages,
+            warp_specialize=bool(warp_specialize))
         options.validate()
         return _Bound(specs, runtime, constexprs, options, stream,
                       devices.pop() if devices else 0, {**values, **constexprs}, host_arrays,

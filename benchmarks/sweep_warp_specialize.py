@@ -1,0 +1,93 @@
+"""Warp specialization on and off, side by side with cuBLAS / SDPA cuDNN in one
+process (each result checked against the reference of the same run).
+    python3 benchmarks/sweep_warp_specialize.py [gemm] [attention]"""
+import math
+import os
+import sys
+
+import torch
+from triton.testing import do_bench
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+import tile  # noqa: E402
+from attention import attention_fwd  # noqa: E402
+from gemm import gemm_grouped  # noqa: E402
+
+
+def timed(run, check):
+    run()
+    torch.cuda.synchronize()
+    error = check()
+    ms = do_bench(run, warmup=50, rep=300, return_mode="median")
+    return ms, error
+
+
+def sweep_gemm():
+    for M, N, K in [(4096, 4096, 4096), (8192, 8192, 8192)]:
+        a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
+        b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
+        c = torch.empty(M, N, device="cuda", dtype=torch.bfloat16)
+        ref = a @ b
+        t_ref = do_bench(lambda: torch.matmul(a, b, out=ref), warmup=50, rep=300,
+                         return_mode="median")
+        tf = lambda ms: 2.0 * M * N * K / (ms * 1e-3) / 1e12
+        print(f"GEMM {M}x{N}x{K}: cuBLAS {tf(t_ref):.0f} TFLOP/s")
+        for ws in (False, True):
+            for stages in (3, 4):
+                c.fill_(float("nan"))
+                grid = (tile.cdiv(M, 128) * tile.cdiv(N, 256),)
+                run = lambda: gemm_grouped[grid](a, b, c, BM=128, BN=256, BK=64, GROUP=8,
+                                                 num_warps=8, num_stages=stages,
+                                                 warp_specialize=ws)
+                check = lambda: float((c.float() - ref.float()).norm() / ref.float().norm())
+                try:
+                    ms, err = timed(run, check)
+                    print(f"  ws={ws:d} stages={stages}: {tf(ms):.0f} TFLOP/s "
+                          f"{t_ref / ms:.3f}x cuBLAS  rel err {err:.1e}"
+                          f"{'' if err < 1e-2 else '  WRONG'}")
+                except Exception as e:  # noqa: BLE001 - report and go on
+                    print(f"  ws={ws:d} stages={stages}: failed: {str(e).splitlines()[0]}")
+
+
+def sweep_attention():
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    B, H, N = 8, 16, 4096
+    for D, warps in ((64, 4), (128, 8)):
+        for causal in (False, True):
+            q, k, v = (torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16)
+                       for _ in range(3))
+            o = torch.empty_like(q)
+            sdpa = lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v,
+                                                                            is_causal=causal)
+            with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+                ref = sdpa()
+                t_ref = do_bench(sdpa, warmup=50, rep=300, return_mode="median")
+            flops = 4.0 * B * H * N * N * D / (2 if causal else 1)
+            tf = lambda ms: flops / (ms * 1e-3) / 1e12
+            print(f"attention d{D} {'causal' if causal else 'non-causal'}: "
+                  f"cuDNN {tf(t_ref):.0f} TFLOP/s")
+            flat = lambda t: t.view(B * H * N, D)
+            for ws in (False, True):
+                for stages in (2, 3):
+                    o.fill_(float("nan"))
+                    run = lambda: attention_fwd[(N // 128, B * H)](
+                        flat(q), flat(k), flat(v), flat(o), N, 1 / math.sqrt(D), BM=128, BN=64,
+                        D=D, CAUSAL=causal, num_warps=warps, num_stages=stages,
+                        warp_specialize=ws)
+                    check = lambda: float((o.float() - ref.float()).norm() / ref.float().norm())
+                    try:
+                        ms, err = timed(run, check)
+                        print(f"  ws={ws:d} stages={stages}: {tf(ms):.0f} TFLOP/s "
+                              f"{t_ref / ms:.3f}x cuDNN  rel err {err:.1e}"
+                              f"{'' if err < 1e-2 else '  WRONG'}")
+                    except Exception as e:  # noqa: BLE001
+                        print(f"  ws={ws:d} stages={stages}: failed: {str(e).splitlines()[0]}")
+
+
+if __name__ == "__main__":
+    which = sys.argv[1:] or ["gemm", "attention"]
+    print(torch.cuda.get_device_name())
+    if "gemm" in which:
+        sweep_gemm()
+    if "attention" in which:
+        sweep_attention()

@@ -1,0 +1,178 @@
+// Pieces of software pipelining that tile-pipeline and tile-warp-specialize
+// share: which loads to stage, stage buffers and barriers, the consumer's
+// side of an iteration, and mma groups left in flight.
+#include "Transforms/Staging.h"
+
+#include "Analysis/Divisibility.h"
+#include "llvm/ADT/SetVector.h"
+
+using namespace mlir;
+using namespace mlir::tile;
+
+namespace mlir::tile::staging {
+
+Value constI32(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+}
+
+Value iterationIndex(OpBuilder &b, scf::ForOp loop, Value iv) {
+  Location loc = loop.getLoc();
+  return arith::DivSIOp::create(b, loc, arith::SubIOp::create(b, loc, iv, loop.getLowerBound()),
+                                loop.getStep());
+}
+
+/// Loads of `loop` that qualify: from a view defined outside the loop, used
+/// once, as operand a or b of a tile.mma in the loop body.
+SmallVector<StagedLoad> findStagedLoads(scf::ForOp loop) {
+  SmallVector<StagedLoad> found;
+  for (Operation &op : loop.getBody()->without_terminator()) {
+    auto load = dyn_cast<LoadOp>(op);
+    if (!load || !isa<ViewType>(load.getSrc().getType()) ||
+        loop->isAncestor(load.getSrc().getParentBlock()->getParentOp()) ||
+        !load.getResult().hasOneUse())
+      continue;
+    OpOperand &use = *load.getResult().getUses().begin();
+    auto mma = dyn_cast<MmaOp>(use.getOwner());
+    if (!mma || mma->getBlock() != loop.getBody() || use.getOperandNumber() > 1)
+      continue;
+    RankedTensorType tile = load.getType();
+    found.push_back({load, SharedType::get(loop.getContext(), tile.getShape(),
+                                           tile.getElementType(), SwizzleAttr())});
+  }
+  return found;
+}
+
+/// TMA can copy from the view: a 16-byte aligned base and outer strides that
+/// are multiples of 16 bytes (the runtime's specialization says so).
+bool tmaCanCopy(LoadOp load) {
+  auto view = load.getSrc().getDefiningOp<MakeViewOp>();
+  if (!view)
+    return false;
+  int64_t bytes = load.getType().getElementType().getIntOrFloatBitWidth() / 8;
+  if (getDivisibility(view.getPtr()) < 16)
+    return false;
+  for (Value stride : view.getStrides().drop_back())
+    if (getDivisibility(stride) * bytes < 16)
+      return false;
+  return true;
+}
+
+/// An mma operand loaded before the loop (attention's Q) is copied into
+/// shared memory once, before the loop, and the mma reads it there.
+void stageLoopInvariantOperands(scf::ForOp loop) {
+  llvm::SetVector<Operation *> loads;
+  loop.getBody()->walk([&](MmaOp mma) {
+    for (Value operand : {mma.getA(), mma.getB()})
+      if (auto load = operand.getDefiningOp<LoadOp>();
+          load && !loop->isAncestor(load) && isa<ViewType>(load.getSrc().getType()) &&
+          llvm::all_of(load.getResult().getUsers(), [&](Operation *user) {
+            auto userMma = dyn_cast<MmaOp>(user);
+            return userMma && loop->isAncestor(userMma) && userMma.getAcc() != load.getResult();
+          }))
+        loads.insert(load);
+  });
+  for (Operation *op : loads) {
+    auto load = cast<LoadOp>(op);
+    Location loc = load.getLoc();
+    RankedTensorType tile = load.getType();
+    auto type = SharedType::get(load.getContext(), tile.getShape(), tile.getElementType(),
+                                SwizzleAttr());
+    OpBuilder b(load);
+    Value buffer = AllocSharedOp::create(b, loc, type);
+    if (tmaCanCopy(load)) {
+      Value bar = AllocMBarrierOp::create(b, loc, MBarrierType::get(load.getContext(), 1),
+                                          b.getI32IntegerAttr(1));
+      AsyncLoadOp::create(b, loc, load.getSrc(), load.getOffsets(), buffer, bar);
+      WaitOp::create(b, loc, bar, arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0));
+    } else {
+      OpBuilder after(load->getBlock(), std::next(load->getIterator()));
+      StoreSharedOp::create(after, loc, load.getResult(), buffer);
+      BarrierOp::create(after, loc);
+    }
+    for (OpOperand &use : llvm::make_early_inc_range(load.getResult().getUses()))
+      if (isa<MmaOp>(use.getOwner()))
+        use.set(buffer);
+    if (load.getResult().use_empty())
+      load.erase();
+  }
+}
+
+Stages allocateStages(OpBuilder &b, scf::ForOp loop, ArrayRef<StagedLoad> loads, unsigned stages) {
+  MLIRContext *ctx = loop.getContext();
+  Location loc = loop.getLoc();
+  Stages result;
+  for (const StagedLoad &staged : loads) {
+    SmallVector<int64_t> shape{int64_t(stages)};
+    shape.append(staged.stageType.getShape().begin(), staged.stageType.getShape().end());
+    result.buffers.push_back(AllocSharedOp::create(
+        b, loc, SharedType::get(ctx, shape, staged.stageType.getElementType(), SwizzleAttr())));
+  }
+  result.full = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, stages),
+                                        b.getI32IntegerAttr(loads.size()));
+  return result;
+}
+
+Iteration consumeStage(scf::ForOp loop, ArrayRef<StagedLoad> loads, const Stages &st,
+                       unsigned stages, Value base) {
+  MLIRContext *ctx = loop.getContext();
+  Location loc = loop.getLoc();
+  OpBuilder in(loop.getBody(), loop.getBody()->begin());
+  Iteration it;
+  it.index = iterationIndex(in, loop, loop.getInductionVar());
+  if (base)
+    it.index = arith::AddIOp::create(in, loc, base, it.index);
+  Value S = constI32(in, loc, stages);
+  it.stage = arith::RemSIOp::create(in, loc, it.index, S);
+  Value round = arith::DivSIOp::create(in, loc, it.index, S);
+  Value phase = arith::TruncIOp::create(in, loc, in.getI1Type(),
+                                        arith::RemSIOp::create(in, loc, round, constI32(in, loc, 2)));
+  WaitOp::create(in, loc, StageOp::create(in, loc, MBarrierType::get(ctx, 1), st.full, it.stage),
+                 phase);
+  for (auto [staged, buffer] : llvm::zip(loads, st.buffers)) {
+    OpOperand &use = *staged.load.getResult().getUses().begin();
+    OpBuilder at(use.getOwner());
+    use.set(StageOp::create(at, loc, staged.stageType, buffer, it.stage));
+    if (!it.lastMma || it.lastMma->isBeforeInBlock(use.getOwner()))
+      it.lastMma = use.getOwner();
+  }
+  return it;
+}
+
+/// The mma of iteration i may run on while iteration i + 1 issues its own
+/// (the stage it read is reused only after the next mma's issue waited for
+/// it); its accumulator is read after the loop, behind a wait. Only an mma
+/// whose result nothing reads inside the loop (it accumulates into a
+/// loop-carried value and is yielded) may be left in flight. Returns whether
+/// one was.
+bool leaveMmasInFlight(scf::ForOp loop) {
+  auto yield = cast<scf::YieldOp>(loop.getBody()->getTerminator());
+  bool any = false;
+  for (Operation &op : loop.getBody()->without_terminator())
+    if (auto mma = dyn_cast<MmaOp>(op);
+        mma && isa<SharedType>(mma.getA().getType()) && isa<SharedType>(mma.getB().getType()) &&
+        isa<BlockArgument>(mma.getAcc()) &&
+        cast<BlockArgument>(mma.getAcc()).getOwner() == loop.getBody() &&
+        mma.getResult().hasOneUse() && *mma.getResult().getUsers().begin() == yield) {
+      mma.setPending(1);
+      any = true;
+    }
+  OpBuilder afterLoop(loop->getBlock(), std::next(loop->getIterator()));
+  for (OpResult result : loop.getResults()) {
+    auto mma = yield.getOperand(result.getResultNumber()).getDefiningOp<MmaOp>();
+    if (!mma || mma.getPending() == 0)
+      continue;
+    auto wait = MmaWaitOp::create(afterLoop, loop.getLoc(), result);
+    result.replaceAllUsesExcept(wait.getResult(), wait);
+  }
+  return any;
+}
+
+Staging classify(scf::ForOp loop, ArrayRef<StagedLoad> loads) {
+  if (loads.empty())
+    return Staging::None;
+  if (!llvm::all_of(loads, [](const StagedLoad &s) { return tmaCanCopy(s.load); }))
+    return Staging::ThroughRegisters;
+  return Staging::TMA;
+}
+
+} // namespace mlir::tile::staging

@@ -1,0 +1,64 @@
+// Pieces of software pipelining that tile-pipeline and tile-warp-specialize
+// share (lib/Transforms/Staging.cpp).
+#ifndef TILE_TRANSFORMS_STAGING_H
+#define TILE_TRANSFORMS_STAGING_H
+
+#include "dialect/TilePasses.h"
+
+namespace mlir::tile::staging {
+
+Value constI32(OpBuilder &b, Location loc, int64_t v);
+
+/// (iv - lower bound) / step of `loop`.
+Value iterationIndex(OpBuilder &b, scf::ForOp loop, Value iv);
+
+/// A load to stage, with the shared tile one stage of it takes.
+struct StagedLoad {
+  mutable LoadOp load; // op handles are used by value
+  SharedType stageType;
+};
+
+/// Loads of `loop` that qualify: from a view defined outside the loop, used
+/// once, as operand a or b of a tile.mma in the loop body.
+SmallVector<StagedLoad> findStagedLoads(scf::ForOp loop);
+
+/// TMA can copy from the view: a 16-byte aligned base and outer strides that
+/// are multiples of 16 bytes (the runtime's specialization says so).
+bool tmaCanCopy(LoadOp load);
+
+/// An mma operand loaded before the loop (attention's Q) is copied into
+/// shared memory once, before the loop, and the mma reads it there.
+void stageLoopInvariantOperands(scf::ForOp loop);
+
+/// How a loop's loads are staged: not at all, through registers (TMA cannot
+/// copy one of them), or by TMA.
+enum class Staging { None, ThroughRegisters, TMA };
+Staging classify(scf::ForOp loop, ArrayRef<StagedLoad> loads);
+
+/// Shared buffers (one per staged load, `stages` deep) and the barriers that
+/// say a stage is full.
+struct Stages {
+  SmallVector<Value> buffers;
+  Value full;
+};
+Stages allocateStages(OpBuilder &b, scf::ForOp loop, ArrayRef<StagedLoad> loads, unsigned stages);
+
+/// The consumer's side of iteration i (plus `base`, if given: iterations of
+/// earlier runs of the loop) at the top of the loop body: wait until stage
+/// i % S is full (phase (i / S) % 2), and let each mma read its operand from
+/// that stage. Returns i, the stage, and the last such mma.
+struct Iteration {
+  Value index, stage;
+  Operation *lastMma = nullptr;
+};
+Iteration consumeStage(scf::ForOp loop, ArrayRef<StagedLoad> loads, const Stages &st,
+                       unsigned stages, Value base = Value());
+
+/// Leaves in flight each mma of `loop` that accumulates into a carried value
+/// nothing else reads in the loop (`pending = 1`), with a `tile.mma_wait` on
+/// the loop's result; returns whether there was one.
+bool leaveMmasInFlight(scf::ForOp loop);
+
+} // namespace mlir::tile::staging
+
+#endif

@@ -1,0 +1,310 @@
+// tile-warp-specialize: a producer warpgroup issues the pipelined TMA copies,
+// the kernel's own warps consume them (see the pass description in
+// TilePasses.td).
+#include "Transforms/Staging.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::tile {
+#define GEN_PASS_DEF_TILEWARPSPECIALIZE
+#include "dialect/TilePasses.h.inc"
+} // namespace mlir::tile
+
+using namespace mlir;
+using namespace mlir::tile;
+using namespace mlir::tile::staging;
+
+namespace {
+
+/// A loop to feed, and the outer loop around it (a persistent kernel's loop
+/// over output tiles), if any.
+struct Feed {
+  mutable scf::ForOp loop; // op handles are used by value
+  SmallVector<StagedLoad> loads;
+  mutable scf::ForOp outer;
+};
+
+/// Scalars the consumer region computes, recomputed in the producer region:
+/// pure ops that make no register tile (scf.if over such ops included) are
+/// cloned; values defined above the warp_specialize are used as they are.
+struct ProducerValues {
+  Region &consumer;
+
+  static bool scalarOnly(Operation *op) {
+    auto tile = [](Type t) { return isa<RankedTensorType>(t); };
+    return !op->walk([&](Operation *nested) {
+                return llvm::any_of(nested->getResultTypes(), tile) ||
+                               llvm::any_of(nested->getOperandTypes(), tile)
+                           ? WalkResult::interrupt()
+                           : WalkResult::advance();
+              }).wasInterrupted();
+  }
+  static bool recomputable(Operation *op) { return isMemoryEffectFree(op) && scalarOnly(op); }
+  bool inConsumer(Operation *op) const { return consumer.isAncestor(op->getParentRegion()); }
+
+  /// What `op` reads: its operands and the values its regions use from above.
+  static SmallVector<Value> inputs(Operation *op) {
+    SmallVector<Value> values(op->getOperands());
+    llvm::SetVector<Value> above;
+    for (Region &region : op->getRegions())
+      getUsedValuesDefinedAbove(region, above);
+    values.append(above.begin(), above.end());
+    return values;
+  }
+
+  /// Whether `value` can be recomputed where the induction variables of
+  /// `known` loops are known.
+  bool computable(Value value, ArrayRef<scf::ForOp> known) const {
+    if (llvm::any_of(known, [&](scf::ForOp l) { return l && value == l.getInductionVar(); }))
+      return true;
+    Operation *def = value.getDefiningOp();
+    if (!def)
+      return !consumer.isAncestor(cast<BlockArgument>(value).getOwner()->getParent());
+    if (!inConsumer(def))
+      return true;
+    return recomputable(def) &&
+           llvm::all_of(inputs(def), [&](Value v) { return computable(v, known); });
+  }
+
+  /// `value` at `b`'s insertion point; `map` maps the mirrored induction
+  /// variables and holds the clones made at this point's scope.
+  Value rebuild(OpBuilder &b, IRMapping &map, Value value) {
+    if (Value known = map.lookupOrNull(value))
+      return known;
+    Operation *def = value.getDefiningOp();
+    if (!def || !inConsumer(def))
+      return value;
+    for (Value input : inputs(def))
+      map.map(input, rebuild(b, map, input));
+    Operation *clone = b.clone(*def, map);
+    return clone->getResult(cast<OpResult>(value).getResultNumber());
+  }
+};
+
+/// Iterations `loop` runs: max(0, ceil((ub - lb) / step)).
+Value tripCount(OpBuilder &b, Location loc, Value lb, Value ub, Value step) {
+  Value span = arith::SubIOp::create(b, loc, ub, lb);
+  Value trips = arith::DivSIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, span, arith::SubIOp::create(b, loc, step, constI32(b, loc, 1))),
+      step);
+  return arith::MaxSIOp::create(b, loc, trips, constI32(b, loc, 0));
+}
+
+/// Iterations of `loop` run in earlier iterations of `outer`: the outer
+/// iteration's index times the loop's trip count (which does not depend on
+/// the outer loop). Built at `b`, reading the bounds through `get`.
+Value iterationsBefore(OpBuilder &b, const Feed &feed, Value outerIv,
+                       function_ref<Value(Value)> get) {
+  Location loc = feed.loop.getLoc();
+  Value trips = tripCount(b, loc, get(feed.loop.getLowerBound()), get(feed.loop.getUpperBound()),
+                          get(feed.loop.getStep()));
+  Value outerIndex = arith::DivSIOp::create(
+      b, loc, arith::SubIOp::create(b, loc, outerIv, get(feed.outer.getLowerBound())),
+      get(feed.outer.getStep()));
+  return arith::MulIOp::create(b, loc, outerIndex, trips);
+}
+
+/// The producer's copy loop (nest) for `feed`: for each iteration, wait
+/// until its stage is empty (the phase before this round's; the first round
+/// passes at once), then copy the iteration's tiles into it.
+void buildProducer(OpBuilder &b, ProducerValues &values, const Feed &feed, const Stages &st,
+                   Value empty, unsigned stages) {
+  MLIRContext *ctx = feed.loop.getContext();
+  Location loc = feed.loop.getLoc();
+  scf::ForOp loop = feed.loop;
+  IRMapping map;
+  OpBuilder at = b;
+  Value base;
+  if (feed.outer) {
+    auto outer = scf::ForOp::create(at, loc, values.rebuild(at, map, feed.outer.getLowerBound()),
+                                    values.rebuild(at, map, feed.outer.getUpperBound()),
+                                    values.rebuild(at, map, feed.outer.getStep()));
+    map.map(feed.outer.getInductionVar(), outer.getInductionVar());
+    at.setInsertionPoint(outer.getBody()->getTerminator());
+    base = iterationsBefore(at, feed, outer.getInductionVar(),
+                            [&](Value v) { return values.rebuild(at, map, v); });
+  }
+  Value lb = values.rebuild(at, map, loop.getLowerBound());
+  auto producer = scf::ForOp::create(at, loc, lb, values.rebuild(at, map, loop.getUpperBound()),
+                                     values.rebuild(at, map, loop.getStep()));
+  OpBuilder in(producer.getBody()->getTerminator());
+  IRMapping inner = map;
+  inner.map(loop.getInductionVar(), producer.getInductionVar());
+  Value i = arith::DivSIOp::create(
+      in, loc, arith::SubIOp::create(in, loc, producer.getInductionVar(), lb),
+      producer.getStep());
+  if (base)
+    i = arith::AddIOp::create(in, loc, base, i);
+  Value S = constI32(in, loc, stages);
+  Value stage = arith::RemSIOp::create(in, loc, i, S);
+  Value round = arith::DivSIOp::create(in, loc, i, S);
+  Value parity = arith::TruncIOp::create(
+      in, loc, in.getI1Type(), arith::RemSIOp::create(in, loc, round, constI32(in, loc, 2)));
+  Value phase = arith::XOrIOp::create(in, loc, parity,
+                                      arith::ConstantIntOp::create(in, loc, in.getI1Type(), 1));
+  WaitOp::create(in, loc, StageOp::create(in, loc, MBarrierType::get(ctx, 1), empty, stage),
+                 phase);
+  Value full = StageOp::create(in, loc, MBarrierType::get(ctx, 1), st.full, stage);
+  for (auto [staged, buffer] : llvm::zip(feed.loads, st.buffers)) {
+    SmallVector<Value> offsets;
+    for (Value o : staged.load.getOffsets())
+      offsets.push_back(values.rebuild(in, inner, o));
+    Value dst = StageOp::create(in, loc, staged.stageType, buffer, stage);
+    AsyncLoadOp::create(in, loc, values.rebuild(in, inner, staged.load.getSrc()), offsets, dst,
+                        full);
+  }
+}
+
+/// The consumer's loop: wait until the stage is full, multiply, and release
+/// the stage once the mma that read it completed (this iteration's, or the
+/// previous one's when the mma is left in flight: after the loop's final
+/// wait, the next run of the loop releases it).
+void rewriteConsumer(const Feed &feed, const Stages &st, Value empty,
+                     unsigned stages) {
+  scf::ForOp loop = feed.loop;
+  MLIRContext *ctx = loop.getContext();
+  Location loc = loop.getLoc();
+  Value base;
+  if (feed.outer) {
+    OpBuilder before(loop);
+    base = iterationsBefore(before, feed, feed.outer.getInductionVar(),
+                            [](Value v) { return v; });
+  }
+  Iteration it = consumeStage(loop, feed.loads, st, stages, base);
+  for (const StagedLoad &staged : feed.loads)
+    staged.load.erase();
+  bool inFlight = leaveMmasInFlight(loop);
+  OpBuilder after(it.lastMma->getBlock(), std::next(it.lastMma->getIterator()));
+  auto release = [&](OpBuilder &b, Value stage) {
+    ArriveOp::create(b, loc, StageOp::create(b, loc, MBarrierType::get(ctx, 1), empty, stage));
+  };
+  if (!inFlight) {
+    release(after, it.stage);
+    return;
+  }
+  Value started = arith::CmpIOp::create(after, loc, arith::CmpIPredicate::sgt, it.index,
+                                        constI32(after, loc, 0));
+  scf::IfOp::create(after, loc, started, [&](OpBuilder &t, Location l) {
+    Value previous = arith::RemSIOp::create(
+        t, l, arith::AddIOp::create(t, l, it.index, constI32(t, l, stages - 1)),
+        constI32(t, l, stages));
+    release(t, previous);
+    scf::YieldOp::create(t, l);
+  });
+}
+
+/// The loops to feed, if the kernel qualifies: TMA can copy every staged
+/// load, and the loops are all at the top of the body, or one loop sits in
+/// one outer scf.for at the top.
+std::optional<SmallVector<Feed>> findFeeds(func::FuncOp func) {
+  Block &body = func.getBody().front();
+  SmallVector<Feed> feeds;
+  SmallVector<scf::ForOp> loops;
+  func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
+  for (scf::ForOp loop : loops) {
+    scf::ForOp outer;
+    if (loop->getBlock() != &body) {
+      outer = dyn_cast<scf::ForOp>(loop->getParentOp());
+      if (!outer || outer->getBlock() != &body)
+        outer = nullptr;
+    }
+    if (loop->getBlock() == &body || outer)
+      stageLoopInvariantOperands(loop);
+    SmallVector<StagedLoad> loads = findStagedLoads(loop);
+    if (loads.empty())
+      continue;
+    if ((loop->getBlock() != &body && !outer) || classify(loop, loads) != Staging::TMA ||
+        !loop.getInductionVar().getType().isInteger(32))
+      return std::nullopt;
+    feeds.push_back({loop, loads, outer});
+  }
+  bool nested = llvm::any_of(feeds, [](const Feed &f) { return bool(f.outer); });
+  if (feeds.empty() || (nested && feeds.size() > 1))
+    return std::nullopt;
+  return feeds;
+}
+
+/// Splits `func` into a producer and its consumers; returns false (leaving
+/// the kernel as it was, for tile-pipeline) when it does not qualify.
+bool warpSpecialize(func::FuncOp func, unsigned stages) {
+  int64_t numWarps = 4;
+  if (auto attr = func->getAttrOfType<IntegerAttr>(kNumWarpsAttr))
+    numWarps = attr.getInt();
+  if (numWarps % 4 != 0)
+    return false;
+  std::optional<SmallVector<Feed>> feeds = findFeeds(func);
+  if (!feeds)
+    return false;
+  // Allocations first (every thread initializes barriers together), then
+  // the warp_specialize holding the rest of the body.
+  Block &body = func.getBody().front();
+  SmallVector<Operation *> allocs;
+  for (Operation &op : body)
+    if (isa<AllocSharedOp, AllocMBarrierOp>(op))
+      allocs.push_back(&op);
+  for (Operation *op : llvm::reverse(allocs))
+    op->moveBefore(&body, body.begin());
+  OpBuilder b(func.getContext());
+  b.setInsertionPoint(&body.front());
+  while (isa<AllocSharedOp, AllocMBarrierOp>(*b.getInsertionPoint()))
+    b.setInsertionPoint(&*std::next(b.getInsertionPoint()));
+  Location loc = func.getLoc();
+  auto ws = WarpSpecializeOp::create(b, loc);
+  Block *producerBlock = &ws.getProducer().emplaceBlock();
+  Block *consumerBlock = &ws.getConsumer().emplaceBlock();
+  consumerBlock->getOperations().splice(consumerBlock->end(), body.getOperations(),
+                                        std::next(ws->getIterator()),
+                                        body.getTerminator()->getIterator());
+  ProducerValues values{ws.getConsumer()};
+  bool ok = llvm::all_of(*feeds, [&](const Feed &feed) {
+    SmallVector<scf::ForOp> outerOnly{feed.outer}, both{feed.outer, feed.loop};
+    auto atOuter = [&](Value v) { return values.computable(v, outerOnly); };
+    auto inLoop = [&](Value v) { return values.computable(v, both); };
+    scf::ForOp loop = feed.loop;
+    // The loop's bounds may not depend on the outer loop (iterations are
+    // counted as outer index times trip count).
+    SmallVector<scf::ForOp> none;
+    auto invariant = [&](Value v) { return values.computable(v, none); };
+    bool bounds = invariant(loop.getLowerBound()) && invariant(loop.getUpperBound()) &&
+                  invariant(loop.getStep());
+    bool outerBounds = !feed.outer || (atOuter(feed.outer.getLowerBound()) &&
+                                       atOuter(feed.outer.getUpperBound()) &&
+                                       atOuter(feed.outer.getStep()));
+    return bounds && outerBounds && llvm::all_of(feed.loads, [&](const StagedLoad &s) {
+             return inLoop(s.load.getSrc()) && llvm::all_of(s.load.getOffsets(), inLoop);
+           });
+  });
+  if (!ok) { // put the body back
+    body.getOperations().splice(ws->getIterator(), consumerBlock->getOperations());
+    ws.erase();
+    return false;
+  }
+  b.setInsertionPoint(ws);
+  OpBuilder producer = OpBuilder::atBlockEnd(producerBlock);
+  for (const Feed &feed : *feeds) {
+    Stages st = allocateStages(b, feed.loop, feed.loads, stages);
+    Value empty = AllocMBarrierOp::create(b, loc, MBarrierType::get(func.getContext(), stages),
+                                          b.getI32IntegerAttr(numWarps / 4));
+    buildProducer(producer, values, feed, st, empty, stages);
+    rewriteConsumer(feed, st, empty, stages);
+  }
+  return true;
+}
+
+struct TileWarpSpecialize : public tile::impl::TileWarpSpecializeBase<TileWarpSpecialize> {
+  using TileWarpSpecializeBase::TileWarpSpecializeBase;
+  void runOnOperation() override {
+    if (stages < 2) {
+      getOperation().emitError("tile-warp-specialize: stages must be at least 2");
+      return signalPassFailure();
+    }
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (func->hasAttr(kKernelAttr))
+        warpSpecialize(func, stages);
+  }
+};
+} // namespace

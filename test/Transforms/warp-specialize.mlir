@@ -1,0 +1,209 @@
+// RUN: tile-opt %s -split-input-file -tile-warp-specialize=stages=4 | FileCheck %s
+
+// A GEMM main loop over two consumer warpgroups: the allocations come first;
+// the producer runs its own copy loop (recomputing the views) (wait until
+// the stage is empty, parity flipped so that the first round passes, then
+// both copies on the stage's `full` barrier); the consumers wait until the
+// stage is full, multiply (left in flight), and release the previous
+// iteration's stage, one arrival per warpgroup (2).
+// CHECK-LABEL: func.func @gemm
+// CHECK: %[[BA:.*]] = tile.alloc_shared : !tile.shared<4x128x64xbf16>
+// CHECK: %[[BB:.*]] = tile.alloc_shared : !tile.shared<4x64x128xbf16>
+// CHECK: %[[FULL:.*]] = tile.alloc_mbarrier {arrivals = 2 : i32} : !tile.mbarrier<4>
+// CHECK: %[[EMPTY:.*]] = tile.alloc_mbarrier {arrivals = 2 : i32} : !tile.mbarrier<4>
+// CHECK: tile.warp_specialize producer {
+// CHECK: scf.for %[[IV:.*]] = %{{.*}} to %{{.*}} step %{{.*}} : i32 {
+// CHECK: %[[PAR:.*]] = arith.trunci
+// CHECK: %[[PHASE:.*]] = arith.xori %[[PAR]], %true
+// CHECK: %[[E:.*]] = tile.stage %[[EMPTY]][%[[S:.*]]] : !tile.mbarrier<4> -> !tile.mbarrier
+// CHECK: tile.wait %[[E]], %[[PHASE]]
+// CHECK: %[[F:.*]] = tile.stage %[[FULL]][%[[S]]]
+// CHECK: tile.async_load %{{.*}}[%{{.*}}, %[[IV]]], %{{.*}}, %[[F]]
+// CHECK: tile.async_load %{{.*}}[%[[IV]], %{{.*}}], %{{.*}}, %[[F]]
+// CHECK-NOT: tile.mma
+// CHECK: } consumer {
+// CHECK: scf.for
+// CHECK: tile.wait
+// CHECK: tile.mma {{.*}} {pending = 1 : i32}
+// CHECK: scf.if
+// CHECK: tile.stage %[[EMPTY]]
+// CHECK: tile.arrive
+// CHECK-NOT: tile.async_load
+// CHECK-NOT: tile.barrier
+// CHECK: scf.yield
+// CHECK: tile.mma_wait
+// CHECK: tile.store
+func.func @gemm(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
+                %C: !tile.view<bf16, 2>, %K: i32, %m0: i32, %n0: i32, %ld: i32 {tile.divisibility = 16 : i64})
+    attributes {tile.kernel, tile.num_warps = 8 : i32} {
+  %c1 = arith.constant 1 : i32
+  %A = tile.make_view %pa, [%K, %K], [%ld, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %B = tile.make_view %pb, [%K, %K], [%ld, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %c0 = arith.constant 0 : i32
+  %c64 = arith.constant 64 : i32
+  %zero = arith.constant dense<0.0> : tensor<128x128xf32>
+  %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<128x128xf32>) : i32 {
+    %a = tile.load %A[%m0, %k] : !tile.view<bf16, 2> -> tensor<128x64xbf16>
+    %b = tile.load %B[%k, %n0] : !tile.view<bf16, 2> -> tensor<64x128xbf16>
+    %next = tile.mma %a, %b, %acc : tensor<128x64xbf16>, tensor<64x128xbf16>, tensor<128x128xf32> -> tensor<128x128xf32>
+    scf.yield %next : tensor<128x128xf32>
+  }
+  %c = arith.truncf %acc : tensor<128x128xf32> to tensor<128x128xbf16>
+  tile.store %c, %C[%m0, %n0] : tensor<128x128xbf16>, !tile.view<bf16, 2>
+  return
+}
+
+// -----
+
+// A persistent kernel: the K loop inside a loop over output tiles. Both
+// sides count iterations across output tiles (outer index times the K
+// loop's trip count, max(0, ceil(K / 64))), so the producer fills the next
+// tile's stages while the consumers finish the last one; the producer's
+// outer loop mirrors the consumers'.
+// CHECK-LABEL: func.func @persistent
+// CHECK: tile.warp_specialize producer {
+// CHECK: %[[N:.*]] = tile.num_programs 0
+// CHECK: %[[PID:.*]] = tile.program_id 0
+// CHECK: scf.for %[[T:.*]] = %[[PID]] to %{{.*}} step %[[N]] : i32 {
+// CHECK: %[[TRIPS:.*]] = arith.maxsi
+// CHECK: %[[OUTER:.*]] = arith.divsi %{{.*}}, %[[N]]
+// CHECK: %[[BASE:.*]] = arith.muli %[[OUTER]], %[[TRIPS]]
+// CHECK: scf.for
+// CHECK: arith.addi %[[BASE]]
+// CHECK: tile.wait
+// CHECK: arith.muli %[[T]], %c128
+// CHECK: tile.async_load
+// CHECK: tile.async_load
+// CHECK: } consumer {
+// CHECK: scf.for
+// CHECK: arith.maxsi
+// CHECK: scf.for
+// CHECK: tile.wait
+// CHECK: tile.mma
+// CHECK: tile.arrive
+// CHECK: tile.mma_wait
+// CHECK: tile.store
+func.func @persistent(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
+                      %C: !tile.view<bf16, 2>, %K: i32 {tile.divisibility = 16 : i64}, %tiles: i32)
+    attributes {tile.kernel, tile.num_warps = 8 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %c128 = arith.constant 128 : i32
+  %A = tile.make_view %pa, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %B = tile.make_view %pb, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %pid = tile.program_id 0
+  %n = tile.num_programs 0
+  scf.for %t = %pid to %tiles step %n : i32 {
+    %m0 = arith.muli %t, %c128 : i32
+    %zero = arith.constant dense<0.0> : tensor<128x128xf32>
+    %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<128x128xf32>) : i32 {
+      %a = tile.load %A[%m0, %k] : !tile.view<bf16, 2> -> tensor<128x64xbf16>
+      %b = tile.load %B[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x128xbf16>
+      %next = tile.mma %a, %b, %acc : tensor<128x64xbf16>, tensor<64x128xbf16>, tensor<128x128xf32> -> tensor<128x128xf32>
+      scf.yield %next : tensor<128x128xf32>
+    }
+    %c = arith.truncf %acc : tensor<128x128xf32> to tensor<128x128xbf16>
+    tile.store %c, %C[%m0, %c0] : tensor<128x128xbf16>, !tile.view<bf16, 2>
+  }
+  return
+}
+
+// -----
+
+// Attention-like: the mma reading the stage waits for completion (its
+// result is read in the loop), so the stage is released right after it,
+// in the same iteration; a loop-invariant operand (Q) is staged once by the
+// consumers. One consumer warpgroup: one arrival.
+// CHECK-LABEL: func.func @release_now
+// CHECK: tile.alloc_mbarrier : !tile.mbarrier<4>
+// CHECK: tile.alloc_mbarrier : !tile.mbarrier<4>
+// CHECK: tile.warp_specialize producer {
+// CHECK: } consumer {
+// CHECK: tile.async_load {{.*}} : !tile.view<bf16, 2>, !tile.shared<64x64xbf16>, !tile.mbarrier
+// CHECK: tile.wait
+// CHECK: scf.for
+// CHECK: %[[S:.*]] = arith.remsi
+// CHECK: tile.mma
+// CHECK-NOT: pending
+// CHECK-NEXT: %[[E:.*]] = tile.stage %{{.*}}[%[[S]]] : !tile.mbarrier<4> -> !tile.mbarrier
+// CHECK-NEXT: tile.arrive %[[E]]
+func.func @release_now(%pq: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %N: i32 {tile.divisibility = 16 : i64})
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %Q = tile.make_view %pq, [%N, %c64], [%c64, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %q = tile.load %Q[%c0, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+  %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+  %r = scf.for %n = %c0 to %N step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+    %k = tile.load %Q[%n, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %s = tile.mma %q, %k, %zero {transpose_b} : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    %sum = arith.addf %acc, %s : tensor<64x64xf32>
+    scf.yield %sum : tensor<64x64xf32>
+  }
+  return
+}
+
+// -----
+
+// Kernels that do not qualify are left to tile-pipeline: a K loop inside an
+// scf.if; a K loop whose trip count depends on the outer loop; fewer than
+// four warps.
+// CHECK-LABEL: func.func @under_if
+// CHECK-NOT: tile.warp_specialize
+// CHECK: tile.load
+// CHECK-LABEL: func.func @trips_depend_on_outer
+// CHECK-NOT: tile.warp_specialize
+// CHECK: tile.load
+// CHECK-LABEL: func.func @two_warps
+// CHECK-NOT: tile.warp_specialize
+func.func @under_if(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32 {tile.divisibility = 16 : i64}, %flag: i1)
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %A = tile.make_view %pa, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  scf.if %flag {
+    %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+    %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+      %a = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+      %b = tile.load %A[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+      %next = tile.mma %a, %b, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+      scf.yield %next : tensor<64x64xf32>
+    }
+  }
+  return
+}
+func.func @trips_depend_on_outer(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32 {tile.divisibility = 16 : i64})
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %A = tile.make_view %pa, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  scf.for %t = %c0 to %K step %c64 : i32 {
+    %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+    %acc = scf.for %k = %c0 to %t step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+      %a = tile.load %A[%t, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+      %b = tile.load %A[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+      %next = tile.mma %a, %b, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+      scf.yield %next : tensor<64x64xf32>
+    }
+  }
+  return
+}
+func.func @two_warps(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32 {tile.divisibility = 16 : i64})
+    attributes {tile.kernel, tile.num_warps = 2 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %A = tile.make_view %pa, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+  %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+    %a = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %b = tile.load %A[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %next = tile.mma %a, %b, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    scf.yield %next : tensor<64x64xf32>
+  }
+  return
+}

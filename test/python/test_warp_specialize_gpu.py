@@ -1,0 +1,92 @@
+"""Warp-specialized kernels (a producer warpgroup issues the TMA copies) on the
+GPU against float64/float32 references, and what the compiler emits for them."""
+import math
+import os
+import sys
+
+import pytest
+
+import tile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
+from attention import attention_fwd, reference  # noqa: E402
+from gemm import gemm, gemm_grouped  # noqa: E402
+
+GEMM_ARGS = ("*bf16[2]:16",) * 3
+ATTENTION_ARGS = ("*bf16[2]:16",) * 4 + ("i32:16", "f32")
+
+
+def test_gemm_compiles_with_a_producer_warpgroup():
+    kernel = gemm_grouped.compile(*GEMM_ARGS, BM=128, BN=256, BK=64, GROUP=8, num_warps=8,
+                                  num_stages=4, warp_specialize=True)
+    ptx = kernel.ptx
+    assert kernel.metadata["block"] == [384, 1, 1]
+    assert "setmaxnreg.dec.sync.aligned.u32 40;" in ptx
+    assert "setmaxnreg.inc.sync.aligned.u32 232;" in ptx
+    assert "mbarrier.arrive.shared::cta.b64" in ptx  # consumers release stages
+    if kernel.cubin is not None:
+        assert kernel.metadata["spill_stores"] == 0
+
+
+def test_without_a_pipelined_loop_the_kernel_is_not_split():
+    @tile.jit
+    def copy(X, Y, BLOCK: tile.constexpr):
+        i = tile.program_id(0) * BLOCK
+        tile.store(Y, (i,), tile.load(X, (i,), (BLOCK,)))
+    kernel = copy.compile("*f32[1]:16", "*f32[1]:16", BLOCK=512, warp_specialize=True)
+    assert kernel.metadata["block"] == [128, 1, 1]
+    assert "setmaxnreg" not in kernel.ptx
+
+
+def relative_error(out, ref):
+    return float((out.float() - ref).norm() / ref.norm())
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("M,N,K", [(1024, 768, 512), (1000, 1528, 776), (4096, 4096, 4096)])
+def test_gemm_grouped(M, N, K):
+    import torch
+    a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
+    c = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)
+    grid = (tile.cdiv(M, 128) * tile.cdiv(N, 256),)
+    gemm_grouped[grid](a, b, c, BM=128, BN=256, BK=64, GROUP=8, num_warps=8, num_stages=4,
+                       warp_specialize=True)
+    torch.cuda.synchronize()
+    assert not c.isnan().any()
+    assert relative_error(c, (a.double() @ b.double()).float()) < 1e-2
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("num_warps,BN", [(4, 128), (8, 256)])
+def test_gemm_one_and_two_consumer_warpgroups(num_warps, BN):
+    import torch
+    M, N, K = 512, 1024, 2048  # 32 k-steps: every stage is refilled many times
+    a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
+    c = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)
+    gemm[(tile.cdiv(M, 128), tile.cdiv(N, BN))](a, b, c, BM=128, BN=BN, BK=64,
+                                                num_warps=num_warps, num_stages=3,
+                                                warp_specialize=True)
+    torch.cuda.synchronize()
+    assert relative_error(c, (a.double() @ b.double()).float()) < 1e-2
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("D,num_warps", [(64, 4), (128, 8)])
+def test_attention(D, num_warps, causal):
+    import torch
+    heads, seq_len, BM, BN = 3, 1024, 128, 64
+    q, k, v = (torch.randn(heads * seq_len, D, device="cuda", dtype=torch.bfloat16)
+               for _ in range(3))
+    o = torch.full_like(q, float("nan"))
+    scale = 1 / math.sqrt(D)
+    attention_fwd[(seq_len // BM, heads)](q, k, v, o, seq_len, scale, BM=BM, BN=BN, D=D,
+                                           CAUSAL=causal, num_warps=num_warps,
+                                           warp_specialize=True)
+    torch.cuda.synchronize()
+    ref = reference(q.view(heads, seq_len, D), k.view(heads, seq_len, D),
+                    v.view(heads, seq_len, D), scale, causal).reshape(heads * seq_len, D)
+    assert not o.isnan().any()
+    assert relative_error(o, ref) < 1e-2
