@@ -12,6 +12,7 @@ import math
 import sys
 
 import tile
+from gemm import CONFIGS, KEY
 
 LOG2_E = 1.4426950408889634
 GELU_C = math.sqrt(2 / math.pi)  # gelu(x) = x · sigmoid(2 · GELU_C · (x + 0.044715 x³))
@@ -47,6 +48,8 @@ def gemm_bias_act(A, B, C, bias, BM: tile.constexpr, BN: tile.constexpr, BK: til
 
 
 ACTIVATIONS = ("none", "relu", "gelu", "silu")
+# Tuned over the plain GEMM's configurations, per shape (see gemm.py).
+gemm_bias_act_tuned = tile.autotune(CONFIGS, key=KEY, default=CONFIGS[0])(gemm_bias_act)
 
 
 def grid(M, N, BM, BN):

@@ -20,8 +20,9 @@ corrupt file is reported, deleted and tuned again.
 
 A key entry is an argument name (a scalar's value; an array's shape and dtype),
 `"A.shape[d]"`, `"A.dtype"`, or a function of the arguments by name. The dtypes of
-every array argument join the key. The kernel runs several times while it is
-tuned, so it must compute its outputs from inputs it does not overwrite.
+every array argument and the constexprs the call passes join the key. The kernel
+runs several times while it is tuned, so it must compute its outputs from inputs
+it does not overwrite.
 
     TILE_AUTOTUNE=0         no timing: launch `default` (or the first configuration)
     TILE_AUTOTUNE_PRINT=1   print each tuning's timings and skipped configurations
@@ -179,6 +180,7 @@ class Autotuner:
         self.timer = timer or CudaEventTimer(warmup, rep)
         self.best: dict[tuple, Config] = {}  # key -> chosen configuration
         self.tuning: dict[tuple, dict] = {}  # key -> how it was chosen (timings, skipped)
+        self.best_config: Config | None = None  # the configuration of the last launch
 
     def __repr__(self) -> str:
         return f"<tile.autotune {self.__name__}, {len(self.configs)} configs>"
@@ -226,7 +228,10 @@ class Autotuner:
                             f"arguments ({type(e).__name__}: {e})") from None
         dtypes = [sd[1] for name in self.fn.params if name in named
                   for sd in [_shape_dtype(named[name])] if sd]
-        return (*values, *dtypes)
+        # Constexprs the call passes specialize the kernel: each value is tuned apart.
+        constexprs = [(name, named[name]) for name in self.fn.params
+                      if name in self.fn.constexpr_params and name in named]
+        return (*values, *dtypes, *constexprs)
 
     # -- choosing -------------------------------------------------------------------
     def config_for(self, grid, args, kwargs) -> Config:
@@ -370,12 +375,13 @@ class _TunedLauncher:
     def __call__(self, *args, **kwargs):
         if interpreter.requested():
             return self.interpret(*args, **kwargs)
-        config = self.tuner.config_for(self.grid, args, kwargs)
+        config = self.tuner.best_config = self.tuner.config_for(self.grid, args, kwargs)
         return self.tuner.fn._launch(self.grid, args, {**kwargs, **config.launch_kwargs()})
 
     def interpret(self, *args, **kwargs):
         """Runs the default configuration on the CPU interpreter (nothing is timed)."""
         self.tuner.key_of(args, kwargs)  # the same argument errors as a GPU launch
+        self.tuner.best_config = self.tuner.default
         return self.tuner.fn[self.grid].interpret(*args, **kwargs,
                                                   **self.tuner.default.launch_kwargs())
 

@@ -3,7 +3,6 @@ recording driver (runtime_fakes) and timed by a fake timer that reads which
 configuration ran from the launch's grid. Choice, memory and disk caching,
 corrupt files, TILE_AUTOTUNE=0, the interpreter, errors."""
 import json
-import os
 
 import numpy as np
 import pytest
@@ -77,7 +76,7 @@ def test_fastest_configuration_is_chosen_and_launched(recorder):
     kernel[grid](*arrays(), N)
     assert timer.timed == [256, 1024, 512]
     key = (N, "<f4", "<f4", "<f4")
-    assert kernel.best[key] == CONFIGS[2]
+    assert kernel.best[key] == CONFIGS[2] and kernel.best_config == CONFIGS[2]
     assert kernel.tuning[key]["timings_ms"] == {0: 3.0, 1: 2.0, 2: 1.0}
     # After one compile-and-launch each and the timings, the call itself runs BLOCK=512.
     assert recorder[-1].grid == (N // 512, 1, 1) and recorder[-1].block == (128, 1, 1)
@@ -220,3 +219,23 @@ def test_shape_and_function_keys(recorder):
                        timer=timer)
     kernel[grid](*arrays(), N)
     assert (N, "<f4", N // 1024, "<f4", "<f4", "<f4") in kernel.best
+
+
+@tile.jit
+def scaled_add(x, y, out, n, BLOCK: tile.constexpr, TWICE: tile.constexpr):
+    start = tile.program_id(0) * BLOCK
+    a = tile.load(x, start, BLOCK, bound=n)
+    b = tile.load(y, start, BLOCK, bound=n)
+    if TWICE:
+        b = b + b
+    tile.store(out, start, a + b, bound=n)
+
+
+def test_constexprs_the_call_passes_are_tuned_apart(recorder):
+    timer = FakeTimer(recorder, MS)
+    kernel = Autotuner(scaled_add, CONFIGS, key=["n"], timer=timer)
+    kernel[grid](*arrays(), N, TWICE=False)
+    kernel[grid](*arrays(), N, TWICE=True)
+    assert len(timer.timed) == 6
+    assert set(kernel.best) == {(N, "<f4", "<f4", "<f4", ("TWICE", False)),
+                                (N, "<f4", "<f4", "<f4", ("TWICE", True))}

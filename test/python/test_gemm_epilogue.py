@@ -6,11 +6,10 @@ import sys
 import numpy as np
 import pytest
 
-import tile
 from tile.compiler import find_ptxas
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
-from gemm import gemm, gemm_grouped  # noqa: E402
+from gemm import CONFIGS, gemm, gemm_grouped  # noqa: E402
 from gemm_epilogue import ACTIVATIONS, gemm_bias_act, grid, reference_numpy  # noqa: E402
 
 BLOCKS = dict(BM=128, BN=256, BK=64, GROUP=8)  # the benchmark's tiles
@@ -37,6 +36,19 @@ def test_epilogue_compiles_without_spills(dtype, act):
         assert "ex2.approx" in kernel.ptx
     if find_ptxas():
         assert kernel.metadata["spill_stores"] == 0
+
+
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+def test_every_tuned_configuration_compiles(dtype):
+    """What gemm_tuned and gemm_bias_act_tuned choose among: all lower, none spills."""
+    for config in CONFIGS:
+        for kernel, extra in ((gemm_grouped, ()), (gemm_bias_act, (f"*{dtype}:16",))):
+            constexprs = dict(ACT="gelu") if extra else {}
+            compiled = kernel.compile(*(f"*{dtype}[2]:16",) * 3, *extra, **constexprs,
+                                      **config.launch_kwargs())
+            assert "wgmma.mma_async" in compiled.ptx
+            if find_ptxas():
+                assert compiled.metadata["spill_stores"] == 0, (config, kernel)
 
 
 def _interpret(act, dtype, M=192, N=200, K=128, seed=0):
