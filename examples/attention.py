@@ -4,7 +4,7 @@ an online softmax (running row max m, running row sum l, rescaled accumulator).
 Causal: the key blocks left of the diagonal run unmasked, the diagonal one masked.
 
 Q, K, V and O are (heads · seq_len, D) bf16 arrays: head h owns rows
-[h · seq_len, (h + 1) · seq_len). seq_len is a multiple of BM and BN.
+[h · seq_len, (h + 1) · seq_len). seq_len is a multiple of BM and BN; BN divides BM.
 
 Compiles to PTX; runs on the GPU against torch, or with no GPU on the CPU
 interpreter (a smaller problem) against numpy.
@@ -52,6 +52,7 @@ def attention_fwd(Q, K, V, O, seq_len, sm_scale,
         m_i, l_i, acc = attend(q, K, V, head, start_m, start_n, qk_scale, m_i, l_i, acc,
                                BM, BN, D, False)
     if CAUSAL:  # the diagonal block, masked; keys past it count for no query here
+        assert BM % BN == 0, "causal attention needs BN to divide BM"
         q = tile.load(Q, (head + start_m, 0), (BM, D))  # each loop stages its own Q
         for start_n in range(start_m, start_m + BM, BN):
             m_i, l_i, acc = attend(q, K, V, head, start_m, start_n, qk_scale, m_i, l_i, acc,

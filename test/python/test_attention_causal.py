@@ -39,6 +39,13 @@ def test_causal_masks_only_the_diagonal_loop():
     assert plain.count("scf.for") == 1 and "arith.select" not in plain
 
 
+def test_causal_needs_bn_to_divide_bm():
+    import tile
+    with pytest.raises(tile.CompilationError, match="causal attention needs BN to divide BM"):
+        attention_fwd.ir(*ARGS, BM=64, BN=128, D=64, CAUSAL=True)
+    attention_fwd.ir(*ARGS, BM=64, BN=128, D=64, CAUSAL=False)  # fine without the mask
+
+
 def _interpret(heads, seq_len, D, causal, BM, BN, seed=0):
     import ml_dtypes
     rng = np.random.default_rng(seed)
