@@ -1,55 +1,122 @@
-"""bf16 GEMM (f32 accumulate, bf16 out): tile vs torch.matmul (cuBLAS), side by side.
+"""GEMM (f32 accumulate, output in the inputs' dtype): tile vs torch.matmul (cuBLAS)
+and vs the Triton kernel of benchmarks/triton_ref.py, side by side in one process.
 
-Each case checks tile's result against cuBLAS's in the same run (relative
-Frobenius error) and times both with do_bench (median) on random data.
+Cases: 4096³ and 8192³ bf16, the LLM shapes M=8192 with (N, K) in {4096, 14336}²
+in bf16, one fp16 row, and C = gelu(A @ B + bias) against torch (addmm, then
+gelu) and the Triton kernel with the same fused epilogue. tile's kernels are
+`gemm_tuned` / `gemm_bias_act_tuned` (examples/gemm.py, gemm_epilogue.py):
+@tile.autotune over four tilings, chosen per shape; the row names the choice.
+
+Each row checks tile's and Triton's output against torch's from the same run
+(relative Frobenius error) and times each with triton.testing.do_bench (median
+after a warm-up; L2 cleared before every timed run). torch and triton are
+imported inside the functions, so listing the cases needs neither.
 """
 from __future__ import annotations
 
 import os
 import sys
 
-import torch
-from triton.testing import do_bench
-
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-import tile  # noqa: E402
-from gemm import gemm_grouped  # noqa: E402
 
-# 128 x 256 tiles over two consumer warpgroups (one 64-row slab each), 4 TMA
-# stages, grouped tile order: the best of the configurations
-# benchmarks/sweep_gemm.py tried (docs/perf-notes.md).
-BLOCKS = dict(BM=128, BN=256, BK=64, GROUP=8)
-NUM_WARPS, NUM_STAGES = 8, 4
+TOLERANCE = 1e-2
+LLM = [(8192, n, k) for n in (4096, 14336) for k in (4096, 14336)]
 
 
-def bench_case(M: int, N: int, K: int) -> dict:
-    a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
-    b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
-    c = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)  # poison
-    grid = (tile.cdiv(M, BLOCKS["BM"]) * tile.cdiv(N, BLOCKS["BN"]),)
-    launch = lambda: gemm_grouped[grid](a, b, c, **BLOCKS, num_warps=NUM_WARPS,
-                                        num_stages=NUM_STAGES)
-    launch()
-    ref = torch.matmul(a, b)
+def cases(quick: bool = False) -> list[tuple]:
+    """(M, N, K, dtype, epilogue) per row."""
+    if quick:
+        return [(4096, 4096, 4096, "bfloat16", None), (4096, 4096, 4096, "float16", None),
+                (4096, 4096, 4096, "bfloat16", "gelu")]
+    return ([(4096, 4096, 4096, "bfloat16", None), (8192, 8192, 8192, "bfloat16", None)]
+            + [(m, n, k, "bfloat16", None) for m, n, k in LLM]
+            + [(8192, 8192, 8192, "float16", None), (8192, 14336, 4096, "bfloat16", "gelu")])
+
+
+def case_name(M, N, K, dtype, epilogue) -> str:
+    short = {"bfloat16": "bf16", "float16": "f16"}[dtype]
+    shape = f"{M}³" if M == N == K else f"{M}x{N}x{K}"
+    return f"GEMM {shape} {short}" + (f" + bias + {epilogue}" if epilogue else "")
+
+
+def _config(config) -> str:
+    kw = config.kwargs
+    stages = config.num_stages or 3
+    return f"{kw['BM']}x{kw['BN']}x{kw['BK']} w{config.num_warps} s{stages}"
+
+
+def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
+    import torch
+    from triton.testing import do_bench
+
+    import triton_ref
+    from gemm import gemm_tuned, grouped_grid
+    from gemm_epilogue import gemm_bias_act_tuned
+    torch_dtype = getattr(torch, dtype)
+    a = torch.randn(M, K, device="cuda", dtype=torch_dtype)
+    b = torch.randn(K, N, device="cuda", dtype=torch_dtype)
+    bias = torch.randn(N, device="cuda", dtype=torch_dtype) if epilogue else None
+    c = torch.full((M, N), float("nan"), device="cuda", dtype=torch_dtype)  # poison
+    c_triton = torch.full_like(c, float("nan"))
+    grid = grouped_grid(M, N)
+    if epilogue:
+        kernel = gemm_bias_act_tuned
+        run_tile = lambda: kernel[grid](a, b, c, bias, ACT=epilogue)
+        run_torch = lambda: torch.nn.functional.gelu(torch.addmm(bias, a, b), approximate="tanh")
+        torch_name = "torch addmm+gelu"
+    else:
+        kernel = gemm_tuned
+        run_tile = lambda: kernel[grid](a, b, c)
+        ref_out = torch.empty_like(c)
+        run_torch = lambda: torch.matmul(a, b, out=ref_out)
+        torch_name = "cuBLAS"
+    run_triton = lambda: triton_ref.matmul(a, b, bias, epilogue or "none", out=c_triton)
+    result = {"case": case_name(M, N, K, dtype, epilogue), "kind": "gemm",
+              "shape": [M, N, K], "dtype": dtype, "epilogue": epilogue}
+    run_tile()  # tunes on first use, then runs the choice
+    ref = run_torch()
+    run_triton()
     torch.cuda.synchronize()
-    error = float((c.float() - ref.float()).norm() / ref.float().norm())
-    t_tile = do_bench(launch, warmup=100, rep=500, return_mode="median")
-    t_ref = do_bench(lambda: torch.matmul(a, b, out=ref), warmup=100, rep=500,
-                     return_mode="median")
-    flops = 2.0 * M * N * K
-    tflops = lambda ms: flops / (ms * 1e-3) / 1e12
-    return {"case": f"GEMM {M}x{N}x{K} bf16 (128x256x64, 8 warps, 4 stages, grouped)", "kind": "gemm", "correct": error < 1e-2,
-            "rel_error": error, "tile_ms": t_tile, "cublas_ms": t_ref,
-            "tile_TFLOPs": tflops(t_tile), "cublas_TFLOPs": tflops(t_ref),
-            "vs_cublas": t_ref / t_tile}
+    norm = ref.float().norm()
+    errors = {"tile": float((c.float() - ref.float()).norm() / norm),
+              "Triton": float((c_triton.float() - ref.float()).norm() / norm)}
+    result.update(errors=errors, tile_config=_config(kernel.best_config),
+                  triton_config=triton_ref.matmul_config(M, N, K, bias is not None,
+                                                         epilogue or "none"))
+    result["correct"] = all(e < TOLERANCE for e in errors.values())  # NaN fails too
+    ms = {name: do_bench(fn, warmup=warmup, rep=rep, return_mode="median")
+          for name, fn in (("tile", run_tile), (torch_name, run_torch), ("Triton", run_triton))}
+    tflops = {name: 2.0 * M * N * K / (t * 1e-3) / 1e12 for name, t in ms.items()}
+    result.update(ms=ms, tile_TFLOPs=tflops.pop("tile"), ref_TFLOPs=tflops,
+                  vs={name: ms[name] / ms["tile"] for name in tflops})
+    return result
 
 
-def bench() -> list[dict]:
-    return [bench_case(4096, 4096, 4096), bench_case(8192, 8192, 8192),
-            bench_case(8192, 4096, 14336)]
+def bench(selected=None, quick: bool = False) -> list[dict]:
+    rows = []
+    warmup, rep = (25, 100) if quick else (100, 500)
+    for case in selected if selected is not None else cases(quick):
+        try:
+            rows.append(bench_case(*case, warmup=warmup, rep=rep))
+        except Exception as e:  # the row fails; the other cases still run
+            rows.append({"case": case_name(*case), "kind": "gemm", "correct": False,
+                         "error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"})
+        print(row(rows[-1]), flush=True)
+    return rows
 
 
 def row(r: dict) -> str:
-    check = f"rel err {r['rel_error']:.1e}" if r["correct"] else f"WRONG ({r['rel_error']:.1e})"
-    return (f"| {r['case']} | {check} | {r['tile_TFLOPs']:.0f} TFLOP/s | cuBLAS "
-            f"{r['cublas_TFLOPs']:.0f} TFLOP/s | {r['vs_cublas']:.3f} |")
+    """One line of the table: case | check | tile | references | tile / reference."""
+    if "error" in r:
+        return f"| {r['case']} | FAILED: {r['error']} | | | |"
+    errors = r["errors"]
+    check = (f"rel err {errors['tile']:.1e} (Triton {errors['Triton']:.1e})" if r["correct"]
+             else "FAILED: rel err " + ", ".join(f"{k} {v:.1e}" for k, v in errors.items()))
+    refs = ", ".join(f"{name} {t:.0f}" for name, t in r["ref_TFLOPs"].items())
+    ratios = ", ".join(f"{v:.3f} × {name}" for name, v in r["vs"].items())
+    return (f"| {r['case']} | {check} | {r['tile_TFLOPs']:.0f} TFLOP/s ({r['tile_config']}) | "
+            f"{refs} TFLOP/s | {ratios} |")
+
+
+if __name__ == "__main__":
+    bench(quick="--quick" in sys.argv)

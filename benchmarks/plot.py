@@ -1,33 +1,56 @@
-"""Plots a results JSON written by benchmarks/run.py as tile / reference ratios.
+"""Plots a results JSON written by benchmarks/run.py as tile / reference ratios:
+one group of bars per case, one bar per reference (cuBLAS or torch, Triton, SDPA
+flash, SDPA cuDNN, torch.add/softmax); a failed case is drawn at 0 and marked.
     python3 benchmarks/plot.py RESULTS.json OUT.png
 """
 import json
 import sys
 
-import matplotlib
+COLORS = {"cuBLAS": "tab:blue", "torch addmm+gelu": "tab:cyan", "torch": "tab:gray",
+          "Triton": "tab:purple", "flash": "tab:olive", "cuDNN": "tab:red"}
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+
+def ratios(result: dict) -> dict:
+    """{reference: tile / reference} of a throughput row (higher is better), or {}."""
+    if "vs" in result:  # GEMM and attention rows: one ratio per reference
+        return dict(result["vs"])
+    for key, name in (("vs_torch", "torch"), ("vs_cublas", "cuBLAS"), ("vs_cudnn", "cuDNN")):
+        if result.get(key) is not None:  # vector add, softmax, earlier result files
+            return {name: result[key]}
+    return {}
 
 
 def main(path: str, out: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
     data = json.load(open(path))
-    # Throughput cases, against their own reference (torch.add, cuBLAS, ...).
-    results = [r for r in data["results"]
-               if "vs_torch" in r or "vs_cublas" in r or "vs_cudnn" in r]
-    names = [r["case"] for r in results]
-    ratios = [(r.get("vs_torch") or r.get("vs_cublas") or r.get("vs_cudnn") or 0.0)
-              if r["correct"] else 0.0 for r in results]
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.5 * len(results)))
-    bars = ax.barh(names, ratios, color=["tab:green" if r >= 1 else "tab:orange" for r in ratios])
+    rows = [r for r in data["results"] if ratios(r) or (r.get("kind") in ("gemm", "attention"))]
+    references = list(dict.fromkeys(name for r in rows for name in ratios(r)))
+    height = 0.8 / max(1, len(references))
+    fig, ax = plt.subplots(figsize=(9, 1.5 + 0.22 * len(rows) * max(2, len(references))))
+    for i, name in enumerate(references):
+        ys = [y + (i - (len(references) - 1) / 2) * height for y in range(len(rows))]
+        values = [(ratios(r).get(name, 0.0) if r.get("correct") else 0.0) for r in rows]
+        bars = ax.barh(ys, values, height=height, label=name,
+                       color=COLORS.get(name, f"C{i}"))
+        ax.bar_label(bars, labels=[f"{v:.2f}×" if v else "" for v in values], fontsize=6,
+                     padding=2)
+    names = [r["case"] + ("" if r.get("correct") else "  [FAILED]") for r in rows]
+    ax.set_yticks(range(len(rows)), names, fontsize=7)
+    ax.invert_yaxis()
     ax.axvline(1.0, color="black", lw=1, ls="--")
-    ax.bar_label(bars, fmt="%.3f×")
-    ax.set_xlabel("tile / reference: torch, cuBLAS, SDPA cuDNN (higher is better; 0 = check failed)")
-    ax.set_xlim(0, max(1.2, max(ratios) * 1.15))
-    ax.set_title(f"{data['device']}, {data['date']}", fontsize=9)
+    top = max([v for r in rows for v in ratios(r).values()] + [1.2])
+    ax.set_xlim(0, top * 1.15)
+    ax.set_xlabel("tile / reference (higher is better; 0 = check failed)")
+    ax.legend(fontsize=7, loc="lower right")
+    quick = " (--quick)" if data.get("quick") else ""
+    ax.set_title(f"{data['device']}, {data['date']}{quick}", fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
 
 
 if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
     main(*sys.argv[1:3])

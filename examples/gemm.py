@@ -47,6 +47,21 @@ def gemm_grouped(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.const
     tile.store(C, (i, j), acc.to(C.dtype))
 
 
+# One configuration does not serve every shape: @tile.autotune times these on the
+# first launch of each (M, N, K, dtypes) and keeps the fastest (on disk too).
+CONFIGS = [tile.Config(dict(BM=128, BN=256, BK=64, GROUP=8), num_warps=8, num_stages=4),
+           tile.Config(dict(BM=128, BN=256, BK=64, GROUP=8), num_warps=8, num_stages=3),
+           tile.Config(dict(BM=256, BN=128, BK=64, GROUP=8), num_warps=8, num_stages=4),
+           tile.Config(dict(BM=128, BN=128, BK=64, GROUP=8), num_warps=4, num_stages=4)]
+KEY = ["A.shape[0]", "B.shape[1]", "A.shape[1]"]
+gemm_tuned = tile.autotune(CONFIGS, key=KEY, default=CONFIGS[0])(gemm_grouped)
+
+
+def grouped_grid(M, N):
+    """The 1-D grid of gemm_grouped (and gemm_tuned) for an M x N output."""
+    return lambda meta: (tile.cdiv(M, meta["BM"]) * tile.cdiv(N, meta["BN"]),)
+
+
 def main() -> int:
     args = ("*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16")
     blocks = dict(BM=128, BN=128, BK=64)

@@ -14,7 +14,7 @@ mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv,noheader
 python3 -m pytest -q -p no:cacheprovider test/python 2>&1 | tee "$out/pytest.log" | tail -n 25
 tests=${PIPESTATUS[0]}
-for ex in softmax gemm; do python3 examples/$ex.py 2>&1 | tail -n 3; done
+for ex in softmax gemm gemm_epilogue; do python3 examples/$ex.py 2>&1 | tail -n 3; done
 python3 benchmarks/run.py --json "$out/bench.json" 2>&1 | tee "$out/bench.log"
 bench=${PIPESTATUS[0]}
 echo "pytest exit $tests, benchmarks exit $bench"

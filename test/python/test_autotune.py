@@ -1,0 +1,241 @@
+"""@tile.autotune on the CPU: a real kernel, compiled for real, launched through a
+recording driver (runtime_fakes) and timed by a fake timer that reads which
+configuration ran from the launch's grid. Choice, memory and disk caching,
+corrupt files, TILE_AUTOTUNE=0, the interpreter, errors."""
+import json
+
+import numpy as np
+import pytest
+
+import tile
+from tile.autotune import Autotuner
+from tile.runtime import driver
+from runtime_fakes import FakeCudaArray, RecordingKernel
+
+N = 1 << 16
+
+
+@tile.jit
+def add(x, y, out, n, BLOCK: tile.constexpr):
+    start = tile.program_id(0) * BLOCK
+    a = tile.load(x, start, BLOCK, bound=n)
+    b = tile.load(y, start, BLOCK, bound=n)
+    tile.store(out, start, a + b, bound=n)
+
+
+def grid(meta):
+    return (tile.cdiv(N, meta["BLOCK"]),)
+
+
+class FakeTimer:
+    """Launches the configuration once, then says it took `ms[BLOCK]`, BLOCK
+    read back from the grid of that launch."""
+
+    def __init__(self, recorder, ms, device="Fake H100"):
+        self.recorder, self.ms, self.device = recorder, ms, device
+        self.timed = []
+
+    def device_name(self, device):
+        return self.device
+
+    def time(self, run, stream, device):
+        before = len(self.recorder)
+        run()
+        (launch,) = self.recorder[before:]
+        block = N // launch.grid[0]
+        self.timed.append(block)
+        return self.ms[block]
+
+
+@pytest.fixture
+def recorder(monkeypatch, tmp_path):
+    monkeypatch.setattr(driver, "LoadedKernel", RecordingKernel)
+    monkeypatch.setenv("TILE_CACHE_DIR", str(tmp_path))
+    for name in ("TILE_CACHE", "TILE_AUTOTUNE", "TILE_INTERPRET", "TILE_DUMP_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    RecordingKernel.launches = []
+    return RecordingKernel.launches
+
+
+CONFIGS = [tile.Config(dict(BLOCK=256), num_warps=2), tile.Config(dict(BLOCK=1024), num_warps=4),
+           tile.Config(dict(BLOCK=512), num_warps=4)]
+MS = {256: 3.0, 1024: 2.0, 512: 1.0}
+
+
+def tuned(timer, configs=CONFIGS, **kw):
+    return Autotuner(add, configs, key=["n"], timer=timer, **kw)
+
+
+def arrays(n=N):
+    return [FakeCudaArray((n,), pointer=0x7F0000000000 + i * (1 << 24)) for i in range(3)]
+
+
+def test_fastest_configuration_is_chosen_and_launched(recorder):
+    timer = FakeTimer(recorder, MS)
+    kernel = tuned(timer)
+    kernel[grid](*arrays(), N)
+    assert timer.timed == [256, 1024, 512]
+    key = (N, "<f4", "<f4", "<f4")
+    assert kernel.best[key] == CONFIGS[2] and kernel.best_config == CONFIGS[2]
+    assert kernel.tuning[key]["timings_ms"] == {0: 3.0, 1: 2.0, 2: 1.0}
+    # After one compile-and-launch each and the timings, the call itself runs BLOCK=512.
+    assert recorder[-1].grid == (N // 512, 1, 1) and recorder[-1].block == (128, 1, 1)
+    count = len(recorder)
+    kernel[grid](*arrays(), N)  # known key: no timing, one launch
+    assert timer.timed == [256, 1024, 512] and len(recorder) == count + 1
+
+
+def test_the_opposite_timings_choose_the_other_config(recorder):
+    kernel = tuned(FakeTimer(recorder, {256: 0.5, 1024: 2.0, 512: 1.0}))
+    kernel[grid](*arrays(), N)
+    assert recorder[-1].grid == (N // 256, 1, 1) and recorder[-1].block == (64, 1, 1)
+
+
+def test_choice_persists_on_disk(recorder, tmp_path):
+    first = FakeTimer(recorder, MS)
+    tuned(first)[grid](*arrays(), N)
+    (path,) = (tmp_path / "autotune").glob("add-*.json")
+    header, payload = path.read_bytes().split(b"\n", 1)
+    data = json.loads(payload)
+    assert data["best"] == 2 and data["device"] == "Fake H100"
+    assert data["config"] == {"kwargs": {"BLOCK": 512}, "num_warps": 4, "num_stages": None}
+
+    again = FakeTimer(recorder, {256: 0.1, 1024: 0.1, 512: 9.0})  # would choose otherwise
+    kernel = tuned(again)  # a new process, as far as memory goes
+    kernel[grid](*arrays(), N)
+    assert again.timed == [] and recorder[-1].grid == (N // 512, 1, 1)
+    assert kernel.tuning[(N, "<f4", "<f4", "<f4")]["source"].startswith("disk")
+
+
+@pytest.mark.parametrize("change", ["key", "device", "configs"])
+def test_another_key_device_or_config_list_tunes_again(recorder, change):
+    tuned(FakeTimer(recorder, MS))[grid](*arrays(), N)
+    timer = FakeTimer(recorder, MS, device="Other GPU" if change == "device" else "Fake H100")
+    kernel = tuned(timer, configs=CONFIGS[:2] if change == "configs" else CONFIGS)
+    n = N - 8 if change == "key" else N
+    kernel[grid](*arrays(), n)
+    assert timer.timed
+
+
+@pytest.mark.parametrize("damage", [b"", b"garbage", "truncate", "edit", "other-identity"])
+def test_corrupt_file_is_tuned_again(recorder, tmp_path, damage):
+    tuned(FakeTimer(recorder, MS))[grid](*arrays(), N)
+    (path,) = (tmp_path / "autotune").glob("add-*.json")
+    blob = path.read_bytes()
+    if damage == "truncate":
+        blob = blob[:-20]
+    elif damage == "edit":
+        blob = blob.replace(b'"best": 2', b'"best": 0')
+    elif damage == "other-identity":  # a valid checksum over someone else's choice
+        import hashlib
+        header, payload = blob.split(b"\n", 1)
+        payload = payload.replace(b"Fake H100", b"Fake H200")
+        blob = b"tile-autotune-v1 " + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+    else:
+        blob = damage
+    path.write_bytes(blob)
+    timer = FakeTimer(recorder, MS)
+    with pytest.warns(RuntimeWarning, match="corrupt choice"):
+        tuned(timer)[grid](*arrays(), N)
+    assert timer.timed == [256, 1024, 512]
+    assert json.loads(path.read_bytes().split(b"\n", 1)[1])["best"] == 2  # rewritten whole
+
+
+def test_cache_off_keeps_the_choice_in_memory_only(recorder, tmp_path, monkeypatch):
+    monkeypatch.setenv("TILE_CACHE", "0")
+    tuned(FakeTimer(recorder, MS))[grid](*arrays(), N)
+    assert not (tmp_path / "autotune").exists()
+
+
+def test_configs_that_do_not_compile_are_skipped_with_the_reason(recorder):
+    configs = [tile.Config(dict(BLOCK=1000)),  # not a power of two: the compiler refuses
+               tile.Config(dict(BLOCK=512), num_stages=1),  # out of range
+               tile.Config(dict(BLOCK=1024))]
+    timer = FakeTimer(recorder, MS)
+    kernel = tuned(timer, configs=configs)
+    kernel[grid](*arrays(), N)
+    record = kernel.tuning[(N, "<f4", "<f4", "<f4")]
+    assert timer.timed == [1024] and record["best"] == 2
+    assert record["skipped"][0].startswith("CompilationError") and "power of two" in \
+        record["skipped"][0]
+    assert record["skipped"][1] == "ValueError: stages must be 2..8, got 1"
+
+
+def test_no_configuration_launches(recorder):
+    kernel = tuned(FakeTimer(recorder, MS), configs=[tile.Config(dict(BLOCK=1000)),
+                                                     tile.Config(dict(BLOCK=64), num_warps=3)])
+    with pytest.raises(RuntimeError, match=r"no configuration could be launched[\s\S]*"
+                                           r"BLOCK=64, num_warps=3\): ValueError: num_warps"):
+        kernel[grid](*arrays(), N)
+
+
+def test_tile_autotune_0_uses_the_default_untimed(recorder, monkeypatch):
+    monkeypatch.setenv("TILE_AUTOTUNE", "0")
+    timer = FakeTimer(recorder, MS)
+    tuned(timer, default=CONFIGS[1])[grid](*arrays(), N)
+    assert timer.timed == [] and len(recorder) == 1 and recorder[0].grid == (N // 1024, 1, 1)
+    tuned(timer)[grid](*arrays(), N)  # no default: the first configuration
+    assert recorder[1].grid == (N // 256, 1, 1)
+
+
+def test_interpreter_runs_the_default(recorder):
+    timer = FakeTimer(recorder, MS)
+    kernel = tuned(timer, default=CONFIGS[2])
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal(1000, dtype=np.float32), rng.standard_normal(1000, dtype=np.float32)
+    out = np.zeros_like(x)
+    kernel[lambda meta: (tile.cdiv(1000, meta["BLOCK"]),)].interpret(x, y, out, 1000)
+    assert np.array_equal(out, x + y) and timer.timed == [] and recorder == []
+
+
+def test_decoration_errors():
+    with pytest.raises(TypeError, match=r"sets \['BLOK'\], which are not constexpr"):
+        tile.autotune([tile.Config(dict(BLOK=1))], key=["n"])(add)
+    with pytest.raises(TypeError, match="key entry 'M' names no parameter"):
+        tile.autotune(CONFIGS, key=["M"])(add)
+    with pytest.raises(TypeError, match="key entry 'q.shape\\[0\\]' names no parameter"):
+        tile.autotune(CONFIGS, key=["q.shape[0]"])(add)
+    with pytest.raises(TypeError, match="non-empty list of tile.Config"):
+        tile.autotune([], key=["n"])(add)
+    with pytest.raises(TypeError, match="put it above @tile.jit"):
+        tile.autotune(CONFIGS, key=["n"])(lambda x: x)
+    with pytest.raises(TypeError, match="dict of constexpr values"):
+        tile.Config([("BLOCK", 1)])
+
+
+def test_call_errors(recorder):
+    kernel = tuned(FakeTimer(recorder, MS))
+    with pytest.raises(TypeError, match=r"\['BLOCK'\] are chosen by @tile.autotune"):
+        kernel[grid](*arrays(), N, BLOCK=128)
+    with pytest.raises(TypeError, match=r"\['num_warps'\] are chosen"):
+        kernel[grid](*arrays(), N, num_warps=8)
+    with pytest.raises(TypeError, match="cannot read the autotune key"):
+        kernel[grid](*arrays())  # n missing
+
+
+def test_shape_and_function_keys(recorder):
+    timer = FakeTimer(recorder, MS)
+    kernel = Autotuner(add, CONFIGS, key=["x.shape[0]", "out.dtype", lambda a: a["n"] // 1024],
+                       timer=timer)
+    kernel[grid](*arrays(), N)
+    assert (N, "<f4", N // 1024, "<f4", "<f4", "<f4") in kernel.best
+
+
+@tile.jit
+def scaled_add(x, y, out, n, BLOCK: tile.constexpr, TWICE: tile.constexpr):
+    start = tile.program_id(0) * BLOCK
+    a = tile.load(x, start, BLOCK, bound=n)
+    b = tile.load(y, start, BLOCK, bound=n)
+    if TWICE:
+        b = b + b
+    tile.store(out, start, a + b, bound=n)
+
+
+def test_constexprs_the_call_passes_are_tuned_apart(recorder):
+    timer = FakeTimer(recorder, MS)
+    kernel = Autotuner(scaled_add, CONFIGS, key=["n"], timer=timer)
+    kernel[grid](*arrays(), N, TWICE=False)
+    kernel[grid](*arrays(), N, TWICE=True)
+    assert len(timer.timed) == 6
+    assert set(kernel.best) == {(N, "<f4", "<f4", "<f4", ("TWICE", False)),
+                                (N, "<f4", "<f4", "<f4", ("TWICE", True))}

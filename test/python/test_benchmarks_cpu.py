@@ -1,0 +1,99 @@
+"""benchmarks/run.py on the CPU: case selection (--quick, --only, --list) without
+torch, the one-line rows of GEMM and attention results (passed and failed), the
+exit status, and plot.py on a results file of the new format."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+import run  # noqa: E402
+
+
+def test_listing_needs_no_torch():
+    check = ("import sys; sys.path.insert(0, sys.argv[1]); import run; "
+             "run.case_names(list(run.GROUPS), quick=False); "
+             "assert 'torch' not in sys.modules and 'triton' not in sys.modules")
+    proc = subprocess.run([sys.executable, "-c", check, str(BENCHMARKS)], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    names = run.case_names(["gemm", "attention"], quick=False)
+    gemm = [n for n in names if n.startswith("GEMM")]
+    assert gemm == ["GEMM 4096³ bf16", "GEMM 8192³ bf16", "GEMM 8192x4096x4096 bf16",
+                    "GEMM 8192x4096x14336 bf16", "GEMM 8192x14336x4096 bf16",
+                    "GEMM 8192x14336x14336 bf16", "GEMM 8192³ f16",
+                    "GEMM 8192x14336x4096 bf16 + bias + gelu"]
+    attention = [n for n in names if n.startswith("attention")]
+    assert len(attention) == 12 and len(set(attention)) == 12
+    for n in (1024, 4096, 8192):
+        for d in (64, 128):
+            for kind in ("causal", "non-causal"):
+                assert f"attention fwd B8 H16 N{n} d{d} {kind}" in attention
+
+
+def test_command_line_selection():
+    cmd = [sys.executable, str(BENCHMARKS / "run.py"), "--list", "--quick", "--only",
+           "gemm,attention"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "GEMM 4096³ bf16" and len(lines) == 5
+    bad = subprocess.run(cmd[:-1] + ["gemm,nope"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "unknown group(s) ['nope']" in bad.stderr
+
+
+def gemm_result(error=2e-3):
+    return {"case": "GEMM 8192³ bf16", "kind": "gemm", "correct": error < 1e-2,
+            "errors": {"tile": error, "Triton": 1e-3}, "tile_TFLOPs": 655.2,
+            "tile_config": "128x256x64 w8 s4", "ref_TFLOPs": {"cuBLAS": 687.0, "Triton": 640.0},
+            "vs": {"cuBLAS": 0.954, "Triton": 1.024}}
+
+
+def attention_result():
+    return {"case": "attention fwd B8 H16 N4096 d64 causal", "kind": "attention",
+            "correct": True, "reference": "SDPA flash",
+            "errors": {"tile": 1e-3, "Triton": 1.1e-3, "cuDNN": 9e-4}, "tile_TFLOPs": 287.0,
+            "tile_config": "128x64 w4 s3", "ref_TFLOPs": {"Triton": 300.0, "flash": 281.0,
+                                                         "cuDNN": 414.0},
+            "vs": {"Triton": 0.957, "flash": 1.021, "cuDNN": 0.693}}
+
+
+def test_rows_are_one_line_each():
+    lines, failed = run.report([gemm_result(), attention_result()])
+    assert failed == [] and len(lines) == 4
+    assert lines[2] == ("| GEMM 8192³ bf16 | rel err 2.0e-03 (Triton 1.0e-03) | 655 TFLOP/s "
+                        "(128x256x64 w8 s4) | cuBLAS 687, Triton 640 TFLOP/s | "
+                        "0.954 × cuBLAS, 1.024 × Triton |")
+    assert lines[3].startswith("| attention fwd B8 H16 N4096 d64 causal | rel err 1.0e-03 vs "
+                               "SDPA flash (Triton 1.1e-03, cuDNN 9.0e-04) | 287 TFLOP/s")
+    assert lines[3].endswith("| 0.957 × Triton, 1.021 × flash, 0.693 × cuDNN |")
+
+
+def test_failed_rows_are_marked_and_counted():
+    crashed = {"case": "attention fwd B8 H16 N8192 d128 causal", "kind": "attention",
+               "correct": False, "error": "RuntimeError: boom"}
+    lines, failed = run.report([gemm_result(error=0.5), crashed, attention_result()])
+    assert failed == ["GEMM 8192³ bf16", "attention fwd B8 H16 N8192 d128 causal"]
+    assert "| FAILED: rel err tile 5.0e-01, Triton 1.0e-03 |" in lines[2]
+    assert lines[3] == "| attention fwd B8 H16 N8192 d128 causal | FAILED: RuntimeError: boom | | | |"
+    assert lines[-1].startswith("\n2 case(s) FAILED")
+
+
+def test_plot_reads_the_new_format(tmp_path):
+    pytest.importorskip("matplotlib")
+    import plot
+    failed = dict(gemm_result(error=0.5), case="GEMM 4096³ bf16")
+    data = {"date": "2026-11-24", "device": "NVIDIA H100", "quick": True,
+            "results": [gemm_result(), failed, attention_result(),
+                        {"case": "vector add", "kind": "vector_add", "correct": True,
+                         "vs_torch": 1.002}]}
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(data))
+    assert plot.ratios(data["results"][0]) == {"cuBLAS": 0.954, "Triton": 1.024}
+    assert plot.ratios(data["results"][3]) == {"torch": 1.002}
+    plot.main(str(path), str(tmp_path / "r.png"))
+    assert (tmp_path / "r.png").stat().st_size > 10_000
