@@ -11,7 +11,7 @@ from triton.testing import do_bench
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import tile  # noqa: E402
 from attention import attention_fwd  # noqa: E402
-from gemm import gemm_grouped  # noqa: E402
+from gemm import gemm_grouped, gemm_persistent  # noqa: E402
 
 
 def timed(run, check):
@@ -32,21 +32,24 @@ def sweep_gemm():
                          return_mode="median")
         tf = lambda ms: 2.0 * M * N * K / (ms * 1e-3) / 1e12
         print(f"GEMM {M}x{N}x{K}: cuBLAS {tf(t_ref):.0f} TFLOP/s")
-        for ws in (False, True):
-            for stages in (3, 4):
-                c.fill_(float("nan"))
-                grid = (tile.cdiv(M, 128) * tile.cdiv(N, 256),)
-                run = lambda: gemm_grouped[grid](a, b, c, BM=128, BN=256, BK=64, GROUP=8,
-                                                 num_warps=8, num_stages=stages,
-                                                 warp_specialize=ws)
-                check = lambda: float((c.float() - ref.float()).norm() / ref.float().norm())
-                try:
-                    ms, err = timed(run, check)
-                    print(f"  ws={ws:d} stages={stages}: {tf(ms):.0f} TFLOP/s "
-                          f"{t_ref / ms:.3f}x cuBLAS  rel err {err:.1e}"
-                          f"{'' if err < 1e-2 else '  WRONG'}")
-                except Exception as e:  # noqa: BLE001 - report and go on
-                    print(f"  ws={ws:d} stages={stages}: failed: {str(e).splitlines()[0]}")
+        tiles = tile.cdiv(M, 128) * tile.cdiv(N, 256)
+        sms = torch.cuda.get_device_properties(0).multi_processor_count
+        for kernel, ws, stages in [(gemm_grouped, False, 4), (gemm_grouped, True, 4),
+                                   (gemm_persistent, False, 4), (gemm_persistent, True, 3),
+                                   (gemm_persistent, True, 4)]:
+            c.fill_(float("nan"))
+            grid = (min(tiles, sms),) if kernel is gemm_persistent else (tiles,)
+            run = lambda: kernel[grid](a, b, c, BM=128, BN=256, BK=64, GROUP=8,
+                                       num_warps=8, num_stages=stages, warp_specialize=ws)
+            check = lambda: float((c.float() - ref.float()).norm() / ref.float().norm())
+            try:
+                ms, err = timed(run, check)
+                print(f"  {kernel.__name__} ws={ws:d} stages={stages}: {tf(ms):.0f} TFLOP/s "
+                      f"{t_ref / ms:.3f}x cuBLAS  rel err {err:.1e}"
+                      f"{'' if err < 1e-2 else '  WRONG'}")
+            except Exception as e:  # noqa: BLE001 - report and go on
+                print(f"  {kernel.__name__} ws={ws:d} stages={stages}: failed: "
+                      f"{str(e).splitlines()[0]}")
 
 
 def sweep_attention():

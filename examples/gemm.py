@@ -47,6 +47,29 @@ def gemm_grouped(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.const
     tile.store(C, (i, j), acc.to(C.dtype))
 
 
+@tile.jit
+def gemm_persistent(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr,
+                    GROUP: tile.constexpr):
+    """The grouped GEMM as a persistent kernel: one program per SM walks the
+    tiles of C (t, t + programs, ...). With warp_specialize=True a producer
+    warpgroup loads the next tile's operands while the consumers store this one."""
+    tiles_m = tile.cdiv(A.shape[0], BM)
+    tiles_n = tile.cdiv(B.shape[1], BN)
+    for t in range(tile.program_id(0), tiles_m * tiles_n, tile.num_programs(0)):
+        first_m = (t // (GROUP * tiles_n)) * GROUP
+        rows = tiles_m - first_m
+        if rows > GROUP:
+            rows = GROUP
+        i = (first_m + t % rows) * BM
+        j = ((t % (GROUP * tiles_n)) // rows) * BN
+        acc = tile.zeros((BM, BN), tile.float32)
+        for k in range(0, A.shape[1], BK):
+            a = tile.load(A, (i, k), (BM, BK))
+            b = tile.load(B, (k, j), (BK, BN))
+            acc = tile.mma(a, b, acc)
+        tile.store(C, (i, j), acc.to(C.dtype))
+
+
 # One configuration does not serve every shape: @tile.autotune times these on the
 # first launch of each (M, N, K, dtypes) and keeps the fastest (on disk too).
 CONFIGS = [tile.Config(dict(BM=128, BN=256, BK=64, GROUP=8), num_warps=8, num_stages=4),

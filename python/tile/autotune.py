@@ -56,22 +56,29 @@ SKIPPED_ERRORS = (CompilationError, ValueError, driver.CudaError)
 
 
 class Config:
-    """One launch configuration: constexpr values, `num_warps` and `num_stages`
-    (None: the compiler's default, 3)."""
+    """One launch configuration: constexpr values, `num_warps`, `num_stages`
+    (None: the compiler's default, 3) and `warp_specialize`."""
 
-    def __init__(self, kwargs: dict, num_warps: int = 4, num_stages: int | None = None):
+    def __init__(self, kwargs: dict, num_warps: int = 4, num_stages: int | None = None,
+                 warp_specialize: bool = False):
         if not isinstance(kwargs, dict):
             raise TypeError(f"tile.Config takes a dict of constexpr values, got {kwargs!r}")
         self.kwargs, self.num_warps, self.num_stages = dict(kwargs), num_warps, num_stages
+        self.warp_specialize = bool(warp_specialize)
 
     def launch_kwargs(self) -> dict:
         options = {"num_warps": self.num_warps}
         if self.num_stages is not None:
             options["num_stages"] = self.num_stages
+        if self.warp_specialize:
+            options["warp_specialize"] = True
         return {**self.kwargs, **options}
 
     def to_json(self) -> dict:
-        return {"kwargs": self.kwargs, "num_warps": self.num_warps, "num_stages": self.num_stages}
+        data = {"kwargs": self.kwargs, "num_warps": self.num_warps, "num_stages": self.num_stages}
+        if self.warp_specialize:
+            data["warp_specialize"] = True
+        return data
 
     def __eq__(self, other) -> bool:
         return isinstance(other, Config) and self.to_json() == other.to_json()
@@ -82,6 +89,8 @@ class Config:
     def __repr__(self) -> str:
         values = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items())
         stages = "" if self.num_stages is None else f", num_stages={self.num_stages}"
+        if self.warp_specialize:
+            stages += ", warp_specialize=True"
         return f"Config({values}, num_warps={self.num_warps}{stages})"
 
 
@@ -216,7 +225,7 @@ class Autotuner:
         return named
 
     def key_of(self, args, kwargs) -> tuple:
-        clash = sorted((self.tuned_names | {"num_warps", "num_stages"}) & set(kwargs))
+        clash = sorted((self.tuned_names | {"num_warps", "num_stages", "warp_specialize"}) & set(kwargs))
         if clash:
             raise TypeError(f"{self.__name__}: {clash} are chosen by @tile.autotune; do not "
                             "pass them")
