@@ -52,10 +52,18 @@ def sweep_gemm():
                       f"{str(e).splitlines()[0]}")
 
 
+# (BM, BN, num_warps, num_stages, warp_specialize) per head dimension.
+ATTENTION_CONFIGS = {
+    64: [(128, 64, 4, 3, False), (128, 64, 8, 3, True), (128, 128, 8, 2, True),
+         (128, 128, 8, 3, True)],
+    128: [(128, 64, 8, 2, False), (128, 64, 8, 2, True), (128, 128, 8, 2, True)],
+}
+
+
 def sweep_attention():
     from torch.nn.attention import SDPBackend, sdpa_kernel
     B, H, N = 8, 16, 4096
-    for D, warps in ((64, 4), (128, 8)):
+    for D in (64, 128):
         for causal in (False, True):
             q, k, v = (torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16)
                        for _ in range(3))
@@ -70,21 +78,19 @@ def sweep_attention():
             print(f"attention d{D} {'causal' if causal else 'non-causal'}: "
                   f"cuDNN {tf(t_ref):.0f} TFLOP/s")
             flat = lambda t: t.view(B * H * N, D)
-            for ws in (False, True):
-                for stages in (2, 3):
-                    o.fill_(float("nan"))
-                    run = lambda: attention_fwd[(N // 128, B * H)](
-                        flat(q), flat(k), flat(v), flat(o), N, 1 / math.sqrt(D), BM=128, BN=64,
-                        D=D, CAUSAL=causal, num_warps=warps, num_stages=stages,
-                        warp_specialize=ws)
-                    check = lambda: float((o.float() - ref.float()).norm() / ref.float().norm())
-                    try:
-                        ms, err = timed(run, check)
-                        print(f"  ws={ws:d} stages={stages}: {tf(ms):.0f} TFLOP/s "
-                              f"{t_ref / ms:.3f}x cuDNN  rel err {err:.1e}"
-                              f"{'' if err < 1e-2 else '  WRONG'}")
-                    except Exception as e:  # noqa: BLE001
-                        print(f"  ws={ws:d} stages={stages}: failed: {str(e).splitlines()[0]}")
+            for BM, BN, warps, stages, ws in ATTENTION_CONFIGS[D]:
+                o.fill_(float("nan"))
+                run = lambda: attention_fwd[(N // BM, B * H)](
+                    flat(q), flat(k), flat(v), flat(o), N, 1 / math.sqrt(D), BM=BM, BN=BN,
+                    D=D, CAUSAL=causal, num_warps=warps, num_stages=stages, warp_specialize=ws)
+                check = lambda: float((o.float() - ref.float()).norm() / ref.float().norm())
+                name = f"BM={BM} BN={BN} warps={warps} stages={stages} ws={ws:d}"
+                try:
+                    ms, err = timed(run, check)
+                    print(f"  {name}: {tf(ms):.0f} TFLOP/s {t_ref / ms:.3f}x cuDNN  "
+                          f"rel err {err:.1e}{'' if err < 1e-2 else '  WRONG'}")
+                except Exception as e:  # noqa: BLE001
+                    print(f"  {name}: failed: {str(e).splitlines()[0]}")
 
 
 if __name__ == "__main__":

@@ -21,11 +21,13 @@ using namespace mlir::tile::staging;
 namespace {
 
 /// A loop to feed, and the outer loop around it (a persistent kernel's loop
-/// over output tiles), if any.
+/// over output tiles), if any. `earlier`: loops before it that fed from the
+/// same stages (their iterations count first).
 struct Feed {
   mutable scf::ForOp loop; // op handles are used by value
   SmallVector<StagedLoad> loads;
   mutable scf::ForOp outer;
+  SmallVector<scf::ForOp> earlier;
 };
 
 /// Scalars the consumer region computes, recomputed in the producer region:
@@ -94,18 +96,27 @@ Value tripCount(OpBuilder &b, Location loc, Value lb, Value ub, Value step) {
   return arith::MaxSIOp::create(b, loc, trips, constI32(b, loc, 0));
 }
 
-/// Iterations of `loop` run in earlier iterations of `outer`: the outer
-/// iteration's index times the loop's trip count (which does not depend on
-/// the outer loop). Built at `b`, reading the bounds through `get`.
+/// Iterations of the stages that came before this run of `feed.loop`, or a
+/// null value when there were none: the trip counts of the earlier loops,
+/// or (in an outer loop) the outer iteration's index times the loop's trip
+/// count, which does not depend on the outer loop. Built at `b`, reading
+/// bounds through `get`.
 Value iterationsBefore(OpBuilder &b, const Feed &feed, Value outerIv,
                        function_ref<Value(Value)> get) {
   Location loc = feed.loop.getLoc();
-  Value trips = tripCount(b, loc, get(feed.loop.getLowerBound()), get(feed.loop.getUpperBound()),
-                          get(feed.loop.getStep()));
-  Value outerIndex = arith::DivSIOp::create(
-      b, loc, arith::SubIOp::create(b, loc, outerIv, get(feed.outer.getLowerBound())),
-      get(feed.outer.getStep()));
-  return arith::MulIOp::create(b, loc, outerIndex, trips);
+  auto trips = [&](scf::ForOp l) {
+    return tripCount(b, loc, get(l.getLowerBound()), get(l.getUpperBound()), get(l.getStep()));
+  };
+  if (feed.outer) {
+    Value outerIndex = arith::DivSIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, outerIv, get(feed.outer.getLowerBound())),
+        get(feed.outer.getStep()));
+    return arith::MulIOp::create(b, loc, outerIndex, trips(feed.loop));
+  }
+  Value total;
+  for (scf::ForOp l : feed.earlier)
+    total = total ? arith::AddIOp::create(b, loc, total, trips(l)).getResult() : trips(l);
+  return total;
 }
 
 /// The producer's copy loop (nest) for `feed`: for each iteration, wait
@@ -127,6 +138,8 @@ void buildProducer(OpBuilder &b, ProducerValues &values, const Feed &feed, const
     at.setInsertionPoint(outer.getBody()->getTerminator());
     base = iterationsBefore(at, feed, outer.getInductionVar(),
                             [&](Value v) { return values.rebuild(at, map, v); });
+  } else {
+    base = iterationsBefore(at, feed, Value(), [&](Value v) { return values.rebuild(at, map, v); });
   }
   Value lb = values.rebuild(at, map, loop.getLowerBound());
   auto producer = scf::ForOp::create(at, loc, lb, values.rebuild(at, map, loop.getUpperBound()),
@@ -168,12 +181,9 @@ void rewriteConsumer(const Feed &feed, const Stages &st, Value empty,
   scf::ForOp loop = feed.loop;
   MLIRContext *ctx = loop.getContext();
   Location loc = loop.getLoc();
-  Value base;
-  if (feed.outer) {
-    OpBuilder before(loop);
-    base = iterationsBefore(before, feed, feed.outer.getInductionVar(),
-                            [](Value v) { return v; });
-  }
+  OpBuilder before(loop);
+  Value base = iterationsBefore(before, feed, feed.outer ? feed.outer.getInductionVar() : Value(),
+                                [](Value v) { return v; });
   Iteration it = consumeStage(loop, feed.loads, st, stages, base);
   for (const StagedLoad &staged : feed.loads)
     staged.load.erase();
@@ -283,12 +293,27 @@ bool warpSpecialize(func::FuncOp func, unsigned stages) {
     ws.erase();
     return false;
   }
+  // Loops one after the other that stage the same tiles share one ring of
+  // stages (a causal attention's two key loops): the iterations count on.
+  auto signature = [](const Feed &f) {
+    return llvm::map_to_vector(f.loads, [](const StagedLoad &s) { return s.stageType; });
+  };
+  bool share = llvm::all_of(*feeds, [&](const Feed &f) {
+    return signature(f) == signature(feeds->front());
+  });
   b.setInsertionPoint(ws);
   OpBuilder producer = OpBuilder::atBlockEnd(producerBlock);
-  for (const Feed &feed : *feeds) {
-    Stages st = allocateStages(b, feed.loop, feed.loads, stages);
-    Value empty = AllocMBarrierOp::create(b, loc, MBarrierType::get(func.getContext(), stages),
-                                          b.getI32IntegerAttr(numWarps / 4));
+  Stages st;
+  Value empty;
+  for (auto [index, feed] : llvm::enumerate(*feeds)) {
+    if (!share || index == 0) {
+      st = allocateStages(b, feed.loop, feed.loads, stages);
+      empty = AllocMBarrierOp::create(b, loc, MBarrierType::get(func.getContext(), stages),
+                                      b.getI32IntegerAttr(numWarps / 4));
+    }
+    if (share)
+      for (const Feed &earlier : ArrayRef(*feeds).take_front(index))
+        feed.earlier.push_back(earlier.loop);
     buildProducer(producer, values, feed, st, empty, stages);
     rewriteConsumer(feed, st, empty, stages);
   }

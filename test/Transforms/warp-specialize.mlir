@@ -65,8 +65,8 @@ func.func @gemm(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.
 // CHECK: %[[N:.*]] = tile.num_programs 0
 // CHECK: %[[PID:.*]] = tile.program_id 0
 // CHECK: scf.for %[[T:.*]] = %[[PID]] to %{{.*}} step %[[N]] : i32 {
-// CHECK: %[[TRIPS:.*]] = arith.maxsi
 // CHECK: %[[OUTER:.*]] = arith.divsi %{{.*}}, %[[N]]
+// CHECK: %[[TRIPS:.*]] = arith.maxsi
 // CHECK: %[[BASE:.*]] = arith.muli %[[OUTER]], %[[TRIPS]]
 // CHECK: scf.for
 // CHECK: arith.addi %[[BASE]]

@@ -92,16 +92,16 @@ def test_gemm_one_and_two_consumer_warpgroups(num_warps, BN):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("causal", [False, True])
-@pytest.mark.parametrize("D,num_warps", [(64, 4), (128, 8)])
-def test_attention(D, num_warps, causal):
+@pytest.mark.parametrize("D,num_warps,BN", [(64, 4, 64), (64, 8, 128), (128, 8, 64),
+                                             (128, 8, 128)])
+def test_attention(D, num_warps, BN, causal):
     import torch
-    heads, seq_len, BM, BN = 3, 1024, 128, 64
+    heads, seq_len, BM = 3, 1024, 128
     q, k, v = (torch.randn(heads * seq_len, D, device="cuda", dtype=torch.bfloat16)
                for _ in range(3))
     o = torch.full_like(q, float("nan"))
     scale = 1 / math.sqrt(D)
-    # Causal attention runs two loops, each with its own stages: 2 fit at d128.
-    stages = 2 if causal and D == 128 else 3
+    stages = 2 if BN == 128 or D == 128 else 3
     attention_fwd[(seq_len // BM, heads)](q, k, v, o, seq_len, scale, BM=BM, BN=BN, D=D,
                                            CAUSAL=causal, num_warps=num_warps,
                                            num_stages=stages, warp_specialize=True)
