@@ -2,7 +2,7 @@
 // copies into shared memory (see the pass description in TilePasses.td).
 #include "dialect/TilePasses.h"
 
-#include "Analysis/Divisibility.h"
+#include "Analysis/TMA.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
@@ -86,20 +86,8 @@ void issueCopies(OpBuilder &b, Location loc, scf::ForOp loop, ArrayRef<StagedLoa
   });
 }
 
-/// TMA can copy from the view: a 16-byte aligned base and outer strides that
-/// are multiples of 16 bytes (the runtime's specialization says so).
-bool tmaCanCopy(LoadOp load) {
-  auto view = load.getSrc().getDefiningOp<MakeViewOp>();
-  if (!view)
-    return false;
-  int64_t bytes = load.getType().getElementType().getIntOrFloatBitWidth() / 8;
-  if (getDivisibility(view.getPtr()) < 16)
-    return false;
-  for (Value stride : view.getStrides().drop_back())
-    if (getDivisibility(stride) * bytes < 16)
-      return false;
-  return true;
-}
+/// TMA can copy from the view (the rule shared with TMA stores: Analysis/TMA.h).
+bool tmaCanCopy(LoadOp load) { return tmaCanAddress(load.getSrc()); }
 
 /// Where TMA cannot copy (a ragged row stride, say), the loads stay register
 /// loads and are written into one shared buffer per operand before the mma:
