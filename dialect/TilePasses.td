@@ -48,15 +48,17 @@ def TileSelectSwizzle : Pass<"tile-select-swizzle", "ModuleOp"> {
 def TileSynthesizeTMA : Pass<"tile-synthesize-tma", "ModuleOp"> {
   let summary = "give every async copy a TMA descriptor parameter and its metadata";
   let description = [{
-    Each `tile.async_load` from a view of a kernel's array argument is given
-    a tensor map: a new kernel parameter (128 bytes, passed by value as a
-    `__grid_constant__`) that the copy names in `tile.tma_desc`. Copies of
+    Each `tile.async_load` from, or `tile.async_store` to, a view of a
+    kernel's array argument is given a tensor map: a new kernel parameter
+    (128 bytes, passed by value as a `__grid_constant__`) that the copy
+    names in `tile.tma_desc`. Copies of
     the same array with the same box and swizzle share one. The module
     attribute `tile.tma` lists, per descriptor, the array's pointer parameter,
     the descriptor's parameter, the element type, the box (outermost first;
     a swizzled box is at most one swizzle span wide, and a wider shared tile
     is copied as several boxes) and the swizzle, so that the runtime encodes
-    it with cuTensorMapEncodeTiled. Out-of-bounds box elements read zero.
+    it with cuTensorMapEncodeTiled. Out-of-bounds box elements read zero
+    and are not written.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }

@@ -418,6 +418,56 @@ struct MmaWaitLowering : public OpConversionPattern<MmaWaitOp> {
     return success();
   }
 };
+
+/// Thread 0 issues one TMA store a box (a shared tile wider than the swizzle
+/// span is several boxes side by side) and commits them as one bulk group.
+/// The other threads wrote their parts before the barrier that precedes it.
+struct AsyncStoreLowering : public OpConversionPattern<AsyncStoreOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AsyncStoreOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    auto descIndex = op->getAttrOfType<IntegerAttr>("tile.tma_desc");
+    if (!descIndex)
+      return op.emitError("async_store has no TMA descriptor: run tile-synthesize-tma first");
+    SharedType src = op.getSrc().getType();
+    if (src.getShape().size() != 2)
+      return op.emitError("TMA stores of 2-D tiles only for now");
+    Location loc = op.getLoc();
+    auto func = op->getParentOfType<func::FuncOp>();
+    Value desc = rewriter.getRemappedValue(func.getArgument(descIndex.getInt()));
+    SmallVector<int64_t> box = tmaBox(src);
+    int64_t boxBytes = box[0] * box[1] * (src.getElementType().getIntOrFloatBitWidth() / 8);
+    int64_t boxes = src.getShape()[1] / box[1];
+    onThreadZero(rewriter, loc, [&](OpBuilder &b, Location l) {
+      Value descAddress = LLVM::PtrToIntOp::create(b, l, b.getI64Type(), desc);
+      for (int64_t j = 0; j < boxes; ++j) {
+        Value srcBox = sharedAddress(
+            b, l, offsetBy(b, l, adaptor.getSrc(), constI32(b, l, j * boxBytes)));
+        Value col = arith::AddIOp::create(b, l, adaptor.getOffsets()[1], constI32(b, l, j * box[1]));
+        inlinePtx(b, l, Type(), {descAddress, col, adaptor.getOffsets()[0], srcBox},
+                  "cp.async.bulk.tensor.2d.global.shared::cta.bulk_group [$0, {$1, $2}], [$3];",
+                  "l,r,r,r");
+      }
+      inlinePtx(b, l, Type(), {}, "cp.async.bulk.commit_group;", "");
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// The thread that issued the stores waits until their bulk groups have read
+/// shared memory (not until the global writes land: the kernel's end does).
+struct AsyncStoreWaitLowering : public OpConversionPattern<AsyncStoreWaitOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AsyncStoreWaitOp op, OpAdaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    onThreadZero(rewriter, op.getLoc(), [&](OpBuilder &b, Location l) {
+      inlinePtx(b, l, Type(), {}, "cp.async.bulk.wait_group.read 0;", "");
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
 } // namespace
 
 void tile::populateHopperOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
@@ -427,4 +477,5 @@ void tile::populateHopperOpPatterns(TileTypeConverter &converter, RewritePattern
   patterns.add<StageLowering, AsyncLoadLowering, WaitLowering, MmaLowering, MmaWaitLowering,
                StoreSharedLowering>(
       converter, ctx);
+  patterns.add<AsyncStoreLowering, AsyncStoreWaitLowering>(converter, ctx);
 }
