@@ -31,6 +31,30 @@ def TilePipeline : Pass<"tile-pipeline", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def TileTMAStore : Pass<"tile-tma-store", "ModuleOp"> {
+  let summary = "store 2-D tiles to global memory through shared memory and TMA";
+  let description = [{
+    A `tile.store` of a 2-D register tile (8 to 256 rows of 16 bytes to 256
+    elements) to a view TMA can address (16-byte aligned base and
+    outer strides, unit inner stride: the rule of tile-pipeline's copies)
+    becomes: a CTA barrier (nothing reads or writes the shared memory the
+    tile may reuse), `tile.store_shared` into a new shared tile (its swizzle
+    is tile-select-swizzle's), a CTA barrier (every thread's part is written
+    and fenced), `tile.async_store` (one thread, one TMA store a box), and a
+    `tile.async_store_wait` before the kernel returns, so the tile stays
+    allocated until TMA has read it. Inside a loop a wait comes first too,
+    before the tile is written again. Elements outside the view are not
+    written (the TMA rule). A store that would take the kernel's shared tiles
+    and barriers past 227 KiB (tiles share bytes when their lifetimes do not
+    overlap, as the epilogue's and the main loop's stages) stays a plain
+    store. With `explain`, each 2-D view store gets a remark: rewritten, or why
+    not.
+  }];
+  let options = [Option<"explain", "explain", "bool", "false",
+                        "remark on each 2-D view store: rewritten, or why not">];
+  let dependentDialects = ["::mlir::tile::TileDialect"];
+}
+
 def TileSelectSwizzle : Pass<"tile-select-swizzle", "ModuleOp"> {
   let summary = "choose each shared tile's swizzle from its row bytes";
   let description = [{

@@ -23,7 +23,7 @@ struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
 void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
   std::string pipeline =
       "tile-pipeline{stages=" + std::to_string(options.stages) + "},"
-      "tile-select-swizzle,tile-synthesize-tma,"
+      "tile-tma-store,tile-select-swizzle,tile-synthesize-tma,"
       "tile-assign-layouts,convert-tile-to-gpu,canonicalize,cse,"
       "convert-scf-to-cf,"
       "nvvm-attach-target{chip=" + options.chip + " features=" + options.features +
