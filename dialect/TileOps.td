@@ -257,6 +257,38 @@ def Tile_AsyncLoadOp : Tile_Op<"async_load", [MemoryEffects<[MemRead, MemWrite]>
   let hasVerifier = 1;
 }
 
+def Tile_AsyncStoreOp : Tile_Op<"async_store", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "copy a shared tile into a box of a global view (a TMA store)";
+  let description = [{
+    One thread issues the copy; elements of the box outside the view's sizes
+    are not written (the TMA rule). Every thread's writes to the shared tile
+    must be done first (a `tile.barrier`), and the tile must stay allocated
+    and unchanged until a `tile.async_store_wait` on it.
+    ```mlir
+    tile.async_store %sc, %C[%i, %j] : !tile.shared<128x256xbf16>, !tile.view<bf16, 2>
+    ```
+  }];
+  let arguments = (ins Tile_SharedType:$src, Tile_ViewType:$dst, Variadic<I32>:$offsets);
+  let assemblyFormat = [{
+    $src `,` $dst `[` $offsets `]` attr-dict `:` qualified(type($src)) `,` qualified(type($dst))
+  }];
+  let hasVerifier = 1;
+}
+
+def Tile_AsyncStoreWaitOp : Tile_Op<"async_store_wait", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "wait until the async stores issued so far have read their shared tiles";
+  let description = [{
+    The operands are the shared tiles those stores read: they may be reused
+    (or the kernel may end) only after this wait, and naming them keeps them
+    allocated until here. Their global writes may still be in flight.
+    ```mlir
+    tile.async_store_wait %sc : !tile.shared<128x256xbf16>
+    ```
+  }];
+  let arguments = (ins Variadic<Tile_SharedType>:$tiles);
+  let assemblyFormat = "$tiles attr-dict `:` qualified(type($tiles))";
+}
+
 def Tile_WaitOp : Tile_Op<"wait", [MemoryEffects<[MemRead, MemWrite]>]> {
   let summary = "wait until the barrier completes the phase of parity `phase`";
   let description = "`tile.wait %bar, %phase : !tile.mbarrier`";

@@ -55,6 +55,30 @@ def TileWarpSpecialize : Pass<"tile-warp-specialize", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def TileTMAStore : Pass<"tile-tma-store", "ModuleOp"> {
+  let summary = "store 2-D tiles to global memory through shared memory and TMA";
+  let description = [{
+    A `tile.store` of a 2-D register tile (8 to 256 rows of 16 bytes to 256
+    elements) to a view TMA can address (16-byte aligned base and
+    outer strides, unit inner stride: the rule of tile-pipeline's copies)
+    becomes: a CTA barrier (nothing reads or writes the shared memory the
+    tile may reuse), `tile.store_shared` into a new shared tile (its swizzle
+    is tile-select-swizzle's), a CTA barrier (every thread's part is written
+    and fenced), `tile.async_store` (one thread, one TMA store a box), and a
+    `tile.async_store_wait` before the kernel returns, so the tile stays
+    allocated until TMA has read it. Inside a loop a wait comes first too,
+    before the tile is written again. Elements outside the view are not
+    written (the TMA rule). A store that would take the kernel's shared tiles
+    and barriers past 227 KiB (tiles share bytes when their lifetimes do not
+    overlap, as the epilogue's and the main loop's stages) stays a plain
+    store. With `explain`, each 2-D view store gets a remark: rewritten, or why
+    not.
+  }];
+  let options = [Option<"explain", "explain", "bool", "false",
+                        "remark on each 2-D view store: rewritten, or why not">];
+  let dependentDialects = ["::mlir::tile::TileDialect"];
+}
+
 def TileSelectSwizzle : Pass<"tile-select-swizzle", "ModuleOp"> {
   let summary = "choose each shared tile's swizzle from its row bytes";
   let description = [{
@@ -72,15 +96,17 @@ def TileSelectSwizzle : Pass<"tile-select-swizzle", "ModuleOp"> {
 def TileSynthesizeTMA : Pass<"tile-synthesize-tma", "ModuleOp"> {
   let summary = "give every async copy a TMA descriptor parameter and its metadata";
   let description = [{
-    Each `tile.async_load` from a view of a kernel's array argument is given
-    a tensor map: a new kernel parameter (128 bytes, passed by value as a
-    `__grid_constant__`) that the copy names in `tile.tma_desc`. Copies of
+    Each `tile.async_load` from, or `tile.async_store` to, a view of a
+    kernel's array argument is given a tensor map: a new kernel parameter
+    (128 bytes, passed by value as a `__grid_constant__`) that the copy
+    names in `tile.tma_desc`. Copies of
     the same array with the same box and swizzle share one. The module
     attribute `tile.tma` lists, per descriptor, the array's pointer parameter,
     the descriptor's parameter, the element type, the box (outermost first;
     a swizzled box is at most one swizzle span wide, and a wider shared tile
     is copied as several boxes) and the swizzle, so that the runtime encodes
-    it with cuTensorMapEncodeTiled. Out-of-bounds box elements read zero.
+    it with cuTensorMapEncodeTiled. Out-of-bounds box elements read zero
+    and are not written.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }

@@ -18,6 +18,9 @@ struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
                             llvm::cl::init(3)};
   Option<unsigned> stages{*this, "stages", llvm::cl::desc("shared-memory pipeline stages"),
                           llvm::cl::init(3)};
+  Option<bool> tmaStore{*this, "tma-store",
+                        llvm::cl::desc("epilogue stores through shared memory and TMA"),
+                        llvm::cl::init(true)};
   Option<bool> warpSpecialize{*this, "warp-specialize",
                               llvm::cl::desc("a producer warpgroup issues the pipeline's copies"),
                               llvm::cl::init(false)};
@@ -28,7 +31,8 @@ void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
       (options.warpSpecialize
            ? "tile-warp-specialize{stages=" + std::to_string(options.stages) + "},"
            : std::string()) +
-      "tile-pipeline{stages=" + std::to_string(options.stages) + "},"
+      "tile-pipeline{stages=" + std::to_string(options.stages) + "}," +
+      (options.tmaStore ? "tile-tma-store," : "") +
       "tile-select-swizzle,tile-synthesize-tma,"
       "tile-assign-layouts,convert-tile-to-gpu,canonicalize,cse,"
       "convert-scf-to-cf,"

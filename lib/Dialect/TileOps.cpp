@@ -285,22 +285,30 @@ LogicalResult StoreSharedOp::verify() {
   return verifySharedTile(*this, getDst().getType(), getValue().getType());
 }
 
-LogicalResult AsyncLoadOp::verify() {
-  ViewType view = getSrc().getType();
-  SharedType dst = getDst().getType();
-  if (view.getElementType() != dst.getElementType())
-    return emitOpError() << "element type mismatch: view " << view << " but shared tile "
-                         << dst;
-  if (view.getRank() != dst.getShape().size())
-    return emitOpError() << "rank mismatch: view " << view << " but shared tile " << dst;
-  if (getOffsets().size() != view.getRank())
-    return emitOpError() << "a rank-" << view.getRank() << " view takes " << view.getRank()
-                         << " offsets, got " << getOffsets().size();
-  for (int64_t d : dst.getShape())
+/// A TMA copy between a view's box and a shared tile (either direction).
+static LogicalResult verifyBoxCopy(Operation *op, ViewType view, SharedType shared,
+                                   size_t numOffsets) {
+  if (view.getElementType() != shared.getElementType())
+    return op->emitOpError() << "element type mismatch: view " << view << " but shared tile "
+                             << shared;
+  if (view.getRank() != shared.getShape().size())
+    return op->emitOpError() << "rank mismatch: view " << view << " but shared tile " << shared;
+  if (numOffsets != view.getRank())
+    return op->emitOpError() << "a rank-" << view.getRank() << " view takes " << view.getRank()
+                             << " offsets, got " << numOffsets;
+  for (int64_t d : shared.getShape())
     if (d > 256)
-      return emitOpError() << "a TMA box is at most 256 elements a dimension; shared tile "
-                           << dst << " has " << d;
+      return op->emitOpError() << "a TMA box is at most 256 elements a dimension; shared tile "
+                               << shared << " has " << d;
   return success();
+}
+
+LogicalResult AsyncLoadOp::verify() {
+  return verifyBoxCopy(*this, getSrc().getType(), getDst().getType(), getOffsets().size());
+}
+
+LogicalResult AsyncStoreOp::verify() {
+  return verifyBoxCopy(*this, getDst().getType(), getSrc().getType(), getOffsets().size());
 }
 
 LogicalResult StageOp::verify() {

@@ -3,7 +3,7 @@
 // side of an iteration, and mma groups left in flight.
 #include "Transforms/Staging.h"
 
-#include "Analysis/Divisibility.h"
+#include "Analysis/TMA.h"
 #include "llvm/ADT/SetVector.h"
 
 using namespace mlir;
@@ -44,18 +44,7 @@ SmallVector<StagedLoad> findStagedLoads(scf::ForOp loop) {
 
 /// TMA can copy from the view: a 16-byte aligned base and outer strides that
 /// are multiples of 16 bytes (the runtime's specialization says so).
-bool tmaCanCopy(LoadOp load) {
-  auto view = load.getSrc().getDefiningOp<MakeViewOp>();
-  if (!view)
-    return false;
-  int64_t bytes = load.getType().getElementType().getIntOrFloatBitWidth() / 8;
-  if (getDivisibility(view.getPtr()) < 16)
-    return false;
-  for (Value stride : view.getStrides().drop_back())
-    if (getDivisibility(stride) * bytes < 16)
-      return false;
-  return true;
-}
+bool tmaCanCopy(LoadOp load) { return tmaCanAddress(load.getSrc()); }
 
 /// An mma operand loaded before the loop (attention's Q) is copied into
 /// shared memory once, before the loop, and the mma reads it there.

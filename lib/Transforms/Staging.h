@@ -22,8 +22,7 @@ struct StagedLoad {
 /// once, as operand a or b of a tile.mma in the loop body.
 SmallVector<StagedLoad> findStagedLoads(scf::ForOp loop);
 
-/// TMA can copy from the view: a 16-byte aligned base and outer strides that
-/// are multiples of 16 bytes (the runtime's specialization says so).
+/// TMA can copy from the view (the rule shared with TMA stores: Analysis/TMA.h).
 bool tmaCanCopy(LoadOp load);
 
 /// An mma operand loaded before the loop (attention's Q) is copied into

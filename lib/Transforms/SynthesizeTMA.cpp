@@ -34,22 +34,30 @@ struct TileSynthesizeTMA : public tile::impl::TileSynthesizeTMABase<TileSynthesi
         continue;
       // (pointer argument, box, swizzle) -> descriptor argument
       std::map<std::tuple<unsigned, SmallVector<int64_t>, unsigned>, unsigned> known;
-      WalkResult result = func.walk([&](AsyncLoadOp copy) {
-        auto view = copy.getSrc().getDefiningOp<MakeViewOp>();
+      WalkResult result = func.walk([&](Operation *copy) {
+        // A TMA load or store: the global view's side and the shared tile's.
+        Value global;
+        SharedType shared;
+        if (auto load = dyn_cast<AsyncLoadOp>(copy))
+          global = load.getSrc(), shared = load.getDst().getType();
+        else if (auto store = dyn_cast<AsyncStoreOp>(copy))
+          global = store.getDst(), shared = store.getSrc().getType();
+        else
+          return WalkResult::advance();
+        auto view = global.getDefiningOp<MakeViewOp>();
         auto pointer = view ? dyn_cast<BlockArgument>(view.getPtr()) : BlockArgument();
         if (!pointer || pointer.getOwner() != &func.getBody().front()) {
-          copy.emitError("tile-synthesize-tma: the copy's view must be made from a kernel's "
-                         "array argument");
+          copy->emitError("tile-synthesize-tma: the copy's view must be made from a kernel's "
+                          "array argument");
           return WalkResult::interrupt();
         }
         APInt one;
         if (!matchPattern(view.getStrides().back(), m_ConstantInt(&one)) || !one.isOne()) {
-          copy.emitError("tile-synthesize-tma: TMA needs a unit innermost stride");
+          copy->emitError("tile-synthesize-tma: TMA needs a unit innermost stride");
           return WalkResult::interrupt();
         }
-        SharedType dst = copy.getDst().getType();
-        unsigned swizzle = dst.getSwizzle() ? dst.getSwizzle().getBytes() : 0;
-        SmallVector<int64_t> box = tmaBox(dst);
+        unsigned swizzle = shared.getSwizzle() ? shared.getSwizzle().getBytes() : 0;
+        SmallVector<int64_t> box = tmaBox(shared);
         auto key = std::make_tuple(pointer.getArgNumber(), box, swizzle);
         auto it = known.find(key);
         if (it == known.end()) {
@@ -60,13 +68,13 @@ struct TileSynthesizeTMA : public tile::impl::TileSynthesizeTMABase<TileSynthesi
           SmallVector<NamedAttribute> attrs{
               b.getNamedAttr(kTensorMapArgAttr, b.getUnitAttr())};
           if (failed(func.insertArgument(index, LLVM::LLVMPointerType::get(ctx),
-                                         b.getDictionaryAttr(attrs), copy.getLoc())))
+                                         b.getDictionaryAttr(attrs), copy->getLoc())))
             return WalkResult::interrupt();
           it = known.emplace(key, index).first;
           descriptors.push_back(b.getDictionaryAttr({
               b.getNamedAttr("pointer", b.getI64IntegerAttr(pointer.getArgNumber())),
               b.getNamedAttr("param", b.getI64IntegerAttr(index)),
-              b.getNamedAttr("dtype", TypeAttr::get(dst.getElementType())),
+              b.getNamedAttr("dtype", TypeAttr::get(shared.getElementType())),
               b.getNamedAttr("box", b.getDenseI64ArrayAttr(box)),
               b.getNamedAttr("swizzle", b.getI64IntegerAttr(swizzle))}));
         }

@@ -329,6 +329,34 @@ func.func @async_box(%v: !tile.view<bf16, 2>, %s: !tile.shared<512x64xbf16>, %b:
 }
 
 // -----
+func.func @async_store_element(%v: !tile.view<f16, 2>, %s: !tile.shared<64x64xbf16>, %i: i32) {
+  // expected-error @+1 {{element type mismatch: view '!tile.view<f16, 2>' but shared tile '!tile.shared<64x64xbf16>'}}
+  tile.async_store %s, %v[%i, %i] : !tile.shared<64x64xbf16>, !tile.view<f16, 2>
+  return
+}
+
+// -----
+func.func @async_store_rank(%v: !tile.view<bf16, 1>, %s: !tile.shared<64x64xbf16>, %i: i32) {
+  // expected-error @+1 {{rank mismatch: view '!tile.view<bf16, 1>' but shared tile '!tile.shared<64x64xbf16>'}}
+  tile.async_store %s, %v[%i] : !tile.shared<64x64xbf16>, !tile.view<bf16, 1>
+  return
+}
+
+// -----
+func.func @async_store_offsets(%v: !tile.view<bf16, 2>, %s: !tile.shared<64x64xbf16>, %i: i32) {
+  // expected-error @+1 {{a rank-2 view takes 2 offsets, got 3}}
+  tile.async_store %s, %v[%i, %i, %i] : !tile.shared<64x64xbf16>, !tile.view<bf16, 2>
+  return
+}
+
+// -----
+func.func @async_store_box(%v: !tile.view<bf16, 2>, %s: !tile.shared<64x512xbf16>, %i: i32) {
+  // expected-error @+1 {{a TMA box is at most 256 elements a dimension; shared tile '!tile.shared<64x512xbf16>' has 512}}
+  tile.async_store %s, %v[%i, %i] : !tile.shared<64x512xbf16>, !tile.view<bf16, 2>
+  return
+}
+
+// -----
 // expected-note @+1 {{prior use here}}
 func.func @wait_phase(%b: !tile.mbarrier, %p: i32) {
   // expected-error @+1 {{use of value '%p' expects different type than prior uses: 'i1' vs 'i32'}}

@@ -107,6 +107,10 @@ func.func @shared(%A: !tile.view<bf16, 2>, %i: i32, %k: i32, %phase: i1) -> tens
   // CHECK: tile.store_shared %{{.*}}, %{{.*}} : tensor<128x64xbf16>, !tile.shared<128x64xbf16, #tile.swizzle<128>>
   %sw = tile.alloc_shared : !tile.shared<128x64xbf16, #tile.swizzle<128>>
   tile.store_shared %a, %sw : tensor<128x64xbf16>, !tile.shared<128x64xbf16, #tile.swizzle<128>>
+  // CHECK: tile.async_store %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}] : !tile.shared<128x64xbf16, #tile.swizzle<128>>, !tile.view<bf16, 2>
+  tile.async_store %sw, %A[%i, %k] : !tile.shared<128x64xbf16, #tile.swizzle<128>>, !tile.view<bf16, 2>
+  // CHECK: tile.async_store_wait %{{.*}}, %{{.*}} : !tile.shared<128x64xbf16, #tile.swizzle<128>>, !tile.shared<128x64xbf16>
+  tile.async_store_wait %sw, %sa : !tile.shared<128x64xbf16, #tile.swizzle<128>>, !tile.shared<128x64xbf16>
   return %a : tensor<128x64xbf16>
 }
 

@@ -142,3 +142,28 @@ func.func @invariant_operand(%q: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
   }
   return
 }
+
+// The innermost stride is not the constant 1 (a transposed view, say): TMA
+// cannot address it (Analysis/TMA.h, the rule TMA stores share), so the
+// tiles go through registers as in @no_tma.
+// CHECK-LABEL: func.func @strided_inner
+// CHECK: tile.alloc_shared : !tile.shared<128x64xbf16>
+// CHECK: scf.for
+// CHECK: tile.store_shared
+// CHECK-NOT: tile.async_load
+func.func @strided_inner(%a: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %b: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
+                         %K: i32 {tile.divisibility = 16 : i64}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %A = tile.make_view %a, [%K, %K], [%c1, %K] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %B = tile.make_view %b, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %zero = arith.constant dense<0.0> : tensor<128x128xf32>
+  %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<128x128xf32>) : i32 {
+    %x = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<128x64xbf16>
+    %y = tile.load %B[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x128xbf16>
+    %next = tile.mma %x, %y, %acc : tensor<128x64xbf16>, tensor<64x128xbf16>, tensor<128x128xf32> -> tensor<128x128xf32>
+    scf.yield %next : tensor<128x128xf32>
+  }
+  return
+}

@@ -1,4 +1,4 @@
-// RUN: tile-opt %s -tile-pipeline=stages=3 -tile-select-swizzle -tile-synthesize-tma | FileCheck %s
+// RUN: tile-opt %s -split-input-file -tile-pipeline=stages=3 -tile-select-swizzle -tile-synthesize-tma | FileCheck %s
 
 // The GEMM main loop as the frontend prints it. Each array copied by TMA gets
 // one descriptor parameter (shared by the prologue's and the loop's copies),
@@ -36,3 +36,48 @@
     tile.store %8, %2[%4, %6] : tensor<128x128xbf16>, !tile.view<bf16, 2>
     return
   }
+
+// -----
+
+// TMA stores (tile-tma-store's) get descriptors the same way: box and
+// swizzle from the shared tile they read. 128x256 bf16 is four 128x64 boxes
+// (128B); 64-byte rows take 64B, 32-byte rows 32B, 16-byte rows none (the
+// box is the whole tile); f32 rows of 128 bytes take 128B. A load and a store
+// of the same array with the same box share one descriptor (C's, param 3).
+// CHECK: module attributes {tile.tma = [
+// CHECK-SAME: {box = array<i64: 128, 64>, dtype = bf16, param = 3 : i64, pointer = 0 : i64, swizzle = 128 : i64},
+// CHECK-SAME: {box = array<i64: 64, 32>, dtype = bf16, param = 4 : i64, pointer = 0 : i64, swizzle = 64 : i64},
+// CHECK-SAME: {box = array<i64: 64, 16>, dtype = bf16, param = 5 : i64, pointer = 0 : i64, swizzle = 32 : i64},
+// CHECK-SAME: {box = array<i64: 64, 8>, dtype = bf16, param = 6 : i64, pointer = 0 : i64, swizzle = 0 : i64},
+// CHECK-SAME: {box = array<i64: 64, 32>, dtype = f32, param = 7 : i64, pointer = 1 : i64, swizzle = 128 : i64}]}
+// CHECK-LABEL: func.func @stores(
+// CHECK: tile.async_store {{.*}} {tile.tma_desc = 3 : i64} : !tile.shared<128x256xbf16, #tile.swizzle<128>>, !tile.view<bf16, 2>
+// CHECK: tile.async_load {{.*}} {tile.tma_desc = 3 : i64} : !tile.view<bf16, 2>, !tile.shared<128x64xbf16, #tile.swizzle<128>>
+// CHECK: tile.async_store {{.*}} {tile.tma_desc = 3 : i64} : !tile.shared<128x64xbf16, #tile.swizzle<128>>
+// CHECK: tile.async_store {{.*}} {tile.tma_desc = 4 : i64} : !tile.shared<64x32xbf16, #tile.swizzle<64>>
+// CHECK: tile.async_store {{.*}} {tile.tma_desc = 5 : i64} : !tile.shared<64x16xbf16, #tile.swizzle<32>>
+// CHECK: tile.async_store {{.*}} {tile.tma_desc = 6 : i64} : !tile.shared<64x8xbf16, #tile.swizzle<0>>
+// CHECK: tile.async_store {{.*}} {tile.tma_desc = 7 : i64} : !tile.shared<64x32xf32, #tile.swizzle<128>>
+func.func @stores(%pc: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pf: !tile.ptr<f32> {tile.divisibility = 16 : i64},
+                  %n: i32 {tile.divisibility = 16 : i64}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %C = tile.make_view %pc, [%n, %n], [%n, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %F = tile.make_view %pf, [%n, %n], [%n, %c1] : !tile.ptr<f32> -> !tile.view<f32, 2>
+  %wide = tile.alloc_shared : !tile.shared<128x256xbf16>
+  tile.async_store %wide, %C[%c0, %c0] : !tile.shared<128x256xbf16>, !tile.view<bf16, 2>
+  %bar = tile.alloc_mbarrier : !tile.mbarrier
+  %box = tile.alloc_shared : !tile.shared<128x64xbf16>
+  tile.async_load %C[%c0, %c0], %box, %bar : !tile.view<bf16, 2>, !tile.shared<128x64xbf16>, !tile.mbarrier
+  tile.async_store %box, %C[%c0, %c0] : !tile.shared<128x64xbf16>, !tile.view<bf16, 2>
+  %s64 = tile.alloc_shared : !tile.shared<64x32xbf16>
+  tile.async_store %s64, %C[%c0, %c0] : !tile.shared<64x32xbf16>, !tile.view<bf16, 2>
+  %s32 = tile.alloc_shared : !tile.shared<64x16xbf16>
+  tile.async_store %s32, %C[%c0, %c0] : !tile.shared<64x16xbf16>, !tile.view<bf16, 2>
+  %s0 = tile.alloc_shared : !tile.shared<64x8xbf16>
+  tile.async_store %s0, %C[%c0, %c0] : !tile.shared<64x8xbf16>, !tile.view<bf16, 2>
+  %f = tile.alloc_shared : !tile.shared<64x32xf32>
+  tile.async_store %f, %F[%c0, %c0] : !tile.shared<64x32xf32>, !tile.view<f32, 2>
+  tile.async_store_wait %wide, %box, %s64, %s32, %s0, %f : !tile.shared<128x256xbf16>, !tile.shared<128x64xbf16>, !tile.shared<64x32xbf16>, !tile.shared<64x16xbf16>, !tile.shared<64x8xbf16>, !tile.shared<64x32xf32>
+  return
+}

@@ -1,5 +1,6 @@
 """The Hopper path on the CPU: a @tile.jit GEMM to PTX with TMA, mbarriers and
-WGMMA, accepted by ptxas for sm_90a with no spills and no injected waits."""
+WGMMA, accepted by ptxas for sm_90a with no spills and no injected waits; its
+epilogue a TMA store where C's strides allow it, a plain store where not."""
 import os
 import sys
 
@@ -8,9 +9,14 @@ import pytest
 from tile.compiler import find_ptxas
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
-from gemm import gemm  # noqa: E402
+from gemm import gemm, gemm_grouped  # noqa: E402
+
+from tile.runtime.tensormap import TensorMapError, TensorMapSpec, tiled_encoding  # noqa: E402
 
 ARGS = ("*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16")
+TMA_STORE = "cp.async.bulk.tensor.2d.global.shared::cta.bulk_group"
+# examples/gemm.py's fastest configuration (the benchmark's)
+GROUPED = dict(BM=128, BN=256, BK=64, GROUP=8, num_warps=8, num_stages=4)
 
 
 def test_ptx_has_the_hopper_instructions():
@@ -19,13 +25,13 @@ def test_ptx_has_the_hopper_instructions():
     assert "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16" in ptx
     assert "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes" in ptx
     assert "mbarrier.try_wait.parity" in ptx
-    assert ptx.count(".param .align 64 .b8") == 2  # A's and B's tensor maps, by value
+    assert ptx.count(".param .align 64 .b8") == 3  # A's, B's and C's tensor maps, by value
 
 
 def test_tma_metadata_names_the_arrays():
     meta = gemm.compile(*ARGS, BM=128, BN=128, BK=64).metadata
     assert [(t["arg"], t["box"], t["swizzle"]) for t in meta["tma"]] == \
-        [("A", [128, 64], 128), ("B", [64, 64], 128)]
+        [("A", [128, 64], 128), ("B", [64, 64], 128), ("C", [128, 64], 128)]
     # 3 stages of A (16 KiB) and B (16 KiB) tiles, 1024-aligned, then 3 barriers
     assert meta["shared_bytes"] >= 3 * 32768 + 24
 
@@ -44,3 +50,67 @@ def test_num_stages_sizes_the_pipeline():
     assert four["shared_bytes"] - three["shared_bytes"] == 32768  # one more A and B stage
     with pytest.raises(ValueError, match="stages must be 2..8"):
         gemm.compile(*ARGS, BM=128, BN=128, BK=64, num_stages=1)
+
+
+def test_grouped_gemm_epilogue_is_a_tma_store():
+    """The epilogue writes C through a swizzled shared tile and four 128x64
+    TMA stores; the tile reuses the main loop's stage buffers (4 x 48 KiB),
+    so shared memory stays 192 KiB + barriers (not 256 KiB, over 227)."""
+    kernel = gemm_grouped.compile(*ARGS, **GROUPED)
+    ptx = kernel.ptx
+    assert ptx.count(TMA_STORE) == 4
+    assert ptx.count("cp.async.bulk.commit_group;") == 1
+    assert ptx.count("cp.async.bulk.wait_group.read 0;") == 1
+    assert "st.global" not in ptx
+    # every thread fences its shared writes for TMA, then all meet, then TMA
+    before = ptx[:ptx.index(TMA_STORE)]
+    assert "bar.sync" in before[before.rindex("fence.proxy.async.shared::cta;"):]
+    meta = kernel.metadata
+    assert [(t["arg"], t["box"], t["swizzle"]) for t in meta["tma"]] == \
+        [("A", [128, 64], 128), ("B", [64, 64], 128), ("C", [128, 64], 128)]
+    assert meta["shared_bytes"] == 4 * (128 * 64 + 64 * 256) * 2 + 4 * 8
+    assert meta["shared_bytes"] <= 227 * 1024
+
+
+@pytest.mark.skipif(find_ptxas() is None, reason="ptxas not on PATH")
+def test_grouped_gemm_tma_store_ptxas_no_spills():
+    meta = gemm_grouped.compile(*ARGS, **GROUPED).metadata
+    assert "Compiling entry function 'gemm_grouped' for 'sm_90a'" in meta["ptxas_log"]
+    assert meta["spill_stores"] == 0 and meta["spill_loads"] == 0
+    assert meta["stack_frame"] == 0
+
+
+@pytest.mark.parametrize("c_type", ["*bf16[2]", "*bf16[2]:16"])
+def test_ragged_strides_keep_the_plain_store(c_type):
+    """Strides TMA cannot take (not known multiples of 16 bytes): C is written
+    with st.global. With A and B ragged too the main loop is not TMA either."""
+    ragged = ("*bf16[2]", "*bf16[2]", c_type)
+    kernel = gemm_grouped.compile(*ragged, **GROUPED)
+    if c_type.endswith(":16"):
+        assert kernel.ptx.count(TMA_STORE) == 4  # only C qualifies
+        assert [t["arg"] for t in kernel.metadata["tma"]] == ["C"]
+    else:
+        assert "cp.async.bulk.tensor" not in kernel.ptx and "st.global" in kernel.ptx
+        assert kernel.metadata["tma"] == []
+    if find_ptxas() is not None:
+        assert kernel.metadata["spill_stores"] == 0
+
+
+def test_aligned_operands_with_a_ragged_c():
+    kernel = gemm_grouped.compile("*bf16[2]:16", "*bf16[2]:16", "*bf16[2]", **GROUPED)
+    assert TMA_STORE not in kernel.ptx and "st.global" in kernel.ptx
+    assert [t["arg"] for t in kernel.metadata["tma"]] == ["A", "B"]
+
+
+def test_store_descriptor_encodes_like_a_load():
+    """The runtime encodes C's descriptor as it does A's: a ragged shape with
+    16-byte row strides is fine (TMA clips the boxes), a ragged stride is
+    refused with an error naming C."""
+    entry = next(t for t in gemm_grouped.compile(*ARGS, **GROUPED).metadata["tma"]
+                 if t["arg"] == "C")
+    spec = TensorMapSpec.from_metadata(entry)
+    enc = tiled_encoding(spec, 0x7F0000000000, (1000, 1528), (1528, 1))
+    assert enc.global_dim == (1528, 1000) and enc.global_strides == (3056,)
+    assert enc.box_dim == (64, 128) and enc.swizzle == "128B"
+    with pytest.raises(TensorMapError, match="argument 'C'.*stride of dimension 0"):
+        tiled_encoding(spec, 0x7F0000000000, (1000, 1535), (1535, 1))

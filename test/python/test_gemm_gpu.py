@@ -105,3 +105,28 @@ def test_gemm_grouped_order(M, N, K):
     torch.cuda.synchronize()
     assert not c.isnan().any()
     assert relative_error(c, (a.double() @ b.double()).float()) < 1e-2
+
+
+@pytest.mark.parametrize("M,N,K", [(4096, 4096, 4096), (1000, 1528, 776)])
+def test_gemm_grouped_tma_store_epilogue(M, N, K):
+    """The benchmark configuration, whose epilogue is a TMA store (C's row
+    stride is a multiple of 16 bytes; 1000 x 1528 is ragged in both
+    dimensions, so TMA clips the last boxes). C is a view into a NaN-poisoned
+    buffer: nothing outside it may be written."""
+    import torch
+    from gemm import gemm_grouped
+    a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
+    # row stride a multiple of 16 elements (TMA), 16 to 31 poisoned columns
+    big = torch.full((M + 24, N + 16 + (-N % 16)), float("nan"), device="cuda",
+                     dtype=torch.bfloat16)
+    c = big[:M, :N]
+    blocks = dict(BM=128, BN=256, BK=64, GROUP=8, num_warps=8, num_stages=4)
+    ptx = gemm_grouped.compile(a, b, c, **blocks).ptx
+    assert ptx.count("cp.async.bulk.tensor.2d.global.shared::cta.bulk_group") == 4
+    assert "st.global" not in ptx
+    gemm_grouped[(tile.cdiv(M, 128) * tile.cdiv(N, 256),)](a, b, c, **blocks)
+    torch.cuda.synchronize()
+    assert not c.isnan().any()
+    assert relative_error(c, (a.double() @ b.double()).float()) < 1e-2
+    assert bool(big[M:, :].isnan().all()) and bool(big[:, N:].isnan().all())

@@ -7,6 +7,7 @@
 #include "Conversion/TileToGPU/Patterns.h"
 #include "Conversion/TileToGPU/ThreadLayout.h"
 
+#include "Analysis/SharedMemory.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/Transforms/Patterns.h"
@@ -96,21 +97,14 @@ Value tile::inlinePtx(OpBuilder &b, Location loc, Type result, ValueRange operan
 }
 
 void tile::planSharedMemory(Operation *root, LoweringState &state) {
-  root->walk([&](Operation *op) {
-    int64_t bytes = 0, align = 8;
-    if (auto alloc = dyn_cast<AllocSharedOp>(op)) {
-      bytes = alloc.getType().getSizeInBytes();
-      align = 1024; // TMA and WGMMA read 128B-swizzled tiles from 1024-byte boundaries
-    } else if (auto bars = dyn_cast<AllocMBarrierOp>(op)) {
-      bytes = 8 * bars.getType().getCount();
-    } else {
-      return;
-    }
-    int64_t offset = llvm::alignTo(state.allocatedBytes, align);
-    state.sharedOffsets[op] = offset;
-    state.allocatedBytes = offset + bytes;
-  });
-  state.allocatedBytes = llvm::alignTo(state.allocatedBytes, 16);
+  SharedMemoryPlan plan = computeSharedMemoryPlan(root);
+  if (plan.offsets.empty())
+    return;
+  // A second kernel of the module goes after the first one's tiles.
+  int64_t base = llvm::alignTo(state.allocatedBytes, 1024);
+  for (auto [op, offset] : plan.offsets)
+    state.sharedOffsets[op] = base + offset;
+  state.allocatedBytes = llvm::alignTo(base + plan.bytes, 16);
 }
 
 /// Declares the kernel's dynamic shared memory (`extern .shared` in PTX) when

@@ -138,10 +138,35 @@ struct AsyncLoadLowering : public StatefulPattern<AsyncLoadOp> {
   }
 };
 
-/// Registers into a 128B-swizzled shared tile, laid out as TMA would write
-/// it: 128-byte boxes of the row side by side, in each box row r at r * 128,
-/// its 16-byte chunk c at (c ^ (r % 8)) * 16. Each thread writes its runs (up
-/// to 16 bytes) and fences them for the tensor cores (async proxy).
+/// Byte offset of element (row, col) in a shared tile laid out as TMA writes
+/// it (boxes of tmaBox side by side, each row-major): a swizzle span S of
+/// 128, 64 or 32 bytes moves 16-byte chunk c of box row r to
+/// c ^ ((r / (128 / S)) % (S / 16)), as TMA's address bits 4-6 XOR 7-9 do;
+/// unswizzled tiles are plain row-major.
+Value swizzledOffset(OpBuilder &b, Location loc, SharedType type, Value row, Value col) {
+  int64_t bytes = type.getElementType().getIntOrFloatBitWidth() / 8;
+  int64_t rows = type.getShape()[0], rowBytes = type.getShape()[1] * bytes;
+  int64_t span = type.getSwizzle() ? type.getSwizzle().getBytes() : 0;
+  auto c = [&](int64_t v) { return constI64(b, loc, v); };
+  Value colBytes = arith::MulIOp::create(b, loc, col, c(bytes));
+  if (span == 0)
+    return arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, row, c(rowBytes)),
+                                 colBytes);
+  Value box = arith::DivUIOp::create(b, loc, colBytes, c(span));
+  Value inBox = arith::RemUIOp::create(b, loc, colBytes, c(span));
+  Value chunk = arith::DivUIOp::create(b, loc, inBox, c(16));
+  Value phase = arith::RemUIOp::create(b, loc, arith::DivUIOp::create(b, loc, row, c(128 / span)),
+                                       c(span / 16));
+  Value swizzled = arith::XOrIOp::create(b, loc, chunk, phase);
+  Value offset = arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, box, c(rows * span)),
+                                       arith::MulIOp::create(b, loc, row, c(span)));
+  offset = arith::AddIOp::create(b, loc, offset, arith::MulIOp::create(b, loc, swizzled, c(16)));
+  return arith::AddIOp::create(b, loc, offset, arith::RemUIOp::create(b, loc, inBox, c(16)));
+}
+
+/// Registers into a 2-D shared tile, laid out as TMA would write it (see
+/// swizzledOffset). Each thread writes its runs (up to 16 bytes, so within
+/// one chunk) and fences them for the async proxy (tensor cores, TMA).
 struct StoreSharedLowering : public OpConversionPattern<StoreSharedOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(StoreSharedOp op, OpAdaptor adaptor,
@@ -149,33 +174,27 @@ struct StoreSharedLowering : public OpConversionPattern<StoreSharedOp> {
     SharedType dst = op.getDst().getType();
     RankedTensorType tile = op.getValue().getType();
     FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
-    if (failed(layout) || dst.getShape().size() != 2 || !dst.getSwizzle() ||
-        dst.getSwizzle().getBytes() != 128)
-      return op.emitError("store_shared lowers into 2-D 128B-swizzled shared tiles for now");
-    Location loc = op.getLoc();
     Type elt = tile.getElementType();
-    int64_t bytes = elt.getIntOrFloatBitWidth() / 8, rows = dst.getShape()[0];
+    int64_t bytes = elt.getIntOrFloatBitWidth() / 8;
+    bool fits = succeeded(layout) && dst.getShape().size() == 2 && dst.getSwizzle() && bytes;
+    if (fits) {
+      // Rows of whole spans (or 16-byte chunks), boxes of whole 8-row periods.
+      int64_t span = dst.getSwizzle().getBytes(), rowBytes = dst.getShape()[1] * bytes;
+      fits = rowBytes % (span ? span : 16) == 0 &&
+             (rowBytes <= span || span == 0 || dst.getShape()[0] % 8 == 0);
+    }
+    if (!fits)
+      return op.emitError("store_shared lowers into 2-D shared tiles with a chosen swizzle "
+                          "(tile-select-swizzle), rows of whole swizzle spans (or 16-byte "
+                          "chunks) and, for several boxes, a multiple of 8 rows");
+    Location loc = op.getLoc();
     int64_t width = std::min<int64_t>(layout->contiguity(), 16 / bytes);
     Value tid = threadId(rewriter, loc);
     Value owner = layout->owner(rewriter, loc, tid);
     Value base = adaptor.getDst();
     for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
       SmallVector<Value> c = layout->coords(rewriter, loc, tid, reg);
-      Value colBytes = arith::MulIOp::create(rewriter, loc, c[1], constI64(rewriter, loc, bytes));
-      Value box = arith::DivUIOp::create(rewriter, loc, colBytes, constI64(rewriter, loc, 128));
-      Value inBox = arith::RemUIOp::create(rewriter, loc, colBytes, constI64(rewriter, loc, 128));
-      Value chunk = arith::DivUIOp::create(rewriter, loc, inBox, constI64(rewriter, loc, 16));
-      Value swizzled = arith::XOrIOp::create(
-          rewriter, loc, chunk, arith::RemUIOp::create(rewriter, loc, c[0], constI64(rewriter, loc, 8)));
-      Value offset = arith::AddIOp::create(
-          rewriter, loc,
-          arith::MulIOp::create(rewriter, loc, box, constI64(rewriter, loc, rows * 128)),
-          arith::MulIOp::create(rewriter, loc, c[0], constI64(rewriter, loc, 128)));
-      offset = arith::AddIOp::create(
-          rewriter, loc, offset,
-          arith::MulIOp::create(rewriter, loc, swizzled, constI64(rewriter, loc, 16)));
-      offset = arith::AddIOp::create(
-          rewriter, loc, offset, arith::RemUIOp::create(rewriter, loc, inBox, constI64(rewriter, loc, 16)));
+      Value offset = swizzledOffset(rewriter, loc, dst, c[0], c[1]);
       Value addr = LLVM::GEPOp::create(rewriter, loc, base.getType(), rewriter.getI8Type(), base,
                                        ValueRange{offset});
       Value value = extractRun(rewriter, loc, adaptor.getValue(), reg, width);
@@ -462,6 +481,56 @@ struct MmaWaitLowering : public OpConversionPattern<MmaWaitOp> {
     return success();
   }
 };
+
+/// Thread 0 issues one TMA store a box (a shared tile wider than the swizzle
+/// span is several boxes side by side) and commits them as one bulk group.
+/// The other threads wrote their parts before the barrier that precedes it.
+struct AsyncStoreLowering : public OpConversionPattern<AsyncStoreOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AsyncStoreOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    auto descIndex = op->getAttrOfType<IntegerAttr>("tile.tma_desc");
+    if (!descIndex)
+      return op.emitError("async_store has no TMA descriptor: run tile-synthesize-tma first");
+    SharedType src = op.getSrc().getType();
+    if (src.getShape().size() != 2)
+      return op.emitError("TMA stores of 2-D tiles only for now");
+    Location loc = op.getLoc();
+    auto func = op->getParentOfType<func::FuncOp>();
+    Value desc = rewriter.getRemappedValue(func.getArgument(descIndex.getInt()));
+    SmallVector<int64_t> box = tmaBox(src);
+    int64_t boxBytes = box[0] * box[1] * (src.getElementType().getIntOrFloatBitWidth() / 8);
+    int64_t boxes = src.getShape()[1] / box[1];
+    onThreadZero(rewriter, loc, [&](OpBuilder &b, Location l) {
+      Value descAddress = LLVM::PtrToIntOp::create(b, l, b.getI64Type(), desc);
+      for (int64_t j = 0; j < boxes; ++j) {
+        Value srcBox = sharedAddress(
+            b, l, offsetBy(b, l, adaptor.getSrc(), constI32(b, l, j * boxBytes)));
+        Value col = arith::AddIOp::create(b, l, adaptor.getOffsets()[1], constI32(b, l, j * box[1]));
+        inlinePtx(b, l, Type(), {descAddress, col, adaptor.getOffsets()[0], srcBox},
+                  "cp.async.bulk.tensor.2d.global.shared::cta.bulk_group [$0, {$1, $2}], [$3];",
+                  "l,r,r,r");
+      }
+      inlinePtx(b, l, Type(), {}, "cp.async.bulk.commit_group;", "");
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// The thread that issued the stores waits until their bulk groups have read
+/// shared memory (not until the global writes land: the kernel's end does).
+struct AsyncStoreWaitLowering : public OpConversionPattern<AsyncStoreWaitOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AsyncStoreWaitOp op, OpAdaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    onThreadZero(rewriter, op.getLoc(), [&](OpBuilder &b, Location l) {
+      inlinePtx(b, l, Type(), {}, "cp.async.bulk.wait_group.read 0;", "");
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
 } // namespace
 
 void tile::populateHopperOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
@@ -472,4 +541,5 @@ void tile::populateHopperOpPatterns(TileTypeConverter &converter, RewritePattern
   patterns.add<StageLowering, ArriveLowering, WarpSpecializeLowering, WaitLowering, MmaLowering, MmaWaitLowering,
                StoreSharedLowering>(
       converter, ctx);
+  patterns.add<AsyncStoreLowering, AsyncStoreWaitLowering>(converter, ctx);
 }

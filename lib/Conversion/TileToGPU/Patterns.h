@@ -64,7 +64,8 @@ Value sharedScratch(OpBuilder &b, Location loc, const LoweringState &state);
 Value inlinePtx(OpBuilder &b, Location loc, Type result, ValueRange operands, StringRef ptx,
                 StringRef constraints);
 
-/// Places shared tiles and barriers of `root` in dynamic shared memory.
+/// Places shared tiles and barriers of `root` in dynamic shared memory (tiles
+/// whose lifetimes do not overlap may share bytes: Analysis/SharedMemory.h).
 void planSharedMemory(Operation *root, LoweringState &state);
 
 /// Elements per access for every tile.load/tile.store under `root`.

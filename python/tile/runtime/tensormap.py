@@ -5,11 +5,12 @@ The compiler says what each descriptor describes in `metadata["tma"]`:
      "arg": the array argument, "dtype": MLIR element type,
      "box": box extents (outermost dim first, in elements),
      "swizzle": 0 | 32 | 64 | 128, "oob_fill": "zero"}
-`tiled_encoding` turns that and an array into the arguments of
-cuTensorMapEncodeTiled, checking the hardware's rules first so a bad array
-gets an error naming it, not CUDA_ERROR_INVALID_VALUE; `encode` calls the
-driver, and `descriptor` caches the 128 bytes per (pointer, shape, strides,
-box, swizzle, dtype).
+A descriptor serves TMA loads and stores alike (out-of-bounds box elements
+read zero and are not written). `tiled_encoding` turns that and an array into
+the arguments of cuTensorMapEncodeTiled, checking the hardware's rules first
+so a bad array gets an error naming it, not CUDA_ERROR_INVALID_VALUE;
+`encode` calls the driver, and `descriptor` caches the 128 bytes per
+(pointer, shape, strides, box, swizzle, dtype).
 """
 from __future__ import annotations
 
