@@ -1,0 +1,81 @@
+/* Shared between launch.c (driver, plans, packing) and fast.c (the fast path). */
+#ifndef TILE_LAUNCH_H
+#define TILE_LAUNCH_H
+
+#include <stdint.h>
+
+#define PLAN_CAPSULE "tile._launch.Plan"
+#define KERNEL_CAPSULE "tile._launch.Kernel"
+#define TENSOR_MAP_BYTES 128
+#define LOCAL_BUFFER 4096 /* parameter bytes packed on the stack; larger plans use the heap */
+
+enum { SLOT_PTR = 0, SLOT_I32 = 1, SLOT_F32 = 2, SLOT_TMA = 3 };
+
+typedef struct {
+  unsigned kind, offset, index;
+} Slot;
+
+typedef struct {
+  unsigned offset, base, rank;
+  PyObject *box, *swizzle, *dtype; /* the rest of the descriptor cache's key */
+} TmaSlot;
+
+typedef struct {
+  unsigned long long function, context; /* CUfunction, its primary CUcontext */
+  unsigned block[3], shared, size;
+  Py_ssize_t nslots, ntma;
+  Slot *slots;
+  TmaSlot *tma;
+  PyObject *descriptors; /* dict (pointer, shape, strides, box, swizzle, dtype) -> bytes */
+} Plan;
+
+/* One raw value of a call: a pointer, a size, stride or int, or a float. */
+typedef union {
+  long long i;
+  unsigned long long u;
+  double f;
+} Raw;
+
+struct Stats {
+  unsigned long long fast, declined, python_path;
+  const char *last_decline;
+};
+extern struct Stats tl_stats;
+extern PyObject *tl_CudaError;
+
+Plan *tl_plan_of(PyObject *capsule);
+int tl_ensure_driver(void);
+int tl_driver_launch(const Plan *p, const unsigned grid[3], unsigned long long stream,
+                     unsigned char *buffer);
+int tl_fill_from_python(const Plan *p, PyObject *raw, PyObject *blobs, unsigned char *buffer);
+int tl_fill_from_c(const Plan *p, const Raw *raw, unsigned char *buffer);
+unsigned char *tl_buffer(const Plan *p, unsigned char *local, size_t local_size);
+int tl_grid_from_tuple(PyObject *grid, unsigned out[3]);
+
+/* A kernel's parameters, for binding a call in C (bind.c). */
+#define MAX_PARAMS 64
+
+typedef struct {
+  PyObject *name, *table, *slow, *grid;
+  Py_ssize_t nparams, npositional, nruntime, nconst;
+  PyObject *names[MAX_PARAMS];    /* interned */
+  PyObject *defaults[MAX_PARAMS]; /* NULL: required */
+  int where[MAX_PARAMS];          /* >= 0: constexpr index; < 0: -1 - runtime index */
+} Kernel;
+
+/* A call's arguments by parameter, as the kernel's Python signature would bind them
+ * (borrowed references). */
+typedef struct {
+  PyObject *runtime[MAX_PARAMS], *constexprs[MAX_PARAMS];
+  PyObject *options[3]; /* num_warps, num_stages, stream; None when not given */
+} Bound_args;
+
+/* 0 bound; 1 for anything unusual, which the Python path binds (and words the error of);
+ * -1 on an error. */
+int tl_bind(const Kernel *k, PyObject *args, PyObject *kwargs, Bound_args *b);
+
+PyObject *tl_py_configure(PyObject *mod, PyObject *args, PyObject *kwargs);
+PyObject *tl_py_kernel(PyObject *mod, PyObject *args);
+PyObject *tl_bound_type(void);
+
+#endif
