@@ -164,7 +164,8 @@ def fake_torch(monkeypatch, fake_driver):
     torch = make_fake_torch()
     monkeypatch.setitem(sys.modules, "torch", torch)
     monkeypatch.setitem(sys.modules, "torch._C", torch._C)
-    monkeypatch.setattr(launcher, "_torch_raw_stream", launcher._torch_raw_stream)
+    # The launcher resolves torch's stream accessor once; here it is the stand-in's.
+    monkeypatch.setattr(launcher, "_torch_raw_stream", torch._C._cuda_getCurrentRawStream)
     monkeypatch.setattr(driver, "LoadedKernel", FakeLoadedKernel)
     tables = [arguments._torch_dtype_table, arguments._TORCH_DTYPE_KEYS, arguments._READERS]
     saved = [dict(t) for t in tables]
