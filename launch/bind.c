@@ -3,7 +3,9 @@
 #define Py_LIMITED_API 0x030B0000
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "launch.h"
@@ -17,6 +19,7 @@ static void kernel_free(PyObject *capsule) {
   Py_XDECREF(k->table);
   Py_XDECREF(k->slow);
   Py_XDECREF(k->grid);
+  Py_XDECREF(k->interpret);
   for (Py_ssize_t i = 0; i < k->nparams; i++) {
     Py_XDECREF(k->names[i]);
     Py_XDECREF(k->defaults[i]);
@@ -24,18 +27,20 @@ static void kernel_free(PyObject *capsule) {
   free(k);
 }
 
-/* kernel(name, params, npositional, no_default, table, slow, grid):
+/* kernel(name, params, npositional, no_default, table, slow, grid, interpret):
  * params: per kernel parameter in order, (name, is_constexpr, default or `no_default`);
  * the first `npositional` may be passed by position, the rest by keyword only. The launch
  * options num_warps, num_stages and stream are keywords.
  * table: dict key -> plan; slow(fn, grid, args, kwargs, key or None) launches the Python way;
- * grid(fn, grid, constexprs) -> (x, y, z), or None for an empty grid. */
+ * grid(fn, grid, constexprs) -> (x, y, z), or None for an empty grid;
+ * interpret(fn, grid, args, kwargs): Bound.interpret. */
 PyObject *tl_py_kernel(PyObject *mod, PyObject *args) {
   (void)mod;
-  PyObject *name, *params, *no_default, *table, *slow, *grid;
+  PyObject *name, *params, *no_default, *table, *slow, *grid, *interpret;
   Py_ssize_t npositional;
-  if (!PyArg_ParseTuple(args, "UO!nOO!OO:kernel", &name, &PyTuple_Type, &params, &npositional,
-                        &no_default, &PyDict_Type, &table, &slow, &grid))
+  if (!PyArg_ParseTuple(args, "UO!nOO!OOO:kernel", &name, &PyTuple_Type, &params,
+                        &npositional, &no_default, &PyDict_Type, &table, &slow, &grid,
+                        &interpret))
     return NULL;
   Py_ssize_t n = PyTuple_Size(params);
   if (n > MAX_PARAMS || npositional < 0 || npositional > n) {
@@ -50,9 +55,9 @@ PyObject *tl_py_kernel(PyObject *mod, PyObject *args) {
     free(k);
     return NULL;
   }
-  PyObject *objects[] = {name, table, slow, grid};
-  PyObject **fields[] = {&k->name, &k->table, &k->slow, &k->grid};
-  for (int i = 0; i < 4; i++) {
+  PyObject *objects[] = {name, table, slow, grid, interpret};
+  PyObject **fields[] = {&k->name, &k->table, &k->slow, &k->grid, &k->interpret};
+  for (int i = 0; i < 5; i++) {
     Py_INCREF(objects[i]);
     *fields[i] = objects[i];
   }
@@ -86,34 +91,86 @@ PyObject *tl_py_kernel(PyObject *mod, PyObject *args) {
   return capsule;
 }
 
+/* Which parameter (or, past nparams, which launch option) a keyword names; -1: none. */
+static Py_ssize_t keyword_index(const Kernel *k, PyObject *name) {
+  for (Py_ssize_t i = 0; i < k->nparams; i++)
+    if (k->names[i] == name) return i;
+  for (int j = 0; j < 3; j++)
+    if (s_options[j] == name) return k->nparams + j;
+  /* not interned (a ** dict built at run time): compare the text */
+  for (Py_ssize_t i = 0; i < k->nparams + 3; i++) {
+    PyObject *candidate = i < k->nparams ? k->names[i] : s_options[i - k->nparams];
+    if (PyUnicode_Check(name) && PyUnicode_Compare(name, candidate) == 0) return i;
+    if (PyErr_Occurred()) PyErr_Clear();
+  }
+  return -1;
+}
+
 int tl_bind(const Kernel *k, PyObject *args, PyObject *kwargs, Bound_args *b) {
-  Py_ssize_t nargs = PyTuple_Size(args), used = 0;
+  PyObject *given[MAX_PARAMS + 3] = {NULL};
+  Py_ssize_t nargs = PyTuple_Size(args);
   if (nargs > k->npositional) return 1;
-  for (Py_ssize_t i = 0; i < k->nparams; i++) {
-    PyObject *v = NULL;
-    if (i < nargs)
-      v = PyTuple_GetItem(args, i);
-    else {
-      if (kwargs && !(v = PyDict_GetItemWithError(kwargs, k->names[i])) && PyErr_Occurred())
-        return -1;
-      if (v)
-        used++;
-      else if (!(v = k->defaults[i]))
-        return 1; /* missing */
+  for (Py_ssize_t i = 0; i < nargs; i++) given[i] = PyTuple_GetItem(args, i);
+  if (kwargs) {
+    Py_ssize_t position = 0;
+    PyObject *name, *value;
+    while (PyDict_Next(kwargs, &position, &name, &value)) {
+      Py_ssize_t i = keyword_index(k, name);
+      if (i < nargs) return 1; /* unknown, or also given by position */
+      given[i] = value;
     }
+  }
+  for (Py_ssize_t i = 0; i < k->nparams; i++) {
+    PyObject *v = given[i] ? given[i] : k->defaults[i];
+    if (!v) return 1; /* missing */
     if (k->where[i] >= 0)
       b->constexprs[k->where[i]] = v;
     else
       b->runtime[-1 - k->where[i]] = v;
   }
-  for (int j = 0; j < 3; j++) {
-    PyObject *v = NULL;
-    if (kwargs && !(v = PyDict_GetItemWithError(kwargs, s_options[j])) && PyErr_Occurred())
-      return -1;
-    used += v != NULL;
-    b->options[j] = v ? v : Py_None;
-  }
-  if (kwargs && PyDict_Size(kwargs) != used) return 1; /* an unknown or repeated keyword */
+  for (int j = 0; j < 3; j++) b->options[j] = given[k->nparams + j] ? given[k->nparams + j] : Py_None;
   return 0;
 }
 
+/* -- KernelBase: `kernel[grid]` in C ---------------------------------------------------------- */
+/* The base of JITFunction: with `_native` set to a kernel(...) capsule, kernel[grid] is a
+ * Bound made here; without, the Python method `_python_launcher(grid)` makes it. */
+typedef struct {
+  PyObject_HEAD
+  PyObject *native;
+} KernelBase;
+
+static PyObject *s_python_launcher;
+
+static PyObject *kernel_base_subscript(PyObject *self, PyObject *grid) {
+  PyObject *native = ((KernelBase *)self)->native;
+  if (!native || native == Py_None)
+    return PyObject_CallMethodObjArgs(self, s_python_launcher, grid, NULL);
+  return tl_new_bound(native, self, grid);
+}
+
+static void kernel_base_dealloc(PyObject *self) {
+  PyTypeObject *type = Py_TYPE(self);
+  Py_CLEAR(((KernelBase *)self)->native);
+  freefunc free_ = (freefunc)PyType_GetSlot(type, Py_tp_free);
+  free_(self);
+  Py_DECREF(type);
+}
+
+static PyMemberDef kernel_base_members[] = {
+    {"_native", T_OBJECT, offsetof(KernelBase, native), 0,
+     "the kernel(...) capsule kernel[grid] launches by, or None"},
+    {NULL, 0, 0, 0, NULL}};
+
+PyObject *tl_kernel_base_type(void) {
+  if (!(s_python_launcher = PyUnicode_InternFromString("_python_launcher"))) return NULL;
+  static PyType_Slot slots[] = {{Py_mp_subscript, (void *)kernel_base_subscript},
+                                {Py_tp_dealloc, (void *)kernel_base_dealloc},
+                                {Py_tp_members, kernel_base_members},
+                                {Py_tp_new, (void *)PyType_GenericNew},
+                                {Py_tp_doc, "The C side of a tile kernel: kernel[grid]"},
+                                {0, NULL}};
+  static PyType_Spec spec = {"tile._launch.KernelBase", sizeof(KernelBase), 0,
+                             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, slots};
+  return PyType_FromSpec(&spec);
+}

@@ -438,21 +438,17 @@ done:
   return result;
 }
 
-static PyObject *bound_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
-  PyObject *kernel, *fn, *grid;
-  if (kwargs && PyDict_Size(kwargs)) {
-    PyErr_SetString(PyExc_TypeError, "Bound(kernel, fn, grid) takes no keywords");
-    return NULL;
-  }
-  if (!PyArg_ParseTuple(args, "OOO:Bound", &kernel, &fn, &grid)) return NULL;
+static PyObject *bound_type;
+
+PyObject *tl_new_bound(PyObject *kernel, PyObject *fn, PyObject *grid) {
   Kernel *k = PyCapsule_IsValid(kernel, KERNEL_CAPSULE)
                   ? PyCapsule_GetPointer(kernel, KERNEL_CAPSULE) : NULL;
   if (!k) {
     PyErr_SetString(PyExc_TypeError, "Bound: kernel is not a tile._launch.kernel(...)");
     return NULL;
   }
-  allocfunc alloc = (allocfunc)PyType_GetSlot(type, Py_tp_alloc);
-  Bound *self = (Bound *)alloc(type, 0);
+  allocfunc alloc = (allocfunc)PyType_GetSlot((PyTypeObject *)bound_type, Py_tp_alloc);
+  Bound *self = (Bound *)alloc((PyTypeObject *)bound_type, 0);
   if (!self) return NULL;
   Py_INCREF(kernel);
   Py_INCREF(fn);
@@ -463,6 +459,33 @@ static PyObject *bound_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
   self->k = k;
   return (PyObject *)self;
 }
+
+static PyObject *bound_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+  (void)type;
+  PyObject *kernel, *fn, *grid;
+  if (kwargs && PyDict_Size(kwargs)) {
+    PyErr_SetString(PyExc_TypeError, "Bound(kernel, fn, grid) takes no keywords");
+    return NULL;
+  }
+  if (!PyArg_ParseTuple(args, "OOO:Bound", &kernel, &fn, &grid)) return NULL;
+  return tl_new_bound(kernel, fn, grid);
+}
+
+static PyObject *bound_interpret(PyObject *self_, PyObject *args, PyObject *kwargs) {
+  Bound *self = (Bound *)self_;
+  PyObject *empty = kwargs ? NULL : PyDict_New();
+  if (!kwargs && !empty) return NULL;
+  PyObject *result = PyObject_CallFunctionObjArgs(self->k->interpret, self->fn, self->grid, args,
+                                                  kwargs ? kwargs : empty, NULL);
+  Py_XDECREF(empty);
+  return result;
+}
+
+static PyMethodDef bound_methods[] = {
+    {"interpret", (PyCFunction)(void (*)(void))bound_interpret, METH_VARARGS | METH_KEYWORDS,
+     "Runs the kernel's tile IR on the CPU interpreter, on numpy arrays or CPU torch tensors "
+     "(results written into them); see docs/interpreter.md."},
+    {NULL, NULL, 0, NULL}};
 
 static void bound_dealloc(PyObject *self_) {
   Bound *self = (Bound *)self_;
@@ -485,9 +508,11 @@ PyObject *tl_bound_type(void) {
                                 {Py_tp_dealloc, (void *)bound_dealloc},
                                 {Py_tp_call, (void *)bound_call},
                                 {Py_tp_members, bound_members},
+                                {Py_tp_methods, bound_methods},
                                 {Py_tp_doc, "kernel[grid]: call it to launch"},
                                 {0, NULL}};
-  static PyType_Spec spec = {"tile._launch.Bound", sizeof(Bound), 0,
-                             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, slots};
-  return PyType_FromSpec(&spec);
+  static PyType_Spec spec = {"tile._launch.Bound", sizeof(Bound), 0, Py_TPFLAGS_DEFAULT, slots};
+  bound_type = PyType_FromSpec(&spec);
+  Py_XINCREF(bound_type); /* one reference for the module, one kept here */
+  return bound_type;
 }

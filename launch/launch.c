@@ -452,8 +452,9 @@ static PyMethodDef methods[] = {
     {"launch", py_launch, METH_VARARGS, "launch(plan, grid3, stream, raw, descriptors)"},
     {"configure", (PyCFunction)(void (*)(void))tl_py_configure, METH_VARARGS | METH_KEYWORDS,
      "configure(**hooks): the Python objects the fast path reads (see fast.c)"},
-    {"kernel", tl_py_kernel, METH_VARARGS, "kernel(name, binder, table, nruntime, nconst, slow, "
-                                           "grid) -> the per-kernel state Bound reads"},
+    {"kernel", tl_py_kernel, METH_VARARGS, "kernel(name, params, npositional, no_default, "
+                                           "table, slow, grid, interpret) -> the per-kernel "
+                                           "state Bound reads (bind.c)"},
     {"use_driver", py_use_driver, METH_VARARGS,
      "use_driver(path=None): the driver library to launch through (None: libcuda.so.1, "
      "opened at the next launch)"},
@@ -470,9 +471,15 @@ PyMODINIT_FUNC PyInit__launch(void) {
   if (!m) return NULL;
   tl_CudaError = PyExc_RuntimeError;
   Py_INCREF(tl_CudaError);
-  PyObject *bound = tl_bound_type();
-  if (!bound || PyModule_AddObject(m, "Bound", bound) < 0) {
+  PyObject *bound = tl_bound_type(), *base = bound ? tl_kernel_base_type() : NULL;
+  if (!base || PyModule_AddObject(m, "Bound", bound) < 0) {
     Py_XDECREF(bound);
+    Py_XDECREF(base);
+    Py_DECREF(m);
+    return NULL;
+  }
+  if (PyModule_AddObject(m, "KernelBase", base) < 0) {
+    Py_DECREF(base);
     Py_DECREF(m);
     return NULL;
   }

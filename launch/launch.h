@@ -56,7 +56,7 @@ int tl_grid_from_tuple(PyObject *grid, unsigned out[3]);
 #define MAX_PARAMS 64
 
 typedef struct {
-  PyObject *name, *table, *slow, *grid;
+  PyObject *name, *table, *slow, *grid, *interpret;
   Py_ssize_t nparams, npositional, nruntime, nconst;
   PyObject *names[MAX_PARAMS];    /* interned */
   PyObject *defaults[MAX_PARAMS]; /* NULL: required */
@@ -77,5 +77,7 @@ int tl_bind(const Kernel *k, PyObject *args, PyObject *kwargs, Bound_args *b);
 PyObject *tl_py_configure(PyObject *mod, PyObject *args, PyObject *kwargs);
 PyObject *tl_py_kernel(PyObject *mod, PyObject *args);
 PyObject *tl_bound_type(void);
+PyObject *tl_kernel_base_type(void);
+PyObject *tl_new_bound(PyObject *kernel, PyObject *fn, PyObject *grid);
 
 #endif

@@ -1,6 +1,6 @@
 """`@tile.jit`: specialization, compilation on first use, launch.
 
-`kernel[grid](...)` with the C extension (`native`) is a `_FastLauncher`: C binds
+`kernel[grid](...)` with the C extension (`native`) is its `Bound`: C binds
 the call by the kernel's signature, reads ints, floats and torch tensors into a
 key and launches the key's plan (launch/fast.c); everything else comes to
 `_slow_launch`, the Python path. There, a launch reads the arguments into a
@@ -58,7 +58,10 @@ class _Bound:
     unknown_memory: list = field(default_factory=list)  # arrays no CUDA device owns
 
 
-class JITFunction:
+class JITFunction(native.module.KernelBase if native.module is not None else object):
+    """A `@tile.jit` kernel. With the C extension, `kernel[grid]` is made in C (its base
+    class), launching through `_native`; otherwise `_python_launcher` makes it."""
+
     def __init__(self, fn):
         self.fn = fn
         self.__name__ = fn.__name__
@@ -92,10 +95,11 @@ class JITFunction:
     def __call__(self, *args, **kwargs):
         raise TypeError(f"launch a tile kernel with a grid: {self.__name__}[grid](...)")
 
-    def __getitem__(self, grid) -> "_Launcher":
-        if self._native is not None:
-            return _FastLauncher(self._native, self, grid)
+    def _python_launcher(self, grid) -> "_Launcher":
         return _Launcher(self, grid)
+
+    if native.module is None:
+        __getitem__ = _python_launcher
 
     # -- specialization --------------------------------------------------------
     def _native_kernel(self):
@@ -108,7 +112,8 @@ class JITFunction:
         positional = sum(p.kind == p.POSITIONAL_OR_KEYWORD for p in params)
         try:
             return native.module.kernel(self.__name__, spec, positional, _NO_DEFAULT,
-                                        self._plans, _slow_launch, _resolve_grid)
+                                        self._plans, _slow_launch, _resolve_grid,
+                                        interpreter_launch)
         except ValueError:  # more parameters than the C path binds: the Python path
             return None
 
@@ -331,16 +336,9 @@ class _Launcher:
         return interpreter.launch(self.fn, self.grid, args, kwargs)
 
 
-if native.module is not None:
-    class _FastLauncher(native.module.Bound):
-        """`kernel[grid]` with the C extension: calling it launches (launch/fast.c)."""
-
-        __slots__ = ()
-
-        def interpret(self, *args, **kwargs):
-            """Runs the kernel's tile IR on the CPU interpreter, on numpy arrays or CPU
-            torch tensors (results written into them); see docs/interpreter.md."""
-            return interpreter.launch(self.fn, self.grid, args, kwargs)
+def interpreter_launch(fn, grid, args, kwargs):
+    """`kernel[grid].interpret(...)` of the C path's launcher."""
+    return interpreter.launch(fn, grid, args, kwargs)
 
 
 def jit(fn=None):
