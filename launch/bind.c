@@ -20,6 +20,7 @@ static void kernel_free(PyObject *capsule) {
   Py_XDECREF(k->slow);
   Py_XDECREF(k->grid);
   Py_XDECREF(k->interpret);
+  tl_memo_clear(k);
   for (Py_ssize_t i = 0; i < k->nparams; i++) {
     Py_XDECREF(k->names[i]);
     Py_XDECREF(k->defaults[i]);
@@ -89,6 +90,15 @@ PyObject *tl_py_kernel(PyObject *mod, PyObject *args) {
     }
   }
   return capsule;
+}
+
+/* forget(kernel): drops the plans the kernel's memo holds (after its dict was cleared). */
+PyObject *tl_py_forget(PyObject *mod, PyObject *capsule) {
+  (void)mod;
+  Kernel *k = PyCapsule_GetPointer(capsule, KERNEL_CAPSULE);
+  if (!k) return NULL;
+  tl_memo_clear(k);
+  Py_RETURN_NONE;
 }
 
 /* Which parameter (or, past nparams, which launch option) a keyword names; -1: none. */

@@ -25,234 +25,6 @@
 
 struct Stats tl_stats;
 
-#define MAX_RAW 256
-#define MAX_ARRAYS 32
-#define MAX_RANK 16
-
-static struct {
-  PyObject *readers;       /* arguments._READERS: type -> reader */
-  PyObject *reader_for;    /* arguments._reader_for: picks (and files) a new type's reader */
-  PyObject *torch_reader;  /* the reader that marks torch tensor classes */
-  PyObject *torch_dtypes;  /* torch dtype -> MLIR element type name */
-  PyObject *float_key;     /* the key part of a float argument */
-  PyObject *stream_handle; /* driver.stream_handle: an int handle from a stream object */
-  PyObject *streams;       /* the launcher module: its `_torch_raw_stream(device)` */
-} hooks;
-static PyObject *s_get_device, *s_dtype, *s_data_ptr, *s_shape, *s_stride, *s_torch_stream;
-
-PyObject *tl_py_configure(PyObject *mod, PyObject *args, PyObject *kwargs) {
-  (void)mod;
-  static char *names[] = {"readers", "reader_for", "torch_reader", "torch_dtypes", "float_key",
-                          "stream_handle", "streams", "cuda_error", NULL};
-  PyObject *v[8];
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!OOOO:configure", names, &PyDict_Type,
-                                   &v[0], &v[1], &v[2], &PyDict_Type, &v[3], &v[4], &v[5], &v[6],
-                                   &v[7]))
-    return NULL;
-  PyObject **slots[] = {&hooks.readers, &hooks.reader_for, &hooks.torch_reader,
-                        &hooks.torch_dtypes, &hooks.float_key, &hooks.stream_handle,
-                        &hooks.streams, &tl_CudaError};
-  for (int i = 0; i < 8; i++) {
-    PyObject *old = *slots[i];
-    Py_INCREF(v[i]);
-    *slots[i] = v[i];
-    Py_XDECREF(old);
-  }
-  if (!s_get_device) {
-    s_get_device = PyUnicode_InternFromString("get_device");
-    s_dtype = PyUnicode_InternFromString("dtype");
-    s_data_ptr = PyUnicode_InternFromString("data_ptr");
-    s_shape = PyUnicode_InternFromString("shape");
-    s_stride = PyUnicode_InternFromString("stride");
-    s_torch_stream = PyUnicode_InternFromString("_torch_raw_stream");
-    if (!s_get_device || !s_dtype || !s_data_ptr || !s_shape || !s_stride || !s_torch_stream)
-      return NULL;
-  }
-  Py_RETURN_NONE;
-}
-
-/* -- reading one call ----------------------------------------------------------------------- */
-typedef struct {
-  unsigned base;
-  PyObject *shape, *strides; /* tuples, for the TMA descriptor key */
-} ArrayRead;
-
-typedef struct {
-  Raw raw[MAX_RAW];
-  Py_ssize_t nraw;
-  ArrayRead arrays[MAX_ARRAYS];
-  int narrays;
-  long device; /* -1: no arrays */
-  const char *why; /* why the call goes to the Python path */
-} Call;
-
-static int decline(Call *c, const char *why) {
-  if (PyErr_Occurred()) PyErr_Clear(); /* the Python path meets it again and says it its way */
-  c->why = why;
-  return 1;
-}
-
-static PyObject *call_method(PyObject *obj, PyObject *name) {
-  return PyObject_CallMethodObjArgs(obj, name, NULL);
-}
-
-/* An int64 (a pointer: also a uint64, stored as its bits); PyLong_AsLongAndOverflow is the
- * quick way in CPython 3.11 for values of more than one digit. */
-static int as_i64(PyObject *o, long long *out, int pointer) {
-  int overflow;
-  long v = PyLong_AsLongAndOverflow(o, &overflow);
-  if (v == -1 && PyErr_Occurred()) return -1;
-  if (overflow) {
-    if (!pointer || overflow < 0) return -1;
-    unsigned long long u = PyLong_AsUnsignedLongLong(o);
-    if (PyErr_Occurred()) return -1;
-    memcpy(out, &u, 8);
-    return 0;
-  }
-  if (pointer && v < 0) return -1;
-  *out = v;
-  return 0;
-}
-
-/* Reads the sizes or strides in tuple `t` into raw values and the key mask. */
-static int read_extents(Call *c, PyObject *t, Py_ssize_t rank, unsigned long long *mask,
-                        long long *last) {
-  for (Py_ssize_t d = 0; d < rank; d++) {
-    long long v;
-    if (as_i64(PyTuple_GetItem(t, d), &v, 0) < 0)
-      return decline(c, "a size or stride that is no int64");
-    c->raw[c->nraw++].i = v;
-    *mask = *mask << 1 | (v % 16 == 0);
-    *last = v;
-  }
-  return 0;
-}
-
-/* A tuple (torch.Size is one) from a sequence: a new reference. */
-static PyObject *as_tuple(PyObject *o) {
-  if (o && PyTuple_Check(o)) return o;
-  PyObject *t = o ? PySequence_Tuple(o) : NULL;
-  Py_XDECREF(o);
-  return t;
-}
-
-/* A torch tensor: its key part (dtype name, divisibility mask, as signature.array_key)
- * in *part, 0; or 1 to decline. */
-static int read_torch(Call *c, PyObject *v, PyObject **part) {
-  PyObject *o = call_method(v, s_get_device);
-  if (!o) return decline(c, "get_device() failed");
-  long device = PyLong_AsLong(o);
-  Py_DECREF(o);
-  if (device < 0) return decline(c, "a tensor not on a CUDA device");
-  if (c->device >= 0 && device != c->device) return decline(c, "tensors on different devices");
-  if (!(o = PyObject_GetAttr(v, s_dtype))) return decline(c, "no dtype");
-  PyObject *element = PyDict_GetItemWithError(hooks.torch_dtypes, o);
-  Py_DECREF(o);
-  if (!element) return decline(c, "an unsupported tensor dtype");
-  if (!(o = call_method(v, s_data_ptr))) return decline(c, "data_ptr() failed");
-  long long pointer;
-  int bad = as_i64(o, &pointer, 1);
-  Py_DECREF(o);
-  if (bad) return decline(c, "data_ptr() is not a pointer");
-  PyObject *shape = as_tuple(PyObject_GetAttr(v, s_shape));
-  PyObject *strides = shape ? as_tuple(call_method(v, s_stride)) : NULL;
-  if (!shape || !strides) {
-    Py_XDECREF(shape);
-    return decline(c, "shape or stride() failed");
-  }
-  Py_ssize_t rank = PyTuple_Size(shape);
-  if (c->narrays == MAX_ARRAYS || rank < 1 || rank > MAX_RANK ||
-      PyTuple_Size(strides) != rank || c->nraw + 1 + 2 * rank > MAX_RAW) {
-    Py_DECREF(shape);
-    Py_DECREF(strides);
-    return decline(c, "an array of unusual rank or too many arguments");
-  }
-  ArrayRead *a = &c->arrays[c->narrays++]; /* owns shape and strides from here */
-  a->shape = shape;
-  a->strides = strides;
-  a->base = (unsigned)c->nraw;
-  c->raw[c->nraw++].i = pointer;
-  unsigned long long mask = 2 | ((unsigned long long)pointer % 16 == 0);
-  long long last = 0;
-  if (read_extents(c, shape, rank, &mask, &last) || read_extents(c, strides, rank, &mask, &last))
-    return 1;
-  mask = mask << 1 | (last == 1);
-  c->device = device;
-  PyObject *bits = PyLong_FromUnsignedLongLong(mask);
-  if (!bits) return -1;
-  *part = PyTuple_Pack(2, element, bits);
-  Py_DECREF(bits);
-  return *part ? 0 : -1;
-}
-
-/* One runtime argument: 0 read (its key part in *part), 1 decline, -1 error. */
-static int read_argument(Call *c, PyObject *v, PyObject **part) {
-  if (c->nraw >= MAX_RAW) return decline(c, "too many arguments");
-  if (Py_IS_TYPE(v, &PyLong_Type)) {
-    int overflow;
-    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
-    if (overflow || x < INT32_MIN || x > INT32_MAX) return decline(c, "an int out of int32");
-    c->raw[c->nraw++].i = x;
-    *part = x % 16 == 0 ? Py_True : Py_False;
-    Py_INCREF(*part);
-    return 0;
-  }
-  if (Py_IS_TYPE(v, &PyFloat_Type)) {
-    c->raw[c->nraw++].f = PyFloat_AsDouble(v);
-    *part = hooks.float_key;
-    Py_INCREF(*part);
-    return 0;
-  }
-  PyObject *type = (PyObject *)Py_TYPE(v);
-  PyObject *reader = PyDict_GetItemWithError(hooks.readers, type);
-  if (!reader && !PyErr_Occurred()) { /* a type not seen yet: classify it once */
-    PyObject *picked = PyObject_CallFunctionObjArgs(hooks.reader_for, type, NULL);
-    if (!picked) return decline(c, "a type the runtime cannot read");
-    Py_DECREF(picked); /* _READERS holds it */
-    reader = picked;
-  }
-  if (!reader || reader != hooks.torch_reader) return decline(c, "an argument of another type");
-  return read_torch(c, v, part);
-}
-
-/* The key of the call; NULL with c->why set to decline, NULL without it on an error. */
-static PyObject *read_call(Call *c, const Kernel *k, const Bound_args *b) {
-  Py_ssize_t nrt = k->nruntime, nce = k->nconst;
-  PyObject *key = PyTuple_New(2 + nce + nrt + 1);
-  if (!key) return NULL;
-  for (Py_ssize_t i = 0; i < 2; i++) { /* num_warps, num_stages */
-    Py_INCREF(b->options[i]);
-    PyTuple_SetItem(key, i, b->options[i]);
-  }
-  for (Py_ssize_t j = 0; j < nce; j++) {
-    PyObject *value = b->constexprs[j], *part;
-    if (Py_IS_TYPE(value, &PyLong_Type)) { /* an int and its repr say the same */
-      Py_INCREF(value);
-      part = value;
-    } else if (!(part = PyObject_Repr(value))) {
-      Py_DECREF(key);
-      return NULL;
-    }
-    PyTuple_SetItem(key, 2 + j, part);
-  }
-  for (Py_ssize_t j = 0; j < nrt; j++) {
-    PyObject *part = NULL;
-    if (read_argument(c, b->runtime[j], &part)) {
-      Py_DECREF(key);
-      return NULL;
-    }
-    PyTuple_SetItem(key, 2 + nce + j, part);
-  }
-  PyObject *device = c->device >= 0 ? PyLong_FromLong(c->device) : Py_None;
-  if (device == Py_None) Py_INCREF(device);
-  if (!device) {
-    Py_DECREF(key);
-    return NULL;
-  }
-  PyTuple_SetItem(key, 2 + nce + nrt, device);
-  return key;
-}
-
 /* Copies each TMA descriptor from the cache: 0, or 1 when one is not cached yet. */
 static int fill_descriptors(Call *c, const Plan *p, unsigned char *buffer) {
   for (Py_ssize_t i = 0; i < p->ntma; i++) {
@@ -260,7 +32,7 @@ static int fill_descriptors(Call *c, const Plan *p, unsigned char *buffer) {
     const ArrayRead *a = NULL;
     for (int j = 0; j < c->narrays; j++)
       if (c->arrays[j].base == t->base) a = &c->arrays[j];
-    if (!a || !p->descriptors) return decline(c, "no array for a TMA descriptor");
+    if (!a || !p->descriptors) return tl_decline(c, "no array for a TMA descriptor");
     /* DescriptorCache's key: (pointer, tuple(shape), tuple(strides), box, swizzle, dtype) */
     PyObject *pointer = PyLong_FromUnsignedLongLong(c->raw[t->base].u);
     PyObject *shape = PySequence_Tuple(a->shape), *strides = PySequence_Tuple(a->strides);
@@ -274,36 +46,9 @@ static int fill_descriptors(Call *c, const Plan *p, unsigned char *buffer) {
     PyObject *blob = PyDict_GetItemWithError(p->descriptors, key);
     Py_DECREF(key);
     if (!blob || !PyBytes_Check(blob) || PyBytes_Size(blob) != TENSOR_MAP_BYTES)
-      return decline(c, "a TMA descriptor not encoded yet");
+      return tl_decline(c, "a TMA descriptor not encoded yet");
     memcpy(buffer + t->offset, PyBytes_AsString(blob), TENSOR_MAP_BYTES);
   }
-  return 0;
-}
-
-/* The launch stream: stream= if given, the current torch stream with tensors, else 0. */
-static int resolve_stream(Call *c, PyObject *given, unsigned long long *stream) {
-  PyObject *handle;
-  if (given == Py_None && c->narrays == 0) {
-    *stream = 0;
-    return 0;
-  }
-  if (given == Py_None) {
-    PyObject *accessor = PyObject_GetAttr(hooks.streams, s_torch_stream);
-    if (!accessor) return -1;
-    PyObject *device = PyLong_FromLong(c->device);
-    handle = device ? PyObject_CallFunctionObjArgs(accessor, device, NULL) : NULL;
-    Py_XDECREF(device);
-    Py_DECREF(accessor);
-  } else if (Py_IS_TYPE(given, &PyLong_Type)) {
-    Py_INCREF(given);
-    handle = given;
-  } else {
-    handle = PyObject_CallFunctionObjArgs(hooks.stream_handle, given, NULL);
-  }
-  if (!handle) return -1;
-  *stream = PyLong_AsUnsignedLongLong(handle);
-  Py_DECREF(handle);
-  if (PyErr_Occurred()) return decline(c, "a stream handle that is not a pointer");
   return 0;
 }
 
@@ -360,17 +105,17 @@ static int resolve_grid(Bound *self, const Bound_args *b, unsigned grid[3]) {
 
 static PyObject *bound_call(PyObject *self_, PyObject *args, PyObject *kwargs) {
   Bound *self = (Bound *)self_;
-  const Kernel *k = self->k;
+  Kernel *k = self->k;
   Call c;
-  c.nraw = 0;
-  c.narrays = 0;
+  c.nraw = c.nsig = 0;
+  c.narrays = c.npins = 0;
   c.device = -1;
   c.why = NULL;
   Bound_args b;
   PyObject *key = NULL, *plan_obj = NULL, *result = NULL, *ckey = Py_None;
   unsigned char local[LOCAL_BUFFER] __attribute__((aligned(64))), *buffer = NULL;
   int status;
-  if (!hooks.readers) {
+  if (!tl_configured()) {
     c.why = "the fast path is not configured";
     goto slow;
   }
@@ -383,24 +128,18 @@ static PyObject *bound_call(PyObject *self_, PyObject *args, PyObject *kwargs) {
     c.why = "arguments that do not bind simply"; /* the Python path binds, or words the error */
     goto slow;
   }
-  if (!(key = read_call(&c, k, &b))) {
-    if (c.why) goto slow;
-    goto done;
-  }
-  if (!(plan_obj = PyDict_GetItemWithError(k->table, key))) {
-    if (PyErr_Occurred()) goto done;
-    c.why = "a new specialization";
-    ckey = key;
+  if ((status = tl_read_call(&c, k, &b, &plan_obj, &key))) {
+    if (status < 0) goto done;
+    if (key) ckey = key; /* the Python path files the plan under it */
     goto slow;
   }
-  Py_INCREF(plan_obj);
+  /* from here the plan is filed: a decline needs no key */
   Plan *p = tl_plan_of(plan_obj);
   if (!p || !(buffer = tl_buffer(p, local, sizeof local))) goto done;
-  status = tl_fill_from_c(p, c.raw, buffer) ? decline(&c, "a value out of range")
+  status = tl_fill_from_c(p, c.raw, buffer) ? tl_decline(&c, "a value out of range")
                                             : fill_descriptors(&c, p, buffer);
   if (status) {
     if (status < 0) goto done;
-    ckey = key;
     goto slow;
   }
   unsigned grid[3];
@@ -412,9 +151,8 @@ static PyObject *bound_call(PyObject *self_, PyObject *args, PyObject *kwargs) {
     goto done;
   }
   unsigned long long stream;
-  if ((status = resolve_stream(&c, b.options[2], &stream))) {
+  if ((status = tl_resolve_stream(&c, b.options[2], &stream))) {
     if (status < 0) goto done;
-    ckey = key;
     goto slow;
   }
   if (tl_ensure_driver() < 0 || tl_driver_launch(p, grid, stream, buffer) < 0) goto done;

@@ -440,8 +440,9 @@ static PyObject *py_driver_path(PyObject *mod, PyObject *unused) {
 static PyObject *py_stats(PyObject *mod, PyObject *unused) {
   (void)mod;
   (void)unused;
-  return Py_BuildValue("{s:K,s:K,s:K,s:s}", "fast", tl_stats.fast, "declined", tl_stats.declined,
-                       "python_path", tl_stats.python_path, "last_decline",
+  return Py_BuildValue("{s:K,s:K,s:K,s:K,s:s}", "fast", tl_stats.fast, "memo_hits",
+                       tl_stats.memo_hits, "declined", tl_stats.declined, "python_path",
+                       tl_stats.python_path, "last_decline",
                        tl_stats.last_decline ? tl_stats.last_decline : "");
 }
 
@@ -455,11 +456,14 @@ static PyMethodDef methods[] = {
     {"kernel", tl_py_kernel, METH_VARARGS, "kernel(name, params, npositional, no_default, "
                                            "table, slow, grid, interpret) -> the per-kernel "
                                            "state Bound reads (bind.c)"},
+    {"forget", tl_py_forget, METH_O, "forget(kernel): drops the plans its memo holds"},
     {"use_driver", py_use_driver, METH_VARARGS,
      "use_driver(path=None): the driver library to launch through (None: libcuda.so.1, "
      "opened at the next launch)"},
     {"driver_path", py_driver_path, METH_NOARGS, "the driver library in use, None before one"},
-    {"stats", py_stats, METH_NOARGS, "launch counts: fast path, declined, from Python"},
+    {"stats", py_stats, METH_NOARGS, "counts: launches on the fast path, calls whose plan "
+                                     "the memo found, calls declined to the Python path, "
+                                     "launches from Python"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_launch",

@@ -173,13 +173,13 @@ def fake_torch(monkeypatch, fake_driver):
         t.clear()
     for fn in (add, scale):
         monkeypatch.setattr(fn, "_launchers", {})
-        fn._plans.clear()
+        fn._clear_plans()
     yield torch
     for t, s in zip(tables, saved):
         t.clear()
         t.update(s)
     for fn in (add, scale):
-        fn._plans.clear()
+        fn._clear_plans()
 
 
 def tensors(torch, n, count=3, **kw):
@@ -239,6 +239,45 @@ def test_fast_path_keys_separate_specializations(fake_torch, fake_driver):
     f16 = tensors(fake_torch, 4096, dtype="float16")
     add[(4,)](*f16, 4096, BLOCK=1024)
     assert len(add._plans) == 5
+
+
+@tile.jit
+def tagged(x, out, n, TAG: tile.constexpr, BLOCK: tile.constexpr = 1024):
+    start = tile.program_id(0) * BLOCK
+    tile.store(out, start, tile.load(x, start, BLOCK, bound=n), bound=n)
+
+
+def test_constexprs_by_identity_value_or_repr(fake_torch, fake_driver, monkeypatch):
+    """The memo knows ints by value and immutable objects by identity; a list (mutable)
+    goes by its repr every call, so mutating it is a new specialization."""
+    monkeypatch.setattr(tagged, "_launchers", {})
+    tagged._clear_plans()
+    x, out = tensors(fake_torch, 4096, count=2)
+    listed = [1]
+    tags = [tile.float16, tile.float32, "a", 1.5, listed, 7, 2**70, None, True]
+    used = {}
+    for round in range(2):
+        for i, tag in enumerate(tags):
+            for again in range(2):
+                before = ext.stats()
+                tagged[(4,)](x, out, 4096, TAG=tag)
+                after = ext.stats()
+                function = fake_driver.get("fake_function")
+                assert used.setdefault(i, function) == function, tag
+                if round or again:
+                    assert after["fast"] == before["fast"] + 1, tag
+                if round and again:  # the call before (a dict hit) filed it in the memo
+                    memoized = tag is not listed and tag != 2**70
+                    assert after["memo_hits"] - before["memo_hits"] == memoized, tag
+    assert len(set(used.values())) == len(tags) == len(tagged._launchers)
+    listed.append(2)
+    tagged[(4,)](x, out, 4096, TAG=listed)
+    assert fake_driver.get("fake_function") not in used.values()
+    tagged._clear_plans()
+    before = ext.stats()
+    tagged[(4,)](x, out, 4096, TAG=7)
+    assert ext.stats()["declined"] == before["declined"] + 1  # memo and dict forgotten
+    tagged._clear_plans()
 
 
 def test_fast_path_stream_grid_and_floats(fake_torch, fake_driver):

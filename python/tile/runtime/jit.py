@@ -117,6 +117,12 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
         except ValueError:  # more parameters than the C path binds: the Python path
             return None
 
+    def _clear_plans(self) -> None:
+        """Forgets the C path's plans (its dict and the memo of recent calls)."""
+        self._plans.clear()
+        if self._native is not None:
+            native.module.forget(self._native)
+
     def _make_binder(self):
         """A function with the kernel's signature plus the launch options that
         returns (runtime values, constexpr values, (num_warps, num_stages), stream): binding by

@@ -14,6 +14,7 @@ import struct
 import sys
 import threading
 
+from .. import language as tl
 from ..signature import ArgSpec, Param, params_of
 from . import arguments, native
 from .arguments import TORCH_STREAM, raw_index, raw_length
@@ -240,4 +241,8 @@ if native.module is not None:  # the objects the C fast path reads (by reference
                             torch_reader=arguments._TORCH,
                             torch_dtypes=arguments._TORCH_DTYPE_KEYS,
                             float_key=arguments.FLOAT_KEY, stream_handle=stream_handle,
-                            streams=sys.modules[__name__], cuda_error=CudaError)
+                            streams=sys.modules[__name__],
+                            # constexprs of these types are known by identity in the C
+                            # path's memo (immutable: same object, same repr)
+                            identity_types=(str, float, bool, bytes, tl.dtype),
+                            cuda_error=CudaError)
