@@ -28,6 +28,21 @@ static struct {
 } hooks;
 static PyObject *s_get_device, *s_dtype, *s_data_ptr, *s_shape, *s_stride, *s_torch_stream;
 
+/* The last torch tensor class read, with its methods looked up once (a tensor has no
+ * methods of its own), and the last dtype with its element type name: most launches pass
+ * tensors of one class and dtype, and these spare a dict lookup or two per tensor. */
+static struct {
+  PyObject *type, *get_device, *data_ptr, *stride;
+  PyObject *dtype, *element;
+} last;
+
+static void forget_last(void) {
+  PyObject *held[] = {last.type, last.get_device, last.data_ptr, last.stride, last.dtype,
+                      last.element};
+  memset(&last, 0, sizeof last);
+  for (int i = 0; i < 6; i++) Py_XDECREF(held[i]);
+}
+
 PyObject *tl_py_configure(PyObject *mod, PyObject *args, PyObject *kwargs) {
   (void)mod;
   static char *names[] = {"readers", "reader_for", "torch_reader", "torch_dtypes", "float_key",
@@ -46,6 +61,7 @@ PyObject *tl_py_configure(PyObject *mod, PyObject *args, PyObject *kwargs) {
     *slots[i] = v[i];
     Py_XDECREF(old);
   }
+  forget_last(); /* classes and dtypes are read by the new hooks from here */
   if (!s_get_device) {
     s_get_device = PyUnicode_InternFromString("get_device");
     s_dtype = PyUnicode_InternFromString("dtype");
@@ -67,8 +83,40 @@ int tl_decline(Call *c, const char *why) {
   return 1;
 }
 
-static PyObject *call_method(PyObject *obj, PyObject *name) {
+static void remember_type(PyObject *type) {
+  PyObject *methods[3] = {PyObject_GetAttr(type, s_get_device), PyObject_GetAttr(type, s_data_ptr),
+                          PyObject_GetAttr(type, s_stride)};
+  if (!methods[0] || !methods[1] || !methods[2]) {
+    PyErr_Clear();
+    for (int i = 0; i < 3; i++) Py_XDECREF(methods[i]);
+    return;
+  }
+  PyObject *held[] = {last.type, last.get_device, last.data_ptr, last.stride};
+  Py_INCREF(type);
+  last.type = type;
+  last.get_device = methods[0];
+  last.data_ptr = methods[1];
+  last.stride = methods[2];
+  for (int i = 0; i < 4; i++) Py_XDECREF(held[i]);
+}
+
+static PyObject *call_method(PyObject *obj, PyObject *name, PyObject *cached) {
+  if ((PyObject *)Py_TYPE(obj) == last.type) return PyObject_CallFunctionObjArgs(cached, obj, NULL);
   return PyObject_CallMethodObjArgs(obj, name, NULL);
+}
+
+static PyObject *element_of(PyObject *dtype) {
+  if (dtype == last.dtype) return last.element;
+  PyObject *element = PyDict_GetItemWithError(hooks.torch_dtypes, dtype);
+  if (element) {
+    PyObject *held[] = {last.dtype, last.element};
+    Py_INCREF(dtype);
+    Py_INCREF(element);
+    last.dtype = dtype;
+    last.element = element;
+    for (int i = 0; i < 2; i++) Py_XDECREF(held[i]);
+  }
+  return element;
 }
 
 /* An int64 (a pointer: also a uint64, stored as its bits); PyLong_AsLongAndOverflow is the
@@ -114,7 +162,7 @@ static PyObject *as_tuple(PyObject *o) {
 /* A torch tensor: its key part (dtype name, divisibility mask, as signature.array_key)
  * in *part: 0; or 1 to decline. */
 static int read_torch(Call *c, PyObject *v, Part *part) {
-  PyObject *o = call_method(v, s_get_device);
+  PyObject *o = call_method(v, s_get_device, last.get_device);
   if (!o) return tl_decline(c, "get_device() failed");
   long device = PyLong_AsLong(o);
   Py_DECREF(o);
@@ -122,16 +170,22 @@ static int read_torch(Call *c, PyObject *v, Part *part) {
   if (c->device >= 0 && device != c->device) return tl_decline(c, "tensors on different devices");
   PyObject *dtype = PyObject_GetAttr(v, s_dtype);
   if (!dtype) return tl_decline(c, "no dtype");
-  PyObject *element = PyDict_GetItemWithError(hooks.torch_dtypes, dtype);
+  PyObject *element = element_of(dtype); /* held by the table and by `last` */
+  if (!element && !PyErr_Occurred()) {    /* the tables may be new: let Python refill them */
+    PyObject *reader = PyObject_CallFunctionObjArgs(hooks.reader_for, (PyObject *)Py_TYPE(v), NULL);
+    Py_XDECREF(reader);
+    PyErr_Clear();
+    element = element_of(dtype);
+  }
   Py_DECREF(dtype); /* the tensor holds its dtype */
   if (!element) return tl_decline(c, "an unsupported tensor dtype");
-  if (!(o = call_method(v, s_data_ptr))) return tl_decline(c, "data_ptr() failed");
+  if (!(o = call_method(v, s_data_ptr, last.data_ptr))) return tl_decline(c, "data_ptr() failed");
   long long pointer;
   int bad = as_i64(o, &pointer, 1);
   Py_DECREF(o);
   if (bad) return tl_decline(c, "data_ptr() is not a pointer");
   PyObject *shape = as_tuple(PyObject_GetAttr(v, s_shape));
-  PyObject *strides = shape ? as_tuple(call_method(v, s_stride)) : NULL;
+  PyObject *strides = shape ? as_tuple(call_method(v, s_stride, last.stride)) : NULL;
   if (!shape || !strides) {
     Py_XDECREF(shape);
     return tl_decline(c, "shape or stride() failed");
@@ -160,6 +214,17 @@ static int read_torch(Call *c, PyObject *v, Part *part) {
   return 0;
 }
 
+static int read_torch_part(Call *c, Py_ssize_t j, PyObject *v) {
+  int status = read_torch(c, v, &c->parts[j]);
+  if (status == 0) {
+    c->sig[c->nsig++] = PART_ARRAY;
+    c->sig[c->nsig++] = (unsigned long long)(uintptr_t)c->parts[j].dtype;
+    c->sig[c->nsig++] = c->parts[j].mask;
+    c->pins[c->npins++] = c->parts[j].dtype;
+  }
+  return status;
+}
+
 /* One runtime argument: 0 read, 1 decline, -1 error. */
 static int read_argument(Call *c, Py_ssize_t j, PyObject *v) {
   if (c->nraw >= MAX_RAW) return tl_decline(c, "too many arguments");
@@ -179,6 +244,7 @@ static int read_argument(Call *c, Py_ssize_t j, PyObject *v) {
     return 0;
   }
   PyObject *type = (PyObject *)Py_TYPE(v);
+  if (type == last.type) return read_torch_part(c, j, v);
   PyObject *reader = PyDict_GetItemWithError(hooks.readers, type);
   if (!reader && !PyErr_Occurred()) { /* a type not seen yet: classify it once */
     PyObject *picked = PyObject_CallFunctionObjArgs(hooks.reader_for, type, NULL);
@@ -187,14 +253,8 @@ static int read_argument(Call *c, Py_ssize_t j, PyObject *v) {
     reader = picked;
   }
   if (!reader || reader != hooks.torch_reader) return tl_decline(c, "an argument of another type");
-  int status = read_torch(c, v, &c->parts[j]);
-  if (status == 0) {
-    c->sig[c->nsig++] = PART_ARRAY;
-    c->sig[c->nsig++] = (unsigned long long)(uintptr_t)c->parts[j].dtype;
-    c->sig[c->nsig++] = c->parts[j].mask;
-    c->pins[c->npins++] = c->parts[j].dtype;
-  }
-  return status;
+  remember_type(type);
+  return read_torch_part(c, j, v);
 }
 
 /* A constexpr or launch option in the signature: ints by value, None, objects of immutable
