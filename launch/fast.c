@@ -1,15 +1,11 @@
 /* The fast path of `kernel[grid](...)`: `Bound`, called with the launch's arguments.
  *
- * It binds them by the kernel's signature (positional, keywords, defaults; anything unusual
- * is left to Python's own binding), reads each runtime argument (int, float, or a tensor of a class the runtime
- * recognised as torch: get_device(), dtype, data_ptr(), shape, stride()) into the
- * specialization key and the raw values, finds the key's plan and launches it.
- *
- * Its key is `collect`'s (runtime/arguments.py), except that a constexpr that is an int is
- * itself rather than its repr: (num_warps, num_stages, *constexprs, *argument parts, device).
- * Every case it does not handle goes to the kernel's `slow` function, with the key when it
- * got that far, so that the Python path launches (and raises every argument error) and
- * files the plan under the key for the next call.
+ * It binds them by the kernel's signature (bind.c; anything unusual is left to Python's
+ * own binding), reads them and finds the plan (read.c), copies the TMA descriptors from
+ * their cache, resolves the grid and stream, and launches (launch.c). Every case it does
+ * not handle goes to the kernel's `slow` function, with the key when it got that far, so
+ * that the Python path launches (and raises every argument error) and files the plan
+ * under the key for the next call.
  */
 #define Py_LIMITED_API 0x030B0000
 #define PY_SSIZE_T_CLEAN

@@ -52,6 +52,16 @@ PyObject *tl_py_configure(PyObject *mod, PyObject *args, PyObject *kwargs) {
                                    &v[0], &v[1], &v[2], &PyDict_Type, &v[3], &v[4], &v[5], &v[6],
                                    &PyTuple_Type, &v[7], &v[8]))
     return NULL;
+  if (!s_torch_stream) {
+    s_get_device = PyUnicode_InternFromString("get_device");
+    s_dtype = PyUnicode_InternFromString("dtype");
+    s_data_ptr = PyUnicode_InternFromString("data_ptr");
+    s_shape = PyUnicode_InternFromString("shape");
+    s_stride = PyUnicode_InternFromString("stride");
+    s_torch_stream = PyUnicode_InternFromString("_torch_raw_stream");
+    if (!s_get_device || !s_dtype || !s_data_ptr || !s_shape || !s_stride || !s_torch_stream)
+      return NULL;
+  }
   PyObject **slots[] = {&hooks.readers, &hooks.reader_for, &hooks.torch_reader,
                         &hooks.torch_dtypes, &hooks.float_key, &hooks.stream_handle,
                         &hooks.streams, &hooks.identity, &tl_CudaError};
@@ -62,16 +72,6 @@ PyObject *tl_py_configure(PyObject *mod, PyObject *args, PyObject *kwargs) {
     Py_XDECREF(old);
   }
   forget_last(); /* classes and dtypes are read by the new hooks from here */
-  if (!s_get_device) {
-    s_get_device = PyUnicode_InternFromString("get_device");
-    s_dtype = PyUnicode_InternFromString("dtype");
-    s_data_ptr = PyUnicode_InternFromString("data_ptr");
-    s_shape = PyUnicode_InternFromString("shape");
-    s_stride = PyUnicode_InternFromString("stride");
-    s_torch_stream = PyUnicode_InternFromString("_torch_raw_stream");
-    if (!s_get_device || !s_dtype || !s_data_ptr || !s_shape || !s_stride || !s_torch_stream)
-      return NULL;
-  }
   Py_RETURN_NONE;
 }
 
