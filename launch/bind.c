@@ -116,19 +116,28 @@ static Py_ssize_t keyword_index(const Kernel *k, PyObject *name) {
   return -1;
 }
 
-int tl_bind(const Kernel *k, PyObject *args, PyObject *kwargs, Bound_args *b) {
+static int bind_keyword(const Kernel *k, PyObject *name, PyObject *value, Py_ssize_t nargs,
+                        PyObject **given) {
+  Py_ssize_t i = keyword_index(k, name);
+  if (i < nargs) return 1; /* unknown, or also given by position */
+  given[i] = value;
+  return 0;
+}
+
+int tl_bind(const Kernel *k, const Call_args *a, Bound_args *b) {
   PyObject *given[MAX_PARAMS + 3] = {NULL};
-  Py_ssize_t nargs = PyTuple_Size(args);
+  Py_ssize_t nargs = a->nargs;
   if (nargs > k->npositional) return 1;
-  for (Py_ssize_t i = 0; i < nargs; i++) given[i] = PyTuple_GetItem(args, i);
-  if (kwargs) {
+  for (Py_ssize_t i = 0; i < nargs; i++) given[i] = a->args[i];
+  if (a->kwnames) {
+    for (Py_ssize_t j = 0, n = PyTuple_Size(a->kwnames); j < n; j++)
+      if (bind_keyword(k, PyTuple_GetItem(a->kwnames, j), a->args[nargs + j], nargs, given))
+        return 1;
+  } else if (a->kwargs) {
     Py_ssize_t position = 0;
     PyObject *name, *value;
-    while (PyDict_Next(kwargs, &position, &name, &value)) {
-      Py_ssize_t i = keyword_index(k, name);
-      if (i < nargs) return 1; /* unknown, or also given by position */
-      given[i] = value;
-    }
+    while (PyDict_Next(a->kwargs, &position, &name, &value))
+      if (bind_keyword(k, name, value, nargs, given)) return 1;
   }
   for (Py_ssize_t i = 0; i < k->nparams; i++) {
     PyObject *v = given[i] ? given[i] : k->defaults[i];

@@ -63,8 +63,15 @@ static int interpret_requested(void) {
 }
 
 /* -- Bound: kernel[grid] ---------------------------------------------------------------------- */
+/* Vectorcall (no args tuple, no kwargs dict per call) is in the stable ABI from Python 3.12:
+ * these are its 3.12 definitions, used only when running on 3.12 or later. */
+typedef PyObject *(*Vectorcall)(PyObject *, PyObject *const *, size_t, PyObject *);
+#define HAVE_VECTORCALL_FLAG (1UL << 11)
+#define VECTORCALL_ARGUMENTS_OFFSET ((size_t)1 << (8 * sizeof(size_t) - 1))
+
 typedef struct {
   PyObject_HEAD
+  Vectorcall vectorcall;
   PyObject *kernel, *fn, *grid;
   Kernel *k; /* the capsule's */
 } Bound;
@@ -99,8 +106,40 @@ static int resolve_grid(Bound *self, const Bound_args *b, unsigned grid[3]) {
   return status;
 }
 
-static PyObject *bound_call(PyObject *self_, PyObject *args, PyObject *kwargs) {
-  Bound *self = (Bound *)self_;
+/* The Python path's (args, kwargs) of a vectorcall. */
+static int as_tuple_and_dict(const Call_args *a, PyObject **args, PyObject **kwargs) {
+  *kwargs = NULL;
+  if (!(*args = PyTuple_New(a->nargs))) return -1;
+  for (Py_ssize_t i = 0; i < a->nargs; i++) {
+    Py_INCREF(a->args[i]);
+    PyTuple_SetItem(*args, i, a->args[i]);
+  }
+  if (!a->kwnames) return 0;
+  if (!(*kwargs = PyDict_New())) return -1;
+  for (Py_ssize_t j = 0, n = PyTuple_Size(a->kwnames); j < n; j++)
+    if (PyDict_SetItem(*kwargs, PyTuple_GetItem(a->kwnames, j), a->args[a->nargs + j]) < 0)
+      return -1;
+  return 0;
+}
+
+/* The Python path, with the C key when the call got that far. */
+static PyObject *slow(Bound *self, const Call_args *a, PyObject *args, PyObject *ckey) {
+  PyObject *kwargs = a->kwargs, *made_args = NULL, *made_kwargs = NULL, *result = NULL;
+  if (!args) {
+    if (as_tuple_and_dict(a, &made_args, &made_kwargs) < 0) goto done;
+    args = made_args;
+    kwargs = made_kwargs;
+  }
+  result = PyObject_CallFunctionObjArgs(self->k->slow, self->fn, self->grid, args,
+                                        kwargs ? kwargs : Py_None, ckey, NULL);
+done:
+  Py_XDECREF(made_args);
+  Py_XDECREF(made_kwargs);
+  return result;
+}
+
+/* One launch: `args` is the call's tuple when it came as one (tp_call), else NULL. */
+static PyObject *launch_call(Bound *self, const Call_args *a, PyObject *args) {
   Kernel *k = self->k;
   Call c;
   c.nraw = c.nsig = 0;
@@ -119,8 +158,7 @@ static PyObject *bound_call(PyObject *self_, PyObject *args, PyObject *kwargs) {
     c.why = "TILE_INTERPRET";
     goto slow;
   }
-  if ((status = tl_bind(k, args, kwargs, &b))) {
-    if (status < 0) return NULL;
+  if (tl_bind(k, a, &b)) {
     c.why = "arguments that do not bind simply"; /* the Python path binds, or words the error */
     goto slow;
   }
@@ -159,8 +197,7 @@ static PyObject *bound_call(PyObject *self_, PyObject *args, PyObject *kwargs) {
 slow:
   tl_stats.declined++;
   tl_stats.last_decline = c.why;
-  result = PyObject_CallFunctionObjArgs(k->slow, self->fn, self->grid, args,
-                                        kwargs ? kwargs : Py_None, ckey, NULL);
+  result = slow(self, a, args, ckey);
 done:
   if (buffer && buffer != local) free(buffer);
   for (int j = 0; j < c.narrays; j++) {
@@ -170,6 +207,21 @@ done:
   Py_XDECREF(plan_obj);
   Py_XDECREF(key);
   return result;
+}
+
+static PyObject *bound_call(PyObject *self, PyObject *args, PyObject *kwargs) {
+  PyObject *items[MAX_PARAMS];
+  Call_args a = {items, PyTuple_Size(args), NULL, kwargs};
+  if (a.nargs > MAX_PARAMS) a.nargs = MAX_PARAMS + 1; /* binds to nothing: the Python path */
+  for (Py_ssize_t i = 0; i < a.nargs && i < MAX_PARAMS; i++) items[i] = PyTuple_GetItem(args, i);
+  return launch_call((Bound *)self, &a, args);
+}
+
+static PyObject *bound_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf,
+                                  PyObject *kwnames) {
+  Call_args a = {args, (Py_ssize_t)(nargsf & ~VECTORCALL_ARGUMENTS_OFFSET),
+                 kwnames && PyTuple_Size(kwnames) ? kwnames : NULL, NULL};
+  return launch_call((Bound *)self, &a, NULL);
 }
 
 static PyObject *bound_type;
@@ -191,6 +243,7 @@ PyObject *tl_new_bound(PyObject *kernel, PyObject *fn, PyObject *grid) {
   self->fn = fn;
   self->grid = grid;
   self->k = k;
+  self->vectorcall = bound_vectorcall;
   return (PyObject *)self;
 }
 
@@ -235,6 +288,7 @@ static void bound_dealloc(PyObject *self_) {
 static PyMemberDef bound_members[] = {
     {"fn", T_OBJECT_EX, offsetof(Bound, fn), READONLY, "the kernel (a JITFunction)"},
     {"grid", T_OBJECT_EX, offsetof(Bound, grid), READONLY, "the grid, as given"},
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(Bound, vectorcall), READONLY, NULL},
     {NULL, 0, 0, 0, NULL}};
 
 PyObject *tl_bound_type(void) {
@@ -246,6 +300,10 @@ PyObject *tl_bound_type(void) {
                                 {Py_tp_doc, "kernel[grid]: call it to launch"},
                                 {0, NULL}};
   static PyType_Spec spec = {"tile._launch.Bound", sizeof(Bound), 0, Py_TPFLAGS_DEFAULT, slots};
+  if (Py_Version >= 0x030C0000)
+    spec.flags |= HAVE_VECTORCALL_FLAG;
+  else /* 3.11: tp_call only (vectorcall is not in its stable ABI) */
+    bound_members[2].name = NULL;
   bound_type = PyType_FromSpec(&spec);
   Py_XINCREF(bound_type); /* one reference for the module, one kept here */
   return bound_type;

@@ -83,9 +83,16 @@ typedef struct {
   PyObject *options[3]; /* num_warps, num_stages, stream; None when not given */
 } Bound_args;
 
-/* 0 bound; 1 for anything unusual, which the Python path binds (and words the error of);
- * -1 on an error. */
-int tl_bind(const Kernel *k, PyObject *args, PyObject *kwargs, Bound_args *b);
+/* A call as it came: positional values, then keywords either as vectorcall's names (their
+ * values follow the positional ones) or as a dict (tp_call). */
+typedef struct {
+  PyObject *const *args;
+  Py_ssize_t nargs;
+  PyObject *kwnames, *kwargs; /* at most one of them */
+} Call_args;
+
+/* 0 bound; 1 for anything unusual, which the Python path binds (and words the error of). */
+int tl_bind(const Kernel *k, const Call_args *a, Bound_args *b);
 
 /* -- one call, read (read.c) -------------------------------------------------------------- */
 #define MAX_RAW 256

@@ -280,6 +280,46 @@ def test_constexprs_by_identity_value_or_repr(fake_torch, fake_driver, monkeypat
     tagged._clear_plans()
 
 
+@tile.jit
+def keywords(x, out, n, BLOCK: tile.constexpr, SCALE: tile.constexpr = 2):
+    start = tile.program_id(0) * BLOCK
+    tile.store(out, start, tile.load(x, start, BLOCK, bound=n) * SCALE, bound=n)
+
+
+def test_binding_by_position_keyword_and_default(fake_torch, fake_driver, monkeypatch):
+    """C binds as Python would (on 3.12+ from vectorcall's arrays, on 3.11 from the
+    tuple and dict); what it cannot bind, Python binds or refuses."""
+    monkeypatch.setattr(keywords, "_launchers", {})
+    keywords._clear_plans()
+    x, out = tensors(fake_torch, 4096, count=2)
+    fake_driver.expect([0, 8, 16, 24, 28], [8, 4, 8, 4, 4])
+    calls = [lambda: keywords[(4,)](x, out, 4096, BLOCK=1024),
+             lambda: keywords[(4,)](x, out=out, n=4096, BLOCK=1024, SCALE=2),
+             lambda: keywords[(4,)](n=4096, out=out, x=x, SCALE=2, BLOCK=1024, num_warps=None),
+             lambda: keywords[(4,)](*[x, out], **{"n": 4096, "".join(["BLO", "CK"]): 1024})]
+    before = ext.stats()
+    for call in calls * 2:
+        call()
+        assert launched_params(fake_driver, ["ptr", "i32", "ptr", "i32", "i32"]) == [
+            x.data_ptr(), 4096, out.data_ptr(), 4096, 4096]
+    after = ext.stats()
+    assert len(keywords._plans) == 1
+    assert (after["declined"] - before["declined"], after["fast"] - before["fast"]) == (1, 7)
+    keywords[(4,)](x, out, 4096, BLOCK=1024, SCALE=3)
+    assert len(keywords._plans) == 2
+    with pytest.raises(TypeError, match="keywords: missing a required argument: 'BLOCK'"):
+        keywords[(4,)](x, out, 4096)
+    keywords[(4,)](x, out, 4096, 1024, 3)  # constexprs by position too
+    assert len(keywords._plans) == 2
+    with pytest.raises(TypeError, match="keywords: too many positional arguments"):
+        keywords[(4,)](x, out, 4096, 1024, 2, 7)
+    with pytest.raises(TypeError, match="keywords: multiple values for argument 'x'"):
+        keywords[(4,)](x, out, 4096, x=x, BLOCK=1024)
+    with pytest.raises(TypeError, match="keywords: .*unexpected keyword argument 'BLOKC'"):
+        keywords[(4,)](x, out, 4096, BLOCK=1024, BLOKC=1024)
+    keywords._clear_plans()
+
+
 def test_fast_path_stream_grid_and_floats(fake_torch, fake_driver):
     x, out = tensors(fake_torch, 4096, count=2)
     fake_driver.expect([0, 8, 16, 24, 28, 32], [8, 4, 8, 4, 4, 4])
