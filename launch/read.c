@@ -12,6 +12,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <dlfcn.h>
 #include <string.h>
 
 #include "launch.h"
@@ -43,6 +44,11 @@ static void forget_last(void) {
   for (int i = 0; i < 6; i++) Py_XDECREF(held[i]);
 }
 
+/* f(arg): through PyObject_Vectorcall where the running Python's stable ABI has it (3.12+;
+ * looked up at configure), sparing the varargs walk of PyObject_CallFunctionObjArgs. */
+typedef PyObject *(*VectorcallFn)(PyObject *, PyObject *const *, size_t, PyObject *);
+static VectorcallFn vectorcall;
+
 PyObject *tl_py_configure(PyObject *mod, PyObject *args, PyObject *kwargs) {
   (void)mod;
   static char *names[] = {"readers", "reader_for", "torch_reader", "torch_dtypes", "float_key",
@@ -72,6 +78,7 @@ PyObject *tl_py_configure(PyObject *mod, PyObject *args, PyObject *kwargs) {
     Py_XDECREF(old);
   }
   forget_last(); /* classes and dtypes are read by the new hooks from here */
+  if (Py_Version >= 0x030C0000) *(void **)&vectorcall = dlsym(RTLD_DEFAULT, "PyObject_Vectorcall");
   Py_RETURN_NONE;
 }
 
@@ -100,8 +107,13 @@ static void remember_type(PyObject *type) {
   for (int i = 0; i < 4; i++) Py_XDECREF(held[i]);
 }
 
+static PyObject *call1(PyObject *f, PyObject *arg) {
+  if (vectorcall) return vectorcall(f, &arg, 1, NULL);
+  return PyObject_CallFunctionObjArgs(f, arg, NULL);
+}
+
 static PyObject *call_method(PyObject *obj, PyObject *name, PyObject *cached) {
-  if ((PyObject *)Py_TYPE(obj) == last.type) return PyObject_CallFunctionObjArgs(cached, obj, NULL);
+  if ((PyObject *)Py_TYPE(obj) == last.type) return call1(cached, obj);
   return PyObject_CallMethodObjArgs(obj, name, NULL);
 }
 
@@ -404,7 +416,7 @@ int tl_resolve_stream(Call *c, PyObject *given, unsigned long long *stream) {
     PyObject *accessor = PyObject_GetAttr(hooks.streams, s_torch_stream);
     if (!accessor) return -1;
     PyObject *device = PyLong_FromLong(c->device);
-    handle = device ? PyObject_CallFunctionObjArgs(accessor, device, NULL) : NULL;
+    handle = device ? call1(accessor, device) : NULL;
     Py_XDECREF(device);
     Py_DECREF(accessor);
   } else if (Py_IS_TYPE(given, &PyLong_Type)) {
