@@ -15,8 +15,14 @@ test: setup
 	$(LIT) -sv test
 	$(PY) -m pytest -q test/python
 
-# Copies the built C API library into python/tile/_lib (git-ignored), so the
-# device machine can use the source tree: carry [".mlir-bundle", "python/tile/_lib"].
+# Copies the built C API library and the C launch extension (the newest
+# build/*/launch/_launch.abi3.so: `pip install -e .` or `ninja tile_launch`) into
+# python/tile/_lib (git-ignored), so the device machine can use the source tree:
+# carry [".mlir-bundle", "python/tile/_lib"].
 device-stage:
 	mkdir -p python/tile/_lib
 	cp "$$($(PY) -c 'import tile.compiler.mlir_context as m; print(m.find_library())')" python/tile/_lib/
+	@ext=$$(ls -t build/*/launch/_launch.abi3.so 2>/dev/null | head -n 1); \
+	if [ -z "$$ext" ]; then echo "device-stage: no build/*/launch/_launch.abi3.so; build the" \
+	  "tile_launch target (or launches take the slower Python path)" >&2; exit 1; fi; \
+	cp "$$ext" python/tile/_lib/ && echo "device-stage: $$ext"

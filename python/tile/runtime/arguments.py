@@ -211,6 +211,7 @@ def as_device_array(value, name: str, stream: int | None = None,
 
 # -- the exchange protocols ------------------------------------------------------------------
 _torch_dtype_table: dict = {}
+_TORCH_DTYPE_KEYS: dict = {}  # torch dtype -> MLIR name (array_key's first part), for the C path
 
 
 def _torch_dtypes() -> dict:
@@ -221,6 +222,7 @@ def _torch_dtypes() -> dict:
         for attr, dtype in _TORCH_DTYPE_NAMES.items():
             if hasattr(torch, attr):
                 _torch_dtype_table[getattr(torch, attr)] = dtype
+                _TORCH_DTYPE_KEYS[getattr(torch, attr)] = dtype.mlir
     return _torch_dtype_table
 
 

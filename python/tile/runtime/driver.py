@@ -122,6 +122,7 @@ class LoadedKernel:
         try:
             self.module = check(cu.cuModuleLoadData(image))
             self.function = check(cu.cuModuleGetFunction(self.module, name.encode()))
+            self.function_handle = int(self.function)  # what the C launch path calls
             static = check(cu.cuFuncGetAttribute(
                 cu.CUfunction_attribute.CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES, self.function))
             check_shared_memory(name, static, shared_bytes, max_shared_bytes(device))

@@ -1,9 +1,13 @@
 """`@tile.jit`: specialization, compilation on first use, launch.
 
-A launch reads the arguments into a specialization key (`arguments.collect`);
-a key seen before maps straight to a `Launcher` (packing plan + loaded
-kernel). A new key goes the slow way: bind, build the `ArgSpec`s, compile (or
-load from the memory or disk cache), load, plan, and remember the launcher.
+`kernel[grid](...)` with the C extension (`native`) is its `Bound`: C binds
+the call by the kernel's signature, reads ints, floats and torch tensors into a
+key and launches the key's plan (launch/fast.c); everything else comes to
+`_slow_launch`, the Python path. There, a launch reads the arguments into a
+specialization key (`arguments.collect`); a key seen before maps straight to a
+`Launcher` (packing plan + loaded kernel). A new key goes the slow way: bind,
+build the `ArgSpec`s, compile (or load from the memory or disk cache), load,
+plan, and remember the launcher (and its C plan under the C path's key).
 """
 from __future__ import annotations
 
@@ -18,13 +22,14 @@ from .. import language as tl
 from ..compiler import CompiledKernel, CompileOptions, compile_ir, verify_ir
 from ..frontend import KernelSource, generate_ir
 from ..signature import ArgSpec, array_spec, params_of, parse_type_string
-from . import cache, driver
+from . import cache, driver, native
 from .arguments import as_device_array, collect, scalar_spec
 from .launcher import Launcher, ParamPacker, grid3, resolve_stream
 from .tensormap import TensorMapSpec
 
 LAUNCH_OPTIONS = ("num_warps", "num_stages", "warp_specialize", "stream")
 DEFAULT_NUM_WARPS = 4
+_NO_DEFAULT = object()  # a parameter without a default, for the C path's binding
 
 
 def _is_constexpr(annotation, globals_) -> bool:
@@ -53,7 +58,10 @@ class _Bound:
     unknown_memory: list = field(default_factory=list)  # arrays no CUDA device owns
 
 
-class JITFunction:
+class JITFunction(native.module.KernelBase if native.module is not None else object):
+    """A `@tile.jit` kernel. With the C extension, `kernel[grid]` is made in C (its base
+    class), launching through `_native`; otherwise `_python_launcher` makes it."""
+
     def __init__(self, fn):
         self.fn = fn
         self.__name__ = fn.__name__
@@ -78,6 +86,8 @@ class JITFunction:
         self._ir_cache: dict[tuple, str] = {}  # specialization -> frontend IR text
         self._loaded: dict[tuple, driver.LoadedKernel] = {}  # (compile key, device)
         self._launchers: dict[tuple, Launcher] = {}  # launch key -> launcher
+        self._plans: dict[tuple, object] = {}  # the C path's key -> C launch plan
+        self._native = self._native_kernel()
 
     def __repr__(self) -> str:
         return f"<tile.jit {self.__name__}>"
@@ -85,10 +95,34 @@ class JITFunction:
     def __call__(self, *args, **kwargs):
         raise TypeError(f"launch a tile kernel with a grid: {self.__name__}[grid](...)")
 
-    def __getitem__(self, grid) -> "_Launcher":
+    def _python_launcher(self, grid) -> "_Launcher":
         return _Launcher(self, grid)
 
+    if native.module is None:
+        __getitem__ = _python_launcher
+
     # -- specialization --------------------------------------------------------
+    def _native_kernel(self):
+        """What the C fast path binds a call by (launch/fast.c), or None without it."""
+        if native.module is None:
+            return None
+        params = self.signature.parameters.values()
+        spec = tuple((p.name, p.name in self.constexpr_params,
+                      _NO_DEFAULT if p.default is p.empty else p.default) for p in params)
+        positional = sum(p.kind == p.POSITIONAL_OR_KEYWORD for p in params)
+        try:
+            return native.module.kernel(self.__name__, spec, positional, _NO_DEFAULT,
+                                        self._plans, _slow_launch, _resolve_grid,
+                                        interpreter_launch)
+        except ValueError:  # more parameters than the C path binds: the Python path
+            return None
+
+    def _clear_plans(self) -> None:
+        """Forgets the C path's plans (its dict and the memo of recent calls)."""
+        self._plans.clear()
+        if self._native is not None:
+            native.module.forget(self._native)
+
     def _make_binder(self):
         """A function with the kernel's signature plus the launch options that
         returns (runtime values, constexpr values, compile options, stream): binding by
@@ -244,17 +278,16 @@ class JITFunction:
         key.append(device)
         return tuple(key), raw, device, hint, constexprs, stream
 
-    def _launch(self, grid, args, kwargs) -> None:
+    def _launch(self, grid, args, kwargs) -> Launcher:
+        """The Python launch path; returns the launcher it used."""
         key, raw, device, hint, constexprs, stream = self._launch_key(args, kwargs)
         launcher = self._launchers.get(key)
         if launcher is None:
             launcher = self._prepare(key, args, kwargs)
-        if callable(grid):
-            grid = grid(dict(zip(self._constexpr_names, constexprs)))
-        grid = grid3(grid, self.__name__)
-        if grid is None:
-            return  # an empty grid launches nothing, as in Triton
-        launcher(grid, resolve_stream(stream, hint, device or 0), raw)
+        grid = _resolve_grid(self, grid, constexprs)
+        if grid is not None:  # an empty grid launches nothing, as in Triton
+            launcher(grid, resolve_stream(stream, hint, device or 0), raw)
+        return launcher
 
     def _prepare(self, key: tuple, args, kwargs) -> Launcher:
         """A new specialization: compile (or fetch), load on the device, plan."""
@@ -277,19 +310,43 @@ class JITFunction:
         return launcher
 
 
+def _resolve_grid(fn: JITFunction, grid, constexprs):
+    """3 ints, or None for an empty grid; a callable grid is called with the constexprs."""
+    if callable(grid):
+        grid = grid(dict(zip(fn._constexpr_names, constexprs)))
+    return grid3(grid, fn.__name__)
+
+
+def _slow_launch(fn: JITFunction, grid, args, kwargs, key):
+    """The Python path, for every call the C fast path leaves (see launch/fast.c); `key`,
+    the C path's key of the call when it got that far, then finds the plan directly."""
+    if interpreter.requested():
+        return interpreter.launch(fn, grid, args, kwargs or {})
+    launcher = fn._launch(grid, args, kwargs or {})
+    if key is not None and launcher.plan is not None:
+        fn._plans[key] = launcher.plan
+
+
 class _Launcher:
+    """`kernel[grid]` without the C extension."""
+
     def __init__(self, fn: JITFunction, grid):
         self.fn, self.grid = fn, grid
 
     def __call__(self, *args, **kwargs):
         if interpreter.requested():
             return self.interpret(*args, **kwargs)
-        return self.fn._launch(self.grid, args, kwargs)
+        self.fn._launch(self.grid, args, kwargs)
 
     def interpret(self, *args, **kwargs):
         """Runs the kernel's tile IR on the CPU interpreter, on numpy arrays or CPU
         torch tensors (results written into them); see docs/interpreter.md."""
         return interpreter.launch(self.fn, self.grid, args, kwargs)
+
+
+def interpreter_launch(fn, grid, args, kwargs):
+    """`kernel[grid].interpret(...)` of the C path's launcher."""
+    return interpreter.launch(fn, grid, args, kwargs)
 
 
 def jit(fn=None):

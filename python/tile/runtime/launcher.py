@@ -1,23 +1,29 @@
 """The launch path of one loaded specialization, precomputed so that a cached
-launch does little Python work: one gather of the parameter values out of the
-raw argument values, one `struct.pack_into` into a buffer that the
-kernelParams array already points into, the TMA descriptors copied in (from
-their cache), one cuLaunchKernel.
+launch does little work. With the C extension (`native`), a `Launcher` holds a
+plan: the parameter layout, packed and launched in C (`_launch.launch`), which
+`kernel[grid]`'s C fast path also uses. Without it: one gather of the parameter
+values out of the raw argument values, one `struct.pack_into` into a buffer that
+the kernelParams array already points into, the TMA descriptors copied in (from
+their cache), one cuLaunchKernel through cuda.bindings.
 """
 from __future__ import annotations
 
 import ctypes
 import operator
 import struct
+import sys
 import threading
 
+from .. import language as tl
 from ..signature import ArgSpec, Param, params_of
+from . import arguments, native
 from .arguments import TORCH_STREAM, raw_index, raw_length
-from .driver import LoadedKernel, stream_handle
+from .driver import CudaError, LoadedKernel, stream_handle
 from .tensormap import DESCRIPTORS, TENSOR_MAP_BYTES, TensorMapSpec
 
-# signature.Param.type -> (struct code, bytes)
-_PARAM_CODES = {"ptr": ("Q", 8), "i32": ("i", 4), "f32": ("f", 4)}
+# signature.Param.type -> (struct code, bytes, the C plan's slot kind)
+_PARAM_CODES = {"ptr": ("Q", 8, 0), "i32": ("i", 4, 1), "f32": ("f", 4, 2)}
+_SLOT_TMA = 3
 _GRID_LIMITS = (2**31 - 1, 65535, 65535)
 
 
@@ -106,6 +112,7 @@ class ParamPacker:
             raise RuntimeError(f"{kernel}: the kernel has {len(abi)} parameters, the signature "
                                f"makes {len(params)} plus {len(tma)} TMA descriptors")
         fmt, offsets, gather, self.params, self._tma = "<", [], [], [], []
+        self.slots = []  # (kind, offset, raw index or TMA entry) per parameter: the C layout
         offset, pending = 0, iter(params)
         for index, slot in enumerate(abi):
             aligned = -(-offset // slot["align"]) * slot["align"]
@@ -123,10 +130,12 @@ class ParamPacker:
                     raise RuntimeError(f"{kernel}: argument '{t.arg}' is {spec.dtype}, its TMA "
                                        f"descriptor expects {t.dtype}")
                 self._tma.append((t, offset, arg_base, spec.rank))
+                self.slots.append((_SLOT_TMA, offset, len(self._tma) - 1))
                 fmt += f"{TENSOR_MAP_BYTES}x"
             else:
                 param, at = next(pending)
-                code, size = _PARAM_CODES[param.type]
+                code, size, kind = _PARAM_CODES[param.type]
+                self.slots.append((kind, offset, at))
                 if slot["size"] != size:
                     raise RuntimeError(f"{kernel}: parameter {index} ({param.name}) is "
                                        f"{slot['size']} bytes in the kernel, {size} here")
@@ -155,14 +164,26 @@ class ParamPacker:
         values = self._gather(raw)
         try:
             self._struct.pack_into(self._buffer, self._base, *values)
-        except struct.error:
+        except (struct.error, OverflowError):
             raise self._range_error(values) from None
         view, base = self._view, self._base
-        for spec, offset, arg_base, rank in self._tma:
-            at = base + offset
-            view[at:at + TENSOR_MAP_BYTES] = DESCRIPTORS.descriptor(
-                spec, raw[arg_base], raw[arg_base + 1:arg_base + 1 + rank],
-                raw[arg_base + 1 + rank:arg_base + 1 + 2 * rank])
+        for (_, offset, _, _), blob in zip(self._tma, self.descriptors(raw)):
+            view[base + offset:base + offset + TENSOR_MAP_BYTES] = blob
+
+    def descriptors(self, raw: list) -> list[bytes]:
+        """The TMA descriptors of a call, in the order of `tma_layout` (from their cache)."""
+        return [DESCRIPTORS.descriptor(spec, raw[base], raw[base + 1:base + 1 + rank],
+                                       raw[base + 1 + rank:base + 1 + 2 * rank])
+                for spec, _, base, rank in self._tma]
+
+    def tma_layout(self) -> list[tuple]:
+        """(offset, raw index of the pointer, rank, box, swizzle, dtype) per descriptor,
+        for the C plan: the last four complete `DescriptorCache`'s key."""
+        return [(offset, base, rank, spec.box, spec.swizzle, spec.dtype)
+                for spec, offset, base, rank in self._tma]
+
+    def range_error(self, raw: list) -> Exception:
+        return self._range_error(self._gather(raw))
 
     def _range_error(self, values) -> Exception:
         """Names the parameter whose value does not fit (sizes and strides are i32)."""
@@ -170,7 +191,7 @@ class ParamPacker:
             code = _PARAM_CODES[param.type][0]
             try:
                 struct.pack("<" + code, value)
-            except struct.error:
+            except (struct.error, OverflowError):
                 what = "int32" if code == "i" else "a 64-bit pointer" if code == "Q" else "f32"
                 return ValueError(f"{param.name} = {value} does not fit in {what}")
         return ValueError(f"parameters {values} do not fit the kernel's parameter types")
@@ -183,14 +204,45 @@ class ParamPacker:
 _BUFFER_ALIGN = 64
 
 
+def make_plan(loaded, packer: ParamPacker, block):
+    """The C launch plan of a loaded kernel, or None without the extension (or for a
+    stand-in kernel with no CUfunction handle, as the CPU tests use)."""
+    function = getattr(loaded, "function_handle", None)
+    if native.module is None or function is None:
+        return None
+    return native.module.plan(function, loaded.context_handle, tuple(block),
+                              loaded.shared_bytes, packer.size, packer.slots,
+                              packer.tma_layout(), DESCRIPTORS.entries)
+
+
 class Launcher:
-    """One specialization loaded on one device: pack, then cuLaunchKernel."""
+    """One specialization loaded on one device: pack, then cuLaunchKernel (in C when the
+    extension is there: `plan`)."""
 
     def __init__(self, loaded: LoadedKernel, packer: ParamPacker, block):
         self.loaded, self.packer, self.block = loaded, packer, tuple(block)
         self._lock = threading.Lock()  # the parameter buffer is shared by calls
+        self.plan = make_plan(loaded, packer, self.block)
 
     def __call__(self, grid, stream: int, raw: list) -> None:
+        if self.plan is not None:
+            try:  # packs on the C stack: no lock
+                native.module.launch(self.plan, grid, stream, raw, self.packer.descriptors(raw))
+            except (OverflowError, TypeError):
+                raise self.packer.range_error(raw) from None
+            return
         with self._lock:
             self.packer.pack(raw)
             self.loaded.launch(grid, self.block, stream, self.packer.kernel_params)
+
+
+if native.module is not None:  # the objects the C fast path reads (by reference)
+    native.module.configure(readers=arguments._READERS, reader_for=arguments._reader_for,
+                            torch_reader=arguments._TORCH,
+                            torch_dtypes=arguments._TORCH_DTYPE_KEYS,
+                            float_key=arguments.FLOAT_KEY, stream_handle=stream_handle,
+                            streams=sys.modules[__name__],
+                            # constexprs of these types are known by identity in the C
+                            # path's memo (immutable: same object, same repr)
+                            identity_types=(str, float, bool, bytes, tl.dtype),
+                            cuda_error=CudaError)

@@ -173,5 +173,11 @@ class DescriptorCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def entries(self) -> dict:
+        """The cache itself, by key: the C launch path looks descriptors up in it (and
+        leaves a miss to `descriptor`)."""
+        return self._entries
+
 
 DESCRIPTORS = DescriptorCache()
