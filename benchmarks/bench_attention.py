@@ -29,7 +29,12 @@ CONFIGS = [tile.Config(dict(BM=128, BN=64), num_warps=4, num_stages=3),
            tile.Config(dict(BM=128, BN=64), num_warps=4, num_stages=2),
            tile.Config(dict(BM=128, BN=64), num_warps=8, num_stages=3),
            tile.Config(dict(BM=128, BN=64), num_warps=8, num_stages=2),
-           tile.Config(dict(BM=128, BN=128), num_warps=8, num_stages=2)]
+           tile.Config(dict(BM=128, BN=128), num_warps=8, num_stages=2),
+           # A producer warpgroup issues the copies; causal attention's two
+           # loops then share one ring of stages (docs/perf-notes.md).
+           tile.Config(dict(BM=128, BN=64), num_warps=8, num_stages=2, warp_specialize=True),
+           tile.Config(dict(BM=128, BN=64), num_warps=8, num_stages=3, warp_specialize=True),
+           tile.Config(dict(BM=128, BN=128), num_warps=8, num_stages=2, warp_specialize=True)]
 # The default (TILE_AUTOTUNE=0) fits every case.
 attention_tuned = tile.autotune(CONFIGS, key=["seq_len"], default=CONFIGS[3])(attention_fwd)
 
