@@ -93,7 +93,8 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
     config = attention_tuned.best_config  # what run_tile launched
     result.update(reference=f"SDPA {ref_name}", errors=errors,
                   tile_config=(f"{config.kwargs['BM']}x{config.kwargs['BN']} w{config.num_warps}"
-                               f" s{config.num_stages or 3}"),
+                               f" s{config.num_stages or 3}"
+                               f"{' ws' if config.warp_specialize else ''}"),
                   triton_config=triton_ref.attention_config(N, D, causal))
     result["correct"] = errors["tile"] < TOLERANCE and errors["Triton"] < TOLERANCE
     ms = {name: do_bench(fn, warmup=warmup, rep=rep, return_mode="median")
@@ -113,7 +114,7 @@ def bench(selected=None, quick: bool = False) -> list[dict]:
             rows.append(bench_case(*case, warmup=warmup, rep=rep))
         except Exception as e:  # the row fails; the other cases still run
             rows.append({"case": case_name(*case), "kind": "attention", "correct": False,
-                         "error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"})
+                         "error": f"{type(e).__name__}: {' / '.join(str(e).splitlines()[:4])[:400]}"})
         print(row(rows[-1]), flush=True)
     return rows
 

@@ -42,7 +42,8 @@ def case_name(M, N, K, dtype, epilogue) -> str:
 def _config(config) -> str:
     kw = config.kwargs
     stages = config.num_stages or 3
-    return f"{kw['BM']}x{kw['BN']}x{kw['BK']} w{config.num_warps} s{stages}"
+    ws = " ws" if config.warp_specialize else ""
+    return f"{kw['BM']}x{kw['BN']}x{kw['BK']} w{config.num_warps} s{stages}{ws}"
 
 
 def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
@@ -100,7 +101,7 @@ def bench(selected=None, quick: bool = False) -> list[dict]:
             rows.append(bench_case(*case, warmup=warmup, rep=rep))
         except Exception as e:  # the row fails; the other cases still run
             rows.append({"case": case_name(*case), "kind": "gemm", "correct": False,
-                         "error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"})
+                         "error": f"{type(e).__name__}: {' / '.join(str(e).splitlines()[:4])[:400]}"})
         print(row(rows[-1]), flush=True)
     return rows
 

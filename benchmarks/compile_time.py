@@ -4,8 +4,10 @@ by stage (frontend, tile passes, LLVM/NVPTX, ptxas) from the driver's timers.
 
 Measured kernels: vector add (BLOCK 1024, 4 warps, f32, 16-byte aligned) and
 the bf16 GEMM of examples/gemm.py (128x256x64 tiles, 8 warps, 3 stages) against
-Triton's tutorial matmul with the same tiles; attention joins when its GPU
-lowering lands. tile's kernels are checked on the GPU in the same run.
+Triton's tutorial matmul with the same tiles, and attention forward (d128,
+non-causal, 128x128 blocks, 8 warps, 2 stages) against the Triton attention
+kernel of benchmarks/triton_ref.py with the same blocks. tile's kernels are
+checked on the GPU in the same run.
 Each side compiles once to warm up (imports, context set-up), then `REPS`
 times; the median is reported.
     python3 benchmarks/compile_time.py
@@ -20,6 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+sys.path.insert(0, os.path.dirname(__file__))  # triton_ref
 
 REPS = 5
 STAGES = ("frontend", "tile_passes", "llvm_nvptx", "ptxas")
@@ -170,6 +173,82 @@ def bench_gemm() -> dict:
     return result
 
 
+ATTENTION_SIGNATURE = ("*bf16[2]:16",) * 4 + ("i32:16", "f32")
+ATTENTION_BLOCKS = dict(BM=128, BN=128, D=128, CAUSAL=False)
+
+
+def tile_attention_seconds() -> tuple[float, dict]:
+    import tile
+    from attention import attention_fwd
+    start = time.perf_counter()
+    kernel = tile.jit(attention_fwd.fn).compile(*ATTENTION_SIGNATURE, **ATTENTION_BLOCKS,
+                                                num_warps=8, num_stages=2)
+    total = time.perf_counter() - start
+    seconds = dict(kernel.metadata["stage_seconds"])
+    seconds["frontend"] += seconds.pop("parse")
+    return total, seconds
+
+
+def triton_attention_seconds() -> float | None:
+    try:
+        import triton  # noqa: F401
+        import triton_ref
+    except ImportError:
+        return None
+    import torch
+    q = torch.empty(1024, 128, device="cuda", dtype=torch.bfloat16)
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["TRITON_CACHE_DIR"] = cache
+        start = time.perf_counter()
+        compiled = triton_ref._attention_kernel.fn.warmup(
+            q, q, q, q, 1024, 0.1, D=128, CAUSAL=False, BM=128, BN=128, num_warps=8,
+            num_stages=2, grid=(1,))
+        total = time.perf_counter() - start
+    assert compiled.asm.get("cubin"), "Triton produced no cubin"
+    return total
+
+
+def check_attention() -> bool:
+    """Runs the same specialization (compiled again, cache off) against torch."""
+    import math
+    import torch
+    import tile
+    from attention import attention_fwd, reference
+    heads, n, d = 2, 512, 128
+    q, k, v = (torch.randn(heads * n, d, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+    o = torch.full_like(q, float("nan"))
+    tile.jit(attention_fwd.fn)[(n // 128, heads)](q, k, v, o, n, 1 / math.sqrt(d),
+                                                   **ATTENTION_BLOCKS, num_warps=8,
+                                                   num_stages=2)
+    ref = reference(q.view(heads, n, d), k.view(heads, n, d), v.view(heads, n, d),
+                    1 / math.sqrt(d), False).reshape(heads * n, d)
+    return float((o.float() - ref).norm() / ref.norm()) < 1e-2
+
+
+def bench_attention() -> dict:
+    saved = {k: os.environ.get(k) for k in ("TILE_CACHE", "TRITON_ALWAYS_COMPILE",
+                                            "TRITON_CACHE_DIR")}
+    os.environ.update(TILE_CACHE="0", TRITON_ALWAYS_COMPILE="1")
+    try:
+        tile_attention_seconds(), triton_attention_seconds()  # warm-up
+        tile_runs = [tile_attention_seconds() for _ in range(REPS)]
+        triton_runs = [triton_attention_seconds() for _ in range(REPS)]
+        correct = check_attention()
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+    tile_total = statistics.median(t for t, _ in tile_runs)
+    stages = {s: statistics.median(r[1].get(s, 0.0) for r in tile_runs) for s in STAGES}
+    result = {"case": "cold compile, attention d128 128x128", "tile_s": tile_total,
+              "stages_s": stages, "correct": correct}
+    if triton_runs[0] is not None:
+        import triton
+        result.update(triton_s=statistics.median(triton_runs),
+                      vs_triton=tile_total / statistics.median(triton_runs),
+                      triton_version=triton.__version__)
+    return result
+
+
 def check(kernel) -> bool:
     """Launches the freshly compiled cubin once and compares with torch."""
     import torch
@@ -201,4 +280,4 @@ def row(r: dict) -> str:
 
 
 if __name__ == "__main__":
-    print(json.dumps([bench(), bench_gemm()], indent=2))
+    print(json.dumps([bench(), bench_gemm(), bench_attention()], indent=2))

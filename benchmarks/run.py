@@ -33,7 +33,8 @@ def case_names(groups: list[str], quick: bool) -> list[str]:
     import bench_attention
     import bench_gemm
     names = {"launch": ["launch overhead (cached, 4 args)"],
-             "compile": ["cold compile, vector add", "cold compile, GEMM 128x256x64"],
+             "compile": ["cold compile, vector add", "cold compile, GEMM 128x256x64",
+                         "cold compile, attention d128 128x128"],
              "vector_add": ["vector add 2^28 f32"],
              "softmax": ["softmax 65536x1024 f16"] + ([] if quick else ["softmax 32768x2048 f16"]),
              "gemm": [bench_gemm.case_name(*c) for c in bench_gemm.cases(quick)],
@@ -57,7 +58,8 @@ def run_group(group: str, quick: bool) -> list[dict]:
         if group == "compile":
             import compile_time
             return [dict(compile_time.bench(), kind="compile"),
-                    dict(compile_time.bench_gemm(), kind="compile")]
+                    dict(compile_time.bench_gemm(), kind="compile"),
+                    dict(compile_time.bench_attention(), kind="compile")]
         if group == "vector_add":
             import bench_vector_add
             return [dict(bench_vector_add.bench(), kind="vector_add")]

@@ -22,7 +22,9 @@ import triton
 import triton.language as tl
 
 LOG2_E = 1.4426950408889634
-GELU_C = math.sqrt(2 / math.pi)
+# Globals a Triton kernel reads must be tl.constexpr.
+LOG2_E_K = tl.constexpr(LOG2_E)
+GELU_C_K = tl.constexpr(math.sqrt(2 / math.pi))
 
 GEMM_CONFIGS = [
     triton.Config(dict(BM=128, BN=256, BK=64, GROUP=8), num_warps=8, num_stages=3),
@@ -64,10 +66,10 @@ def _matmul_kernel(A, B, C, bias, M, N, K, stride_am, stride_ak, stride_bk, stri
     if ACT == "relu":
         acc = tl.maximum(acc, 0.0)
     elif ACT == "gelu":  # tanh approximation: x · sigmoid(2u)
-        u = acc * (GELU_C * LOG2_E) * (1.0 + 0.044715 * acc * acc)
+        u = acc * (GELU_C_K * LOG2_E_K) * (1.0 + 0.044715 * acc * acc)
         acc = acc / (1.0 + tl.math.exp2(-2.0 * u))
     elif ACT == "silu":
-        acc = acc / (1.0 + tl.math.exp2(-LOG2_E * acc))
+        acc = acc / (1.0 + tl.math.exp2(-LOG2_E_K * acc))
     rows_c = pid_m * BM + tl.arange(0, BM)
     c_ptrs = C + rows_c[:, None] * stride_cm + cols[None, :] * stride_cn
     tl.store(c_ptrs, acc.to(C.dtype.element_ty), mask=(rows_c[:, None] < M) & (cols[None, :] < N))
