@@ -54,9 +54,10 @@ def sweep_gemm():
 
 # (BM, BN, num_warps, num_stages, warp_specialize) per head dimension.
 ATTENTION_CONFIGS = {
-    64: [(128, 64, 4, 3, False), (128, 64, 8, 3, True), (128, 128, 8, 2, True),
+    64: [(128, 64, 4, 3, False), (128, 64, 4, 3, True), (128, 64, 8, 3, True),
          (128, 128, 8, 3, True)],
-    128: [(128, 64, 8, 2, False), (128, 64, 8, 2, True), (128, 128, 8, 2, True)],
+    128: [(128, 64, 8, 2, False), (128, 64, 8, 3, True), (128, 64, 8, 4, True),
+          (128, 128, 8, 2, True)],
 }
 
 
