@@ -226,6 +226,7 @@ struct ConvertTileToGPU
     populateMemoryOpPatterns(converter, patterns, state);
     populateTileOpPatterns(converter, patterns, state);
     populateHopperOpPatterns(converter, patterns, state);
+    populateWgmmaPatterns(converter, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, converter);
     scf::populateSCFStructuralTypeConversionsAndLegality(converter, patterns, target);
 

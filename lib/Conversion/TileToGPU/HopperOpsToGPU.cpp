@@ -1,7 +1,8 @@
 // Hopper ops: shared tiles and barriers (placed in dynamic shared memory by
-// planSharedMemory), TMA copies on mbarriers, and mma on shared operands as
-// WGMMA. Written as inline PTX, as Triton and ThunderKittens do, so that the
-// order of fences, commits and waits is exactly the one chosen here.
+// planSharedMemory), TMA copies and stores on mbarriers, warp
+// specialization. (mma as WGMMA: WgmmaToGPU.cpp.) Written as inline PTX, as
+// Triton and ThunderKittens do, so that the order of fences, arrivals and
+// waits is exactly the one chosen here.
 #include "Conversion/TileToGPU/Patterns.h"
 #include "Conversion/TileToGPU/ThreadLayout.h"
 
@@ -298,189 +299,6 @@ struct WaitLowering : public OpConversionPattern<WaitOp> {
   }
 };
 
-/// A WGMMA shared-memory matrix descriptor (128-byte swizzle).
-Value descriptor(OpBuilder &b, Location loc, Value address, int64_t leadingBytes,
-                 int64_t strideBytes) {
-  Value addr = arith::ExtUIOp::create(b, loc, b.getI64Type(), address);
-  Value field = arith::ShRUIOp::create(
-      b, loc, arith::AndIOp::create(b, loc, addr, constI64(b, loc, 0x3FFFF)), constI64(b, loc, 4));
-  uint64_t fixed = (uint64_t(leadingBytes >> 4) << 16) | (uint64_t(strideBytes >> 4) << 32) |
-                   (uint64_t(1) << 62);
-  return arith::OrIOp::create(b, loc, field, constI64(b, loc, int64_t(fixed)));
-}
-
-std::string operandList(int64_t first, int64_t count) {
-  std::string s;
-  for (int64_t i = 0; i < count; ++i)
-    s += (i ? ", $" : "$") + std::to_string(first + i);
-  return s;
-}
-
-/// Inline PTX whose `count` f32 outputs are tied to the first `count` inputs
-/// (so that the accumulator stays in the same registers through WGMMA).
-SmallVector<Value> tiedAsm(OpBuilder &b, Location loc, ArrayRef<Value> acc, ValueRange before,
-                           StringRef beforeConstraints, ValueRange after,
-                           StringRef afterConstraints, StringRef ptx) {
-  int64_t n = acc.size();
-  std::string constraints;
-  for (int64_t i = 0; i < n; ++i)
-    constraints += "=f,";
-  constraints += beforeConstraints.str();
-  for (int64_t i = 0; i < n; ++i)
-    constraints += (beforeConstraints.empty() && i == 0 ? "" : ",") + std::to_string(i);
-  if (!afterConstraints.empty())
-    constraints += "," + afterConstraints.str();
-  SmallVector<Value> operands(before.begin(), before.end());
-  operands.append(acc.begin(), acc.end());
-  operands.append(after.begin(), after.end());
-  auto structType = LLVM::LLVMStructType::getLiteral(
-      b.getContext(), SmallVector<Type>(n, b.getF32Type()));
-  Value result = inlinePtx(b, loc, structType, operands, ptx, constraints);
-  SmallVector<Value> out;
-  for (int64_t i = 0; i < n; ++i)
-    out.push_back(LLVM::ExtractValueOp::create(b, loc, result, ArrayRef<int64_t>{i}));
-  return out;
-}
-
-/// mma with both operands in 128B-swizzled shared memory: A K-major (M x K),
-/// B K-major (N x K, transpose_b) or N-major (K x N). For every 64-row slab
-/// of the accumulator this warpgroup owns and every k16 step, one
-/// wgmma.mma_async m64nNk16; then one commit and a wait for completion.
-struct MmaLowering : public OpConversionPattern<MmaOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(MmaOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    auto aType = dyn_cast<SharedType>(op.getA().getType());
-    auto aRegs = dyn_cast<RankedTensorType>(op.getA().getType()); // A from registers
-    auto bType = dyn_cast<SharedType>(op.getB().getType());
-    auto accType = op.getAcc().getType();
-    auto layout = dyn_cast_or_null<WgmmaLayoutAttr>(accType.getEncoding());
-    if (aRegs && aRegs.getEncoding() != accType.getEncoding())
-      aRegs = nullptr; // tile-assign-layouts gives a register A the accumulator's layout
-    if ((!aType && !aRegs) || !bType)
-      return op.emitError("mma lowers from shared memory (B, and A unless it is in registers in "
-                          "the accumulator's layout): operands must come from tile.load in a "
-                          "loop (tile-pipeline stages them) or shared tiles");
-    if (op.getTransposeA())
-      return op.emitError("mma with transpose_a (A given as K x M) does not lower to WGMMA yet; "
-                          "pass A as M x K");
-    if (!layout)
-      return rewriter.notifyMatchFailure(op, "needs a #tile.wgmma accumulator");
-    auto swizzleOf = [](SharedType t) { return t.getSwizzle() ? t.getSwizzle().getBytes() : 0u; };
-    Type elt = aType ? aType.getElementType() : aRegs.getElementType();
-    bool kMajorB = op.getTransposeB();
-    int64_t M = accType.getDimSize(0), N = accType.getDimSize(1);
-    int64_t K = aType ? aType.getShape()[1] : aRegs.getDimSize(1);
-    if (!(elt.isBF16() || elt.isF16()) || (aType && swizzleOf(aType) != 128) ||
-        swizzleOf(bType) != 128 || N > 256 || (!kMajorB && N % 64))
-      return op.emitError("mma lowering supports bf16/f16 operands in 128B-swizzled shared "
-                          "tiles (64-element rows) and N <= 256 for now");
-    Location loc = op.getLoc();
-    int64_t warpgroups = layout.getWarpgroups();
-    int64_t slabs = M / (64 * warpgroups), perSlab = N / 2;
-    Value aBase = aType ? sharedAddress(rewriter, loc, adaptor.getA()) : Value();
-    Value bBase = sharedAddress(rewriter, loc, adaptor.getB());
-    Value warpgroup = arith::TruncIOp::create(
-        rewriter, loc, rewriter.getI32Type(),
-        arith::DivUIOp::create(rewriter, loc, threadId(rewriter, loc), constI64(rewriter, loc, 128)));
-    // Registers of the accumulator, per slab.
-    SmallVector<Value> acc;
-    for (int64_t r = 0; r < slabs * perSlab; ++r)
-      acc.push_back(vector::ExtractOp::create(rewriter, loc, adaptor.getAcc(), ArrayRef<int64_t>{r}));
-    // A register A fragment for k-step k of slab s: the accumulator-layout
-    // registers of columns 16k..16k+15, as four pairs (row r / r + 8 of the
-    // 8-column groups 2k and 2k + 1), each pair one 32-bit register.
-    auto aFragment = [&](int64_t s, int64_t k) {
-      SmallVector<Value> regs;
-      int64_t base = s * (K / 2);
-      for (int64_t group : {2 * k, 2 * k + 1})
-        for (int64_t half : {0, 1}) {
-          Value pair = extractRun(rewriter, loc, adaptor.getA(), base + group * 4 + half * 2, 2);
-          regs.push_back(LLVM::BitcastOp::create(rewriter, loc, rewriter.getI32Type(), pair));
-        }
-      return regs; // (r, k0-7), (r+8, k0-7), (r, k8-15), (r+8, k8-15): WGMMA's A order
-    };
-
-    const int64_t rowBytes = 128, kStepBytes = 32, kStepsPerBox = rowBytes / kStepBytes;
-    std::string type = elt.isBF16() ? "bf16" : "f16";
-    // Operands: perSlab tied outputs, then A (a descriptor, or 4 registers),
-    // the B descriptor, the tied inputs, and scale-d.
-    int64_t aOperands = aType ? 1 : 4;
-    std::string aText = aType ? "$" + std::to_string(perSlab)
-                              : "{" + operandList(perSlab, 4) + "}";
-    std::string ptx = "{ .reg .pred p; setp.ne.b32 p, $" +
-                      std::to_string(perSlab + aOperands + 1 + perSlab) +
-                      ", 0; wgmma.mma_async.sync.aligned.m64n" + std::to_string(N) + "k16.f32." +
-                      type + "." + type + " {" + operandList(0, perSlab) + "}, " + aText + ", $" +
-                      std::to_string(perSlab + aOperands) + ", p, 1, 1, " +
-                      (aType ? "0, " : "") + (kMajorB ? "0" : "1") + "; }";
-    inlinePtx(rewriter, loc, Type(), {}, "wgmma.fence.sync.aligned;", "");
-    for (int64_t k = 0; k < K / 16; ++k) {
-      int64_t box = k / kStepsPerBox, inBox = (k % kStepsPerBox) * kStepBytes;
-      Value bAddr;
-      int64_t bLeading, bStride = 1024;
-      if (kMajorB) {
-        bAddr = arith::AddIOp::create(rewriter, loc, bBase,
-                                      constI32(rewriter, loc, box * N * rowBytes + inBox));
-        bLeading = 16;
-      } else {
-        bAddr = arith::AddIOp::create(rewriter, loc, bBase, constI32(rewriter, loc, k * 16 * rowBytes));
-        bLeading = K * rowBytes; // from one 64-column box of B to the next
-      }
-      Value bDesc = descriptor(rewriter, loc, bAddr, bLeading, bStride);
-      for (int64_t s = 0; s < slabs; ++s) {
-        // Rows of slab s of this warpgroup start at (s * W + g) * 64.
-        Value slabRow = arith::MulIOp::create(
-            rewriter, loc,
-            arith::AddIOp::create(rewriter, loc, constI32(rewriter, loc, s * warpgroups), warpgroup),
-            constI32(rewriter, loc, 64 * rowBytes));
-        SmallVector<Value> aOperandValues;
-        std::string aConstraints;
-        if (aType) {
-          Value aAddr = arith::AddIOp::create(
-              rewriter, loc, aBase,
-              arith::AddIOp::create(rewriter, loc, slabRow,
-                                    constI32(rewriter, loc, box * M * rowBytes + inBox)));
-          aOperandValues.push_back(descriptor(rewriter, loc, aAddr, 16, 1024));
-          aConstraints = "l,";
-        } else {
-          aOperandValues = aFragment(s, k);
-          aConstraints = "r,r,r,r,";
-        }
-        aOperandValues.push_back(bDesc);
-        ArrayRef<Value> slabAcc = ArrayRef<Value>(acc).slice(s * perSlab, perSlab);
-        SmallVector<Value> out = tiedAsm(rewriter, loc, slabAcc, aOperandValues, aConstraints + "l",
-                                         ValueRange{constI32(rewriter, loc, 1)}, "r", ptx);
-        std::copy(out.begin(), out.end(), acc.begin() + s * perSlab);
-      }
-    }
-    inlinePtx(rewriter, loc, Type(), {}, "wgmma.commit_group.sync.aligned;", "");
-    if (op.getPending() == 0)
-      acc = tiedAsm(rewriter, loc, acc, ValueRange{}, "", ValueRange{}, "",
-                    "wgmma.wait_group.sync.aligned 0;");
-    else // the previous group (and the stage it read) is done; this one runs on
-      inlinePtx(rewriter, loc, Type(), {}, "wgmma.wait_group.sync.aligned 1;", "");
-    Type regs = getTypeConverter()->convertType(op.getType());
-    rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, regs, acc);
-    return success();
-  }
-};
-/// The accumulator passes through the wait, so nothing reads it earlier.
-struct MmaWaitLowering : public OpConversionPattern<MmaWaitOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(MmaWaitOp op, OpAdaptor adaptor,
-                                ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    auto regs = cast<VectorType>(adaptor.getAcc().getType());
-    SmallVector<Value> acc;
-    for (int64_t r = 0; r < regs.getNumElements(); ++r)
-      acc.push_back(vector::ExtractOp::create(rewriter, loc, adaptor.getAcc(), ArrayRef<int64_t>{r}));
-    acc = tiedAsm(rewriter, loc, acc, ValueRange{}, "", ValueRange{}, "",
-                  "wgmma.wait_group.sync.aligned 0;");
-    rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, regs, acc);
-    return success();
-  }
-};
 
 /// Thread 0 issues one TMA store a box (a shared tile wider than the swizzle
 /// span is several boxes side by side) and commits them as one bulk group.
@@ -538,8 +356,7 @@ void tile::populateHopperOpPatterns(TileTypeConverter &converter, RewritePattern
   MLIRContext *ctx = patterns.getContext();
   patterns.add<AllocSharedLowering, AllocMBarrierLowering, AsyncLoadLowering>(converter, ctx,
                                                                              state);
-  patterns.add<StageLowering, ArriveLowering, WarpSpecializeLowering, WaitLowering, MmaLowering, MmaWaitLowering,
-               StoreSharedLowering>(
-      converter, ctx);
+  patterns.add<StageLowering, ArriveLowering, WarpSpecializeLowering, WaitLowering,
+               StoreSharedLowering>(converter, ctx);
   patterns.add<AsyncStoreLowering, AsyncStoreWaitLowering>(converter, ctx);
 }

@@ -75,6 +75,7 @@ void populateMemoryOpPatterns(TileTypeConverter &converter, RewritePatternSet &p
                               LoweringState &state);
 void populateTileOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                             LoweringState &state);
+void populateWgmmaPatterns(TileTypeConverter &converter, RewritePatternSet &patterns);
 void populateHopperOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                               LoweringState &state);
 
