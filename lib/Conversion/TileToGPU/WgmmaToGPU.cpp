@@ -93,10 +93,15 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
     bool kMajorB = op.getTransposeB();
     int64_t M = accType.getDimSize(0), N = accType.getDimSize(1);
     int64_t K = aType ? aType.getShape()[mMajorA ? 0 : 1] : aRegs.getDimSize(1);
-    if (!(elt.isBF16() || elt.isF16()) || (aType && swizzleOf(aType) != 128) ||
+    // fp8 WGMMA takes k32 steps of K-major operands only (no transpose bits).
+    bool fp8 = isa<Float8E4M3FNType, Float8E5M2Type>(elt);
+    if (fp8 && (!aType || mMajorA || !kMajorB))
+      return op.emitError("fp8 mma lowers with both operands K-major in shared memory: A as "
+                          "M x K and B as N x K (transpose_b=True)");
+    if (!(elt.isBF16() || elt.isF16() || fp8) || (aType && swizzleOf(aType) != 128) ||
         swizzleOf(bType) != 128 || N > 256 || (!kMajorB && N % 64) || (mMajorA && M % 64))
-      return op.emitError("mma lowering supports bf16/f16 operands in 128B-swizzled shared "
-                          "tiles (64-element rows) and N <= 256 for now");
+      return op.emitError("mma lowering supports bf16/f16/fp8 operands in 128B-swizzled shared "
+                          "tiles (128-byte rows) and N <= 256 for now");
     Location loc = op.getLoc();
     int64_t warpgroups = layout.getWarpgroups();
     int64_t slabs = M / (64 * warpgroups), perSlab = N / 2;
@@ -124,7 +129,10 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
     };
 
     const int64_t rowBytes = 128, kStepBytes = 32, kStepsPerBox = rowBytes / kStepBytes;
-    std::string type = elt.isBF16() ? "bf16" : "f16";
+    std::string type = elt.isBF16()                  ? "bf16"
+                       : elt.isF16()                 ? "f16"
+                       : isa<Float8E4M3FNType>(elt) ? "e4m3"
+                                                     : "e5m2";
     // Operands: perSlab tied outputs, then A (a descriptor, or 4 registers),
     // the B descriptor, the tied inputs, and scale-d.
     int64_t aOperands = aType ? 1 : 4;
@@ -132,12 +140,18 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
                               : "{" + operandList(perSlab, 4) + "}";
     std::string ptx = "{ .reg .pred p; setp.ne.b32 p, $" +
                       std::to_string(perSlab + aOperands + 1 + perSlab) +
-                      ", 0; wgmma.mma_async.sync.aligned.m64n" + std::to_string(N) + "k16.f32." +
-                      type + "." + type + " {" + operandList(0, perSlab) + "}, " + aText + ", $" +
-                      std::to_string(perSlab + aOperands) + ", p, 1, 1, " +
-                      (aType ? (mMajorA ? "1, " : "0, ") : "") + (kMajorB ? "0" : "1") + "; }";
+                      ", 0; wgmma.mma_async.sync.aligned.m64n" + std::to_string(N) +
+                      (fp8 ? "k32" : "k16") + ".f32." + type + "." + type + " {" +
+                      operandList(0, perSlab) + "}, " + aText + ", $" +
+                      std::to_string(perSlab + aOperands) + ", p, 1, 1" +
+                      (fp8 ? std::string()
+                           : std::string(", ") + (aType ? (mMajorA ? "1, " : "0, ") : "") +
+                                 (kMajorB ? "0" : "1")) +
+                      "; }";
     inlinePtx(rewriter, loc, Type(), {}, "wgmma.fence.sync.aligned;", "");
-    for (int64_t k = 0; k < K / 16; ++k) {
+    // A k-step is 32 bytes of K: 16 bf16/f16 or 32 fp8 elements.
+    int64_t kPerStep = kStepBytes / (elt.getIntOrFloatBitWidth() / 8);
+    for (int64_t k = 0; k < K / kPerStep; ++k) {
       int64_t box = k / kStepsPerBox, inBox = (k % kStepsPerBox) * kStepBytes;
       Value bAddr;
       int64_t bLeading, bStride = 1024;

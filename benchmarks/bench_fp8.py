@@ -1,0 +1,39 @@
+"""fp8 e4m3 GEMM (C = A @ W.T, f32 accumulate, bf16 out): tile vs cuBLAS through
+torch._scaled_mm (unit scales), side by side in one process, each result
+checked against the other.   python3 benchmarks/bench_fp8.py"""
+import os
+import sys
+
+import torch
+from triton.testing import do_bench
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "python"))
+import tile  # noqa: E402
+from test_gemm_fp8 import gemm_nt  # noqa: E402
+
+
+def bench_case(M, N, K, BM=128, BN=256, BK=128, warps=8, stages=3):
+    a = torch.randn(M, K, device="cuda").to(torch.float8_e4m3fn)
+    w = torch.randn(N, K, device="cuda").to(torch.float8_e4m3fn)
+    c = torch.empty(M, N, device="cuda", dtype=torch.bfloat16)
+    one = torch.ones((), device="cuda")
+    run = lambda: gemm_nt[(tile.cdiv(M, BM), tile.cdiv(N, BN))](
+        a, w, c, BM=BM, BN=BN, BK=BK, num_warps=warps, num_stages=stages)
+    ref = lambda: torch._scaled_mm(a, w.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16)
+    run()
+    expect = ref()
+    torch.cuda.synchronize()
+    error = float((c.float() - expect.float()).norm() / expect.float().norm())
+    t_tile = do_bench(run, warmup=50, rep=300, return_mode="median")
+    t_ref = do_bench(ref, warmup=50, rep=300, return_mode="median")
+    tf = lambda ms: 2.0 * M * N * K / (ms * 1e-3) / 1e12
+    print(f"fp8 GEMM {M}x{N}x{K} ({BM}x{BN}x{BK} w{warps} s{stages}): rel err {error:.1e}"
+          f"{'' if error < 1e-2 else ' WRONG'}  tile {tf(t_tile):.0f} TFLOP/s, cuBLAS "
+          f"{tf(t_ref):.0f} TFLOP/s, {t_ref / t_tile:.3f} x cuBLAS")
+
+
+if __name__ == "__main__":
+    print(torch.cuda.get_device_name())
+    for shape in [(4096, 4096, 4096), (8192, 8192, 8192)]:
+        for stages in (3, 4):
+            bench_case(*shape, stages=stages)
