@@ -1,6 +1,9 @@
 """fp8 e4m3 GEMM (C = A @ W.T, f32 accumulate, bf16 out): tile vs cuBLAS through
 torch._scaled_mm (unit scales), side by side in one process, each result
-checked against the other.   python3 benchmarks/bench_fp8.py"""
+checked against the other.   python3 benchmarks/bench_fp8.py [--json FILE]
+(the JSON is the shape benchmarks/plot.py draws)"""
+import datetime
+import json
 import os
 import sys
 
@@ -27,13 +30,21 @@ def bench_case(M, N, K, BM=128, BN=256, BK=128, warps=8, stages=3):
     t_tile = do_bench(run, warmup=50, rep=300, return_mode="median")
     t_ref = do_bench(ref, warmup=50, rep=300, return_mode="median")
     tf = lambda ms: 2.0 * M * N * K / (ms * 1e-3) / 1e12
-    print(f"fp8 GEMM {M}x{N}x{K} ({BM}x{BN}x{BK} w{warps} s{stages}): rel err {error:.1e}"
-          f"{'' if error < 1e-2 else ' WRONG'}  tile {tf(t_tile):.0f} TFLOP/s, cuBLAS "
-          f"{tf(t_ref):.0f} TFLOP/s, {t_ref / t_tile:.3f} x cuBLAS")
+    case = f"fp8 GEMM {M}x{N}x{K} ({BM}x{BN}x{BK} w{warps} s{stages})"
+    print(f"{case}: rel err {error:.1e}{'' if error < 1e-2 else ' WRONG'}  tile "
+          f"{tf(t_tile):.0f} TFLOP/s, cuBLAS {tf(t_ref):.0f} TFLOP/s, {t_ref / t_tile:.3f} x cuBLAS")
+    return {"case": case, "kind": "gemm", "correct": error < 1e-2, "rel_error": error,
+            "tile_TFLOPs": tf(t_tile), "ref_TFLOPs": {"cuBLAS": tf(t_ref)},
+            "vs": {"cuBLAS": t_ref / t_tile}}
 
 
 if __name__ == "__main__":
-    print(torch.cuda.get_device_name())
-    for shape in [(4096, 4096, 4096), (8192, 8192, 8192)]:
-        for stages in (3, 4):
-            bench_case(*shape, stages=stages)
+    device = torch.cuda.get_device_name()
+    print(device)
+    results = [bench_case(*shape, stages=stages)
+               for shape in [(4096, 4096, 4096), (8192, 8192, 8192)] for stages in (3, 4)]
+    if "--json" in sys.argv:
+        with open(sys.argv[sys.argv.index("--json") + 1], "w") as f:
+            json.dump({"date": datetime.date.today().isoformat(), "device": device,
+                       "results": results}, f, indent=1)
+    sys.exit(0 if all(r["correct"] for r in results) else 1)
