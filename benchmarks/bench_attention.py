@@ -17,6 +17,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+sys.path.insert(0, os.path.dirname(__file__))
+from rows import run_cases  # noqa: E402
 import tile  # noqa: E402
 from attention import attention_fwd  # noqa: E402
 
@@ -107,16 +109,8 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
 
 
 def bench(selected=None, quick: bool = False) -> list[dict]:
-    rows = []
-    warmup, rep = (25, 100) if quick else (100, 500)
-    for case in selected if selected is not None else cases(quick):
-        try:
-            rows.append(bench_case(*case, warmup=warmup, rep=rep))
-        except Exception as e:  # the row fails; the other cases still run
-            rows.append({"case": case_name(*case), "kind": "attention", "correct": False,
-                         "error": f"{type(e).__name__}: {' / '.join(str(e).splitlines()[:4])[:400]}"})
-        print(row(rows[-1]), flush=True)
-    return rows
+    return run_cases(selected if selected is not None else cases(quick), "attention", bench_case,
+                     case_name, row, quick)
 
 
 def row(r: dict) -> str:

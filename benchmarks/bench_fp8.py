@@ -10,9 +10,9 @@ import sys
 import torch
 from triton.testing import do_bench
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "python"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import tile  # noqa: E402
-from test_gemm_fp8 import gemm_nt  # noqa: E402
+from gemm import gemm_nt  # noqa: E402
 
 
 def bench_case(M, N, K, BM=128, BN=256, BK=128, warps=8, stages=3):

@@ -18,6 +18,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+sys.path.insert(0, os.path.dirname(__file__))
+from rows import run_cases  # noqa: E402
 
 TOLERANCE = 1e-2
 LLM = [(8192, n, k) for n in (4096, 14336) for k in (4096, 14336)]
@@ -94,16 +96,8 @@ def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
 
 
 def bench(selected=None, quick: bool = False) -> list[dict]:
-    rows = []
-    warmup, rep = (25, 100) if quick else (100, 500)
-    for case in selected if selected is not None else cases(quick):
-        try:
-            rows.append(bench_case(*case, warmup=warmup, rep=rep))
-        except Exception as e:  # the row fails; the other cases still run
-            rows.append({"case": case_name(*case), "kind": "gemm", "correct": False,
-                         "error": f"{type(e).__name__}: {' / '.join(str(e).splitlines()[:4])[:400]}"})
-        print(row(rows[-1]), flush=True)
-    return rows
+    return run_cases(selected if selected is not None else cases(quick), "gemm", bench_case,
+                     case_name, row, quick)
 
 
 def row(r: dict) -> str:

@@ -64,34 +64,11 @@ def triton_compile_seconds() -> float | None:
     return total
 
 
-def bench() -> dict:
-    saved = {k: os.environ.get(k) for k in ("TILE_CACHE", "TRITON_ALWAYS_COMPILE",
-                                            "TRITON_CACHE_DIR")}
-    os.environ.update(TILE_CACHE="0", TRITON_ALWAYS_COMPILE="1")
-    try:
-        tile_compile_seconds(), triton_compile_seconds()  # warm-up
-        tile_runs = [tile_compile_seconds() for _ in range(REPS)]
-        triton_runs = [triton_compile_seconds() for _ in range(REPS)]
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-    tile_total = statistics.median(t for t, _, _ in tile_runs)
-    stages = {s: statistics.median(r[1].get(s, 0.0) for r in tile_runs) for s in STAGES}
-    result = {"case": "cold compile, vector add", "tile_s": tile_total, "stages_s": stages,
-              "correct": check(tile_runs[-1][2])}
-    if triton_runs[0] is not None:
-        import triton
-        result.update(triton_s=statistics.median(triton_runs),
-                      vs_triton=tile_total / statistics.median(triton_runs),
-                      triton_version=triton.__version__)
-    return result
-
-
 GEMM_SIGNATURE = ("*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16")
 GEMM_BLOCKS = dict(BM=128, BN=256, BK=64)
 
 
-def tile_gemm_seconds() -> tuple[float, dict]:
+def tile_gemm_seconds() -> tuple[float, dict, object]:
     import tile
     from gemm import gemm
     start = time.perf_counter()
@@ -99,7 +76,7 @@ def tile_gemm_seconds() -> tuple[float, dict]:
     total = time.perf_counter() - start
     seconds = dict(kernel.metadata["stage_seconds"])
     seconds["frontend"] += seconds.pop("parse")
-    return total, seconds
+    return total, seconds, kernel
 
 
 def triton_gemm_seconds() -> float | None:
@@ -149,35 +126,11 @@ def check_gemm() -> bool:
     return float((c.double() - ref).norm() / ref.norm()) < 1e-2
 
 
-def bench_gemm() -> dict:
-    saved = {k: os.environ.get(k) for k in ("TILE_CACHE", "TRITON_ALWAYS_COMPILE",
-                                            "TRITON_CACHE_DIR")}
-    os.environ.update(TILE_CACHE="0", TRITON_ALWAYS_COMPILE="1")
-    try:
-        tile_gemm_seconds(), triton_gemm_seconds()  # warm-up
-        tile_runs = [tile_gemm_seconds() for _ in range(REPS)]
-        triton_runs = [triton_gemm_seconds() for _ in range(REPS)]
-        correct = check_gemm()
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-    tile_total = statistics.median(t for t, _ in tile_runs)
-    stages = {s: statistics.median(r[1].get(s, 0.0) for r in tile_runs) for s in STAGES}
-    result = {"case": "cold compile, GEMM 128x256x64", "tile_s": tile_total,
-              "stages_s": stages, "correct": correct}
-    if triton_runs[0] is not None:
-        import triton
-        result.update(triton_s=statistics.median(triton_runs),
-                      vs_triton=tile_total / statistics.median(triton_runs),
-                      triton_version=triton.__version__)
-    return result
-
-
 ATTENTION_SIGNATURE = ("*bf16[2]:16",) * 4 + ("i32:16", "f32")
 ATTENTION_BLOCKS = dict(BM=128, BN=128, D=128, CAUSAL=False)
 
 
-def tile_attention_seconds() -> tuple[float, dict]:
+def tile_attention_seconds() -> tuple[float, dict, object]:
     import tile
     from attention import attention_fwd
     start = time.perf_counter()
@@ -186,7 +139,7 @@ def tile_attention_seconds() -> tuple[float, dict]:
     total = time.perf_counter() - start
     seconds = dict(kernel.metadata["stage_seconds"])
     seconds["frontend"] += seconds.pop("parse")
-    return total, seconds
+    return total, seconds, kernel
 
 
 def triton_attention_seconds() -> float | None:
@@ -226,28 +179,45 @@ def check_attention() -> bool:
     return float((o.float() - ref).norm() / ref.norm()) < 1e-2
 
 
-def bench_attention() -> dict:
+def measure(case: str, tile_seconds, triton_seconds, check) -> dict:
+    """Both sides compile once to warm up (imports, context set-up), then REPS
+    times with every cache off; the medians, tile's per stage, and whether the
+    last kernel tile built computes the right result."""
     saved = {k: os.environ.get(k) for k in ("TILE_CACHE", "TRITON_ALWAYS_COMPILE",
                                             "TRITON_CACHE_DIR")}
     os.environ.update(TILE_CACHE="0", TRITON_ALWAYS_COMPILE="1")
     try:
-        tile_attention_seconds(), triton_attention_seconds()  # warm-up
-        tile_runs = [tile_attention_seconds() for _ in range(REPS)]
-        triton_runs = [triton_attention_seconds() for _ in range(REPS)]
-        correct = check_attention()
+        tile_seconds(), triton_seconds()
+        tile_runs = [tile_seconds() for _ in range(REPS)]
+        triton_runs = [triton_seconds() for _ in range(REPS)]
+        correct = check(tile_runs[-1][2])
     finally:
         for k, v in saved.items():
             os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
-    tile_total = statistics.median(t for t, _ in tile_runs)
+    tile_total = statistics.median(t for t, _, _ in tile_runs)
     stages = {s: statistics.median(r[1].get(s, 0.0) for r in tile_runs) for s in STAGES}
-    result = {"case": "cold compile, attention d128 128x128", "tile_s": tile_total,
-              "stages_s": stages, "correct": correct}
+    result = {"case": case, "tile_s": tile_total, "stages_s": stages, "correct": correct}
     if triton_runs[0] is not None:
         import triton
         result.update(triton_s=statistics.median(triton_runs),
                       vs_triton=tile_total / statistics.median(triton_runs),
                       triton_version=triton.__version__)
     return result
+
+
+def bench() -> dict:
+    return measure("cold compile, vector add", tile_compile_seconds, triton_compile_seconds,
+                   check)
+
+
+def bench_gemm() -> dict:
+    return measure("cold compile, GEMM 128x256x64", tile_gemm_seconds, triton_gemm_seconds,
+                   lambda _: check_gemm())
+
+
+def bench_attention() -> dict:
+    return measure("cold compile, attention d128 128x128", tile_attention_seconds,
+                   triton_attention_seconds, lambda _: check_attention())
 
 
 def check(kernel) -> bool:

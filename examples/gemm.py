@@ -26,19 +26,24 @@ def gemm(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
 
 
 @tile.jit
-def gemm_grouped(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr,
-                 GROUP: tile.constexpr):
-    """The same GEMM on a 1-D grid whose programs walk GROUP rows of tiles per
-    column sweep, so that programs running together share B's tiles in L2."""
-    pid = tile.program_id(0)
-    tiles_m = tile.cdiv(A.shape[0], BM)
-    tiles_n = tile.cdiv(B.shape[1], BN)
-    first_m = (pid // (GROUP * tiles_n)) * GROUP
+def grouped_tile(t, M, N, BM: tile.constexpr, BN: tile.constexpr, GROUP: tile.constexpr):
+    """Where tile t of an M x N output starts when tiles go in grouped order:
+    GROUP rows of tiles per column sweep, so that programs running together
+    share B's tiles in L2."""
+    tiles_m = tile.cdiv(M, BM)
+    tiles_n = tile.cdiv(N, BN)
+    first_m = (t // (GROUP * tiles_n)) * GROUP
     rows = tiles_m - first_m
     if rows > GROUP:
         rows = GROUP
-    i = (first_m + pid % rows) * BM
-    j = ((pid % (GROUP * tiles_n)) // rows) * BN
+    return (first_m + t % rows) * BM, ((t % (GROUP * tiles_n)) // rows) * BN
+
+
+@tile.jit
+def gemm_grouped(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr,
+                 GROUP: tile.constexpr):
+    """The same GEMM on a 1-D grid, its tiles in grouped order."""
+    i, j = grouped_tile(tile.program_id(0), A.shape[0], B.shape[1], BM, BN, GROUP)
     acc = tile.zeros((BM, BN), tile.float32)
     for k in range(0, A.shape[1], BK):
         a = tile.load(A, (i, k), (BM, BK))
@@ -53,21 +58,29 @@ def gemm_persistent(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.co
     """The grouped GEMM as a persistent kernel: one program per SM walks the
     tiles of C (t, t + programs, ...). With warp_specialize=True a producer
     warpgroup loads the next tile's operands while the consumers store this one."""
-    tiles_m = tile.cdiv(A.shape[0], BM)
-    tiles_n = tile.cdiv(B.shape[1], BN)
-    for t in range(tile.program_id(0), tiles_m * tiles_n, tile.num_programs(0)):
-        first_m = (t // (GROUP * tiles_n)) * GROUP
-        rows = tiles_m - first_m
-        if rows > GROUP:
-            rows = GROUP
-        i = (first_m + t % rows) * BM
-        j = ((t % (GROUP * tiles_n)) // rows) * BN
+    tiles = tile.cdiv(A.shape[0], BM) * tile.cdiv(B.shape[1], BN)
+    for t in range(tile.program_id(0), tiles, tile.num_programs(0)):
+        i, j = grouped_tile(t, A.shape[0], B.shape[1], BM, BN, GROUP)
         acc = tile.zeros((BM, BN), tile.float32)
         for k in range(0, A.shape[1], BK):
             a = tile.load(A, (i, k), (BM, BK))
             b = tile.load(B, (k, j), (BK, BN))
             acc = tile.mma(a, b, acc)
         tile.store(C, (i, j), acc.to(C.dtype))
+
+
+@tile.jit
+def gemm_nt(A, W, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
+    """C = A @ W.T, W being N x K as nn.Linear stores it (both operands K-major,
+    the layout fp8 WGMMA takes: bf16, f16 or fp8 in)."""
+    i = tile.program_id(0) * BM
+    j = tile.program_id(1) * BN
+    acc = tile.zeros((BM, BN), tile.float32)
+    for k in range(0, A.shape[1], BK):
+        a = tile.load(A, (i, k), (BM, BK))
+        w = tile.load(W, (j, k), (BN, BK))
+        acc = tile.mma(a, w, acc, transpose_b=True)
+    tile.store(C, (i, j), acc.to(C.dtype))
 
 
 # One configuration does not serve every shape: @tile.autotune times these on the

@@ -12,7 +12,7 @@ import math
 import sys
 
 import tile
-from gemm import CONFIGS, KEY
+from gemm import CONFIGS, KEY, grouped_tile
 
 LOG2_E = 1.4426950408889634
 GELU_C = math.sqrt(2 / math.pi)  # gelu(x) = x · sigmoid(2 · GELU_C · (x + 0.044715 x³))
@@ -21,15 +21,7 @@ GELU_C = math.sqrt(2 / math.pi)  # gelu(x) = x · sigmoid(2 · GELU_C · (x + 0.
 @tile.jit
 def gemm_bias_act(A, B, C, bias, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr,
                   GROUP: tile.constexpr, ACT: tile.constexpr):
-    pid = tile.program_id(0)
-    tiles_m = tile.cdiv(A.shape[0], BM)
-    tiles_n = tile.cdiv(B.shape[1], BN)
-    first_m = (pid // (GROUP * tiles_n)) * GROUP
-    rows = tiles_m - first_m
-    if rows > GROUP:
-        rows = GROUP
-    i = (first_m + pid % rows) * BM
-    j = ((pid % (GROUP * tiles_n)) // rows) * BN
+    i, j = grouped_tile(tile.program_id(0), A.shape[0], B.shape[1], BM, BN, GROUP)
     acc = tile.zeros((BM, BN), tile.float32)
     for k in range(0, A.shape[1], BK):
         a = tile.load(A, (i, k), (BM, BK))

@@ -36,7 +36,6 @@ import os
 import re
 import statistics
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -326,19 +325,13 @@ class Autotuner:
         except OSError:
             return None
         try:
-            header, newline, payload = blob.partition(b"\n")
-            if not header.startswith(_MAGIC) or not newline:
-                raise ValueError("bad header")
-            if header[len(_MAGIC):].decode("ascii", "replace") != \
-                    hashlib.sha256(payload).hexdigest():
-                raise ValueError("checksum mismatch (truncated or modified)")
-            data = json.loads(payload)
+            data = json.loads(cache.checksummed_payload(blob, _MAGIC))
             if data.get("identity") != identity:
                 raise ValueError("the file is for another kernel, key or device")
             best = self.configs[data["best"]]
             if data["config"] != json.loads(json.dumps(best.to_json(), default=repr)):
                 raise ValueError("the chosen configuration is not in the list")
-        except (ValueError, KeyError, TypeError, IndexError) as e:
+        except (cache.CorruptEntry, ValueError, KeyError, TypeError, IndexError) as e:
             warnings.warn(f"tile.autotune: corrupt choice {path} ({e}); tuning again",
                           RuntimeWarning, stacklevel=4)
             try:
@@ -362,17 +355,8 @@ class Autotuner:
             "timings_ms": {str(i): t for i, t in record["timings_ms"].items()},
             "skipped": {str(i): s for i, s in record["skipped"].items()},
             "configs": [c.to_json() for c in self.configs]}, default=repr).encode()
-        blob = _MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".tmp", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(blob)
-                os.replace(tmp, path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
+            cache.write_checksummed(path, _MAGIC, payload)
         except OSError as e:
             warnings.warn(f"tile.autotune: cannot write {path} ({e})", RuntimeWarning)
 

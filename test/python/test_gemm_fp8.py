@@ -1,23 +1,16 @@
 """fp8 (e4m3, e5m2) GEMM on WGMMA: both operands K-major (B given as N x K, as
 nn.Linear stores weights), k32 steps, f32 accumulation; checked on the
 interpreter against numpy and on the GPU against torch."""
+import os
+import sys
+
 import pytest
 
 import tile
 from tile.errors import CompilationError
 
-
-@tile.jit
-def gemm_nt(A, W, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
-    """C = A @ W.T, A and W fp8, C bf16."""
-    i = tile.program_id(0) * BM
-    j = tile.program_id(1) * BN
-    acc = tile.zeros((BM, BN), tile.float32)
-    for k in range(0, A.shape[1], BK):
-        a = tile.load(A, (i, k), (BM, BK))
-        w = tile.load(W, (j, k), (BN, BK))
-        acc = tile.mma(a, w, acc, transpose_b=True)
-    tile.store(C, (i, j), acc.to(C.dtype))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
+from gemm import gemm_nt  # noqa: E402
 
 
 @tile.jit

@@ -51,6 +51,14 @@ Value tile::constI64(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
 }
 
+Value tile::constI32(OpBuilder &b, Location loc, int64_t v) {
+  return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+}
+
+Value tile::sharedAddress(OpBuilder &b, Location loc, Value ptr) {
+  return LLVM::PtrToIntOp::create(b, loc, b.getI32Type(), ptr);
+}
+
 Value tile::rowMajorIndex(OpBuilder &b, Location loc, ArrayRef<Value> coords,
                           ArrayRef<int64_t> shape) {
   Value linear = constI64(b, loc, 0);

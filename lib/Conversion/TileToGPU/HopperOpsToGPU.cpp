@@ -13,15 +13,6 @@ using namespace mlir::tile;
 
 namespace {
 
-Value constI32(OpBuilder &b, Location loc, int64_t v) {
-  return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
-}
-
-/// The 32-bit shared-window address of a shared pointer.
-Value sharedAddress(OpBuilder &b, Location loc, Value ptr) {
-  return LLVM::PtrToIntOp::create(b, loc, b.getI32Type(), ptr);
-}
-
 Value offsetBy(OpBuilder &b, Location loc, Value ptr, Value bytes) {
   return LLVM::GEPOp::create(b, loc, ptr.getType(), b.getI8Type(), ptr, ValueRange{bytes});
 }

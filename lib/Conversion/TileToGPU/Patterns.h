@@ -56,6 +56,9 @@ Value insertRun(OpBuilder &b, Location loc, Value run, Value regs, int64_t first
 /// The thread's index in the CTA, as i64.
 Value threadId(OpBuilder &b, Location loc);
 Value constI64(OpBuilder &b, Location loc, int64_t v);
+Value constI32(OpBuilder &b, Location loc, int64_t v);
+/// The 32-bit shared-window address of a shared pointer.
+Value sharedAddress(OpBuilder &b, Location loc, Value ptr);
 /// Base address (`!llvm.ptr<3>`) of the kernel's dynamic shared memory.
 Value sharedBase(OpBuilder &b, Location loc);
 /// Address of the scratch area that ops reuse to exchange data between threads.

@@ -10,15 +10,6 @@ using namespace mlir::tile;
 
 namespace {
 
-Value constI32(OpBuilder &b, Location loc, int64_t v) {
-  return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
-}
-
-/// The 32-bit shared-window address of a shared pointer.
-Value sharedAddress(OpBuilder &b, Location loc, Value ptr) {
-  return LLVM::PtrToIntOp::create(b, loc, b.getI32Type(), ptr);
-}
-
 /// A WGMMA shared-memory matrix descriptor (128-byte swizzle).
 Value descriptor(OpBuilder &b, Location loc, Value address, int64_t leadingBytes,
                  int64_t strideBytes) {

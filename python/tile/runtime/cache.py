@@ -86,6 +86,32 @@ def kernel_from_json(data: dict):
     return CompiledKernel(data["name"], asm, data["metadata"])
 
 
+def write_checksummed(path: Path, magic: bytes, payload: bytes) -> None:
+    """Writes `magic`, the payload's sha256, a newline and the payload, atomically
+    (a temporary file renamed over `path`). Raises OSError."""
+    blob = magic + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def checksummed_payload(blob: bytes, magic: bytes) -> bytes:
+    """The payload of what write_checksummed wrote; CorruptEntry when the header
+    or the checksum does not match (a truncated or modified file)."""
+    header, newline, payload = blob.partition(b"\n")
+    if not header.startswith(magic) or not newline:
+        raise CorruptEntry("bad header")
+    if header[len(magic):].decode("ascii", "replace") != hashlib.sha256(payload).hexdigest():
+        raise CorruptEntry("checksum mismatch (truncated or modified)")
+    return payload
+
+
 class CorruptEntry(Exception):
     pass
 
@@ -120,12 +146,7 @@ class DiskCache:
 
     @staticmethod
     def _verified(blob: bytes, key: str) -> dict:
-        header, newline, payload = blob.partition(b"\n")
-        if not header.startswith(MAGIC) or not newline:
-            raise CorruptEntry("bad header")
-        if header[len(MAGIC):].decode("ascii", "replace") != hashlib.sha256(payload).hexdigest():
-            raise CorruptEntry("checksum mismatch (truncated or modified)")
-        data = json.loads(payload)
+        data = json.loads(checksummed_payload(blob, MAGIC))
         if data.get("format") != _ENTRY_FORMAT or data.get("key") != key:
             raise CorruptEntry("entry is for another key or format")
         return data["kernel"]
@@ -136,17 +157,8 @@ class DiskCache:
         path = self.path(key)
         payload = json.dumps({"format": _ENTRY_FORMAT, "key": key,
                               "kernel": kernel_to_json(kernel)}).encode()
-        blob = MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{key[:16]}-", suffix=".tmp", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(blob)
-                os.replace(tmp, path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
+            write_checksummed(path, MAGIC, payload)
         except OSError as e:
             warnings.warn(f"tile cache: cannot write {path} ({e})", RuntimeWarning)
             return None
