@@ -18,7 +18,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 sys.path.insert(0, os.path.dirname(__file__))
-from rows import run_cases  # noqa: E402
+from rows import run_cases, timed  # noqa: E402
 import tile  # noqa: E402
 from attention import attention_fwd  # noqa: E402
 
@@ -57,7 +57,6 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
     import torch
     import torch.nn.functional as F
     from torch.nn.attention import SDPBackend, sdpa_kernel
-    from triton.testing import do_bench
 
     import triton_ref
     q, k, v = (torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
@@ -99,12 +98,7 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
                                f"{' ws' if config.warp_specialize else ''}"),
                   triton_config=triton_ref.attention_config(N, D, causal))
     result["correct"] = errors["tile"] < TOLERANCE and errors["Triton"] < TOLERANCE
-    ms = {name: do_bench(fn, warmup=warmup, rep=rep, return_mode="median")
-          for name, fn in runs.items()}
-    flops = 4.0 * B * H * N * N * D / (2 if causal else 1)
-    tflops = {name: flops / (t * 1e-3) / 1e12 for name, t in ms.items()}
-    result.update(ms=ms, tile_TFLOPs=tflops.pop("tile"), ref_TFLOPs=tflops,
-                  vs={name: ms[name] / ms["tile"] for name in tflops})
+    result.update(timed(runs, 4.0 * B * H * N * N * D / (2 if causal else 1), warmup, rep))
     return result
 
 

@@ -19,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 sys.path.insert(0, os.path.dirname(__file__))
-from rows import run_cases  # noqa: E402
+from rows import run_cases, timed  # noqa: E402
 
 TOLERANCE = 1e-2
 LLM = [(8192, n, k) for n in (4096, 14336) for k in (4096, 14336)]
@@ -50,7 +50,6 @@ def _config(config) -> str:
 
 def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
     import torch
-    from triton.testing import do_bench
 
     import triton_ref
     from gemm import gemm_tuned, grouped_grid
@@ -87,11 +86,8 @@ def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
                   triton_config=triton_ref.matmul_config(M, N, K, bias is not None,
                                                          epilogue or "none"))
     result["correct"] = all(e < TOLERANCE for e in errors.values())  # NaN fails too
-    ms = {name: do_bench(fn, warmup=warmup, rep=rep, return_mode="median")
-          for name, fn in (("tile", run_tile), (torch_name, run_torch), ("Triton", run_triton))}
-    tflops = {name: 2.0 * M * N * K / (t * 1e-3) / 1e12 for name, t in ms.items()}
-    result.update(ms=ms, tile_TFLOPs=tflops.pop("tile"), ref_TFLOPs=tflops,
-                  vs={name: ms[name] / ms["tile"] for name in tflops})
+    runs = {"tile": run_tile, torch_name: run_torch, "Triton": run_triton}
+    result.update(timed(runs, 2.0 * M * N * K, warmup, rep))
     return result
 
 

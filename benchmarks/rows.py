@@ -20,3 +20,14 @@ def run_cases(cases, kind: str, bench_case, case_name, row, quick: bool) -> list
             rows.append(failed_row(case_name(*case), kind, e))
         print(row(rows[-1]), flush=True)
     return rows
+
+
+def timed(runs: dict, flops: float, warmup: int, rep: int) -> dict:
+    """do_bench medians of each runner ("tile" first among them) and the
+    fields of a throughput row: TFLOP/s per side and reference time / tile time."""
+    from triton.testing import do_bench
+    ms = {name: do_bench(fn, warmup=warmup, rep=rep, return_mode="median")
+          for name, fn in runs.items()}
+    tflops = {name: flops / (t * 1e-3) / 1e12 for name, t in ms.items()}
+    return dict(ms=ms, tile_TFLOPs=tflops.pop("tile"), ref_TFLOPs=tflops,
+                vs={name: ms[name] / ms["tile"] for name in tflops})

@@ -85,6 +85,26 @@ struct StageLowering : public OpConversionPattern<StageOp> {
   }
 };
 
+/// Calls `copy` once per TMA box of `tile` (boxes of tmaBox side by side,
+/// each contiguous in shared memory) with the box's shared address and its
+/// global column and row, the tile starting at `offsets` (row, column).
+void forEachBox(OpBuilder &b, Location l, SharedType tile, Value base, ValueRange offsets,
+                function_ref<void(Value box, Value col, Value row)> copy) {
+  SmallVector<int64_t> box = tmaBox(tile);
+  int64_t boxBytes = box[0] * box[1] * (tile.getElementType().getIntOrFloatBitWidth() / 8);
+  for (int64_t j = 0; j < tile.getShape()[1] / box[1]; ++j) {
+    Value address = sharedAddress(b, l, offsetBy(b, l, base, constI32(b, l, j * boxBytes)));
+    Value col = arith::AddIOp::create(b, l, offsets[1], constI32(b, l, j * box[1]));
+    copy(address, col, offsets[0]);
+  }
+}
+
+/// The 64-bit address of the CUtensorMap kernel parameter an async copy names
+/// (`tile.tma_desc`, set by tile-synthesize-tma).
+Value tensorMapAddress(OpBuilder &b, Location l, Value desc) {
+  return LLVM::PtrToIntOp::create(b, l, b.getI64Type(), desc);
+}
+
 /// One thread announces the bytes to the barrier (one arrival) and issues a
 /// TMA copy per box: a shared tile wider than the swizzle span is several
 /// boxes side by side, each box contiguous in shared memory. (In a
@@ -102,24 +122,18 @@ struct AsyncLoadLowering : public StatefulPattern<AsyncLoadOp> {
     Location loc = op.getLoc();
     auto func = op->getParentOfType<func::FuncOp>();
     Value desc = rewriter.getRemappedValue(func.getArgument(descIndex.getInt()));
-    SmallVector<int64_t> box = tmaBox(dst);
-    int64_t elementBytes = dst.getElementType().getIntOrFloatBitWidth() / 8;
-    int64_t boxBytes = box[0] * box[1] * elementBytes;
-    int64_t boxes = dst.getShape()[1] / box[1];
     auto issue = [&](OpBuilder &b, Location l) {
       Value bar = sharedAddress(b, l, adaptor.getBarrier());
       inlinePtx(b, l, Type(), {bar, constI32(b, l, dst.getSizeInBytes())},
                 "mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], $1;", "r,r");
-      Value descAddress = LLVM::PtrToIntOp::create(b, l, b.getI64Type(), desc);
-      for (int64_t j = 0; j < boxes; ++j) {
-        Value dstBox = sharedAddress(
-            b, l, offsetBy(b, l, adaptor.getDst(), constI32(b, l, j * boxBytes)));
-        Value col = arith::AddIOp::create(b, l, adaptor.getOffsets()[1], constI32(b, l, j * box[1]));
-        inlinePtx(b, l, Type(), {dstBox, descAddress, col, adaptor.getOffsets()[0], bar},
-                  "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
-                  " [$0], [$1, {$2, $3}], [$4];",
-                  "r,l,r,r,r");
-      }
+      Value map = tensorMapAddress(b, l, desc);
+      forEachBox(b, l, dst, adaptor.getDst(), adaptor.getOffsets(),
+                 [&](Value box, Value col, Value row) {
+                   inlinePtx(b, l, Type(), {box, map, col, row, bar},
+                             "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::"
+                             "complete_tx::bytes [$0], [$1, {$2, $3}], [$4];",
+                             "r,l,r,r,r");
+                 });
     };
     if (state.producerOps.contains(op))
       issue(rewriter, loc);
@@ -307,19 +321,15 @@ struct AsyncStoreLowering : public OpConversionPattern<AsyncStoreOp> {
     Location loc = op.getLoc();
     auto func = op->getParentOfType<func::FuncOp>();
     Value desc = rewriter.getRemappedValue(func.getArgument(descIndex.getInt()));
-    SmallVector<int64_t> box = tmaBox(src);
-    int64_t boxBytes = box[0] * box[1] * (src.getElementType().getIntOrFloatBitWidth() / 8);
-    int64_t boxes = src.getShape()[1] / box[1];
     onThreadZero(rewriter, loc, [&](OpBuilder &b, Location l) {
-      Value descAddress = LLVM::PtrToIntOp::create(b, l, b.getI64Type(), desc);
-      for (int64_t j = 0; j < boxes; ++j) {
-        Value srcBox = sharedAddress(
-            b, l, offsetBy(b, l, adaptor.getSrc(), constI32(b, l, j * boxBytes)));
-        Value col = arith::AddIOp::create(b, l, adaptor.getOffsets()[1], constI32(b, l, j * box[1]));
-        inlinePtx(b, l, Type(), {descAddress, col, adaptor.getOffsets()[0], srcBox},
-                  "cp.async.bulk.tensor.2d.global.shared::cta.bulk_group [$0, {$1, $2}], [$3];",
-                  "l,r,r,r");
-      }
+      Value map = tensorMapAddress(b, l, desc);
+      forEachBox(b, l, src, adaptor.getSrc(), adaptor.getOffsets(),
+                 [&](Value box, Value col, Value row) {
+                   inlinePtx(b, l, Type(), {map, col, row, box},
+                             "cp.async.bulk.tensor.2d.global.shared::cta.bulk_group "
+                             "[$0, {$1, $2}], [$3];",
+                             "l,r,r,r");
+                 });
       inlinePtx(b, l, Type(), {}, "cp.async.bulk.commit_group;", "");
     });
     rewriter.eraseOp(op);
