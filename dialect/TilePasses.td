@@ -55,6 +55,25 @@ def TileWarpSpecialize : Pass<"tile-warp-specialize", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def TileOverlapMma : Pass<"tile-overlap-mma", "ModuleOp"> {
+  let summary = "issue a consumer loop's second mma an iteration late, behind the next first one";
+  let description = [{
+    After tile-warp-specialize: in a consumer loop with two mmas that both
+    wait for completion, the second accumulating into a loop-carried tile
+    (attention's O += P·V after S = Q·Kᵀ and the softmax), the second mma and
+    what only it reads of the accumulator (the rescale) move to the next
+    iteration: there Q·Kᵀ(j) is issued, then P·V(j-1) behind it, then a wait
+    that leaves P·V in flight (`tile.mma_wait {pending = 1}`) while softmax(j)
+    runs, then the wait for P·V, which releases its stage. What P·V reads
+    from the iteration (P, the rescale factor, the stage index) is carried.
+    A prologue runs iteration 0 without it and an epilogue the last P·V,
+    both only when the loop runs at all (FlashAttention-3's intra-warpgroup
+    overlap).
+  }];
+  let dependentDialects = ["::mlir::tile::TileDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 def TileTMAStore : Pass<"tile-tma-store", "ModuleOp"> {
   let summary = "store 2-D tiles to global memory through shared memory and TMA";
   let description = [{

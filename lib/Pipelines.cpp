@@ -30,6 +30,7 @@ void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
   std::string pipeline =
       (options.warpSpecialize
            ? "tile-warp-specialize{stages=" + std::to_string(options.stages) + "},"
+             "tile-overlap-mma,"
            : std::string()) +
       "tile-pipeline{stages=" + std::to_string(options.stages) + "}," +
       (options.tmaStore ? "tile-tma-store," : "") +

@@ -246,10 +246,12 @@ private:
       for (auto [i, init, arg, result] :
            llvm::enumerate(forOp.getInitArgs(), forOp.getRegionIterArgs(), forOp.getResults())) {
         Type type = init.getType();
-        // A loop-carried accumulator (read by an mma, or yielded by one) lives
+        // A loop-carried accumulator (read by an mma, or yielded by one or by
+        // the wait for one) lives
         // in the WGMMA layout throughout.
         Value yielded = forOp.getBody()->getTerminator()->getOperand(i);
-        if (isMmaAccumulator(arg) || yielded.getDefiningOp<MmaOp>()) {
+        if (isMmaAccumulator(arg) || yielded.getDefiningOp<MmaOp>() ||
+            yielded.getDefiningOp<MmaWaitOp>()) {
           type = wgmmaLayout(cast<RankedTensorType>(type));
           convertOperand(forOp, forOp.getNumControlOperands() + i, type);
         }

@@ -216,7 +216,7 @@ struct MmaWaitLowering : public OpConversionPattern<MmaWaitOp> {
     for (int64_t r = 0; r < regs.getNumElements(); ++r)
       acc.push_back(vector::ExtractOp::create(rewriter, loc, adaptor.getAcc(), ArrayRef<int64_t>{r}));
     acc = tiedAsm(rewriter, loc, acc, ValueRange{}, "", ValueRange{}, "",
-                  "wgmma.wait_group.sync.aligned 0;");
+                  "wgmma.wait_group.sync.aligned " + std::to_string(op.getPending()) + ";");
     rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, regs, acc);
     return success();
   }
