@@ -39,20 +39,31 @@ std::optional<Plan> analyze(scf::ForOp loop) {
     return std::nullopt;
   Block *body = loop.getBody();
   SmallVector<MmaOp> mmas(body->getOps<MmaOp>());
-  SmallVector<ArriveOp> arrives(body->getOps<ArriveOp>());
-  if (mmas.size() != 2 || arrives.size() != 1 ||
-      llvm::any_of(mmas, [](MmaOp m) { return m.getPending() != 0; }))
+  if (mmas.size() != 2 || llvm::any_of(mmas, [](MmaOp m) { return m.getPending() != 0; }))
     return std::nullopt;
-  Plan plan{loop, mmas[0], mmas[1], 0, {}, {}, arrives[0]};
+  // The release of what the second mma read comes right after it.
+  Operation *next = mmas[1]->getNextNode();
+  while (next && isa<StageOp>(next))
+    next = next->getNextNode();
+  auto release = dyn_cast_or_null<ArriveOp>(next);
+  if (!release)
+    return std::nullopt;
+  Plan plan{loop, mmas[0], mmas[1], 0, {}, {}, release};
   Value result = plan.second.getResult();
-  if (!result.hasOneUse() || !isa<scf::YieldOp>(*result.getUsers().begin()) ||
-      plan.release->isBeforeInBlock(plan.second))
+  if (!result.hasOneUse() || !isa<scf::YieldOp>(*result.getUsers().begin()))
     return std::nullopt;
   plan.accIndex = result.getUses().begin()->getOperandNumber();
   Value acc = loop.getRegionIterArgs()[plan.accIndex];
   // Grow the deferred set backwards from `second`: an op joins when only
   // deferred ops use it and it reads the accumulator or is cheap to redo.
   plan.deferred.insert(plan.second);
+  // So do the waits right before it (until the tiles it reads landed).
+  for (Operation *op = plan.second->getPrevNode(); op; op = op->getPrevNode()) {
+    if (isa<WaitOp>(op))
+      plan.deferred.insert(op);
+    else if (!isa<StageOp>(op))
+      break;
+  }
   for (bool grew = true; grew;) {
     grew = false;
     for (Operation *op : SmallVector<Operation *>(plan.deferred.begin(), plan.deferred.end()))

@@ -119,12 +119,52 @@ Value iterationsBefore(OpBuilder &b, const Feed &feed, Value outerIv,
   return total;
 }
 
-/// The producer's copy loop (nest) for `feed`: for each iteration, wait
-/// until its stage is empty (the phase before this round's; the first round
-/// passes at once), then copy the iteration's tiles into it.
-void buildProducer(OpBuilder &b, ProducerValues &values, const Feed &feed, const Stages &st,
-                   Value empty, unsigned stages) {
-  MLIRContext *ctx = feed.loop.getContext();
+/// Each staged load's ring: its stage buffers and, per stage, a barrier
+/// saying the stage is full (one copy, one arrival) and one saying it is
+/// empty again (one arrival per consumer warpgroup). Separate rings let the
+/// consumers release K once Q·Kᵀ read it while V waits for P·V.
+struct Ring {
+  Value buffer, full, empty;
+};
+
+SmallVector<Ring> allocateRings(OpBuilder &b, Location loc, ArrayRef<StagedLoad> loads,
+                                unsigned stages, int64_t warpgroups) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<Ring> rings;
+  for (const StagedLoad &staged : loads) {
+    SmallVector<int64_t> shape{int64_t(stages)};
+    shape.append(staged.stageType.getShape().begin(), staged.stageType.getShape().end());
+    Ring ring;
+    ring.buffer = AllocSharedOp::create(
+        b, loc, SharedType::get(ctx, shape, staged.stageType.getElementType(), SwizzleAttr()));
+    ring.full = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, stages),
+                                        b.getI32IntegerAttr(1));
+    ring.empty = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, stages),
+                                         b.getI32IntegerAttr(warpgroups));
+    rings.push_back(ring);
+  }
+  return rings;
+}
+
+/// Stage i % S and the parity (i / S) % 2 of iteration i.
+std::pair<Value, Value> stageAndParity(OpBuilder &b, Location loc, Value i, unsigned stages) {
+  Value S = constI32(b, loc, stages);
+  Value stage = arith::RemSIOp::create(b, loc, i, S);
+  Value round = arith::DivSIOp::create(b, loc, i, S);
+  Value parity = arith::TruncIOp::create(
+      b, loc, b.getI1Type(), arith::RemSIOp::create(b, loc, round, constI32(b, loc, 2)));
+  return {stage, parity};
+}
+
+Value barrierAt(OpBuilder &b, Location loc, Value bars, Value stage) {
+  return StageOp::create(b, loc, MBarrierType::get(b.getContext(), 1), bars, stage);
+}
+
+/// The producer's copy loop (nest) for `feed`: for each iteration and each
+/// load, wait until the load's stage is empty (the phase before this round's;
+/// the first round passes at once), then copy the tile into it.
+void buildProducer(OpBuilder &b, ProducerValues &values, const Feed &feed,
+                   ArrayRef<Ring> rings, unsigned stages) {
   Location loc = feed.loop.getLoc();
   scf::ForOp loop = feed.loop;
   IRMapping map;
@@ -152,59 +192,64 @@ void buildProducer(OpBuilder &b, ProducerValues &values, const Feed &feed, const
       producer.getStep());
   if (base)
     i = arith::AddIOp::create(in, loc, base, i);
-  Value S = constI32(in, loc, stages);
-  Value stage = arith::RemSIOp::create(in, loc, i, S);
-  Value round = arith::DivSIOp::create(in, loc, i, S);
-  Value parity = arith::TruncIOp::create(
-      in, loc, in.getI1Type(), arith::RemSIOp::create(in, loc, round, constI32(in, loc, 2)));
+  auto [stage, parity] = stageAndParity(in, loc, i, stages);
   Value phase = arith::XOrIOp::create(in, loc, parity,
                                       arith::ConstantIntOp::create(in, loc, in.getI1Type(), 1));
-  WaitOp::create(in, loc, StageOp::create(in, loc, MBarrierType::get(ctx, 1), empty, stage),
-                 phase);
-  Value full = StageOp::create(in, loc, MBarrierType::get(ctx, 1), st.full, stage);
-  for (auto [staged, buffer] : llvm::zip(feed.loads, st.buffers)) {
+  for (auto [staged, ring] : llvm::zip(feed.loads, rings)) {
+    WaitOp::create(in, loc, barrierAt(in, loc, ring.empty, stage), phase);
     SmallVector<Value> offsets;
     for (Value o : staged.load.getOffsets())
       offsets.push_back(values.rebuild(in, inner, o));
-    Value dst = StageOp::create(in, loc, staged.stageType, buffer, stage);
+    Value dst = StageOp::create(in, loc, staged.stageType, ring.buffer, stage);
     AsyncLoadOp::create(in, loc, values.rebuild(in, inner, staged.load.getSrc()), offsets, dst,
-                        full);
+                        barrierAt(in, loc, ring.full, stage));
   }
 }
 
-/// The consumer's loop: wait until the stage is full, multiply, and release
-/// the stage once the mma that read it completed (this iteration's, or the
-/// previous one's when the mma is left in flight: after the loop's final
-/// wait, the next run of the loop releases it).
-void rewriteConsumer(const Feed &feed, const Stages &st, Value empty,
-                     unsigned stages) {
+/// The consumer's loop: before each mma, wait until the stages of the tiles
+/// it reads are full; after it, release them once it completed (right after
+/// it, or one iteration later when it is left in flight: after the loop's
+/// final wait, the next run of the loop releases it).
+void rewriteConsumer(const Feed &feed, ArrayRef<Ring> rings, unsigned stages) {
   scf::ForOp loop = feed.loop;
-  MLIRContext *ctx = loop.getContext();
   Location loc = loop.getLoc();
   OpBuilder before(loop);
   Value base = iterationsBefore(before, feed, feed.outer ? feed.outer.getInductionVar() : Value(),
                                 [](Value v) { return v; });
-  Iteration it = consumeStage(loop, feed.loads, st, stages, base);
+  OpBuilder top(loop.getBody(), loop.getBody()->begin());
+  Value index = iterationIndex(top, loop, loop.getInductionVar());
+  if (base)
+    index = arith::AddIOp::create(top, loc, base, index);
+  auto [stage, parity] = stageAndParity(top, loc, index, stages);
+  SmallVector<std::pair<Operation *, Value>> readers; // (mma, ring's empty barriers)
+  for (auto [staged, ring] : llvm::zip(feed.loads, rings)) {
+    OpOperand &use = *staged.load.getResult().getUses().begin();
+    Operation *mma = use.getOwner();
+    OpBuilder at(mma);
+    use.set(StageOp::create(at, loc, staged.stageType, ring.buffer, stage));
+    WaitOp::create(at, loc, barrierAt(at, loc, ring.full, stage), parity);
+    readers.push_back({mma, ring.empty});
+  }
   for (const StagedLoad &staged : feed.loads)
     staged.load.erase();
-  bool inFlight = leaveMmasInFlight(loop);
-  OpBuilder after(it.lastMma->getBlock(), std::next(it.lastMma->getIterator()));
-  auto release = [&](OpBuilder &b, Value stage) {
-    ArriveOp::create(b, loc, StageOp::create(b, loc, MBarrierType::get(ctx, 1), empty, stage));
-  };
-  if (!inFlight) {
-    release(after, it.stage);
-    return;
+  leaveMmasInFlight(loop);
+  for (auto [op, empty] : readers) {
+    auto mma = cast<MmaOp>(op);
+    OpBuilder after(mma->getBlock(), std::next(mma->getIterator()));
+    if (mma.getPending() == 0) {
+      ArriveOp::create(after, loc, barrierAt(after, loc, empty, stage));
+      continue;
+    }
+    Value started = arith::CmpIOp::create(after, loc, arith::CmpIPredicate::sgt, index,
+                                          constI32(after, loc, 0));
+    scf::IfOp::create(after, loc, started, [&, empty = empty](OpBuilder &t, Location l) {
+      Value previous = arith::RemSIOp::create(
+          t, l, arith::AddIOp::create(t, l, index, constI32(t, l, stages - 1)),
+          constI32(t, l, stages));
+      ArriveOp::create(t, l, barrierAt(t, l, empty, previous));
+      scf::YieldOp::create(t, l);
+    });
   }
-  Value started = arith::CmpIOp::create(after, loc, arith::CmpIPredicate::sgt, it.index,
-                                        constI32(after, loc, 0));
-  scf::IfOp::create(after, loc, started, [&](OpBuilder &t, Location l) {
-    Value previous = arith::RemSIOp::create(
-        t, l, arith::AddIOp::create(t, l, it.index, constI32(t, l, stages - 1)),
-        constI32(t, l, stages));
-    release(t, previous);
-    scf::YieldOp::create(t, l);
-  });
 }
 
 /// The loops to feed, if the kernel qualifies: TMA can copy every staged
@@ -303,19 +348,15 @@ bool warpSpecialize(func::FuncOp func, unsigned stages) {
   });
   b.setInsertionPoint(ws);
   OpBuilder producer = OpBuilder::atBlockEnd(producerBlock);
-  Stages st;
-  Value empty;
+  SmallVector<Ring> rings;
   for (auto [index, feed] : llvm::enumerate(*feeds)) {
-    if (!share || index == 0) {
-      st = allocateStages(b, feed.loop, feed.loads, stages);
-      empty = AllocMBarrierOp::create(b, loc, MBarrierType::get(func.getContext(), stages),
-                                      b.getI32IntegerAttr(numWarps / 4));
-    }
+    if (!share || index == 0)
+      rings = allocateRings(b, loc, feed.loads, stages, numWarps / 4);
     if (share)
       for (const Feed &earlier : ArrayRef(*feeds).take_front(index))
         feed.earlier.push_back(earlier.loop);
-    buildProducer(producer, values, feed, st, empty, stages);
-    rewriteConsumer(feed, st, empty, stages);
+    buildProducer(producer, values, feed, rings, stages);
+    rewriteConsumer(feed, rings, stages);
   }
   return true;
 }
