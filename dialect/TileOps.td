@@ -122,7 +122,10 @@ def Tile_MmaOp : Tile_Op<"mma", [Pure]> {
   let summary = "acc + a·b on tensor cores (a, b in registers or shared memory)";
   let description = [{
     `a` is M×K (K×M with `transpose_a`), `b` is K×N (N×K with
-    `transpose_b`), `acc` and the result are M×N.
+    `transpose_b`), `acc` and the result are M×N. `pending` is how many
+    groups of tensor-core work (this one included) may still run when the
+    op returns: 0 waits for this one, 1 for the one issued before it, 2
+    for none (tile-overlap-mma issues P·V behind Q·Kᵀ so).
 
     ```mlir
     %c = tile.mma %a, %b, %acc : tensor<64x16xbf16>, tensor<16x128xbf16>, tensor<64x128xf32> -> tensor<64x128xf32>
@@ -131,7 +134,7 @@ def Tile_MmaOp : Tile_Op<"mma", [Pure]> {
   }];
   let arguments = (ins Tile_MmaOperand:$a, Tile_MmaOperand:$b, Tile_RegisterTile:$acc,
                        UnitAttr:$transpose_a, UnitAttr:$transpose_b,
-                       DefaultValuedAttr<ConfinedAttr<I32Attr, [IntMinValue<0>, IntMaxValue<1>]>, "0">:$pending);
+                       DefaultValuedAttr<ConfinedAttr<I32Attr, [IntMinValue<0>, IntMaxValue<2>]>, "0">:$pending);
   let results = (outs Tile_RegisterTile:$result);
   let assemblyFormat = [{
     $a `,` $b `,` $acc attr-dict `:` qualified(type($a)) `,` qualified(type($b)) `,` type($acc) `->` type($result)
@@ -311,6 +314,30 @@ def Tile_ArriveOp : Tile_Op<"arrive", [MemoryEffects<[MemRead, MemWrite]>]> {
   }];
   let arguments = (ins Tile_MBarrierType:$barrier);
   let assemblyFormat = "$barrier attr-dict `:` qualified(type($barrier))";
+}
+
+def Tile_TurnWaitOp : Tile_Op<"turn_wait", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "wait until this consumer warpgroup holds the turn";
+  let description = [{
+    The consumer warpgroups of a warp-specialized kernel take turns, in
+    warpgroup order starting with warpgroup 0, at the code between
+    `tile.turn_wait` and `tile.turn_pass`: FlashAttention-3's ping-pong, in
+    which one warpgroup issues its mmas while the other runs its softmax, so
+    that the tensor cores are fed by one warpgroup at a time. Every consumer
+    warpgroup runs as many waits as passes, a wait first.
+    `tile.turn_wait`
+  }];
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
+}
+
+def Tile_TurnPassOp : Tile_Op<"turn_pass", [MemoryEffects<[MemRead, MemWrite]>]> {
+  let summary = "pass the turn to the next consumer warpgroup";
+  let description = [{
+    See `tile.turn_wait`. `tile.turn_pass`
+  }];
+  let assemblyFormat = "attr-dict";
+  let hasVerifier = 1;
 }
 
 def Tile_WarpSpecializeOp : Tile_Op<"warp_specialize",

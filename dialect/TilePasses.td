@@ -69,7 +69,16 @@ def TileOverlapMma : Pass<"tile-overlap-mma", "ModuleOp"> {
     A prologue runs iteration 0 without it and an epilogue the last P·V,
     both only when the loop runs at all (FlashAttention-3's intra-warpgroup
     overlap).
+
+    With `ping-pong` and two or more consumer warpgroups, the warpgroups take
+    turns (`tile.turn_wait` / `tile.turn_pass`) at issuing Q·Kᵀ(j) and
+    P·V(j-1), so that one warpgroup's mmas run while the other's softmax
+    does (FlashAttention-3's inter-warpgroup ping-pong).
   }];
+  let options = [
+    Option<"pingPong", "ping-pong", "bool", /*default=*/"true",
+           "let consumer warpgroups take turns at issuing their mmas">
+  ];
   let dependentDialects = ["::mlir::tile::TileDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect"];
 }

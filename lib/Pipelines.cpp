@@ -24,13 +24,21 @@ struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
   Option<bool> warpSpecialize{*this, "warp-specialize",
                               llvm::cl::desc("a producer warpgroup issues the pipeline's copies"),
                               llvm::cl::init(false)};
+  Option<bool> overlapMma{*this, "overlap-mma",
+                          llvm::cl::desc("with warp-specialize: tile-overlap-mma"),
+                          llvm::cl::init(true)};
+  Option<bool> pingPong{*this, "ping-pong",
+                        llvm::cl::desc("tile-overlap-mma's ping-pong of consumer warpgroups"),
+                        llvm::cl::init(true)};
 };
 
 void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
   std::string pipeline =
       (options.warpSpecialize
-           ? "tile-warp-specialize{stages=" + std::to_string(options.stages) + "},"
-             "tile-overlap-mma,"
+           ? "tile-warp-specialize{stages=" + std::to_string(options.stages) + "}," +
+                 (options.overlapMma ? std::string("tile-overlap-mma{ping-pong=") +
+                                           (options.pingPong ? "true" : "false") + "},"
+                                     : std::string())
            : std::string()) +
       "tile-pipeline{stages=" + std::to_string(options.stages) + "}," +
       (options.tmaStore ? "tile-tma-store," : "") +

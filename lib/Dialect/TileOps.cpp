@@ -346,3 +346,14 @@ LogicalResult WarpSpecializeOp::verify() {
     return emitOpError() << "a kernel has at most one warp_specialize";
   return success();
 }
+
+/// Turns are taken by consumer warpgroups, so the ops live in a consumer region.
+static LogicalResult verifyInConsumer(Operation *op) {
+  auto ws = op->getParentOfType<WarpSpecializeOp>();
+  if (!ws || !ws.getConsumer().isAncestor(op->getParentRegion()))
+    return op->emitOpError() << "must be in the consumer region of a tile.warp_specialize";
+  return success();
+}
+
+LogicalResult TurnWaitOp::verify() { return verifyInConsumer(*this); }
+LogicalResult TurnPassOp::verify() { return verifyInConsumer(*this); }

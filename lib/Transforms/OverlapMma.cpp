@@ -122,7 +122,14 @@ void releaseStage(OpBuilder &b, Location loc, const Plan &plan, IRMapping &map) 
   ArriveOp::create(b, loc, bar);
 }
 
-void rotate(Plan &plan) {
+/// How many consumer warpgroups run the loop (a kernel's warps, 4 by default).
+int64_t consumerWarpgroups(scf::ForOp loop) {
+  auto func = loop->getParentOfType<func::FuncOp>();
+  auto attr = func ? func->getAttrOfType<IntegerAttr>(kNumWarpsAttr) : IntegerAttr();
+  return (attr ? attr.getInt() : 4) / 4;
+}
+
+void rotate(Plan &plan, bool pingPong) {
   scf::ForOp loop = plan.loop;
   Location loc = loop.getLoc();
   Block *body = loop.getBody();
@@ -169,9 +176,15 @@ void rotate(Plan &plan) {
         map.map(arg, init);
       }
     }
-    for (Operation &op : body->without_terminator())
-      if (isRest(op))
-        t.clone(op, map);
+    for (Operation &op : body->without_terminator()) {
+      if (!isRest(op))
+        continue;
+      if (pingPong && &op == plan.first.getOperation())
+        TurnWaitOp::create(t, loc);
+      t.clone(op, map);
+      if (pingPong && &op == plan.first.getOperation())
+        TurnPassOp::create(t, loc);
+    }
     for (Value fill : fills) {
       SmallVector<OpOperand *> uses;
       for (OpOperand &use : fill.getUses())
@@ -221,16 +234,23 @@ void rotate(Plan &plan) {
       before.map(v, rotated.getRegionIterArgs()[n + i]);
     auto ops = llvm::make_filter_range(body->without_terminator(), isRest);
     auto firstIt = llvm::find_if(ops, [&](Operation &op) { return &op == plan.first; });
-    // This iteration up to its first mma, issued without waiting...
-    for (Operation &op : llvm::make_range(ops.begin(), std::next(firstIt)))
+    // This iteration up to its first mma, issued without waiting (with
+    // ping-pong, once this warpgroup holds the turn)...
+    for (Operation &op : llvm::make_range(ops.begin(), firstIt))
       t.clone(op, now);
+    if (pingPong)
+      TurnWaitOp::create(t, loc);
+    t.clone(*plan.first, now);
     auto first = cast<MmaOp>(now.lookup(plan.first.getResult()).getDefiningOp());
     first.setPending(1);
-    // ... the previous iteration's deferred mma behind it ...
+    // ... the previous iteration's deferred mma behind it, not waited for
+    // (the other warpgroup gets the turn as soon as both are issued) ...
     for (Operation *op : plan.deferred)
       t.clone(*op, before);
     auto deferred = cast<MmaOp>(before.lookup(plan.second.getResult()).getDefiningOp());
-    deferred.setPending(1);
+    deferred.setPending(2);
+    if (pingPong)
+      TurnPassOp::create(t, loc);
     // ... then wait for the first (the deferred one runs on) and go on.
     Value s = MmaWaitOp::create(t, loc, first.getResult(), t.getI32IntegerAttr(1));
     now.map(plan.first.getResult(), s);
@@ -268,14 +288,16 @@ void rotate(Plan &plan) {
 }
 
 struct TileOverlapMma : public tile::impl::TileOverlapMmaBase<TileOverlapMma> {
+  using TileOverlapMmaBase::TileOverlapMmaBase;
   void runOnOperation() override {
     SmallVector<Plan> plans;
     getOperation().walk([&](scf::ForOp loop) {
       if (std::optional<Plan> plan = analyze(loop))
         plans.push_back(*plan);
     });
+    // Ping-pong needs a second warpgroup to take turns with.
     for (Plan &plan : plans)
-      rotate(plan);
+      rotate(plan, pingPong && consumerWarpgroups(plan.loop) >= 2);
   }
 };
 } // namespace

@@ -119,29 +119,42 @@ Value iterationsBefore(OpBuilder &b, const Feed &feed, Value outerIv,
   return total;
 }
 
-/// Each staged load's ring: its stage buffers and, per stage, a barrier
-/// saying the stage is full (one copy, one arrival) and one saying it is
-/// empty again (one arrival per consumer warpgroup). Separate rings let the
-/// consumers release K once Q·Kᵀ read it while V waits for P·V.
+/// The loads one mma reads share a ring: per load its stage buffers and,
+/// per stage, a barrier saying the stage is full (one arrival per copy) and
+/// one saying it is empty again (one arrival per consumer warpgroup). A ring
+/// per mma lets the consumers release K once Q·Kᵀ read it while V waits for
+/// P·V; a GEMM's A and B share one.
 struct Ring {
-  Value buffer, full, empty;
+  SmallVector<unsigned> loads; // indices into the feed's loads
+  SmallVector<Value> buffers;  // one per load
+  Value full, empty;
 };
+
+Operation *readerOf(const StagedLoad &staged) {
+  return *staged.load.getResult().getUsers().begin();
+}
 
 SmallVector<Ring> allocateRings(OpBuilder &b, Location loc, ArrayRef<StagedLoad> loads,
                                 unsigned stages, int64_t warpgroups) {
   MLIRContext *ctx = b.getContext();
   SmallVector<Ring> rings;
-  for (const StagedLoad &staged : loads) {
+  llvm::DenseMap<Operation *, unsigned> ringOf;
+  for (auto [i, staged] : llvm::enumerate(loads)) {
+    auto [it, fresh] = ringOf.try_emplace(readerOf(staged), rings.size());
+    if (fresh)
+      rings.emplace_back();
+    Ring &ring = rings[it->second];
     SmallVector<int64_t> shape{int64_t(stages)};
     shape.append(staged.stageType.getShape().begin(), staged.stageType.getShape().end());
-    Ring ring;
-    ring.buffer = AllocSharedOp::create(
-        b, loc, SharedType::get(ctx, shape, staged.stageType.getElementType(), SwizzleAttr()));
+    ring.loads.push_back(i);
+    ring.buffers.push_back(AllocSharedOp::create(
+        b, loc, SharedType::get(ctx, shape, staged.stageType.getElementType(), SwizzleAttr())));
+  }
+  for (Ring &ring : rings) {
     ring.full = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, stages),
-                                        b.getI32IntegerAttr(1));
+                                        b.getI32IntegerAttr(ring.loads.size()));
     ring.empty = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, stages),
                                          b.getI32IntegerAttr(warpgroups));
-    rings.push_back(ring);
   }
   return rings;
 }
@@ -195,14 +208,18 @@ void buildProducer(OpBuilder &b, ProducerValues &values, const Feed &feed,
   auto [stage, parity] = stageAndParity(in, loc, i, stages);
   Value phase = arith::XOrIOp::create(in, loc, parity,
                                       arith::ConstantIntOp::create(in, loc, in.getI1Type(), 1));
-  for (auto [staged, ring] : llvm::zip(feed.loads, rings)) {
+  for (const Ring &ring : rings) {
     WaitOp::create(in, loc, barrierAt(in, loc, ring.empty, stage), phase);
-    SmallVector<Value> offsets;
-    for (Value o : staged.load.getOffsets())
-      offsets.push_back(values.rebuild(in, inner, o));
-    Value dst = StageOp::create(in, loc, staged.stageType, ring.buffer, stage);
-    AsyncLoadOp::create(in, loc, values.rebuild(in, inner, staged.load.getSrc()), offsets, dst,
-                        barrierAt(in, loc, ring.full, stage));
+    Value full = barrierAt(in, loc, ring.full, stage);
+    for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
+      const StagedLoad &staged = feed.loads[index];
+      SmallVector<Value> offsets;
+      for (Value o : staged.load.getOffsets())
+        offsets.push_back(values.rebuild(in, inner, o));
+      Value dst = StageOp::create(in, loc, staged.stageType, buffer, stage);
+      AsyncLoadOp::create(in, loc, values.rebuild(in, inner, staged.load.getSrc()), offsets, dst,
+                          full);
+    }
   }
 }
 
@@ -222,11 +239,14 @@ void rewriteConsumer(const Feed &feed, ArrayRef<Ring> rings, unsigned stages) {
     index = arith::AddIOp::create(top, loc, base, index);
   auto [stage, parity] = stageAndParity(top, loc, index, stages);
   SmallVector<std::pair<Operation *, Value>> readers; // (mma, ring's empty barriers)
-  for (auto [staged, ring] : llvm::zip(feed.loads, rings)) {
-    OpOperand &use = *staged.load.getResult().getUses().begin();
-    Operation *mma = use.getOwner();
+  for (const Ring &ring : rings) {
+    Operation *mma = readerOf(feed.loads[ring.loads.front()]);
     OpBuilder at(mma);
-    use.set(StageOp::create(at, loc, staged.stageType, ring.buffer, stage));
+    for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
+      const StagedLoad &staged = feed.loads[index];
+      OpOperand &use = *staged.load.getResult().getUses().begin();
+      use.set(StageOp::create(at, loc, staged.stageType, buffer, stage));
+    }
     WaitOp::create(at, loc, barrierAt(at, loc, ring.full, stage), parity);
     readers.push_back({mma, ring.empty});
   }

@@ -390,7 +390,7 @@ func.func @arrivals() {
 // -----
 func.func @pending(%a: tensor<64x16xbf16>, %b: tensor<16x64xbf16>, %c: tensor<64x64xf32>) {
   // expected-error @+1 {{attribute 'pending' failed to satisfy constraint}}
-  %d = tile.mma %a, %b, %c {pending = 2 : i32} : tensor<64x16xbf16>, tensor<16x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+  %d = tile.mma %a, %b, %c {pending = 3 : i32} : tensor<64x16xbf16>, tensor<16x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
   return
 }
 
@@ -434,6 +434,23 @@ func.func @two_warp_specializes() attributes {tile.kernel} {
   } consumer {
   }
   tile.warp_specialize producer {
+  } consumer {
+  }
+  return
+}
+
+// -----
+func.func @turn_outside_consumer() attributes {tile.kernel} {
+  // expected-error @+1 {{'tile.turn_wait' op must be in the consumer region of a tile.warp_specialize}}
+  tile.turn_wait
+  return
+}
+
+// -----
+func.func @turn_in_producer() attributes {tile.kernel} {
+  tile.warp_specialize producer {
+    // expected-error @+1 {{'tile.turn_pass' op must be in the consumer region of a tile.warp_specialize}}
+    tile.turn_pass
   } consumer {
   }
   return

@@ -28,6 +28,31 @@ def test_gemm_compiles_with_a_producer_warpgroup():
         assert kernel.metadata["spill_stores"] == 0
 
 
+@pytest.mark.parametrize("num_warps,D,BN,turns", [(8, 128, 128, True), (4, 64, 64, False)])
+def test_attention_overlaps_mmas_and_takes_turns(num_warps, D, BN, turns):
+    """tile-overlap-mma: P·V(j-1) is issued behind Q·Kᵀ(j) and left in flight
+    (wait_group 1); two consumer warpgroups take turns (named barriers 2, 3)."""
+    kernel = attention_fwd.compile(*ATTENTION_ARGS, BM=128, BN=BN, D=D, CAUSAL=False,
+                                   num_warps=num_warps, num_stages=2, warp_specialize=True)
+    ptx = kernel.ptx
+    assert "wgmma.wait_group.sync.aligned 1;" in ptx
+    assert ("bar.arrive 2, 256;" in ptx) == turns
+    assert ("bar.sync $0, 256;" in kernel.asm["llvm"]) == turns
+    if kernel.cubin is not None:
+        assert kernel.metadata["spill_stores"] == 0
+
+
+def test_pipeline_options_turn_ping_pong_off(monkeypatch):
+    from tile.compiler import CompileOptions, compile_ir
+    ir = attention_fwd.ir(*ATTENTION_ARGS, BM=128, BN=128, D=64, CAUSAL=True, num_warps=8)
+    options = CompileOptions(num_warps=8, stages=2, warp_specialize=True)
+    assert "bar.arrive 2, 256;" in compile_ir(ir, "attention_fwd", options, want_cubin=False).ptx
+    monkeypatch.setenv("TILE_PIPELINE_OPTIONS", "ping-pong=false")
+    ptx = compile_ir(ir, "attention_fwd", options, want_cubin=False).ptx
+    assert "bar.arrive 2, 256;" not in ptx
+    assert "wgmma.wait_group.sync.aligned 1;" in ptx
+
+
 def test_without_a_pipelined_loop_the_kernel_is_not_split():
     @tile.jit
     def copy(X, Y, BLOCK: tile.constexpr):

@@ -272,8 +272,52 @@ struct WarpSpecializeLowering : public OpConversionPattern<WarpSpecializeOp> {
       rewriter.setInsertionPoint(branch.elseBlock()->getTerminator());
       inlinePtx(rewriter, loc, Type(), {},
                 "setmaxnreg.inc.sync.aligned.u32 " + std::to_string(consumerRegs) + ";", "");
+      // Warpgroup 0 holds the first turn: it arrives on its own turn barrier,
+      // and at the end takes the arrival of the last warpgroup's last pass.
+      bool turns =
+          op.getConsumer().walk([](TurnWaitOp) { return WalkResult::interrupt(); }).wasInterrupted();
+      auto onWarpgroupZero = [&](StringRef ptx) {
+        Value zero = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult, tid,
+                                           constI64(rewriter, loc, 128));
+        scf::IfOp::create(rewriter, loc, zero, [&](OpBuilder &b, Location l) {
+          inlinePtx(b, l, Type(), {}, (ptx + " " + std::to_string(kTurnBarrier) + ", 256;").str(),
+                    "");
+          scf::YieldOp::create(b, l);
+        });
+      };
+      if (turns)
+        onWarpgroupZero("bar.arrive");
       rewriter.inlineBlockBefore(&op.getConsumer().front(), branch.elseBlock()->getTerminator());
+      if (turns)
+        onWarpgroupZero("bar.sync");
     }
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// Consumer warpgroup w waits on named barrier kTurnBarrier + w, which
+/// completes when its 128 threads wait and the previous warpgroup's 128
+/// threads passed (arrived).
+Value turnBarrier(OpBuilder &b, Location loc, int64_t offset, int64_t warpgroups) {
+  Value wg = arith::DivUIOp::create(b, loc, threadId(b, loc), constI64(b, loc, 128));
+  wg = arith::RemUIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, wg, constI64(b, loc, offset)),
+      constI64(b, loc, warpgroups));
+  Value id = arith::AddIOp::create(b, loc, wg, constI64(b, loc, kTurnBarrier));
+  return arith::TruncIOp::create(b, loc, b.getI32Type(), id);
+}
+
+template <typename OpTy>
+struct TurnLowering : public OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    constexpr bool wait = std::is_same_v<OpTy, TurnWaitOp>;
+    int64_t warpgroups = consumerThreads(op->template getParentOfType<func::FuncOp>()) / 128;
+    Value id = turnBarrier(rewriter, op.getLoc(), wait ? 0 : 1, warpgroups);
+    inlinePtx(rewriter, op.getLoc(), Type(), {id},
+              wait ? "bar.sync $0, 256;" : "bar.arrive $0, 256;", "r");
     rewriter.eraseOp(op);
     return success();
   }
@@ -359,5 +403,6 @@ void tile::populateHopperOpPatterns(TileTypeConverter &converter, RewritePattern
                                                                              state);
   patterns.add<StageLowering, ArriveLowering, WarpSpecializeLowering, WaitLowering,
                StoreSharedLowering>(converter, ctx);
-  patterns.add<AsyncStoreLowering, AsyncStoreWaitLowering>(converter, ctx);
+  patterns.add<AsyncStoreLowering, AsyncStoreWaitLowering, TurnLowering<TurnWaitOp>,
+               TurnLowering<TurnPassOp>>(converter, ctx);
 }

@@ -25,6 +25,9 @@ struct LoweringState {
 /// Marks the scf.if a warp_specialize lowers to; CTA barriers in its
 /// consumer (else) branch become named barriers of the consumers only.
 constexpr llvm::StringLiteral kConsumerBranchAttr = "tile.consumer_branch";
+/// Named barriers: 0 is the CTA's, 1 the consumers' (above); consumer
+/// warpgroup w waits for its turn (tile.turn_wait) on kTurnBarrier + w.
+constexpr int64_t kTurnBarrier = 2;
 /// Threads running the kernel's own code (its `tile.num_warps` warps).
 int64_t consumerThreads(Operation *kernel);
 

@@ -198,7 +198,7 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
     if (op.getPending() == 0)
       acc = tiedAsm(rewriter, loc, acc, ValueRange{}, "", ValueRange{}, "",
                     "wgmma.wait_group.sync.aligned 0;");
-    else // the previous group (and the stage it read) is done; this one runs on
+    else if (op.getPending() == 1) // the previous group (and the stage it read) is done
       inlinePtx(rewriter, loc, Type(), {}, "wgmma.wait_group.sync.aligned 1;", "");
     Type regs = getTypeConverter()->convertType(op.getType());
     rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, regs, acc);

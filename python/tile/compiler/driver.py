@@ -211,6 +211,12 @@ def compile_ir(tile_ir: str, name: str, options: CompileOptions = CompileOptions
     return kernel
 
 
+def _extra_pipeline_options() -> str:
+    """TILE_PIPELINE_OPTIONS: more tile-to-llvm options, for experiments
+    (e.g. "ping-pong=false"); part of the kernel cache's fingerprint."""
+    return os.environ.get("TILE_PIPELINE_OPTIONS", "")
+
+
 def _compile(tile_ir: str, name: str, options: CompileOptions, want_cubin: bool,
              param_names: list[str] | None, tma_store: bool) -> CompiledKernel:
     """Compiles one kernel module printed by the frontend; `param_names` names
@@ -246,7 +252,7 @@ def _compile(tile_ir: str, name: str, options: CompileOptions, want_cubin: bool,
         pipeline = (f"builtin.module(tile-to-llvm{{chip={options.arch} "
                     f"opt-level={options.opt_level} stages={options.stages} "
                     f"warp-specialize={str(options.warp_specialize).lower()} "
-                    f"tma-store={str(tma_store).lower()}}})")
+                    f"tma-store={str(tma_store).lower()} {_extra_pipeline_options()}}})")
         pm = passmanager.PassManager.parse(pipeline)
         if dump_dir is not None:
             pm.enable_ir_printing(tree_printing_dir_path=str(dump_dir / "passes"))

@@ -68,7 +68,8 @@ def _library_path() -> str | None:
 def entry_key(source: str, specialization, options, fingerprint: str | None = None) -> str:
     """The entry name: `specialization` and `options` by repr (both are
     deterministic tuples/dataclasses; constexprs enter by repr)."""
-    text = repr((source, specialization, options, fingerprint or compiler_fingerprint()))
+    text = repr((source, specialization, options, fingerprint or compiler_fingerprint(),
+                 os.environ.get("TILE_PIPELINE_OPTIONS", "")))  # see compiler/driver.py
     return hashlib.sha256(text.encode()).hexdigest()
 
 

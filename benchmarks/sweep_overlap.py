@@ -1,0 +1,53 @@
+"""Warp-specialized attention under tile-overlap-mma's variants, against cuDNN
+in the same process (each result checked against SDPA flash). The variant is
+chosen by TILE_PIPELINE_OPTIONS, e.g. "overlap-mma=false", "ping-pong=false";
+run once per variant:   TILE_CACHE=0 python3 benchmarks/sweep_overlap.py"""
+import math
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
+from triton.testing import do_bench  # noqa: E402
+
+from attention import attention_fwd  # noqa: E402
+
+# (N, D, causal, BM, BN, warps, stages), all warp-specialized.
+CASES = [(4096, 128, False, 128, 128, 8, 2), (4096, 128, False, 128, 128, 8, 3),
+         (8192, 128, False, 128, 128, 8, 3), (4096, 128, True, 128, 128, 8, 2),
+         (4096, 64, False, 128, 128, 8, 2), (4096, 64, False, 128, 128, 8, 3),
+         (4096, 64, True, 128, 128, 8, 2), (4096, 64, True, 128, 64, 8, 3)]
+
+
+def main() -> None:
+    B, H = 8, 16
+    variant = os.environ.get("TILE_PIPELINE_OPTIONS", "") or "default"
+    for N, D, causal, BM, BN, warps, stages in CASES:
+        q, k, v = (torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
+        o = torch.full_like(q, float("nan"))
+        flat = [t.view(B * H * N, D) for t in (q, k, v, o)]
+        run = lambda: attention_fwd[(N // BM, B * H)](
+            *flat, N, 1 / math.sqrt(D), BM=BM, BN=BN, D=D, CAUSAL=causal, num_warps=warps,
+            num_stages=stages, warp_specialize=True)
+        with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+            ref = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+        def cudnn():
+            with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+                return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        run()
+        torch.cuda.synchronize()
+        err = float((o.float() - ref.float()).norm() / ref.float().norm())
+        flops = 4 * B * H * N * N * D / (2 if causal else 1)
+        t_tile = do_bench(run, warmup=100, rep=500, return_mode="median")
+        t_cudnn = do_bench(cudnn, warmup=100, rep=500, return_mode="median")
+        print(f"{variant:18s} N{N} d{D} {'causal' if causal else 'full  '} {BM}x{BN} s{stages}: "
+              f"tile {flops / t_tile / 1e9:5.0f} cuDNN {flops / t_cudnn / 1e9:5.0f} TFLOP/s "
+              f"ratio {t_cudnn / t_tile:.3f} err {err:.1e}{'  WRONG' if not err < 1e-2 else ''}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
