@@ -20,17 +20,18 @@ LOG2_E = 1.4426950408889634  # exp(x) = exp2(x · log2 e); exp2 is the fast one
 @tile.jit
 def attend(q, K, V, head, start_m, start_n, qk_scale, m_i, l_i, acc, BM: tile.constexpr,
            BN: tile.constexpr, D: tile.constexpr, MASKED: tile.constexpr):
-    """One block of keys: S = Q Kᵀ (log2 units), then the online softmax update."""
+    """One block of keys: S = Q Kᵀ, then the online softmax update (in log2 units:
+    S · qk_scale; qk_scale > 0, so the row max scales with it)."""
     k = tile.load(K, (head + start_n, 0), (BN, D))
     v = tile.load(V, (head + start_n, 0), (BN, D))
-    s = tile.mma(q, k, tile.zeros((BM, BN), tile.float32), transpose_b=True) * qk_scale
+    s = tile.mma(q, k, tile.zeros((BM, BN), tile.float32), transpose_b=True)
     if MASKED:  # key j counts for query i when j <= i
         rows = start_m + tile.arange(BM)
         cols = start_n + tile.arange(BN)
         s = tile.where(rows[:, None] >= cols[None, :], s, float("-inf"))
-    m_new = tile.maximum(m_i, tile.max(s, 1))  # the new max rescales what came before
+    m_new = tile.maximum(m_i, tile.max(s, 1) * qk_scale)  # the new max rescales the old
     alpha = tile.exp2(m_i - m_new)
-    p = tile.exp2(s - m_new[:, None])
+    p = tile.exp2(s * qk_scale - m_new[:, None])  # one FMA and one exp2 an element
     l_i = l_i * alpha + tile.sum(p, 1)
     acc = tile.mma(p.to(v.dtype), v, acc * alpha[:, None])
     return m_new, l_i, acc
@@ -57,7 +58,7 @@ def attention_fwd(Q, K, V, O, seq_len, sm_scale,
         for start_n in range(start_m, start_m + BM, BN):
             m_i, l_i, acc = attend(q, K, V, head, start_m, start_n, qk_scale, m_i, l_i, acc,
                                    BM, BN, D, True)
-    out = acc / l_i[:, None]
+    out = acc * (1.0 / l_i)[:, None]  # one division a row, not one an element
     tile.store(O, (head + start_m, 0), out.to(O.dtype))
 
 

@@ -21,7 +21,7 @@ def running_sum(x, out, n, BLOCK: tile.constexpr):
 # CHECK-DAG: %[[STEP:[a-z0-9_]+]] = arith.constant 64 : i32
 # CHECK: %[[R:[a-z0-9_]+]]:2 = scf.for %[[I:[a-z0-9_]+]] = %{{.*}} to %{{.*}} step %[[STEP]] iter_args(%[[T:[a-z0-9_]+]] = %[[ZERO]], %[[C:[a-z0-9_]+]] = %{{[a-z0-9_]+}}) -> (tensor<64xf32>, i32) : i32 {
 # CHECK: %[[V:[a-z0-9_]+]] = tile.load %{{.*}}[%[[I]]] bound
-# CHECK: %[[T2:[a-z0-9_]+]] = arith.addf %[[T]], %[[V]] : tensor<64xf32>
+# CHECK: %[[T2:[a-z0-9_]+]] = arith.addf %[[T]], %[[V]] fastmath<contract> : tensor<64xf32>
 # CHECK: %[[C2:[a-z0-9_]+]] = arith.addi %[[C]], %{{.*}} : i32
 # CHECK: scf.yield %[[T2]], %[[C2]] : tensor<64xf32>, i32
 # CHECK: tile.store %[[R]]#0, %{{.*}}[%[[R]]#1] : tensor<64xf32>, !tile.ptr<f32>
@@ -47,12 +47,12 @@ def branches(x, n, BLOCK: tile.constexpr, DOUBLE: tile.constexpr):
 # CHECK: %[[A:[a-z0-9_]+]] = tile.load
 # CHECK: %[[COND:[a-z0-9_]+]] = arith.cmpi sgt, %{{.*}}, %{{.*}} : i32
 # CHECK: %[[R:[a-z0-9_]+]]:2 = scf.if %[[COND]] -> (tensor<32xf32>, i32) {
-# CHECK: %[[A3:[a-z0-9_]+]] = arith.mulf %[[A]], %{{.*}} : tensor<32xf32>
+# CHECK: %[[A3:[a-z0-9_]+]] = arith.mulf %[[A]], %{{.*}} fastmath<contract> : tensor<32xf32>
 # CHECK: scf.yield %[[A3]], %{{.*}} : tensor<32xf32>, i32
 # CHECK: } else {
 # CHECK: scf.yield %[[A]], %{{.*}} : tensor<32xf32>, i32
 # CHECK: }
-# CHECK: %[[D:[a-z0-9_]+]] = arith.addf %[[R]]#0, %[[R]]#0 : tensor<32xf32>
+# CHECK: %[[D:[a-z0-9_]+]] = arith.addf %[[R]]#0, %[[R]]#0 fastmath<contract> : tensor<32xf32>
 # CHECK: tile.store %[[D]], %{{.*}}[%[[R]]#1] : tensor<32xf32>
 print(branches.ir("*f32:16", "i32", BLOCK=32, DOUBLE=True))
 # CHECK-LABEL: func.func @branches

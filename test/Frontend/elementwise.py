@@ -20,9 +20,9 @@ def mix(x, y, n, scale, BLOCK: tile.constexpr):
 # CHECK-SAME: %[[N:[a-z0-9_]+]]: i32, %[[SCALE:[a-z0-9_]+]]: f32)
 # CHECK: %[[A:[a-z0-9_]+]] = tile.load
 # CHECK: %[[S:[a-z0-9_]+]] = tile.splat %[[SCALE]] : f32 -> tensor<128xf32>
-# CHECK: %[[AS:[a-z0-9_]+]] = arith.mulf %[[A]], %[[S]] : tensor<128xf32>
+# CHECK: %[[AS:[a-z0-9_]+]] = arith.mulf %[[A]], %[[S]] fastmath<contract> : tensor<128xf32>
 # CHECK: %[[ONE:[a-z0-9_]+]] = arith.constant dense<1.000000e+00> : tensor<128xf32>
-# CHECK: %[[B:[a-z0-9_]+]] = arith.addf %[[AS]], %[[ONE]] : tensor<128xf32>
+# CHECK: %[[B:[a-z0-9_]+]] = arith.addf %[[AS]], %[[ONE]] fastmath<contract> : tensor<128xf32>
 # CHECK: %[[E:[a-z0-9_]+]] = math.exp2 %[[B]] : tensor<128xf32>
 # CHECK: %[[L:[a-z0-9_]+]] = math.log %[[A]] : tensor<128xf32>
 # CHECK: %[[C:[a-z0-9_]+]] = arith.maximumf %[[E]], %[[L]] : tensor<128xf32>

@@ -32,24 +32,26 @@ print(gemm.gemm.ir("*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16", BM=128, BN=128, 
 # CHECK: tile.mma %[[Q]], %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} {transpose_b} : tensor<128x64xbf16>, tensor<64x64xbf16>, tensor<128x64xf32> -> tensor<128x64xf32>
 # CHECK-NOT: arith.cmpi
 # CHECK: %[[SMAX:[a-z0-9_]+]] = tile.reduce max %{{[a-z0-9_]+}}, dim = 1 : tensor<128x64xf32> -> tensor<128xf32>
-# CHECK: %[[MNEW:[a-z0-9_]+]] = arith.maximumf %[[M]], %[[SMAX]] : tensor<128xf32>
-# CHECK: %[[DM:[a-z0-9_]+]] = arith.subf %[[M]], %[[MNEW]] : tensor<128xf32>
+# CHECK: %[[SMAXS:[a-z0-9_]+]] = arith.mulf %[[SMAX]], %{{[a-z0-9_]+}} fastmath<contract> : tensor<128xf32>
+# CHECK: %[[MNEW:[a-z0-9_]+]] = arith.maximumf %[[M]], %[[SMAXS]] : tensor<128xf32>
+# CHECK: %[[DM:[a-z0-9_]+]] = arith.subf %[[M]], %[[MNEW]] fastmath<contract> : tensor<128xf32>
 # CHECK: %[[ALPHA:[a-z0-9_]+]] = math.exp2 %[[DM]] : tensor<128xf32>
 # CHECK: %[[P:[a-z0-9_]+]] = math.exp2 %{{[a-z0-9_]+}} : tensor<128x64xf32>
-# CHECK: %[[LA:[a-z0-9_]+]] = arith.mulf %[[L]], %[[ALPHA]] : tensor<128xf32>
+# CHECK: %[[LA:[a-z0-9_]+]] = arith.mulf %[[L]], %[[ALPHA]] fastmath<contract> : tensor<128xf32>
 # CHECK: %[[PSUM:[a-z0-9_]+]] = tile.reduce sum %[[P]], dim = 1
-# CHECK: %[[LNEW:[a-z0-9_]+]] = arith.addf %[[LA]], %[[PSUM]] : tensor<128xf32>
+# CHECK: %[[LNEW:[a-z0-9_]+]] = arith.addf %[[LA]], %[[PSUM]] fastmath<contract> : tensor<128xf32>
 # CHECK: %[[PB:[a-z0-9_]+]] = arith.truncf %[[P]] : tensor<128x64xf32> to tensor<128x64xbf16>
 # CHECK: %[[AB:[a-z0-9_]+]] = tile.broadcast %[[ALPHA]], dim = 1 : tensor<128xf32> -> tensor<128x64xf32>
-# CHECK: %[[SCALED:[a-z0-9_]+]] = arith.mulf %[[ACC]], %[[AB]] : tensor<128x64xf32>
+# CHECK: %[[SCALED:[a-z0-9_]+]] = arith.mulf %[[ACC]], %[[AB]] fastmath<contract> : tensor<128x64xf32>
 # CHECK: %[[PV:[a-z0-9_]+]] = tile.mma %[[PB]], %{{[a-z0-9_]+}}, %[[SCALED]] : tensor<128x64xbf16>, tensor<64x64xbf16>, tensor<128x64xf32> -> tensor<128x64xf32>
 # CHECK: scf.yield %[[MNEW]], %[[LNEW]], %[[PV]]
 # The diagonal block(s): a second loop, masked, from the first one's state.
 # CHECK: %[[R2:[a-z0-9_]+]]:3 = scf.for %{{.*}} iter_args(%{{[a-z0-9_]+}} = %[[R]]#0, %{{[a-z0-9_]+}} = %[[R]]#1, %{{[a-z0-9_]+}} = %[[R]]#2)
 # CHECK: arith.cmpi sge, {{.*}} : tensor<128x64xi32>
 # CHECK: scf.yield
-# CHECK: %[[LB:[a-z0-9_]+]] = tile.broadcast %[[R2]]#1, dim = 1
-# CHECK: arith.divf %[[R2]]#2, %[[LB]] : tensor<128x64xf32>
+# CHECK: %[[RL:[a-z0-9_]+]] = arith.divf %{{[a-z0-9_]+}}, %[[R2]]#1 : tensor<128xf32>
+# CHECK: %[[LB:[a-z0-9_]+]] = tile.broadcast %[[RL]], dim = 1
+# CHECK: arith.mulf %[[R2]]#2, %[[LB]] fastmath<contract> : tensor<128x64xf32>
 print(attention.attention_fwd.ir("*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16",
                                  "i32:16", "f32", BM=128, BN=64, D=64, CAUSAL=True))
 

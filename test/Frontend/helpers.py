@@ -19,9 +19,9 @@ def caller(x, BLOCK: tile.constexpr):
 
 # CHECK-LABEL: func.func @caller
 # CHECK: %[[A:[a-z0-9_]+]] = tile.load {{.*}} loc(#[[LOAD:loc[0-9]+]])
-# CHECK: %[[T:[a-z0-9_]+]] = arith.addf %[[A]], %[[A]] : tensor<64xf32> loc(#[[ADD:loc[0-9]+]])
-# CHECK: %[[S:[a-z0-9_]+]] = arith.mulf %[[T]], %{{[a-z0-9_]+}} : tensor<64xf32> loc(#[[MUL:loc[0-9]+]])
-# CHECK: arith.subf %[[S]], %[[T]] : tensor<64xf32> loc(#[[SUB:loc[0-9]+]])
+# CHECK: %[[T:[a-z0-9_]+]] = arith.addf %[[A]], %[[A]] fastmath<contract> : tensor<64xf32> loc(#[[ADD:loc[0-9]+]])
+# CHECK: %[[S:[a-z0-9_]+]] = arith.mulf %[[T]], %{{[a-z0-9_]+}} fastmath<contract> : tensor<64xf32> loc(#[[MUL:loc[0-9]+]])
+# CHECK: arith.subf %[[S]], %[[T]] fastmath<contract> : tensor<64xf32> loc(#[[SUB:loc[0-9]+]])
 # The helper's ops point into the helper, the caller's into the caller.
 # CHECK-DAG: #[[LOAD]] = loc("{{.*}}helpers.py":15:9)
 # CHECK-DAG: #[[ADD]] = loc("{{.*}}helpers.py":9:13)

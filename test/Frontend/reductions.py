@@ -27,7 +27,7 @@ def softmax(X, Y, BM: tile.constexpr, BN: tile.constexpr):
 # CHECK: %[[XM:[a-z0-9_]+]] = arith.select %[[MASK]], %[[X]], %[[NINF]] : tensor<4x256xi1>, tensor<4x256xf32>
 # CHECK: %[[MAX:[a-z0-9_]+]] = tile.reduce max %[[XM]], dim = 1 : tensor<4x256xf32> -> tensor<4xf32>
 # CHECK: %[[MB:[a-z0-9_]+]] = tile.broadcast %[[MAX]], dim = 1 : tensor<4xf32> -> tensor<4x256xf32>
-# CHECK: %[[D:[a-z0-9_]+]] = arith.subf %[[XM]], %[[MB]] : tensor<4x256xf32>
+# CHECK: %[[D:[a-z0-9_]+]] = arith.subf %[[XM]], %[[MB]] fastmath<contract> : tensor<4x256xf32>
 # CHECK: %[[E:[a-z0-9_]+]] = math.exp %[[D]] : tensor<4x256xf32>
 # CHECK: %[[SUM:[a-z0-9_]+]] = tile.reduce sum %[[E]], dim = 1 : tensor<4x256xf32> -> tensor<4xf32>
 # CHECK: %[[SB:[a-z0-9_]+]] = tile.broadcast %[[SUM]], dim = 1 : tensor<4xf32> -> tensor<4x256xf32>

@@ -20,7 +20,7 @@ def add(x, y, out, n, BLOCK: tile.constexpr):
 # CHECK: %[[START:[a-z0-9_]+]] = arith.muli %[[PID]], %[[C]] : i32
 # CHECK: %[[A:[a-z0-9_]+]] = tile.load %[[X]][%[[START]]] bound %[[N]] : !tile.ptr<f32> -> tensor<1024xf32>
 # CHECK: %[[B:[a-z0-9_]+]] = tile.load %{{.*}}[%[[START]]] bound %[[N]] : !tile.ptr<f32> -> tensor<1024xf32>
-# CHECK: %[[SUM:[a-z0-9_]+]] = arith.addf %[[A]], %[[B]] : tensor<1024xf32>
+# CHECK: %[[SUM:[a-z0-9_]+]] = arith.addf %[[A]], %[[B]] fastmath<contract> : tensor<1024xf32>
 # CHECK: tile.store %[[SUM]], %{{.*}}[%[[START]]] bound %[[N]] : tensor<1024xf32>, !tile.ptr<f32>
 print(add.ir("*f32:16", "*f32:16", "*f32:16", "i32:16", BLOCK=1024))
 

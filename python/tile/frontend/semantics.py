@@ -82,6 +82,7 @@ _INT_OPS = {ast.Add: "arith.addi", ast.Sub: "arith.subi", ast.Mult: "arith.muli"
             ast.LShift: "arith.shli", ast.RShift: "arith.shrsi"}
 _FLOAT_OPS = {ast.Add: "arith.addf", ast.Sub: "arith.subf", ast.Mult: "arith.mulf",
               ast.Div: "arith.divf", ast.Mod: "arith.remf"}
+_CONTRACTABLE = (ast.Add, ast.Sub, ast.Mult)
 _FOLD = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
          ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
          ast.Pow: operator.pow, ast.LShift: operator.lshift, ast.RShift: operator.rshift,
@@ -235,8 +236,10 @@ class Semantics:
         if type(op) not in table:
             hint = " (use // for integer division)" if isinstance(op, ast.Div) else ""
             raise self.error(node, f"operator '{sym}' is not supported on {describe(lhs)}{hint}")
-        return self.builder.op(f"{table[type(op)]} {lhs.name}, {rhs.name} : {lhs.type.mlir()}",
-                               self.loc(node), lhs.type)
+        # a * b + c may become one FMA, as under nvcc's and Triton's defaults.
+        flags = " fastmath<contract>" if type(op) in _CONTRACTABLE and dtype.is_float else ""
+        return self.builder.op(f"{table[type(op)]} {lhs.name}, {rhs.name}{flags} : "
+                               f"{lhs.type.mlir()}", self.loc(node), lhs.type)
 
     def compare(self, node: ast.AST, op: ast.cmpop, lhs, rhs):
         if not self.is_runtime(lhs) and not self.is_runtime(rhs):
