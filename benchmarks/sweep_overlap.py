@@ -12,25 +12,31 @@ import torch.nn.functional as F  # noqa: E402
 from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 from triton.testing import do_bench  # noqa: E402
 
-from attention import attention_fwd  # noqa: E402
+from attention import attention_fwd, attention_fwd_persistent  # noqa: E402
 
-# (N, D, causal, BM, BN, warps, stages), all warp-specialized.
-CASES = [(4096, 128, False, 128, 128, 8, 2), (4096, 128, False, 128, 128, 8, 3),
-         (8192, 128, False, 128, 128, 8, 3), (4096, 128, True, 128, 128, 8, 2),
-         (4096, 64, False, 128, 128, 8, 2), (4096, 64, False, 128, 128, 8, 3),
-         (4096, 64, True, 128, 128, 8, 2), (4096, 64, True, 128, 64, 8, 3)]
+# (N, D, causal, BM, BN, warps, stages, persistent), all warp-specialized.
+CASES = [(N, D, False, 128, 128, 8, 2, persistent) for N in (1024, 4096, 8192)
+         for D in (64, 128) for persistent in (False, True)] + [
+         (4096, 128, True, 128, 128, 8, 2, False), (4096, 64, True, 128, 128, 8, 2, False)]
 
 
 def main() -> None:
     B, H = 8, 16
     variant = os.environ.get("TILE_PIPELINE_OPTIONS", "") or "default"
-    for N, D, causal, BM, BN, warps, stages in CASES:
+    programs = torch.cuda.get_device_properties(0).multi_processor_count
+    for N, D, causal, BM, BN, warps, stages, persistent in CASES:
         q, k, v = (torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
         o = torch.full_like(q, float("nan"))
         flat = [t.view(B * H * N, D) for t in (q, k, v, o)]
-        run = lambda: attention_fwd[(N // BM, B * H)](
-            *flat, N, 1 / math.sqrt(D), BM=BM, BN=BN, D=D, CAUSAL=causal, num_warps=warps,
-            num_stages=stages, warp_specialize=True)
+        options = dict(BM=BM, BN=BN, D=D, num_warps=warps, num_stages=stages,
+                       warp_specialize=True)
+        if persistent:
+            grid = (min(programs, N // BM * B * H),)
+            run = lambda: attention_fwd_persistent[grid](*flat, N, B * H, 1 / math.sqrt(D),
+                                                         **options)
+        else:
+            run = lambda: attention_fwd[(N // BM, B * H)](*flat, N, 1 / math.sqrt(D),
+                                                          CAUSAL=causal, **options)
         with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
             ref = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
 
@@ -43,7 +49,8 @@ def main() -> None:
         flops = 4 * B * H * N * N * D / (2 if causal else 1)
         t_tile = do_bench(run, warmup=100, rep=500, return_mode="median")
         t_cudnn = do_bench(cudnn, warmup=100, rep=500, return_mode="median")
-        print(f"{variant:18s} N{N} d{D} {'causal' if causal else 'full  '} {BM}x{BN} s{stages}: "
+        print(f"{variant:10s} N{N} d{D} {'causal' if causal else 'full  '} {BM}x{BN} s{stages}"
+              f"{' persistent' if persistent else ''}: "
               f"tile {flops / t_tile / 1e9:5.0f} cuDNN {flops / t_cudnn / 1e9:5.0f} TFLOP/s "
               f"ratio {t_cudnn / t_tile:.3f} err {err:.1e}{'  WRONG' if not err < 1e-2 else ''}",
               flush=True)

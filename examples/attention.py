@@ -62,6 +62,27 @@ def attention_fwd(Q, K, V, O, seq_len, sm_scale,
     tile.store(O, (head + start_m, 0), out.to(O.dtype))
 
 
+@tile.jit
+def attention_fwd_persistent(Q, K, V, O, seq_len, heads, sm_scale, BM: tile.constexpr,
+                             BN: tile.constexpr, D: tile.constexpr):
+    """Non-causal attention as a persistent kernel: one program per SM walks the
+    (query block, head) tiles t, t + programs, ...; with warp_specialize=True the
+    producer loads the next tile's Q, K and V while the consumers finish this one."""
+    blocks = seq_len // BM
+    qk_scale = sm_scale * LOG2_E
+    for t in range(tile.program_id(0), blocks * heads, tile.num_programs(0)):
+        start_m = (t % blocks) * BM
+        head = (t // blocks) * seq_len
+        q = tile.load(Q, (head + start_m, 0), (BM, D))
+        m_i = tile.neg_inf((BM,), tile.float32)
+        l_i = tile.zeros((BM,), tile.float32)
+        acc = tile.zeros((BM, D), tile.float32)
+        for start_n in range(0, seq_len, BN):
+            m_i, l_i, acc = attend(q, K, V, head, start_m, start_n, qk_scale, m_i, l_i, acc,
+                                   BM, BN, D, False)
+        tile.store(O, (head + start_m, 0), (acc * (1.0 / l_i)[:, None]).to(O.dtype))
+
+
 def reference(q, k, v, sm_scale, causal):
     """float32 torch reference over (..., seq_len, D) tensors."""
     import torch

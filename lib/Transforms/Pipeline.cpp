@@ -92,7 +92,7 @@ void stageThroughRegisters(scf::ForOp loop, ArrayRef<StagedLoad> loads) {
 /// Every thread runs the loop; thread 0 issues the copies S - 1 iterations
 /// ahead, into the stage the previous iteration's mma read.
 LogicalResult pipeline(scf::ForOp loop, unsigned stages, bool multipleWarpgroups) {
-  stageLoopInvariantOperands(loop);
+  stageLoopInvariantOperands(loopInvariantOperands(loop));
   SmallVector<StagedLoad> loads = findStagedLoads(loop);
   switch (classify(loop, loads)) {
   case Staging::None:

@@ -46,9 +46,7 @@ SmallVector<StagedLoad> findStagedLoads(scf::ForOp loop) {
 /// are multiples of 16 bytes (the runtime's specialization says so).
 bool tmaCanCopy(LoadOp load) { return tmaCanAddress(load.getSrc()); }
 
-/// An mma operand loaded before the loop (attention's Q) is copied into
-/// shared memory once, before the loop, and the mma reads it there.
-void stageLoopInvariantOperands(scf::ForOp loop) {
+SmallVector<LoadOp> loopInvariantOperands(scf::ForOp loop) {
   llvm::SetVector<Operation *> loads;
   loop.getBody()->walk([&](MmaOp mma) {
     for (Value operand : {mma.getA(), mma.getB()})
@@ -60,8 +58,11 @@ void stageLoopInvariantOperands(scf::ForOp loop) {
           }))
         loads.insert(load);
   });
-  for (Operation *op : loads) {
-    auto load = cast<LoadOp>(op);
+  return llvm::map_to_vector(loads, [](Operation *op) { return cast<LoadOp>(op); });
+}
+
+void stageLoopInvariantOperands(ArrayRef<LoadOp> loads) {
+  for (LoadOp load : loads) {
     Location loc = load.getLoc();
     RankedTensorType tile = load.getType();
     auto type = SharedType::get(load.getContext(), tile.getShape(), tile.getElementType(),

@@ -25,9 +25,13 @@ SmallVector<StagedLoad> findStagedLoads(scf::ForOp loop);
 /// TMA can copy from the view (the rule shared with TMA stores: Analysis/TMA.h).
 bool tmaCanCopy(LoadOp load);
 
-/// An mma operand loaded before the loop (attention's Q) is copied into
-/// shared memory once, before the loop, and the mma reads it there.
-void stageLoopInvariantOperands(scf::ForOp loop);
+/// Loads before `loop` whose tiles only mmas in it read, as operand a or b
+/// (attention's Q).
+SmallVector<LoadOp> loopInvariantOperands(scf::ForOp loop);
+
+/// Each such load is copied into shared memory once, where it was, and the
+/// mmas read it there.
+void stageLoopInvariantOperands(ArrayRef<LoadOp> loads);
 
 /// How a loop's loads are staged: not at all, through registers (TMA cannot
 /// copy one of them), or by TMA.

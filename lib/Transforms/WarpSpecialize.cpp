@@ -28,6 +28,9 @@ struct Feed {
   SmallVector<StagedLoad> loads;
   mutable scf::ForOp outer;
   SmallVector<scf::ForOp> earlier;
+  /// mma operands loaded once per outer iteration (a persistent attention's
+  /// Q): the producer copies them as the outer iteration starts.
+  SmallVector<StagedLoad> tileLoads;
 };
 
 /// Scalars the consumer region computes, recomputed in the producer region:
@@ -159,6 +162,22 @@ SmallVector<Ring> allocateRings(OpBuilder &b, Location loc, ArrayRef<StagedLoad>
   return rings;
 }
 
+/// The tile loads' ring: one stage, one buffer per load.
+Ring allocateTileRing(OpBuilder &b, Location loc, ArrayRef<StagedLoad> loads,
+                      int64_t warpgroups) {
+  MLIRContext *ctx = b.getContext();
+  Ring ring;
+  for (auto [i, staged] : llvm::enumerate(loads)) {
+    ring.loads.push_back(i);
+    ring.buffers.push_back(AllocSharedOp::create(b, loc, staged.stageType));
+  }
+  ring.full = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, 1),
+                                      b.getI32IntegerAttr(loads.size()));
+  ring.empty = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, 1),
+                                       b.getI32IntegerAttr(warpgroups));
+  return ring;
+}
+
 /// Stage i % S and the parity (i / S) % 2 of iteration i.
 std::pair<Value, Value> stageAndParity(OpBuilder &b, Location loc, Value i, unsigned stages) {
   Value S = constI32(b, loc, stages);
@@ -173,11 +192,50 @@ Value barrierAt(OpBuilder &b, Location loc, Value bars, Value stage) {
   return StageOp::create(b, loc, MBarrierType::get(b.getContext(), 1), bars, stage);
 }
 
+/// Outer iteration t's copies of the tile loads into their one-stage ring:
+/// wait until it is empty (parity of t flipped: the first passes at once).
+void copyTileLoads(OpBuilder &b, ProducerValues &values, IRMapping &map, const Feed &feed,
+                   const Ring &ring, scf::ForOp outer) {
+  Location loc = feed.loop.getLoc();
+  auto [stage, parity] = stageAndParity(b, loc, iterationIndex(b, outer, outer.getInductionVar()), 1);
+  Value phase = arith::XOrIOp::create(b, loc, parity,
+                                      arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+  WaitOp::create(b, loc, ring.empty, phase);
+  for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
+    LoadOp load = feed.tileLoads[index].load;
+    SmallVector<Value> offsets;
+    for (Value o : load.getOffsets())
+      offsets.push_back(values.rebuild(b, map, o));
+    AsyncLoadOp::create(b, loc, values.rebuild(b, map, load.getSrc()), offsets, buffer, ring.full);
+  }
+}
+
+/// The consumers' side: wait until this outer iteration's copies landed, let
+/// the mmas read them there, and release the ring once the loop that reads
+/// them (and the waits for its in-flight mmas) is done.
+void consumeTileLoads(const Feed &feed, const Ring &ring) {
+  Location loc = feed.loop.getLoc();
+  OpBuilder at(feed.tileLoads.front().load);
+  auto [stage, parity] =
+      stageAndParity(at, loc, iterationIndex(at, feed.outer, feed.outer.getInductionVar()), 1);
+  WaitOp::create(at, loc, ring.full, parity);
+  for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
+    LoadOp load = feed.tileLoads[index].load;
+    load.getResult().replaceAllUsesWith(buffer);
+    load.erase();
+  }
+  Operation *last = feed.loop;
+  while (isa_and_nonnull<MmaWaitOp>(last->getNextNode()))
+    last = last->getNextNode();
+  OpBuilder after(last->getBlock(), std::next(last->getIterator()));
+  ArriveOp::create(after, loc, ring.empty);
+}
+
 /// The producer's copy loop (nest) for `feed`: for each iteration and each
 /// load, wait until the load's stage is empty (the phase before this round's;
 /// the first round passes at once), then copy the tile into it.
 void buildProducer(OpBuilder &b, ProducerValues &values, const Feed &feed,
-                   ArrayRef<Ring> rings, unsigned stages) {
+                   ArrayRef<Ring> rings, const Ring &tileRing, unsigned stages) {
   Location loc = feed.loop.getLoc();
   scf::ForOp loop = feed.loop;
   IRMapping map;
@@ -189,6 +247,8 @@ void buildProducer(OpBuilder &b, ProducerValues &values, const Feed &feed,
                                     values.rebuild(at, map, feed.outer.getStep()));
     map.map(feed.outer.getInductionVar(), outer.getInductionVar());
     at.setInsertionPoint(outer.getBody()->getTerminator());
+    if (!feed.tileLoads.empty()) // once the consumers released the last tile's copy
+      copyTileLoads(at, values, map, feed, tileRing, outer);
     base = iterationsBefore(at, feed, outer.getInductionVar(),
                             [&](Value v) { return values.rebuild(at, map, v); });
   } else {
@@ -287,8 +347,14 @@ std::optional<SmallVector<Feed>> findFeeds(func::FuncOp func) {
       if (!outer || outer->getBlock() != &body)
         outer = nullptr;
     }
+    // Operands loaded once per outer iteration go to the producer (below);
+    // those loaded once for the kernel are staged in place.
+    SmallVector<LoadOp> invariant, perTile;
     if (loop->getBlock() == &body || outer)
-      stageLoopInvariantOperands(loop);
+      for (LoadOp load : loopInvariantOperands(loop))
+        (outer && load->getBlock() == outer.getBody() && tmaCanCopy(load) ? perTile : invariant)
+            .push_back(load);
+    stageLoopInvariantOperands(invariant);
     SmallVector<StagedLoad> loads = findStagedLoads(loop);
     if (loads.empty())
       continue;
@@ -296,6 +362,12 @@ std::optional<SmallVector<Feed>> findFeeds(func::FuncOp func) {
         !loop.getInductionVar().getType().isInteger(32))
       return std::nullopt;
     feeds.push_back({loop, loads, outer});
+    for (LoadOp load : perTile) {
+      RankedTensorType tile = load.getType();
+      feeds.back().tileLoads.push_back(
+          {load, SharedType::get(load.getContext(), tile.getShape(), tile.getElementType(),
+                                 SwizzleAttr())});
+    }
   }
   bool nested = llvm::any_of(feeds, [](const Feed &f) { return bool(f.outer); });
   if (feeds.empty() || (nested && feeds.size() > 1))
@@ -351,6 +423,8 @@ bool warpSpecialize(func::FuncOp func, unsigned stages) {
                                        atOuter(feed.outer.getStep()));
     return bounds && outerBounds && llvm::all_of(feed.loads, [&](const StagedLoad &s) {
              return inLoop(s.load.getSrc()) && llvm::all_of(s.load.getOffsets(), inLoop);
+           }) && llvm::all_of(feed.tileLoads, [&](const StagedLoad &s) {
+             return atOuter(s.load.getSrc()) && llvm::all_of(s.load.getOffsets(), atOuter);
            });
   });
   if (!ok) { // put the body back
@@ -375,7 +449,12 @@ bool warpSpecialize(func::FuncOp func, unsigned stages) {
     if (share)
       for (const Feed &earlier : ArrayRef(*feeds).take_front(index))
         feed.earlier.push_back(earlier.loop);
-    buildProducer(producer, values, feed, rings, stages);
+    Ring tileRing;
+    if (!feed.tileLoads.empty())
+      tileRing = allocateTileRing(b, loc, feed.tileLoads, numWarps / 4);
+    buildProducer(producer, values, feed, rings, tileRing, stages);
+    if (!feed.tileLoads.empty())
+      consumeTileLoads(feed, tileRing);
     rewriteConsumer(feed, rings, stages);
   }
   return true;

@@ -207,3 +207,59 @@ func.func @two_warps(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i3
   }
   return
 }
+
+// -----
+
+// A persistent attention-like kernel: Q is loaded once per output tile (in the
+// outer loop, before the key loop), so the producer copies it into a one-stage
+// ring as each outer iteration starts: it waits until the consumers released
+// the last tile's Q (parity of the outer index, flipped: the first passes at
+// once), then copies it; the consumers wait for it (parity of the outer index),
+// read it from shared memory, and release it after the key loop.
+// CHECK-LABEL: func.func @persistent_tile_load
+// CHECK: %[[QBUF:.*]] = tile.alloc_shared : !tile.shared<64x64xbf16>
+// CHECK: %[[QFULL:.*]] = tile.alloc_mbarrier : !tile.mbarrier
+// CHECK: %[[QEMPTY:.*]] = tile.alloc_mbarrier : !tile.mbarrier
+// CHECK: tile.warp_specialize producer {
+// CHECK: scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} : i32 {
+// CHECK: %[[TPAR:.*]] = arith.trunci
+// CHECK: %[[TPHASE:.*]] = arith.xori %[[TPAR]], %true
+// CHECK: tile.wait %[[QEMPTY]], %[[TPHASE]] : !tile.mbarrier
+// CHECK: tile.async_load %{{.*}}, %[[QBUF]], %[[QFULL]]
+// CHECK: scf.for
+// CHECK: tile.async_load
+// CHECK: } consumer {
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} : i32 {
+// CHECK: %[[CPAR:.*]] = arith.trunci
+// CHECK: tile.wait %[[QFULL]], %[[CPAR]] : !tile.mbarrier
+// CHECK-NOT: tile.load
+// CHECK: scf.for
+// CHECK: tile.mma %[[QBUF]]
+// CHECK: scf.yield
+// CHECK-NEXT: }
+// CHECK-NEXT: tile.arrive %[[QEMPTY]] : !tile.mbarrier
+// CHECK: tile.store
+func.func @persistent_tile_load(%pq: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %O: !tile.view<bf16, 2>,
+                                %N: i32 {tile.divisibility = 16 : i64}, %tiles: i32)
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %Q = tile.make_view %pq, [%N, %c64], [%c64, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %pid = tile.program_id 0
+  %n = tile.num_programs 0
+  scf.for %t = %pid to %tiles step %n : i32 {
+    %m0 = arith.muli %t, %c64 : i32
+    %q = tile.load %Q[%m0, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+    %r = scf.for %j = %c0 to %N step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+      %k = tile.load %Q[%j, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+      %s = tile.mma %q, %k, %acc {transpose_b} : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+      %e = math.exp2 %s : tensor<64x64xf32>
+      scf.yield %e : tensor<64x64xf32>
+    }
+    %o = arith.truncf %r : tensor<64x64xf32> to tensor<64x64xbf16>
+    tile.store %o, %O[%m0, %c0] : tensor<64x64xbf16>, !tile.view<bf16, 2>
+  }
+  return
+}

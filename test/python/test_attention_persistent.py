@@ -1,0 +1,80 @@
+"""examples/attention.py's persistent kernel (attention_fwd_persistent): one
+program walks (query block, head) tiles t, t + programs, ...; warp-specialized,
+the producer copies each tile's Q into a one-stage ring (tile-warp-specialize's
+tile loads). On the interpreter against numpy, in PTX, and on the GPU against
+torch with fewer programs than tiles, as many, and an uneven split."""
+import math
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from tile.compiler import find_ptxas
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
+from attention import attention_fwd_persistent, reference_numpy  # noqa: E402
+
+ARGS = ("*bf16[2]:16",) * 4 + ("i32:16", "i32", "f32")
+
+
+@pytest.mark.parametrize("programs", [1, 3, 8])
+def test_interpreter_matches_numpy(programs):
+    import ml_dtypes
+    heads, seq_len, D, BM, BN = 2, 256, 64, 64, 64
+    rng = np.random.default_rng(programs)
+    q, k, v = (rng.standard_normal((heads * seq_len, D)).astype(ml_dtypes.bfloat16)
+               for _ in range(3))
+    o = np.full_like(q, np.nan)
+    scale = 1 / math.sqrt(D)
+    attention_fwd_persistent[(programs,)].interpret(q, k, v, o, seq_len, heads, scale, BM=BM,
+                                                    BN=BN, D=D)
+    for h in range(heads):
+        rows = slice(h * seq_len, (h + 1) * seq_len)
+        want = reference_numpy(q[rows], k[rows], v[rows], scale, False)
+        assert np.abs(o[rows].astype(np.float64) - want).max() < 1e-2
+
+
+@pytest.mark.parametrize("D", [64, 128])
+def test_producer_copies_q_each_tile(D):
+    kernel = attention_fwd_persistent.compile(*ARGS, BM=128, BN=128, D=D, num_warps=8,
+                                              num_stages=2, warp_specialize=True)
+    tile_ir = kernel.asm["tile"]
+    assert "tile.load" in tile_ir  # Q, K, V in the kernel as written
+    assert kernel.metadata["block"] == [384, 1, 1]
+    assert "bar.arrive 2, 256;" in kernel.ptx  # ping-pong of the two consumer warpgroups
+    if find_ptxas():
+        assert kernel.metadata["spill_stores"] == 0
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("D", [64, 128])
+@pytest.mark.parametrize("programs", [5, 24, 132])
+def test_matches_torch(D, programs):
+    import torch
+    from attention import reference
+    heads, seq_len, BM = 3, 1024, 128  # 24 tiles
+    q, k, v = (torch.randn(heads * seq_len, D, device="cuda", dtype=torch.bfloat16)
+               for _ in range(3))
+    o = torch.full_like(q, float("nan"))
+    scale = 1 / math.sqrt(D)
+    attention_fwd_persistent[(programs,)](q, k, v, o, seq_len, heads, scale, BM=BM, BN=128,
+                                          D=D, num_warps=8, num_stages=2, warp_specialize=True)
+    torch.cuda.synchronize()
+    ref = reference(*(t.view(heads, seq_len, D) for t in (q, k, v)), scale,
+                    False).reshape(heads * seq_len, D)
+    assert not o.isnan().any()
+    assert float((o.float() - ref).norm() / ref.norm()) < 1e-2
+
+
+@pytest.mark.parametrize("D", [64, 128])
+def test_benchmark_configurations_lower(D):
+    """The persistent configurations the benchmark tunes over lower, fit in
+    shared memory (227 KiB) and do not spill."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
+    import bench_attention
+    for config in bench_attention.PERSISTENT_CONFIGS:
+        kernel = attention_fwd_persistent.compile(*ARGS, D=D, **config.launch_kwargs())
+        assert kernel.metadata["shared_bytes"] <= 227 * 1024, config
+        if find_ptxas():
+            assert kernel.metadata["spill_stores"] == 0, config
