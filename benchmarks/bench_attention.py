@@ -3,7 +3,8 @@ and vs the Triton kernel of benchmarks/triton_ref.py, side by side in one proces
 
 Cases: B8 H16, N in {1024, 4096, 8192}, d in {64, 128}, causal and not (12).
 tile's kernel is examples/attention.py's, through @tile.autotune over the
-configurations below (per N, d and causal); the row names the choice.
+configurations below (per N, d and causal); non-causal rows also try the
+persistent kernel and keep the faster one; the row names the choice.
 
 Each row checks tile's, Triton's and cuDNN's outputs against SDPA flash's from
 the same run (relative Frobenius error; cuDNN's is reported, not required) and
@@ -18,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 sys.path.insert(0, os.path.dirname(__file__))
-from rows import run_cases, timed  # noqa: E402
+from rows import fastest, run_cases, timed  # noqa: E402
 import tile  # noqa: E402
 from attention import attention_fwd, attention_fwd_persistent  # noqa: E402
 
@@ -65,7 +66,6 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     import triton_ref
-    from triton.testing import do_bench
     q, k, v = (torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
     o = torch.full_like(q, float("nan"))
     o_triton = torch.full_like(q, float("nan"))
@@ -78,8 +78,7 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
         programs = torch.cuda.get_device_properties(0).multi_processor_count
         persistent_grid = lambda meta: (min(programs, N // meta["BM"] * B * H),)
         run_persistent = lambda: persistent_tuned[persistent_grid](*flat, N, B * H, scale, D=D)
-        run_tile(), run_persistent()  # tune both
-        if do_bench(run_persistent, warmup=25, rep=100) < do_bench(run_tile, warmup=25, rep=100):
+        if fastest({"plain": run_tile, "persistent": run_persistent}) == "persistent":
             run_tile, tuned, persistent = run_persistent, persistent_tuned, True
         o.fill_(float("nan"))
     run_triton = lambda: triton_ref.attention(q, k, v, causal, out=o_triton)

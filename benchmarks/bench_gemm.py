@@ -5,7 +5,8 @@ Cases: 4096³ and 8192³ bf16, the LLM shapes M=8192 with (N, K) in {4096, 14336
 in bf16, one fp16 row, and C = gelu(A @ B + bias) against torch (addmm, then
 gelu) and the Triton kernel with the same fused epilogue. tile's kernels are
 `gemm_tuned` / `gemm_bias_act_tuned` (examples/gemm.py, gemm_epilogue.py):
-@tile.autotune over four tilings, chosen per shape; the row names the choice.
+@tile.autotune over four tilings, chosen per shape; plain GEMM rows also try
+`gemm_persistent_tuned` and keep the faster kernel; the row names the choice.
 
 Each row checks tile's and Triton's output against torch's from the same run
 (relative Frobenius error) and times each with triton.testing.do_bench (median
@@ -19,7 +20,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 sys.path.insert(0, os.path.dirname(__file__))
-from rows import run_cases, timed  # noqa: E402
+from rows import fastest, run_cases, timed  # noqa: E402
 
 TOLERANCE = 1e-2
 LLM = [(8192, n, k) for n in (4096, 14336) for k in (4096, 14336)]
@@ -52,7 +53,7 @@ def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
     import torch
 
     import triton_ref
-    from gemm import gemm_tuned, grouped_grid
+    from gemm import gemm_persistent_tuned, gemm_tuned, grouped_grid, persistent_grid
     from gemm_epilogue import gemm_bias_act_tuned
     torch_dtype = getattr(torch, dtype)
     a = torch.randn(M, K, device="cuda", dtype=torch_dtype)
@@ -69,6 +70,12 @@ def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
     else:
         kernel = gemm_tuned
         run_tile = lambda: kernel[grid](a, b, c)
+        # The faster of the tuned plain and persistent kernels.
+        programs = torch.cuda.get_device_properties(0).multi_processor_count
+        run_persistent = lambda: gemm_persistent_tuned[persistent_grid(M, N, programs)](a, b, c)
+        if fastest({"plain": run_tile, "persistent": run_persistent}) == "persistent":
+            kernel, run_tile = gemm_persistent_tuned, run_persistent
+        c.fill_(float("nan"))
         ref_out = torch.empty_like(c)
         run_torch = lambda: torch.matmul(a, b, out=ref_out)
         torch_name = "cuBLAS"
@@ -82,7 +89,8 @@ def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
     norm = ref.float().norm()
     errors = {"tile": float((c.float() - ref.float()).norm() / norm),
               "Triton": float((c_triton.float() - ref.float()).norm() / norm)}
-    result.update(errors=errors, tile_config=_config(kernel.best_config),
+    persistent = " persistent" if kernel is gemm_persistent_tuned else ""
+    result.update(errors=errors, tile_config=_config(kernel.best_config) + persistent,
                   triton_config=triton_ref.matmul_config(M, N, K, bias is not None,
                                                          epilogue or "none"))
     result["correct"] = all(e < TOLERANCE for e in errors.values())  # NaN fails too

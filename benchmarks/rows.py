@@ -31,3 +31,15 @@ def timed(runs: dict, flops: float, warmup: int, rep: int) -> dict:
     tflops = {name: flops / (t * 1e-3) / 1e12 for name, t in ms.items()}
     return dict(ms=ms, tile_TFLOPs=tflops.pop("tile"), ref_TFLOPs=tflops,
                 vs={name: ms[name] / ms["tile"] for name in tflops})
+
+
+def fastest(runs: dict) -> str:
+    """The name of the fastest of `runs` (each run once first, so that an
+    autotuned kernel has tuned): choosing between two tuned kernels of one job
+    (plain and persistent), as an autotuner chooses between configurations."""
+    from triton.testing import do_bench
+    for fn in runs.values():
+        fn()
+    ms = {name: do_bench(fn, warmup=25, rep=100, return_mode="median")
+          for name, fn in runs.items()}
+    return min(ms, key=ms.get)

@@ -93,6 +93,20 @@ KEY = ["A.shape[0]", "B.shape[1]", "A.shape[1]"]
 gemm_tuned = tile.autotune(CONFIGS, key=KEY, default=CONFIGS[0])(gemm_grouped)
 
 
+# The persistent kernel, with 3 stages: room for the TMA-store epilogue's tile
+# beside them (it cannot reuse the stages, which the next tile's loads fill).
+PERSISTENT_CONFIGS = [tile.Config(dict(BM=128, BN=256, BK=64, GROUP=8), num_warps=8,
+                                  num_stages=3),
+                      tile.Config(dict(BM=256, BN=128, BK=64, GROUP=8), num_warps=8,
+                                  num_stages=3)]
+gemm_persistent_tuned = tile.autotune(PERSISTENT_CONFIGS, key=KEY)(gemm_persistent)
+
+
+def persistent_grid(M, N, programs):
+    """The grid of gemm_persistent (and its tuned form): at most `programs` programs."""
+    return lambda meta: (min(programs, tile.cdiv(M, meta["BM"]) * tile.cdiv(N, meta["BN"])),)
+
+
 def grouped_grid(M, N):
     """The 1-D grid of gemm_grouped (and gemm_tuned) for an M x N output."""
     return lambda meta: (tile.cdiv(M, meta["BM"]) * tile.cdiv(N, meta["BN"]),)

@@ -51,6 +51,18 @@ def test_every_tuned_configuration_compiles(dtype):
                 assert compiled.metadata["spill_stores"] == 0, (config, kernel)
 
 
+def test_persistent_configurations_store_through_tma():
+    """gemm_persistent_tuned's configurations: 3 stages leave room for the
+    TMA-store epilogue's tile beside them (within 227 KiB), and nothing spills."""
+    from gemm import PERSISTENT_CONFIGS, gemm_persistent
+    for config in PERSISTENT_CONFIGS:
+        compiled = gemm_persistent.compile(*("*bf16[2]:16",) * 3, **config.launch_kwargs())
+        assert "cp.async.bulk.tensor.2d.global.shared::cta" in compiled.ptx, config
+        assert compiled.metadata["shared_bytes"] <= 227 * 1024, config
+        if find_ptxas():
+            assert compiled.metadata["spill_stores"] == 0, config
+
+
 def _interpret(act, dtype, M=192, N=200, K=128, seed=0):
     import ml_dtypes
     np_dtype = {"bf16": ml_dtypes.bfloat16, "f16": np.float16}[dtype]
