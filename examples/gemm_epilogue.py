@@ -33,9 +33,9 @@ def gemm_bias_act(A, B, C, bias, BM: tile.constexpr, BN: tile.constexpr, BK: til
         x = tile.maximum(x, 0.0)
     elif ACT == "gelu":  # 0.5 · (1 + tanh(u)) = sigmoid(2u); exp2 is the fast exp
         u = x * (GELU_C * LOG2_E) * (1.0 + 0.044715 * x * x)
-        x = x / (1.0 + tile.exp2(-2.0 * u))
+        x = tile.fdiv(x, 1.0 + tile.exp2(-2.0 * u))  # the fast division, as Triton's `/`
     elif ACT == "silu":
-        x = x / (1.0 + tile.exp2(-LOG2_E * x))
+        x = tile.fdiv(x, 1.0 + tile.exp2(-LOG2_E * x))
     tile.store(C, (i, j), x.to(C.dtype))
 
 

@@ -8,7 +8,7 @@
         tile.store(out, start, a + b, bound=n)
 """
 from .errors import CompilationError
-from .language import (arange, bfloat16, cdiv, constexpr, dtype, exp, exp2, float8e4m3,
+from .language import (arange, bfloat16, cdiv, constexpr, dtype, exp, exp2, fdiv, float8e4m3,
                        float8e5m2, float16, float32, full, int1, int8, int16, int32, int64, load,
                        log, log2, max, maximum, min, minimum, mma, neg_inf, num_programs,
                        program_id, sqrt, store, sum, transpose, where, zeros)
@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CompilationError", "Config", "JITFunction", "arange", "autotune", "bfloat16", "cdiv", "compile", "constexpr",
-    "dtype", "exp", "exp2", "float8e4m3", "float8e5m2", "float16", "float32", "full",
+    "dtype", "exp", "exp2", "fdiv", "float8e4m3", "float8e5m2", "float16", "float32", "full",
     "gpu_available", "int1", "int8", "int16", "int32", "int64", "jit", "load", "log", "log2",
     "max", "maximum", "min", "minimum", "mma", "neg_inf", "num_programs", "program_id", "sqrt",
     "store", "sum", "transpose", "where", "zeros",

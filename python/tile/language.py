@@ -191,6 +191,13 @@ def sqrt(x):
 
 
 @_builtin
+def fdiv(x, y, ieee_rounding=False):
+    """x / y, elementwise (floats; broadcast as for `+`), as Triton's tl.fdiv: the
+    fast division (div.full.f32, within 2 ulp) unless `ieee_rounding` (a
+    constexpr) asks for the correctly rounded one, which is what `/` always is."""
+
+
+@_builtin
 def maximum(a, b):
     """The elementwise maximum of two tiles or scalars (broadcast as for `+`)."""
 

@@ -106,6 +106,23 @@ func.func @rows(%x: !tile.ptr<f32> {tile.divisibility = 16 : i64}, %m: i32, %n: 
 
 // -----
 
+// Division: `/` (arith.divf) stays the correctly rounded division; tile.fdiv's
+// (afn) is the fast one, llvm.nvvm.div.full (div.full.f32), element by element.
+// CHECK-LABEL: gpu.func @divisions
+// CHECK: arith.divf %{{.*}}, %{{.*}} : vector<4xf32>
+// CHECK-COUNT-4: llvm.call_intrinsic "llvm.nvvm.div.full"
+// CHECK-NOT: llvm.call_intrinsic "llvm.nvvm.div.full"
+func.func @divisions(%x: !tile.ptr<f32> {tile.divisibility = 16 : i64}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %t = tile.load %x[%c0] : !tile.ptr<f32> -> tensor<512xf32>
+  %exact = arith.divf %t, %t : tensor<512xf32>
+  %fast = arith.divf %exact, %t fastmath<afn> : tensor<512xf32>
+  tile.store %fast, %x[%c0] : tensor<512xf32>, !tile.ptr<f32>
+  return
+}
+
+// -----
+
 // One row over four warps: the reduction crosses warps through the dynamic
 // shared-memory scratch (4 warps x 4 bytes), between barriers.
 // CHECK: module attributes {gpu.container_module, tile.block_threads = 128 : i64, tile.shared_bytes = 16 : i64}

@@ -47,3 +47,18 @@ def mix(x, y, n, scale, BLOCK: tile.constexpr):
 # CHECK: %[[EIGHT:[a-z0-9_]+]] = arith.constant 8 : i32
 # CHECK: tile.store %[[SQ]], %{{[a-z0-9_]+}}[%[[EIGHT]]]
 print(mix.ir("*f32:16", "*i8:16", "i32", "f32", BLOCK=128))
+
+
+@tile.jit
+def divide(x, y, BLOCK: tile.constexpr):
+    a = tile.load(x, 0, BLOCK)
+    tile.store(y, 0, tile.fdiv(a, a + 1.0) + tile.fdiv(a, 3.0, ieee_rounding=True) + a / 2.0)
+
+
+# tile.fdiv is the fast division (afn, lowered to div.full.f32); with
+# ieee_rounding it is `/`, the correctly rounded one.
+# CHECK-LABEL: func.func @divide
+# CHECK: arith.divf %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} fastmath<afn> : tensor<128xf32>
+# CHECK: arith.divf %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} : tensor<128xf32>
+# CHECK: arith.divf %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}} : tensor<128xf32>
+print(divide.ir("*f32:16", "*f32:16", BLOCK=128))

@@ -341,3 +341,24 @@ def runtime_axis_program_id(n):
 def test_program_id_axis_constexpr():
     expect_error(runtime_axis_program_id, "# <- pid axis",
                  "program_id's axis must be a constexpr integer, got int32", "i32")
+
+
+@tile.jit
+def fdiv_of_ints(X, BLOCK: tile.constexpr):
+    i = tile.arange(BLOCK)
+    tile.store(X, 0, tile.fdiv(i, i + 1).to(tile.float32))  # <- fdiv
+
+
+def test_fdiv_needs_floats():
+    expect_error(fdiv_of_ints, "# <- fdiv", "fdiv needs floats", VEC, BLOCK=128)
+
+
+@tile.jit
+def fdiv_runtime_rounding(X, flag, BLOCK: tile.constexpr):
+    a = tile.load(X, 0, BLOCK)
+    tile.store(X, 0, tile.fdiv(a, a, ieee_rounding=flag))  # <- rounding
+
+
+def test_fdiv_rounding_is_constexpr():
+    expect_error(fdiv_runtime_rounding, "# <- rounding", "fdiv's ieee_rounding", VEC, "i32",
+                 BLOCK=128)

@@ -70,6 +70,25 @@ struct ElementwiseLowering : public ConversionPattern {
       rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, vec, elements);
       return success();
     }
+    // tile.fdiv (afn): the fast division, as Triton's `/` (div.full.f32).
+    auto div = dyn_cast<arith::DivFOp>(op);
+    auto vec = dyn_cast<VectorType>(types[0]);
+    if (div && vec && vec.getElementType().isF32() &&
+        arith::bitEnumContainsAll(div.getFastmath(), arith::FastMathFlags::afn)) {
+      Location loc = op->getLoc();
+      SmallVector<Value> elements;
+      for (int64_t i = 0; i < vec.getNumElements(); ++i) {
+        SmallVector<Value> xy;
+        for (Value operand : operands)
+          xy.push_back(vector::ExtractOp::create(rewriter, loc, operand, ArrayRef<int64_t>{i}));
+        elements.push_back(LLVM::CallIntrinsicOp::create(rewriter, loc, rewriter.getF32Type(),
+                                                         rewriter.getStringAttr("llvm.nvvm.div.full"),
+                                                         xy)
+                               .getResult(0));
+      }
+      rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, vec, elements);
+      return success();
+    }
     OperationState state(op->getLoc(), op->getName(), operands, types, op->getAttrs());
     rewriter.replaceOp(op, rewriter.create(state)->getResults());
     return success();

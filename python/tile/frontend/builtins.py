@@ -7,6 +7,7 @@ argument is checked here so that the IR printed is valid.
 """
 from __future__ import annotations
 
+import ast
 import math
 
 from .. import language as tl
@@ -297,6 +298,18 @@ class Builtins:
             opname = "arith.minsi" if name == "minimum" else "arith.maxsi"
         return self.builder.op(f"{opname} {a.name}, {b.name} : {a.type.mlir()}", self.loc(node),
                                a.type)
+
+    def builtin_fdiv(self, node, x, y, ieee_rounding=False):
+        ieee = self.constexpr_bool(node, ieee_rounding, "fdiv's ieee_rounding")
+        if not self.is_runtime(x) and not self.is_runtime(y):
+            return self.fold(node, ast.Div(), x, y)
+        x, y = self.unify(node, "fdiv", [x, y])
+        if not x.type.dtype.is_float:
+            raise self.error(node, f"fdiv needs floats, got {describe(x)}")
+        # afn: the lowering may use the fast division (TileOpsToGPU.cpp).
+        flags = "" if ieee else " fastmath<afn>"
+        return self.builder.op(f"arith.divf {x.name}, {y.name}{flags} : {x.type.mlir()}",
+                               self.loc(node), x.type)
 
     def builtin_maximum(self, node, a, b):
         return self.extremum(node, "maximum", a, b)
