@@ -3,8 +3,8 @@ and vs the Triton kernel of benchmarks/triton_ref.py, side by side in one proces
 
 Cases: B8 H16, N in {1024, 4096, 8192}, d in {64, 128}, causal and not (12).
 tile's kernel is examples/attention.py's, through @tile.autotune over the
-configurations below (per N, d and causal); non-causal rows also try the
-persistent kernel and keep the faster one; the row names the choice.
+configurations below (per N, d and causal); each row also tries the persistent
+kernel and keeps the faster one; the row names the choice.
 
 Each row checks tile's, Triton's and cuDNN's outputs against SDPA flash's from
 the same run (relative Frobenius error; cuDNN's is reported, not required) and
@@ -40,9 +40,9 @@ CONFIGS = [tile.Config(dict(BM=128, BN=64), num_warps=4, num_stages=3),
            tile.Config(dict(BM=128, BN=128), num_warps=8, num_stages=2, warp_specialize=True)]
 # The default (TILE_AUTOTUNE=0) fits every case.
 attention_tuned = tile.autotune(CONFIGS, key=["seq_len"], default=CONFIGS[3])(attention_fwd)
-# Non-causal attention also runs as a persistent kernel (one program an SM; the
-# producer loads the next tile's Q, K and V during this one's epilogue); the
-# faster of the two tuned kernels makes the row, which says which ran.
+# Attention also runs as a persistent kernel (one program an SM; the producer
+# loads the next tile's Q, K and V during this one's epilogue); the faster of
+# the two tuned kernels makes the row, which says which ran.
 PERSISTENT_CONFIGS = [tile.Config(dict(BM=128, BN=128), num_warps=8, num_stages=s,
                                   warp_specialize=True) for s in (2, 3)]
 persistent_tuned = tile.autotune(PERSISTENT_CONFIGS, key=["seq_len"])(attention_fwd_persistent)
@@ -73,14 +73,15 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
     flat = [t.view(B * H * N, D) for t in (q, k, v, o)]
     grid = lambda meta: (N // meta["BM"], B * H)
     run_tile = lambda: attention_tuned[grid](*flat, N, scale, D=D, CAUSAL=causal)
+    # The faster of the two tuned kernels, plain and persistent.
+    programs = torch.cuda.get_device_properties(0).multi_processor_count
+    persistent_grid = lambda meta: (min(programs, N // meta["BM"] * B * H),)
+    run_persistent = lambda: persistent_tuned[persistent_grid](*flat, N, B * H, scale, D=D,
+                                                               CAUSAL=causal)
     tuned, persistent = attention_tuned, False
-    if not causal:  # the faster of the two tuned kernels
-        programs = torch.cuda.get_device_properties(0).multi_processor_count
-        persistent_grid = lambda meta: (min(programs, N // meta["BM"] * B * H),)
-        run_persistent = lambda: persistent_tuned[persistent_grid](*flat, N, B * H, scale, D=D)
-        if fastest({"plain": run_tile, "persistent": run_persistent}) == "persistent":
-            run_tile, tuned, persistent = run_persistent, persistent_tuned, True
-        o.fill_(float("nan"))
+    if fastest({"plain": run_tile, "persistent": run_persistent}) == "persistent":
+        run_tile, tuned, persistent = run_persistent, persistent_tuned, True
+    o.fill_(float("nan"))
     run_triton = lambda: triton_ref.attention(q, k, v, causal, out=o_triton)
     runs, outputs, unavailable = {"tile": run_tile, "Triton": run_triton}, {}, {}
     for name, backend in (("flash", SDPBackend.FLASH_ATTENTION),

@@ -38,13 +38,10 @@ def attend(q, K, V, head, start_m, start_n, qk_scale, m_i, l_i, acc, BM: tile.co
 
 
 @tile.jit
-def attention_fwd(Q, K, V, O, seq_len, sm_scale,
-                  BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
-                  CAUSAL: tile.constexpr):
-    start_m = tile.program_id(0) * BM   # first query row of this program
-    head = tile.program_id(1) * seq_len  # first row of this head
+def attention_block(Q, K, V, O, head, start_m, seq_len, qk_scale, BM: tile.constexpr,
+                    BN: tile.constexpr, D: tile.constexpr, CAUSAL: tile.constexpr):
+    """Queries start_m .. start_m + BM of the head whose rows start at `head`."""
     q = tile.load(Q, (head + start_m, 0), (BM, D))
-    qk_scale = sm_scale * LOG2_E
     m_i = tile.neg_inf((BM,), tile.float32)   # running max of each query row
     l_i = tile.zeros((BM,), tile.float32)     # running sum of exp2(s - m_i)
     acc = tile.zeros((BM, D), tile.float32)   # running P · V, scaled by exp2(-m_i)
@@ -63,24 +60,28 @@ def attention_fwd(Q, K, V, O, seq_len, sm_scale,
 
 
 @tile.jit
+def attention_fwd(Q, K, V, O, seq_len, sm_scale,
+                  BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
+                  CAUSAL: tile.constexpr):
+    """One program per (query block, head). Causal: the longest programs (the last
+    query blocks, which see the most keys) run first; short ones fill the tail."""
+    block = tile.num_programs(0) - 1 - tile.program_id(0) if CAUSAL else tile.program_id(0)
+    attention_block(Q, K, V, O, tile.program_id(1) * seq_len, block * BM, seq_len,
+                    sm_scale * LOG2_E, BM, BN, D, CAUSAL)
+
+
+@tile.jit
 def attention_fwd_persistent(Q, K, V, O, seq_len, heads, sm_scale, BM: tile.constexpr,
-                             BN: tile.constexpr, D: tile.constexpr):
-    """Non-causal attention as a persistent kernel: one program per SM walks the
-    (query block, head) tiles t, t + programs, ...; with warp_specialize=True the
-    producer loads the next tile's Q, K and V while the consumers finish this one."""
+                             BN: tile.constexpr, D: tile.constexpr, CAUSAL: tile.constexpr):
+    """Persistent: one program per SM walks the (head, query block) tiles t,
+    t + programs, ... (causal: each head's longest blocks first); with
+    warp_specialize=True the producer loads the next tile's Q, K and V while the
+    consumers finish this one."""
     blocks = seq_len // BM
-    qk_scale = sm_scale * LOG2_E
     for t in range(tile.program_id(0), blocks * heads, tile.num_programs(0)):
-        start_m = (t % blocks) * BM
-        head = (t // blocks) * seq_len
-        q = tile.load(Q, (head + start_m, 0), (BM, D))
-        m_i = tile.neg_inf((BM,), tile.float32)
-        l_i = tile.zeros((BM,), tile.float32)
-        acc = tile.zeros((BM, D), tile.float32)
-        for start_n in range(0, seq_len, BN):
-            m_i, l_i, acc = attend(q, K, V, head, start_m, start_n, qk_scale, m_i, l_i, acc,
-                                   BM, BN, D, False)
-        tile.store(O, (head + start_m, 0), (acc * (1.0 / l_i)[:, None]).to(O.dtype))
+        block = blocks - 1 - t % blocks if CAUSAL else t % blocks
+        attention_block(Q, K, V, O, (t // blocks) * seq_len, block * BM, seq_len,
+                        sm_scale * LOG2_E, BM, BN, D, CAUSAL)
 
 
 def reference(q, k, v, sm_scale, causal):

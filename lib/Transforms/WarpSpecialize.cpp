@@ -99,26 +99,19 @@ Value tripCount(OpBuilder &b, Location loc, Value lb, Value ub, Value step) {
   return arith::MaxSIOp::create(b, loc, trips, constI32(b, loc, 0));
 }
 
-/// Iterations of the stages that came before this run of `feed.loop`, or a
-/// null value when there were none: the trip counts of the earlier loops,
-/// or (in an outer loop) the outer iteration's index times the loop's trip
-/// count, which does not depend on the outer loop. Built at `b`, reading
-/// bounds through `get`.
-Value iterationsBefore(OpBuilder &b, const Feed &feed, Value outerIv,
-                       function_ref<Value(Value)> get) {
+/// Iterations of the stages that came before `feed.loop` at the top of the
+/// kernel, or a null value when there were none: the trip counts of the
+/// earlier loops that shared its ring. Built at `b`, reading bounds through
+/// `get`. (Loops in a persistent kernel's outer loop count on a carried
+/// counter instead: countIterations, buildProducerNest.)
+Value iterationsBefore(OpBuilder &b, const Feed &feed, function_ref<Value(Value)> get) {
   Location loc = feed.loop.getLoc();
-  auto trips = [&](scf::ForOp l) {
-    return tripCount(b, loc, get(l.getLowerBound()), get(l.getUpperBound()), get(l.getStep()));
-  };
-  if (feed.outer) {
-    Value outerIndex = arith::DivSIOp::create(
-        b, loc, arith::SubIOp::create(b, loc, outerIv, get(feed.outer.getLowerBound())),
-        get(feed.outer.getStep()));
-    return arith::MulIOp::create(b, loc, outerIndex, trips(feed.loop));
-  }
   Value total;
-  for (scf::ForOp l : feed.earlier)
-    total = total ? arith::AddIOp::create(b, loc, total, trips(l)).getResult() : trips(l);
+  for (scf::ForOp l : feed.earlier) {
+    Value trips =
+        tripCount(b, loc, get(l.getLowerBound()), get(l.getUpperBound()), get(l.getStep()));
+    total = total ? arith::AddIOp::create(b, loc, total, trips).getResult() : trips;
+  }
   return total;
 }
 
@@ -231,32 +224,17 @@ void consumeTileLoads(const Feed &feed, const Ring &ring) {
   ArriveOp::create(after, loc, ring.empty);
 }
 
-/// The producer's copy loop (nest) for `feed`: for each iteration and each
-/// load, wait until the load's stage is empty (the phase before this round's;
-/// the first round passes at once), then copy the tile into it.
-void buildProducer(OpBuilder &b, ProducerValues &values, const Feed &feed,
-                   ArrayRef<Ring> rings, const Ring &tileRing, unsigned stages) {
+/// The producer's copy loop for `feed`, at `b`: for each iteration (counted
+/// on from `base`, if given) and each ring, wait until the stage is empty
+/// (the phase before this round's; the first round passes at once), then
+/// copy the ring's tiles into it.
+void buildCopyLoop(OpBuilder &b, ProducerValues &values, IRMapping &map, const Feed &feed,
+                   ArrayRef<Ring> rings, Value base, unsigned stages) {
   Location loc = feed.loop.getLoc();
   scf::ForOp loop = feed.loop;
-  IRMapping map;
-  OpBuilder at = b;
-  Value base;
-  if (feed.outer) {
-    auto outer = scf::ForOp::create(at, loc, values.rebuild(at, map, feed.outer.getLowerBound()),
-                                    values.rebuild(at, map, feed.outer.getUpperBound()),
-                                    values.rebuild(at, map, feed.outer.getStep()));
-    map.map(feed.outer.getInductionVar(), outer.getInductionVar());
-    at.setInsertionPoint(outer.getBody()->getTerminator());
-    if (!feed.tileLoads.empty()) // once the consumers released the last tile's copy
-      copyTileLoads(at, values, map, feed, tileRing, outer);
-    base = iterationsBefore(at, feed, outer.getInductionVar(),
-                            [&](Value v) { return values.rebuild(at, map, v); });
-  } else {
-    base = iterationsBefore(at, feed, Value(), [&](Value v) { return values.rebuild(at, map, v); });
-  }
-  Value lb = values.rebuild(at, map, loop.getLowerBound());
-  auto producer = scf::ForOp::create(at, loc, lb, values.rebuild(at, map, loop.getUpperBound()),
-                                     values.rebuild(at, map, loop.getStep()));
+  Value lb = values.rebuild(b, map, loop.getLowerBound());
+  auto producer = scf::ForOp::create(b, loc, lb, values.rebuild(b, map, loop.getUpperBound()),
+                                     values.rebuild(b, map, loop.getStep()));
   OpBuilder in(producer.getBody()->getTerminator());
   IRMapping inner = map;
   inner.map(loop.getInductionVar(), producer.getInductionVar());
@@ -283,16 +261,69 @@ void buildProducer(OpBuilder &b, ProducerValues &values, const Feed &feed,
   }
 }
 
+/// The trip count of `loop`, built at `b` from bounds read through `get`.
+Value tripsOf(OpBuilder &b, scf::ForOp loop, function_ref<Value(Value)> get) {
+  return tripCount(b, loop.getLoc(), get(loop.getLowerBound()), get(loop.getUpperBound()),
+                   get(loop.getStep()));
+}
+
+/// A persistent kernel's producer: its own outer loop, carrying the count of
+/// stage iterations so far; in each outer iteration, per loop fed (they share
+/// one ring), the tile loads, then the copy loop counting on from the count.
+void buildProducerNest(OpBuilder &b, ProducerValues &values, ArrayRef<Feed> feeds,
+                       ArrayRef<Ring> rings, ArrayRef<Ring> tileRings, unsigned stages) {
+  scf::ForOp consumerOuter = feeds.front().outer;
+  Location loc = consumerOuter.getLoc();
+  IRMapping map;
+  auto outer = scf::ForOp::create(b, loc, values.rebuild(b, map, consumerOuter.getLowerBound()),
+                                  values.rebuild(b, map, consumerOuter.getUpperBound()),
+                                  values.rebuild(b, map, consumerOuter.getStep()),
+                                  ValueRange{constI32(b, loc, 0)});
+  map.map(consumerOuter.getInductionVar(), outer.getInductionVar());
+  OpBuilder at = OpBuilder::atBlockEnd(outer.getBody());
+  Value count = outer.getRegionIterArgs()[0];
+  for (auto [feed, tileRing] : llvm::zip(feeds, tileRings)) {
+    if (!feed.tileLoads.empty()) // once the consumers released the last tile's copy
+      copyTileLoads(at, values, map, feed, tileRing, outer);
+    buildCopyLoop(at, values, map, feed, rings, count, stages);
+    Value trips = tripsOf(at, feed.loop, [&](Value v) { return values.rebuild(at, map, v); });
+    count = arith::AddIOp::create(at, loc, count, trips);
+  }
+  scf::YieldOp::create(at, loc, count);
+}
+
+/// The consumers' side of the count: the outer loop gets the same carried
+/// counter; returns each fed loop's base (the count before it).
+SmallVector<Value> countIterations(MutableArrayRef<Feed> feeds) {
+  scf::ForOp outer = feeds.front().outer;
+  IRRewriter rewriter(outer.getContext());
+  rewriter.setInsertionPoint(outer);
+  Value zero = constI32(rewriter, outer.getLoc(), 0);
+  SmallVector<Value> bases;
+  FailureOr<LoopLikeOpInterface> counted = outer.replaceWithAdditionalYields(
+      rewriter, zero, /*replaceInitOperandUsesInLoop=*/false,
+      [&](OpBuilder &, Location loc, ArrayRef<BlockArgument> args) {
+        Value count = args[0];
+        for (const Feed &feed : feeds) {
+          OpBuilder at(feed.loop);
+          bases.push_back(count);
+          count = arith::AddIOp::create(at, loc, count,
+                                        tripsOf(at, feed.loop, [](Value v) { return v; }));
+        }
+        return SmallVector<Value>{count};
+      });
+  for (Feed &feed : feeds)
+    feed.outer = cast<scf::ForOp>(counted->getOperation());
+  return bases;
+}
+
 /// The consumer's loop: before each mma, wait until the stages of the tiles
 /// it reads are full; after it, release them once it completed (right after
 /// it, or one iteration later when it is left in flight: after the loop's
 /// final wait, the next run of the loop releases it).
-void rewriteConsumer(const Feed &feed, ArrayRef<Ring> rings, unsigned stages) {
+void rewriteConsumer(const Feed &feed, ArrayRef<Ring> rings, Value base, unsigned stages) {
   scf::ForOp loop = feed.loop;
   Location loc = loop.getLoc();
-  OpBuilder before(loop);
-  Value base = iterationsBefore(before, feed, feed.outer ? feed.outer.getInductionVar() : Value(),
-                                [](Value v) { return v; });
   OpBuilder top(loop.getBody(), loop.getBody()->begin());
   Value index = iterationIndex(top, loop, loop.getInductionVar());
   if (base)
@@ -332,6 +363,11 @@ void rewriteConsumer(const Feed &feed, ArrayRef<Ring> rings, unsigned stages) {
   }
 }
 
+/// What a loop stages: its loads' stage types, in order.
+SmallVector<SharedType> signature(const Feed &feed) {
+  return llvm::map_to_vector(feed.loads, [](const StagedLoad &s) { return s.stageType; });
+}
+
 /// The loops to feed, if the kernel qualifies: TMA can copy every staged
 /// load, and the loops are all at the top of the body, or one loop sits in
 /// one outer scf.for at the top.
@@ -369,8 +405,13 @@ std::optional<SmallVector<Feed>> findFeeds(func::FuncOp func) {
                                  SwizzleAttr())});
     }
   }
+  // Loops in a persistent kernel's outer loop: all in the same one, staging
+  // the same tiles (they share one ring and one count).
   bool nested = llvm::any_of(feeds, [](const Feed &f) { return bool(f.outer); });
-  if (feeds.empty() || (nested && feeds.size() > 1))
+  if (feeds.empty() ||
+      (nested && llvm::any_of(feeds, [&](const Feed &f) {
+         return f.outer != feeds.front().outer || signature(f) != signature(feeds.front());
+       })))
     return std::nullopt;
   return feeds;
 }
@@ -412,12 +453,10 @@ bool warpSpecialize(func::FuncOp func, unsigned stages) {
     auto atOuter = [&](Value v) { return values.computable(v, outerOnly); };
     auto inLoop = [&](Value v) { return values.computable(v, both); };
     scf::ForOp loop = feed.loop;
-    // The loop's bounds may not depend on the outer loop (iterations are
-    // counted as outer index times trip count).
-    SmallVector<scf::ForOp> none;
-    auto invariant = [&](Value v) { return values.computable(v, none); };
-    bool bounds = invariant(loop.getLowerBound()) && invariant(loop.getUpperBound()) &&
-                  invariant(loop.getStep());
+    // The producer recomputes the loop's bounds (they may depend on the
+    // outer loop: a causal kernel's key loops).
+    bool bounds = atOuter(loop.getLowerBound()) && atOuter(loop.getUpperBound()) &&
+                  atOuter(loop.getStep());
     bool outerBounds = !feed.outer || (atOuter(feed.outer.getLowerBound()) &&
                                        atOuter(feed.outer.getUpperBound()) &&
                                        atOuter(feed.outer.getStep()));
@@ -434,28 +473,41 @@ bool warpSpecialize(func::FuncOp func, unsigned stages) {
   }
   // Loops one after the other that stage the same tiles share one ring of
   // stages (a causal attention's two key loops): the iterations count on.
-  auto signature = [](const Feed &f) {
-    return llvm::map_to_vector(f.loads, [](const StagedLoad &s) { return s.stageType; });
-  };
   bool share = llvm::all_of(*feeds, [&](const Feed &f) {
     return signature(f) == signature(feeds->front());
   });
   b.setInsertionPoint(ws);
   OpBuilder producer = OpBuilder::atBlockEnd(producerBlock);
-  SmallVector<Ring> rings;
+  SmallVector<SmallVector<Ring>> rings;
+  SmallVector<Ring> tileRings;
   for (auto [index, feed] : llvm::enumerate(*feeds)) {
-    if (!share || index == 0)
-      rings = allocateRings(b, loc, feed.loads, stages, numWarps / 4);
+    rings.push_back(!share || index == 0 ? allocateRings(b, loc, feed.loads, stages, numWarps / 4)
+                                         : rings.front());
     if (share)
       for (const Feed &earlier : ArrayRef(*feeds).take_front(index))
         feed.earlier.push_back(earlier.loop);
-    Ring tileRing;
-    if (!feed.tileLoads.empty())
-      tileRing = allocateTileRing(b, loc, feed.tileLoads, numWarps / 4);
-    buildProducer(producer, values, feed, rings, tileRing, stages);
+    tileRings.push_back(feed.tileLoads.empty()
+                            ? Ring()
+                            : allocateTileRing(b, loc, feed.tileLoads, numWarps / 4));
+  }
+  SmallVector<Value> bases;
+  if (feeds->front().outer) {
+    bases = countIterations(*feeds);
+    buildProducerNest(producer, values, *feeds, rings.front(), tileRings, stages);
+  } else {
+    for (auto [feed, feedRings] : llvm::zip(*feeds, rings)) {
+      IRMapping map;
+      Value base = iterationsBefore(producer, feed,
+                                    [&](Value v) { return values.rebuild(producer, map, v); });
+      buildCopyLoop(producer, values, map, feed, feedRings, base, stages);
+      OpBuilder before(feed.loop);
+      bases.push_back(iterationsBefore(before, feed, [](Value v) { return v; }));
+    }
+  }
+  for (auto [feed, feedRings, tileRing, base] : llvm::zip(*feeds, rings, tileRings, bases)) {
     if (!feed.tileLoads.empty())
       consumeTileLoads(feed, tileRing);
-    rewriteConsumer(feed, rings, stages);
+    rewriteConsumer(feed, feedRings, base, stages);
   }
   return true;
 }

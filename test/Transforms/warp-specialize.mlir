@@ -56,33 +56,37 @@ func.func @gemm(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.
 // -----
 
 // A persistent kernel: the K loop inside a loop over output tiles. Both
-// sides count iterations across output tiles (outer index times the K
-// loop's trip count, max(0, ceil(K / 64))), so the producer fills the next
-// tile's stages while the consumers finish the last one; the producer's
-// outer loop mirrors the consumers'.
+// sides count stage iterations across output tiles in a counter the outer
+// loop carries (plus the K loop's trip count, max(0, ceil(K / 64)), each
+// outer iteration), so the producer fills the next tile's stages while the
+// consumers finish the last one; the producer's outer loop mirrors the
+// consumers'.
 // CHECK-LABEL: func.func @persistent
 // CHECK: tile.warp_specialize producer {
 // CHECK: %[[N:.*]] = tile.num_programs 0
 // CHECK: %[[PID:.*]] = tile.program_id 0
-// CHECK: scf.for %[[T:.*]] = %[[PID]] to %{{.*}} step %[[N]] : i32 {
-// CHECK: %[[OUTER:.*]] = arith.divsi %{{.*}}, %[[N]]
-// CHECK: %[[TRIPS:.*]] = arith.maxsi
-// CHECK: %[[BASE:.*]] = arith.muli %[[OUTER]], %[[TRIPS]]
+// CHECK: scf.for %[[T:.*]] = %[[PID]] to %{{.*}} step %[[N]] iter_args(%[[COUNT:.*]] = %{{.*}}) -> (i32) : i32 {
 // CHECK: scf.for
-// CHECK: arith.addi %[[BASE]]
+// CHECK: arith.addi %[[COUNT]]
 // CHECK: tile.wait
 // CHECK: arith.muli %[[T]], %c128
 // CHECK: tile.async_load
 // CHECK: tile.async_load
+// CHECK: %[[TRIPS:.*]] = arith.maxsi
+// CHECK: %[[NEXT:.*]] = arith.addi %[[COUNT]], %[[TRIPS]]
+// CHECK: scf.yield %[[NEXT]] : i32
 // CHECK: } consumer {
+// CHECK: scf.for %{{.*}} iter_args(%[[CCOUNT:.*]] = %{{.*}}) -> (i32) : i32 {
+// CHECK: %[[CTRIPS:.*]] = arith.maxsi
+// CHECK: %[[CNEXT:.*]] = arith.addi %[[CCOUNT]], %[[CTRIPS]]
 // CHECK: scf.for
-// CHECK: arith.maxsi
-// CHECK: scf.for
+// CHECK: arith.addi %[[CCOUNT]]
 // CHECK: tile.wait
 // CHECK: tile.mma
 // CHECK: tile.arrive
 // CHECK: tile.mma_wait
 // CHECK: tile.store
+// CHECK: scf.yield %[[CNEXT]] : i32
 func.func @persistent(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
                       %C: !tile.view<bf16, 2>, %K: i32 {tile.divisibility = 16 : i64}, %tiles: i32)
     attributes {tile.kernel, tile.num_warps = 8 : i32} {
@@ -148,12 +152,12 @@ func.func @release_now(%pq: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %N: 
 // -----
 
 // Kernels that do not qualify are left to tile-pipeline: a K loop inside an
-// scf.if; a K loop whose trip count depends on the outer loop; fewer than
-// four warps.
+// scf.if; two loops in one outer loop that stage different tiles (they would
+// need a ring and a count each); fewer than four warps.
 // CHECK-LABEL: func.func @under_if
 // CHECK-NOT: tile.warp_specialize
 // CHECK: tile.load
-// CHECK-LABEL: func.func @trips_depend_on_outer
+// CHECK-LABEL: func.func @two_rings_in_outer_loop
 // CHECK-NOT: tile.warp_specialize
 // CHECK: tile.load
 // CHECK-LABEL: func.func @two_warps
@@ -175,7 +179,7 @@ func.func @under_if(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32
   }
   return
 }
-func.func @trips_depend_on_outer(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32 {tile.divisibility = 16 : i64})
+func.func @two_rings_in_outer_loop(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32 {tile.divisibility = 16 : i64})
     attributes {tile.kernel, tile.num_warps = 4 : i32} {
   %c0 = arith.constant 0 : i32
   %c1 = arith.constant 1 : i32
@@ -183,11 +187,18 @@ func.func @trips_depend_on_outer(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : 
   %A = tile.make_view %pa, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
   scf.for %t = %c0 to %K step %c64 : i32 {
     %zero = arith.constant dense<0.0> : tensor<64x64xf32>
-    %acc = scf.for %k = %c0 to %t step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+    %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
       %a = tile.load %A[%t, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
       %b = tile.load %A[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
       %next = tile.mma %a, %b, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
       scf.yield %next : tensor<64x64xf32>
+    }
+    %zero2 = arith.constant dense<0.0> : tensor<64x128xf32>
+    %acc2 = scf.for %k2 = %c0 to %K step %c64 iter_args(%acc2i = %zero2) -> (tensor<64x128xf32>) : i32 {
+      %a2 = tile.load %A[%t, %k2] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+      %b2 = tile.load %A[%k2, %c0] : !tile.view<bf16, 2> -> tensor<64x128xbf16>
+      %next2 = tile.mma %a2, %b2, %acc2i : tensor<64x64xbf16>, tensor<64x128xbf16>, tensor<64x128xf32> -> tensor<64x128xf32>
+      scf.yield %next2 : tensor<64x128xf32>
     }
   }
   return
@@ -260,6 +271,60 @@ func.func @persistent_tile_load(%pq: !tile.ptr<bf16> {tile.divisibility = 16 : i
     }
     %o = arith.truncf %r : tensor<64x64xf32> to tensor<64x64xbf16>
     tile.store %o, %O[%m0, %c0] : tensor<64x64xbf16>, !tile.view<bf16, 2>
+  }
+  return
+}
+
+// -----
+
+// A persistent causal-attention-like kernel: two key loops in the outer loop
+// whose trip counts depend on the outer iteration (keys left of the tile,
+// then the diagonal block), staging the same tiles: one ring, one count
+// carried by the outer loops; the second loop counts on from the first
+// (count + its trips), and each outer iteration adds both.
+// CHECK-LABEL: func.func @persistent_two_loops
+// CHECK: tile.warp_specialize producer {
+// CHECK: scf.for %[[T:.*]] = {{.*}} iter_args(%[[COUNT:.*]] = %{{.*}}) -> (i32) : i32 {
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[T]] step
+// CHECK: arith.addi %[[COUNT]]
+// CHECK: tile.async_load
+// CHECK: %[[TRIPS1:.*]] = arith.maxsi
+// CHECK: %[[MID:.*]] = arith.addi %[[COUNT]], %[[TRIPS1]]
+// CHECK: scf.for
+// CHECK: arith.addi %[[MID]]
+// CHECK: tile.async_load
+// CHECK: %[[TRIPS2:.*]] = arith.maxsi
+// CHECK: %[[NEXT:.*]] = arith.addi %[[MID]], %[[TRIPS2]]
+// CHECK: scf.yield %[[NEXT]] : i32
+// CHECK: } consumer {
+// CHECK-NOT: tile.load
+// CHECK: scf.yield %{{.*}} : i32
+func.func @persistent_two_loops(%pk: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %O: !tile.view<f32, 2>,
+                                %N: i32 {tile.divisibility = 16 : i64}, %tiles: i32)
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %K = tile.make_view %pk, [%N, %c64], [%c64, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %q = arith.constant dense<1.0> : tensor<64x64xbf16>
+  %pid = tile.program_id 0
+  %n = tile.num_programs 0
+  scf.for %t = %pid to %tiles step %n : i32 {
+    %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+    %r = scf.for %j = %c0 to %t step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+      %k = tile.load %K[%j, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+      %s = tile.mma %q, %k, %acc {transpose_b} : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+      %e = math.exp2 %s : tensor<64x64xf32>
+      scf.yield %e : tensor<64x64xf32>
+    }
+    %end = arith.addi %t, %c64 : i32
+    %r2 = scf.for %j2 = %t to %end step %c64 iter_args(%acc2 = %r) -> (tensor<64x64xf32>) : i32 {
+      %k2 = tile.load %K[%j2, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+      %s2 = tile.mma %q, %k2, %acc2 {transpose_b} : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+      %e2 = math.exp2 %s2 : tensor<64x64xf32>
+      scf.yield %e2 : tensor<64x64xf32>
+    }
+    tile.store %r2, %O[%t, %c0] : tensor<64x64xf32>, !tile.view<f32, 2>
   }
   return
 }
