@@ -78,7 +78,12 @@ def attention_fwd_persistent(Q, K, V, O, seq_len, heads, sm_scale, BM: tile.cons
     warp_specialize=True the producer loads the next tile's Q, K and V while the
     consumers finish this one."""
     blocks = seq_len // BM
-    for t in range(tile.program_id(0), blocks * heads, tile.num_programs(0)):
+    programs = tile.num_programs(0)
+    for t in range(tile.program_id(0), blocks * heads, programs):
+        if CAUSAL:  # odd full rounds run backwards, pairing long tiles with short ones
+            r = t // programs
+            flip = (r % 2) * ((r + 1) * programs <= blocks * heads).to(tile.int32)
+            t = t + flip * (programs - 1 - 2 * tile.program_id(0))
         block = blocks - 1 - t % blocks if CAUSAL else t % blocks
         attention_block(Q, K, V, O, (t // blocks) * seq_len, block * BM, seq_len,
                         sm_scale * LOG2_E, BM, BN, D, CAUSAL)
