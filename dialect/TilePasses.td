@@ -36,19 +36,24 @@ def TileWarpSpecialize : Pass<"tile-warp-specialize", "ModuleOp"> {
   let description = [{
     Splits a kernel into a `tile.warp_specialize` when its loops with loads
     to stage (those tile-pipeline would stage) can all be fed by TMA and are
-    either all at the top of the body, or one loop inside one outer
-    `scf.for` (a persistent kernel's loop over output tiles) whose bounds do
-    not depend on the outer loop. The producer, one thread of an extra
-    warpgroup, runs a copy loop nest mirroring the consumers' (bounds and
-    offsets are scalar arithmetic, recomputed): wait until the stage is
-    empty, then copy into it. The consumers wait until a stage is full,
-    multiply, and release the stage with `tile.arrive` once the mma that read
-    it completed (the previous iteration's when the mma is left in flight).
-    Iterations are counted across the outer loop, so the producer fills the
-    next output tile's stages while the consumers store the last one. Each
-    stage has a `full` barrier (one arrival per copy) and an `empty` one (one
-    arrival per consumer warpgroup). Kernels that do not qualify are left to
-    tile-pipeline.
+    either all at the top of the body, or all inside one outer `scf.for` (a
+    persistent kernel's loop over output tiles) staging the same tiles. The
+    producer, one thread of an extra warpgroup, runs a copy loop nest
+    mirroring the consumers' (bounds and offsets are scalar arithmetic,
+    recomputed): wait until the stage is empty, then copy into it. The
+    consumers wait until a stage is full, multiply, and release the stage
+    with `tile.arrive` once the mma that read it completed (the previous
+    iteration's when the mma is left in flight). The loads one mma reads
+    share a ring of stages (a `full` barrier, one arrival per copy, and an
+    `empty` one, one arrival per consumer warpgroup, per stage); sequential
+    loops staging the same tiles share the rings and count on. In a
+    persistent kernel both sides count stage iterations on a counter the
+    outer loop carries (the inner loops' trip counts may vary by tile), so
+    the producer fills the next output tile's stages while the consumers
+    store the last one; an mma operand loaded once per outer iteration (Q)
+    is copied by the producer into a one-stage ring as the outer iteration
+    starts and released after the loop that reads it. Kernels that do not
+    qualify are left to tile-pipeline.
   }];
   let options = [Option<"stages", "stages", "unsigned", "3", "shared buffers per operand">];
   let dependentDialects = ["::mlir::tile::TileDialect", "::mlir::scf::SCFDialect",
