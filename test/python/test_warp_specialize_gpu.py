@@ -42,6 +42,33 @@ def test_attention_overlaps_mmas_and_takes_turns(num_warps, D, BN, turns):
         assert kernel.metadata["spill_stores"] == 0
 
 
+@pytest.mark.parametrize("num_warps,BM,consumer_regs", [(8, 128, 232), (16, 256, 104)])
+def test_consumer_registers_fit_the_launch_allocation(num_warps, BM, consumer_regs):
+    """setmaxnreg only moves registers within the CTA's launch allocation (the
+    64K file over its threads, 8 at a time: 168 for 384 threads, 96 for 640);
+    asking for more blocks forever. Four consumer warpgroups and a producer at
+    40: (96 * 640 - 40 * 128) / 512 = 110, rounded down to 104 (112 hung)."""
+    kernel = attention_fwd.compile(*ATTENTION_ARGS, BM=BM, BN=64, D=64, CAUSAL=False,
+                                   num_warps=num_warps, num_stages=2, warp_specialize=True)
+    assert f"setmaxnreg.inc.sync.aligned.u32 {consumer_regs};" in kernel.ptx
+
+
+@pytest.mark.gpu
+def test_attention_on_four_consumer_warpgroups():
+    import torch
+    heads, seq_len, D = 2, 1024, 64
+    q, k, v = (torch.randn(heads * seq_len, D, device="cuda", dtype=torch.bfloat16)
+               for _ in range(3))
+    o = torch.full_like(q, float("nan"))
+    attention_fwd[(seq_len // 256, heads)](q, k, v, o, seq_len, 1 / math.sqrt(D), BM=256, BN=64,
+                                           D=D, CAUSAL=True, num_warps=16, num_stages=2,
+                                           warp_specialize=True)
+    torch.cuda.synchronize()
+    ref = reference(*(t.view(heads, seq_len, D) for t in (q, k, v)), 1 / math.sqrt(D),
+                    True).reshape(heads * seq_len, D)
+    assert relative_error(o, ref) < 1e-2
+
+
 def test_pipeline_options_turn_ping_pong_off(monkeypatch):
     from tile.compiler import CompileOptions, compile_ir
     ir = attention_fwd.ir(*ATTENTION_ARGS, BM=128, BN=128, D=64, CAUSAL=True, num_warps=8)

@@ -244,17 +244,25 @@ struct ArriveLowering : public OpConversionPattern<ArriveOp> {
 
 /// Warpgroups past the kernel's `num_warps` form the producer: they give
 /// registers back (setmaxnreg.dec) and one thread runs the producer region;
-/// the consumers take the registers (setmaxnreg.inc) and run theirs. The
-/// register counts fill the 64K-register file: 40 a producer thread.
+/// the consumers take the registers (setmaxnreg.inc) and run theirs.
+/// setmaxnreg moves registers within what the CTA was launched with (the
+/// 64K file over its threads, in multiples of 8 a thread: 168 for 384
+/// threads, 96 for 640); asking for more blocks forever. So the consumers
+/// share the launch allocation less the producer's 40 a thread.
+int64_t consumerRegisters(int64_t consumers, int64_t producerRegs) {
+  int64_t threads = consumers + 128;
+  int64_t launched = 65536 / threads / 8 * 8 * threads;
+  return std::min<int64_t>(240, (launched - 128 * producerRegs) / consumers / 8 * 8);
+}
+
 struct WarpSpecializeLowering : public OpConversionPattern<WarpSpecializeOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(WarpSpecializeOp op, OpAdaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     int64_t consumers = consumerThreads(op->getParentOfType<func::FuncOp>());
-    int64_t warpgroups = consumers / 128;
     int64_t producerRegs = 40;
-    int64_t consumerRegs = std::min<int64_t>(240, ((65536 / 128 - producerRegs) / warpgroups) / 8 * 8);
+    int64_t consumerRegs = consumerRegisters(consumers, producerRegs);
     Value tid = threadId(rewriter, loc);
     Value isProducer = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::uge, tid,
                                              constI64(rewriter, loc, consumers));
