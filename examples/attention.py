@@ -1,7 +1,11 @@
-"""Attention forward, FlashAttention-2 style: O = softmax(Q Kᵀ · scale) V, one
-BM-row block of queries per program, streaming over keys in BN-row blocks with
-an online softmax (running row max m, running row sum l, rescaled accumulator).
+"""Attention forward: O = softmax(Q Kᵀ · scale) V, one BM-row block of queries at
+a time, streaming over keys in BN-row blocks with an online softmax (running row
+max m, running row sum l, rescaled accumulator), as FlashAttention-2 writes it.
 Causal: the key blocks left of the diagonal run unmasked, the diagonal one masked.
+attention_fwd runs one program a query block; attention_fwd_persistent one a
+multiprocessor, walking the blocks. With warp_specialize=True the compiler adds
+FlashAttention-3's schedule (a producer warpgroup, P·V overlapped with the next
+softmax, two consumer warpgroups taking turns): docs/passes.md.
 
 Q, K, V and O are (heads · seq_len, D) bf16 arrays: head h owns rows
 [h · seq_len, (h + 1) · seq_len). seq_len is a multiple of BM and BN; BN divides BM.
