@@ -102,20 +102,24 @@ Stages allocateStages(OpBuilder &b, scf::ForOp loop, ArrayRef<StagedLoad> loads,
   return result;
 }
 
+std::pair<Value, Value> stageAndParity(OpBuilder &b, Location loc, Value i, unsigned stages) {
+  Value S = constI32(b, loc, stages);
+  Value stage = arith::RemSIOp::create(b, loc, i, S);
+  Value round = arith::DivSIOp::create(b, loc, i, S);
+  Value parity = arith::TruncIOp::create(
+      b, loc, b.getI1Type(), arith::RemSIOp::create(b, loc, round, constI32(b, loc, 2)));
+  return {stage, parity};
+}
+
 Iteration consumeStage(scf::ForOp loop, ArrayRef<StagedLoad> loads, const Stages &st,
-                       unsigned stages, Value base) {
+                       unsigned stages) {
   MLIRContext *ctx = loop.getContext();
   Location loc = loop.getLoc();
   OpBuilder in(loop.getBody(), loop.getBody()->begin());
   Iteration it;
   it.index = iterationIndex(in, loop, loop.getInductionVar());
-  if (base)
-    it.index = arith::AddIOp::create(in, loc, base, it.index);
-  Value S = constI32(in, loc, stages);
-  it.stage = arith::RemSIOp::create(in, loc, it.index, S);
-  Value round = arith::DivSIOp::create(in, loc, it.index, S);
-  Value phase = arith::TruncIOp::create(in, loc, in.getI1Type(),
-                                        arith::RemSIOp::create(in, loc, round, constI32(in, loc, 2)));
+  auto [stage, phase] = stageAndParity(in, loc, it.index, stages);
+  it.stage = stage;
   WaitOp::create(in, loc, StageOp::create(in, loc, MBarrierType::get(ctx, 1), st.full, it.stage),
                  phase);
   for (auto [staged, buffer] : llvm::zip(loads, st.buffers)) {

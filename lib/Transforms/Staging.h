@@ -46,16 +46,18 @@ struct Stages {
 };
 Stages allocateStages(OpBuilder &b, scf::ForOp loop, ArrayRef<StagedLoad> loads, unsigned stages);
 
-/// The consumer's side of iteration i (plus `base`, if given: iterations of
-/// earlier runs of the loop) at the top of the loop body: wait until stage
-/// i % S is full (phase (i / S) % 2), and let each mma read its operand from
-/// that stage. Returns i, the stage, and the last such mma.
+/// Stage i % S and the parity (i / S) % 2 of iteration i of a ring of S stages.
+std::pair<Value, Value> stageAndParity(OpBuilder &b, Location loc, Value i, unsigned stages);
+
+/// The consumer's side of iteration i at the top of the loop body: wait until
+/// stage i % S is full (phase (i / S) % 2), and let each mma read its operand
+/// from that stage. Returns i, the stage, and the last such mma.
 struct Iteration {
   Value index, stage;
   Operation *lastMma = nullptr;
 };
 Iteration consumeStage(scf::ForOp loop, ArrayRef<StagedLoad> loads, const Stages &st,
-                       unsigned stages, Value base = Value());
+                       unsigned stages);
 
 /// Leaves in flight each mma of `loop` that accumulates into a carried value
 /// nothing else reads in the loop (`pending = 1`), with a `tile.mma_wait` on

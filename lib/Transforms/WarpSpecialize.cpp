@@ -99,18 +99,22 @@ Value tripCount(OpBuilder &b, Location loc, Value lb, Value ub, Value step) {
   return arith::MaxSIOp::create(b, loc, trips, constI32(b, loc, 0));
 }
 
+/// The trip count of `loop`, built at `b` from bounds read through `get`.
+Value tripsOf(OpBuilder &b, scf::ForOp loop, function_ref<Value(Value)> get) {
+  return tripCount(b, loop.getLoc(), get(loop.getLowerBound()), get(loop.getUpperBound()),
+                   get(loop.getStep()));
+}
+
 /// Iterations of the stages that came before `feed.loop` at the top of the
 /// kernel, or a null value when there were none: the trip counts of the
 /// earlier loops that shared its ring. Built at `b`, reading bounds through
 /// `get`. (Loops in a persistent kernel's outer loop count on a carried
 /// counter instead: countIterations, buildProducerNest.)
 Value iterationsBefore(OpBuilder &b, const Feed &feed, function_ref<Value(Value)> get) {
-  Location loc = feed.loop.getLoc();
   Value total;
   for (scf::ForOp l : feed.earlier) {
-    Value trips =
-        tripCount(b, loc, get(l.getLowerBound()), get(l.getUpperBound()), get(l.getStep()));
-    total = total ? arith::AddIOp::create(b, loc, total, trips).getResult() : trips;
+    Value trips = tripsOf(b, l, get);
+    total = total ? arith::AddIOp::create(b, feed.loop.getLoc(), total, trips).getResult() : trips;
   }
   return total;
 }
@@ -171,18 +175,21 @@ Ring allocateTileRing(OpBuilder &b, Location loc, ArrayRef<StagedLoad> loads,
   return ring;
 }
 
-/// Stage i % S and the parity (i / S) % 2 of iteration i.
-std::pair<Value, Value> stageAndParity(OpBuilder &b, Location loc, Value i, unsigned stages) {
-  Value S = constI32(b, loc, stages);
-  Value stage = arith::RemSIOp::create(b, loc, i, S);
-  Value round = arith::DivSIOp::create(b, loc, i, S);
-  Value parity = arith::TruncIOp::create(
-      b, loc, b.getI1Type(), arith::RemSIOp::create(b, loc, round, constI32(b, loc, 2)));
-  return {stage, parity};
-}
-
 Value barrierAt(OpBuilder &b, Location loc, Value bars, Value stage) {
   return StageOp::create(b, loc, MBarrierType::get(b.getContext(), 1), bars, stage);
+}
+
+/// The producer's copy of `load`'s tile into the buffer `dst` makes, arriving
+/// on `full`: the view and offsets recomputed where `map` knows the
+/// induction variables.
+void copyLoad(OpBuilder &b, ProducerValues &values, IRMapping &map, LoadOp load,
+              function_ref<Value()> dst, Value full) {
+  SmallVector<Value> offsets;
+  for (Value o : load.getOffsets())
+    offsets.push_back(values.rebuild(b, map, o));
+  Value buffer = dst();
+  AsyncLoadOp::create(b, load.getLoc(), values.rebuild(b, map, load.getSrc()), offsets, buffer,
+                      full);
 }
 
 /// Outer iteration t's copies of the tile loads into their one-stage ring:
@@ -194,13 +201,8 @@ void copyTileLoads(OpBuilder &b, ProducerValues &values, IRMapping &map, const F
   Value phase = arith::XOrIOp::create(b, loc, parity,
                                       arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
   WaitOp::create(b, loc, ring.empty, phase);
-  for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
-    LoadOp load = feed.tileLoads[index].load;
-    SmallVector<Value> offsets;
-    for (Value o : load.getOffsets())
-      offsets.push_back(values.rebuild(b, map, o));
-    AsyncLoadOp::create(b, loc, values.rebuild(b, map, load.getSrc()), offsets, buffer, ring.full);
-  }
+  for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers))
+    copyLoad(b, values, map, feed.tileLoads[index].load, [&] { return buffer; }, ring.full);
 }
 
 /// The consumers' side: wait until this outer iteration's copies landed, let
@@ -251,20 +253,10 @@ void buildCopyLoop(OpBuilder &b, ProducerValues &values, IRMapping &map, const F
     Value full = barrierAt(in, loc, ring.full, stage);
     for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
       const StagedLoad &staged = feed.loads[index];
-      SmallVector<Value> offsets;
-      for (Value o : staged.load.getOffsets())
-        offsets.push_back(values.rebuild(in, inner, o));
-      Value dst = StageOp::create(in, loc, staged.stageType, buffer, stage);
-      AsyncLoadOp::create(in, loc, values.rebuild(in, inner, staged.load.getSrc()), offsets, dst,
-                          full);
+      copyLoad(in, values, inner, staged.load,
+               [&] { return StageOp::create(in, loc, staged.stageType, buffer, stage); }, full);
     }
   }
-}
-
-/// The trip count of `loop`, built at `b` from bounds read through `get`.
-Value tripsOf(OpBuilder &b, scf::ForOp loop, function_ref<Value(Value)> get) {
-  return tripCount(b, loop.getLoc(), get(loop.getLowerBound()), get(loop.getUpperBound()),
-                   get(loop.getStep()));
 }
 
 /// A persistent kernel's producer: its own outer loop, carrying the count of

@@ -58,37 +58,35 @@ struct ElementwiseLowering : public ConversionPattern {
     if (failed(getTypeConverter()->convertTypes(op->getResultTypes(), types)))
       return failure();
     StringRef name = op->getName().getStringRef();
-    if (name == "math.exp" || name == "math.exp2" || name == "math.log") {
-      auto vec = dyn_cast<VectorType>(types[0]);
-      if (!vec || !vec.getElementType().isF32())
-        return rewriter.notifyMatchFailure(op, "exp/exp2/log lower on f32 tiles");
+    Location loc = op->getLoc();
+    auto vec = dyn_cast<VectorType>(types[0]);
+    // Ops lowered register by register: `fn` makes one result from the
+    // operands' elements at one position.
+    auto perElement = [&](function_ref<Value(ValueRange)> fn) {
       SmallVector<Value> elements;
       for (int64_t i = 0; i < vec.getNumElements(); ++i) {
-        Value x = vector::ExtractOp::create(rewriter, op->getLoc(), operands[0], ArrayRef<int64_t>{i});
-        elements.push_back(specialFunction(rewriter, op->getLoc(), name, x));
+        SmallVector<Value> xs;
+        for (Value operand : operands)
+          xs.push_back(vector::ExtractOp::create(rewriter, loc, operand, ArrayRef<int64_t>{i}));
+        elements.push_back(fn(xs));
       }
       rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, vec, elements);
       return success();
+    };
+    if (name == "math.exp" || name == "math.exp2" || name == "math.log") {
+      if (!vec || !vec.getElementType().isF32())
+        return rewriter.notifyMatchFailure(op, "exp/exp2/log lower on f32 tiles");
+      return perElement([&](ValueRange x) { return specialFunction(rewriter, loc, name, x[0]); });
     }
     // tile.fdiv (afn): the fast division, as Triton's `/` (div.full.f32).
     auto div = dyn_cast<arith::DivFOp>(op);
-    auto vec = dyn_cast<VectorType>(types[0]);
     if (div && vec && vec.getElementType().isF32() &&
-        arith::bitEnumContainsAll(div.getFastmath(), arith::FastMathFlags::afn)) {
-      Location loc = op->getLoc();
-      SmallVector<Value> elements;
-      for (int64_t i = 0; i < vec.getNumElements(); ++i) {
-        SmallVector<Value> xy;
-        for (Value operand : operands)
-          xy.push_back(vector::ExtractOp::create(rewriter, loc, operand, ArrayRef<int64_t>{i}));
-        elements.push_back(LLVM::CallIntrinsicOp::create(rewriter, loc, rewriter.getF32Type(),
-                                                         rewriter.getStringAttr("llvm.nvvm.div.full"),
-                                                         xy)
-                               .getResult(0));
-      }
-      rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, vec, elements);
-      return success();
-    }
+        arith::bitEnumContainsAll(div.getFastmath(), arith::FastMathFlags::afn))
+      return perElement([&](ValueRange xy) {
+        return LLVM::CallIntrinsicOp::create(rewriter, loc, rewriter.getF32Type(),
+                                             rewriter.getStringAttr("llvm.nvvm.div.full"), xy)
+            .getResult(0);
+      });
     OperationState state(op->getLoc(), op->getName(), operands, types, op->getAttrs());
     rewriter.replaceOp(op, rewriter.create(state)->getResults());
     return success();
