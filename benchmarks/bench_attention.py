@@ -19,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 sys.path.insert(0, os.path.dirname(__file__))
-from rows import fastest, run_cases, timed  # noqa: E402
+from rows import fastest, run_cases, throughput_row, timed  # noqa: E402
 import tile  # noqa: E402
 from attention import attention_fwd, attention_fwd_persistent  # noqa: E402
 
@@ -127,15 +127,12 @@ def bench(selected=None, quick: bool = False) -> list[dict]:
 def row(r: dict) -> str:
     """One line of the table: case | check | tile | references | tile / reference."""
     if "error" in r:
-        return f"| {r['case']} | FAILED: {r['error']} | | | |"
+        return throughput_row(r, "")
     errors = r["errors"]
     others = ", ".join(f"{k} {v:.1e}" for k, v in errors.items() if k != "tile")
     check = (f"rel err {errors['tile']:.1e} vs {r['reference']} ({others})" if r["correct"]
              else f"FAILED: rel err vs {r['reference']}: tile {errors['tile']:.1e}, {others}")
-    refs = ", ".join(f"{name} {t:.0f}" for name, t in r["ref_TFLOPs"].items())
-    ratios = ", ".join(f"{v:.3f} × {name}" for name, v in r["vs"].items())
-    return (f"| {r['case']} | {check} | {r['tile_TFLOPs']:.0f} TFLOP/s ({r['tile_config']}) | "
-            f"{refs} TFLOP/s | {ratios} |")
+    return throughput_row(r, check)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 sys.path.insert(0, os.path.dirname(__file__))
-from rows import fastest, run_cases, timed  # noqa: E402
+from rows import fastest, run_cases, throughput_row, timed  # noqa: E402
 
 TOLERANCE = 1e-2
 LLM = [(8192, n, k) for n in (4096, 14336) for k in (4096, 14336)]
@@ -107,14 +107,11 @@ def bench(selected=None, quick: bool = False) -> list[dict]:
 def row(r: dict) -> str:
     """One line of the table: case | check | tile | references | tile / reference."""
     if "error" in r:
-        return f"| {r['case']} | FAILED: {r['error']} | | | |"
+        return throughput_row(r, "")
     errors = r["errors"]
     check = (f"rel err {errors['tile']:.1e} (Triton {errors['Triton']:.1e})" if r["correct"]
              else "FAILED: rel err " + ", ".join(f"{k} {v:.1e}" for k, v in errors.items()))
-    refs = ", ".join(f"{name} {t:.0f}" for name, t in r["ref_TFLOPs"].items())
-    ratios = ", ".join(f"{v:.3f} × {name}" for name, v in r["vs"].items())
-    return (f"| {r['case']} | {check} | {r['tile_TFLOPs']:.0f} TFLOP/s ({r['tile_config']}) | "
-            f"{refs} TFLOP/s | {ratios} |")
+    return throughput_row(r, check)
 
 
 if __name__ == "__main__":

@@ -43,3 +43,14 @@ def fastest(runs: dict) -> str:
     ms = {name: do_bench(fn, warmup=25, rep=100, return_mode="median")
           for name, fn in runs.items()}
     return min(ms, key=ms.get)
+
+
+def throughput_row(r: dict, check: str) -> str:
+    """One line of a GEMM or attention table: case | check | tile | references |
+    tile / reference, from a row `timed` filled (or a failed row)."""
+    if "error" in r:
+        return f"| {r['case']} | FAILED: {r['error']} | | | |"
+    refs = ", ".join(f"{name} {t:.0f}" for name, t in r["ref_TFLOPs"].items())
+    ratios = ", ".join(f"{v:.3f} × {name}" for name, v in r["vs"].items())
+    return (f"| {r['case']} | {check} | {r['tile_TFLOPs']:.0f} TFLOP/s ({r['tile_config']}) | "
+            f"{refs} TFLOP/s | {ratios} |")

@@ -11,10 +11,8 @@ import tile
 
 
 @tile.jit
-def gemm(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
-    # This program's tile of C starts at row i, column j.
-    i = tile.program_id(0) * BM
-    j = tile.program_id(1) * BN
+def matmul_tile(A, B, i, j, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
+    """A[i:i+BM, :] @ B[:, j:j+BN], accumulated in f32."""
     acc = tile.zeros((BM, BN), tile.float32)
     # March along K: acc += A[i:i+BM, k:k+BK] @ B[k:k+BK, j:j+BN]. Tiles that
     # stick out of A or B read zeros, which add nothing.
@@ -22,7 +20,15 @@ def gemm(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
         a = tile.load(A, (i, k), (BM, BK))
         b = tile.load(B, (k, j), (BK, BN))
         acc = tile.mma(a, b, acc)
-    tile.store(C, (i, j), acc.to(C.dtype))
+    return acc
+
+
+@tile.jit
+def gemm(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
+    # This program's tile of C starts at row i, column j.
+    i = tile.program_id(0) * BM
+    j = tile.program_id(1) * BN
+    tile.store(C, (i, j), matmul_tile(A, B, i, j, BM, BN, BK).to(C.dtype))
 
 
 @tile.jit
@@ -44,12 +50,7 @@ def gemm_grouped(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.const
                  GROUP: tile.constexpr):
     """The same GEMM on a 1-D grid, its tiles in grouped order."""
     i, j = grouped_tile(tile.program_id(0), A.shape[0], B.shape[1], BM, BN, GROUP)
-    acc = tile.zeros((BM, BN), tile.float32)
-    for k in range(0, A.shape[1], BK):
-        a = tile.load(A, (i, k), (BM, BK))
-        b = tile.load(B, (k, j), (BK, BN))
-        acc = tile.mma(a, b, acc)
-    tile.store(C, (i, j), acc.to(C.dtype))
+    tile.store(C, (i, j), matmul_tile(A, B, i, j, BM, BN, BK).to(C.dtype))
 
 
 @tile.jit
@@ -61,12 +62,7 @@ def gemm_persistent(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.co
     tiles = tile.cdiv(A.shape[0], BM) * tile.cdiv(B.shape[1], BN)
     for t in range(tile.program_id(0), tiles, tile.num_programs(0)):
         i, j = grouped_tile(t, A.shape[0], B.shape[1], BM, BN, GROUP)
-        acc = tile.zeros((BM, BN), tile.float32)
-        for k in range(0, A.shape[1], BK):
-            a = tile.load(A, (i, k), (BM, BK))
-            b = tile.load(B, (k, j), (BK, BN))
-            acc = tile.mma(a, b, acc)
-        tile.store(C, (i, j), acc.to(C.dtype))
+        tile.store(C, (i, j), matmul_tile(A, B, i, j, BM, BN, BK).to(C.dtype))
 
 
 @tile.jit

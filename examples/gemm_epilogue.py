@@ -12,7 +12,7 @@ import math
 import sys
 
 import tile
-from gemm import CONFIGS, KEY, grouped_tile
+from gemm import CONFIGS, KEY, grouped_tile, matmul_tile
 
 LOG2_E = 1.4426950408889634
 GELU_C = math.sqrt(2 / math.pi)  # gelu(x) = x · sigmoid(2 · GELU_C · (x + 0.044715 x³))
@@ -22,11 +22,7 @@ GELU_C = math.sqrt(2 / math.pi)  # gelu(x) = x · sigmoid(2 · GELU_C · (x + 0.
 def gemm_bias_act(A, B, C, bias, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr,
                   GROUP: tile.constexpr, ACT: tile.constexpr):
     i, j = grouped_tile(tile.program_id(0), A.shape[0], B.shape[1], BM, BN, GROUP)
-    acc = tile.zeros((BM, BN), tile.float32)
-    for k in range(0, A.shape[1], BK):
-        a = tile.load(A, (i, k), (BM, BK))
-        b = tile.load(B, (k, j), (BK, BN))
-        acc = tile.mma(a, b, acc)
+    acc = matmul_tile(A, B, i, j, BM, BN, BK)
     # Epilogue, on the accumulator: bias (one value per column of C), then act.
     x = acc + tile.load(bias, j, BN, bound=B.shape[1]).to(tile.float32)[None, :]
     if ACT == "relu":
