@@ -88,6 +88,39 @@ struct ProducerValues {
     Operation *clone = b.clone(*def, map);
     return clone->getResult(cast<OpResult>(value).getResultNumber());
   }
+
+  /// Whether `value` changes with `iv`: `map` holds what is known outside
+  /// the loop (the outer induction variables); other block arguments of the
+  /// consumer region count as changing.
+  bool varies(const IRMapping &map, Value value, Value iv) const {
+    if (value == iv)
+      return true;
+    if (map.contains(value))
+      return false;
+    Operation *def = value.getDefiningOp();
+    if (!def)
+      return consumer.isAncestor(cast<BlockArgument>(value).getOwner()->getParent());
+    return inConsumer(def) &&
+           llvm::any_of(inputs(def), [&](Value v) { return varies(map, v, iv); });
+  }
+
+  /// Rebuilds at `b` (before the loop of `iv`) the largest parts of `value`
+  /// that do not change with `iv`, into `map`: the loop then computes only
+  /// what varies. (A producer issues its copies right after the stage's empty
+  /// wait; a tile coordinate's divisions there delay every refill.)
+  void hoistInvariant(OpBuilder &b, IRMapping &map, Value value, Value iv) {
+    if (map.contains(value))
+      return;
+    Operation *def = value.getDefiningOp();
+    if (!def || !inConsumer(def))
+      return;
+    if (!varies(map, value, iv)) {
+      rebuild(b, map, value);
+      return;
+    }
+    for (Value input : inputs(def))
+      hoistInvariant(b, map, input, iv);
+  }
 };
 
 /// Iterations `loop` runs: max(0, ceil((ub - lb) / step)).
@@ -234,6 +267,13 @@ void buildCopyLoop(OpBuilder &b, ProducerValues &values, IRMapping &map, const F
                    ArrayRef<Ring> rings, Value base, unsigned stages) {
   Location loc = feed.loop.getLoc();
   scf::ForOp loop = feed.loop;
+  for (const Ring &ring : rings)
+    for (unsigned index : ring.loads) {
+      LoadOp load = feed.loads[index].load;
+      values.hoistInvariant(b, map, load.getSrc(), loop.getInductionVar());
+      for (Value o : load.getOffsets())
+        values.hoistInvariant(b, map, o, loop.getInductionVar());
+    }
   Value lb = values.rebuild(b, map, loop.getLowerBound());
   auto producer = scf::ForOp::create(b, loc, lb, values.rebuild(b, map, loop.getUpperBound()),
                                      values.rebuild(b, map, loop.getStep()));

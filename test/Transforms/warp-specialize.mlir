@@ -5,20 +5,24 @@
 // the stage is empty, parity flipped so that the first round passes, then
 // both copies on the stage's `full` barrier); the consumers wait until the
 // stage is full, multiply (left in flight), and release the previous
-// iteration's stage, one arrival per warpgroup (2).
+// iteration's stage, one arrival per warpgroup (2). The tile's row (a
+// division here, as a grouped tile order's) does not change with K: the
+// producer computes it once, before its loop, not after every empty wait.
 // CHECK-LABEL: func.func @gemm
 // CHECK: %[[BA:.*]] = tile.alloc_shared : !tile.shared<4x128x64xbf16>
 // CHECK: %[[BB:.*]] = tile.alloc_shared : !tile.shared<4x64x128xbf16>
 // CHECK: %[[FULL:.*]] = tile.alloc_mbarrier {arrivals = 2 : i32} : !tile.mbarrier<4>
 // CHECK: %[[EMPTY:.*]] = tile.alloc_mbarrier {arrivals = 2 : i32} : !tile.mbarrier<4>
 // CHECK: tile.warp_specialize producer {
+// CHECK: %[[ROW:.*]] = arith.floordivsi %{{.*}}, %{{.*}} : i32
 // CHECK: scf.for %[[IV:.*]] = %{{.*}} to %{{.*}} step %{{.*}} : i32 {
+// CHECK-NOT: arith.floordivsi
 // CHECK: %[[PAR:.*]] = arith.trunci
 // CHECK: %[[PHASE:.*]] = arith.xori %[[PAR]], %true
 // CHECK: %[[E:.*]] = tile.stage %[[EMPTY]][%[[S:.*]]] : !tile.mbarrier<4> -> !tile.mbarrier
 // CHECK: tile.wait %[[E]], %[[PHASE]]
 // CHECK: %[[F:.*]] = tile.stage %[[FULL]][%[[S]]]
-// CHECK: tile.async_load %{{.*}}[%{{.*}}, %[[IV]]], %{{.*}}, %[[F]]
+// CHECK: tile.async_load %{{.*}}[%[[ROW]], %[[IV]]], %{{.*}}, %[[F]]
 // CHECK: tile.async_load %{{.*}}[%[[IV]], %{{.*}}], %{{.*}}, %[[F]]
 // CHECK-NOT: tile.mma
 // CHECK: } consumer {
@@ -34,9 +38,10 @@
 // CHECK: tile.mma_wait
 // CHECK: tile.store
 func.func @gemm(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
-                %C: !tile.view<bf16, 2>, %K: i32, %m0: i32, %n0: i32, %ld: i32 {tile.divisibility = 16 : i64})
+                %C: !tile.view<bf16, 2>, %K: i32, %t: i32, %g: i32, %n0: i32, %ld: i32 {tile.divisibility = 16 : i64})
     attributes {tile.kernel, tile.num_warps = 8 : i32} {
   %c1 = arith.constant 1 : i32
+  %m0 = arith.floordivsi %t, %g : i32
   %A = tile.make_view %pa, [%K, %K], [%ld, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
   %B = tile.make_view %pb, [%K, %K], [%ld, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
   %c0 = arith.constant 0 : i32
@@ -60,17 +65,19 @@ func.func @gemm(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.
 // loop carries (plus the K loop's trip count, max(0, ceil(K / 64)), each
 // outer iteration), so the producer fills the next tile's stages while the
 // consumers finish the last one; the producer's outer loop mirrors the
-// consumers'.
+// consumers'. The tile's row, which does not change with K, is computed
+// before the copy loop.
 // CHECK-LABEL: func.func @persistent
 // CHECK: tile.warp_specialize producer {
 // CHECK: %[[N:.*]] = tile.num_programs 0
 // CHECK: %[[PID:.*]] = tile.program_id 0
 // CHECK: scf.for %[[T:.*]] = %[[PID]] to %{{.*}} step %[[N]] iter_args(%[[COUNT:.*]] = %{{.*}}) -> (i32) : i32 {
-// CHECK: scf.for
+// CHECK: %[[M0:.*]] = arith.muli %[[T]], %c128
+// CHECK: scf.for %[[K:.*]] = 
 // CHECK: arith.addi %[[COUNT]]
 // CHECK: tile.wait
-// CHECK: arith.muli %[[T]], %c128
-// CHECK: tile.async_load
+// CHECK-NOT: arith.muli
+// CHECK: tile.async_load %{{.*}}[%[[M0]], %[[K]]]
 // CHECK: tile.async_load
 // CHECK: %[[TRIPS:.*]] = arith.maxsi
 // CHECK: %[[NEXT:.*]] = arith.addi %[[COUNT]], %[[TRIPS]]
