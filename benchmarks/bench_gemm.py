@@ -6,7 +6,9 @@ in bf16, one fp16 row, and C = gelu(A @ B + bias) against torch (addmm, then
 gelu) and the Triton kernel with the same fused epilogue. tile's kernels are
 `gemm_tuned` / `gemm_bias_act_tuned` (examples/gemm.py, gemm_epilogue.py):
 @tile.autotune over four tilings, chosen per shape; plain GEMM rows also try
-`gemm_persistent_tuned` and keep the faster kernel; the row names the choice.
+`gemm_persistent_tuned` and the cluster kernels (pairs of programs multicasting
+B: `gemm_cluster_tuned`, `gemm_persistent_cluster_tuned`) and keep the fastest;
+the row names the choice.
 
 Each row checks tile's and Triton's output against torch's from the same run
 (relative Frobenius error) and times each with triton.testing.do_bench (median
@@ -53,7 +55,8 @@ def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
     import torch
 
     import triton_ref
-    from gemm import gemm_persistent_tuned, gemm_tuned, grouped_grid, persistent_grid
+    from gemm import (cluster_grid, gemm_cluster_tuned, gemm_persistent_cluster_tuned,
+                      gemm_persistent_tuned, gemm_tuned, grouped_grid, persistent_grid)
     from gemm_epilogue import gemm_bias_act_tuned
     torch_dtype = getattr(torch, dtype)
     a = torch.randn(M, K, device="cuda", dtype=torch_dtype)
@@ -62,6 +65,7 @@ def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
     c = torch.full((M, N), float("nan"), device="cuda", dtype=torch_dtype)  # poison
     c_triton = torch.full_like(c, float("nan"))
     grid = grouped_grid(M, N)
+    choice = "plain"
     if epilogue:
         kernel = gemm_bias_act_tuned
         run_tile = lambda: kernel[grid](a, b, c, bias, ACT=epilogue)
@@ -70,11 +74,18 @@ def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
     else:
         kernel = gemm_tuned
         run_tile = lambda: kernel[grid](a, b, c)
-        # The faster of the tuned plain and persistent kernels.
+        # The fastest of the tuned plain, persistent and cluster (B multicast) kernels.
         programs = torch.cuda.get_device_properties(0).multi_processor_count
-        run_persistent = lambda: gemm_persistent_tuned[persistent_grid(M, N, programs)](a, b, c)
-        if fastest({"plain": run_tile, "persistent": run_persistent}) == "persistent":
-            kernel, run_tile = gemm_persistent_tuned, run_persistent
+        candidates = {
+            "plain": (kernel, run_tile),
+            "persistent": (gemm_persistent_tuned, lambda: gemm_persistent_tuned[
+                persistent_grid(M, N, programs)](a, b, c)),
+            "cluster": (gemm_cluster_tuned,
+                        lambda: gemm_cluster_tuned[cluster_grid(M, N)](a, b, c)),
+            "persistent cluster": (gemm_persistent_cluster_tuned, lambda: (
+                gemm_persistent_cluster_tuned[cluster_grid(M, N, programs)](a, b, c)))}
+        choice = fastest({name: run for name, (_, run) in candidates.items()})
+        kernel, run_tile = candidates[choice]
         c.fill_(float("nan"))
         ref_out = torch.empty_like(c)
         run_torch = lambda: torch.matmul(a, b, out=ref_out)
@@ -89,8 +100,8 @@ def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
     norm = ref.float().norm()
     errors = {"tile": float((c.float() - ref.float()).norm() / norm),
               "Triton": float((c_triton.float() - ref.float()).norm() / norm)}
-    persistent = " persistent" if kernel is gemm_persistent_tuned else ""
-    result.update(errors=errors, tile_config=_config(kernel.best_config) + persistent,
+    kind = "" if epilogue or choice == "plain" else " " + choice
+    result.update(errors=errors, tile_config=_config(kernel.best_config) + kind,
                   triton_config=triton_ref.matmul_config(M, N, K, bias is not None,
                                                          epilogue or "none"))
     result["correct"] = all(e < TOLERANCE for e in errors.values())  # NaN fails too

@@ -30,6 +30,12 @@ bool isTileElementType(Type t);
 constexpr llvm::StringLiteral kKernelAttr = "tile.kernel";
 /// Name of the i32 attribute giving a kernel's warps per CTA.
 constexpr llvm::StringLiteral kNumWarpsAttr = "tile.num_warps";
+/// Name of the i32 attribute giving a kernel's programs (CTAs) per cluster
+/// along grid axis 0 (absent: 1); programs x, x+1, .. of a cluster share
+/// multicast loads.
+constexpr llvm::StringLiteral kNumCtasAttr = "tile.num_ctas";
+/// A kernel's programs per cluster (1 without the attribute).
+int64_t numCtas(Operation *kernel);
 /// Argument attribute: the value (integer) or address in bytes (pointer) is a
 /// multiple of this, as promised by the runtime's specialization.
 constexpr llvm::StringLiteral kDivisibilityAttr = "tile.divisibility";

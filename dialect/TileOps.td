@@ -67,8 +67,15 @@ def Tile_LoadOp : Tile_Op<"load", [MemoryEffects<[MemRead]>, AttrSizedOperandSeg
     %a = tile.load %A[%i, %j] : !tile.view<bf16, 2> -> tensor<128x64xbf16>
     %x = tile.load %ptr[%off] bound %n : !tile.ptr<f32> -> tensor<1024xf32>
     ```
+
+    `multicast` (a view's tile in a kernel of `tile.num_ctas` > 1 programs a
+    cluster) says that every program of the cluster loads this same tile at
+    this point: tile-warp-specialize's producers then each copy a share of it
+    into every program's shared memory (TMA multicast). Elsewhere it loads as
+    without.
   }];
-  let arguments = (ins Tile_GlobalSource:$src, Variadic<I32>:$offsets, Optional<I32>:$bound);
+  let arguments = (ins Tile_GlobalSource:$src, Variadic<I32>:$offsets, Optional<I32>:$bound,
+                       UnitAttr:$multicast);
   let results = (outs Tile_RegisterTile:$result);
   let assemblyFormat = [{
     $src `[` $offsets `]` (`bound` $bound^)? attr-dict `:` qualified(type($src)) `->` type($result)
@@ -252,13 +259,17 @@ def Tile_StageOp : Tile_Op<"stage", [Pure]> {
 def Tile_AsyncLoadOp : Tile_Op<"async_load", [MemoryEffects<[MemRead, MemWrite]>]> {
   let summary = "copy a box of a global view into a shared tile, completing on a barrier";
   let description = [{
-    Zero fill outside the view's sizes (the TMA rule).
+    Zero fill outside the view's sizes (the TMA rule). With `multicast`, in a
+    kernel of `tile.num_ctas` = n programs a cluster, every program of the
+    cluster runs the same copy: each issues 1/n of the tile's TMA boxes to all
+    n programs' shared tiles and barriers (same offsets), and announces the
+    whole tile's bytes to its own barrier.
     ```mlir
     tile.async_load %A[%i, %k], %sa, %bar : !tile.view<bf16, 2>, !tile.shared<128x64xbf16>, !tile.mbarrier
     ```
   }];
   let arguments = (ins Tile_ViewType:$src, Variadic<I32>:$offsets, Tile_SharedType:$dst,
-                       Tile_MBarrierType:$barrier);
+                       Tile_MBarrierType:$barrier, UnitAttr:$multicast);
   let assemblyFormat = [{
     $src `[` $offsets `]` `,` $dst `,` $barrier attr-dict `:` qualified(type($src)) `,` qualified(type($dst)) `,` qualified(type($barrier))
   }];
@@ -309,10 +320,13 @@ def Tile_ArriveOp : Tile_Op<"arrive", [MemoryEffects<[MemRead, MemWrite]>]> {
   let description = [{
     A consumer's release of a pipeline stage: once every warpgroup running
     the op arrived (allocate the barrier with that many arrivals), the
-    phase completes and the producer may overwrite the stage.
+    phase completes and the producer may overwrite the stage. With
+    `cluster`, each warpgroup arrives on the barrier of every program of the
+    cluster (`tile.num_ctas`): a stage that producers fill by multicast is
+    free only once every program's consumers released it.
     `tile.arrive %bar : !tile.mbarrier`
   }];
-  let arguments = (ins Tile_MBarrierType:$barrier);
+  let arguments = (ins Tile_MBarrierType:$barrier, UnitAttr:$cluster);
   let assemblyFormat = "$barrier attr-dict `:` qualified(type($barrier))";
 }
 

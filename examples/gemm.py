@@ -11,14 +11,16 @@ import tile
 
 
 @tile.jit
-def matmul_tile(A, B, i, j, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
-    """A[i:i+BM, :] @ B[:, j:j+BN], accumulated in f32."""
+def matmul_tile(A, B, i, j, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr,
+                SHARED_B: tile.constexpr = False):
+    """A[i:i+BM, :] @ B[:, j:j+BN], accumulated in f32. SHARED_B: every program
+    of the cluster takes the same j (its B tiles are multicast)."""
     acc = tile.zeros((BM, BN), tile.float32)
     # March along K: acc += A[i:i+BM, k:k+BK] @ B[k:k+BK, j:j+BN]. Tiles that
     # stick out of A or B read zeros, which add nothing.
     for k in range(0, A.shape[1], BK):
         a = tile.load(A, (i, k), (BM, BK))
-        b = tile.load(B, (k, j), (BK, BN))
+        b = tile.load(B, (k, j), (BK, BN), multicast=SHARED_B)
         acc = tile.mma(a, b, acc)
     return acc
 
@@ -66,6 +68,33 @@ def gemm_persistent(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.co
 
 
 @tile.jit
+def gemm_cluster(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr,
+                 GROUP: tile.constexpr):
+    """The grouped GEMM with programs in pairs (num_ctas=2, warp_specialize=True):
+    a pair takes the two BM x BN tiles of one 2BM x BN block, one above the other,
+    so both read the same B tiles, which their producers load half each and
+    multicast to both. Launch 2 * cdiv(M, 2 BM) * cdiv(N, BN) programs."""
+    pid = tile.program_id(0)
+    i, j = grouped_tile(pid // 2, A.shape[0], B.shape[1], 2 * BM, BN, GROUP)
+    i = i + (pid % 2) * BM
+    tile.store(C, (i, j), matmul_tile(A, B, i, j, BM, BN, BK, True).to(C.dtype))
+
+
+@tile.jit
+def gemm_persistent_cluster(A, B, C, BM: tile.constexpr, BN: tile.constexpr,
+                            BK: tile.constexpr, GROUP: tile.constexpr):
+    """gemm_cluster as a persistent kernel: each pair of programs walks the
+    2BM x BN blocks (c, c + pairs, ...); both take as many, so every multicast
+    has its two programs. Launch an even number of programs."""
+    pairs = tile.num_programs(0) // 2
+    blocks = tile.cdiv(A.shape[0], 2 * BM) * tile.cdiv(B.shape[1], BN)
+    for c in range(tile.program_id(0) // 2, blocks, pairs):
+        i, j = grouped_tile(c, A.shape[0], B.shape[1], 2 * BM, BN, GROUP)
+        i = i + (tile.program_id(0) % 2) * BM
+        tile.store(C, (i, j), matmul_tile(A, B, i, j, BM, BN, BK, True).to(C.dtype))
+
+
+@tile.jit
 def gemm_nt(A, W, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
     """C = A @ W.T, W being N x K as nn.Linear stores it (both operands K-major,
     the layout fp8 WGMMA takes: bf16, f16 or fp8 in)."""
@@ -96,6 +125,24 @@ PERSISTENT_CONFIGS = [tile.Config(dict(BM=128, BN=256, BK=64, GROUP=8), num_warp
                       tile.Config(dict(BM=256, BN=128, BK=64, GROUP=8), num_warps=8,
                                   num_stages=3)]
 gemm_persistent_tuned = tile.autotune(PERSISTENT_CONFIGS, key=KEY)(gemm_persistent)
+
+
+# Pairs of programs multicasting B (num_ctas=2 needs warp_specialize); each
+# program's tile BM x BN, so a pair covers 2 BM x BN. 3 stages: the
+# TMA-store epilogue's tile has its own bytes beside them, as above.
+CLUSTER_CONFIGS = [tile.Config(dict(BM=128, BN=256, BK=64, GROUP=8), num_warps=8, num_stages=3,
+                               warp_specialize=True, num_ctas=2)]
+gemm_cluster_tuned = tile.autotune(CLUSTER_CONFIGS, key=KEY)(gemm_cluster)
+gemm_persistent_cluster_tuned = tile.autotune(CLUSTER_CONFIGS, key=KEY)(gemm_persistent_cluster)
+
+
+def cluster_grid(M, N, programs=None):
+    """The grid of gemm_cluster (programs=None) or of gemm_persistent_cluster (at
+    most `programs`, rounded down to pairs)."""
+    def grid(meta):
+        pairs = tile.cdiv(M, 2 * meta["BM"]) * tile.cdiv(N, meta["BN"])
+        return (2 * (pairs if programs is None else min(pairs, programs // 2)),)
+    return grid
 
 
 def persistent_grid(M, N, programs):

@@ -96,7 +96,15 @@ static LogicalResult verifyGlobalAccess(Operation *op, Type source,
   return verifyLayout(op, tile);
 }
 
+int64_t tile::numCtas(Operation *kernel) {
+  if (auto attr = kernel->getAttrOfType<IntegerAttr>(kNumCtasAttr))
+    return attr.getInt();
+  return 1;
+}
+
 LogicalResult LoadOp::verify() {
+  if (getMulticast() && !isa<ViewType>(getSrc().getType()))
+    return emitOpError("multicast loads a tile of a view, not of a pointer");
   return verifyGlobalAccess(*this, getSrc().getType(), getResult().getType(),
                             getOffsets().size(), getBound() != nullptr);
 }

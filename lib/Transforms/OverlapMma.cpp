@@ -119,7 +119,7 @@ void releaseStage(OpBuilder &b, Location loc, const Plan &plan, IRMapping &map) 
   auto stage = plan.release.getBarrier().getDefiningOp<StageOp>();
   Value bar = StageOp::create(b, loc, stage.getType(), stage.getSrc(),
                               map.lookupOrDefault(stage.getIndex()));
-  ArriveOp::create(b, loc, bar);
+  ArriveOp::create(b, loc, bar, plan.release.getCluster());
 }
 
 /// How many consumer warpgroups run the loop (a kernel's warps, 4 by default).

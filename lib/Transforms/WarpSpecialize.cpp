@@ -161,7 +161,17 @@ struct Ring {
   SmallVector<unsigned> loads; // indices into the feed's loads
   SmallVector<Value> buffers;  // one per load
   Value full, empty;
+  /// Some copy into the ring is a multicast: the producers of the cluster's
+  /// programs fill each other's stages, so a stage is empty once the
+  /// consumers of every program released it.
+  bool cluster = false;
 };
+
+/// Whether the producer multicasts `load` (a `multicast` load in a kernel of
+/// several programs a cluster).
+bool multicasts(LoadOp load) {
+  return load.getMulticast() && numCtas(load->getParentOfType<func::FuncOp>()) > 1;
+}
 
 Operation *readerOf(const StagedLoad &staged) {
   return *staged.load.getResult().getUsers().begin();
@@ -184,10 +194,13 @@ SmallVector<Ring> allocateRings(OpBuilder &b, Location loc, ArrayRef<StagedLoad>
         b, loc, SharedType::get(ctx, shape, staged.stageType.getElementType(), SwizzleAttr())));
   }
   for (Ring &ring : rings) {
+    ring.cluster = llvm::any_of(ring.loads, [&](unsigned i) { return multicasts(loads[i].load); });
+    int64_t programs = ring.cluster ? numCtas(loads.front().load->getParentOfType<func::FuncOp>())
+                                    : 1;
     ring.full = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, stages),
                                         b.getI32IntegerAttr(ring.loads.size()));
     ring.empty = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, stages),
-                                         b.getI32IntegerAttr(warpgroups));
+                                         b.getI32IntegerAttr(warpgroups * programs));
   }
   return rings;
 }
@@ -201,10 +214,13 @@ Ring allocateTileRing(OpBuilder &b, Location loc, ArrayRef<StagedLoad> loads,
     ring.loads.push_back(i);
     ring.buffers.push_back(AllocSharedOp::create(b, loc, staged.stageType));
   }
+  ring.cluster = llvm::any_of(loads, [](const StagedLoad &s) { return multicasts(s.load); });
+  int64_t programs =
+      ring.cluster ? numCtas(loads.front().load->getParentOfType<func::FuncOp>()) : 1;
   ring.full = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, 1),
                                       b.getI32IntegerAttr(loads.size()));
   ring.empty = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, 1),
-                                       b.getI32IntegerAttr(warpgroups));
+                                       b.getI32IntegerAttr(warpgroups * programs));
   return ring;
 }
 
@@ -222,7 +238,7 @@ void copyLoad(OpBuilder &b, ProducerValues &values, IRMapping &map, LoadOp load,
     offsets.push_back(values.rebuild(b, map, o));
   Value buffer = dst();
   AsyncLoadOp::create(b, load.getLoc(), values.rebuild(b, map, load.getSrc()), offsets, buffer,
-                      full);
+                      full, multicasts(load));
 }
 
 /// Outer iteration t's copies of the tile loads into their one-stage ring:
@@ -256,7 +272,7 @@ void consumeTileLoads(const Feed &feed, const Ring &ring) {
   while (isa_and_nonnull<MmaWaitOp>(last->getNextNode()))
     last = last->getNextNode();
   OpBuilder after(last->getBlock(), std::next(last->getIterator()));
-  ArriveOp::create(after, loc, ring.empty);
+  ArriveOp::create(after, loc, ring.empty, ring.cluster);
 }
 
 /// The producer's copy loop for `feed`, at `b`: for each iteration (counted
@@ -361,7 +377,7 @@ void rewriteConsumer(const Feed &feed, ArrayRef<Ring> rings, Value base, unsigne
   if (base)
     index = arith::AddIOp::create(top, loc, base, index);
   auto [stage, parity] = stageAndParity(top, loc, index, stages);
-  SmallVector<std::pair<Operation *, Value>> readers; // (mma, ring's empty barriers)
+  SmallVector<std::pair<Operation *, const Ring &>> readers; // (mma, the ring it reads)
   for (const Ring &ring : rings) {
     Operation *mma = readerOf(feed.loads[ring.loads.front()]);
     OpBuilder at(mma);
@@ -371,25 +387,25 @@ void rewriteConsumer(const Feed &feed, ArrayRef<Ring> rings, Value base, unsigne
       use.set(StageOp::create(at, loc, staged.stageType, buffer, stage));
     }
     WaitOp::create(at, loc, barrierAt(at, loc, ring.full, stage), parity);
-    readers.push_back({mma, ring.empty});
+    readers.push_back({mma, ring});
   }
   for (const StagedLoad &staged : feed.loads)
     staged.load.erase();
   leaveMmasInFlight(loop);
-  for (auto [op, empty] : readers) {
+  for (auto [op, ring] : readers) {
     auto mma = cast<MmaOp>(op);
     OpBuilder after(mma->getBlock(), std::next(mma->getIterator()));
     if (mma.getPending() == 0) {
-      ArriveOp::create(after, loc, barrierAt(after, loc, empty, stage));
+      ArriveOp::create(after, loc, barrierAt(after, loc, ring.empty, stage), ring.cluster);
       continue;
     }
     Value started = arith::CmpIOp::create(after, loc, arith::CmpIPredicate::sgt, index,
                                           constI32(after, loc, 0));
-    scf::IfOp::create(after, loc, started, [&, empty = empty](OpBuilder &t, Location l) {
+    scf::IfOp::create(after, loc, started, [&, &ring = ring](OpBuilder &t, Location l) {
       Value previous = arith::RemSIOp::create(
           t, l, arith::AddIOp::create(t, l, index, constI32(t, l, stages - 1)),
           constI32(t, l, stages));
-      ArriveOp::create(t, l, barrierAt(t, l, empty, previous));
+      ArriveOp::create(t, l, barrierAt(t, l, ring.empty, previous), ring.cluster);
       scf::YieldOp::create(t, l);
     });
   }

@@ -56,14 +56,15 @@ SKIPPED_ERRORS = (CompilationError, ValueError, driver.CudaError)
 
 class Config:
     """One launch configuration: constexpr values, `num_warps`, `num_stages`
-    (None: the compiler's default, 3) and `warp_specialize`."""
+    (None: the compiler's default, 3), `warp_specialize` and `num_ctas`."""
 
     def __init__(self, kwargs: dict, num_warps: int = 4, num_stages: int | None = None,
-                 warp_specialize: bool = False):
+                 warp_specialize: bool = False, num_ctas: int = 1):
         if not isinstance(kwargs, dict):
             raise TypeError(f"tile.Config takes a dict of constexpr values, got {kwargs!r}")
         self.kwargs, self.num_warps, self.num_stages = dict(kwargs), num_warps, num_stages
         self.warp_specialize = bool(warp_specialize)
+        self.num_ctas = num_ctas
 
     def launch_kwargs(self) -> dict:
         options = {"num_warps": self.num_warps}
@@ -71,12 +72,16 @@ class Config:
             options["num_stages"] = self.num_stages
         if self.warp_specialize:
             options["warp_specialize"] = True
+        if self.num_ctas != 1:
+            options["num_ctas"] = self.num_ctas
         return {**self.kwargs, **options}
 
     def to_json(self) -> dict:
         data = {"kwargs": self.kwargs, "num_warps": self.num_warps, "num_stages": self.num_stages}
         if self.warp_specialize:
             data["warp_specialize"] = True
+        if self.num_ctas != 1:
+            data["num_ctas"] = self.num_ctas
         return data
 
     def __eq__(self, other) -> bool:
@@ -90,6 +95,8 @@ class Config:
         stages = "" if self.num_stages is None else f", num_stages={self.num_stages}"
         if self.warp_specialize:
             stages += ", warp_specialize=True"
+        if self.num_ctas != 1:
+            stages += f", num_ctas={self.num_ctas}"
         return f"Config({values}, num_warps={self.num_warps}{stages})"
 
 
@@ -224,7 +231,8 @@ class Autotuner:
         return named
 
     def key_of(self, args, kwargs) -> tuple:
-        clash = sorted((self.tuned_names | {"num_warps", "num_stages", "warp_specialize"}) & set(kwargs))
+        clash = sorted((self.tuned_names | {"num_warps", "num_stages", "warp_specialize",
+                                          "num_ctas"}) & set(kwargs))
         if clash:
             raise TypeError(f"{self.__name__}: {clash} are chosen by @tile.autotune; do not "
                             "pass them")

@@ -91,7 +91,7 @@ def num_programs(axis):
 
 # -- global memory ---------------------------------------------------------------
 @_builtin
-def load(array, offset, shape, bound=None):
+def load(array, offset, shape, bound=None, multicast=False):
     """Load a tile from global memory.
 
     1-D pointer form, `load(x, start, BLOCK, bound=n)`: the tile
@@ -100,6 +100,14 @@ def load(array, offset, shape, bound=None):
 
     N-D view form, `load(A, (i, j), (BM, BK))`: the BM x BK tile whose first
     element is `A[i, j]`; elements outside the array's sizes read as zero.
+
+    `multicast=True` (a constexpr; view form) promises that every program of
+    the cluster (`num_ctas` programs launched together: ids 0..n-1, n..2n-1,
+    ... along grid axis 0) loads this same tile here, at every iteration. With
+    `warp_specialize=True` each program's producer then copies 1/n of it into
+    all n programs' shared memory (TMA multicast), cutting the traffic from L2;
+    elsewhere the load is an ordinary one. Breaking the promise gives wrong
+    results; the interpreter checks it.
 
     Shapes are constexpr powers of two; offsets are int32 scalars or constants.
     """

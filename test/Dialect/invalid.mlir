@@ -79,6 +79,13 @@ func.func @load_pow2(%p: !tile.ptr<f32>, %off: i32) {
 }
 
 // -----
+func.func @multicast_pointer(%p: !tile.ptr<f32>, %off: i32) {
+  // expected-error @+1 {{multicast loads a tile of a view, not of a pointer}}
+  %a = tile.load %p[%off] {multicast} : !tile.ptr<f32> -> tensor<1024xf32>
+  return
+}
+
+// -----
 func.func @pointer_rank(%p: !tile.ptr<f32>, %off: i32) {
   // expected-error @+1 {{a pointer access is 1-D; tile 'tensor<16x16xf32>' has rank 2 (use a !tile.view)}}
   %a = tile.load %p[%off] : !tile.ptr<f32> -> tensor<16x16xf32>

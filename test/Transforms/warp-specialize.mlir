@@ -335,3 +335,67 @@ func.func @persistent_two_loops(%pk: !tile.ptr<bf16> {tile.divisibility = 16 : i
   }
   return
 }
+
+// -----
+
+// Programs in clusters of two (tile.num_ctas = 2) multicast B: the ring that
+// holds it is the cluster's. Its copies are multicast; its `empty` barriers
+// count the consumers of both programs (2 warpgroups x 2), which arrive on
+// the barrier of every program of the cluster. A is not multicast, yet it
+// shares B's ring (one mma reads both), so it follows the same release.
+// CHECK-LABEL: func.func @multicast
+// CHECK: %[[FULL:.*]] = tile.alloc_mbarrier {arrivals = 2 : i32} : !tile.mbarrier<4>
+// CHECK: %[[EMPTY:.*]] = tile.alloc_mbarrier {arrivals = 4 : i32} : !tile.mbarrier<4>
+// CHECK: tile.warp_specialize producer {
+// CHECK: tile.async_load %{{.*}}[%{{.*}}, %{{.*}}], %{{.*}}, %{{.*}} :
+// CHECK: tile.async_load %{{.*}}[%{{.*}}, %{{.*}}], %{{.*}}, %{{.*}} {multicast} :
+// CHECK: } consumer {
+// CHECK: tile.mma
+// CHECK: tile.arrive %{{.*}} {cluster} : !tile.mbarrier
+func.func @multicast(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
+                     %C: !tile.view<bf16, 2>, %K: i32 {tile.divisibility = 16 : i64}, %m0: i32, %n0: i32)
+    attributes {tile.kernel, tile.num_warps = 8 : i32, tile.num_ctas = 2 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %A = tile.make_view %pa, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %B = tile.make_view %pb, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %zero = arith.constant dense<0.0> : tensor<128x128xf32>
+  %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<128x128xf32>) : i32 {
+    %a = tile.load %A[%m0, %k] : !tile.view<bf16, 2> -> tensor<128x64xbf16>
+    %b = tile.load %B[%k, %n0] {multicast} : !tile.view<bf16, 2> -> tensor<64x128xbf16>
+    %next = tile.mma %a, %b, %acc : tensor<128x64xbf16>, tensor<64x128xbf16>, tensor<128x128xf32> -> tensor<128x128xf32>
+    scf.yield %next : tensor<128x128xf32>
+  }
+  %c = arith.truncf %acc : tensor<128x128xf32> to tensor<128x128xbf16>
+  tile.store %c, %C[%m0, %n0] : tensor<128x128xbf16>, !tile.view<bf16, 2>
+  return
+}
+
+// -----
+
+// The same kernel launched one program a cluster: `multicast` changes nothing.
+// CHECK-LABEL: func.func @multicast_alone
+// CHECK: tile.alloc_mbarrier {arrivals = 2 : i32} : !tile.mbarrier<4>
+// CHECK: tile.alloc_mbarrier {arrivals = 2 : i32} : !tile.mbarrier<4>
+// CHECK-NOT: {multicast}
+// CHECK-NOT: {cluster}
+// CHECK: return
+func.func @multicast_alone(%pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %C: !tile.view<bf16, 2>,
+                           %K: i32 {tile.divisibility = 16 : i64}, %n0: i32)
+    attributes {tile.kernel, tile.num_warps = 8 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %B = tile.make_view %pb, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %zero = arith.constant dense<0.0> : tensor<128x128xf32>
+  %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<128x128xf32>) : i32 {
+    %a = tile.load %B[%c0, %k] : !tile.view<bf16, 2> -> tensor<128x64xbf16>
+    %b = tile.load %B[%k, %n0] {multicast} : !tile.view<bf16, 2> -> tensor<64x128xbf16>
+    %next = tile.mma %a, %b, %acc : tensor<128x64xbf16>, tensor<64x128xbf16>, tensor<128x128xf32> -> tensor<128x128xf32>
+    scf.yield %next : tensor<128x128xf32>
+  }
+  %c = arith.truncf %acc : tensor<128x128xf32> to tensor<128x128xbf16>
+  tile.store %c, %C[%c0, %n0] : tensor<128x128xbf16>, !tile.view<bf16, 2>
+  return
+}

@@ -10,6 +10,7 @@
 #include "Analysis/SharedMemory.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/Transforms/Patterns.h"
 
 namespace mlir::tile {
@@ -93,6 +94,13 @@ Value tile::sharedScratch(OpBuilder &b, Location loc, const LoweringState &state
     return base;
   return LLVM::GEPOp::create(b, loc, base.getType(), b.getI8Type(), base,
                              ArrayRef<LLVM::GEPArg>{state.allocatedBytes});
+}
+
+void tile::clusterBarrier(OpBuilder &b, Location loc, bool release) {
+  inlinePtx(b, loc, Type(), {},
+            std::string("barrier.cluster.arrive.") + (release ? "release" : "relaxed") +
+                ";\n\tbarrier.cluster.wait.acquire;",
+            "");
 }
 
 Value tile::inlinePtx(OpBuilder &b, Location loc, Type result, ValueRange operands,
@@ -187,8 +195,17 @@ void moveKernelToGPU(func::FuncOp func, int64_t threads, gpu::GPUModuleOp gpuMod
   Region &body = kernel.getBody();
   body.getBlocks().clear();
   body.takeBody(func.getBody());
-  body.walk([](func::ReturnOp ret) {
+  // Programs of a cluster (tile.num_ctas) start together (.reqnctapercluster)
+  // and end together: none leaves while another may still copy into its
+  // shared memory or arrive on its barriers.
+  int64_t programs = numCtas(func);
+  if (programs > 1)
+    kernel->setAttr(NVVM::NVVMDialect::getClusterDimAttrName(),
+                    b.getDenseI32ArrayAttr({int32_t(programs), 1, 1}));
+  body.walk([&](func::ReturnOp ret) {
     OpBuilder rb(ret);
+    if (programs > 1)
+      clusterBarrier(rb, ret.getLoc(), /*release=*/true);
     gpu::ReturnOp::create(rb, ret.getLoc());
     ret.erase();
   });

@@ -47,8 +47,15 @@ struct AllocSharedLowering : public SharedPattern<AllocSharedOp> {
   }
 };
 
+/// This program's rank in its cluster.
+Value clusterRank(OpBuilder &b, Location loc) {
+  return inlinePtx(b, loc, b.getI32Type(), {}, "mov.u32 $0, %cluster_ctarank;", "=r");
+}
+
 /// Thread 0 initializes the barriers; the fence makes the initialization
-/// visible to the TMA unit, the CTA barrier to every thread.
+/// visible to the TMA unit, the CTA barrier to every thread (in a cluster,
+/// the cluster barrier: other programs' producers and consumers reach these
+/// barriers too).
 struct AllocMBarrierLowering : public SharedPattern<AllocMBarrierOp> {
   using SharedPattern::SharedPattern;
   LogicalResult matchAndRewrite(AllocMBarrierOp op, OpAdaptor,
@@ -64,7 +71,10 @@ struct AllocMBarrierLowering : public SharedPattern<AllocMBarrierOp> {
       inlinePtx(b, l, Type(), {}, "fence.mbarrier_init.release.cluster;", "");
       inlinePtx(b, l, Type(), {}, "fence.proxy.async.shared::cta;", "");
     });
-    gpu::BarrierOp::create(rewriter, loc);
+    if (numCtas(op->getParentOfType<func::FuncOp>()) > 1)
+      clusterBarrier(rewriter, loc, /*release=*/false); // the init fence released them
+    else
+      gpu::BarrierOp::create(rewriter, loc);
     rewriter.replaceOp(op, bars);
     return success();
   }
@@ -122,17 +132,39 @@ struct AsyncLoadLowering : public StatefulPattern<AsyncLoadOp> {
     Location loc = op.getLoc();
     auto func = op->getParentOfType<func::FuncOp>();
     Value desc = rewriter.getRemappedValue(func.getArgument(descIndex.getInt()));
+    // A multicast: program r of the cluster's n copies boxes r, r + n, ...
+    // into all n programs (as many boxes each; else each copies its own).
+    int64_t programs = op.getMulticast() ? numCtas(func) : 1;
+    int64_t boxes = dst.getShape()[1] / tmaBox(dst)[1];
+    if (boxes % programs != 0)
+      programs = 1;
     auto issue = [&](OpBuilder &b, Location l) {
       Value bar = sharedAddress(b, l, adaptor.getBarrier());
       inlinePtx(b, l, Type(), {bar, constI32(b, l, dst.getSizeInBytes())},
                 "mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], $1;", "r,r");
       Value map = tensorMapAddress(b, l, desc);
+      Value rank = programs > 1 ? clusterRank(b, l) : Value();
+      Value mask = arith::ConstantIntOp::create(b, l, b.getI16Type(), (1 << programs) - 1);
+      int64_t index = 0;
       forEachBox(b, l, dst, adaptor.getDst(), adaptor.getOffsets(),
                  [&](Value box, Value col, Value row) {
-                   inlinePtx(b, l, Type(), {box, map, col, row, bar},
-                             "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::"
-                             "complete_tx::bytes [$0], [$1, {$2, $3}], [$4];",
-                             "r,l,r,r,r");
+                   if (programs == 1) {
+                     inlinePtx(b, l, Type(), {box, map, col, row, bar},
+                               "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::"
+                               "complete_tx::bytes [$0], [$1, {$2, $3}], [$4];",
+                               "r,l,r,r,r");
+                     return;
+                   }
+                   Value mine = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, rank,
+                                                      constI32(b, l, index++ % programs));
+                   scf::IfOp::create(b, l, mine, [&](OpBuilder &t, Location tl) {
+                     inlinePtx(t, tl, Type(), {box, map, col, row, bar, mask},
+                               "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::"
+                               "complete_tx::bytes.multicast::cluster [$0], [$1, {$2, $3}], "
+                               "[$4], $5;",
+                               "r,l,r,r,r,h");
+                     scf::YieldOp::create(t, tl);
+                   });
                  });
     };
     if (state.producerOps.contains(op))
@@ -222,7 +254,11 @@ struct StoreSharedLowering : public OpConversionPattern<StoreSharedOp> {
 };
 
 /// One thread of each warpgroup arrives (after the warpgroup's own
-/// wgmma.wait_group, the mma that read the stage is done for all of it).
+/// wgmma.wait_group, the mma that read the stage is done for all of it); on
+/// a cluster barrier, at the barrier of each program of the cluster (its
+/// shared::cluster address, by mapa). The arrival keeps the default
+/// release.cta order, as CUTLASS's: `.release.cluster` makes ptxas put a
+/// MEMBAR.ALL.GPU before each, which doubled a multicast GEMM's k-step.
 struct ArriveLowering : public OpConversionPattern<ArriveOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ArriveOp op, OpAdaptor adaptor,
@@ -232,9 +268,16 @@ struct ArriveLowering : public OpConversionPattern<ArriveOp> {
         rewriter, loc, arith::CmpIPredicate::eq,
         arith::RemUIOp::create(rewriter, loc, threadId(rewriter, loc), constI64(rewriter, loc, 128)),
         constI64(rewriter, loc, 0));
+    int64_t programs = op.getCluster() ? numCtas(op->getParentOfType<func::FuncOp>()) : 1;
     scf::IfOp::create(rewriter, loc, lead, [&](OpBuilder &b, Location l) {
-      inlinePtx(b, l, Type(), {sharedAddress(b, l, adaptor.getBarrier())},
-                "mbarrier.arrive.shared::cta.b64 _, [$0];", "r");
+      Value bar = sharedAddress(b, l, adaptor.getBarrier());
+      if (programs == 1)
+        inlinePtx(b, l, Type(), {bar}, "mbarrier.arrive.shared::cta.b64 _, [$0];", "r");
+      for (int64_t rank = 0; programs > 1 && rank < programs; ++rank)
+        inlinePtx(b, l, Type(), {bar, constI32(b, l, rank)},
+                  "{ .reg .b32 remote; mapa.shared::cluster.u32 remote, $0, $1; "
+                  "mbarrier.arrive.shared::cluster.b64 _, [remote]; }",
+                  "r,r");
       scf::YieldOp::create(b, l);
     });
     rewriter.eraseOp(op);

@@ -67,6 +67,12 @@ Value sharedBase(OpBuilder &b, Location loc);
 /// Address of the scratch area that ops reuse to exchange data between threads.
 Value sharedScratch(OpBuilder &b, Location loc, const LoweringState &state);
 /// Inline PTX (side-effecting): `results` may be null for none.
+/// The cluster barrier (all threads of all programs of the cluster); the
+/// arrival releases this thread's memory operations to the cluster (a
+/// MEMBAR.ALL.GPU in SASS) or, `release` false, orders nothing. Not
+/// `.aligned`: a warp may reach it diverged (the producer's one thread comes
+/// last; LLVM may also duplicate it into both sides of a branch).
+void clusterBarrier(OpBuilder &b, Location loc, bool release);
 Value inlinePtx(OpBuilder &b, Location loc, Type result, ValueRange operands, StringRef ptx,
                 StringRef constraints);
 

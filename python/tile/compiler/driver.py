@@ -29,6 +29,9 @@ class CompileOptions:
     # A producer warpgroup issues the pipeline's copies (tile-pipeline decides
     # whether the kernel qualifies; the block then has 4 more warps).
     warp_specialize: bool = False
+    # Programs (CTAs) a cluster along grid axis 0, launched together; their
+    # `multicast` loads are shared (with warp_specialize).
+    num_ctas: int = 1
 
     def validate(self) -> None:
         if self.arch not in SUPPORTED_ARCHS:
@@ -39,6 +42,8 @@ class CompileOptions:
             raise ValueError(f"opt_level must be 0..3, got {self.opt_level}")
         if not 2 <= self.stages <= 8:
             raise ValueError(f"stages must be 2..8, got {self.stages}")
+        if self.num_ctas not in (1, 2, 4):
+            raise ValueError(f"num_ctas must be 1, 2 or 4, got {self.num_ctas!r}")
 
 
 @dataclass
@@ -284,7 +289,7 @@ def _compile(tile_ir: str, name: str, options: CompileOptions, want_cubin: bool,
         _dump(dump_dir, "2-kernel.ptx", asm["ptx"])
 
     metadata = {"name": name, "arch": options.arch, "num_warps": options.num_warps,
-                "block": [block_threads, 1, 1], "shared_bytes": shared_bytes,
+                "num_ctas": options.num_ctas, "block": [block_threads, 1, 1], "shared_bytes": shared_bytes,
                 "params": kernel_params(asm["ptx"], name), "tma": tma,
                 "stage_seconds": seconds}
     if want_cubin and find_ptxas() is not None:

@@ -143,15 +143,20 @@ class Builtins:
             text += f" bound {bound.name}"
         return text, array.pointer.type
 
-    def builtin_load(self, node, array, offset, shape, bound=None):
+    def builtin_load(self, node, array, offset, shape, bound=None, multicast=False):
+        multicast = self.constexpr_bool(node, multicast, "load's multicast")
         target, type_ = self.access(node, array, offset, bound, "load")
         what = "load's shape" if isinstance(offset, (tuple, list)) else "load's size"
         shape = self.tile_shape(node, shape, what)
         rank = len(offset) if isinstance(offset, (tuple, list)) else 1
         if len(shape) != rank:
             raise self.error(node, f"load: a {len(shape)}-D shape {shape} with {rank} offsets")
+        if multicast and not isinstance(offset, (tuple, list)):
+            raise self.error(node, "load: multicast loads a tile of an N-D view "
+                             "(load(A, (i, j), (BM, BK), multicast=True)), not a 1-D range")
         result = TileType(shape, type_.dtype)
-        return self.builder.op(f"tile.load {target} : {type_.mlir()} -> {result.mlir()}",
+        attrs = " {multicast}" if multicast else ""
+        return self.builder.op(f"tile.load {target}{attrs} : {type_.mlir()} -> {result.mlir()}",
                                self.loc(node), result)
 
     def builtin_store(self, node, array, offset, value, bound=None):

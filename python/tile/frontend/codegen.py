@@ -79,9 +79,11 @@ class Function:
 
 
 class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
-    def __init__(self, kernel: KernelSource, specs: dict[str, ArgSpec], num_warps: int):
+    def __init__(self, kernel: KernelSource, specs: dict[str, ArgSpec], num_warps: int,
+                 num_ctas: int = 1):
         self.specs = specs
         self.num_warps = num_warps
+        self.num_ctas = num_ctas
         self.builder = ir.Builder()
         self.fn = Function(kernel, {}, is_kernel=True)
         self.views: dict[str, Value] = {}  # pointer name -> its tile.make_view
@@ -151,6 +153,8 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
                 self.fn.scope[arg.arg] = values[("value", -1)]
         self.visit_block(fn.body)
         attrs = {"tile.kernel": None, "tile.num_warps": f"{self.num_warps} : i32"}
+        if self.num_ctas > 1:
+            attrs["tile.num_ctas"] = f"{self.num_ctas} : i32"
         return self.builder.module(self.fn.source.name, args, attrs, self.loc(fn))
 
     # -- blocks and liveness ---------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import linecache
 
 import numpy as np
+from mlir import ir
 
 from ..compiler.driver import _LOC  # the driver's reading of `loc("file":line:col)`
 from ..errors import InterpreterError
@@ -52,8 +53,10 @@ def uniform(x: np.ndarray) -> bool:
 class Executor:
     """Runs ops for one batch of programs: `pids` is (P, 3), one program id a row."""
 
-    def __init__(self, grid: tuple[int, int, int], pids: np.ndarray, env: dict):
+    def __init__(self, grid: tuple[int, int, int], pids: np.ndarray, env: dict,
+                 num_ctas: int = 1):
         self.grid, self.pids, self.env = grid, pids, env
+        self.num_ctas = num_ctas  # programs a cluster along axis 0 (tile.num_ctas)
 
     @property
     def size(self) -> int:
@@ -105,7 +108,7 @@ class Executor:
         for g in range(group.max() + 1):
             programs = np.nonzero(group == g)[0]
             part = Executor(self.grid, self.pids[programs],
-                            {k: subset(v, programs) for k, v in self.env.items()})
+                            {k: subset(v, programs) for k, v in self.env.items()}, self.num_ctas)
             outs = HANDLERS[op.name](part, op, [part.env[v] for v in op.operands])
             for i, out in enumerate(outs):
                 if not isinstance(out, np.ndarray):
@@ -204,7 +207,15 @@ def run_function(func, arguments: list, grid: tuple[int, int, int]) -> None:
     # Program ids, one a row, with axis 0 fastest (as CUDA numbers blocks).
     z, y, x = np.indices(grid[::-1], dtype=np.int32).reshape(3, -1)
     pids = np.stack([x, y, z], axis=1)
-    batch = max(1, BATCH_ELEMENTS // _tile_elements(func))
+    attrs = func.attributes
+    num_ctas = ir.IntegerAttr(attrs["tile.num_ctas"]).value if "tile.num_ctas" in attrs else 1
+    if grid[0] % num_ctas:
+        raise ValueError(f"grid {grid} with num_ctas={num_ctas}: programs run in clusters of "
+                         f"{num_ctas} along axis 0, so the grid's first size must be a "
+                         f"multiple of {num_ctas}")
+    # A batch holds whole clusters (consecutive rows), so that multicast loads can
+    # be checked across each cluster's programs.
+    batch = max(1, BATCH_ELEMENTS // _tile_elements(func)) // num_ctas * num_ctas or num_ctas
     with np.errstate(all="ignore"):  # integer wrap-around and inf/NaN behave as on the GPU
         for start in range(0, len(pids), batch):
-            Executor(grid, pids[start:start + batch], dict(env)).run_block(body)
+            Executor(grid, pids[start:start + batch], dict(env), num_ctas).run_block(body)

@@ -62,11 +62,31 @@ def _pointer_box(offset: np.ndarray, bound, size: int):
     return offsets, active
 
 
+def _check_multicast(ex: Executor, index: list[np.ndarray]) -> None:
+    """A multicast load's promise: every program of each cluster loads here, the
+    same tile (on the GPU, one program's producer copies part of it for all)."""
+    n = ex.num_ctas
+    cluster = np.stack([ex.pids[:, 0] // n, ex.pids[:, 1], ex.pids[:, 2]], axis=1)
+    origin = np.stack([np.broadcast_to(i.reshape(-1), (ex.size,)) for i in index], axis=1)
+    for c in np.unique(cluster, axis=0):
+        rows = np.nonzero((cluster == c).all(axis=1))[0]
+        programs = [tuple(int(v) for v in ex.pids[r]) for r in rows]
+        if len(rows) != n:
+            raise ValueError(f"multicast load: only program(s) {programs} of a cluster of "
+                             f"{n} load it here; every program of the cluster must")
+        if not (origin[rows] == origin[rows[0]]).all():
+            at = {p: tuple(int(v) for v in origin[r]) for p, r in zip(programs, rows)}
+            raise ValueError(f"multicast load: the programs of a cluster load different tiles "
+                             f"(origins {at}); a multicast tile must be the same in each")
+
+
 @handles("tile.load")
 def _load(ex: Executor, op, args):
     source, *index = args
     shape = _result(op).shape
     if isinstance(source, View):
+        if ex.num_ctas > 1 and "multicast" in op.attributes:
+            _check_multicast(ex, index)
         return [source.load(index, shape)]
     if len(shape) != 1:
         raise NotImplementedError("the pointer form of tile.load makes 1-D tiles")

@@ -27,7 +27,7 @@ from .arguments import as_device_array, collect, scalar_spec
 from .launcher import Launcher, ParamPacker, grid3, resolve_stream
 from .tensormap import TensorMapSpec
 
-LAUNCH_OPTIONS = ("num_warps", "num_stages", "warp_specialize", "stream")
+LAUNCH_OPTIONS = ("num_warps", "num_stages", "warp_specialize", "num_ctas", "stream")
 DEFAULT_NUM_WARPS = 4
 _NO_DEFAULT = object()  # a parameter without a default, for the C path's binding
 
@@ -148,7 +148,8 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
         if "*" not in parts:
             parts.append("*")
         code = (f"def {self.__name__}({', '.join(parts)}, {options}):\n"
-                f"    return ({runtime}), ({constexprs}), (num_warps, num_stages, warp_specialize), "
+                f"    return ({runtime}), ({constexprs}), "
+                f"(num_warps, num_stages, warp_specialize, num_ctas), "
                 f"stream\n")
         namespace = {"_defaults": defaults}
         exec(code, namespace)
@@ -169,7 +170,8 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
         specializes on 128. `on_host`: the kernel is interpreted, so arrays are host
         arrays (numpy, CPU torch), kept in `host_arrays`."""
         try:
-            runtime_values, constexpr_values, (num_warps, num_stages, warp_specialize), stream = \
+            runtime_values, constexpr_values, (num_warps, num_stages, warp_specialize, num_ctas), \
+                stream = \
                 self._binder(*args, **kwargs)
         except TypeError as e:
             raise self._binding_error(e, args, kwargs) from None
@@ -206,7 +208,8 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
         options = CompileOptions(
             num_warps=DEFAULT_NUM_WARPS if num_warps is None else num_warps,
             stages=CompileOptions.stages if num_stages is None else num_stages,
-            warp_specialize=bool(warp_specialize))
+            warp_specialize=bool(warp_specialize),
+            num_ctas=1 if num_ctas is None else num_ctas)
         options.validate()
         return _Bound(specs, runtime, constexprs, options, stream,
                       devices.pop() if devices else 0, {**values, **constexprs}, host_arrays,
@@ -220,7 +223,8 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
         key = self._key(bound)
         text = self._ir_cache.get(key)
         if text is None:
-            text = generate_ir(self.source, bound.specs, bound.options.num_warps)
+            text = generate_ir(self.source, bound.specs, bound.options.num_warps,
+                               bound.options.num_ctas)
             self._ir_cache[key] = text
         return text
 
@@ -285,6 +289,10 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
         if launcher is None:
             launcher = self._prepare(key, args, kwargs)
         grid = _resolve_grid(self, grid, constexprs)
+        if grid is not None and grid[0] % launcher.num_ctas:
+            raise ValueError(f"{self.__name__}: grid {grid} with num_ctas={launcher.num_ctas}: "
+                             f"programs run in clusters of {launcher.num_ctas} along axis 0, so "
+                             f"the grid's first size must be a multiple of {launcher.num_ctas}")
         if grid is not None:  # an empty grid launches nothing, as in Triton
             launcher(grid, resolve_stream(stream, hint, device or 0), raw)
         return launcher
@@ -306,7 +314,8 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
             loaded = driver.LoadedKernel(image, kernel.name, metadata["shared_bytes"],
                                          bound.device)
             self._loaded[(self._key(bound), bound.device)] = loaded
-        launcher = self._launchers[key] = Launcher(loaded, packer, metadata["block"])
+        launcher = self._launchers[key] = Launcher(loaded, packer, metadata["block"],
+                                                   metadata.get("num_ctas", 1))
         return launcher
 
 

@@ -219,8 +219,9 @@ class Launcher:
     """One specialization loaded on one device: pack, then cuLaunchKernel (in C when the
     extension is there: `plan`)."""
 
-    def __init__(self, loaded: LoadedKernel, packer: ParamPacker, block):
+    def __init__(self, loaded: LoadedKernel, packer: ParamPacker, block, num_ctas: int = 1):
         self.loaded, self.packer, self.block = loaded, packer, tuple(block)
+        self.num_ctas = num_ctas  # programs a cluster (launches check the grid)
         self._lock = threading.Lock()  # the parameter buffer is shared by calls
         self.plan = make_plan(loaded, packer, self.block)
 
