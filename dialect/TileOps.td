@@ -299,12 +299,15 @@ def Tile_AsyncStoreWaitOp : Tile_Op<"async_store_wait", [MemoryEffects<[MemRead,
   let description = [{
     The operands are the shared tiles those stores read: they may be reused
     (or the kernel may end) only after this wait, and naming them keeps them
-    allocated until here. Their global writes may still be in flight.
+    allocated until here. Their global writes may still be in flight. With
+    `pending` = n, the last n stores issued may still be reading (an
+    epilogue in chunks waits for the store of the chunk before last).
     ```mlir
     tile.async_store_wait %sc : !tile.shared<128x256xbf16>
     ```
   }];
-  let arguments = (ins Variadic<Tile_SharedType>:$tiles);
+  let arguments = (ins Variadic<Tile_SharedType>:$tiles,
+                       DefaultValuedAttr<ConfinedAttr<I32Attr, [IntMinValue<0>]>, "0">:$pending);
   let assemblyFormat = "$tiles attr-dict `:` qualified(type($tiles))";
 }
 
@@ -387,9 +390,15 @@ def Tile_LoadSharedOp : Tile_Op<"load_shared", [MemoryEffects<[MemRead]>]> {
 }
 
 def Tile_StoreSharedOp : Tile_Op<"store_shared", [MemoryEffects<[MemWrite]>]> {
-  let summary = "write a register tile into a shared tile";
-  let description = "`tile.store_shared %a, %sa : tensor<128x64xbf16>, !tile.shared<128x64xbf16>`";
-  let arguments = (ins Tile_RegisterTile:$value, Tile_SharedType:$dst);
+  let summary = "write a register tile (or a window of its columns) into a shared tile";
+  let description = [{
+    `tile.store_shared %a, %sa : tensor<128x64xbf16>, !tile.shared<128x64xbf16>`.
+    With `column` = c, the shared tile (as many rows, w columns) takes columns
+    c .. c + w - 1 of the 2-D register tile: an epilogue written in chunks.
+    `tile.store_shared %c, %s {column = 64 : i64} : tensor<128x256xbf16>, !tile.shared<128x64xbf16>`
+  }];
+  let arguments = (ins Tile_RegisterTile:$value, Tile_SharedType:$dst,
+                       DefaultValuedAttr<ConfinedAttr<I64Attr, [IntMinValue<0>]>, "0">:$column);
   let assemblyFormat = "$value `,` $dst attr-dict `:` type($value) `,` qualified(type($dst))";
   let hasVerifier = 1;
 }

@@ -118,20 +118,24 @@ KEY = ["A.shape[0]", "B.shape[1]", "A.shape[1]"]
 gemm_tuned = tile.autotune(CONFIGS, key=KEY, default=CONFIGS[0])(gemm_grouped)
 
 
-# The persistent kernel, with 3 stages: room for the TMA-store epilogue's tile
-# beside them (it cannot reuse the stages, which the next tile's loads fill).
+# The persistent kernel. Its epilogue's tile cannot reuse the stages (the next
+# tile's loads fill them): with 3 stages the whole 64 KiB tile fits beside
+# them, with 4 it goes in 64-column windows through 32 KiB (tile-tma-store).
 PERSISTENT_CONFIGS = [tile.Config(dict(BM=128, BN=256, BK=64, GROUP=8), num_warps=8,
                                   num_stages=3),
                       tile.Config(dict(BM=256, BN=128, BK=64, GROUP=8), num_warps=8,
-                                  num_stages=3)]
+                                  num_stages=3),
+                      tile.Config(dict(BM=128, BN=256, BK=64, GROUP=8), num_warps=8,
+                                  num_stages=4, warp_specialize=True)]
 gemm_persistent_tuned = tile.autotune(PERSISTENT_CONFIGS, key=KEY)(gemm_persistent)
 
 
 # Pairs of programs multicasting B (num_ctas=2 needs warp_specialize); each
-# program's tile BM x BN, so a pair covers 2 BM x BN. 3 stages: the
-# TMA-store epilogue's tile has its own bytes beside them, as above.
-CLUSTER_CONFIGS = [tile.Config(dict(BM=128, BN=256, BK=64, GROUP=8), num_warps=8, num_stages=3,
-                               warp_specialize=True, num_ctas=2)]
+# program's tile BM x BN, so a pair covers 2 BM x BN. The epilogue's tile has
+# its own bytes beside the stages, as above.
+CLUSTER_CONFIGS = [tile.Config(dict(BM=128, BN=256, BK=64, GROUP=8), num_warps=8,
+                               num_stages=stages, warp_specialize=True, num_ctas=2)
+                   for stages in (3, 4)]
 gemm_cluster_tuned = tile.autotune(CLUSTER_CONFIGS, key=KEY)(gemm_cluster)
 gemm_persistent_cluster_tuned = tile.autotune(CLUSTER_CONFIGS, key=KEY)(gemm_persistent_cluster)
 

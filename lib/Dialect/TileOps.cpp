@@ -290,7 +290,20 @@ LogicalResult LoadSharedOp::verify() {
 }
 
 LogicalResult StoreSharedOp::verify() {
-  return verifySharedTile(*this, getDst().getType(), getValue().getType());
+  SharedType dst = getDst().getType();
+  RankedTensorType tile = getValue().getType();
+  if (getColumn() == 0 && dst.getShape() == tile.getShape())
+    return verifySharedTile(*this, dst, tile);
+  // A window of columns.
+  if (tile.getRank() != 2 || dst.getShape().size() != 2 ||
+      dst.getShape()[0] != tile.getDimSize(0) || dst.getElementType() != tile.getElementType())
+    return emitOpError() << "a window of columns of a 2-D register tile goes into a shared "
+                            "tile of as many rows and the same element type; got "
+                         << tile << " into " << dst;
+  if (getColumn() + dst.getShape()[1] > tile.getDimSize(1))
+    return emitOpError() << "columns " << getColumn() << " .. "
+                         << getColumn() + dst.getShape()[1] - 1 << " are outside " << tile;
+  return verifyLayout(*this, tile);
 }
 
 /// A TMA copy between a view's box and a shared tile (either direction).

@@ -4,6 +4,7 @@
 
 #include "Analysis/SharedMemory.h"
 #include "Analysis/TMA.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Interfaces/LoopLikeInterface.h"
 
@@ -54,19 +55,28 @@ static bool touchesShared(Operation *op) {
 }
 
 /// Rewrites `store` of kernel `func` into the TMA sequence; returns the ops
-/// made, in order.
-SmallVector<Operation *> rewrite(StoreOp store, func::FuncOp func) {
+/// made, in order. `chunks` = 1: the whole tile goes through one shared tile.
+/// Otherwise its columns go in `chunks` windows through `buffers` shared
+/// tiles used in turn: before a buffer takes its next window, the store that
+/// read it last must be done (a wait that leaves buffers - 1 stores reading).
+SmallVector<Operation *> rewrite(StoreOp store, func::FuncOp func, int64_t chunks,
+                                 int64_t buffers) {
   SmallVector<Operation *> made;
   Location loc = store.getLoc();
   RankedTensorType tile = store.getValue().getType();
   Block &body = func.getBody().front();
-  // The tile lives from just before the kernel-level op holding the store
-  // to the end, so it may reuse the bytes of tiles dead before it.
+  // The tiles live from just before the kernel-level op holding the store
+  // to the end, so they may reuse the bytes of tiles dead before it.
   OpBuilder b(body.findAncestorOpInBlock(*store));
-  auto type = SharedType::get(func.getContext(), tile.getShape(), tile.getElementType(),
-                              SwizzleAttr());
-  Value buffer = AllocSharedOp::create(b, loc, type);
-  made.push_back(buffer.getDefiningOp());
+  SmallVector<int64_t> shape(tile.getShape());
+  int64_t window = shape.back() / chunks;
+  shape.back() = window;
+  auto type = SharedType::get(func.getContext(), shape, tile.getElementType(), SwizzleAttr());
+  SmallVector<Value> tiles;
+  for (int64_t i = 0; i < buffers; ++i) {
+    tiles.push_back(AllocSharedOp::create(b, loc, type));
+    made.push_back(tiles.back().getDefiningOp());
+  }
   // The first barrier goes right after the last op before the store that
   // touches shared memory: the epilogue's arithmetic (bias, activation)
   // then runs after it, element by element into the tile, rather than
@@ -79,17 +89,46 @@ SmallVector<Operation *> rewrite(StoreOp store, func::FuncOp func) {
     b.setInsertionPointAfter(lastShared);
   else
     b.setInsertionPointToStart(store->getBlock());
-  // In a loop, the last iteration's TMA store must have read the tile.
+  // In a loop, the last iteration's TMA stores must have read the tiles.
   if (store->getParentOfType<LoopLikeOpInterface>())
-    made.push_back(AsyncStoreWaitOp::create(b, loc, ValueRange{buffer}));
+    made.push_back(AsyncStoreWaitOp::create(b, loc, tiles));
   made.push_back(BarrierOp::create(b, loc));
   b.setInsertionPoint(store);
-  made.push_back(StoreSharedOp::create(b, loc, store.getValue(), buffer));
-  made.push_back(BarrierOp::create(b, loc));
-  made.push_back(AsyncStoreOp::create(b, loc, buffer, store.getDst(), store.getOffsets()));
+  for (int64_t c = 0; c < chunks; ++c) {
+    Value buffer = tiles[c % buffers];
+    if (c >= buffers) {
+      made.push_back(AsyncStoreWaitOp::create(b, loc, tiles, buffers - 1));
+      made.push_back(BarrierOp::create(b, loc));
+    }
+    made.push_back(StoreSharedOp::create(b, loc, store.getValue(), buffer, c * window));
+    made.push_back(BarrierOp::create(b, loc));
+    SmallVector<Value> offsets(store.getOffsets());
+    if (c > 0) {
+      auto step = arith::ConstantIntOp::create(b, loc, b.getI32Type(), c * window);
+      auto shifted = arith::AddIOp::create(b, loc, offsets.back(), step);
+      made.append({step, shifted});
+      offsets.back() = shifted;
+    }
+    made.push_back(AsyncStoreOp::create(b, loc, buffer, store.getDst(), offsets));
+  }
   b.setInsertionPoint(body.getTerminator());
-  made.push_back(AsyncStoreWaitOp::create(b, loc, ValueRange{buffer}));
+  made.push_back(AsyncStoreWaitOp::create(b, loc, tiles));
   return made;
+}
+
+/// The ways to store a tile through shared memory, fewest bytes last: whole;
+/// in windows of one 128-byte TMA box row (64 bf16 columns) through two
+/// tiles used in turn; through one.
+SmallVector<std::pair<int64_t, int64_t>> epilogueShapes(RankedTensorType tile) {
+  SmallVector<std::pair<int64_t, int64_t>> shapes{{1, 1}};
+  int64_t columns = tile.getShape().back();
+  int64_t window = 128 / (tile.getElementType().getIntOrFloatBitWidth() / 8);
+  if (tile.getRank() != 2 || columns % window != 0 || columns / window < 2)
+    return shapes;
+  if (columns / window > 2)
+    shapes.push_back({columns / window, 2});
+  shapes.push_back({columns / window, 1});
+  return shapes;
 }
 
 struct TileTMAStore : public tile::impl::TileTMAStoreBase<TileTMAStore> {
@@ -120,22 +159,32 @@ struct TileTMAStore : public tile::impl::TileTMAStoreBase<TileTMAStore> {
         store.emitRemark() << "tile-tma-store: stays a plain store: " << why;
       return;
     }
-    SmallVector<Operation *> made = rewrite(store, func);
-    int64_t bytes = computeSharedMemoryPlan(func).bytes;
-    if (bytes > kMaxSharedBytes) {
+    // The whole tile if the kernel's shared memory holds it beside the rest
+    // (a persistent kernel's stages stay live), else in windows.
+    int64_t bytes = 0;
+    for (auto [chunks, buffers] : epilogueShapes(store.getValue().getType())) {
+      SmallVector<Operation *> made = rewrite(store, func, chunks, buffers);
+      bytes = computeSharedMemoryPlan(func).bytes;
+      if (bytes <= kMaxSharedBytes) {
+        if (explain) {
+          InFlightDiagnostic remark = store.emitRemark() << "tile-tma-store: through ";
+          if (chunks == 1)
+            remark << "a shared tile";
+          else
+            remark << (buffers == 1 ? "one shared tile" : "two shared tiles in turn") << ", "
+                   << chunks << " windows of its columns,";
+          remark << " and TMA; the kernel's shared tiles and barriers take " << bytes << " bytes";
+        }
+        store.erase();
+        return;
+      }
       for (Operation *op : llvm::reverse(made))
         op->erase();
-      if (explain)
-        store.emitRemark() << "tile-tma-store: stays a plain store: its shared tile would take "
-                              "the kernel's shared memory to "
-                           << bytes << " bytes, more than " << kMaxSharedBytes;
-      return;
     }
     if (explain)
-      store.emitRemark() << "tile-tma-store: through a shared tile and TMA; the kernel's "
-                            "shared tiles and barriers take "
-                         << bytes << " bytes";
-    store.erase();
+      store.emitRemark() << "tile-tma-store: stays a plain store: its shared tiles would take "
+                            "the kernel's shared memory to "
+                         << bytes << " bytes, more than " << kMaxSharedBytes;
   }
 };
 } // namespace

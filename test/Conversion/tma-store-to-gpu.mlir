@@ -118,3 +118,61 @@ func.func @copy_unswizzled(%px: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, 
   tile.store %t, %Y[%c0, %c0] : tensor<64x8xbf16>, !tile.view<bf16, 2>
   return
 }
+
+// -----
+
+// A persistent GEMM at 128x256x64, 4 stages: the stages stay live across
+// tiles, so the 64 KiB result tile does not fit beside them; it goes in four
+// windows of 64 columns through two 16 KiB tiles in turn (192 KiB of stages +
+// 32 KiB + barriers). A window's registers are those of its 8-column groups:
+// 16 stores of 2 bf16 a thread each, as many as the whole tile's 64. Thread 0
+// waits until one store is left reading before a tile takes its third and
+// fourth windows.
+// CHECK-LABEL: module attributes {gpu.container_module, tile.block_threads = 256 : i64, tile.shared_bytes = 229408 : i64
+// CHECK: gpu.func @persistent_epilogue
+// CHECK: scf.for
+// CHECK: cp.async.bulk.wait_group.read 0;
+// CHECK-COUNT-16: llvm.store {{.*}} : vector<2xbf16>, !llvm.ptr<3>
+// CHECK-NOT: llvm.store
+// CHECK: cp.async.bulk.tensor.2d.global.shared::cta.bulk_group
+// CHECK-COUNT-16: llvm.store {{.*}} : vector<2xbf16>, !llvm.ptr<3>
+// CHECK-NOT: llvm.store
+// CHECK: cp.async.bulk.tensor.2d.global.shared::cta.bulk_group
+// CHECK: cp.async.bulk.wait_group.read 1;
+// CHECK-COUNT-16: llvm.store {{.*}} : vector<2xbf16>, !llvm.ptr<3>
+// CHECK: cp.async.bulk.wait_group.read 1;
+// CHECK-COUNT-16: llvm.store {{.*}} : vector<2xbf16>, !llvm.ptr<3>
+// CHECK-NOT: llvm.store
+// CHECK: cp.async.bulk.tensor.2d.global.shared::cta.bulk_group
+// CHECK: cp.async.bulk.wait_group.read 0;
+// CHECK: gpu.return
+// PTX-LABEL: .visible .entry persistent_epilogue(
+// PTX-COUNT-4: cp.async.bulk.tensor.2d.global.shared::cta.bulk_group
+// PTX-NOT: st.global
+func.func @persistent_epilogue(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
+                               %pc: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
+                               %K: i32 {tile.divisibility = 16 : i64}, %ld: i32 {tile.divisibility = 16 : i64}, %tiles: i32)
+    attributes {tile.kernel, tile.num_warps = 8 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %c128 = arith.constant 128 : i32
+  %A = tile.make_view %pa, [%ld, %K], [%ld, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %B = tile.make_view %pb, [%K, %ld], [%ld, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %C = tile.make_view %pc, [%ld, %ld], [%ld, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %pid = tile.program_id 0
+  %n = tile.num_programs 0
+  scf.for %t = %pid to %tiles step %n : i32 {
+    %i = arith.muli %t, %c128 : i32
+    %zero = arith.constant dense<0.0> : tensor<128x256xf32>
+    %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<128x256xf32>) : i32 {
+      %a = tile.load %A[%i, %k] : !tile.view<bf16, 2> -> tensor<128x64xbf16>
+      %b = tile.load %B[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x256xbf16>
+      %next = tile.mma %a, %b, %acc : tensor<128x64xbf16>, tensor<64x256xbf16>, tensor<128x256xf32> -> tensor<128x256xf32>
+      scf.yield %next : tensor<128x256xf32>
+    }
+    %c = arith.truncf %acc : tensor<128x256xf32> to tensor<128x256xbf16>
+    tile.store %c, %C[%i, %c0] : tensor<128x256xbf16>, !tile.view<bf16, 2>
+  }
+  return
+}

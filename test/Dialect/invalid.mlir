@@ -86,6 +86,20 @@ func.func @multicast_pointer(%p: !tile.ptr<f32>, %off: i32) {
 }
 
 // -----
+func.func @store_shared_window(%v: tensor<128x256xbf16>, %s: !tile.shared<128x64xbf16>) {
+  // expected-error @+1 {{columns 224 .. 287 are outside 'tensor<128x256xbf16>'}}
+  tile.store_shared %v, %s {column = 224 : i64} : tensor<128x256xbf16>, !tile.shared<128x64xbf16>
+  return
+}
+
+// -----
+func.func @store_shared_window_rows(%v: tensor<128x256xbf16>, %s: !tile.shared<64x64xbf16>) {
+  // expected-error @+1 {{a window of columns of a 2-D register tile goes into a shared tile of as many rows}}
+  tile.store_shared %v, %s {column = 64 : i64} : tensor<128x256xbf16>, !tile.shared<64x64xbf16>
+  return
+}
+
+// -----
 func.func @pointer_rank(%p: !tile.ptr<f32>, %off: i32) {
   // expected-error @+1 {{a pointer access is 1-D; tile 'tensor<16x16xf32>' has rank 2 (use a !tile.view)}}
   %a = tile.load %p[%off] : !tile.ptr<f32> -> tensor<16x16xf32>

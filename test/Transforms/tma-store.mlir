@@ -46,19 +46,83 @@ func.func @gemm_epilogue(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %p
 // -----
 
 // A tile whose lifetime overlaps the store's (it is written after it) keeps
-// its bytes: 192 KiB + 64 KiB is over 227 KiB, so the store stays plain.
+// its bytes: 192 KiB + 64 KiB is over 227 KiB. So the 128x256 tile goes in
+// four windows of 64 columns (one 128-byte TMA box row each) through two
+// 128x64 tiles in turn (32 KiB): before a tile takes its third window, thread
+// 0 waits until the store of the first has read it (one store may still be
+// reading), then a barrier.
 // CHECK-LABEL: func.func @over_budget
-// CHECK-NOT: tile.async_store
-// CHECK: tile.store %
+// CHECK-DAG: %[[S0:.*]] = tile.alloc_shared : !tile.shared<128x64xbf16>
+// CHECK-DAG: %[[S1:.*]] = tile.alloc_shared : !tile.shared<128x64xbf16>
+// CHECK: tile.store_shared %{{.*}}, %[[S0]] : tensor<128x256xbf16>, !tile.shared<128x64xbf16>
+// CHECK-NEXT: tile.barrier
+// CHECK-NEXT: tile.async_store %[[S0]], %{{.*}}[%[[I:.*]], %[[J:.*]]]
+// CHECK-NEXT: tile.store_shared %{{.*}}, %[[S1]] {column = 64 : i64}
+// CHECK-NEXT: tile.barrier
+// CHECK-NEXT: %[[C64:.*]] = arith.constant 64 : i32
+// CHECK-NEXT: %[[J64:.*]] = arith.addi %[[J]], %[[C64]]
+// CHECK-NEXT: tile.async_store %[[S1]], %{{.*}}[%[[I]], %[[J64]]]
+// CHECK-NEXT: tile.async_store_wait %[[S0]], %[[S1]] {pending = 1 : i32}
+// CHECK-NEXT: tile.barrier
+// CHECK-NEXT: tile.store_shared %{{.*}}, %[[S0]] {column = 128 : i64}
+// CHECK: tile.async_store %[[S0]]
+// CHECK-NEXT: tile.async_store_wait %[[S0]], %[[S1]] {pending = 1 : i32}
+// CHECK-NEXT: tile.barrier
+// CHECK-NEXT: tile.store_shared %{{.*}}, %[[S1]] {column = 192 : i64}
+// CHECK: tile.async_store %[[S1]]
+// CHECK: tile.store_shared %{{.*}}, %{{.*}} : tensor<128x768xbf16>
+// CHECK-NEXT: tile.async_store_wait %[[S0]], %[[S1]] :
+// CHECK-NEXT: return
 func.func @over_budget(%p: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %n: i32 {tile.divisibility = 16 : i64},
                        %t: tensor<128x256xbf16>, %big: tensor<128x768xbf16>)
     attributes {tile.kernel, tile.num_warps = 4 : i32} {
   %c1 = arith.constant 1 : i32
   %C = tile.make_view %p, [%n, %n], [%n, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
   %keep = tile.alloc_shared : !tile.shared<128x768xbf16>
-  // expected-remark @+1 {{tile-tma-store: stays a plain store: its shared tile would take the kernel's shared memory to 262144 bytes, more than 232448}}
+  // expected-remark @+1 {{tile-tma-store: through two shared tiles in turn, 4 windows of its columns, and TMA; the kernel's shared tiles and barriers take 229376 bytes}}
   tile.store %t, %C[%n, %n] : tensor<128x256xbf16>, !tile.view<bf16, 2>
   tile.store_shared %big, %keep : tensor<128x768xbf16>, !tile.shared<128x768xbf16>
+  return
+}
+
+// -----
+
+// With 208 KiB kept, only one 128x64 window tile fits (16 KiB): each window
+// waits until the store of the one before has read it.
+// CHECK-LABEL: func.func @one_window_tile
+// CHECK: %[[S:.*]] = tile.alloc_shared : !tile.shared<128x64xbf16>
+// CHECK-NOT: tile.alloc_shared
+// CHECK: tile.async_store %[[S]]
+// CHECK-NEXT: tile.async_store_wait %[[S]] : !tile.shared<128x64xbf16>
+// CHECK-NEXT: tile.barrier
+// CHECK-NEXT: tile.store_shared %{{.*}}, %[[S]] {column = 64 : i64}
+func.func @one_window_tile(%p: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %n: i32 {tile.divisibility = 16 : i64},
+                           %t: tensor<128x256xbf16>, %big: tensor<128x832xbf16>)
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c1 = arith.constant 1 : i32
+  %C = tile.make_view %p, [%n, %n], [%n, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %keep = tile.alloc_shared : !tile.shared<128x832xbf16>
+  // expected-remark @+1 {{tile-tma-store: through one shared tile, 4 windows of its columns, and TMA; the kernel's shared tiles and barriers take 229376 bytes}}
+  tile.store %t, %C[%n, %n] : tensor<128x256xbf16>, !tile.view<bf16, 2>
+  tile.store_shared %big, %keep : tensor<128x832xbf16>, !tile.shared<128x832xbf16>
+  return
+}
+
+// -----
+
+// Not even one window tile fits: the store stays plain.
+// CHECK-LABEL: func.func @no_room
+// CHECK-NOT: tile.async_store
+// CHECK: tile.store %
+func.func @no_room(%p: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %n: i32 {tile.divisibility = 16 : i64},
+                   %t: tensor<128x256xbf16>, %big: tensor<128x896xbf16>)
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c1 = arith.constant 1 : i32
+  %C = tile.make_view %p, [%n, %n], [%n, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %keep = tile.alloc_shared : !tile.shared<128x896xbf16>
+  // expected-remark @+1 {{tile-tma-store: stays a plain store: its shared tiles would take the kernel's shared memory to 245760 bytes, more than 232448}}
+  tile.store %t, %C[%n, %n] : tensor<128x256xbf16>, !tile.view<bf16, 2>
+  tile.store_shared %big, %keep : tensor<128x896xbf16>, !tile.shared<128x896xbf16>
   return
 }
 

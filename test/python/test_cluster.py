@@ -134,14 +134,15 @@ def test_grid_must_hold_whole_clusters():
 @pytest.mark.gpu
 @pytest.mark.parametrize("M,N,K", [(640, 512, 320), (384, 768, 192), (1000, 1000, 1000),
                                    (2048, 1536, 4096)])
-@pytest.mark.parametrize("persistent", [False, True])
-def test_cluster_gemm_matches_torch(M, N, K, persistent):
+@pytest.mark.parametrize("persistent,stages", [(False, 3), (True, 3), (True, 4)])
+def test_cluster_gemm_matches_torch(M, N, K, persistent, stages):
+    """4 stages: the persistent kernel's epilogue goes in windows (tile-tma-store)."""
     import torch
     a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
     b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
     c = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)
     blocks = tile.cdiv(M, 256) * tile.cdiv(N, 256)
-    options = dict(BM=128, BN=256, BK=64, GROUP=8, num_warps=8, num_stages=3,
+    options = dict(BM=128, BN=256, BK=64, GROUP=8, num_warps=8, num_stages=stages,
                    warp_specialize=True, num_ctas=2)
     if persistent:  # fewer pairs than blocks: each pair walks several
         gemm_persistent_cluster[(min(2 * blocks, 8),)](a, b, c, **options)

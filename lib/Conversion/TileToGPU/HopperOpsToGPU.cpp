@@ -230,17 +230,34 @@ struct StoreSharedLowering : public OpConversionPattern<StoreSharedOp> {
     Value tid = threadId(rewriter, loc);
     Value owner = layout->owner(rewriter, loc, tid);
     Value base = adaptor.getDst();
+    // A window of columns [first, last): registers whose columns lie outside
+    // it on every thread are skipped; where a register's columns are not
+    // known statically, each thread checks its own.
+    int64_t first = op.getColumn(), last = first + dst.getShape()[1];
+    bool window = first != 0 || last != tile.getDimSize(1);
     for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
+      std::optional<std::pair<int64_t, int64_t>> span = layout->columnSpan(reg);
+      if (window && span && (span->second <= first || span->first >= last))
+        continue;
       SmallVector<Value> c = layout->coords(rewriter, loc, tid, reg);
-      Value offset = swizzledOffset(rewriter, loc, dst, c[0], c[1]);
+      Value col = c[1], inWindow = owner;
+      if (window) {
+        col = arith::SubIOp::create(rewriter, loc, col, constI64(rewriter, loc, first));
+        if (!span || span->first < first || span->second > last) {
+          Value in = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult, col,
+                                           constI64(rewriter, loc, last - first));
+          inWindow = inWindow ? arith::AndIOp::create(rewriter, loc, inWindow, in) : in;
+        }
+      }
+      Value offset = swizzledOffset(rewriter, loc, dst, c[0], col);
       Value addr = LLVM::GEPOp::create(rewriter, loc, base.getType(), rewriter.getI8Type(), base,
                                        ValueRange{offset});
       Value value = extractRun(rewriter, loc, adaptor.getValue(), reg, width);
       auto store = [&, addr = addr, value = value](OpBuilder &b, Location l) {
         LLVM::StoreOp::create(b, l, value, addr, width * bytes);
       };
-      if (owner)
-        scf::IfOp::create(rewriter, loc, owner, [&](OpBuilder &b, Location l) {
+      if (inWindow)
+        scf::IfOp::create(rewriter, loc, inWindow, [&](OpBuilder &b, Location l) {
           store(b, l);
           scf::YieldOp::create(b, l);
         });
@@ -439,7 +456,8 @@ struct AsyncStoreWaitLowering : public OpConversionPattern<AsyncStoreWaitOp> {
   LogicalResult matchAndRewrite(AsyncStoreWaitOp op, OpAdaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     onThreadZero(rewriter, op.getLoc(), [&](OpBuilder &b, Location l) {
-      inlinePtx(b, l, Type(), {}, "cp.async.bulk.wait_group.read 0;", "");
+      inlinePtx(b, l, Type(), {},
+                "cp.async.bulk.wait_group.read " + std::to_string(op.getPending()) + ";", "");
     });
     rewriter.eraseOp(op);
     return success();

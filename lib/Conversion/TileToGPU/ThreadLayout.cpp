@@ -168,6 +168,19 @@ SmallVector<Value> ThreadLayout::wgmmaCoords(OpBuilder &b, Location loc, Value t
   return {row, col};
 }
 
+std::optional<std::pair<int64_t, int64_t>> ThreadLayout::columnSpan(int64_t reg) const {
+  if (shape.size() != 2 || sliced[0] || sliced[1])
+    return std::nullopt;
+  if (wgmmaWarpgroups) {
+    int64_t group = (reg % (shape[1] / 2)) / 4; // as wgmmaCoords numbers them
+    return std::make_pair(8 * group, 8 * group + 8);
+  }
+  if (shape[1] < coverage(1)) // wrapped
+    return std::nullopt;
+  int64_t repeat = decompose(reg)[1].first;
+  return std::make_pair(repeat * coverage(1), (repeat + 1) * coverage(1));
+}
+
 SmallVector<Value> ThreadLayout::coords(OpBuilder &b, Location loc, Value tid,
                                         int64_t reg) const {
   if (wgmmaWarpgroups)

@@ -23,6 +23,10 @@ public:
   /// The i64 coordinates (one per tile dimension) of register `reg`'s
   /// element, relative to the tile's origin.
   SmallVector<Value> coords(OpBuilder &b, Location loc, Value tid, int64_t reg) const;
+  /// The columns [first, last) that register `reg` covers over all threads
+  /// of a 2-D tile, where they do not depend on the thread beyond that
+  /// (WGMMA: its 8-column group; blocked: its repeat's span); else none.
+  std::optional<std::pair<int64_t, int64_t>> columnSpan(int64_t reg) const;
   /// True (i1) on the thread that is the first holder of its elements; null
   /// when no element is held twice.
   Value owner(OpBuilder &b, Location loc, Value tid) const;
