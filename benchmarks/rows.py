@@ -33,16 +33,23 @@ def timed(runs: dict, flops: float, warmup: int, rep: int) -> dict:
                 vs={name: ms[name] / ms["tile"] for name in tflops})
 
 
-def fastest(runs: dict) -> str:
+def fastest(runs: dict, rounds: int = 3) -> str:
     """The name of the fastest of `runs` (each run once first, so that an
-    autotuned kernel has tuned): choosing between two tuned kernels of one job
-    (plain and persistent), as an autotuner chooses between configurations."""
+    autotuned kernel has tuned): choosing between tuned kernels of one job
+    (plain, persistent, cluster), as an autotuner chooses between
+    configurations: rounds that take the kernels in turn, each kernel's time
+    the median of its rounds (the clocks drift as the GPU warms up)."""
+    import statistics
+
     from triton.testing import do_bench
     for fn in runs.values():
         fn()
-    ms = {name: do_bench(fn, warmup=25, rep=100, return_mode="median")
-          for name, fn in runs.items()}
-    return min(ms, key=ms.get)
+    ms = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            ms[name].append(do_bench(fn, warmup=10, rep=40, return_mode="median"))
+    median = {name: statistics.median(times) for name, times in ms.items()}
+    return min(median, key=median.get)
 
 
 def throughput_row(r: dict, check: str) -> str:

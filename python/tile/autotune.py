@@ -11,8 +11,10 @@
 The first call for a new key launches each configuration once (compiling it; a
 configuration that does not compile or does not fit the device is skipped, its
 reason kept in `kernel.tuning[key]`), times those that ran (median of CUDA-event
-timed runs after a warm-up, L2 flushed before each run, as `triton.testing.do_bench`),
-and launches the fastest. The choice is kept in memory and on disk under the
+timed runs after a warm-up, L2 flushed before each run, as `triton.testing.do_bench`;
+in three rounds that take the configurations in turn, each configuration's time
+the median of its rounds, so that the GPU's clocks drifting as it warms up do not
+favour whichever runs first), and launches the fastest. The choice is kept in memory and on disk under the
 kernel cache directory (`<TILE_CACHE_DIR>/autotune/`, off with `TILE_CACHE=0`),
 in a file named by the kernel's source, the configurations, the key's values, the
 device's name and the compiler; it is written atomically and checksummed, and a
@@ -170,7 +172,7 @@ class Autotuner:
     `kernel[grid](*args)`, with the tuned constexprs and options added."""
 
     def __init__(self, fn: JITFunction, configs, key, default: Config | None = None,
-                 warmup: float = 25, rep: float = 100, timer=None):
+                 warmup: float = 25, rep: float = 100, timer=None, rounds: int = 3):
         if not isinstance(fn, JITFunction):
             raise TypeError("@tile.autotune decorates a @tile.jit kernel: put it above @tile.jit")
         self.fn, self.__name__ = fn, fn.__name__
@@ -192,7 +194,8 @@ class Autotuner:
             key = [key]
         self._key_entries = [self._key_entry(k) for k in key]
         self._positions = {name: i for i, name in enumerate(fn.params)}
-        self.timer = timer or CudaEventTimer(warmup, rep)
+        self.rounds = rounds  # the budget of warmup + rep ms is split over them
+        self.timer = timer or CudaEventTimer(warmup / rounds, rep / rounds)
         self.best: dict[tuple, Config] = {}  # key -> chosen configuration
         self.tuning: dict[tuple, dict] = {}  # key -> how it was chosen (timings, skipped)
         self.best_config: Config | None = None  # the configuration of the last launch
@@ -271,7 +274,7 @@ class Autotuner:
         return device, resolve_stream(stream, hint, device)
 
     def _tune(self, key, grid, args, kwargs) -> Config:
-        timings, skipped = {}, {}
+        runs, skipped = {}, {}
         device = stream = None
         for index, config in enumerate(self.configs):
             launch_kwargs = {**kwargs, **config.launch_kwargs()}
@@ -286,7 +289,12 @@ class Autotuner:
             except SKIPPED_ERRORS as e:
                 skipped[index] = f"{type(e).__name__}: {str(e).strip().splitlines()[0]}"
                 continue
-            timings[index] = float(self.timer.time(run, stream, device))
+            runs[index] = run
+        samples = {index: [] for index in runs}
+        for _ in range(self.rounds):  # in turn: clock drift falls on every configuration
+            for index, run in runs.items():
+                samples[index].append(float(self.timer.time(run, stream, device)))
+        timings = {index: statistics.median(times) for index, times in samples.items()}
         record = {"source": "tuned", "timings_ms": timings, "skipped": skipped}
         self.tuning[key] = record
         if not timings:
