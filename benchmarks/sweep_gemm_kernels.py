@@ -1,0 +1,67 @@
+"""The GEMM kernels side by side with cuBLAS in one process: plain grouped,
+persistent, warp-specialized, cluster (pairs multicasting B) and persistent
+cluster, at 3 and 4 stages (128x256x64, 8 warps). Each result is checked
+against torch first; timings are taken in four rounds, the kernels in turn, and
+each is the median of its rounds (the H100's clocks drift as it warms up).
+    python3 benchmarks/sweep_gemm_kernels.py"""
+import os
+import statistics
+import sys
+
+import torch
+from triton.testing import do_bench
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+import tile  # noqa: E402
+from gemm import gemm_cluster, gemm_grouped, gemm_persistent, gemm_persistent_cluster  # noqa: E402
+
+SHAPES = [(4096, 4096, 4096), (8192, 8192, 8192), (8192, 4096, 4096), (8192, 14336, 4096)]
+
+
+def kernels(a, b, c, M, N, programs):
+    """name -> launch: G grouped, P persistent, C cluster; p plain, w warp
+    specialized; the digit is the number of stages."""
+    o = dict(BM=128, BN=256, BK=64, GROUP=8, num_warps=8)
+    ws = dict(warp_specialize=True)
+    pair = dict(warp_specialize=True, num_ctas=2)
+    tiles, pairs = tile.cdiv(M, 128) * tile.cdiv(N, 256), tile.cdiv(M, 256) * tile.cdiv(N, 256)
+    return {
+        "G p4": lambda: gemm_grouped[(tiles,)](a, b, c, num_stages=4, **o),
+        "P p4": lambda: gemm_persistent[(programs,)](a, b, c, num_stages=4, **o),
+        "P w3": lambda: gemm_persistent[(programs,)](a, b, c, num_stages=3, **ws, **o),
+        "P w4": lambda: gemm_persistent[(programs,)](a, b, c, num_stages=4, **ws, **o),
+        "C w3": lambda: gemm_cluster[(2 * pairs,)](a, b, c, num_stages=3, **pair, **o),
+        "PC w3": lambda: gemm_persistent_cluster[(programs,)](a, b, c, num_stages=3, **pair, **o),
+        "PC w4": lambda: gemm_persistent_cluster[(programs,)](a, b, c, num_stages=4, **pair, **o),
+    }
+
+
+def main():
+    print(torch.cuda.get_device_name())
+    programs = torch.cuda.get_device_properties(0).multi_processor_count // 2 * 2  # pairs
+    for M, N, K in SHAPES:
+        a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
+        b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
+        c = torch.empty(M, N, device="cuda", dtype=torch.bfloat16)
+        ref = a @ b
+        runs = {"cuBLAS": lambda: torch.matmul(a, b, out=ref), **kernels(a, b, c, M, N, programs)}
+        for name, run in list(runs.items())[1:]:
+            c.fill_(float("nan"))
+            run()
+            torch.cuda.synchronize()
+            error = float((c.float() - ref.float()).norm() / ref.float().norm())
+            if not error < 1e-2:
+                raise SystemExit(f"{M}x{N}x{K} {name}: rel err {error:.1e}, WRONG")
+        times = {name: [] for name in runs}
+        for _ in range(4):
+            for name, run in runs.items():
+                times[name].append(do_bench(run, warmup=10, rep=60, return_mode="median"))
+        ms = {name: statistics.median(t) for name, t in times.items()}
+        flops = 2.0 * M * N * K
+        print(f"{M}x{N}x{K}: cuBLAS {flops / ms['cuBLAS'] / 1e9:.0f} TFLOP/s | " + " | ".join(
+            f"{name} {flops / t / 1e9:.0f} ({ms['cuBLAS'] / t:.3f})"
+            for name, t in ms.items() if name != "cuBLAS"))
+
+
+if __name__ == "__main__":
+    main()
