@@ -111,21 +111,22 @@ def test_interpreted_cluster_gemm_matches_numpy(M, N, K):
     np.testing.assert_array_equal(c.astype(np.float32), ref)
 
 
-def test_interpreter_checks_the_multicast_promise():
+def bf16_operands(M, N, K):
+    """A and B of ones, C of zeros, bf16 host arrays for the interpreter."""
     import ml_dtypes
-    a = np.ones((64, 128), ml_dtypes.bfloat16)
-    b = np.ones((128, 256), ml_dtypes.bfloat16)
-    c = np.zeros((64, 256), ml_dtypes.bfloat16)
+    return (np.ones((M, K), ml_dtypes.bfloat16), np.ones((K, N), ml_dtypes.bfloat16),
+            np.zeros((M, N), ml_dtypes.bfloat16))
+
+
+def test_interpreter_checks_the_multicast_promise():
+    a, b, c = bf16_operands(64, 256, 128)
     with pytest.raises(InterpreterError, match="load different tiles"):
         broken_promise[(4,)].interpret(a, b, c, BM=64, BN=64, BK=64, num_ctas=2)
     broken_promise[(4,)].interpret(a, b, c, BM=64, BN=64, BK=64)  # no cluster: no promise
 
 
 def test_grid_must_hold_whole_clusters():
-    import ml_dtypes
-    a = np.ones((192, 64), ml_dtypes.bfloat16)
-    b = np.ones((64, 64), ml_dtypes.bfloat16)
-    c = np.zeros((192, 64), ml_dtypes.bfloat16)
+    a, b, c = bf16_operands(192, 64, 64)
     with pytest.raises(ValueError, match="multiple of 2"):
         shared_b[(3,)].interpret(a, b, c, BM=64, BN=64, BK=64, num_ctas=2)
 
