@@ -42,6 +42,13 @@ def broken_promise(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.con
 
 
 @tile.jit
+def half_the_cluster(A, C, BM: tile.constexpr):
+    """Only the even program of each pair loads the tile it says is shared."""
+    if tile.program_id(0) % 2 == 0:
+        tile.store(C, (0, 0), tile.load(A, (0, 0), (BM, BM), multicast=True))
+
+
+@tile.jit
 def multicast_range(x, y, BLOCK: tile.constexpr):
     v = tile.load(x, 0, BLOCK, multicast=True)  # <- 1-D multicast
     tile.store(y, 0, v)
@@ -123,6 +130,12 @@ def test_interpreter_checks_the_multicast_promise():
     with pytest.raises(InterpreterError, match="load different tiles"):
         broken_promise[(4,)].interpret(a, b, c, BM=64, BN=64, BK=64, num_ctas=2)
     broken_promise[(4,)].interpret(a, b, c, BM=64, BN=64, BK=64)  # no cluster: no promise
+
+
+def test_interpreter_checks_every_program_of_the_cluster_loads():
+    a, _, c = bf16_operands(64, 64, 64)
+    with pytest.raises(InterpreterError, match=r"only program\(s\) \[\(0, 0, 0\)\] of a cluster of 2"):
+        half_the_cluster[(2,)].interpret(a, c, BM=64, num_ctas=2)
 
 
 def test_grid_must_hold_whole_clusters():
