@@ -7,14 +7,18 @@
 // barriers keep theirs.
 // CHECK: module attributes {gpu.container_module, tile.block_threads = 256 : i64, tile.shared_bytes = 196640 : i64
 // After the accumulator's last wait: a CTA barrier (every warpgroup is done
-// with the stages), each thread's registers into the 128B-swizzled tile (2
-// bf16 a store), its fence for the async proxy, a CTA barrier, then thread
+// with the stages), each warp's registers into the 128B-swizzled tile with
+// stmatrix (8x8 matrices of 16-bit elements, four a stmatrix.x4: 16 a thread
+// for its 16 x 256 share), its fence for the async proxy, a CTA barrier, then thread
 // 0 stores the four 128x64 boxes (16 KiB apart in shared memory, 64 columns
 // apart in C) and commits them; before returning, it waits until they have
 // been read.
 // CHECK: wgmma.wait_group.sync.aligned 0;
 // CHECK: gpu.barrier
-// CHECK: llvm.store {{.*}} {alignment = 4 : i64} : vector<2xbf16>, !llvm.ptr<3>
+// CHECK-NOT: llvm.store
+// CHECK-COUNT-16: stmatrix.sync.aligned.m8n8.x4.shared.b16 [$0], {$1, $2, $3, $4};
+// CHECK-NOT: stmatrix
+// CHECK-NOT: llvm.store
 // CHECK: fence.proxy.async.shared::cta;
 // CHECK-NEXT: gpu.barrier
 // CHECK: scf.if
@@ -125,24 +129,24 @@ func.func @copy_unswizzled(%px: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, 
 // tiles, so the 64 KiB result tile does not fit beside them; it goes in four
 // windows of 64 columns through two 16 KiB tiles in turn (192 KiB of stages +
 // 32 KiB + barriers). A window's registers are those of its 8-column groups:
-// 16 stores of 2 bf16 a thread each, as many as the whole tile's 64. Thread 0
+// 4 stmatrix.x4 a thread each, as many as the whole tile's 16. Thread 0
 // waits until one store is left reading before a tile takes its third and
 // fourth windows.
 // CHECK-LABEL: module attributes {gpu.container_module, tile.block_threads = 256 : i64, tile.shared_bytes = 229408 : i64
 // CHECK: gpu.func @persistent_epilogue
 // CHECK: scf.for
 // CHECK: cp.async.bulk.wait_group.read 0;
-// CHECK-COUNT-16: llvm.store {{.*}} : vector<2xbf16>, !llvm.ptr<3>
-// CHECK-NOT: llvm.store
+// CHECK-COUNT-4: stmatrix.sync.aligned.m8n8.x4.shared.b16
+// CHECK-NOT: stmatrix
 // CHECK: cp.async.bulk.tensor.2d.global.shared::cta.bulk_group
-// CHECK-COUNT-16: llvm.store {{.*}} : vector<2xbf16>, !llvm.ptr<3>
-// CHECK-NOT: llvm.store
+// CHECK-COUNT-4: stmatrix.sync.aligned.m8n8.x4.shared.b16
+// CHECK-NOT: stmatrix
 // CHECK: cp.async.bulk.tensor.2d.global.shared::cta.bulk_group
 // CHECK: cp.async.bulk.wait_group.read 1;
-// CHECK-COUNT-16: llvm.store {{.*}} : vector<2xbf16>, !llvm.ptr<3>
+// CHECK-COUNT-4: stmatrix.sync.aligned.m8n8.x4.shared.b16
 // CHECK: cp.async.bulk.wait_group.read 1;
-// CHECK-COUNT-16: llvm.store {{.*}} : vector<2xbf16>, !llvm.ptr<3>
-// CHECK-NOT: llvm.store
+// CHECK-COUNT-4: stmatrix.sync.aligned.m8n8.x4.shared.b16
+// CHECK-NOT: stmatrix
 // CHECK: cp.async.bulk.tensor.2d.global.shared::cta.bulk_group
 // CHECK: cp.async.bulk.wait_group.read 0;
 // CHECK: gpu.return

@@ -202,6 +202,54 @@ Value swizzledOffset(OpBuilder &b, Location loc, SharedType type, Value row, Val
   return arith::AddIOp::create(b, loc, offset, arith::RemUIOp::create(b, loc, inBox, c(16)));
 }
 
+/// A WGMMA accumulator of 16-bit elements (columns [first, last), multiples
+/// of 16) into a 2-D shared tile with stmatrix: per warp and slab, the 8x8
+/// matrices of its 16 rows (two halves) and two 8-column groups, four to a
+/// stmatrix.x4, whose fragment is the accumulator's (lane l: row l / 4,
+/// columns 2 (l % 4) and + 1), 16 bytes a thread where st.shared moves 4.
+/// Lane l gives the address of row l % 8 of matrix l / 8 (its 16-byte chunk
+/// stays whole under any swizzle).
+void storeMatrices(OpBuilder &b, Location loc, const ThreadLayout &layout, SharedType dst,
+                   Value regs, Value base, Value tid, int64_t first, int64_t last) {
+  int64_t warpgroups = layout.wgmmaTileWarpgroups(), columns = layout.extent(1);
+  int64_t perSlab = columns / 2, slabs = layout.extent(0) / (64 * warpgroups);
+  auto c = [&](int64_t v) { return constI64(b, loc, v); };
+  Value lane = arith::RemUIOp::create(b, loc, tid, c(32));
+  Value warp = arith::DivUIOp::create(b, loc, tid, c(32));
+  Value matrix = arith::DivUIOp::create(b, loc, lane, c(8));
+  Value half = arith::RemUIOp::create(b, loc, matrix, c(2));
+  // Row of this lane's address within the slab's 64 x warpgroups rows:
+  // 64 warpgroup + 16 (warp in group) + 8 half + lane % 8.
+  Value row = arith::AddIOp::create(
+      b, loc,
+      arith::AddIOp::create(b, loc,
+                            arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, warp, c(4)),
+                                                  c(64)),
+                            arith::MulIOp::create(b, loc, arith::RemUIOp::create(b, loc, warp, c(4)),
+                                                  c(16))),
+      arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, half, c(8)),
+                            arith::RemUIOp::create(b, loc, lane, c(8))));
+  Value groupOffset = arith::MulIOp::create(b, loc, arith::DivUIOp::create(b, loc, matrix, c(2)),
+                                            c(8));
+  for (int64_t slab = 0; slab < slabs; ++slab)
+    for (int64_t group = first / 8; group < last / 8; group += 2) {
+      SmallVector<Value> words;
+      for (int64_t m = 0; m < 4; ++m) {
+        int64_t reg = slab * perSlab + (group + m / 2) * 4 + (m % 2) * 2;
+        Value pair = extractRun(b, loc, regs, reg, 2);
+        words.push_back(LLVM::BitcastOp::create(b, loc, b.getI32Type(), pair));
+      }
+      Value r = arith::AddIOp::create(b, loc, row, c(slab * 64 * warpgroups));
+      Value col = arith::AddIOp::create(b, loc, groupOffset, c(8 * group - first));
+      Value addr = LLVM::GEPOp::create(b, loc, base.getType(), b.getI8Type(), base,
+                                       ValueRange{swizzledOffset(b, loc, dst, r, col)});
+      words.insert(words.begin(), sharedAddress(b, loc, addr));
+      inlinePtx(b, loc, Type(), words,
+                "stmatrix.sync.aligned.m8n8.x4.shared.b16 [$0], {$1, $2, $3, $4};",
+                "r,r,r,r,r");
+    }
+}
+
 /// Registers into a 2-D shared tile, laid out as TMA would write it (see
 /// swizzledOffset). Each thread writes its runs (up to 16 bytes, so within
 /// one chunk) and fences them for the async proxy (tensor cores, TMA).
@@ -235,6 +283,12 @@ struct StoreSharedLowering : public OpConversionPattern<StoreSharedOp> {
     // known statically, each thread checks its own.
     int64_t first = op.getColumn(), last = first + dst.getShape()[1];
     bool window = first != 0 || last != tile.getDimSize(1);
+    if (layout->wgmmaTileWarpgroups() && bytes == 2 && first % 16 == 0 && last % 16 == 0) {
+      storeMatrices(rewriter, loc, *layout, dst, adaptor.getValue(), base, tid, first, last);
+      inlinePtx(rewriter, loc, Type(), {}, "fence.proxy.async.shared::cta;", "");
+      rewriter.eraseOp(op);
+      return success();
+    }
     for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
       std::optional<std::pair<int64_t, int64_t>> span = layout->columnSpan(reg);
       if (window && span && (span->second <= first || span->first >= last))

@@ -34,6 +34,10 @@ public:
   /// slice's register that holds the element of this layout's register `reg`.
   int64_t sliceRegister(int64_t reg, unsigned dim) const;
 
+  /// Warpgroups of a WGMMA accumulator tile (2-D, nothing sliced); else 0.
+  int64_t wgmmaTileWarpgroups() const {
+    return shape.size() == 2 && !sliced[0] && !sliced[1] ? wgmmaWarpgroups : 0;
+  }
   unsigned parentRank() const { return shape.size(); }
   bool isSliced(unsigned d) const { return sliced[d]; }
   int64_t lanes(unsigned d) const { return threadsPerWarp[d]; }
