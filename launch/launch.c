@@ -62,9 +62,16 @@ static int load_driver(const char *path) {
   }
   static const char *const names[] = {"cuLaunchKernel", "cuCtxGetCurrent", "cuCtxSetCurrent",
                                       "cuGetErrorName", "cuGetErrorString"};
+  /* Entry points through cuGetProcAddress, as the CUDA runtime and cuda-python take
+   * them: profilers and tools (Nsight Compute) hook that table, and did not see
+   * launches through the exported symbols. The symbols are the fallback. */
+  typedef CUresult (*ProcAddressFn)(const char *, void **, int, unsigned long long);
+  ProcAddressFn proc_address = (ProcAddressFn)dlsym(handle, "cuGetProcAddress");
   void *found[5];
   for (int i = 0; i < 5; i++) {
-    found[i] = dlsym(handle, names[i]);
+    found[i] = NULL;
+    if (proc_address && proc_address(names[i], &found[i], 12000, 0) != 0) found[i] = NULL;
+    if (!found[i]) found[i] = dlsym(handle, names[i]);
     if (!found[i]) {
       PyErr_Format(tl_CudaError, "the CUDA driver %s has no %s", path, names[i]);
       dlclose(handle);

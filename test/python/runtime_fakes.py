@@ -129,6 +129,8 @@ class FakeDriver:
         self._var(ctypes.c_size_t, "fake_current").value = self.CONTEXT
         self._var(ctypes.c_int, "fake_launches").value = 0
         self._var(ctypes.c_int, "fake_context_sets").value = 0
+        self._var(ctypes.c_int, "fake_table_launches").value = 0
+        self._var(ctypes.c_int, "fake_proc_address_off").value = 0
         self.expect(offsets, sizes)
 
     def expect(self, offsets, sizes):

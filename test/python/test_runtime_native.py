@@ -130,6 +130,20 @@ def test_launch_passes_everything_to_cuLaunchKernel(fake_driver):
     assert fake_driver.get("fake_context_sets") == 0  # already current
 
 
+def test_entry_points_come_from_cuGetProcAddress(fake_driver):
+    """As the CUDA runtime takes them: tools such as Nsight Compute hook that table
+    (they did not see launches through the exported cuLaunchKernel)."""
+    packer = ParamPacker("k", [("n", I32)], [{"size": 4, "align": 4}], [])
+    ext.launch(plan_of(packer), (1, 1, 1), 0, [5], [])
+    assert fake_driver.get("fake_table_launches") == 1 and fake_driver.get("fake_launches") == 1
+    assert fake_driver.get("fake_proc_version") == 12000
+    # A driver whose cuGetProcAddress fails: the exported symbols serve.
+    fake_driver.set("fake_proc_address_off", 1)
+    ext.use_driver(fake_driver.lib_path)
+    ext.launch(plan_of(packer), (1, 1, 1), 0, [5], [])
+    assert fake_driver.get("fake_table_launches") == 1 and fake_driver.get("fake_launches") == 2
+
+
 def test_launch_makes_the_context_current_and_restores(fake_driver):
     packer = ParamPacker("k", [("n", I32)], [{"size": 4, "align": 4}], [])
     fake_driver.set("fake_current", 0x9999)

@@ -56,3 +56,28 @@ CUresult cuGetErrorString(CUresult code, const char **text) {
   *text = code == 700 ? "an illegal memory access was encountered" : "unknown error";
   return 0;
 }
+
+/* cuGetProcAddress, where the launch path takes its entry points: cuLaunchKernel comes
+ * back as a wrapper that counts the launches made through the table. With
+ * fake_proc_address_off set it fails, as a driver without it would. */
+int fake_proc_address_off, fake_proc_version, fake_table_launches;
+
+static CUresult table_launch(void *f, unsigned gx, unsigned gy, unsigned gz, unsigned bx,
+                             unsigned by, unsigned bz, unsigned shared, void *stream,
+                             void **params, void **extra) {
+  fake_table_launches++;
+  return cuLaunchKernel(f, gx, gy, gz, bx, by, bz, shared, stream, params, extra);
+}
+
+CUresult cuGetProcAddress(const char *symbol, void **pfn, int version, unsigned long long flags) {
+  (void)flags;
+  if (fake_proc_address_off) return 500; /* CUDA_ERROR_NOT_FOUND */
+  fake_proc_version = version;
+  if (!strcmp(symbol, "cuLaunchKernel")) *pfn = (void *)table_launch;
+  else if (!strcmp(symbol, "cuCtxGetCurrent")) *pfn = (void *)cuCtxGetCurrent;
+  else if (!strcmp(symbol, "cuCtxSetCurrent")) *pfn = (void *)cuCtxSetCurrent;
+  else if (!strcmp(symbol, "cuGetErrorName")) *pfn = (void *)cuGetErrorName;
+  else if (!strcmp(symbol, "cuGetErrorString")) *pfn = (void *)cuGetErrorString;
+  else return 500;
+  return 0;
+}
