@@ -145,16 +145,30 @@ def test_grid_must_hold_whole_clusters():
 
 
 # -- GPU ---------------------------------------------------------------------------
+def gpu_operands(M, N, K):
+    """Random bf16 A (M x K) and B (K x N), C poisoned with NaN, on the GPU."""
+    import torch
+    a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
+    return a, b, torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)
+
+
+def assert_product(a, b, c):
+    """C was written everywhere and holds A @ B (relative error under 1e-2)."""
+    import torch
+    torch.cuda.synchronize()
+    ref = (a.double() @ b.double()).float()
+    assert not c.isnan().any()
+    assert float((c.float() - ref).norm() / ref.norm()) < 1e-2
+
+
 @pytest.mark.gpu
 @pytest.mark.parametrize("M,N,K", [(640, 512, 320), (384, 768, 192), (1000, 1000, 1000),
                                    (2048, 1536, 4096)])
 @pytest.mark.parametrize("persistent,stages", [(False, 3), (True, 3), (True, 4)])
 def test_cluster_gemm_matches_torch(M, N, K, persistent, stages):
     """4 stages: the persistent kernel's epilogue goes in windows (tile-tma-store)."""
-    import torch
-    a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
-    b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
-    c = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)
+    a, b, c = gpu_operands(M, N, K)
     blocks = tile.cdiv(M, 256) * tile.cdiv(N, 256)
     options = dict(BM=128, BN=256, BK=64, GROUP=8, num_warps=8, num_stages=stages,
                    warp_specialize=True, num_ctas=2)
@@ -162,30 +176,21 @@ def test_cluster_gemm_matches_torch(M, N, K, persistent, stages):
         gemm_persistent_cluster[(min(2 * blocks, 8),)](a, b, c, **options)
     else:
         gemm_cluster[(2 * blocks,)](a, b, c, **options)
-    torch.cuda.synchronize()
-    ref = (a.double() @ b.double()).float()
-    assert not c.isnan().any()
-    assert float((c.float() - ref).norm() / ref.norm()) < 1e-2
+    assert_product(a, b, c)
 
 
 @pytest.mark.gpu
 def test_cluster_without_warp_specialization():
     """tile-pipeline's kernel in clusters: the multicast loads load as plain ones
     (each program its whole tile); the cluster barriers still bracket the kernel."""
-    import torch
     M, N, K = 1024, 768, 512
-    a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
-    b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
-    c = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)
+    a, b, c = gpu_operands(M, N, K)
     kernel = gemm_cluster.compile(a, b, c, BM=128, BN=256, BK=64, GROUP=8, num_warps=8,
                                   num_ctas=2)
     assert ".reqnctapercluster 2, 1, 1" in kernel.ptx and "multicast::cluster" not in kernel.ptx
     gemm_cluster[(2 * tile.cdiv(M, 256) * tile.cdiv(N, 256),)](
         a, b, c, BM=128, BN=256, BK=64, GROUP=8, num_warps=8, num_ctas=2)
-    torch.cuda.synchronize()
-    ref = (a.double() @ b.double()).float()
-    assert not c.isnan().any()
-    assert float((c.float() - ref).norm() / ref.norm()) < 1e-2
+    assert_product(a, b, c)
 
 
 @pytest.mark.gpu

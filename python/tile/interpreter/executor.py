@@ -17,6 +17,7 @@ from mlir import ir
 
 from ..compiler.driver import _LOC  # the driver's reading of `loc("file":line:col)`
 from ..errors import InterpreterError
+from ..runtime.launcher import check_clusters
 from .memory import Buffer, OutOfBounds, subset
 from .numerics import STORAGE, round_to, type_info
 
@@ -209,10 +210,7 @@ def run_function(func, arguments: list, grid: tuple[int, int, int]) -> None:
     pids = np.stack([x, y, z], axis=1)
     attrs = func.attributes
     num_ctas = ir.IntegerAttr(attrs["tile.num_ctas"]).value if "tile.num_ctas" in attrs else 1
-    if grid[0] % num_ctas:
-        raise ValueError(f"grid {grid} with num_ctas={num_ctas}: programs run in clusters of "
-                         f"{num_ctas} along axis 0, so the grid's first size must be a "
-                         f"multiple of {num_ctas}")
+    check_clusters(grid, num_ctas, "tile IR")
     # A batch holds whole clusters (consecutive rows), so that multicast loads can
     # be checked across each cluster's programs.
     batch = max(1, BATCH_ELEMENTS // _tile_elements(func)) // num_ctas * num_ctas or num_ctas

@@ -24,7 +24,7 @@ from ..frontend import KernelSource, generate_ir
 from ..signature import ArgSpec, array_spec, params_of, parse_type_string
 from . import cache, driver, native
 from .arguments import as_device_array, collect, scalar_spec
-from .launcher import Launcher, ParamPacker, grid3, resolve_stream
+from .launcher import Launcher, ParamPacker, check_clusters, grid3, resolve_stream
 from .tensormap import TensorMapSpec
 
 LAUNCH_OPTIONS = ("num_warps", "num_stages", "warp_specialize", "num_ctas", "stream")
@@ -289,11 +289,8 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
         if launcher is None:
             launcher = self._prepare(key, args, kwargs)
         grid = _resolve_grid(self, grid, constexprs)
-        if grid is not None and grid[0] % launcher.num_ctas:
-            raise ValueError(f"{self.__name__}: grid {grid} with num_ctas={launcher.num_ctas}: "
-                             f"programs run in clusters of {launcher.num_ctas} along axis 0, so "
-                             f"the grid's first size must be a multiple of {launcher.num_ctas}")
-        if grid is not None:  # an empty grid launches nothing, as in Triton
+        if grid is not None:
+            check_clusters(grid, launcher.num_ctas, self.__name__)  # an empty grid launches nothing, as in Triton
             launcher(grid, resolve_stream(stream, hint, device or 0), raw)
         return launcher
 

@@ -56,6 +56,15 @@ def grid3(grid, kernel: str):
                      "1..65535, 1..65535)")
 
 
+def check_clusters(grid, num_ctas: int, kernel: str) -> None:
+    """Programs run in clusters of `num_ctas` along axis 0: the grid (3 ints) must
+    hold whole clusters (the launch path's and the interpreter's rule)."""
+    if grid[0] % num_ctas:
+        raise ValueError(f"{kernel}: grid {tuple(grid)} with num_ctas={num_ctas}: programs run "
+                         f"in clusters of {num_ctas} along axis 0, so the grid's first size "
+                         f"must be a multiple of {num_ctas}")
+
+
 def _bad_grid(grid, kernel: str):
     raise ValueError(f"{kernel}: a grid is 1 to 3 ints (or a function of the constexprs "
                      f"returning them), got {grid!r}")
