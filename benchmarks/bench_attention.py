@@ -8,8 +8,8 @@ kernel and keeps the faster one; the row names the choice.
 
 Each row checks tile's, Triton's and cuDNN's outputs against SDPA flash's from
 the same run (relative Frobenius error; cuDNN's is reported, not required) and
-times each with triton.testing.do_bench (median after a warm-up; L2 cleared
-before every timed run). FLOPs: 4·B·H·N²·d, half of it when causal.
+times each with rows.interleaved (do_bench medians in five rounds that take the
+runners in turn; L2 cleared before every timed run). FLOPs: 4·B·H·N²·d, half of it when causal.
 """
 from __future__ import annotations
 

@@ -8,11 +8,12 @@ import os
 import sys
 
 import torch
-from triton.testing import do_bench
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+sys.path.insert(0, os.path.dirname(__file__))
 import tile  # noqa: E402
 from gemm import gemm_nt  # noqa: E402
+from rows import interleaved  # noqa: E402
 
 
 def bench_case(M, N, K, BM=128, BN=256, BK=128, warps=8, stages=3):
@@ -27,8 +28,8 @@ def bench_case(M, N, K, BM=128, BN=256, BK=128, warps=8, stages=3):
     expect = ref()
     torch.cuda.synchronize()
     error = float((c.float() - expect.float()).norm() / expect.float().norm())
-    t_tile = do_bench(run, warmup=50, rep=300, return_mode="median")
-    t_ref = do_bench(ref, warmup=50, rep=300, return_mode="median")
+    ms, _ = interleaved({"tile": run, "cuBLAS": ref}, warmup=50, rep=300)
+    t_tile, t_ref = ms["tile"], ms["cuBLAS"]
     tf = lambda ms: 2.0 * M * N * K / (ms * 1e-3) / 1e12
     case = f"fp8 GEMM {M}x{N}x{K} ({BM}x{BN}x{BK} w{warps} s{stages})"
     print(f"{case}: rel err {error:.1e}{'' if error < 1e-2 else ' WRONG'}  tile "

@@ -11,8 +11,9 @@ B: `gemm_cluster_tuned`, `gemm_persistent_cluster_tuned`) and keep the fastest;
 the row names the choice.
 
 Each row checks tile's and Triton's output against torch's from the same run
-(relative Frobenius error) and times each with triton.testing.do_bench (median
-after a warm-up; L2 cleared before every timed run). torch and triton are
+(relative Frobenius error) and times each with rows.interleaved (do_bench
+medians in five rounds that take the runners in turn; L2 cleared before every
+timed run). torch and triton are
 imported inside the functions, so listing the cases needs neither.
 """
 from __future__ import annotations

@@ -9,10 +9,11 @@ import os
 import sys
 
 import torch
-from triton.testing import do_bench
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+sys.path.insert(0, os.path.dirname(__file__))
 import tile  # noqa: E402
+from rows import interleaved  # noqa: E402
 from softmax import softmax  # noqa: E402
 
 
@@ -24,12 +25,11 @@ def bench_case(M: int, N: int, BM: int, BN: int) -> dict:
     ref = torch.softmax(x, dim=1)
     torch.cuda.synchronize()
     error = float((y.float() - ref.float()).abs().max())
-    t_tile = do_bench(lambda: softmax[grid](x, y, BM=BM, BN=BN), warmup=100, rep=500,
-                      return_mode="median")
-    t_torch = do_bench(lambda: torch.softmax(x, dim=1),
-                       warmup=100, rep=500, return_mode="median")
     src = torch.empty_like(x)
-    t_copy = do_bench(lambda: src.copy_(x), warmup=100, rep=500, return_mode="median")
+    ms, _ = interleaved({"tile": lambda: softmax[grid](x, y, BM=BM, BN=BN),
+                         "torch": lambda: torch.softmax(x, dim=1),
+                         "copy": lambda: src.copy_(x)}, warmup=100, rep=500)
+    t_tile, t_torch, t_copy = ms["tile"], ms["torch"], ms["copy"]
     gbs = lambda ms: 2 * x.numel() * x.element_size() / (ms * 1e-3) / 1e9
     return {"case": f"softmax {M}x{N} f16", "kind": "softmax", "correct": error < 2e-3,
             "max_abs_error": error, "tile_GBps": gbs(t_tile), "torch_GBps": gbs(t_torch),

@@ -1,7 +1,7 @@
 """Vector add of 2^28 float32 elements: tile vs torch.add, side by side.
 
 Each figure is checked against torch in the same run (bitwise), timed with
-triton.testing.do_bench (median), and reported as bandwidth (bytes read +
+rows.interleaved (do_bench medians in rounds), and reported as bandwidth (bytes read +
 written) and as a ratio to torch.add and to a device-to-device copy.
 """
 from __future__ import annotations
@@ -11,9 +11,10 @@ import os
 import sys
 
 import torch
-from triton.testing import do_bench
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+sys.path.insert(0, os.path.dirname(__file__))
+from rows import interleaved  # noqa: E402
 from vector_add import add  # noqa: E402
 
 
@@ -26,13 +27,12 @@ def bench(n: int = 1 << 28, block: int = 1024) -> dict:
     torch.cuda.synchronize()
     ref = torch.add(x, y)
     correct = torch.equal(out, ref)
-    t_tile = do_bench(lambda: add[grid](x, y, out, n, BLOCK=block), warmup=100, rep=1000,
-                      return_mode="median")
-    t_torch = do_bench(lambda: torch.add(x, y, out=ref), warmup=100, rep=1000,
-                       return_mode="median")
     src = torch.empty(2 * n, device="cuda")
     dst = torch.empty_like(src)
-    t_copy = do_bench(lambda: dst.copy_(src), warmup=100, rep=1000, return_mode="median")
+    ms, _ = interleaved({"tile": lambda: add[grid](x, y, out, n, BLOCK=block),
+                         "torch": lambda: torch.add(x, y, out=ref),
+                         "copy": lambda: dst.copy_(src)}, warmup=100, rep=1000)
+    t_tile, t_torch, t_copy = ms["tile"], ms["torch"], ms["copy"]
     gbs = lambda nbytes, ms: nbytes / (ms * 1e-3) / 1e9
     tile_bw = gbs(3 * 4 * n, t_tile)
     torch_bw = gbs(3 * 4 * n, t_torch)

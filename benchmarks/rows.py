@@ -22,15 +22,35 @@ def run_cases(cases, kind: str, bench_case, case_name, row, quick: bool) -> list
     return rows
 
 
-def timed(runs: dict, flops: float, warmup: int, rep: int) -> dict:
-    """do_bench medians of each runner ("tile" first among them) and the
-    fields of a throughput row: TFLOP/s per side and reference time / tile time."""
+def interleaved(runs: dict, warmup: int, rep: int, rounds: int = 5) -> tuple[dict, dict]:
+    """Times each of `runs` in `rounds` rounds that take the runners in turn,
+    each round starting one runner later (no runner always first while the
+    GPU's clocks drift as it warms up, none always right after the same
+    other): do_bench medians, `warmup` and `rep` ms spread over the rounds.
+    Returns each runner's median over its rounds and the rounds themselves."""
+    import statistics
+
     from triton.testing import do_bench
-    ms = {name: do_bench(fn, warmup=warmup, rep=rep, return_mode="median")
-          for name, fn in runs.items()}
+    names = list(runs)
+    per_round = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            per_round[name].append(do_bench(runs[name], warmup=max(1, warmup // rounds),
+                                            rep=max(1, rep // rounds), return_mode="median"))
+    return {name: statistics.median(t) for name, t in per_round.items()}, per_round
+
+
+def timed(runs: dict, flops: float, warmup: int, rep: int) -> dict:
+    """Interleaved medians of each runner ("tile" first among them) and the
+    fields of a throughput row: TFLOP/s per side and reference time / tile
+    time (the median of the rounds' ratios beside it as a check on drift)."""
+    import statistics
+    ms, rounds = interleaved(runs, warmup, rep)
     tflops = {name: flops / (t * 1e-3) / 1e12 for name, t in ms.items()}
-    return dict(ms=ms, tile_TFLOPs=tflops.pop("tile"), ref_TFLOPs=tflops,
-                vs={name: ms[name] / ms["tile"] for name in tflops})
+    return dict(ms=ms, rounds_ms=rounds, tile_TFLOPs=tflops.pop("tile"), ref_TFLOPs=tflops,
+                vs={name: ms[name] / ms["tile"] for name in tflops},
+                vs_round_median={name: statistics.median(
+                    ref / t for ref, t in zip(rounds[name], rounds["tile"])) for name in tflops})
 
 
 def fastest(runs: dict, rounds: int = 3) -> str:

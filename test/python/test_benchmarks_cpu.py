@@ -97,3 +97,32 @@ def test_plot_reads_the_new_format(tmp_path):
     assert plot.ratios(data["results"][3]) == {"torch": 1.002}
     plot.main(str(path), str(tmp_path / "r.png"))
     assert (tmp_path / "r.png").stat().st_size > 10_000
+
+
+def test_interleaved_rounds_rotate_and_take_medians(monkeypatch):
+    """rows.interleaved with a stand-in triton.testing: every runner is timed
+    once a round, each round starts one runner later, the budget is spread over
+    the rounds, and each figure is the median of its rounds."""
+    import types
+    calls = []
+    times = {"tile": iter([5.0, 1.0, 3.0, 2.0, 4.0]), "ref": iter([9.0, 6.0, 7.0, 8.0, 1.0])}
+
+    def do_bench(fn, warmup, rep, return_mode):
+        assert (warmup, rep, return_mode) == (20, 100, "median")
+        calls.append(fn())
+        return next(times[calls[-1]])
+    testing = types.ModuleType("triton.testing")
+    testing.do_bench = do_bench
+    monkeypatch.setitem(sys.modules, "triton", types.ModuleType("triton"))
+    monkeypatch.setitem(sys.modules, "triton.testing", testing)
+    import rows
+    ms, rounds = rows.interleaved({"tile": lambda: "tile", "ref": lambda: "ref"},
+                                  warmup=100, rep=500)
+    assert calls == ["tile", "ref", "ref", "tile", "tile", "ref", "ref", "tile", "tile", "ref"]
+    assert rounds == {"tile": [5.0, 1.0, 3.0, 2.0, 4.0], "ref": [9.0, 6.0, 7.0, 8.0, 1.0]}
+    assert ms == {"tile": 3.0, "ref": 7.0}
+    times.update(tile=iter([5.0, 1.0, 3.0, 2.0, 4.0]), ref=iter([9.0, 6.0, 7.0, 8.0, 1.0]))
+    row = rows.timed({"tile": lambda: "tile", "ref": lambda: "ref"}, 2e12, 100, 500)
+    assert row["ms"] == {"tile": 3.0, "ref": 7.0} and row["tile_TFLOPs"] == 2e12 / 3e-3 / 1e12
+    assert row["vs"] == {"ref": 7.0 / 3.0}
+    assert row["vs_round_median"] == {"ref": 7.0 / 3.0}  # of 9/5, 6/1, 7/3, 8/2, 1/4
