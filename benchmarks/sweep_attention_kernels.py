@@ -2,8 +2,10 @@
 persistent, tile shapes, warps, stages, warp specialization. Each result is
 checked against SDPA flash first; timings are taken in three rounds, the
 kernels in turn, each the median of its rounds (the clocks drift as the GPU
-warms up). Cases: "N,D,causal" arguments, e.g. 1024,64,0 4096,64,1.
-    python3 benchmarks/sweep_attention_kernels.py 1024,64,0 4096,64,0"""
+warms up). Cases: "N,D,causal" arguments, e.g. 1024,64,0 4096,64,1;
+--only TEXT keeps the variants whose names contain TEXT (e.g. "P " for the
+persistent ones).
+    python3 benchmarks/sweep_attention_kernels.py [--only TEXT] 1024,64,0 4096,64,0"""
 import math
 import os
 import statistics
@@ -51,7 +53,11 @@ def variants(flat, N, D, causal, programs):
 def main() -> None:
     print(torch.cuda.get_device_name())
     programs = torch.cuda.get_device_properties(0).multi_processor_count
-    for arg in sys.argv[1:] or ["1024,64,0"]:
+    args = sys.argv[1:]
+    only = ""
+    if args[:1] == ["--only"]:
+        only, args = args[1], args[2:]
+    for arg in args or ["1024,64,0"]:
         N, D, causal = (int(x) for x in arg.split(","))
         causal = bool(causal)
         q, k, v = (torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
@@ -65,6 +71,8 @@ def main() -> None:
                 return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
         runs = {"cuDNN": cudnn}
         for name, run in variants(flat, N, D, causal, programs).items():
+            if only not in name:
+                continue
             o.fill_(float("nan"))
             try:
                 run()

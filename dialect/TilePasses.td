@@ -51,11 +51,16 @@ def TileWarpSpecialize : Pass<"tile-warp-specialize", "ModuleOp"> {
     outer loop carries (the inner loops' trip counts may vary by tile), so
     the producer fills the next output tile's stages while the consumers
     store the last one; an mma operand loaded once per outer iteration (Q)
-    is copied by the producer into a one-stage ring as the outer iteration
-    starts and released after the loop that reads it. Kernels that do not
+    is copied by the producer into a ring of `tile-stages` stages as the
+    outer iteration starts and released after the loop that reads it: with
+    two, the next tile's copy is in flight during this one; one stage when
+    two would not fit in shared memory beside the kernel's other tiles and
+    its epilogue tiles (the stored tiles, whole). Kernels that do not
     qualify are left to tile-pipeline.
   }];
-  let options = [Option<"stages", "stages", "unsigned", "3", "shared buffers per operand">];
+  let options = [Option<"stages", "stages", "unsigned", "3", "shared buffers per operand">,
+                 Option<"tileStages", "tile-stages", "unsigned", "2",
+                        "most stages of the ring of loads made once per outer iteration">];
   let dependentDialects = ["::mlir::tile::TileDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect"];
 }

@@ -18,6 +18,10 @@ struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
                             llvm::cl::init(3)};
   Option<unsigned> stages{*this, "stages", llvm::cl::desc("shared-memory pipeline stages"),
                           llvm::cl::init(3)};
+  Option<unsigned> tileStages{*this, "tile-stages",
+                              llvm::cl::desc("with warp-specialize: most stages of the ring "
+                                             "of loads made once per outer iteration (Q)"),
+                              llvm::cl::init(2)};
   Option<bool> tmaStore{*this, "tma-store",
                         llvm::cl::desc("epilogue stores through shared memory and TMA"),
                         llvm::cl::init(true)};
@@ -35,7 +39,8 @@ struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
 void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
   std::string pipeline =
       (options.warpSpecialize
-           ? "tile-warp-specialize{stages=" + std::to_string(options.stages) + "}," +
+           ? "tile-warp-specialize{stages=" + std::to_string(options.stages) +
+                 " tile-stages=" + std::to_string(options.tileStages) + "}," +
                  (options.overlapMma ? std::string("tile-overlap-mma{ping-pong=") +
                                            (options.pingPong ? "true" : "false") + "},"
                                      : std::string())

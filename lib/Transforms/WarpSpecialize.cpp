@@ -1,13 +1,11 @@
 // tile-warp-specialize: a producer warpgroup issues the pipelined TMA copies,
 // the kernel's own warps consume them (see the pass description in
 // TilePasses.td).
+#include "Transforms/ProducerValues.h"
 #include "Transforms/Staging.h"
 
+#include "Analysis/SharedMemory.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/IRMapping.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Transforms/RegionUtils.h"
-#include "llvm/ADT/SetVector.h"
 
 namespace mlir::tile {
 #define GEN_PASS_DEF_TILEWARPSPECIALIZE
@@ -31,96 +29,6 @@ struct Feed {
   /// mma operands loaded once per outer iteration (a persistent attention's
   /// Q): the producer copies them as the outer iteration starts.
   SmallVector<StagedLoad> tileLoads;
-};
-
-/// Scalars the consumer region computes, recomputed in the producer region:
-/// pure ops that make no register tile (scf.if over such ops included) are
-/// cloned; values defined above the warp_specialize are used as they are.
-struct ProducerValues {
-  Region &consumer;
-
-  static bool scalarOnly(Operation *op) {
-    auto tile = [](Type t) { return isa<RankedTensorType>(t); };
-    return !op->walk([&](Operation *nested) {
-                return llvm::any_of(nested->getResultTypes(), tile) ||
-                               llvm::any_of(nested->getOperandTypes(), tile)
-                           ? WalkResult::interrupt()
-                           : WalkResult::advance();
-              }).wasInterrupted();
-  }
-  static bool recomputable(Operation *op) { return isMemoryEffectFree(op) && scalarOnly(op); }
-  bool inConsumer(Operation *op) const { return consumer.isAncestor(op->getParentRegion()); }
-
-  /// What `op` reads: its operands and the values its regions use from above.
-  static SmallVector<Value> inputs(Operation *op) {
-    SmallVector<Value> values(op->getOperands());
-    llvm::SetVector<Value> above;
-    for (Region &region : op->getRegions())
-      getUsedValuesDefinedAbove(region, above);
-    values.append(above.begin(), above.end());
-    return values;
-  }
-
-  /// Whether `value` can be recomputed where the induction variables of
-  /// `known` loops are known.
-  bool computable(Value value, ArrayRef<scf::ForOp> known) const {
-    if (llvm::any_of(known, [&](scf::ForOp l) { return l && value == l.getInductionVar(); }))
-      return true;
-    Operation *def = value.getDefiningOp();
-    if (!def)
-      return !consumer.isAncestor(cast<BlockArgument>(value).getOwner()->getParent());
-    if (!inConsumer(def))
-      return true;
-    return recomputable(def) &&
-           llvm::all_of(inputs(def), [&](Value v) { return computable(v, known); });
-  }
-
-  /// `value` at `b`'s insertion point; `map` maps the mirrored induction
-  /// variables and holds the clones made at this point's scope.
-  Value rebuild(OpBuilder &b, IRMapping &map, Value value) {
-    if (Value known = map.lookupOrNull(value))
-      return known;
-    Operation *def = value.getDefiningOp();
-    if (!def || !inConsumer(def))
-      return value;
-    for (Value input : inputs(def))
-      map.map(input, rebuild(b, map, input));
-    Operation *clone = b.clone(*def, map);
-    return clone->getResult(cast<OpResult>(value).getResultNumber());
-  }
-
-  /// Whether `value` changes with `iv`: `map` holds what is known outside
-  /// the loop (the outer induction variables); other block arguments of the
-  /// consumer region count as changing.
-  bool varies(const IRMapping &map, Value value, Value iv) const {
-    if (value == iv)
-      return true;
-    if (map.contains(value))
-      return false;
-    Operation *def = value.getDefiningOp();
-    if (!def)
-      return consumer.isAncestor(cast<BlockArgument>(value).getOwner()->getParent());
-    return inConsumer(def) &&
-           llvm::any_of(inputs(def), [&](Value v) { return varies(map, v, iv); });
-  }
-
-  /// Rebuilds at `b` (before the loop of `iv`) the largest parts of `value`
-  /// that do not change with `iv`, into `map`: the loop then computes only
-  /// what varies. (A producer issues its copies right after the stage's empty
-  /// wait; a tile coordinate's divisions there delay every refill.)
-  void hoistInvariant(OpBuilder &b, IRMapping &map, Value value, Value iv) {
-    if (map.contains(value))
-      return;
-    Operation *def = value.getDefiningOp();
-    if (!def || !inConsumer(def))
-      return;
-    if (!varies(map, value, iv)) {
-      rebuild(b, map, value);
-      return;
-    }
-    for (Value input : inputs(def))
-      hoistInvariant(b, map, input, iv);
-  }
 };
 
 /// Iterations `loop` runs: max(0, ceil((ub - lb) / step)).
@@ -165,6 +73,7 @@ struct Ring {
   /// programs fill each other's stages, so a stage is empty once the
   /// consumers of every program released it.
   bool cluster = false;
+  unsigned stages = 1;
 };
 
 /// Whether the producer multicasts `load` (a `multicast` load in a kernel of
@@ -194,6 +103,7 @@ SmallVector<Ring> allocateRings(OpBuilder &b, Location loc, ArrayRef<StagedLoad>
         b, loc, SharedType::get(ctx, shape, staged.stageType.getElementType(), SwizzleAttr())));
   }
   for (Ring &ring : rings) {
+    ring.stages = stages;
     ring.cluster = llvm::any_of(ring.loads, [&](unsigned i) { return multicasts(loads[i].load); });
     int64_t programs = ring.cluster ? numCtas(loads.front().load->getParentOfType<func::FuncOp>())
                                     : 1;
@@ -205,23 +115,74 @@ SmallVector<Ring> allocateRings(OpBuilder &b, Location loc, ArrayRef<StagedLoad>
   return rings;
 }
 
-/// The tile loads' ring: one stage, one buffer per load.
+/// The tile loads' ring: `stages` stages, one buffer per load.
 Ring allocateTileRing(OpBuilder &b, Location loc, ArrayRef<StagedLoad> loads,
-                      int64_t warpgroups) {
+                      int64_t warpgroups, unsigned stages) {
   MLIRContext *ctx = b.getContext();
   Ring ring;
+  ring.stages = stages;
   for (auto [i, staged] : llvm::enumerate(loads)) {
     ring.loads.push_back(i);
-    ring.buffers.push_back(AllocSharedOp::create(b, loc, staged.stageType));
+    SmallVector<int64_t> shape{int64_t(stages)};
+    shape.append(staged.stageType.getShape().begin(), staged.stageType.getShape().end());
+    ring.buffers.push_back(AllocSharedOp::create(
+        b, loc, SharedType::get(ctx, shape, staged.stageType.getElementType(), SwizzleAttr())));
   }
   ring.cluster = llvm::any_of(loads, [](const StagedLoad &s) { return multicasts(s.load); });
   int64_t programs =
       ring.cluster ? numCtas(loads.front().load->getParentOfType<func::FuncOp>()) : 1;
-  ring.full = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, 1),
+  ring.full = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, stages),
                                       b.getI32IntegerAttr(loads.size()));
-  ring.empty = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, 1),
+  ring.empty = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, stages),
                                        b.getI32IntegerAttr(warpgroups * programs));
   return ring;
+}
+
+/// Bytes of the tiles `func` stores to views: tile-tma-store's epilogue
+/// tiles, at their largest (whole).
+int64_t epilogueBytes(func::FuncOp func) {
+  int64_t bytes = 0;
+  func.walk([&](StoreOp store) {
+    RankedTensorType tile = store.getValue().getType();
+    if (isa<ViewType>(store.getDst().getType()))
+      bytes += tile.getNumElements() * tile.getElementType().getIntOrFloatBitWidth() / 8;
+  });
+  return bytes;
+}
+
+/// The tile loads' rings, with `stages` stages if the kernel's shared memory
+/// holds them beside its other tiles and its epilogue tiles, else one.
+SmallVector<Ring> allocateTileRings(OpBuilder &b, Location loc, ArrayRef<Feed> feeds,
+                                    int64_t warpgroups, unsigned stages) {
+  func::FuncOp func = feeds.front().loop->getParentOfType<func::FuncOp>();
+  auto allocate = [&](unsigned n) {
+    return llvm::map_to_vector(feeds, [&](const Feed &feed) {
+      return feed.tileLoads.empty() ? Ring()
+                                    : allocateTileRing(b, loc, feed.tileLoads, warpgroups, n);
+    });
+  };
+  SmallVector<Ring> rings = allocate(stages);
+  // The allocations at the top of the body all live through the
+  // warp_specialize (not yet built: the new ones have no uses to tell).
+  int64_t bytes = epilogueBytes(func);
+  for (Operation &op : func.getBody().front()) {
+    if (auto alloc = dyn_cast<AllocSharedOp>(op))
+      bytes += llvm::alignTo(alloc.getType().getSizeInBytes(), 1024);
+    else if (auto bars = dyn_cast<AllocMBarrierOp>(op))
+      bytes += 8 * int64_t(bars.getType().getCount());
+  }
+  if (stages == 1 || llvm::all_of(feeds, [](const Feed &f) { return f.tileLoads.empty(); }) ||
+      bytes <= kMaxSharedBytes)
+    return rings;
+  for (Ring &ring : rings) {
+    for (Value v : ring.buffers)
+      v.getDefiningOp()->erase();
+    if (ring.full) {
+      ring.full.getDefiningOp()->erase();
+      ring.empty.getDefiningOp()->erase();
+    }
+  }
+  return allocate(1);
 }
 
 Value barrierAt(OpBuilder &b, Location loc, Value bars, Value stage) {
@@ -241,38 +202,45 @@ void copyLoad(OpBuilder &b, ProducerValues &values, IRMapping &map, LoadOp load,
                       full, multicasts(load));
 }
 
-/// Outer iteration t's copies of the tile loads into their one-stage ring:
-/// wait until it is empty (parity of t flipped: the first passes at once).
+/// Outer iteration t's copies of the tile loads into their ring: wait
+/// until the stage is empty (the phase before this round's: the first
+/// round passes at once).
 void copyTileLoads(OpBuilder &b, ProducerValues &values, IRMapping &map, const Feed &feed,
                    const Ring &ring, scf::ForOp outer) {
   Location loc = feed.loop.getLoc();
-  auto [stage, parity] = stageAndParity(b, loc, iterationIndex(b, outer, outer.getInductionVar()), 1);
+  auto [stage, parity] =
+      stageAndParity(b, loc, iterationIndex(b, outer, outer.getInductionVar()), ring.stages);
   Value phase = arith::XOrIOp::create(b, loc, parity,
                                       arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
-  WaitOp::create(b, loc, ring.empty, phase);
-  for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers))
-    copyLoad(b, values, map, feed.tileLoads[index].load, [&] { return buffer; }, ring.full);
+  WaitOp::create(b, loc, barrierAt(b, loc, ring.empty, stage), phase);
+  Value full = barrierAt(b, loc, ring.full, stage);
+  for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
+    const StagedLoad &staged = feed.tileLoads[index];
+    copyLoad(b, values, map, staged.load,
+             [&] { return StageOp::create(b, loc, staged.stageType, buffer, stage); }, full);
+  }
 }
 
 /// The consumers' side: wait until this outer iteration's copies landed, let
-/// the mmas read them there, and release the ring once the loop that reads
+/// the mmas read them there, and release the stage once the loop that reads
 /// them (and the waits for its in-flight mmas) is done.
 void consumeTileLoads(const Feed &feed, const Ring &ring) {
   Location loc = feed.loop.getLoc();
   OpBuilder at(feed.tileLoads.front().load);
-  auto [stage, parity] =
-      stageAndParity(at, loc, iterationIndex(at, feed.outer, feed.outer.getInductionVar()), 1);
-  WaitOp::create(at, loc, ring.full, parity);
+  auto [stage, parity] = stageAndParity(
+      at, loc, iterationIndex(at, feed.outer, feed.outer.getInductionVar()), ring.stages);
+  WaitOp::create(at, loc, barrierAt(at, loc, ring.full, stage), parity);
   for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
-    LoadOp load = feed.tileLoads[index].load;
-    load.getResult().replaceAllUsesWith(buffer);
-    load.erase();
+    const StagedLoad &staged = feed.tileLoads[index];
+    staged.load.getResult().replaceAllUsesWith(
+        StageOp::create(at, loc, staged.stageType, buffer, stage));
+    staged.load.erase();
   }
   Operation *last = feed.loop;
   while (isa_and_nonnull<MmaWaitOp>(last->getNextNode()))
     last = last->getNextNode();
   OpBuilder after(last->getBlock(), std::next(last->getIterator()));
-  ArriveOp::create(after, loc, ring.empty, ring.cluster);
+  ArriveOp::create(after, loc, barrierAt(after, loc, ring.empty, stage), ring.cluster);
 }
 
 /// The producer's copy loop for `feed`, at `b`: for each iteration (counted
@@ -466,7 +434,7 @@ std::optional<SmallVector<Feed>> findFeeds(func::FuncOp func) {
 
 /// Splits `func` into a producer and its consumers; returns false (leaving
 /// the kernel as it was, for tile-pipeline) when it does not qualify.
-bool warpSpecialize(func::FuncOp func, unsigned stages) {
+bool warpSpecialize(func::FuncOp func, unsigned stages, unsigned tileStages) {
   int64_t numWarps = 4;
   if (auto attr = func->getAttrOfType<IntegerAttr>(kNumWarpsAttr))
     numWarps = attr.getInt();
@@ -527,17 +495,14 @@ bool warpSpecialize(func::FuncOp func, unsigned stages) {
   b.setInsertionPoint(ws);
   OpBuilder producer = OpBuilder::atBlockEnd(producerBlock);
   SmallVector<SmallVector<Ring>> rings;
-  SmallVector<Ring> tileRings;
   for (auto [index, feed] : llvm::enumerate(*feeds)) {
     rings.push_back(!share || index == 0 ? allocateRings(b, loc, feed.loads, stages, numWarps / 4)
                                          : rings.front());
     if (share)
       for (const Feed &earlier : ArrayRef(*feeds).take_front(index))
         feed.earlier.push_back(earlier.loop);
-    tileRings.push_back(feed.tileLoads.empty()
-                            ? Ring()
-                            : allocateTileRing(b, loc, feed.tileLoads, numWarps / 4));
   }
+  SmallVector<Ring> tileRings = allocateTileRings(b, loc, *feeds, numWarps / 4, tileStages);
   SmallVector<Value> bases;
   if (feeds->front().outer) {
     bases = countIterations(*feeds);
@@ -563,13 +528,13 @@ bool warpSpecialize(func::FuncOp func, unsigned stages) {
 struct TileWarpSpecialize : public tile::impl::TileWarpSpecializeBase<TileWarpSpecialize> {
   using TileWarpSpecializeBase::TileWarpSpecializeBase;
   void runOnOperation() override {
-    if (stages < 2) {
-      getOperation().emitError("tile-warp-specialize: stages must be at least 2");
+    if (stages < 2 || tileStages < 1) {
+      getOperation().emitError("tile-warp-specialize: stages must be at least 2, tile-stages 1");
       return signalPassFailure();
     }
     for (auto func : getOperation().getOps<func::FuncOp>())
       if (func->hasAttr(kKernelAttr))
-        warpSpecialize(func, stages);
+        warpSpecialize(func, stages, tileStages);
   }
 };
 } // namespace

@@ -1,4 +1,5 @@
 // RUN: tile-opt %s -split-input-file -tile-warp-specialize=stages=4 | FileCheck %s
+// RUN: tile-opt %s -split-input-file -tile-warp-specialize="stages=4 tile-stages=1" | FileCheck %s --check-prefix=ONE
 
 // A GEMM main loop over two consumer warpgroups: the allocations come first;
 // the producer runs its own copy loop (recomputing the views) (wait until
@@ -229,34 +230,53 @@ func.func @two_warps(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i3
 // -----
 
 // A persistent attention-like kernel: Q is loaded once per output tile (in the
-// outer loop, before the key loop), so the producer copies it into a one-stage
-// ring as each outer iteration starts: it waits until the consumers released
-// the last tile's Q (parity of the outer index, flipped: the first passes at
-// once), then copies it; the consumers wait for it (parity of the outer index),
-// read it from shared memory, and release it after the key loop.
+// outer loop, before the key loop), so the producer copies it into a ring of
+// tile-stages stages (two by default: the next tile's Q lands while this one's
+// is read) as each outer iteration starts: it waits until the consumers
+// released the stage (parity of the outer index over the stages, flipped: the
+// first round passes at once), then copies it; the consumers wait for it
+// (parity of the outer index), read it from shared memory, and release the
+// stage after the key loop.
 // CHECK-LABEL: func.func @persistent_tile_load
-// CHECK: %[[QBUF:.*]] = tile.alloc_shared : !tile.shared<64x64xbf16>
-// CHECK: %[[QFULL:.*]] = tile.alloc_mbarrier : !tile.mbarrier
-// CHECK: %[[QEMPTY:.*]] = tile.alloc_mbarrier : !tile.mbarrier
+// CHECK: %[[QBUF:.*]] = tile.alloc_shared : !tile.shared<2x64x64xbf16>
+// CHECK: %[[QFULL:.*]] = tile.alloc_mbarrier : !tile.mbarrier<2>
+// CHECK: %[[QEMPTY:.*]] = tile.alloc_mbarrier : !tile.mbarrier<2>
 // CHECK: tile.warp_specialize producer {
 // CHECK: scf.for %[[T:.*]] = %{{.*}} to %{{.*}} step %{{.*}} : i32 {
+// CHECK: %[[P2:.*]] = arith.constant 2 : i32
+// CHECK-NEXT: %[[TSTAGE:.*]] = arith.remsi %{{.*}}, %[[P2]]
 // CHECK: %[[TPAR:.*]] = arith.trunci
 // CHECK: %[[TPHASE:.*]] = arith.xori %[[TPAR]], %true
-// CHECK: tile.wait %[[QEMPTY]], %[[TPHASE]] : !tile.mbarrier
-// CHECK: tile.async_load %{{.*}}, %[[QBUF]], %[[QFULL]]
+// CHECK: %[[TEMPTY:.*]] = tile.stage %[[QEMPTY]][%[[TSTAGE]]]
+// CHECK: tile.wait %[[TEMPTY]], %[[TPHASE]] : !tile.mbarrier
+// CHECK: %[[TFULL:.*]] = tile.stage %[[QFULL]][%[[TSTAGE]]]
+// CHECK: %[[TBUF:.*]] = tile.stage %[[QBUF]][%[[TSTAGE]]]
+// CHECK: tile.async_load %{{.*}}, %[[TBUF]], %[[TFULL]]
 // CHECK: scf.for
 // CHECK: tile.async_load
 // CHECK: } consumer {
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} : i32 {
+// CHECK: %[[C2:.*]] = arith.constant 2 : i32
+// CHECK-NEXT: %[[CSTAGE:.*]] = arith.remsi %{{.*}}, %[[C2]]
 // CHECK: %[[CPAR:.*]] = arith.trunci
-// CHECK: tile.wait %[[QFULL]], %[[CPAR]] : !tile.mbarrier
+// CHECK: %[[CFULL:.*]] = tile.stage %[[QFULL]][%[[CSTAGE]]]
+// CHECK: tile.wait %[[CFULL]], %[[CPAR]] : !tile.mbarrier
+// CHECK: %[[CBUF:.*]] = tile.stage %[[QBUF]][%[[CSTAGE]]]
 // CHECK-NOT: tile.load
 // CHECK: scf.for
-// CHECK: tile.mma %[[QBUF]]
+// CHECK: tile.mma %[[CBUF]]
 // CHECK: scf.yield
 // CHECK-NEXT: }
-// CHECK-NEXT: tile.arrive %[[QEMPTY]] : !tile.mbarrier
+// CHECK-NEXT: %[[CEMPTY:.*]] = tile.stage %[[QEMPTY]][%[[CSTAGE]]]
+// CHECK-NEXT: tile.arrive %[[CEMPTY]] : !tile.mbarrier
 // CHECK: tile.store
+// With tile-stages=1, one stage: every tile's Q waits until the last one's
+// was released.
+// ONE-LABEL: func.func @persistent_tile_load
+// ONE: %[[QBUF:.*]] = tile.alloc_shared : !tile.shared<1x64x64xbf16>
+// ONE: tile.alloc_mbarrier : !tile.mbarrier
+// ONE: } consumer {
+// ONE: tile.stage %[[QBUF]][%{{.*}}] : !tile.shared<1x64x64xbf16> -> !tile.shared<64x64xbf16>
 func.func @persistent_tile_load(%pq: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %O: !tile.view<bf16, 2>,
                                 %N: i32 {tile.divisibility = 16 : i64}, %tiles: i32)
     attributes {tile.kernel, tile.num_warps = 4 : i32} {
@@ -278,6 +298,44 @@ func.func @persistent_tile_load(%pq: !tile.ptr<bf16> {tile.divisibility = 16 : i
     }
     %o = arith.truncf %r : tensor<64x64xf32> to tensor<64x64xbf16>
     tile.store %o, %O[%m0, %c0] : tensor<64x64xbf16>, !tile.view<bf16, 2>
+  }
+  return
+}
+
+// -----
+
+// The same with larger tiles: four 32 KiB stages of K (64x256), two 64 KiB
+// stages of Q (128x256) and the 16 KiB epilogue tile would take 272 KiB, more
+// than the 227 KiB of shared memory; with one stage of Q, 208 KiB. So Q's ring
+// keeps one stage (tile-stages is the most it takes).
+// CHECK-LABEL: func.func @persistent_tile_load_large
+// CHECK: tile.alloc_shared : !tile.shared<4x64x256xbf16>
+// CHECK: tile.alloc_shared : !tile.shared<1x128x256xbf16>
+// CHECK-NOT: tile.alloc_shared
+// CHECK: tile.warp_specialize
+func.func @persistent_tile_load_large(%pq: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %O: !tile.view<bf16, 2>,
+                                      %N: i32 {tile.divisibility = 16 : i64}, %tiles: i32)
+    attributes {tile.kernel, tile.num_warps = 8 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %c128 = arith.constant 128 : i32
+  %c256 = arith.constant 256 : i32
+  %Q = tile.make_view %pq, [%N, %c256], [%c256, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %pid = tile.program_id 0
+  %n = tile.num_programs 0
+  scf.for %t = %pid to %tiles step %n : i32 {
+    %m0 = arith.muli %t, %c128 : i32
+    %q = tile.load %Q[%m0, %c0] : !tile.view<bf16, 2> -> tensor<128x256xbf16>
+    %zero = arith.constant dense<0.0> : tensor<128x64xf32>
+    %r = scf.for %j = %c0 to %N step %c64 iter_args(%acc = %zero) -> (tensor<128x64xf32>) : i32 {
+      %k = tile.load %Q[%j, %c0] : !tile.view<bf16, 2> -> tensor<64x256xbf16>
+      %s = tile.mma %q, %k, %acc {transpose_b} : tensor<128x256xbf16>, tensor<64x256xbf16>, tensor<128x64xf32> -> tensor<128x64xf32>
+      %e = math.exp2 %s : tensor<128x64xf32>
+      scf.yield %e : tensor<128x64xf32>
+    }
+    %o = arith.truncf %r : tensor<128x64xf32> to tensor<128x64xbf16>
+    tile.store %o, %O[%m0, %c0] : tensor<128x64xbf16>, !tile.view<bf16, 2>
   }
   return
 }
