@@ -3,8 +3,8 @@ persistent, tile shapes, warps, stages, warp specialization. Each result is
 checked against SDPA flash first; timings are taken in three rounds, the
 kernels in turn, each the median of its rounds (the clocks drift as the GPU
 warms up). Cases: "N,D,causal" arguments, e.g. 1024,64,0 4096,64,1;
---only TEXT keeps the variants whose names contain TEXT (e.g. "P " for the
-persistent ones).
+--only TEXT[|TEXT...] keeps the variants whose names contain one of the
+TEXTs (e.g. "P " for the persistent ones).
     python3 benchmarks/sweep_attention_kernels.py [--only TEXT] 1024,64,0 4096,64,0"""
 import math
 import os
@@ -71,7 +71,7 @@ def main() -> None:
                 return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
         runs = {"cuDNN": cudnn}
         for name, run in variants(flat, N, D, causal, programs).items():
-            if only not in name:
+            if not any(text in name for text in only.split("|")):
                 continue
             o.fill_(float("nan"))
             try:
