@@ -6,11 +6,15 @@
 // alignment padding for the scratch that follows.
 // CHECK: module attributes {gpu.container_module, tile.block_threads = 128 : i64, tile.shared_bytes = 98336 : i64
 // CHECK: llvm.mlir.global external @__tile_shared_scratch() {addr_space = 3 : i32, alignment = 1024 : i64}
-// A: K-major, 128B swizzle, LBO 16 (unused), SBO 1024 (8 rows of 128 bytes):
-//    (1 << 62) | (1024 >> 4) << 32 | (16 >> 4) << 16
-// CHECK-DAG: arith.constant 4611686293305360384 : i64
-// B: N-major (K x N), LBO 8192 (one 64-column box of 64 rows), SBO 1024:
-// CHECK-DAG: arith.constant 4611686293338849280 : i64
+// Matrix descriptors, 128B swizzle: the low word ((address & 0x3FFFF) >> 4 |
+// LBO >> 4 << 16) is made once per operand and offset per k-step; the high
+// word is (1 << 62) | (SBO 1024 >> 4) << 32 (8 rows of 128 bytes).
+// CHECK-DAG: arith.constant 4611686293305294848 : i64
+// CHECK-DAG: arith.constant 262143 : i32
+// A: K-major, LBO 16 (unused):
+// CHECK-DAG: arith.constant 65536 : i32
+// B: N-major (K x N), LBO 8192 (one 64-column box of 64 rows):
+// CHECK-DAG: arith.constant 33554432 : i32
 // Thread 0 makes three barriers, each expecting two arrivals (A's and B's copies):
 // CHECK: mbarrier.init.shared::cta.b64 [$0], $1;", "r,r" %{{.*}}, %c2_i32
 // CHECK: fence.mbarrier_init.release.cluster;

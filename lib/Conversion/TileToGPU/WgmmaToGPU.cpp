@@ -10,16 +10,33 @@ using namespace mlir::tile;
 
 namespace {
 
-/// A WGMMA shared-memory matrix descriptor (128-byte swizzle).
-Value descriptor(OpBuilder &b, Location loc, Value address, int64_t leadingBytes,
-                 int64_t strideBytes) {
-  Value addr = arith::ExtUIOp::create(b, loc, b.getI64Type(), address);
-  Value field = arith::ShRUIOp::create(
-      b, loc, arith::AndIOp::create(b, loc, addr, constI64(b, loc, 0x3FFFF)), constI64(b, loc, 4));
-  uint64_t fixed = (uint64_t(leadingBytes >> 4) << 16) | (uint64_t(strideBytes >> 4) << 32) |
-                   (uint64_t(1) << 62);
-  return arith::OrIOp::create(b, loc, field, constI64(b, loc, int64_t(fixed)));
-}
+/// WGMMA shared-memory matrix descriptors (128-byte swizzle) of a tile at
+/// `address` and of places `offset` bytes into it. The start address field
+/// holds bits 4..17 of the shared address; shared memory ends below 2^18
+/// bytes, so an offset adds to the field without carrying out of it: one
+/// 32-bit add on the low word, the high word a constant (rather than the
+/// mask, shift and or for every k-step, which LLVM cannot fold through the
+/// add).
+struct Descriptor {
+  Value low; // start address field | leading byte offset << 16
+  int64_t high;
+
+  Descriptor(OpBuilder &b, Location loc, Value address, int64_t leadingBytes,
+             int64_t strideBytes) {
+    Value field = arith::ShRUIOp::create(
+        b, loc, arith::AndIOp::create(b, loc, address, constI32(b, loc, 0x3FFFF)),
+        constI32(b, loc, 4));
+    low = arith::OrIOp::create(b, loc, field, constI32(b, loc, (leadingBytes >> 4) << 16));
+    high = (strideBytes >> 4) | (int64_t(1) << 30);
+  }
+
+  Value at(OpBuilder &b, Location loc, int64_t offset) const {
+    Value lo = offset ? arith::AddIOp::create(b, loc, low, constI32(b, loc, offset >> 4)).getResult()
+                      : low;
+    Value wide = arith::ExtUIOp::create(b, loc, b.getI64Type(), lo);
+    return arith::OrIOp::create(b, loc, wide, constI64(b, loc, high << 32));
+  }
+};
 
 std::string operandList(int64_t first, int64_t count) {
   std::string s;
@@ -142,46 +159,30 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
     inlinePtx(rewriter, loc, Type(), {}, "wgmma.fence.sync.aligned;", "");
     // A k-step is 32 bytes of K: 16 bf16/f16 or 32 fp8 elements.
     int64_t kPerStep = kStepBytes / (elt.getIntOrFloatBitWidth() / 8);
+    // Descriptors of B and of each slab of A, offset per k-step.
+    int64_t bLeading = kMajorB ? 16 : K * rowBytes; // N-major: one 64-column box to the next
+    Descriptor bBaseDesc(rewriter, loc, bBase, bLeading, 1024);
+    SmallVector<Descriptor> aSlabDescs;
+    for (int64_t s = 0; aType && s < slabs; ++s) {
+      // Rows of slab s of this warpgroup start at (s * W + g) * 64; M-major
+      // (K x M): slab q is the q-th 64-column box (K rows of 128 bytes).
+      Value slab = arith::AddIOp::create(rewriter, loc, constI32(rewriter, loc, s * warpgroups),
+                                         warpgroup);
+      Value start = arith::MulIOp::create(
+          rewriter, loc, slab, constI32(rewriter, loc, (mMajorA ? K : 64) * rowBytes));
+      aSlabDescs.emplace_back(rewriter, loc, arith::AddIOp::create(rewriter, loc, aBase, start),
+                              mMajorA ? K * rowBytes : 16, 1024);
+    }
     for (int64_t k = 0; k < K / kPerStep; ++k) {
       int64_t box = k / kStepsPerBox, inBox = (k % kStepsPerBox) * kStepBytes;
-      Value bAddr;
-      int64_t bLeading, bStride = 1024;
-      if (kMajorB) {
-        bAddr = arith::AddIOp::create(rewriter, loc, bBase,
-                                      constI32(rewriter, loc, box * N * rowBytes + inBox));
-        bLeading = 16;
-      } else {
-        bAddr = arith::AddIOp::create(rewriter, loc, bBase, constI32(rewriter, loc, k * 16 * rowBytes));
-        bLeading = K * rowBytes; // from one 64-column box of B to the next
-      }
-      Value bDesc = descriptor(rewriter, loc, bAddr, bLeading, bStride);
+      Value bDesc = bBaseDesc.at(rewriter, loc,
+                                 kMajorB ? box * N * rowBytes + inBox : k * 16 * rowBytes);
       for (int64_t s = 0; s < slabs; ++s) {
-        // Rows of slab s of this warpgroup start at (s * W + g) * 64.
-        Value slabRow = arith::MulIOp::create(
-            rewriter, loc,
-            arith::AddIOp::create(rewriter, loc, constI32(rewriter, loc, s * warpgroups), warpgroup),
-            constI32(rewriter, loc, 64 * rowBytes));
         SmallVector<Value> aOperandValues;
         std::string aConstraints;
-        if (aType && mMajorA) {
-          // M-major A (K x M): slab q is the q-th 64-column box (K rows of
-          // 128 bytes); k-step k starts 16 rows down; like an N-major B.
-          Value slab = arith::AddIOp::create(rewriter, loc,
-                                             constI32(rewriter, loc, s * warpgroups), warpgroup);
-          Value aAddr = arith::AddIOp::create(
-              rewriter, loc, aBase,
-              arith::AddIOp::create(
-                  rewriter, loc,
-                  arith::MulIOp::create(rewriter, loc, slab, constI32(rewriter, loc, K * rowBytes)),
-                  constI32(rewriter, loc, k * 16 * rowBytes)));
-          aOperandValues.push_back(descriptor(rewriter, loc, aAddr, K * rowBytes, 1024));
-          aConstraints = "l,";
-        } else if (aType) {
-          Value aAddr = arith::AddIOp::create(
-              rewriter, loc, aBase,
-              arith::AddIOp::create(rewriter, loc, slabRow,
-                                    constI32(rewriter, loc, box * M * rowBytes + inBox)));
-          aOperandValues.push_back(descriptor(rewriter, loc, aAddr, 16, 1024));
+        if (aType) { // M-major: k-step k starts 16 rows down, like an N-major B
+          aOperandValues.push_back(aSlabDescs[s].at(
+              rewriter, loc, mMajorA ? k * 16 * rowBytes : box * M * rowBytes + inBox));
           aConstraints = "l,";
         } else {
           aOperandValues = aFragment(s, k);
