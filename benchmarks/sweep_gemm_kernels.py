@@ -1,8 +1,9 @@
 """The GEMM kernels side by side with cuBLAS in one process: plain grouped,
 persistent, warp-specialized, cluster (pairs multicasting B) and persistent
-cluster, at 3 and 4 stages (128x256x64, 8 warps). Each result is checked
-against torch first; timings are taken in four rounds, the kernels in turn, and
-each is the median of its rounds (the H100's clocks drift as it warms up).
+cluster, at 3 and 4 stages (128x256x64, 8 warps), and the warp-specialized
+persistent ones at 256x128 too. Each result is checked against torch first;
+timings are taken in four rounds, the kernels in turn, and each is the median
+of its rounds (the H100's clocks drift as it warms up).
     python3 benchmarks/sweep_gemm_kernels.py"""
 import os
 import statistics
@@ -22,6 +23,7 @@ def kernels(a, b, c, M, N, programs):
     """name -> launch: G grouped, P persistent, C cluster; p plain, w warp
     specialized; the digit is the number of stages."""
     o = dict(BM=128, BN=256, BK=64, GROUP=8, num_warps=8)
+    tall = dict(o, BM=256, BN=128)
     ws = dict(warp_specialize=True)
     pair = dict(warp_specialize=True, num_ctas=2)
     tiles, pairs = tile.cdiv(M, 128) * tile.cdiv(N, 256), tile.cdiv(M, 256) * tile.cdiv(N, 256)
@@ -33,6 +35,10 @@ def kernels(a, b, c, M, N, programs):
         "C w3": lambda: gemm_cluster[(2 * pairs,)](a, b, c, num_stages=3, **pair, **o),
         "PC w3": lambda: gemm_persistent_cluster[(programs,)](a, b, c, num_stages=3, **pair, **o),
         "PC w4": lambda: gemm_persistent_cluster[(programs,)](a, b, c, num_stages=4, **pair, **o),
+        # cuBLAS's shape at these sizes: 256x128 tiles (each warpgroup 128 rows).
+        "P w4 256x128": lambda: gemm_persistent[(programs,)](a, b, c, num_stages=4, **ws, **tall),
+        "PC w4 256x128": lambda: gemm_persistent_cluster[(programs,)](a, b, c, num_stages=4,
+                                                                      **pair, **tall),
     }
 
 
