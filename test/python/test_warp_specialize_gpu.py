@@ -28,12 +28,21 @@ def test_gemm_compiles_with_a_producer_warpgroup():
         assert kernel.metadata["spill_stores"] == 0
 
 
-@pytest.mark.parametrize("num_warps,D,BN,turns", [(8, 128, 128, True), (4, 64, 64, False)])
-def test_attention_overlaps_mmas_and_takes_turns(num_warps, D, BN, turns):
+@pytest.mark.parametrize("num_warps,D,BN,ping_pong,turns",
+                         [(8, 128, 128, True, True), (8, 128, 128, False, False),
+                          (4, 64, 64, True, False)])
+def test_attention_overlaps_mmas_and_takes_turns(monkeypatch, num_warps, D, BN, ping_pong,
+                                                 turns):
     """tile-overlap-mma: P·V(j-1) is issued behind Q·Kᵀ(j) and left in flight
-    (wait_group 1); two consumer warpgroups take turns (named barriers 2, 3)."""
-    kernel = attention_fwd.compile(*ATTENTION_ARGS, BM=128, BN=BN, D=D, CAUSAL=False,
-                                   num_warps=num_warps, num_stages=2, warp_specialize=True)
+    (wait_group 1); with ping-pong (off by default), two consumer warpgroups
+    take turns (named barriers 2, 3); one warpgroup has no one to take turns
+    with."""
+    from tile.compiler import CompileOptions, compile_ir
+    monkeypatch.setenv("TILE_PIPELINE_OPTIONS", f"ping-pong={str(ping_pong).lower()}")
+    ir = attention_fwd.ir(*ATTENTION_ARGS, BM=128, BN=BN, D=D, CAUSAL=False,
+                          num_warps=num_warps)
+    kernel = compile_ir(ir, "attention_fwd", CompileOptions(num_warps=num_warps, stages=2,
+                                                            warp_specialize=True))
     ptx = kernel.ptx
     assert "wgmma.wait_group.sync.aligned 1;" in ptx
     assert ("bar.arrive 2, 256;" in ptx) == turns
@@ -69,15 +78,39 @@ def test_attention_on_four_consumer_warpgroups():
     assert relative_error(o, ref) < 1e-2
 
 
-def test_pipeline_options_turn_ping_pong_off(monkeypatch):
+def test_pipeline_options_turn_ping_pong_on(monkeypatch):
     from tile.compiler import CompileOptions, compile_ir
     ir = attention_fwd.ir(*ATTENTION_ARGS, BM=128, BN=128, D=64, CAUSAL=True, num_warps=8)
     options = CompileOptions(num_warps=8, stages=2, warp_specialize=True)
-    assert "bar.arrive 2, 256;" in compile_ir(ir, "attention_fwd", options, want_cubin=False).ptx
-    monkeypatch.setenv("TILE_PIPELINE_OPTIONS", "ping-pong=false")
     ptx = compile_ir(ir, "attention_fwd", options, want_cubin=False).ptx
     assert "bar.arrive 2, 256;" not in ptx
     assert "wgmma.wait_group.sync.aligned 1;" in ptx
+    monkeypatch.setenv("TILE_PIPELINE_OPTIONS", "ping-pong=true")
+    assert "bar.arrive 2, 256;" in compile_ir(ir, "attention_fwd", options, want_cubin=False).ptx
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_with_ping_pong_on_the_gpu(monkeypatch, causal):
+    """The turns (ping-pong=true, no longer the default) still give the right
+    result: a fresh JIT function, so that the option reaches its compile."""
+    import torch
+    monkeypatch.setenv("TILE_PIPELINE_OPTIONS", "ping-pong=true")
+    kernel = tile.jit(attention_fwd.fn)
+    heads, seq_len, D = 2, 1024, 128
+    q, k, v = (torch.randn(heads * seq_len, D, device="cuda", dtype=torch.bfloat16)
+               for _ in range(3))
+    o = torch.full_like(q, float("nan"))
+    kernel[(seq_len // 128, heads)](q, k, v, o, seq_len, 1 / math.sqrt(D), BM=128, BN=128, D=D,
+                                    CAUSAL=causal, num_warps=8, num_stages=2,
+                                    warp_specialize=True)
+    assert "bar.arrive 2, 256;" in kernel.compile(q, k, v, o, seq_len, 1 / math.sqrt(D), BM=128,
+                                                  BN=128, D=D, CAUSAL=causal, num_warps=8,
+                                                  num_stages=2, warp_specialize=True).ptx
+    torch.cuda.synchronize()
+    ref = reference(*(t.view(heads, seq_len, D) for t in (q, k, v)), 1 / math.sqrt(D),
+                    causal).reshape(heads * seq_len, D)
+    assert relative_error(o, ref) < 1e-2
 
 
 def test_without_a_pipelined_loop_the_kernel_is_not_split():
