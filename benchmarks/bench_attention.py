@@ -79,7 +79,9 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
     run_persistent = lambda: persistent_tuned[persistent_grid](*flat, N, B * H, scale, D=D,
                                                                CAUSAL=causal)
     tuned, persistent = attention_tuned, False
-    if fastest({"plain": run_tile, "persistent": run_persistent}) == "persistent":
+    choice_ms = {}
+    choice = fastest({"plain": run_tile, "persistent": run_persistent}, medians=choice_ms)
+    if choice == "persistent":
         run_tile, tuned, persistent = run_persistent, persistent_tuned, True
     o.fill_(float("nan"))
     run_triton = lambda: triton_ref.attention(q, k, v, causal, out=o_triton)
@@ -108,7 +110,7 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
                                                      if n != ref_name}}
     errors = {n: float((t.float() - ref).norm() / norm) for n, t in candidates.items()}
     config = tuned.best_config  # what run_tile launched
-    result.update(reference=f"SDPA {ref_name}", errors=errors,
+    result.update(reference=f"SDPA {ref_name}", errors=errors, choice_ms=choice_ms,
                   tile_config=(f"{config.kwargs['BM']}x{config.kwargs['BN']} w{config.num_warps}"
                                f" s{config.num_stages or 3}"
                                f"{' ws' if config.warp_specialize else ''}"

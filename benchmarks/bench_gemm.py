@@ -66,7 +66,7 @@ def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
     c = torch.full((M, N), float("nan"), device="cuda", dtype=torch_dtype)  # poison
     c_triton = torch.full_like(c, float("nan"))
     grid = grouped_grid(M, N)
-    choice = "plain"
+    choice, choice_ms = "plain", {}
     if epilogue:
         kernel = gemm_bias_act_tuned
         run_tile = lambda: kernel[grid](a, b, c, bias, ACT=epilogue)
@@ -85,7 +85,8 @@ def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
                         lambda: gemm_cluster_tuned[cluster_grid(M, N)](a, b, c)),
             "persistent cluster": (gemm_persistent_cluster_tuned, lambda: (
                 gemm_persistent_cluster_tuned[cluster_grid(M, N, programs)](a, b, c)))}
-        choice = fastest({name: run for name, (_, run) in candidates.items()})
+        choice = fastest({name: run for name, (_, run) in candidates.items()},
+                         medians=choice_ms)
         kernel, run_tile = candidates[choice]
         c.fill_(float("nan"))
         ref_out = torch.empty_like(c)
@@ -102,7 +103,8 @@ def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
     errors = {"tile": float((c.float() - ref.float()).norm() / norm),
               "Triton": float((c_triton.float() - ref.float()).norm() / norm)}
     kind = "" if epilogue or choice == "plain" else " " + choice
-    result.update(errors=errors, tile_config=_config(kernel.best_config) + kind,
+    result.update(errors=errors, choice_ms=choice_ms,
+                  tile_config=_config(kernel.best_config) + kind,
                   triton_config=triton_ref.matmul_config(M, N, K, bias is not None,
                                                          epilogue or "none"))
     result["correct"] = all(e < TOLERANCE for e in errors.values())  # NaN fails too

@@ -53,7 +53,7 @@ def timed(runs: dict, flops: float, warmup: int, rep: int) -> dict:
                     ref / t for ref, t in zip(rounds[name], rounds["tile"])) for name in tflops})
 
 
-def fastest(runs: dict, rounds: int = 3) -> str:
+def fastest(runs: dict, rounds: int = 3, medians: dict | None = None) -> str:
     """The name of the fastest of `runs` (each run once first, so that an
     autotuned kernel has tuned): choosing between tuned kernels of one job
     (plain, persistent, cluster), as an autotuner chooses between
@@ -69,6 +69,8 @@ def fastest(runs: dict, rounds: int = 3) -> str:
         for name, fn in runs.items():
             ms[name].append(do_bench(fn, warmup=10, rep=40, return_mode="median"))
     median = {name: statistics.median(times) for name, times in ms.items()}
+    if medians is not None:  # the caller keeps them (the benchmark rows record them)
+        medians.update(median)
     return min(median, key=median.get)
 
 
