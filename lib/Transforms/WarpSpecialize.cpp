@@ -202,23 +202,29 @@ void copyLoad(OpBuilder &b, ProducerValues &values, IRMapping &map, LoadOp load,
                       full, multicasts(load));
 }
 
-/// Outer iteration t's copies of the tile loads into their ring: wait
-/// until the stage is empty (the phase before this round's: the first
-/// round passes at once).
-void copyTileLoads(OpBuilder &b, ProducerValues &values, IRMapping &map, const Feed &feed,
-                   const Ring &ring, scf::ForOp outer) {
-  Location loc = feed.loop.getLoc();
-  auto [stage, parity] =
-      stageAndParity(b, loc, iterationIndex(b, outer, outer.getInductionVar()), ring.stages);
+/// The producer's refill of `stage` of `ring` (whose loads index `loads`):
+/// wait until it is empty (the phase before this round's, `parity` flipped:
+/// the first round passes at once), then copy each load into it.
+void fillStage(OpBuilder &b, Location loc, ProducerValues &values, IRMapping &map,
+               const Ring &ring, ArrayRef<StagedLoad> loads, Value stage, Value parity) {
   Value phase = arith::XOrIOp::create(b, loc, parity,
                                       arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
   WaitOp::create(b, loc, barrierAt(b, loc, ring.empty, stage), phase);
   Value full = barrierAt(b, loc, ring.full, stage);
   for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
-    const StagedLoad &staged = feed.tileLoads[index];
+    const StagedLoad &staged = loads[index];
     copyLoad(b, values, map, staged.load,
              [&] { return StageOp::create(b, loc, staged.stageType, buffer, stage); }, full);
   }
+}
+
+/// Outer iteration t's copies of the tile loads into their ring.
+void copyTileLoads(OpBuilder &b, ProducerValues &values, IRMapping &map, const Feed &feed,
+                   const Ring &ring, scf::ForOp outer) {
+  Location loc = feed.loop.getLoc();
+  auto [stage, parity] =
+      stageAndParity(b, loc, iterationIndex(b, outer, outer.getInductionVar()), ring.stages);
+  fillStage(b, loc, values, map, ring, feed.tileLoads, stage, parity);
 }
 
 /// The consumers' side: wait until this outer iteration's copies landed, let
@@ -244,9 +250,7 @@ void consumeTileLoads(const Feed &feed, const Ring &ring) {
 }
 
 /// The producer's copy loop for `feed`, at `b`: for each iteration (counted
-/// on from `base`, if given) and each ring, wait until the stage is empty
-/// (the phase before this round's; the first round passes at once), then
-/// copy the ring's tiles into it.
+/// on from `base`, if given), each ring's stage refilled (fillStage).
 void buildCopyLoop(OpBuilder &b, ProducerValues &values, IRMapping &map, const Feed &feed,
                    ArrayRef<Ring> rings, Value base, unsigned stages) {
   Location loc = feed.loop.getLoc();
@@ -270,17 +274,8 @@ void buildCopyLoop(OpBuilder &b, ProducerValues &values, IRMapping &map, const F
   if (base)
     i = arith::AddIOp::create(in, loc, base, i);
   auto [stage, parity] = stageAndParity(in, loc, i, stages);
-  Value phase = arith::XOrIOp::create(in, loc, parity,
-                                      arith::ConstantIntOp::create(in, loc, in.getI1Type(), 1));
-  for (const Ring &ring : rings) {
-    WaitOp::create(in, loc, barrierAt(in, loc, ring.empty, stage), phase);
-    Value full = barrierAt(in, loc, ring.full, stage);
-    for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
-      const StagedLoad &staged = feed.loads[index];
-      copyLoad(in, values, inner, staged.load,
-               [&] { return StageOp::create(in, loc, staged.stageType, buffer, stage); }, full);
-    }
-  }
+  for (const Ring &ring : rings)
+    fillStage(in, loc, values, inner, ring, feed.loads, stage, parity);
 }
 
 /// A persistent kernel's producer: its own outer loop, carrying the count of
