@@ -5,7 +5,7 @@ Causal: the key blocks left of the diagonal run unmasked, the diagonal one maske
 attention_fwd runs one program a query block; attention_fwd_persistent one a
 multiprocessor, walking the blocks. With warp_specialize=True the compiler adds
 FlashAttention-3's schedule (a producer warpgroup, P·V overlapped with the next
-softmax, two consumer warpgroups taking turns): docs/passes.md.
+softmax; the consumer warpgroups' turns on request): docs/passes.md.
 
 Q, K, V and O are (heads · seq_len, D) bf16 arrays: head h owns rows
 [h · seq_len, (h + 1) · seq_len). seq_len is a multiple of BM and BN; BN divides BM.
