@@ -57,18 +57,11 @@ def fastest(runs: dict, rounds: int = 3, medians: dict | None = None) -> str:
     """The name of the fastest of `runs` (each run once first, so that an
     autotuned kernel has tuned): choosing between tuned kernels of one job
     (plain, persistent, cluster), as an autotuner chooses between
-    configurations: rounds that take the kernels in turn, each kernel's time
-    the median of its rounds (the clocks drift as the GPU warms up)."""
-    import statistics
-
-    from triton.testing import do_bench
+    configurations: `interleaved` rounds (10 ms warm-up and 40 ms of repeats
+    each), each kernel's time the median of its rounds."""
     for fn in runs.values():
         fn()
-    ms = {name: [] for name in runs}
-    for _ in range(rounds):
-        for name, fn in runs.items():
-            ms[name].append(do_bench(fn, warmup=10, rep=40, return_mode="median"))
-    median = {name: statistics.median(times) for name, times in ms.items()}
+    median, _ = interleaved(runs, warmup=10 * rounds, rep=40 * rounds, rounds=rounds)
     if medians is not None:  # the caller keeps them (the benchmark rows record them)
         medians.update(median)
     return min(median, key=median.get)

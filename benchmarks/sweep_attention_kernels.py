@@ -8,16 +8,16 @@ TEXTs (e.g. "P " for the persistent ones).
     python3 benchmarks/sweep_attention_kernels.py [--only TEXT] 1024,64,0 4096,64,0"""
 import math
 import os
-import statistics
 import sys
 
 import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
-from triton.testing import do_bench
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 from attention import attention_fwd, attention_fwd_persistent  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+from rows import interleaved  # noqa: E402
 
 B, H = 8, 16
 # (BM, BN, warps, stages, warp specialized); a causal kernel needs BN | BM.
@@ -84,11 +84,7 @@ def main() -> None:
             if not error < 1e-2:
                 raise SystemExit(f"N{N} d{D} {name}: rel err {error:.1e}, WRONG")
             runs[name] = run
-        times = {name: [] for name in runs}
-        for _ in range(3):
-            for name, run in runs.items():
-                times[name].append(do_bench(run, warmup=10, rep=50, return_mode="median"))
-        ms = {name: statistics.median(t) for name, t in times.items()}
+        ms, _ = interleaved(runs, warmup=30, rep=150, rounds=3)
         flops = 4.0 * B * H * N * N * D / (2 if causal else 1)
         print(f"N{N} d{D} {'causal' if causal else 'non-causal'}: cuDNN "
               f"{flops / ms['cuDNN'] / 1e9:.0f} TFLOP/s")

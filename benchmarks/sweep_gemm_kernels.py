@@ -6,15 +6,15 @@ timings are taken in four rounds, the kernels in turn, and each is the median
 of its rounds (the H100's clocks drift as it warms up).
     python3 benchmarks/sweep_gemm_kernels.py"""
 import os
-import statistics
 import sys
 
 import torch
-from triton.testing import do_bench
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import tile  # noqa: E402
 from gemm import gemm_cluster, gemm_grouped, gemm_persistent, gemm_persistent_cluster  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+from rows import interleaved  # noqa: E402
 
 SHAPES = [(4096, 4096, 4096), (8192, 8192, 8192), (8192, 4096, 4096), (8192, 14336, 4096)]
 
@@ -58,11 +58,7 @@ def main():
             error = float((c.float() - ref.float()).norm() / ref.float().norm())
             if not error < 1e-2:
                 raise SystemExit(f"{M}x{N}x{K} {name}: rel err {error:.1e}, WRONG")
-        times = {name: [] for name in runs}
-        for _ in range(4):
-            for name, run in runs.items():
-                times[name].append(do_bench(run, warmup=10, rep=60, return_mode="median"))
-        ms = {name: statistics.median(t) for name, t in times.items()}
+        ms, _ = interleaved(runs, warmup=40, rep=240, rounds=4)
         flops = 2.0 * M * N * K
         print(f"{M}x{N}x{K}: cuBLAS {flops / ms['cuBLAS'] / 1e9:.0f} TFLOP/s | " + " | ".join(
             f"{name} {flops / t / 1e9:.0f} ({ms['cuBLAS'] / t:.3f})"

@@ -126,3 +126,22 @@ def test_interleaved_rounds_rotate_and_take_medians(monkeypatch):
     assert row["ms"] == {"tile": 3.0, "ref": 7.0} and row["tile_TFLOPs"] == 2e12 / 3e-3 / 1e12
     assert row["vs"] == {"ref": 7.0 / 3.0}
     assert row["vs_round_median"] == {"ref": 7.0 / 3.0}  # of 9/5, 6/1, 7/3, 8/2, 1/4
+
+
+def test_fastest_runs_each_once_then_takes_interleaved_medians(monkeypatch):
+    import types
+    calls, times = [], {"a": iter([3.0, 1.0, 2.0]), "b": iter([1.5, 1.6, 9.0])}
+
+    def do_bench(fn, warmup, rep, return_mode):
+        assert (warmup, rep) == (10, 40)
+        return next(times[fn()])
+    testing = types.ModuleType("triton.testing")
+    testing.do_bench = do_bench
+    monkeypatch.setitem(sys.modules, "triton", types.ModuleType("triton"))
+    monkeypatch.setitem(sys.modules, "triton.testing", testing)
+    import rows
+    run = lambda name: (lambda: calls.append(name) or name)  # noqa: E731
+    medians = {}
+    assert rows.fastest({"a": run("a"), "b": run("b")}, medians=medians) == "b"
+    assert calls[:2] == ["a", "b"]  # each once before timing (an autotuned kernel tunes)
+    assert medians == {"a": 2.0, "b": 1.6}
