@@ -228,7 +228,8 @@ struct ConvertTileToGPU
     TileTypeConverter converter(ctx);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<TileDialect>();
-    target.addLegalDialect<gpu::GPUDialect, LLVM::LLVMDialect, vector::VectorDialect>();
+    target.addLegalDialect<gpu::GPUDialect, LLVM::LLVMDialect, NVVM::NVVMDialect,
+                           vector::VectorDialect>();
     target.addLegalOp<scf::YieldOp>();
     target.addDynamicallyLegalDialect<arith::ArithDialect, math::MathDialect>(
         [&](Operation *op) { return converter.isLegal(op); });

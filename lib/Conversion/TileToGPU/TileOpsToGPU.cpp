@@ -4,7 +4,9 @@
 #include "Conversion/TileToGPU/Patterns.h"
 #include "Conversion/TileToGPU/ThreadLayout.h"
 
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 using namespace mlir::tile;
@@ -89,6 +91,84 @@ struct ElementwiseLowering : public ConversionPattern {
       });
     OperationState state(op->getLoc(), op->getName(), operands, types, op->getAttrs());
     rewriter.replaceOp(op, rewriter.create(state)->getResults());
+    return success();
+  }
+};
+
+/// An mma's accumulator scaled by a row vector (online softmax's rescale,
+/// `mma(p, v, acc * alpha[:, None])`) is multiplied only in warps where some
+/// row's factor is not 1: once the running maxima settle (or a kernel keeps a
+/// max until it grows by a margin, as FlashAttention-4), most key blocks
+/// leave every row's factor at exactly 1, and the multiply costs issue slots
+/// (one per accumulator register) in a loop they limit. Exact: x · 1 = x.
+/// Only for accumulators of at least kMinRegisters registers a thread: on the
+/// H100, attention with d128 (64 registers) gained 2-4 %, with d64 (32) the
+/// vote and branch cost more than the multiplies (docs/perf-notes.md).
+struct AccumulatorRescaleLowering : public OpConversionPattern<arith::MulFOp> {
+  static constexpr int64_t kMinRegisters = 64;
+
+  AccumulatorRescaleLowering(const TypeConverter &converter, MLIRContext *ctx)
+      : OpConversionPattern(converter, ctx, /*benefit=*/2) {}
+
+  /// The row-vector operand's broadcast, when `op` is such a rescale.
+  static BroadcastOp rowScale(arith::MulFOp op) {
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    if (!type || !type.getElementType().isF32() ||
+        !isa_and_nonnull<WgmmaLayoutAttr>(type.getEncoding()) || op->use_empty())
+      return {};
+    for (OpOperand &use : op->getUses()) {
+      auto mma = dyn_cast<MmaOp>(use.getOwner());
+      if (!mma || use.get() != mma.getAcc() || mma.getA() == use.get() || mma.getB() == use.get())
+        return {};
+    }
+    for (Value operand : {op.getLhs(), op.getRhs()})
+      if (auto broadcast = operand.getDefiningOp<BroadcastOp>(); broadcast && broadcast.getDim() == 1)
+        return broadcast;
+    return {};
+  }
+
+  LogicalResult
+  matchAndRewrite(arith::MulFOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    BroadcastOp broadcast = rowScale(op);
+    if (!broadcast)
+      return rewriter.notifyMatchFailure(op, "not an mma accumulator scaled by a row vector");
+    Value rows = rewriter.getRemappedValue(broadcast.getSrc());
+    auto rowsType = dyn_cast_or_null<VectorType>(rows ? rows.getType() : Type());
+    if (!rowsType)
+      return rewriter.notifyMatchFailure(op, "row vector not lowered yet");
+    auto accType = cast<VectorType>(adaptor.getLhs().getType());
+    if (accType.getNumElements() < kMinRegisters)
+      return rewriter.notifyMatchFailure(op, "too few registers a thread to pay for the branch");
+    Location loc = op.getLoc();
+    Value one = arith::ConstantOp::create(rewriter, loc, rewriter.getF32FloatAttr(1.0));
+    Value scales = arith::ConstantIntOp::create(rewriter, loc, rewriter.getI1Type(), 0);
+    for (int64_t r = 0; r < rowsType.getNumElements(); ++r) {
+      Value factor = vector::ExtractOp::create(rewriter, loc, rows, ArrayRef<int64_t>{r});
+      Value notOne = arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::UNE, factor, one);
+      scales = arith::OrIOp::create(rewriter, loc, scales, notOne);
+    }
+    Value allLanes = arith::ConstantIntOp::create(rewriter, loc, rewriter.getI32Type(), -1);
+    Value warpScales = NVVM::VoteSyncOp::create(rewriter, loc, rewriter.getI1Type(), allLanes,
+                                                scales, NVVM::VoteSyncKind::any);
+    Value acc = op.getLhs() == broadcast.getResult() ? adaptor.getRhs() : adaptor.getLhs();
+    auto branch = scf::IfOp::create(
+        rewriter, loc, warpScales,
+        [&](OpBuilder &b, Location l) {
+          // Register by register: one vector multiply looks cheap enough to
+          // LLVM to run on both paths and select (a multiply and a select per
+          // register instead of a skipped multiply).
+          SmallVector<Value> products;
+          for (int64_t i = 0; i < accType.getNumElements(); ++i) {
+            Value x = vector::ExtractOp::create(b, l, adaptor.getLhs(), ArrayRef<int64_t>{i});
+            Value y = vector::ExtractOp::create(b, l, adaptor.getRhs(), ArrayRef<int64_t>{i});
+            products.push_back(arith::MulFOp::create(b, l, x, y, op.getFastmathAttr()));
+          }
+          scf::YieldOp::create(b, l,
+                               vector::FromElementsOp::create(b, l, accType, products).getResult());
+        },
+        [&](OpBuilder &b, Location l) { scf::YieldOp::create(b, l, acc); });
+    rewriter.replaceOp(op, branch.getResults());
     return success();
   }
 };
@@ -349,6 +429,6 @@ void tile::populateTileOpPatterns(TileTypeConverter &converter, RewritePatternSe
   patterns.add<GridQueryLowering<ProgramIdOp, gpu::BlockIdOp>,
                GridQueryLowering<NumProgramsOp, gpu::GridDimOp>, ConstantLowering,
                SplatLowering, IotaLowering, BroadcastLowering, BarrierLowering>(converter, ctx);
-  patterns.add<ElementwiseLowering>(converter, ctx);
+  patterns.add<ElementwiseLowering, AccumulatorRescaleLowering>(converter, ctx);
   patterns.add<ReduceLowering, ConvertLayoutLowering, TransposeLowering>(converter, ctx, state);
 }
