@@ -34,6 +34,10 @@ def attend(q, K, V, head, start_m, start_n, qk_scale, m_i, l_i, acc, BM: tile.co
         cols = start_n + tile.arange(BN)
         s = tile.where(rows[:, None] >= cols[None, :], s, float("-inf"))
     m_new = tile.maximum(m_i, tile.max(s, 1) * qk_scale)  # the new max rescales the old
+    # ... once it exceeds the old by more than 8 (log2 units; FlashAttention-4):
+    # p stays below 2^8, and most blocks rescale nothing (alpha = 1 exactly,
+    # whose multiply the compiler skips).
+    m_new = tile.where(m_new > m_i + 8.0, m_new, m_i)
     alpha = tile.exp2(m_i - m_new)
     p = tile.exp2(s * qk_scale - m_new[:, None])  # one FMA and one exp2 an element
     l_i = l_i * alpha + tile.sum(p, 1)
@@ -75,21 +79,38 @@ def attention_fwd(Q, K, V, O, seq_len, sm_scale,
 
 
 @tile.jit
+def causal_tile(t, blocks, heads, programs):
+    """The (head, query block) of tile t when `programs` programs walk a causal
+    attention's tiles t, t + programs, ... Query block b sees b + 1 key blocks, so
+    blocks b and blocks-1-b of a head make a pair of even work (blocks + 1), and
+    each program takes both tiles of a pair in two rounds running. Past the last
+    full pair of rounds, the programs with two tiles left take pairs, the others
+    one tile each."""
+    tiles = blocks * heads
+    r = t // programs
+    p = t % programs
+    pair_rounds = tiles // (2 * programs)
+    first = 2 * programs * tile.minimum(r // 2, pair_rounds)  # this pair of rounds'
+    paired = programs if r < 2 * pair_rounds else tile.maximum(tiles - first - programs, 0)
+    s = first + (2 * p + r % 2 if p < paired else paired + p)
+    i = s % blocks  # a head's blocks go blocks-1, 0, blocks-2, 1, ...
+    return s // blocks, (blocks - 1 - i // 2 if i % 2 == 0 else i // 2)
+
+
+@tile.jit
 def attention_fwd_persistent(Q, K, V, O, seq_len, heads, sm_scale, BM: tile.constexpr,
                              BN: tile.constexpr, D: tile.constexpr, CAUSAL: tile.constexpr):
     """Persistent: one program per SM walks the (head, query block) tiles t,
-    t + programs, ... (causal: each head's longest blocks first); with
+    t + programs, ... (causal: in pairs of even work, causal_tile); with
     warp_specialize=True the producer loads the next tile's Q, K and V while the
     consumers finish this one."""
     blocks = seq_len // BM
     programs = tile.num_programs(0)
     for t in range(tile.program_id(0), blocks * heads, programs):
-        if CAUSAL:  # odd full rounds run backwards, pairing long tiles with short ones
-            r = t // programs
-            flip = (r % 2) * ((r + 1) * programs <= blocks * heads).to(tile.int32)
-            t = t + flip * (programs - 1 - 2 * tile.program_id(0))
-        block = blocks - 1 - t % blocks if CAUSAL else t % blocks
-        attention_block(Q, K, V, O, (t // blocks) * seq_len, block * BM, seq_len,
+        head, block = t // blocks, t % blocks
+        if CAUSAL:
+            head, block = causal_tile(t, blocks, heads, programs)
+        attention_block(Q, K, V, O, head * seq_len, block * BM, seq_len,
                         sm_scale * LOG2_E, BM, BN, D, CAUSAL)
 
 

@@ -33,7 +33,12 @@ print(gemm.gemm.ir("*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16", BM=128, BN=128, 
 # CHECK-NOT: arith.cmpi
 # CHECK: %[[SMAX:[a-z0-9_]+]] = tile.reduce max %{{[a-z0-9_]+}}, dim = 1 : tensor<128x64xf32> -> tensor<128xf32>
 # CHECK: %[[SMAXS:[a-z0-9_]+]] = arith.mulf %[[SMAX]], %{{[a-z0-9_]+}} fastmath<contract> : tensor<128xf32>
-# CHECK: %[[MNEW:[a-z0-9_]+]] = arith.maximumf %[[M]], %[[SMAXS]] : tensor<128xf32>
+# CHECK: %[[MMAX:[a-z0-9_]+]] = arith.maximumf %[[M]], %[[SMAXS]] : tensor<128xf32>
+# The max moves only once it exceeds the old by more than 8:
+# CHECK: %[[MARGIN:[a-z0-9_]+]] = arith.constant dense<8.000000e+00> : tensor<128xf32>
+# CHECK: %[[MTH:[a-z0-9_]+]] = arith.addf %[[M]], %[[MARGIN]] fastmath<contract> : tensor<128xf32>
+# CHECK: %[[GROWN:[a-z0-9_]+]] = arith.cmpf ogt, %[[MMAX]], %[[MTH]] : tensor<128xf32>
+# CHECK: %[[MNEW:[a-z0-9_]+]] = arith.select %[[GROWN]], %[[MMAX]], %[[M]] : tensor<128xi1>, tensor<128xf32>
 # CHECK: %[[DM:[a-z0-9_]+]] = arith.subf %[[M]], %[[MNEW]] fastmath<contract> : tensor<128xf32>
 # CHECK: %[[ALPHA:[a-z0-9_]+]] = math.exp2 %[[DM]] : tensor<128xf32>
 # CHECK: %[[P:[a-z0-9_]+]] = math.exp2 %{{[a-z0-9_]+}} : tensor<128x64xf32>
