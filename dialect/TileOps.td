@@ -155,8 +155,8 @@ def Tile_MmaWaitOp : Tile_Op<"mma_wait", [AllTypesMatch<["acc", "result"]>]> {
     Inside a pipelined loop an mma may leave its tensor-core work in flight
     (`pending = 1`: at most one group still running, so the next one can be
     issued behind it); the accumulator may be read only after this wait.
-    With `pending = 1`, the wait leaves the last group issued in flight: the
-    accumulator of an mma issued before it is complete (tile-overlap-mma
+    With `pending = n`, the wait leaves the last n groups issued in flight:
+    the accumulator of an mma issued before them is complete (tile-overlap-mma
     waits for Q·Kᵀ so, while the P·V issued after it runs on).
     ```mlir
     %done = tile.mma_wait %acc : tensor<128x128xf32>
@@ -164,7 +164,7 @@ def Tile_MmaWaitOp : Tile_Op<"mma_wait", [AllTypesMatch<["acc", "result"]>]> {
     ```
   }];
   let arguments = (ins Tile_RegisterTile:$acc,
-                       DefaultValuedAttr<ConfinedAttr<I32Attr, [IntMinValue<0>, IntMaxValue<1>]>, "0">:$pending);
+                       DefaultValuedAttr<ConfinedAttr<I32Attr, [IntMinValue<0>, IntMaxValue<2>]>, "0">:$pending);
   let results = (outs Tile_RegisterTile:$result);
   let assemblyFormat = "$acc attr-dict `:` type($acc)";
 }

@@ -84,10 +84,22 @@ def TileOverlapMma : Pass<"tile-overlap-mma", "ModuleOp"> {
     turns (`tile.turn_wait` / `tile.turn_pass`) at issuing Q·Kᵀ(j) and
     P·V(j-1), so that one warpgroup's mmas run while the other's softmax
     does (FlashAttention-3's inter-warpgroup ping-pong).
+
+    With `lookahead` (and no turns), where K's ring has three or more stages,
+    no other loop reads it, and S twice, O and P fit in 192 registers a
+    thread: Q·Kᵀ(j+1) is issued before softmax(j) too. Under `scf.if` two or
+    more iterations, Q·Kᵀ(1) is issued before the loop; iteration j waits for
+    Q·Kᵀ(j), issues P·V(j-1) and Q·Kᵀ(j+1), runs the softmax, and waits for
+    P·V(j-1) leaving Q·Kᵀ(j+1) in flight; two iterations a trip (the S in
+    flight alternates between two values, so none is copied), an odd one and
+    the last after the loop.
   }];
   let options = [
     Option<"pingPong", "ping-pong", "bool", /*default=*/"true",
-           "let consumer warpgroups take turns at issuing their mmas">
+           "let consumer warpgroups take turns at issuing their mmas">,
+    Option<"lookahead", "lookahead", "bool", /*default=*/"true",
+           "issue the next iteration's first mma before this one's softmax "
+           "(without ping-pong, where the tiles fit in registers)">
   ];
   let dependentDialects = ["::mlir::tile::TileDialect", "::mlir::scf::SCFDialect",
                            "::mlir::arith::ArithDialect"];

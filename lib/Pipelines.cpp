@@ -36,6 +36,10 @@ struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
   Option<bool> pingPong{*this, "ping-pong",
                         llvm::cl::desc("tile-overlap-mma's ping-pong of consumer warpgroups"),
                         llvm::cl::init(false)};
+  Option<bool> lookahead{*this, "lookahead",
+                         llvm::cl::desc("tile-overlap-mma's look-ahead (the next Q·Kᵀ "
+                                        "issued before this softmax)"),
+                         llvm::cl::init(true)};
 };
 
 void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
@@ -44,7 +48,9 @@ void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
            ? "tile-warp-specialize{stages=" + std::to_string(options.stages) +
                  " tile-stages=" + std::to_string(options.tileStages) + "}," +
                  (options.overlapMma ? std::string("tile-overlap-mma{ping-pong=") +
-                                           (options.pingPong ? "true" : "false") + "},"
+                                           (options.pingPong ? "true" : "false") +
+                                           " lookahead=" +
+                                           (options.lookahead ? "true" : "false") + "},"
                                      : std::string())
            : std::string()) +
       "tile-pipeline{stages=" + std::to_string(options.stages) + "}," +

@@ -129,7 +129,212 @@ int64_t consumerWarpgroups(scf::ForOp loop) {
   return (attr ? attr.getInt() : 4) / 4;
 }
 
-void rotate(Plan &plan, bool pingPong) {
+
+/// Registers a thread holds of a tile spread over the consumer warpgroups.
+int64_t registersPerThread(Type type, int64_t threads) {
+  auto tensor = cast<RankedTensorType>(type);
+  return tensor.getNumElements() * tensor.getElementTypeBitWidth() / 32 / threads;
+}
+
+/// Registers for the tiles live while the softmax runs, at most: with a
+/// look-ahead the next S is in flight beside this one, the accumulator and
+/// the P that the previous P·V reads (232 a thread in all with two consumer
+/// warpgroups; the rest is addresses, row statistics and the softmax's
+/// temporaries). d64 with 128-key blocks needs 2·64 + 32 + 32; d128 would
+/// need 224 and spill.
+constexpr int64_t kLookAheadRegisters = 192;
+
+/// The ring the first mma's shared operand (K) comes from, when it is staged.
+Value ringOf(MmaOp mma) {
+  for (Value operand : {mma.getB(), mma.getA()})
+    if (auto stage = operand.getDefiningOp<StageOp>())
+      return stage.getSrc();
+  return {};
+}
+
+/// Whether the loop can issue the next iteration's first mma before this
+/// iteration's softmax: the ops before the first mma only compute its
+/// operands' stage and wait for them (so they can run an iteration early);
+/// the tiles fit in registers; K's ring has three or more stages (with two,
+/// K(j+2) can only be copied once Q·Kᵀ(j) released its stage, and measured
+/// 10 % slower); and no other loop shares the ring (causal attention's two
+/// loops measured 1-4 % slower with it: docs/perf-notes.md).
+bool canLookAhead(const Plan &plan) {
+  Value ring = ringOf(plan.first);
+  auto ringType = ring ? dyn_cast<SharedType>(ring.getType()) : SharedType();
+  if (!ringType || ringType.getShape().size() != 3 || ringType.getShape()[0] < 3)
+    return false;
+  Region *consumer = plan.loop->getParentRegion(); // the consumer region (not the producer's)
+  while (consumer && !isa<WarpSpecializeOp>(consumer->getParentOp()))
+    consumer = consumer->getParentOp()->getParentRegion();
+  for (Operation *user : ring.getUsers())
+    if (isa<StageOp>(user) && consumer && consumer->isAncestor(user->getParentRegion()) &&
+        user->getParentOfType<scf::ForOp>() != plan.loop)
+      return false;
+  Block *body = plan.loop.getBody();
+  for (Operation &op : *body) {
+    if (&op == plan.first.getOperation())
+      break;
+    if (plan.deferred.contains(&op) || &op == plan.release.getOperation())
+      continue;
+    if (!isa<WaitOp, StageOp>(op) && !isMemoryEffectFree(&op))
+      return false;
+    for (Value operand : op.getOperands())
+      if (llvm::is_contained(plan.loop.getRegionIterArgs(), operand))
+        return false;
+  }
+  int64_t threads = 128 * consumerWarpgroups(plan.loop);
+  Value p = plan.second.getA();
+  int64_t regs = 2 * registersPerThread(plan.first.getType(), threads) +
+                 registersPerThread(plan.second.getType(), threads) +
+                 (isa<RankedTensorType>(p.getType()) ? registersPerThread(p.getType(), threads) : 0);
+  return regs <= kLookAheadRegisters;
+}
+
+/// The main loop with a look-ahead: iteration j issues P·V(j-1), then
+/// Q·Kᵀ(j+1), then waits for Q·Kᵀ(j) (issued an iteration ago, so the tensor
+/// cores run Q·Kᵀ(j+1) and P·V(j-1) through softmax(j)), then for P·V(j-1).
+/// All of it under `scf.if` two or more iterations, so that no mma in flight
+/// crosses the branch's edge: Q·Kᵀ(1) is issued before the loop and the last
+/// iteration (which has no next one) is peeled. Returns what the plain main
+/// loop would: the loop's iteration values, then the carried ones.
+ValueRange lookAhead(const Plan &plan, OpBuilder &b, ArrayRef<Value> inits,
+                     ArrayRef<Value> carried, ArrayRef<Operation *> beforeFirst,
+                     ArrayRef<Operation *> afterFirst) {
+  scf::ForOp loop = plan.loop;
+  Location loc = loop.getLoc();
+  Value lb = loop.getLowerBound(), ub = loop.getUpperBound(), step = loop.getStep();
+  Block *body = loop.getBody();
+  auto yield = cast<scf::YieldOp>(body->getTerminator());
+  unsigned n = loop.getNumRegionIterArgs();
+  Value second = arith::AddIOp::create(b, loc, lb, step);
+  Value two = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, second, ub);
+  // The last iteration: lb + ((ub - lb - 1) / step) * step.
+  Value one = arith::ConstantOp::create(b, loc, b.getIntegerAttr(lb.getType(), 1));
+  Value span = arith::SubIOp::create(b, loc, arith::SubIOp::create(b, loc, ub, lb), one);
+  Value last = arith::AddIOp::create(
+      b, loc, lb,
+      arith::MulIOp::create(b, loc, arith::DivSIOp::create(b, loc, span, step), step));
+  SmallVector<Type> types;
+  for (Value v : inits)
+    types.push_back(v.getType());
+  auto branch = scf::IfOp::create(b, loc, types, two, /*withElse=*/true);
+  OpBuilder e = OpBuilder::atBlockEnd(branch.elseBlock());
+  scf::YieldOp::create(e, loc, inits);
+  OpBuilder t = OpBuilder::atBlockEnd(branch.thenBlock());
+
+  // Q·Kᵀ of iteration `iv`, not waited for.
+  auto issueFirst = [&](OpBuilder &at, Value iv, ValueRange args) {
+    IRMapping map;
+    map.map(loop.getInductionVar(), iv);
+    for (unsigned i = 0; i < n; ++i)
+      map.map(loop.getRegionIterArgs()[i], args[i]);
+    for (Operation *op : beforeFirst)
+      at.clone(*op, map);
+    auto first = cast<MmaOp>(at.clone(*plan.first, map));
+    first.setPending(2);
+    return first.getResult();
+  };
+  // The previous iteration's P·V, not waited for; `args` are this
+  // iteration's values, then the carried ones.
+  auto issueDeferred = [&](OpBuilder &at, ValueRange args, IRMapping &before) {
+    before.map(loop.getRegionIterArgs()[plan.accIndex], args[plan.accIndex]);
+    for (auto [i, v] : llvm::enumerate(carried))
+      before.map(v, args[n + i]);
+    for (Operation *op : plan.deferred)
+      at.clone(*op, before);
+    auto deferred = cast<MmaOp>(before.lookup(plan.second.getResult()).getDefiningOp());
+    deferred.setPending(2);
+    return deferred.getResult();
+  };
+  // Iteration `iv` from its Q·Kᵀ on (`s`, complete), then the wait for
+  // P·V(iv - 1) (leaving `pvPending` groups in flight).
+  auto finish = [&](OpBuilder &at, Value iv, ValueRange args, Value s, Value pv, int pvPending,
+                    IRMapping &before, SmallVector<Value> &results) {
+    IRMapping now;
+    now.map(loop.getInductionVar(), iv);
+    for (unsigned i = 0; i < n; ++i)
+      now.map(loop.getRegionIterArgs()[i], args[i]);
+    for (Operation *op : beforeFirst)
+      if (!isa<WaitOp>(op)) // its operands landed: the wait ran an iteration ago
+        at.clone(*op, now);
+    now.map(plan.first.getResult(), s);
+    for (Operation *op : afterFirst)
+      at.clone(*op, now);
+    Value acc = MmaWaitOp::create(at, loc, pv, at.getI32IntegerAttr(pvPending));
+    releaseStage(at, loc, plan, before);
+    for (unsigned i = 0; i < n; ++i)
+      results.push_back(i == plan.accIndex ? acc : now.lookupOrDefault(yield.getOperand(i)));
+    for (Value v : carried)
+      results.push_back(now.lookup(v));
+  };
+
+  // One iteration j with the look-ahead (`args`: its values, then the
+  // carried ones; `s`: its Q·Kᵀ, in flight): this iteration's values and the
+  // next Q·Kᵀ, in flight.
+  // Q·Kᵀ(j) is waited for (with everything before it) before P·V(j-1) is
+  // issued: ptxas serializes every wgmma (C7513) when registers a wgmma reads
+  // (P) are written while an earlier group it is issued behind is in flight,
+  // and P(j-1) was written while Q·Kᵀ(j) ran. Issued during softmax(j-1), it
+  // has mostly finished by then.
+  auto step1 = [&](OpBuilder &at, Value iv, ValueRange args, Value s) {
+    Value done = MmaWaitOp::create(at, loc, s, at.getI32IntegerAttr(0));
+    IRMapping before;
+    Value pv = issueDeferred(at, args, before);
+    Value next = issueFirst(at, arith::AddIOp::create(at, loc, iv, step), args.take_front(n));
+    SmallVector<Value> results;
+    finish(at, iv, args, done, pv, /*pvPending=*/1, before, results); // Q·Kᵀ(j+1) runs on
+    results.push_back(next);
+    return results;
+  };
+  // The last iteration: no next one; yields the branch's results.
+  auto lastStep = [&](OpBuilder &at, ValueRange args, Value s) {
+    Value done = MmaWaitOp::create(at, loc, s, at.getI32IntegerAttr(0));
+    IRMapping before;
+    Value pv = issueDeferred(at, args, before);
+    SmallVector<Value> results;
+    finish(at, last, args, done, pv, 0, before, results);
+    scf::YieldOp::create(at, loc, results);
+  };
+
+  // Iterations 1 .. last-1 run two to a loop iteration, so that the Q·Kᵀ in
+  // flight alternates between two sets of registers and none is copied (a
+  // copy of registers an mma is writing makes ptxas wait for it, and for
+  // every wgmma of the kernel: C7513); an odd one left runs after the loop.
+  Value s1 = issueFirst(t, second, ValueRange(inits).take_front(n));
+  Value twoSteps = arith::AddIOp::create(t, loc, step, step);
+  Value count = arith::DivSIOp::create(t, loc, arith::SubIOp::create(t, loc, last, second), step);
+  Value pairs = arith::DivSIOp::create(
+      t, loc, count, arith::ConstantOp::create(t, loc, t.getIntegerAttr(lb.getType(), 2)));
+  Value pairsEnd = arith::AddIOp::create(t, loc, second,
+                                         arith::MulIOp::create(t, loc, pairs, twoSteps));
+  SmallVector<Value> loopInits(inits.begin(), inits.end());
+  loopInits.push_back(s1);
+  auto main = scf::ForOp::create(t, loc, second, pairsEnd, twoSteps, loopInits);
+  {
+    OpBuilder at = OpBuilder::atBlockEnd(main.getBody());
+    ValueRange args = main.getRegionIterArgs();
+    Value iv = main.getInductionVar();
+    SmallVector<Value> mid = step1(at, iv, args.drop_back(), args.back());
+    SmallVector<Value> end = step1(at, arith::AddIOp::create(at, loc, iv, step),
+                                   ValueRange(mid).drop_back(), mid.back());
+    scf::YieldOp::create(at, loc, end);
+  }
+  ValueRange out = main.getResults();
+  Value odd = arith::CmpIOp::create(t, loc, arith::CmpIPredicate::slt, pairsEnd, last);
+  auto tail = scf::IfOp::create(t, loc, types, odd, /*withElse=*/true);
+  {
+    OpBuilder at = OpBuilder::atBlockEnd(tail.thenBlock());
+    SmallVector<Value> one = step1(at, pairsEnd, out.drop_back(), out.back());
+    lastStep(at, ValueRange(one).drop_back(), one.back());
+    OpBuilder el = OpBuilder::atBlockEnd(tail.elseBlock());
+    lastStep(el, out.drop_back(), out.back());
+  }
+  scf::YieldOp::create(t, loc, tail.getResults());
+  return branch.getResults();
+}
+
+void rotate(Plan &plan, bool pingPong, bool lookahead) {
   scf::ForOp loop = plan.loop;
   Location loc = loop.getLoc();
   Block *body = loop.getBody();
@@ -221,8 +426,19 @@ void rotate(Plan &plan, bool pingPong) {
     inits.push_back(i == plan.accIndex ? loop.getInitArgs()[i] : prologue.getResult(k++));
   for (unsigned i = 0; i < carried.size(); ++i)
     inits.push_back(prologue.getResult(kept.size() + i));
-  auto rotated = scf::ForOp::create(b, loc, second, ub, step, inits);
-  {
+  auto ops = llvm::make_filter_range(body->without_terminator(), isRest);
+  auto firstIt = llvm::find_if(ops, [&](Operation &op) { return &op == plan.first; });
+  ValueRange mainResults;
+  if (lookahead) {
+    SmallVector<Operation *> beforeFirst, afterFirst;
+    for (Operation &op : llvm::make_range(ops.begin(), firstIt))
+      beforeFirst.push_back(&op);
+    for (Operation &op : llvm::make_range(std::next(firstIt), ops.end()))
+      afterFirst.push_back(&op);
+    mainResults = lookAhead(plan, b, inits, carried, beforeFirst, afterFirst);
+  } else {
+    auto rotated = scf::ForOp::create(b, loc, second, ub, step, inits);
+    mainResults = rotated.getResults();
     Block *nb = rotated.getBody();
     OpBuilder t = OpBuilder::atBlockEnd(nb);
     IRMapping now, before; // this iteration's values; the deferred ops' inputs
@@ -232,8 +448,6 @@ void rotate(Plan &plan, bool pingPong) {
     before.map(loop.getRegionIterArgs()[plan.accIndex], rotated.getRegionIterArgs()[plan.accIndex]);
     for (auto [i, v] : llvm::enumerate(carried))
       before.map(v, rotated.getRegionIterArgs()[n + i]);
-    auto ops = llvm::make_filter_range(body->without_terminator(), isRest);
-    auto firstIt = llvm::find_if(ops, [&](Operation &op) { return &op == plan.first; });
     // This iteration up to its first mma, issued without waiting (with
     // ping-pong, once this warpgroup holds the turn)...
     for (Operation &op : llvm::make_range(ops.begin(), firstIt))
@@ -270,20 +484,20 @@ void rotate(Plan &plan, bool pingPong) {
   {
     OpBuilder t = OpBuilder::atBlockEnd(epilogue.thenBlock());
     IRMapping map;
-    map.map(loop.getRegionIterArgs()[plan.accIndex], rotated.getResult(plan.accIndex));
+    map.map(loop.getRegionIterArgs()[plan.accIndex], mainResults[plan.accIndex]);
     for (auto [i, v] : llvm::enumerate(carried))
-      map.map(v, rotated.getResult(n + i));
+      map.map(v, mainResults[n + i]);
     for (Operation *op : plan.deferred)
       t.clone(*op, map);
     Value acc = map.lookup(plan.second.getResult());
     releaseStage(t, loc, plan, map);
     scf::YieldOp::create(t, loc, acc);
     OpBuilder e = OpBuilder::atBlockEnd(epilogue.elseBlock());
-    scf::YieldOp::create(e, loc, rotated.getResult(plan.accIndex));
+    scf::YieldOp::create(e, loc, mainResults[plan.accIndex]);
   }
   for (unsigned i = 0; i < n; ++i)
     loop.getResult(i).replaceAllUsesWith(i == plan.accIndex ? epilogue.getResult(0)
-                                                            : rotated.getResult(i));
+                                                            : mainResults[i]);
   loop.erase();
 }
 
@@ -295,9 +509,12 @@ struct TileOverlapMma : public tile::impl::TileOverlapMmaBase<TileOverlapMma> {
       if (std::optional<Plan> plan = analyze(loop))
         plans.push_back(*plan);
     });
-    // Ping-pong needs a second warpgroup to take turns with.
-    for (Plan &plan : plans)
-      rotate(plan, pingPong && consumerWarpgroups(plan.loop) >= 2);
+    // Ping-pong needs a second warpgroup to take turns with; a look-ahead
+    // takes the place of the turns (they would order its extra mma too).
+    for (Plan &plan : plans) {
+      bool turns = pingPong && consumerWarpgroups(plan.loop) >= 2;
+      rotate(plan, turns, lookahead && !turns && canLookAhead(plan));
+    }
   }
 };
 } // namespace

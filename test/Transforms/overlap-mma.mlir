@@ -1,5 +1,7 @@
 // RUN: tile-opt %s -split-input-file -tile-warp-specialize=stages=2 -tile-overlap-mma | FileCheck %s
 // RUN: tile-opt %s -split-input-file -tile-warp-specialize=stages=2 -tile-overlap-mma=ping-pong=false | FileCheck %s --check-prefix=NOPP
+// RUN: tile-opt %s -split-input-file -tile-warp-specialize=stages=3 '-tile-overlap-mma=ping-pong=false lookahead=false' | FileCheck %s --check-prefix=NOPP
+// RUN: tile-opt %s -split-input-file -tile-warp-specialize=stages=3 -tile-overlap-mma=ping-pong=false | FileCheck %s --check-prefix=LOOK
 
 // Attention's key loop (S = Q Kᵀ; softmax; O = O·alpha + P V) on two consumer
 // warpgroups. K and V are read by different mmas, so each has its own ring.
@@ -40,6 +42,55 @@
 // NOPP: tile.mma {{.*}} {pending = 1 : i32, transpose_b}
 // NOPP: tile.mma {{.*}} {pending = 2 : i32}
 // NOPP-NOT: tile.turn_
+// Without ping-pong, with K's ring of three stages (with two, or without the
+// look-ahead option: NOPP above), and with S (32 registers a thread), the
+// next S beside it, O (32) and P (16) within 192: the look-ahead. Under
+// `scf.if` two or more iterations: Q·Kᵀ(1) issued before the loop; each
+// iteration j waits for Q·Kᵀ(j) (and all before it), issues P·V(j-1), then
+// (once K(j+1) landed) Q·Kᵀ(j+1), releases K(j), runs the softmax while both
+// run, and waits for P·V(j-1) leaving Q·Kᵀ(j+1) in flight. Two iterations a
+// loop trip (the S in flight alternates between two values, none copied);
+// an odd one left, then the last (no next Q·Kᵀ), after the loop.
+// LOOK-LABEL: func.func @attention
+// LOOK-NOT: tile.turn_
+// LOOK: } consumer {
+// LOOK: scf.if
+// LOOK: tile.mma {{.*}} {transpose_b}
+// LOOK: } else {
+// LOOK: scf.if
+// LOOK: tile.wait
+// LOOK-NEXT: %[[S1:.*]] = tile.mma {{.*}} {pending = 2 : i32, transpose_b}
+// LOOK: scf.for {{.*}} iter_args({{.*}}, %[[SARG:.*]] = %[[S1]])
+// LOOK-NEXT: tile.mma_wait %[[SARG]] :
+// LOOK: tile.wait
+// LOOK-NEXT: %[[PV:.*]] = tile.mma {{.*}} {pending = 2 : i32} : tensor<128x64xbf16>
+// LOOK: tile.wait
+// LOOK-NEXT: %[[NEXT:.*]] = tile.mma {{.*}} {pending = 2 : i32, transpose_b}
+// LOOK-NOT: tile.wait
+// LOOK: tile.arrive
+// LOOK: tile.reduce max
+// LOOK: math.exp2
+// LOOK: tile.mma_wait %[[PV]] {pending = 1 : i32}
+// LOOK: tile.arrive
+// LOOK: tile.mma_wait %[[NEXT]] :
+// LOOK: tile.mma {{.*}} {pending = 2 : i32} : tensor<128x64xbf16>
+// LOOK: %[[NEXT2:.*]] = tile.mma {{.*}} {pending = 2 : i32, transpose_b}
+// LOOK: tile.mma_wait {{.*}} {pending = 1 : i32}
+// LOOK: scf.yield {{.*}}, %[[NEXT2]] :
+// LOOK: scf.if
+// LOOK: tile.mma {{.*}} {pending = 2 : i32, transpose_b}
+// LOOK: } else {
+// LOOK-NOT: transpose_b
+// LOOK: tile.mma {{.*}} {pending = 2 : i32} : tensor<128x64xbf16>
+// LOOK-NOT: transpose_b
+// LOOK: tile.mma_wait
+// LOOK-NOT: transpose_b
+// LOOK: } else {
+// LOOK: scf.if
+// LOOK: tile.mma
+// LOOK: tile.arrive
+// LOOK-NOT: tile.turn_
+// LOOK: tile.store
 func.func @attention(%pq: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pk: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
                      %pv: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %O: !tile.view<bf16, 2>,
                      %n: i32 {tile.divisibility = 16 : i64}, %m0: i32)

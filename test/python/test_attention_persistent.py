@@ -81,7 +81,7 @@ def test_matches_torch(D, programs, causal):
 @pytest.mark.parametrize("D", [64, 128])
 def test_benchmark_configurations_lower(D, causal):
     """The persistent configurations the benchmark tunes over lower, fit in
-    shared memory (227 KiB) and do not spill."""
+    shared memory (227 KiB), do not spill, and keep their wgmmas asynchronous."""
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
     import bench_attention
     for config in bench_attention.PERSISTENT_CONFIGS:
@@ -92,3 +92,26 @@ def test_benchmark_configurations_lower(D, causal):
             continue
         if find_ptxas():
             assert kernel.metadata["spill_stores"] == 0, config
+            assert "C7513" not in kernel.metadata["ptxas_log"], config  # no wgmma serialized
+
+
+@pytest.mark.parametrize("D, BN, causal, lookahead", [(64, 128, False, True), (64, 64, False, True),
+                                                      (128, 64, False, True),
+                                                      (128, 128, False, False),
+                                                      (64, 128, True, False)])
+def test_lookahead_where_it_pays(D, BN, causal, lookahead):
+    """tile-overlap-mma issues the next Q·Kᵀ before this block's softmax (more
+    Q·Kᵀ copies in the PTX: before the loop, two per trip, an odd one after)
+    with three stages, when S twice, O and P fit in 192 registers a thread
+    (not d128 with 128-key blocks) and one loop reads K's ring (not causal);
+    never with two stages. No spills, and no wgmma serialized (C7513)."""
+    def compile(stages):
+        return attention_fwd_persistent.compile(*ARGS, BM=128, BN=BN, D=D, CAUSAL=causal,
+                                                num_warps=8, num_stages=stages,
+                                                warp_specialize=True)
+    two, three = compile(2), compile(3)
+    count = lambda k: k.ptx.count("wgmma.mma_async")  # noqa: E731
+    assert (count(three) > count(two)) == lookahead
+    if find_ptxas():
+        assert three.metadata["spill_stores"] == 0
+        assert "C7513" not in three.metadata.get("ptxas_log", "C7513 unknown")

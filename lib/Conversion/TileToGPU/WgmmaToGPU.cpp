@@ -49,18 +49,19 @@ std::string operandList(int64_t first, int64_t count) {
 /// (so that the accumulator stays in the same registers through WGMMA).
 SmallVector<Value> tiedAsm(OpBuilder &b, Location loc, ArrayRef<Value> acc, ValueRange before,
                            StringRef beforeConstraints, ValueRange after,
-                           StringRef afterConstraints, StringRef ptx) {
+                           StringRef afterConstraints, StringRef ptx, bool tied = true) {
   int64_t n = acc.size();
   std::string constraints;
   for (int64_t i = 0; i < n; ++i)
     constraints += "=f,";
   constraints += beforeConstraints.str();
-  for (int64_t i = 0; i < n; ++i)
+  for (int64_t i = 0; tied && i < n; ++i)
     constraints += (beforeConstraints.empty() && i == 0 ? "" : ",") + std::to_string(i);
   if (!afterConstraints.empty())
     constraints += "," + afterConstraints.str();
   SmallVector<Value> operands(before.begin(), before.end());
-  operands.append(acc.begin(), acc.end());
+  if (tied)
+    operands.append(acc.begin(), acc.end());
   operands.append(after.begin(), after.end());
   auto structType = LLVM::LLVMStructType::getLiteral(
       b.getContext(), SmallVector<Type>(n, b.getF32Type()));
@@ -146,16 +147,25 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
     int64_t aOperands = aType ? 1 : 4;
     std::string aText = aType ? "$" + std::to_string(perSlab)
                               : "{" + operandList(perSlab, 4) + "}";
-    std::string ptx = "{ .reg .pred p; setp.ne.b32 p, $" +
-                      std::to_string(perSlab + aOperands + 1 + perSlab) +
-                      ", 0; wgmma.mma_async.sync.aligned.m64n" + std::to_string(N) +
+    // A zero accumulator (a fresh S = Q·Kᵀ) is not read: the first k-step
+    // of each slab scales it by 0 and takes no input registers, so that no
+    // instruction writes zeros into them (issued while other mmas are in
+    // flight, such writes make ptxas serialize every wgmma: C7513).
+    auto zero = op.getAcc().getDefiningOp<arith::ConstantOp>();
+    auto splat = zero ? dyn_cast<SplatElementsAttr>(zero.getValue()) : SplatElementsAttr();
+    bool freshAcc = splat && splat.getSplatValue<APFloat>().isPosZero();
+    auto wgmmaPtx = [&](bool tied) {
+      return "{ .reg .pred p; setp.ne.b32 p, $" +
+             std::to_string(perSlab + aOperands + 1 + (tied ? perSlab : 0)) +
+             ", 0; wgmma.mma_async.sync.aligned.m64n" + std::to_string(N) +
                       (fp8 ? "k32" : "k16") + ".f32." + type + "." + type + " {" +
                       operandList(0, perSlab) + "}, " + aText + ", $" +
                       std::to_string(perSlab + aOperands) + ", p, 1, 1" +
                       (fp8 ? std::string()
                            : std::string(", ") + (aType ? (mMajorA ? "1, " : "0, ") : "") +
                                  (kMajorB ? "0" : "1")) +
-                      "; }";
+             "; }";
+    };
     inlinePtx(rewriter, loc, Type(), {}, "wgmma.fence.sync.aligned;", "");
     // A k-step is 32 bytes of K: 16 bf16/f16 or 32 fp8 elements.
     int64_t kPerStep = kStepBytes / (elt.getIntOrFloatBitWidth() / 8);
@@ -190,8 +200,10 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
         }
         aOperandValues.push_back(bDesc);
         ArrayRef<Value> slabAcc = ArrayRef<Value>(acc).slice(s * perSlab, perSlab);
-        SmallVector<Value> out = tiedAsm(rewriter, loc, slabAcc, aOperandValues, aConstraints + "l",
-                                         ValueRange{constI32(rewriter, loc, 1)}, "r", ptx);
+        bool tied = !(freshAcc && k == 0);
+        SmallVector<Value> out =
+            tiedAsm(rewriter, loc, slabAcc, aOperandValues, aConstraints + "l",
+                    ValueRange{constI32(rewriter, loc, tied ? 1 : 0)}, "r", wgmmaPtx(tied), tied);
         std::copy(out.begin(), out.end(), acc.begin() + s * perSlab);
       }
     }
@@ -218,6 +230,25 @@ struct MmaWaitLowering : public OpConversionPattern<MmaWaitOp> {
       acc.push_back(vector::ExtractOp::create(rewriter, loc, adaptor.getAcc(), ArrayRef<int64_t>{r}));
     acc = tiedAsm(rewriter, loc, acc, ValueRange{}, "", ValueRange{}, "",
                   "wgmma.wait_group.sync.aligned " + std::to_string(op.getPending()) + ";");
+    // An mma reading A from registers reads them until it completes: they
+    // are used (by an empty asm) after the wait, so that LLVM does not give
+    // their registers to a value written while the mma runs (P(j) beside the
+    // P(j-1) that P·V(j-1) reads; ptxas would serialize every wgmma, C7513).
+    if (auto mma = op.getAcc().getDefiningOp<MmaOp>(); mma && isa<RankedTensorType>(mma.getA().getType())) {
+      Value a = rewriter.getRemappedValue(mma.getA());
+      auto aRegs = dyn_cast_or_null<VectorType>(a ? a.getType() : Type());
+      if (aRegs && aRegs.getElementTypeBitWidth() == 16 && aRegs.getNumElements() % 2 == 0) {
+        SmallVector<Value> pairs;
+        std::string constraints;
+        for (int64_t r = 0; r < aRegs.getNumElements(); r += 2) {
+          pairs.push_back(LLVM::BitcastOp::create(rewriter, loc, rewriter.getI32Type(),
+                                                  extractRun(rewriter, loc, a, r, 2)));
+          constraints += (r ? ",r" : "r");
+        }
+        inlinePtx(rewriter, loc, Type(), pairs, "// the wgmma's A registers stay live to here",
+                  constraints);
+      }
+    }
     rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, regs, acc);
     return success();
   }
