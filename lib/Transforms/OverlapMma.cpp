@@ -191,13 +191,14 @@ bool canLookAhead(const Plan &plan) {
   return regs <= kLookAheadRegisters;
 }
 
-/// The main loop with a look-ahead: iteration j issues P·V(j-1), then
-/// Q·Kᵀ(j+1), then waits for Q·Kᵀ(j) (issued an iteration ago, so the tensor
-/// cores run Q·Kᵀ(j+1) and P·V(j-1) through softmax(j)), then for P·V(j-1).
-/// All of it under `scf.if` two or more iterations, so that no mma in flight
-/// crosses the branch's edge: Q·Kᵀ(1) is issued before the loop and the last
-/// iteration (which has no next one) is peeled. Returns what the plain main
-/// loop would: the loop's iteration values, then the carried ones.
+/// The main loop with a look-ahead: iteration j waits for Q·Kᵀ(j) (issued an
+/// iteration ago, during softmax(j-1)), issues P·V(j-1) and Q·Kᵀ(j+1), runs
+/// softmax(j) while both run, then waits for P·V(j-1) leaving Q·Kᵀ(j+1) in
+/// flight. All of it under `scf.if` two or more iterations, so that no mma in
+/// flight crosses the branch's edge: Q·Kᵀ(1) is issued before the loop, an
+/// odd iteration and the last (which has no next one) run after it. Returns
+/// what the plain main loop would: the loop's iteration values, then the
+/// carried ones.
 ValueRange lookAhead(const Plan &plan, OpBuilder &b, ArrayRef<Value> inits,
                      ArrayRef<Value> carried, ArrayRef<Operation *> beforeFirst,
                      ArrayRef<Operation *> afterFirst) {
