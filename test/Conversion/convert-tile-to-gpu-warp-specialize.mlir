@@ -5,9 +5,11 @@
 // barriers together (bar.sync 0); then threads 256.. give registers back
 // and thread 256 alone issues the copies (no thread-0 guard); the consumers
 // take 232 registers each ((65536 / 128 - 40) / 2, rounded down to 8), and
-// a CTA barrier among them is named barrier 1 over their 256 threads.
+// a CTA barrier among them is named barrier 1 over their 256 threads. The
+// launch allocation is fixed (nvvm.maxnreg: 65536 / 384, rounded down to 8)
+// so that ptxas honours setmaxnreg.
 // CHECK: module attributes {gpu.container_module, tile.block_threads = 384 : i64
-// CHECK: gpu.func @gemm{{.*}} kernel attributes {known_block_size = array<i32: 384, 1, 1>
+// CHECK: gpu.func @gemm{{.*}} kernel attributes {known_block_size = array<i32: 384, 1, 1>{{.*}}nvvm.maxnreg = 168 : i32
 // CHECK: mbarrier.init.shared::cta.b64
 // CHECK: gpu.barrier
 // CHECK: %[[TID:.*]] = gpu.thread_id x

@@ -56,10 +56,16 @@ def test_consumer_registers_fit_the_launch_allocation(num_warps, BM, consumer_re
     """setmaxnreg only moves registers within the CTA's launch allocation (the
     64K file over its threads, 8 at a time: 168 for 384 threads, 96 for 640);
     asking for more blocks forever. Four consumer warpgroups and a producer at
-    40: (96 * 640 - 40 * 128) / 512 = 110, rounded down to 104 (112 hung)."""
+    40: (96 * 640 - 40 * 128) / 512 = 110, rounded down to 104 (112 hung).
+    The launch allocation is fixed with .maxnreg: without it ptxas gave this
+    kernel 124 registers and ignored every setmaxnreg (C7508)."""
     kernel = attention_fwd.compile(*ATTENTION_ARGS, BM=BM, BN=64, D=64, CAUSAL=False,
                                    num_warps=num_warps, num_stages=2, warp_specialize=True)
     assert f"setmaxnreg.inc.sync.aligned.u32 {consumer_regs};" in kernel.ptx
+    threads = 32 * num_warps + 128
+    assert f".maxnreg {65536 // threads // 8 * 8}" in kernel.ptx
+    if kernel.cubin is not None:
+        assert "C7508" not in kernel.metadata["ptxas_log"]
 
 
 @pytest.mark.gpu

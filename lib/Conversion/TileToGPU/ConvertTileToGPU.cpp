@@ -182,6 +182,12 @@ void moveKernelToGPU(func::FuncOp func, int64_t threads, gpu::GPUModuleOp gpuMod
   kernel->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   kernel.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({int32_t(threads), 1, 1}));
   kernel->setAttr(kNumWarpsAttr, b.getI32IntegerAttr(consumerThreads(func) / 32));
+  // setmaxnreg needs the registers a thread holds at entry fixed (.maxnreg):
+  // otherwise ptxas may allocate fewer (124 for attention with 64-key
+  // blocks) and then ignores every setmaxnreg (C7508).
+  if (threads > consumerThreads(func))
+    kernel->setAttr(NVVM::NVVMDialect::getMaxnregAttrName(),
+                    b.getI32IntegerAttr(65536 / threads / 8 * 8));
   if (ArrayAttr argAttrs = func.getAllArgAttrs())
     kernel.setAllArgAttrs(argAttrs);
   // Tensor maps travel by value in the parameter space (__grid_constant__).
