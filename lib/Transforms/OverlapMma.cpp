@@ -129,7 +129,6 @@ int64_t consumerWarpgroups(scf::ForOp loop) {
   return (attr ? attr.getInt() : 4) / 4;
 }
 
-
 /// Registers a thread holds of a tile spread over the consumer warpgroups.
 int64_t registersPerThread(Type type, int64_t threads) {
   auto tensor = cast<RankedTensorType>(type);
@@ -164,11 +163,9 @@ bool canLookAhead(const Plan &plan) {
   auto ringType = ring ? dyn_cast<SharedType>(ring.getType()) : SharedType();
   if (!ringType || ringType.getShape().size() != 3 || ringType.getShape()[0] < 3)
     return false;
-  Region *consumer = plan.loop->getParentRegion(); // the consumer region (not the producer's)
-  while (consumer && !isa<WarpSpecializeOp>(consumer->getParentOp()))
-    consumer = consumer->getParentOp()->getParentRegion();
-  for (Operation *user : ring.getUsers())
-    if (isa<StageOp>(user) && consumer && consumer->isAncestor(user->getParentRegion()) &&
+  Region &consumer = plan.loop->getParentOfType<WarpSpecializeOp>().getConsumer();
+  for (Operation *user : ring.getUsers()) // (the producer's copies stage it too)
+    if (isa<StageOp>(user) && consumer.isAncestor(user->getParentRegion()) &&
         user->getParentOfType<scf::ForOp>() != plan.loop)
       return false;
   Block *body = plan.loop.getBody();

@@ -76,6 +76,10 @@ Value tile::extractRun(OpBuilder &b, Location loc, Value regs, int64_t first, in
                                                ArrayRef<int64_t>{width}, ArrayRef<int64_t>{1});
 }
 
+Value tile::extractWord(OpBuilder &b, Location loc, Value regs, int64_t first) {
+  return LLVM::BitcastOp::create(b, loc, b.getI32Type(), extractRun(b, loc, regs, first, 2));
+}
+
 Value tile::insertRun(OpBuilder &b, Location loc, Value run, Value regs, int64_t first) {
   if (!isa<VectorType>(run.getType()))
     return vector::InsertOp::create(b, loc, run, regs, ArrayRef<int64_t>{first});

@@ -236,8 +236,7 @@ void storeMatrices(OpBuilder &b, Location loc, const ThreadLayout &layout, Share
       SmallVector<Value> words;
       for (int64_t m = 0; m < 4; ++m) {
         int64_t reg = slab * perSlab + (group + m / 2) * 4 + (m % 2) * 2;
-        Value pair = extractRun(b, loc, regs, reg, 2);
-        words.push_back(LLVM::BitcastOp::create(b, loc, b.getI32Type(), pair));
+        words.push_back(extractWord(b, loc, regs, reg));
       }
       Value r = arith::AddIOp::create(b, loc, row, c(slab * 64 * warpgroups));
       Value col = arith::AddIOp::create(b, loc, groupOffset, c(8 * group - first));

@@ -56,6 +56,10 @@ Value rowMajorIndex(OpBuilder &b, Location loc, ArrayRef<Value> coords,
 Value extractRun(OpBuilder &b, Location loc, Value regs, int64_t first, int64_t width);
 Value insertRun(OpBuilder &b, Location loc, Value run, Value regs, int64_t first);
 
+/// Registers first and first+1 of a vector of 16-bit registers as one 32-bit
+/// word (how PTX takes packed bf16/f16 pairs: stmatrix, WGMMA's A fragment).
+Value extractWord(OpBuilder &b, Location loc, Value regs, int64_t first);
+
 /// The thread's index in the CTA, as i64.
 Value threadId(OpBuilder &b, Location loc);
 Value constI64(OpBuilder &b, Location loc, int64_t v);

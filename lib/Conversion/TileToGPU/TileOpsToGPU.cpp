@@ -118,7 +118,7 @@ struct AccumulatorRescaleLowering : public OpConversionPattern<arith::MulFOp> {
       return {};
     for (OpOperand &use : op->getUses()) {
       auto mma = dyn_cast<MmaOp>(use.getOwner());
-      if (!mma || use.get() != mma.getAcc() || mma.getA() == use.get() || mma.getB() == use.get())
+      if (!mma || &use != &mma.getAccMutable())
         return {};
     }
     for (Value operand : {op.getLhs(), op.getRhs()})

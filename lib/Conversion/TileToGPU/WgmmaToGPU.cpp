@@ -130,10 +130,8 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
       SmallVector<Value> regs;
       int64_t base = s * (K / 2);
       for (int64_t group : {2 * k, 2 * k + 1})
-        for (int64_t half : {0, 1}) {
-          Value pair = extractRun(rewriter, loc, adaptor.getA(), base + group * 4 + half * 2, 2);
-          regs.push_back(LLVM::BitcastOp::create(rewriter, loc, rewriter.getI32Type(), pair));
-        }
+        for (int64_t half : {0, 1})
+          regs.push_back(extractWord(rewriter, loc, adaptor.getA(), base + group * 4 + half * 2));
       return regs; // (r, k0-7), (r+8, k0-7), (r, k8-15), (r+8, k8-15): WGMMA's A order
     };
 
@@ -241,8 +239,7 @@ struct MmaWaitLowering : public OpConversionPattern<MmaWaitOp> {
         SmallVector<Value> pairs;
         std::string constraints;
         for (int64_t r = 0; r < aRegs.getNumElements(); r += 2) {
-          pairs.push_back(LLVM::BitcastOp::create(rewriter, loc, rewriter.getI32Type(),
-                                                  extractRun(rewriter, loc, a, r, 2)));
+          pairs.push_back(extractWord(rewriter, loc, a, r));
           constraints += (r ? ",r" : "r");
         }
         inlinePtx(rewriter, loc, Type(), pairs, "// the wgmma's A registers stay live to here",
