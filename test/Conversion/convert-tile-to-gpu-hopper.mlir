@@ -23,6 +23,11 @@
 // Prologue copies: each announces its own bytes (A 16384, B 16384); B goes in two boxes.
 // CHECK: mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], $1;", "r,r" %{{.*}}, %c16384_i32
 // CHECK: cp.async.bulk.tensor.2d
+// The accumulator's zeros: one opaque mov a register, once before the loop
+// (a constant would be rematerialized on the edge that skips the loop, into
+// the registers of the in-flight wgmmas: ptxas C7515).
+// CHECK-COUNT-128: "mov.b32 $0, $1;", "=f,f"
+// CHECK-NOT: wgmma
 // CHECK: scf.for
 // CHECK: mbarrier.try_wait.parity.shared::cta.b64
 // CHECK: wgmma.fence.sync.aligned;

@@ -9,7 +9,8 @@ import pytest
 from tile.compiler import find_ptxas
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
-from gemm import gemm, gemm_grouped  # noqa: E402
+from gemm import (CLUSTER_CONFIGS, CONFIGS, PERSISTENT_CONFIGS, gemm, gemm_grouped,  # noqa: E402
+                  gemm_persistent, gemm_persistent_cluster)
 
 from tile.runtime.tensormap import TensorMapError, TensorMapSpec, tiled_encoding  # noqa: E402
 
@@ -42,6 +43,20 @@ def test_ptxas_no_spills_no_injected_waits():
     assert meta["spill_stores"] == 0 and meta["spill_loads"] == 0
     assert "C7519" not in meta["ptxas_log"] and "C7517" not in meta["ptxas_log"]
     assert "injected" not in meta["ptxas_log"]
+
+
+@pytest.mark.skipif(find_ptxas() is None, reason="ptxas not on PATH")
+@pytest.mark.parametrize("kernel, configs", [
+    (gemm_grouped, CONFIGS), (gemm_persistent, PERSISTENT_CONFIGS),
+    (gemm_persistent_cluster, CLUSTER_CONFIGS)])
+def test_autotune_configs_keep_wgmma_pipelined(kernel, configs):
+    """No configuration the autotuners try makes ptxas serialize wgmmas
+    (C7513/C7515: non-wgmma writes to registers of in-flight wgmmas; the
+    one-warpgroup 128x128 and the 256x128 grouped kernels once had C7515 from
+    the accumulator's zeros on the edge that skips the k loop)."""
+    for config in configs:
+        log = kernel.compile(*ARGS, **config.launch_kwargs()).metadata["ptxas_log"]
+        assert "C751" not in log, (config, log)
 
 
 def test_num_stages_sizes_the_pipeline():

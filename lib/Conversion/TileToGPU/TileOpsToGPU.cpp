@@ -173,7 +173,12 @@ struct AccumulatorRescaleLowering : public OpConversionPattern<arith::MulFOp> {
   }
 };
 
-/// Splat tile constants become splat register vectors.
+/// Splat tile constants become splat register vectors. A WGMMA accumulator
+/// that starts a loop (acc = zeros; for k: acc = mma(.., acc)) is written by
+/// one opaque mov a register, once before the loop: as a constant, LLVM
+/// rematerializes it on each edge that needs it, also on the loop-skipping
+/// edge into the wait after the loop, and there ptxas sees non-wgmma writes to
+/// registers of in-flight wgmmas and serializes them all (C7515).
 struct ConstantLowering : public OpConversionPattern<arith::ConstantOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -184,6 +189,17 @@ struct ConstantLowering : public OpConversionPattern<arith::ConstantOp> {
     if (!splat || !type)
       return rewriter.notifyMatchFailure(op, "only splat tile constants lower");
     auto regs = cast<VectorType>(getTypeConverter()->convertType(type));
+    bool startsLoop = llvm::any_of(op->getUsers(), [](Operation *u) { return isa<scf::ForOp>(u); });
+    if (startsLoop && isa_and_nonnull<WgmmaLayoutAttr>(type.getEncoding()) &&
+        regs.getElementType().isF32()) {
+      Location loc = op.getLoc();
+      Value value = arith::ConstantOp::create(rewriter, loc, splat.getSplatValue<FloatAttr>());
+      SmallVector<Value> movs(regs.getNumElements());
+      for (Value &mov : movs)
+        mov = inlinePtx(rewriter, loc, rewriter.getF32Type(), value, "mov.b32 $0, $1;", "=f,f");
+      rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, regs, movs);
+      return success();
+    }
     rewriter.replaceOpWithNewOp<arith::ConstantOp>(
         op, SplatElementsAttr::get(regs, splat.getSplatValue<Attribute>()));
     return success();
