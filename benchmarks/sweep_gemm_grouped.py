@@ -1,0 +1,53 @@
+"""The grouped (one tile a program) GEMM configurations of examples/gemm.py's
+autotuner side by side with cuBLAS and the persistent warp-specialized kernel,
+in one process: square bf16 shapes, each result checked against torch first,
+five interleaved rounds (benchmarks/rows.py). To compare compilers, run it once
+per library (TILE_LIB=..., TILE_CACHE=0), in turn.
+    python3 benchmarks/sweep_gemm_grouped.py [2048,4096,8192]"""
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
+import tile  # noqa: E402
+from gemm import gemm_grouped, gemm_persistent  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))
+from rows import interleaved  # noqa: E402
+
+
+def main():
+    sizes = [int(x) for x in (sys.argv[1] if len(sys.argv) > 1 else "2048,4096,8192").split(",")]
+    programs = torch.cuda.get_device_properties(0).multi_processor_count
+    for n in sizes:
+        a = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+        b = torch.randn(n, n, device="cuda", dtype=torch.bfloat16)
+        c = torch.empty(n, n, device="cuda", dtype=torch.bfloat16)
+        ref = a @ b
+
+        def grouped(BM, BN, warps):
+            grid = (tile.cdiv(n, BM) * tile.cdiv(n, BN),)
+            return lambda: gemm_grouped[grid](a, b, c, BM=BM, BN=BN, BK=64, GROUP=8,
+                                              num_warps=warps, num_stages=4)
+        runs = {"cuBLAS": lambda: torch.matmul(a, b, out=ref),
+                "G 256x128 w8": grouped(256, 128, 8), "G 128x128 w4": grouped(128, 128, 4),
+                "G 128x256 w8": grouped(128, 256, 8),
+                "P w4": lambda: gemm_persistent[(programs,)](
+                    a, b, c, BM=128, BN=256, BK=64, GROUP=8, num_warps=8, num_stages=4,
+                    warp_specialize=True)}
+        for name, run in list(runs.items())[1:]:
+            c.fill_(float("nan"))
+            run()
+            torch.cuda.synchronize()
+            error = float((c.float() - ref.float()).norm() / ref.float().norm())
+            if not error < 1e-2:
+                raise SystemExit(f"{n}^3 {name}: rel err {error:.1e}, WRONG")
+        ms, _ = interleaved(runs, warmup=40, rep=300, rounds=5)
+        flops = 2.0 * n ** 3
+        print(f"{n}^3: cuBLAS {flops / ms['cuBLAS'] / 1e9:.0f} TFLOP/s | " + " | ".join(
+            f"{name} {flops / t / 1e9:.0f} ({ms['cuBLAS'] / t:.3f})"
+            for name, t in ms.items() if name != "cuBLAS"))
+
+
+if __name__ == "__main__":
+    main()
