@@ -40,6 +40,20 @@ def interleaved(runs: dict, warmup: int, rep: int, rounds: int = 5) -> tuple[dic
     return {name: statistics.median(t) for name, t in per_round.items()}, per_round
 
 
+def check_each(runs: dict, out, ref, label: str) -> None:
+    """Runs each of `runs` but the first (the reference, which wrote `ref`)
+    into `out`, filled with NaN before, and exits naming the first whose
+    result is off (relative Frobenius error of 1e-2 or more)."""
+    import torch
+    for name, run in list(runs.items())[1:]:
+        out.fill_(float("nan"))
+        run()
+        torch.cuda.synchronize()
+        error = float((out.float() - ref.float()).norm() / ref.float().norm())
+        if not error < 1e-2:
+            raise SystemExit(f"{label} {name}: rel err {error:.1e}, WRONG")
+
+
 def timed(runs: dict, flops: float, warmup: int, rep: int) -> dict:
     """Interleaved medians of each runner ("tile" first among them) and the
     fields of a throughput row: TFLOP/s per side and reference time / tile

@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import tile  # noqa: E402
 from gemm import gemm_grouped, gemm_persistent  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
-from rows import interleaved  # noqa: E402
+from rows import check_each, interleaved  # noqa: E402
 
 
 def main():
@@ -35,13 +35,7 @@ def main():
                 "P w4": lambda: gemm_persistent[(programs,)](
                     a, b, c, BM=128, BN=256, BK=64, GROUP=8, num_warps=8, num_stages=4,
                     warp_specialize=True)}
-        for name, run in list(runs.items())[1:]:
-            c.fill_(float("nan"))
-            run()
-            torch.cuda.synchronize()
-            error = float((c.float() - ref.float()).norm() / ref.float().norm())
-            if not error < 1e-2:
-                raise SystemExit(f"{n}^3 {name}: rel err {error:.1e}, WRONG")
+        check_each(runs, c, ref, f"{n}^3")
         ms, _ = interleaved(runs, warmup=40, rep=300, rounds=5)
         flops = 2.0 * n ** 3
         print(f"{n}^3: cuBLAS {flops / ms['cuBLAS'] / 1e9:.0f} TFLOP/s | " + " | ".join(

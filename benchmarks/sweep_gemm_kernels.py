@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import tile  # noqa: E402
 from gemm import gemm_cluster, gemm_grouped, gemm_persistent, gemm_persistent_cluster  # noqa: E402
 sys.path.insert(0, os.path.dirname(__file__))
-from rows import interleaved  # noqa: E402
+from rows import check_each, interleaved  # noqa: E402
 
 SHAPES = [(4096, 4096, 4096), (8192, 8192, 8192), (8192, 4096, 4096), (8192, 14336, 4096)]
 
@@ -51,13 +51,7 @@ def main():
         c = torch.empty(M, N, device="cuda", dtype=torch.bfloat16)
         ref = a @ b
         runs = {"cuBLAS": lambda: torch.matmul(a, b, out=ref), **kernels(a, b, c, M, N, programs)}
-        for name, run in list(runs.items())[1:]:
-            c.fill_(float("nan"))
-            run()
-            torch.cuda.synchronize()
-            error = float((c.float() - ref.float()).norm() / ref.float().norm())
-            if not error < 1e-2:
-                raise SystemExit(f"{M}x{N}x{K} {name}: rel err {error:.1e}, WRONG")
+        check_each(runs, c, ref, f"{M}x{N}x{K}")
         ms, _ = interleaved(runs, warmup=40, rep=240, rounds=4)
         flops = 2.0 * M * N * K
         print(f"{M}x{N}x{K}: cuBLAS {flops / ms['cuBLAS'] / 1e9:.0f} TFLOP/s | " + " | ".join(
