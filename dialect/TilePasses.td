@@ -9,7 +9,10 @@ def TileAssignLayouts : Pass<"tile-assign-layouts", "ModuleOp"> {
     Rewrites each ranked tensor type without an encoding inside a `tile.kernel`
     function to carry a `#tile.blocked` layout chosen from its shape, element
     type and the kernel's `tile.num_warps`: each thread holds runs of up to 16
-    contiguous bytes, so that global accesses can be 16 bytes wide.
+    contiguous bytes, so that global accesses can be 16 bytes wide. An mma's
+    accumulator takes the WGMMA layout; elementwise ops take their data's
+    layout, and what is cheaper to make in any layout (fills, broadcasts, a
+    global load read by that op alone) is made in it rather than converted.
   }];
   let dependentDialects = ["::mlir::tile::TileDialect"];
 }
@@ -117,7 +120,9 @@ def TileTMAStore : Pass<"tile-tma-store", "ModuleOp"> {
     and fenced), `tile.async_store` (one thread, one TMA store a box), and a
     `tile.async_store_wait` before the kernel returns, so the tile stays
     allocated until TMA has read it. Inside a loop a wait comes first too,
-    before the tile is written again. Elements outside the view are not
+    before the tile is written again. A store in a branch of an `scf.if` has
+    its tiles made in that branch (and always waits first), so that the
+    other branch's store may reuse their bytes. Elements outside the view are not
     written (the TMA rule). A store that would take the kernel's shared tiles
     and barriers past 227 KiB (tiles share bytes when their lifetimes do not
     overlap, as the epilogue's and the main loop's stages) stays a plain

@@ -4,7 +4,8 @@
 // the innermost dimension (so global accesses can be 16 bytes wide), lanes
 // fill the inner dimensions first, warps the outer ones. Layouts then flow:
 // a reduction's result is the slice of its source's layout, elementwise ops
-// take their first operand's layout, loops and branches keep their operands'
+// take their first operand's layout (one that is not cheaper to make in
+// another: fills, broadcasts, loads read once), loops and branches keep their operands'
 // layouts; where a use needs another layout a tile.convert_layout is inserted.
 #include "dialect/TilePasses.h"
 
@@ -148,10 +149,16 @@ private:
     return loop;
   }
 
-  /// Broadcasts, fills, index tiles and fill-initialized carried values can
-  /// be made in whatever layout their user wants.
+  /// A global load read by one op: each thread can load its elements of any
+  /// layout directly (converting would go through shared memory), so it
+  /// takes its reader's (a stream-K partial tile added to an accumulator).
+  static bool isRelayoutableLoad(Value v) { return v.getDefiningOp<LoadOp>() && v.hasOneUse(); }
+
+  /// Broadcasts, fills, index tiles, fill-initialized carried values and
+  /// singly-read loads can be made in whatever layout their user wants.
   static bool isCheap(Value v, Operation *user) {
-    return v.getDefiningOp<BroadcastOp>() || canRemake(v) || retypableIterArg(v, user);
+    return v.getDefiningOp<BroadcastOp>() || canRemake(v) || retypableIterArg(v, user) ||
+           isRelayoutableLoad(v);
   }
 
   /// Makes `broadcast` produce `layout`, its source following as the slice.
@@ -318,6 +325,8 @@ private:
           auto broadcast = op->getOperand(i).getDefiningOp<BroadcastOp>();
           if (broadcast && broadcast.getResult().hasOneUse())
             relayout(broadcast, layout);
+          else if (isRelayoutableLoad(op->getOperand(i)))
+            setResult(op->getOperand(i), withEncoding(t, layout));
           else if (scf::ForOp loop = retypableIterArg(op->getOperand(i), op)) {
             auto arg = cast<BlockArgument>(op->getOperand(i));
             unsigned index = arg.getArgNumber() - 1;

@@ -66,8 +66,13 @@ SmallVector<Operation *> rewrite(StoreOp store, func::FuncOp func, int64_t chunk
   RankedTensorType tile = store.getValue().getType();
   Block &body = func.getBody().front();
   // The tiles live from just before the kernel-level op holding the store
-  // to the end, so they may reuse the bytes of tiles dead before it.
-  OpBuilder b(body.findAncestorOpInBlock(*store));
+  // to the end, so they may reuse the bytes of tiles dead before it. A store
+  // in a branch (a stream-K epilogue's partial tile or its whole one) has
+  // its tiles made in the branch, so that the other branch's can share their
+  // bytes; every store's first window then waits for all earlier TMA stores,
+  // whichever tiles they read.
+  bool inBranch = isa<scf::IfOp>(store->getParentOp());
+  OpBuilder b(inBranch ? &store->getBlock()->front() : body.findAncestorOpInBlock(*store));
   SmallVector<int64_t> shape(tile.getShape());
   int64_t window = shape.back() / chunks;
   shape.back() = window;
@@ -87,10 +92,12 @@ SmallVector<Operation *> rewrite(StoreOp store, func::FuncOp func, int64_t chunk
       lastShared = op;
   if (lastShared)
     b.setInsertionPointAfter(lastShared);
+  else if (inBranch)
+    b.setInsertionPointAfter(tiles.back().getDefiningOp());
   else
     b.setInsertionPointToStart(store->getBlock());
   // In a loop, the last iteration's TMA stores must have read the tiles.
-  if (store->getParentOfType<LoopLikeOpInterface>())
+  if (inBranch || store->getParentOfType<LoopLikeOpInterface>())
     made.push_back(AsyncStoreWaitOp::create(b, loc, tiles));
   made.push_back(BarrierOp::create(b, loc));
   b.setInsertionPoint(store);
@@ -111,8 +118,10 @@ SmallVector<Operation *> rewrite(StoreOp store, func::FuncOp func, int64_t chunk
     }
     made.push_back(AsyncStoreOp::create(b, loc, buffer, store.getDst(), offsets));
   }
+  // The kernel ends once its stores have read their tiles (tiles made in a
+  // branch cannot be named there).
   b.setInsertionPoint(body.getTerminator());
-  made.push_back(AsyncStoreWaitOp::create(b, loc, tiles));
+  made.push_back(AsyncStoreWaitOp::create(b, loc, inBranch ? ValueRange{} : ValueRange(tiles)));
   return made;
 }
 

@@ -155,3 +155,23 @@ func.func @branches_and_while(%p: !tile.ptr<f32>, %c: i1, %n: i32) attributes {t
   tile.store %r, %p[%c0] : tensor<64xf32>, !tile.ptr<f32>
   return
 }
+
+// -----
+
+// A global load read once, by an elementwise op with a WGMMA accumulator
+// (stream-K adding another program's partial tile), takes the accumulator's
+// layout, even as the first operand: each thread loads its own elements
+// rather than the tile going through shared memory to change layout.
+// CHECK-LABEL: func.func @partial_into_accumulator
+// CHECK: tile.load {{.*}} -> tensor<128x256xf32, #tile.wgmma<warpgroups = 2>>
+// CHECK-NOT: tile.convert_layout
+// CHECK: arith.addf {{.*}} : tensor<128x256xf32, #tile.wgmma<warpgroups = 2>>
+func.func @partial_into_accumulator(%a: !tile.shared<128x64xbf16>, %b: !tile.shared<64x256xbf16>,
+                                    %P: !tile.view<f32, 2>, %i: i32) attributes {tile.kernel, tile.num_warps = 8 : i32} {
+  %zero = arith.constant dense<0.0> : tensor<128x256xf32>
+  %acc = tile.mma %a, %b, %zero : !tile.shared<128x64xbf16>, !tile.shared<64x256xbf16>, tensor<128x256xf32> -> tensor<128x256xf32>
+  %p = tile.load %P[%i, %i] : !tile.view<f32, 2> -> tensor<128x256xf32>
+  %sum = arith.addf %p, %acc : tensor<128x256xf32>
+  tile.store %sum, %P[%i, %i] : tensor<128x256xf32>, !tile.view<f32, 2>
+  return
+}

@@ -207,3 +207,42 @@ func.func @not_taken(%p: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %q: !ti
   tile.store %v, %p[%c0] bound %n : tensor<256xbf16>, !tile.ptr<bf16>
   return
 }
+
+// -----
+
+// Stores in the two branches of an scf.if (a stream-K epilogue: a partial f32
+// tile handed to another program, or the finished bf16 tile) get their tiles
+// made in their own branch, so the two branches' tiles may share bytes
+// (Analysis/SharedMemory); each store waits first for every earlier TMA
+// store (whichever tiles it read), and the kernel's last wait names no tile.
+// CHECK-LABEL: func.func @branches
+// CHECK: scf.if
+// CHECK-NEXT: %[[P:.*]] = tile.alloc_shared : !tile.shared<128x256xf32>
+// CHECK-NEXT: tile.async_store_wait %[[P]] : !tile.shared<128x256xf32>
+// CHECK-NEXT: tile.barrier
+// CHECK: tile.async_store %[[P]]
+// CHECK: } else {
+// CHECK-NEXT: %[[C:.*]] = tile.alloc_shared : !tile.shared<128x256xbf16>
+// CHECK-NEXT: tile.async_store_wait %[[C]] : !tile.shared<128x256xbf16>
+// CHECK-NEXT: tile.barrier
+// CHECK: tile.async_store %[[C]]
+// CHECK: tile.async_store_wait :
+// CHECK-NEXT: tile.async_store_wait :
+// CHECK-NEXT: return
+func.func @branches(%pp: !tile.ptr<f32> {tile.divisibility = 16 : i64}, %pc: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
+                    %M: i32, %N: i32, %ld: i32 {tile.divisibility = 16 : i64}, %i: i32, %j: i32,
+                    %acc: tensor<128x256xf32>, %partial: i1)
+    attributes {tile.kernel, tile.num_warps = 8 : i32} {
+  %c1 = arith.constant 1 : i32
+  %P = tile.make_view %pp, [%M, %N], [%ld, %c1] : !tile.ptr<f32> -> !tile.view<f32, 2>
+  %C = tile.make_view %pc, [%M, %N], [%ld, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  scf.if %partial {
+    // expected-remark @+1 {{tile-tma-store: through a shared tile and TMA; the kernel's shared tiles and barriers take 131072 bytes}}
+    tile.store %acc, %P[%i, %j] : tensor<128x256xf32>, !tile.view<f32, 2>
+  } else {
+    %c = arith.truncf %acc : tensor<128x256xf32> to tensor<128x256xbf16>
+    // expected-remark @+1 {{tile-tma-store: through a shared tile and TMA; the kernel's shared tiles and barriers take 131072 bytes}}
+    tile.store %c, %C[%i, %j] : tensor<128x256xbf16>, !tile.view<bf16, 2>
+  }
+  return
+}
