@@ -68,6 +68,66 @@ def gemm_persistent(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.co
 
 
 @tile.jit
+def matmul_steps(A, B, i, j, first, last, BM: tile.constexpr, BN: tile.constexpr,
+                 BK: tile.constexpr):
+    """matmul_tile over k-steps first .. last-1 only (K from first*BK to last*BK)."""
+    acc = tile.zeros((BM, BN), tile.float32)
+    for k in range(first * BK, last * BK, BK):
+        a = tile.load(A, (i, k), (BM, BK))
+        b = tile.load(B, (k, j), (BK, BN))
+        acc = tile.mma(a, b, acc)
+    return acc
+
+
+@tile.jit
+def gemm_stream_k(A, B, C, Partials, Flags, BM: tile.constexpr, BN: tile.constexpr,
+                  BK: tile.constexpr, GROUP: tile.constexpr):
+    """The persistent GEMM with its last tiles split along K (stream-K): all
+    but the last two rounds of tiles go whole, program by program; the k-steps
+    of the tiles left are shared evenly, each program taking one contiguous
+    run, so no program idles through a last round that is only partly full.
+    A tile split between programs p and p + 1: p + 1 does its last k-steps
+    first and leaves its partial sum in Partials (rows p + 1), p adds it to its
+    own after its first k-steps and stores the tile. Launch
+    min(SMs, tiles) programs, all resident at once (persistent_grid);
+    Partials: programs * BM x BN float32; Flags: programs int32 zeros (left
+    zero again). Slower than gemm_persistent on the H100 (0.72-0.76 x cuBLAS
+    at 4096^3): in the shared part the programs read A and B at ~64
+    different k offsets at once, which L2 does not hold (docs/perf-notes.md)."""
+    M = A.shape[0]
+    N = B.shape[1]
+    tiles = tile.cdiv(M, BM) * tile.cdiv(N, BN)
+    steps = tile.cdiv(A.shape[1], BK)
+    programs = tile.num_programs(0)
+    pid = tile.program_id(0)
+    rounds = tiles // programs - 1  # whole tiles a program, before the shared ones
+    whole = rounds * programs
+    units = (tiles - whole) * steps  # k-steps of the shared tiles, at least one tile's a program
+    share = tile.cdiv(units, programs)
+    start = tile.minimum(pid * share, units)
+    end = tile.minimum(start + share, units)
+    for r in range(0, rounds + tile.cdiv(end, steps) - start // steps):
+        t = pid + r * programs
+        first = 0
+        last = steps
+        if r >= rounds:  # the shared part: this program's run of k-steps in tile t
+            t = whole + start // steps + r - rounds
+            first = tile.maximum(start - (t - whole) * steps, 0)
+            last = tile.minimum(end - (t - whole) * steps, steps)
+        i, j = grouped_tile(t, M, N, BM, BN, GROUP)
+        acc = matmul_steps(A, B, i, j, first, last, BM, BN, BK)
+        if first > 0:  # program pid - 1 holds the tile's first k-steps
+            tile.store(Partials, (pid * BM, 0), acc)
+            tile.notify(Flags, pid)
+        else:
+            if last < steps:  # program pid + 1 did the tile's last k-steps
+                tile.wait(Flags, pid + 1)
+                acc = acc + tile.load(Partials, ((pid + 1) * BM, 0), (BM, BN))
+                tile.notify(Flags, pid + 1, 0)
+            tile.store(C, (i, j), acc.to(C.dtype))
+
+
+@tile.jit
 def gemm_cluster(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr,
                  GROUP: tile.constexpr):
     """The grouped GEMM with programs in pairs (num_ctas=2, warp_specialize=True):

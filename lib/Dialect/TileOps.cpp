@@ -115,6 +115,20 @@ LogicalResult StoreOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// Signals between programs
+//===----------------------------------------------------------------------===//
+
+/// Flags are 32-bit integers (the width of PTX's acquire loads and release stores).
+static LogicalResult verifyFlags(Operation *op, PtrType flags) {
+  if (!flags.getElementType().isInteger(32))
+    return op->emitOpError() << "flags must be an array of i32, got " << flags;
+  return success();
+}
+
+LogicalResult NotifyOp::verify() { return verifyFlags(*this, getFlags().getType()); }
+LogicalResult WaitFlagOp::verify() { return verifyFlags(*this, getFlags().getType()); }
+
+//===----------------------------------------------------------------------===//
 // Filling and indices
 //===----------------------------------------------------------------------===//
 

@@ -10,8 +10,8 @@
 from .errors import CompilationError
 from .language import (arange, bfloat16, cdiv, constexpr, dtype, exp, exp2, fdiv, float8e4m3,
                        float8e5m2, float16, float32, full, int1, int8, int16, int32, int64, load,
-                       log, log2, max, maximum, min, minimum, mma, neg_inf, num_programs,
-                       program_id, sqrt, store, sum, transpose, where, zeros)
+                       log, log2, max, maximum, min, minimum, mma, neg_inf, notify, num_programs,
+                       program_id, sqrt, store, sum, transpose, wait, where, zeros)
 from .runtime import JITFunction, compile, gpu_available, jit
 from .autotune import Config, autotune  # noqa: E402  (after the runtime it uses)
 
@@ -21,6 +21,6 @@ __all__ = [
     "CompilationError", "Config", "JITFunction", "arange", "autotune", "bfloat16", "cdiv", "compile", "constexpr",
     "dtype", "exp", "exp2", "fdiv", "float8e4m3", "float8e5m2", "float16", "float32", "full",
     "gpu_available", "int1", "int8", "int16", "int32", "int64", "jit", "load", "log", "log2",
-    "max", "maximum", "min", "minimum", "mma", "neg_inf", "num_programs", "program_id", "sqrt",
-    "store", "sum", "transpose", "where", "zeros",
+    "max", "maximum", "min", "minimum", "mma", "neg_inf", "notify", "num_programs", "program_id",
+    "sqrt", "store", "sum", "transpose", "wait", "where", "zeros",
 ]

@@ -121,6 +121,23 @@ def store(array, offset, value, bound=None):
     The tile's dtype must be the array's: convert with `.to(dtype)` first."""
 
 
+# -- signals between programs ---------------------------------------------------
+@_builtin
+def notify(flags, index, value=1):
+    """Set `flags[index] = value` (int32 scalars; `flags` a contiguous 1-D int32
+    array) once every write this program made before it is visible: a program
+    whose `tile.wait` sees the value then sees those writes too (release and
+    acquire at GPU scope; TMA stores included)."""
+
+
+@_builtin
+def wait(flags, index, value=1):
+    """Wait until `flags[index] == value` (set by another program's
+    `tile.notify`). The program waited for must run at the same time: launch a
+    persistent grid (at most one program an SM), or a program may wait for one
+    that cannot start."""
+
+
 # -- making tiles ----------------------------------------------------------------
 @_builtin
 def zeros(shape, dtype=float32):

@@ -476,3 +476,17 @@ func.func @turn_in_producer() attributes {tile.kernel} {
   }
   return
 }
+
+// -----
+func.func @notify_flags(%flags: !tile.ptr<f32>, %i: i32, %v: i32) {
+  // expected-error @+1 {{flags must be an array of i32, got '!tile.ptr<f32>'}}
+  tile.notify %flags[%i], %v : !tile.ptr<f32>
+  return
+}
+
+// -----
+func.func @wait_flags(%flags: !tile.ptr<i16>, %i: i32, %v: i32) {
+  // expected-error @+1 {{flags must be an array of i32, got '!tile.ptr<i16>'}}
+  tile.wait_flag %flags[%i], %v : !tile.ptr<i16>
+  return
+}

@@ -144,3 +144,12 @@ func.func @warp_specialized(%bar: !tile.mbarrier, %phase: i1) attributes {tile.k
   }
   return
 }
+
+// CHECK-LABEL: func.func @signals
+func.func @signals(%flags: !tile.ptr<i32>, %i: i32, %v: i32) {
+  // CHECK: tile.notify %{{.*}}[%{{.*}}], %{{.*}} : !tile.ptr<i32>
+  tile.notify %flags[%i], %v : !tile.ptr<i32>
+  // CHECK: tile.wait_flag %{{.*}}[%{{.*}}], %{{.*}} : !tile.ptr<i32>
+  tile.wait_flag %flags[%i], %v : !tile.ptr<i32>
+  return
+}

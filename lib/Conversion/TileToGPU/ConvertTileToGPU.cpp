@@ -48,6 +48,28 @@ Value tile::threadId(OpBuilder &b, Location loc) {
   return arith::IndexCastOp::create(b, loc, b.getI64Type(), tid);
 }
 
+/// Runs `body` on the threads whose index is below `count` (a whole number
+/// of warps keeps every warp converged).
+static void onThreadsBelow(OpBuilder &b, Location loc, int64_t count,
+                           function_ref<void(OpBuilder &, Location)> body) {
+  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, threadId(b, loc),
+                                      constI64(b, loc, count));
+  scf::IfOp::create(b, loc, first, [&](OpBuilder &t, Location l) {
+    body(t, l);
+    scf::YieldOp::create(t, l);
+  });
+}
+
+void tile::onThreadZero(OpBuilder &b, Location loc,
+                        function_ref<void(OpBuilder &, Location)> body) {
+  onThreadsBelow(b, loc, 1, body);
+}
+
+void tile::onWarpZero(OpBuilder &b, Location loc,
+                      function_ref<void(OpBuilder &, Location)> body) {
+  onThreadsBelow(b, loc, 32, body);
+}
+
 Value tile::constI64(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIntOp::create(b, loc, b.getI64Type(), v);
 }

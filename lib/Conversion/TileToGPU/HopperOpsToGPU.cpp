@@ -17,16 +17,6 @@ Value offsetBy(OpBuilder &b, Location loc, Value ptr, Value bytes) {
   return LLVM::GEPOp::create(b, loc, ptr.getType(), b.getI8Type(), ptr, ValueRange{bytes});
 }
 
-/// Runs `body` on thread 0 of the CTA only.
-void onThreadZero(OpBuilder &b, Location loc, function_ref<void(OpBuilder &, Location)> body) {
-  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, threadId(b, loc),
-                                      constI64(b, loc, 0));
-  scf::IfOp::create(b, loc, first, [&](OpBuilder &t, Location l) {
-    body(t, l);
-    scf::YieldOp::create(t, l);
-  });
-}
-
 /// Patterns of ops placed in shared memory by planSharedMemory.
 template <typename OpTy>
 struct SharedPattern : public StatefulPattern<OpTy> {

@@ -1,6 +1,7 @@
 // Global memory: make_view, load, store. Each thread reads or writes the
 // elements it holds, in runs as wide (up to 16 bytes) as the divisibility
-// facts allow, each run guarded by the bounds.
+// facts allow, each run guarded by the bounds. And the flags programs signal
+// each other through (notify, wait_flag): release and acquire at GPU scope.
 #include "Conversion/TileToGPU/Patterns.h"
 #include "Conversion/TileToGPU/ThreadLayout.h"
 
@@ -217,6 +218,68 @@ struct StoreLowering : public StatefulPattern<StoreOp> {
     return success();
   }
 };
+
+/// flags[index] as an `!llvm.ptr<1>` to an i32.
+Value flagAddress(OpBuilder &b, Location loc, Value flags, Value index) {
+  Value i = arith::ExtSIOp::create(b, loc, b.getI64Type(), index);
+  return LLVM::GEPOp::create(b, loc, flags.getType(), b.getI32Type(), flags, ValueRange{i});
+}
+
+/// The program's threads meet at a barrier (a consumers' one in a
+/// warp-specialized kernel), so every earlier write is done or, for thread 0's
+/// TMA stores, issued. The first warp then waits for those stores to land (not
+/// only to have read shared memory), orders the async proxy's writes before
+/// its own, and its lane 0 stores the flag with release semantics (as
+/// CUTLASS's GenericBarrier). A whole warp, not thread 0 alone: with lane 0
+/// held in the wait while its warp went on to the next wgmma (`.aligned`),
+/// warp-specialized stream-K hung.
+struct NotifyLowering : public OpConversionPattern<NotifyOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(NotifyOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    gpu::BarrierOp::create(rewriter, loc);
+    onWarpZero(rewriter, loc, [&](OpBuilder &b, Location l) {
+      Value flag = flagAddress(b, l, adaptor.getFlags(), adaptor.getIndex());
+      inlinePtx(b, l, Type(), {flag, adaptor.getValue()},
+                "{ .reg .pred first; .reg .b32 lane; mov.u32 lane, %laneid; "
+                "setp.eq.u32 first, lane, 0; cp.async.bulk.wait_group 0; "
+                "fence.proxy.async.global; @first st.release.gpu.global.b32 [$0], $1; }",
+                "l,r");
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+/// The first warp spins on an acquire load of the flag (every lane reads the
+/// same word, so the warp leaves the loop together), then fences the async
+/// proxy (a TMA copy after the wait reads what the notifier wrote); the
+/// barrier after it holds the program's other warps until then.
+struct WaitFlagLowering : public OpConversionPattern<WaitFlagOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(WaitFlagOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value want = adaptor.getValue();
+    onWarpZero(rewriter, loc, [&](OpBuilder &b, Location l) {
+      Value flag = flagAddress(b, l, adaptor.getFlags(), adaptor.getIndex());
+      scf::WhileOp::create(
+          b, l, TypeRange{}, ValueRange{},
+          [&](OpBuilder &w, Location wl, ValueRange) {
+            Value seen = inlinePtx(w, wl, w.getI32Type(), {flag},
+                                   "ld.acquire.gpu.global.b32 $0, [$1];", "=r,l");
+            Value waiting = arith::CmpIOp::create(w, wl, arith::CmpIPredicate::ne, seen, want);
+            scf::ConditionOp::create(w, wl, waiting, ValueRange{});
+          },
+          [&](OpBuilder &w, Location wl, ValueRange) { scf::YieldOp::create(w, wl); });
+      inlinePtx(b, l, Type(), {}, "fence.proxy.async.global;", "");
+    });
+    gpu::BarrierOp::create(rewriter, loc);
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
 } // namespace
 
 void tile::computeAccessWidths(Operation *root, LoweringState &state) {
@@ -232,6 +295,7 @@ void tile::computeAccessWidths(Operation *root, LoweringState &state) {
 
 void tile::populateMemoryOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                                     LoweringState &state) {
-  patterns.add<MakeViewLowering>(converter, patterns.getContext());
+  patterns.add<MakeViewLowering, NotifyLowering, WaitFlagLowering>(converter,
+                                                                  patterns.getContext());
   patterns.add<LoadLowering, StoreLowering>(converter, patterns.getContext(), state);
 }

@@ -62,6 +62,12 @@ Value extractWord(OpBuilder &b, Location loc, Value regs, int64_t first);
 
 /// The thread's index in the CTA, as i64.
 Value threadId(OpBuilder &b, Location loc);
+/// Runs `body` on thread 0 of the CTA only.
+void onThreadZero(OpBuilder &b, Location loc, function_ref<void(OpBuilder &, Location)> body);
+/// Runs `body` on the CTA's first warp: a wait that one thread would spin in
+/// leaves its warp diverged at the barrier after it, which `bar.sync` (each
+/// warp arrives as a whole) does not allow.
+void onWarpZero(OpBuilder &b, Location loc, function_ref<void(OpBuilder &, Location)> body);
 Value constI64(OpBuilder &b, Location loc, int64_t v);
 Value constI32(OpBuilder &b, Location loc, int64_t v);
 /// The 32-bit shared-window address of a shared pointer.

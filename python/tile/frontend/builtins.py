@@ -172,6 +172,25 @@ class Builtins:
         self.builder.op(f"tile.store {value.name}, {target} : {value.type.mlir()}, "
                         f"{type_.mlir()}", self.loc(node))
 
+    # -- signals between programs -------------------------------------------------
+    def flag(self, node, flags, index, value, what: str) -> str:
+        """Checks a notify's or wait's operands; returns `%flags[%i], %v : type`."""
+        array = self.array(node, flags, f"{what}'s flags")
+        if array.rank != 1 or array.dtype != tl.int32 or isinstance(array.strides[0], Value):
+            raise self.error(node, f"{what}: flags must be a contiguous 1-D int32 array, got "
+                             f"{describe(array)}")
+        index = self.int32(node, index, f"{what}'s index")
+        value = self.int32(node, value, f"{what}'s value")
+        return f"{array.pointer.name}[{index.name}], {value.name} : {array.pointer.type.mlir()}"
+
+    def builtin_notify(self, node, flags, index, value=1):
+        self.builder.op(f"tile.notify {self.flag(node, flags, index, value, 'notify')}",
+                        self.loc(node))
+
+    def builtin_wait(self, node, flags, index, value=1):
+        self.builder.op(f"tile.wait_flag {self.flag(node, flags, index, value, 'wait')}",
+                        self.loc(node))
+
     # -- making tiles --------------------------------------------------------------
     def fill(self, node, name: str, shape, value, dtype) -> Value:
         shape = self.tile_shape(node, shape, f"{name}'s shape")

@@ -55,9 +55,10 @@ class Executor:
     """Runs ops for one batch of programs: `pids` is (P, 3), one program id a row."""
 
     def __init__(self, grid: tuple[int, int, int], pids: np.ndarray, env: dict,
-                 num_ctas: int = 1):
+                 num_ctas: int = 1, scheduler=None):
         self.grid, self.pids, self.env = grid, pids, env
         self.num_ctas = num_ctas  # programs a cluster along axis 0 (tile.num_ctas)
+        self.scheduler = scheduler  # where programs wait for each other (signals.py)
 
     @property
     def size(self) -> int:
@@ -214,6 +215,14 @@ def run_function(func, arguments: list, grid: tuple[int, int, int]) -> None:
     # A batch holds whole clusters (consecutive rows), so that multicast loads can
     # be checked across each cluster's programs.
     batch = max(1, BATCH_ELEMENTS // _tile_elements(func)) // num_ctas * num_ctas or num_ctas
+    # Programs that wait for each other each run in a thread of their own.
+    from .signals import Scheduler
+    scheduler = Scheduler(func)
+    if scheduler.concurrent:
+        batch = num_ctas
+
+    def run_batch(start):
+        Executor(grid, pids[start:start + batch], dict(env), num_ctas, scheduler).run_block(body)
     with np.errstate(all="ignore"):  # integer wrap-around and inf/NaN behave as on the GPU
-        for start in range(0, len(pids), batch):
-            Executor(grid, pids[start:start + batch], dict(env), num_ctas).run_block(body)
+        scheduler.run_all([lambda start=start: run_batch(start)
+                           for start in range(0, len(pids), batch)])
