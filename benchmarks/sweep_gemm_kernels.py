@@ -1,7 +1,8 @@
 """The GEMM kernels side by side with cuBLAS in one process: plain grouped,
 persistent, warp-specialized, cluster (pairs multicasting B) and persistent
-cluster, at 3 and 4 stages (128x256x64, 8 warps), and the warp-specialized
-persistent ones at 256x128 too. Each result is checked against torch first;
+cluster, at 3 and 4 stages (128x256x64, 8 warps), the warp-specialized
+persistent ones at 256x128 too, and stream-K (SK) plain and warp-specialized
+(launched on zeroed flags; each launch leaves them zero). Each result is checked against torch first;
 timings are taken in four rounds, the kernels in turn, and each is the median
 of its rounds (the H100's clocks drift as it warms up).
     python3 benchmarks/sweep_gemm_kernels.py"""
@@ -12,7 +13,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import tile  # noqa: E402
-from gemm import gemm_cluster, gemm_grouped, gemm_persistent, gemm_persistent_cluster  # noqa: E402
+from gemm import (gemm_cluster, gemm_grouped, gemm_persistent, gemm_persistent_cluster,  # noqa: E402
+                  gemm_stream_k)
 sys.path.insert(0, os.path.dirname(__file__))
 from rows import check_each, interleaved  # noqa: E402
 
@@ -27,6 +29,10 @@ def kernels(a, b, c, M, N, programs):
     ws = dict(warp_specialize=True)
     pair = dict(warp_specialize=True, num_ctas=2)
     tiles, pairs = tile.cdiv(M, 128) * tile.cdiv(N, 256), tile.cdiv(M, 256) * tile.cdiv(N, 256)
+    # Stream-K: its workspace, one partial tile a program, and zeroed flags.
+    sk = min(programs, tiles)
+    partials = torch.empty(sk * 128, 256, device="cuda", dtype=torch.float32)
+    flags = torch.zeros(sk, device="cuda", dtype=torch.int32)
     return {
         "G p4": lambda: gemm_grouped[(tiles,)](a, b, c, num_stages=4, **o),
         "P p4": lambda: gemm_persistent[(programs,)](a, b, c, num_stages=4, **o),
@@ -39,6 +45,8 @@ def kernels(a, b, c, M, N, programs):
         "P w4 256x128": lambda: gemm_persistent[(programs,)](a, b, c, num_stages=4, **ws, **tall),
         "PC w4 256x128": lambda: gemm_persistent_cluster[(programs,)](a, b, c, num_stages=4,
                                                                       **pair, **tall),
+        "SK p3": lambda: gemm_stream_k[(sk,)](a, b, c, partials, flags, num_stages=3, **o),
+        "SK w4": lambda: gemm_stream_k[(sk,)](a, b, c, partials, flags, num_stages=4, **ws, **o),
     }
 
 
