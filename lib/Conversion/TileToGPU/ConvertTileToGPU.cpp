@@ -65,6 +65,16 @@ void tile::onThreadZero(OpBuilder &b, Location loc,
   onThreadsBelow(b, loc, 1, body);
 }
 
+void tile::spinWhile(OpBuilder &b, Location loc,
+                     function_ref<Value(OpBuilder &, Location)> waiting) {
+  scf::WhileOp::create(
+      b, loc, TypeRange{}, ValueRange{},
+      [&](OpBuilder &w, Location l, ValueRange) {
+        scf::ConditionOp::create(w, l, waiting(w, l), ValueRange{});
+      },
+      [&](OpBuilder &w, Location l, ValueRange) { scf::YieldOp::create(w, l); });
+}
+
 void tile::onWarpZero(OpBuilder &b, Location loc,
                       function_ref<void(OpBuilder &, Location)> body) {
   onThreadsBelow(b, loc, 32, body);

@@ -442,18 +442,13 @@ struct WaitLowering : public OpConversionPattern<WaitOp> {
     Location loc = op.getLoc();
     Value bar = sharedAddress(rewriter, loc, adaptor.getBarrier());
     Value phase = arith::ExtUIOp::create(rewriter, loc, rewriter.getI32Type(), adaptor.getPhase());
-    scf::WhileOp::create(
-        rewriter, loc, TypeRange{}, ValueRange{},
-        [&](OpBuilder &b, Location l, ValueRange) {
-          Value ready = inlinePtx(b, l, b.getI32Type(), {bar, phase},
-                                  "{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, "
-                                  "[$1], $2; selp.u32 $0, 1, 0, p; }",
-                                  "=r,r,r");
-          Value waiting = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, ready,
-                                                constI32(b, l, 0));
-          scf::ConditionOp::create(b, l, waiting, ValueRange{});
-        },
-        [&](OpBuilder &b, Location l, ValueRange) { scf::YieldOp::create(b, l); });
+    spinWhile(rewriter, loc, [&](OpBuilder &b, Location l) {
+      Value ready = inlinePtx(b, l, b.getI32Type(), {bar, phase},
+                              "{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, "
+                              "[$1], $2; selp.u32 $0, 1, 0, p; }",
+                              "=r,r,r");
+      return arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, ready, constI32(b, l, 0));
+    });
     rewriter.eraseOp(op);
     return success();
   }

@@ -264,15 +264,11 @@ struct WaitFlagLowering : public OpConversionPattern<WaitFlagOp> {
     Value want = adaptor.getValue();
     onWarpZero(rewriter, loc, [&](OpBuilder &b, Location l) {
       Value flag = flagAddress(b, l, adaptor.getFlags(), adaptor.getIndex());
-      scf::WhileOp::create(
-          b, l, TypeRange{}, ValueRange{},
-          [&](OpBuilder &w, Location wl, ValueRange) {
-            Value seen = inlinePtx(w, wl, w.getI32Type(), {flag},
-                                   "ld.acquire.gpu.global.b32 $0, [$1];", "=r,l");
-            Value waiting = arith::CmpIOp::create(w, wl, arith::CmpIPredicate::ne, seen, want);
-            scf::ConditionOp::create(w, wl, waiting, ValueRange{});
-          },
-          [&](OpBuilder &w, Location wl, ValueRange) { scf::YieldOp::create(w, wl); });
+      spinWhile(b, l, [&](OpBuilder &w, Location wl) {
+        Value seen = inlinePtx(w, wl, w.getI32Type(), {flag},
+                               "ld.acquire.gpu.global.b32 $0, [$1];", "=r,l");
+        return arith::CmpIOp::create(w, wl, arith::CmpIPredicate::ne, seen, want);
+      });
       inlinePtx(b, l, Type(), {}, "fence.proxy.async.global;", "");
     });
     gpu::BarrierOp::create(rewriter, loc);

@@ -64,6 +64,9 @@ Value extractWord(OpBuilder &b, Location loc, Value regs, int64_t first);
 Value threadId(OpBuilder &b, Location loc);
 /// Runs `body` on thread 0 of the CTA only.
 void onThreadZero(OpBuilder &b, Location loc, function_ref<void(OpBuilder &, Location)> body);
+/// A loop that runs `waiting` (it builds an i1 each time round: true to go on)
+/// until it is false: a spin on a barrier or a flag.
+void spinWhile(OpBuilder &b, Location loc, function_ref<Value(OpBuilder &, Location)> waiting);
 /// Runs `body` on the CTA's first warp: a wait that one thread would spin in
 /// leaves its warp diverged at the barrier after it, which `bar.sync` (each
 /// warp arrives as a whole) does not allow.
