@@ -21,8 +21,9 @@ class Deadlock(Exception):
 
 
 class Scheduler:
-    """Counts the threads that run (not blocked in a wait or on their groups),
-    so that a wait can tell when no thread could ever set its flag."""
+    """Counts the threads that run (not blocked in a wait, nor the launching
+    thread while its programs' threads run), so that a wait can tell when no
+    thread could ever set its flag."""
 
     def __init__(self, func):
         # Threads only for kernels that wait: the others run in batches, in order.
@@ -83,7 +84,7 @@ class Scheduler:
         once no thread runs that could make it so."""
         with self.changed:
             while not satisfied():
-                if not self.concurrent or self.deadlocked:
+                if self.deadlocked:
                     raise Deadlock()
                 self.running -= 1
                 self.waiting += 1
