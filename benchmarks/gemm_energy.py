@@ -15,7 +15,8 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import tile  # noqa: E402
-from gemm import gemm_grouped, gemm_persistent, gemm_persistent_cluster  # noqa: E402
+from gemm import (gemm_grouped, gemm_persistent, gemm_persistent_cluster,  # noqa: E402
+                  persistent_grid)
 sys.path.insert(0, os.path.dirname(__file__))
 from rows import check_each  # noqa: E402
 
@@ -47,7 +48,7 @@ def main():
     print(torch.cuda.get_device_name())
     nvml = Nvml()
     programs = torch.cuda.get_device_properties(0).multi_processor_count
-    o = dict(BM=128, BN=256, BK=64, GROUP=8, num_warps=8, num_stages=4)
+    o = dict(BM=128, BN=256, BK=64, GROUP=16, num_warps=8, num_stages=4)
     ws = dict(o, warp_specialize=True)
     for M, N, K in [(4096, 4096, 4096), (8192, 8192, 8192)]:
         a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
@@ -55,10 +56,11 @@ def main():
         c = torch.empty(M, N, device="cuda", dtype=torch.bfloat16)
         ref = a @ b
         runs = {"cuBLAS": lambda: torch.matmul(a, b, out=ref),
-                "P w4": lambda: gemm_persistent[(programs,)](a, b, c, **ws),
-                "P w4 256x128": lambda: gemm_persistent[(programs,)](a, b, c,
-                                                                     **dict(ws, BM=256, BN=128)),
-                "PC w4": lambda: gemm_persistent_cluster[(programs,)](a, b, c, num_ctas=2, **ws),
+                "P w4": lambda: gemm_persistent[persistent_grid(M, N, programs)](a, b, c, **ws),
+                "P w4 256x128": lambda: gemm_persistent[persistent_grid(M, N, programs)](
+                    a, b, c, **dict(ws, BM=256, BN=128, GROUP=8)),
+                "PC w4": lambda: gemm_persistent_cluster[(programs,)](a, b, c, num_ctas=2,
+                                                                      **dict(ws, GROUP=8)),
                 "G p4": lambda: gemm_grouped[(tile.cdiv(M, 128) * tile.cdiv(N, 256),)](a, b, c,
                                                                                      **o)}
         check_each(runs, c, ref, f"{M}x{N}x{K}")

@@ -14,7 +14,7 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
 import tile  # noqa: E402
 from gemm import (gemm_cluster, gemm_grouped, gemm_persistent, gemm_persistent_cluster,  # noqa: E402
-                  gemm_stream_k)
+                  gemm_stream_k, persistent_grid)
 sys.path.insert(0, os.path.dirname(__file__))
 from rows import check_each, interleaved  # noqa: E402
 
@@ -24,10 +24,12 @@ SHAPES = [(4096, 4096, 4096), (8192, 8192, 8192), (8192, 4096, 4096), (8192, 143
 def kernels(a, b, c, M, N, programs):
     """name -> launch: G grouped, P persistent, C cluster; p plain, w warp
     specialized; the digit is the number of stages."""
-    o = dict(BM=128, BN=256, BK=64, GROUP=8, num_warps=8)
-    tall = dict(o, BM=256, BN=128)
+    o = dict(BM=128, BN=256, BK=64, GROUP=16, num_warps=8)  # groups of 2048 rows
+    tall = dict(o, BM=256, BN=128, GROUP=8)
     ws = dict(warp_specialize=True)
     pair = dict(warp_specialize=True, num_ctas=2)
+    o_pair, tall_pair = dict(o, GROUP=8), dict(tall, GROUP=4)  # a pair's block is 2 BM rows
+    grid = persistent_grid(M, N, programs)  # equal rounds
     tiles, pairs = tile.cdiv(M, 128) * tile.cdiv(N, 256), tile.cdiv(M, 256) * tile.cdiv(N, 256)
     # Stream-K: its workspace, one partial tile a program, and zeroed flags.
     sk = min(programs, tiles)
@@ -35,16 +37,16 @@ def kernels(a, b, c, M, N, programs):
     flags = torch.zeros(sk, device="cuda", dtype=torch.int32)
     return {
         "G p4": lambda: gemm_grouped[(tiles,)](a, b, c, num_stages=4, **o),
-        "P p4": lambda: gemm_persistent[(programs,)](a, b, c, num_stages=4, **o),
-        "P w3": lambda: gemm_persistent[(programs,)](a, b, c, num_stages=3, **ws, **o),
-        "P w4": lambda: gemm_persistent[(programs,)](a, b, c, num_stages=4, **ws, **o),
-        "C w3": lambda: gemm_cluster[(2 * pairs,)](a, b, c, num_stages=3, **pair, **o),
-        "PC w3": lambda: gemm_persistent_cluster[(programs,)](a, b, c, num_stages=3, **pair, **o),
-        "PC w4": lambda: gemm_persistent_cluster[(programs,)](a, b, c, num_stages=4, **pair, **o),
+        "P p4": lambda: gemm_persistent[grid](a, b, c, num_stages=4, **o),
+        "P w3": lambda: gemm_persistent[grid](a, b, c, num_stages=3, **ws, **o),
+        "P w4": lambda: gemm_persistent[grid](a, b, c, num_stages=4, **ws, **o),
+        "C w3": lambda: gemm_cluster[(2 * pairs,)](a, b, c, num_stages=3, **pair, **o_pair),
+        "PC w3": lambda: gemm_persistent_cluster[(programs,)](a, b, c, num_stages=3, **pair, **o_pair),
+        "PC w4": lambda: gemm_persistent_cluster[(programs,)](a, b, c, num_stages=4, **pair, **o_pair),
         # cuBLAS's shape at these sizes: 256x128 tiles (each warpgroup 128 rows).
-        "P w4 256x128": lambda: gemm_persistent[(programs,)](a, b, c, num_stages=4, **ws, **tall),
+        "P w4 256x128": lambda: gemm_persistent[grid](a, b, c, num_stages=4, **ws, **tall),
         "PC w4 256x128": lambda: gemm_persistent_cluster[(programs,)](a, b, c, num_stages=4,
-                                                                      **pair, **tall),
+                                                                      **pair, **tall_pair),
         "SK p3": lambda: gemm_stream_k[(sk,)](a, b, c, partials, flags, num_stages=3, **o),
         "SK w4": lambda: gemm_stream_k[(sk,)](a, b, c, partials, flags, num_stages=4, **ws, **o),
     }

@@ -21,7 +21,7 @@ from rows import check_each, interleaved  # noqa: E402
 
 SHAPES = [(3968, 4096, 4096), (4096, 4096, 4096), (4224, 4096, 4096),
           (8064, 8192, 8192), (8192, 8192, 8192), (8448, 8192, 8192)]
-CONFIG = dict(BM=128, BN=256, BK=64, GROUP=8, num_warps=8, num_stages=4, warp_specialize=True)
+CONFIG = dict(BM=128, BN=256, BK=64, GROUP=16, num_warps=8, num_stages=4, warp_specialize=True)
 
 
 def main():

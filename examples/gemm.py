@@ -12,13 +12,16 @@ import tile
 
 @tile.jit
 def matmul_tile(A, B, i, j, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr,
-                SHARED_B: tile.constexpr = False):
+                SHARED_B: tile.constexpr = False, backwards=False):
     """A[i:i+BM, :] @ B[:, j:j+BN], accumulated in f32. SHARED_B: every program
-    of the cluster takes the same j (its B tiles are multicast)."""
+    of the cluster takes the same j (its B tiles are multicast). backwards:
+    march K from its end (persistent kernels' odd rounds; see round_backwards)."""
     acc = tile.zeros((BM, BN), tile.float32)
+    last = (tile.cdiv(A.shape[1], BK) - 1) * BK
     # March along K: acc += A[i:i+BM, k:k+BK] @ B[k:k+BK, j:j+BN]. Tiles that
     # stick out of A or B read zeros, which add nothing.
-    for k in range(0, A.shape[1], BK):
+    for step in range(0, A.shape[1], BK):
+        k = last - step if backwards else step
         a = tile.load(A, (i, k), (BM, BK))
         b = tile.load(B, (k, j), (BK, BN), multicast=SHARED_B)
         acc = tile.mma(a, b, acc)
@@ -37,14 +40,28 @@ def gemm(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
 def grouped_tile(t, M, N, BM: tile.constexpr, BN: tile.constexpr, GROUP: tile.constexpr):
     """Where tile t of an M x N output starts when tiles go in grouped order:
     GROUP rows of tiles per column sweep, so that programs running together
-    share B's tiles in L2."""
+    share A's and B's tiles in L2 (GROUP * BM near 2048 keeps what a round of
+    132 tiles reads smallest). Every other group sweeps the columns right to
+    left, so the programs crossing into the next group find B's last columns
+    still in L2."""
     tiles_m = tile.cdiv(M, BM)
     tiles_n = tile.cdiv(N, BN)
-    first_m = (t // (GROUP * tiles_n)) * GROUP
-    rows = tiles_m - first_m
+    group = t // (GROUP * tiles_n)
+    rows = tiles_m - group * GROUP
     if rows > GROUP:
         rows = GROUP
-    return (first_m + t % rows) * BM, ((t % (GROUP * tiles_n)) // rows) * BN
+    column = (t % (GROUP * tiles_n)) // rows
+    if group % 2 == 1:
+        column = tiles_n - 1 - column
+    return (group * GROUP + t % rows) * BM, column * BN
+
+
+@tile.jit
+def round_backwards(t, programs):
+    """Whether tile t of a persistent walk (t, t + programs, ...) marches K
+    backwards: every other round does, so it starts on the k-slices the round
+    before read last, which L2 still holds (a third less DRAM traffic at 4096^3)."""
+    return (t // programs) % 2 == 1
 
 
 @tile.jit
@@ -64,7 +81,8 @@ def gemm_persistent(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.co
     tiles = tile.cdiv(A.shape[0], BM) * tile.cdiv(B.shape[1], BN)
     for t in range(tile.program_id(0), tiles, tile.num_programs(0)):
         i, j = grouped_tile(t, A.shape[0], B.shape[1], BM, BN, GROUP)
-        tile.store(C, (i, j), matmul_tile(A, B, i, j, BM, BN, BK).to(C.dtype))
+        acc = matmul_tile(A, B, i, j, BM, BN, BK, backwards=round_backwards(t, tile.num_programs(0)))
+        tile.store(C, (i, j), acc.to(C.dtype))
 
 
 @tile.jit
@@ -151,7 +169,8 @@ def gemm_persistent_cluster(A, B, C, BM: tile.constexpr, BN: tile.constexpr,
     for c in range(tile.program_id(0) // 2, blocks, pairs):
         i, j = grouped_tile(c, A.shape[0], B.shape[1], 2 * BM, BN, GROUP)
         i = i + (tile.program_id(0) % 2) * BM
-        tile.store(C, (i, j), matmul_tile(A, B, i, j, BM, BN, BK, True).to(C.dtype))
+        acc = matmul_tile(A, B, i, j, BM, BN, BK, True, round_backwards(c, pairs))
+        tile.store(C, (i, j), acc.to(C.dtype))
 
 
 @tile.jit
@@ -170,8 +189,8 @@ def gemm_nt(A, W, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr)
 
 # One configuration does not serve every shape: @tile.autotune times these on the
 # first launch of each (M, N, K, dtypes) and keeps the fastest (on disk too).
-CONFIGS = [tile.Config(dict(BM=128, BN=256, BK=64, GROUP=8), num_warps=8, num_stages=4),
-           tile.Config(dict(BM=128, BN=256, BK=64, GROUP=8), num_warps=8, num_stages=3),
+CONFIGS = [tile.Config(dict(BM=128, BN=256, BK=64, GROUP=16), num_warps=8, num_stages=4),
+           tile.Config(dict(BM=128, BN=256, BK=64, GROUP=16), num_warps=8, num_stages=3),
            tile.Config(dict(BM=256, BN=128, BK=64, GROUP=8), num_warps=8, num_stages=4),
            tile.Config(dict(BM=128, BN=128, BK=64, GROUP=8), num_warps=4, num_stages=4)]
 KEY = ["A.shape[0]", "B.shape[1]", "A.shape[1]"]
@@ -181,11 +200,11 @@ gemm_tuned = tile.autotune(CONFIGS, key=KEY, default=CONFIGS[0])(gemm_grouped)
 # The persistent kernel. Its epilogue's tile cannot reuse the stages (the next
 # tile's loads fill them): with 3 stages the whole 64 KiB tile fits beside
 # them, with 4 it goes in 64-column windows through 32 KiB (tile-tma-store).
-PERSISTENT_CONFIGS = [tile.Config(dict(BM=128, BN=256, BK=64, GROUP=8), num_warps=8,
+PERSISTENT_CONFIGS = [tile.Config(dict(BM=128, BN=256, BK=64, GROUP=16), num_warps=8,
                                   num_stages=3),
                       tile.Config(dict(BM=256, BN=128, BK=64, GROUP=8), num_warps=8,
                                   num_stages=3),
-                      tile.Config(dict(BM=128, BN=256, BK=64, GROUP=8), num_warps=8,
+                      tile.Config(dict(BM=128, BN=256, BK=64, GROUP=16), num_warps=8,
                                   num_stages=4, warp_specialize=True)]
 gemm_persistent_tuned = tile.autotune(PERSISTENT_CONFIGS, key=KEY)(gemm_persistent)
 
@@ -210,8 +229,15 @@ def cluster_grid(M, N, programs=None):
 
 
 def persistent_grid(M, N, programs):
-    """The grid of gemm_persistent (and its tuned form): at most `programs` programs."""
-    return lambda meta: (min(programs, tile.cdiv(M, meta["BM"]) * tile.cdiv(N, meta["BN"])),)
+    """The grid of gemm_persistent (and its tuned form): at most `programs`
+    programs, as few as take the same number of rounds, so that every program
+    walks as many tiles as the others or one fewer (4096^3 in 128x256 tiles: 128
+    programs of 4 tiles rather than 132 of which 16 idle in the last round; the
+    idle SMs' power goes to the busy ones, docs/perf-notes.md)."""
+    def grid(meta):
+        tiles = tile.cdiv(M, meta["BM"]) * tile.cdiv(N, meta["BN"])
+        return (tile.cdiv(tiles, tile.cdiv(tiles, programs)),)
+    return grid
 
 
 def grouped_grid(M, N):
