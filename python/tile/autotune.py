@@ -44,7 +44,7 @@ from pathlib import Path
 from . import interpreter
 from .errors import CompilationError
 from .runtime import cache, driver
-from .runtime.jit import JITFunction
+from .runtime.jit import JITFunction, check_launch_options
 from .runtime.launcher import resolve_stream
 
 _FORMAT = 1
@@ -64,6 +64,7 @@ class Config:
                  warp_specialize: bool = False, num_ctas: int = 1):
         if not isinstance(kwargs, dict):
             raise TypeError(f"tile.Config takes a dict of constexpr values, got {kwargs!r}")
+        check_launch_options("tile.Config", num_warps, num_stages, warp_specialize, num_ctas)
         self.kwargs, self.num_warps, self.num_stages = dict(kwargs), num_warps, num_stages
         self.warp_specialize = bool(warp_specialize)
         self.num_ctas = num_ctas

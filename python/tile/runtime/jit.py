@@ -32,6 +32,21 @@ DEFAULT_NUM_WARPS = 4
 _NO_DEFAULT = object()  # a parameter without a default, for the C path's binding
 
 
+def check_launch_options(where: str, num_warps=None, num_stages=None, warp_specialize=None,
+                         num_ctas=None) -> None:
+    """A TypeError naming the launch option given a value of the wrong type (None
+    stands for the default), before anything compiles; `where` starts the message.
+    Their ranges are `CompileOptions.validate`'s (num_warps 1-16, a power of two)."""
+    for name, value in (("num_warps", num_warps), ("num_stages", num_stages),
+                        ("num_ctas", num_ctas)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise TypeError(f"{where}: {name} must be an int, got {value!r} "
+                            f"({type(value).__name__})")
+    if warp_specialize is not None and not isinstance(warp_specialize, bool):
+        raise TypeError(f"{where}: warp_specialize must be True or False, got "
+                        f"{warp_specialize!r} ({type(warp_specialize).__name__})")
+
+
 def _is_constexpr(annotation, globals_) -> bool:
     if annotation is tl.constexpr:
         return True
@@ -175,6 +190,7 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
                 self._binder(*args, **kwargs)
         except TypeError as e:
             raise self._binding_error(e, args, kwargs) from None
+        check_launch_options(self.__name__, num_warps, num_stages, warp_specialize, num_ctas)
         values = dict(zip(self._runtime_names, runtime_values))
         constexprs = dict(zip(self._constexpr_names, constexpr_values))
         specs, runtime, devices, host_arrays, unknown_memory = {}, [], set(), {}, []
@@ -274,6 +290,8 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
             runtime, constexprs, launch_options, stream = self._binder(*args, **kwargs)
         except TypeError as e:
             raise self._binding_error(e, args, kwargs) from None
+        # Checked on every call: 4.0 == 4 would find the launcher compiled for num_warps=4.
+        check_launch_options(self.__name__, *launch_options)
         key, raw = [launch_options, *map(repr, constexprs)], []
         try:
             device, hint = collect(self._runtime_names, runtime, key, raw, stream)
