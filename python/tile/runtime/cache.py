@@ -5,7 +5,10 @@ compile options including the target, compiler fingerprint). It is written to
 a temporary file in the same directory and renamed into place, so a reader
 never sees half of it; it starts with a magic line holding the SHA-256 of the
 rest, so a truncated or corrupt entry is detected, reported, deleted and
-rebuilt, never loaded.
+rebuilt, never loaded. So is an entry whose payload has a valid checksum but not
+the entry's schema (every field a launch reads is checked when it is loaded).
+Temporary files that writers killed before their rename left behind are deleted
+by later writes once they are STALE_TEMPORARY_SECONDS old.
 
     TILE_CACHE_DIR   where entries go (default: $XDG_CACHE_HOME/tile, ~/.cache/tile)
     TILE_CACHE=0     turns the disk cache off (compiles every time a process starts)
@@ -14,16 +17,25 @@ With TILE_DUMP_DIR set the disk cache is off too: every stage must be built to b
 from __future__ import annotations
 
 import base64
+import binascii
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
+import time
 import warnings
 from functools import lru_cache
 from pathlib import Path
 
+from .metadata import Fields, MetadataError, check_launch_metadata, kind_of
+
 MAGIC = b"tile-cache-v1 "
 _ENTRY_FORMAT = 1
+_TEMPORARY = ".tmp"  # write_checksummed's temporary files: ".<name>-<random>.tmp"
+# A temporary file this old belongs to a writer that was killed (writing takes
+# milliseconds); write_checksummed deletes such files in the directory it writes to.
+STALE_TEMPORARY_SECONDS = 600
 
 
 def cache_dir() -> Path | None:
@@ -80,11 +92,33 @@ def kernel_to_json(kernel) -> dict:
     return {"name": kernel.name, "asm": asm, "metadata": kernel.metadata}
 
 
-def kernel_from_json(data: dict):
+def kernel_from_json(data, fields: Fields):
+    """The CompiledKernel of `kernel_to_json`'s data, its schema checked first
+    (MetadataError naming the field): a bad entry must fail here, not at a launch."""
     from ..compiler import CompiledKernel
-    asm = {stage: (base64.b64decode(text["base64"]) if isinstance(text, dict) else text)
-           for stage, text in data["asm"].items()}
-    return CompiledKernel(data["name"], asm, data["metadata"])
+    data = fields.obj(data, "kernel")
+    name = fields.string(data, "name", "kernel")
+    asm = {stage: _stage_text(fields, text, f"kernel.asm.{stage}")
+           for stage, text in fields.obj(fields.get(data, "asm", "kernel"), "kernel.asm").items()}
+    if not isinstance(asm.get("ptx"), str):
+        fields.fail("kernel.asm.ptx", "is missing or not text")
+    if "cubin" in asm and not isinstance(asm["cubin"], bytes):
+        fields.fail("kernel.asm.cubin", "is text, expected bytes as {\"base64\": ...}")
+    metadata = fields.obj(fields.get(data, "metadata", "kernel"), "kernel.metadata")
+    check_launch_metadata(fields, metadata, "kernel.metadata")
+    return CompiledKernel(name, asm, metadata)
+
+
+def _stage_text(fields: Fields, value, field: str) -> str | bytes:
+    """One stage of `kernel_to_json`: text, or bytes as {"base64": ...}."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, dict) or not isinstance(value.get("base64"), str):
+        fields.fail(field, f"is {kind_of(value)}, expected text or {{\"base64\": ...}}")
+    try:
+        return base64.b64decode(value["base64"], validate=True)
+    except binascii.Error as e:
+        return fields.fail(field, f"is not valid base64 ({e})")
 
 
 def write_checksummed(path: Path, magic: bytes, payload: bytes) -> None:
@@ -92,14 +126,34 @@ def write_checksummed(path: Path, magic: bytes, payload: bytes) -> None:
     (a temporary file renamed over `path`). Raises OSError."""
     blob = magic + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}-", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem[:16]}-", suffix=_TEMPORARY, dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(blob)
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise
+
+
+def remove_stale_temporaries(directory: Path) -> None:
+    """Deletes the temporary files of writers that were killed before their rename.
+    A live writer's file is seconds old at most, so only files untouched for
+    STALE_TEMPORARY_SECONDS go; each name is unique (mkstemp), so nothing new can
+    take a deleted file's place."""
+    cutoff = time.time() - STALE_TEMPORARY_SECONDS
+    try:
+        candidates = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in candidates:
+        if not (entry.name.startswith(".") and entry.name.endswith(_TEMPORARY)):
+            continue
+        with contextlib.suppress(OSError):  # gone already: another process swept it
+            if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                os.unlink(entry.path)
 
 
 def checksummed_payload(blob: bytes, magic: bytes) -> bytes:
@@ -113,11 +167,22 @@ def checksummed_payload(blob: bytes, magic: bytes) -> bytes:
     return payload
 
 
+def checksummed_json(blob: bytes, magic: bytes):
+    """The JSON document of what write_checksummed wrote; CorruptEntry also when a
+    payload with a valid checksum is not JSON (a writer that wrote garbage)."""
+    try:
+        return json.loads(checksummed_payload(blob, magic))
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+        raise CorruptEntry(f"not JSON ({e})") from None
+
+
 class CorruptEntry(Exception):
     pass
 
 
 class DiskCache:
+    _swept: set[Path] = set()  # directories whose every subdirectory this process swept
+
     def __init__(self, directory: Path):
         self.directory = Path(directory)
 
@@ -135,22 +200,26 @@ class DiskCache:
             warnings.warn(f"tile cache: cannot read {path} ({e}); compiling", RuntimeWarning)
             return None
         try:
-            return kernel_from_json(self._verified(blob, key))
-        except (CorruptEntry, ValueError, KeyError, TypeError) as e:
+            return self._kernel(blob, key, path)
+        except CorruptEntry as e:
             warnings.warn(f"tile cache: corrupt entry {path} ({e}); rebuilding it",
                           RuntimeWarning, stacklevel=2)
-            try:
+            with contextlib.suppress(OSError):
                 path.unlink()
-            except OSError:
-                pass
             return None
 
     @staticmethod
-    def _verified(blob: bytes, key: str) -> dict:
-        data = json.loads(checksummed_payload(blob, MAGIC))
-        if data.get("format") != _ENTRY_FORMAT or data.get("key") != key:
-            raise CorruptEntry("entry is for another key or format")
-        return data["kernel"]
+    def _kernel(blob: bytes, key: str, path: Path):
+        """The entry's CompiledKernel; CorruptEntry saying what is wrong with it."""
+        data = checksummed_json(blob, MAGIC)
+        fields = Fields(path)
+        try:
+            fields.obj(data, "")
+            if data.get("format") != _ENTRY_FORMAT or data.get("key") != key:
+                raise CorruptEntry("entry is for another key or format")
+            return kernel_from_json(fields.get(data, "kernel"), fields)
+        except MetadataError as e:
+            raise CorruptEntry(e.detail) from None
 
     def store(self, key: str, kernel) -> Path | None:
         """Writes an entry atomically; a cache that cannot be written is skipped
@@ -158,6 +227,12 @@ class DiskCache:
         path = self.path(key)
         payload = json.dumps({"format": _ENTRY_FORMAT, "key": key,
                               "kernel": kernel_to_json(kernel)}).encode()
+        if self.directory not in DiskCache._swept:  # the other subdirectories, once
+            DiskCache._swept.add(self.directory)
+            with contextlib.suppress(OSError):
+                for sub in os.scandir(self.directory):
+                    if sub.is_dir(follow_symlinks=False):
+                        remove_stale_temporaries(Path(sub.path))
         try:
             write_checksummed(path, MAGIC, payload)
         except OSError as e:
