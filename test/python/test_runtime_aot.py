@@ -2,6 +2,7 @@
 checks arguments against the compiled signature and needs no MLIR."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -132,3 +133,117 @@ print("mlir loaded:", any(m.startswith("mlir.") for m in sys.modules))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "checked: True" in proc.stdout and "mlir loaded: False" in proc.stdout
+
+
+# -- malformed metadata: an error naming the file and the field, at load ------------------------
+def _edit(**values):
+    def edit(meta):
+        meta.update(values)
+        return meta
+    return edit
+
+
+def _drop(name):
+    def edit(meta):
+        del meta[name]
+        return meta
+    return edit
+
+
+def _in(field, index, **values):
+    def edit(meta):
+        meta[field][index].update(values)
+        return meta
+    return edit
+
+
+MALFORMED = {  # name: (edit of the JSON document, or bytes for the file; the field named)
+    "not_json": (b'{"format": "tile-aot/1",', "not JSON"),
+    "not_utf8": (b"\xff\xfe{}", "not UTF-8 text"),
+    "list": (lambda meta: [meta], "the document is a list, expected an object"),
+    "format": (_edit(format="tile-aot/0"), "format: 'tile-aot/0' is not 'tile-aot/1'"),
+    "no_kernel": (_drop("kernel"), "kernel: is missing"),
+    "block_zero": (_edit(block=[0, 1, 1]), r"block\[0\]: is 0, must be at least 1"),
+    "block_short": (_edit(block=[128, 1]), "block: has 2 entries, expected 3"),
+    "block_too_big": (_edit(block=[2048, 1, 1]), "block: .* more than 1024 threads"),
+    "block_bool": (_edit(block=[True, 1, 1]), r"block\[0\]: is a boolean, expected an integer"),
+    "shared_negative": (_edit(shared_bytes=-5), "shared_bytes: is -5, must be at least 0"),
+    "shared_string": (_edit(shared_bytes="0"), "shared_bytes: is a string"),
+    "arch_format": (_edit(arch="hopper"), "arch: 'hopper' is not a CUDA arch"),
+    "arch_number": (_edit(arch=90), "arch: is an integer, expected a non-empty string"),
+    "params_dict": (_edit(params={}), "params: is an object, expected a list"),
+    "param_align": (_in("params", 0, align=3), r"params\[0\].align: 3 is not a power of two"),
+    "params_count": (lambda meta: {**meta, "params": meta["params"][:-1]},
+                     "params: add: the kernel has 6 parameters"),
+    "tma_entry": (_edit(tma=[{"param": "x"}]), r"tma\[0\]: malformed TMA metadata"),
+    "files_list": (_edit(files=["add.cubin"]), "files: is a list, expected an object"),
+    "files_unknown": (_edit(files={"elf": "add.cubin"}), r"files: names \['elf'\]"),
+    "files_path": (lambda meta: {**meta, "files": {"cubin": "../add.cubin"}},
+                   "files.cubin: '../add.cubin' is not a file name"),
+    "files_missing": (lambda meta: {**meta, "files": {"cubin": "gone.cubin"}},
+                      "files.cubin: .*gone.cubin: No such file"),
+    "sha_missing": (lambda meta: {**meta, "sha256": {}}, "sha256.cubin: is missing"),
+    "args_dict": (_edit(args={}), "args: is an object, expected a list"),
+    "arg_dtype": (_in("args", 1, dtype="f33"), r"args\[1\].dtype: 'f33' is not a tile element"),
+    "arg_kind": (_in("args", 1, kind="tensor"), r"args\[1\].kind: 'tensor' is not one of"),
+    "arg_no_name": (lambda meta: {**meta, "args": [{k: v for k, v in a.items() if k != "name"}
+                                                  for a in meta["args"]]},
+                    r"args\[0\].name: is missing"),
+    "arg_sizes": (_in("args", 0, size_divisibility=[16, 16]),
+                  r"args\[0\].size_divisibility: has 2 entries, expected 1"),
+    "arg_unit_stride": (_in("args", 0, unit_inner_stride=1),
+                        r"args\[0\].unit_inner_stride: is an integer, expected true or false"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(MALFORMED))
+def test_malformed_metadata_names_file_and_field(artifact, damage):
+    from tile.runtime.metadata import MetadataError
+    edit, says = MALFORMED[damage]
+    path = artifact.metadata
+    if isinstance(edit, bytes):
+        path.write_bytes(edit)
+    else:
+        path.write_text(json.dumps(edit(json.loads(path.read_text()))))
+    with pytest.raises(MetadataError, match=f"^{re.escape(str(path))}: {says}") as caught:
+        load(path)
+    assert isinstance(caught.value, ValueError) and caught.value.source == str(path)
+
+
+def _fake_devices(monkeypatch, *capabilities):
+    """GPUs of these compute capabilities, as the loader asks the driver about them."""
+    from tile.runtime import loader
+    names = ("COMPUTE_CAPABILITY_MAJOR", "COMPUTE_CAPABILITY_MINOR")
+    monkeypatch.setattr(driver, "gpu_available", lambda: True)
+    monkeypatch.setattr(loader, "_device_count", lambda: len(capabilities))
+    monkeypatch.setattr(driver, "device_attribute",
+                        lambda device, name: capabilities[device][names.index(name)])
+    monkeypatch.setattr(driver, "LoadedKernel", RecordingKernel)
+    RecordingKernel.launches = []
+
+
+def test_arch_is_checked_against_the_devices(artifact, monkeypatch):
+    from tile.runtime.metadata import MetadataError
+    meta = json.loads(artifact.metadata.read_text())
+    artifact.metadata.write_text(json.dumps({**meta, "arch": "sm_80"}))
+    kernel = load(artifact.metadata)  # no device: only the format is checked
+    named = re.escape(str(artifact.metadata))
+    _fake_devices(monkeypatch, (9, 0))
+    with pytest.raises(MetadataError, match=f"{named}: arch: the kernel is compiled for sm_80; "
+                                            "CUDA device 0 is sm_90"):
+        load(artifact.metadata)
+    x, y, out = (FakeCudaArray((1024,), pointer=0x7F0000000000 + i * 4096) for i in range(3))
+    with pytest.raises(MetadataError, match="compiled for sm_80; CUDA device 0 is sm_90"):
+        kernel[(1,)](x, y, out, 1000)  # loaded before the device was there: its launch
+    assert RecordingKernel.launches == []  # nothing loaded, nothing launched
+
+    artifact.metadata.write_text(json.dumps(meta))  # sm_90a: runs on 9.0 only
+    load(artifact.metadata)[(1,)](x, y, out, 1000)
+    assert len(RecordingKernel.launches) == 1
+    _fake_devices(monkeypatch, (10, 0), (9, 0))
+    kernel = load(artifact.metadata)  # device 1 can run it
+    with pytest.raises(MetadataError, match="compiled for sm_90a; CUDA device 0 is sm_100"):
+        kernel[(1,)](x, y, out, 1000)  # on device 0
+    _fake_devices(monkeypatch, (10, 0))
+    with pytest.raises(MetadataError, match="compiled for sm_90a; CUDA device 0 is sm_100"):
+        load(artifact.metadata)

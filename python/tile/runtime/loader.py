@@ -4,9 +4,12 @@ cuda-python installed: no MLIR, no ptxas, no frontend.
     kernel = tile.runtime.load("out/add.json")
     kernel[grid](x, y, out, n)              # the runtime arguments; constexprs are baked in
 
-The arguments are checked against the signature the kernel was compiled for
-(dtype, rank, and every alignment or divisibility it assumes), each with an
-error naming the argument.
+The metadata is checked field by field when it is loaded (MetadataError, a
+ValueError naming the file and the field), the arch against each device at the
+first launch on it (an sm_90a kernel runs on compute capability 9.0 only), and
+the arguments against the signature the kernel was compiled for (dtype, rank,
+and every alignment or divisibility it assumes), each with an error naming the
+argument.
 """
 from __future__ import annotations
 
@@ -19,9 +22,11 @@ from ..signature import ArgSpec, satisfies, spec_of_array_key
 from . import driver
 from .arguments import FLOAT_KEY, collect
 from .launcher import Launcher, ParamPacker, grid3, resolve_stream
-from .tensormap import TensorMapSpec
+from .metadata import Fields, MetadataError, arch_capability, check_launch_metadata
 
 FORMAT = "tile-aot/1"
+_IMAGE_KINDS = ("cubin", "fatbin", "ptx")  # in the order _load tries them
+_ARG_KINDS = ("array", "int", "float")
 
 
 def spec_to_json(name: str, spec: ArgSpec) -> dict:
@@ -32,10 +37,24 @@ def spec_to_json(name: str, spec: ArgSpec) -> dict:
             "unit_inner_stride": spec.unit_inner_stride}
 
 
-def spec_from_json(data: dict) -> tuple[str, ArgSpec]:
-    return data["name"], ArgSpec(data["kind"], tl.BY_MLIR[data["dtype"]], data["divisibility"],
-                                 data["rank"], tuple(data["size_divisibility"]),
-                                 tuple(data["stride_divisibility"]), data["unit_inner_stride"])
+def spec_from_json(fields: Fields, data, field: str) -> tuple[str, ArgSpec]:
+    """One entry of the metadata's "args", checked (MetadataError naming the field)."""
+    data = fields.obj(data, field)
+    name = fields.string(data, "name", field)
+    kind = fields.string(data, "kind", field)
+    if kind not in _ARG_KINDS:
+        fields.fail(f"{field}.kind", f"{kind!r} is not one of {', '.join(_ARG_KINDS)}")
+    dtype = fields.string(data, "dtype", field)
+    if dtype not in tl.BY_MLIR:
+        fields.fail(f"{field}.dtype", f"{dtype!r} is not a tile element type "
+                                      f"({', '.join(tl.BY_MLIR)})")
+    rank = fields.integer(data, "rank", field, minimum=1 if kind == "array" else 0)
+    if kind != "array" and rank:
+        fields.fail(f"{field}.rank", f"is {rank}; a scalar has rank 0")
+    return name, ArgSpec(kind, tl.BY_MLIR[dtype], fields.integer(data, "divisibility", field, 1),
+                         rank, tuple(fields.integers(data, "size_divisibility", field, rank, 1)),
+                         tuple(fields.integers(data, "stride_divisibility", field, rank, 1)),
+                         fields.boolean(data, "unit_inner_stride", field))
 
 
 def describe(spec: ArgSpec) -> str:
@@ -63,31 +82,69 @@ def _actual_spec(part) -> ArgSpec:
     return ArgSpec("int", tl.int32, 16 if part else 1)
 
 
+def read_metadata(path: Path) -> dict:
+    """The JSON object of an AOT kernel's metadata file; MetadataError naming the
+    file when it is not one."""
+    try:
+        meta = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise MetadataError(path, "", f"not UTF-8 text ({e})") from None
+    except json.JSONDecodeError as e:
+        raise MetadataError(path, "", f"not JSON ({e})") from None
+    fields = Fields(path)
+    fields.obj(meta, "")
+    if meta.get("format") != FORMAT:
+        fields.fail("format", f"{meta.get('format')!r} is not {FORMAT!r}: not a tile AOT kernel")
+    return meta
+
+
 class AOTKernel:
     def __init__(self, metadata_path):
         path = Path(metadata_path)
-        meta = json.loads(path.read_text())
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{path}: not a tile AOT kernel (format {meta.get('format')!r}, "
-                             f"expected {FORMAT!r})")
-        self.path, self.metadata, self.name = path, meta, meta["kernel"]
-        self.images = {}
-        for kind in ("cubin", "fatbin", "ptx"):
-            file = meta["files"].get(kind)
-            if file is None:
-                continue
-            blob = (path.parent / file).read_bytes()
-            if hashlib.sha256(blob).hexdigest() != meta["sha256"][kind]:
-                raise ValueError(f"{path.parent / file}: checksum mismatch (the artifact is "
-                                 "corrupt or does not belong to this metadata)")
-            self.images[kind] = blob
-        args = [spec_from_json(a) for a in meta["args"]]
+        meta, fields = read_metadata(path), Fields(path)
+        self.path, self.metadata = path, meta
+        self.name = fields.string(meta, "kernel")
+        self._tma = check_launch_metadata(fields, meta)
+        self.images = self._read_images(fields)
+        args = [spec_from_json(fields, a, f"args[{i}]")
+                for i, a in enumerate(fields.array(meta, "args"))]
         self.arg_names = [name for name, _ in args]
         self.specs = dict(args)
-        self._tma = [TensorMapSpec.from_metadata(t) for t in meta.get("tma", [])]
-        ParamPacker(self.name, args, meta["params"], self._tma)  # the ABI must fit, now
+        if len(self.specs) != len(args):
+            fields.fail("args", f"names an argument twice ({', '.join(self.arg_names)})")
+        try:  # the ABI must fit, now
+            ParamPacker(self.name, args, meta["params"], self._tma)
+        except RuntimeError as e:
+            fields.fail("params", str(e))
+        self.check_device()  # some device here must run it; each is checked at its launch
         self._accepted: set[tuple] = set()
         self._launchers: dict[int, Launcher] = {}
+
+    def _read_images(self, fields: Fields) -> dict[str, bytes]:
+        """The kernel's images by kind, each checked against its sha256."""
+        files = fields.obj(fields.get(self.metadata, "files"), "files")
+        digests = fields.obj(fields.get(self.metadata, "sha256"), "sha256")
+        unknown = sorted(set(files) - set(_IMAGE_KINDS))
+        if unknown or not files:
+            fields.fail("files", f"names {unknown or 'no files'}; expected some of "
+                                 f"{', '.join(_IMAGE_KINDS)}")
+        images = {}
+        for kind in _IMAGE_KINDS:
+            if kind not in files:
+                continue
+            file = fields.string(files, kind, "files")
+            if Path(file).name != file:  # the images sit next to the metadata
+                fields.fail(f"files.{kind}", f"{file!r} is not a file name")
+            digest = fields.string(digests, kind, "sha256")
+            try:
+                blob = (self.path.parent / file).read_bytes()
+            except OSError as e:
+                fields.fail(f"files.{kind}", f"{self.path.parent / file}: {e.strerror or e}")
+            if hashlib.sha256(blob).hexdigest() != digest:
+                raise MetadataError(self.path.parent / file, "", "checksum mismatch (the "
+                                    "artifact is corrupt or does not belong to this metadata)")
+            images[kind] = blob
+        return images
 
     def __repr__(self) -> str:
         return f"<tile AOT kernel {self.name} ({self.metadata['arch']}) from {self.path}>"
@@ -124,10 +181,27 @@ class AOTKernel:
         launcher = self._launchers.get(device) or self._load(device)
         launcher(grid, resolve_stream(stream, hint, device), raw)
 
+    def check_device(self, device: int | None = None) -> None:
+        """Raises unless the kernel was compiled for `device`'s architecture (None:
+        for some device present); an sm_90a kernel runs on compute capability 9.0
+        only. Without a GPU there is nothing to check (loading the image fails)."""
+        if not driver.gpu_available():
+            return
+        devices = range(_device_count()) if device is None else [device]
+        have = {d: (driver.device_attribute(d, "COMPUTE_CAPABILITY_MAJOR"),
+                    driver.device_attribute(d, "COMPUTE_CAPABILITY_MINOR")) for d in devices}
+        arch = self.metadata["arch"]
+        if arch_capability(arch) not in have.values():
+            present = ", ".join(f"CUDA device {d} is sm_{major}{minor} (compute capability "
+                                f"{major}.{minor})" for d, (major, minor) in have.items())
+            raise MetadataError(self.path, "arch", f"the kernel is compiled for {arch}; "
+                                f"{present}")
+
     def _load(self, device: int) -> Launcher:
+        self.check_device(device)
         meta = self.metadata
         loaded, errors = None, []
-        for kind in ("cubin", "fatbin", "ptx"):  # the fatbin's PTX serves newer GPUs
+        for kind in _IMAGE_KINDS:
             if kind in self.images:
                 image = self.images[kind] + (b"\0" if kind == "ptx" else b"")
                 try:
@@ -142,6 +216,12 @@ class AOTKernel:
                              meta["params"], self._tma)
         launcher = self._launchers[device] = Launcher(loaded, packer, meta["block"])
         return launcher
+
+
+def _device_count() -> int:
+    cu = driver._cu()
+    driver.check(cu.cuInit(0))
+    return driver.check(cu.cuDeviceGetCount())
 
 
 def load(metadata_path) -> AOTKernel:
