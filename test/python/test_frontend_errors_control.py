@@ -222,7 +222,64 @@ def calls_recurse(x, BLOCK: tile.constexpr):
 
 
 def test_recursion():
-    expect_error(calls_recurse, "# <- recursion", "calls nest deeper than 16", VEC, BLOCK=64)
+    err = expect_error(calls_recurse, "# <- recursion",
+                       "recurse calls itself recursively (recurse → recurse); recursive "
+                       "@tile.jit functions are not supported", VEC, BLOCK=64)
+    assert len(err.callers) == 1  # at the first recursive call, not 16 calls deep
+
+
+@tile.jit
+def ping(v):
+    return pong(v)
+
+
+@tile.jit
+def pong(v):
+    return ping(v)  # <- closes the cycle
+
+
+@tile.jit
+def calls_ping(x, BLOCK: tile.constexpr):
+    tile.store(x, 0, ping(tile.load(x, 0, BLOCK)))
+
+
+def test_mutual_recursion_names_the_cycle():
+    expect_error(calls_ping, "# <- closes the cycle",
+                 "ping calls itself recursively (ping → pong → ping)", VEC, BLOCK=64)
+
+
+@tile.jit
+def calls_kernel_back(v):
+    return calls_the_kernel(v, 64)  # <- kernel again
+
+
+@tile.jit
+def calls_the_kernel(x, BLOCK: tile.constexpr):
+    calls_kernel_back(x)
+
+
+def test_helper_calling_the_kernel_is_recursion():
+    expect_error(calls_the_kernel, "# <- kernel again", "calls_the_kernel calls itself "
+                 "recursively (calls_the_kernel → calls_kernel_back → calls_the_kernel)",
+                 VEC, BLOCK=64)
+
+
+@tile.jit
+def nests(v, DEPTH: tile.constexpr):
+    if DEPTH == 0:
+        return v
+    return nests(v, DEPTH - 1)  # <- nests
+
+
+@tile.jit
+def calls_nests(x, DEPTH: tile.constexpr):
+    tile.store(x, 0, nests(tile.load(x, 0, 64), DEPTH))
+
+
+def test_constexpr_recursion_is_a_cycle_too():
+    """A helper calling itself is reported even where a constexpr would end it."""
+    expect_error(calls_nests, "# <- nests", "nests calls itself recursively (nests → nests)",
+                 VEC, DEPTH=3)
 
 
 @tile.jit

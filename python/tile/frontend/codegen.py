@@ -88,7 +88,7 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
         self.fn = Function(kernel, {}, is_kernel=True)
         self.views: dict[str, Value] = {}  # pointer name -> its tile.make_view
         self.one: Value | None = None      # the i32 constant 1 of unit strides
-        self.depth = 0
+        self.callers: list[Function] = []  # the functions inlining the one being visited
 
     # -- errors and locations ------------------------------------------------
     def loc(self, node: ast.AST) -> ir.Location:
@@ -428,9 +428,14 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
     def inline(self, node: ast.Call, callee, args: list, kwargs: dict):
         """Visits a @tile.jit helper's body in place, with its own scope and
         source locations; its `return` value is the call's value."""
-        if self.depth >= MAX_INLINE_DEPTH:
-            raise self.error(node, f"calls nest deeper than {MAX_INLINE_DEPTH}: recursive "
-                             "@tile.jit functions are not supported")
+        sources = [f.source for f in self.callers] + [self.fn.source]
+        start = next((i for i, s in enumerate(sources) if s is callee.source), None)
+        if start is not None:  # this call closes a cycle
+            cycle = " → ".join(s.name for s in sources[start:] + [callee.source])
+            raise self.error(node, f"{callee.__name__} calls itself recursively ({cycle}); "
+                             "recursive @tile.jit functions are not supported")
+        if len(self.callers) >= MAX_INLINE_DEPTH:
+            raise self.error(node, f"calls nest deeper than {MAX_INLINE_DEPTH}")
         try:
             bound = callee.signature.bind(*args, **kwargs)
         except TypeError as e:
@@ -441,9 +446,9 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
                 raise self.error(node, f"{callee.__name__}(): '{name}' is a tile.constexpr "
                                  f"parameter but got {describe(bound.arguments[name])}, "
                                  "which is only known at run time")
-        caller, site = self.fn, self.loc(node)
+        site = self.loc(node)
+        self.callers.append(self.fn)
         self.fn = Function(callee.source, dict(bound.arguments), is_kernel=False)
-        self.depth += 1
         try:
             fndef = self.parse(callee.source)
             if fndef.args.vararg or fndef.args.kwarg:
@@ -454,5 +459,4 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
             e.add_caller(site.filename, site.line)
             raise
         finally:
-            self.fn = caller
-            self.depth -= 1
+            self.fn = self.callers.pop()
