@@ -9,8 +9,10 @@
     gemm[lambda meta: (tile.cdiv(M, meta["BM"]), tile.cdiv(N, meta["BN"]))](a, b, c)
 
 The first call for a new key launches each configuration once (compiling it; a
-configuration that does not compile or does not fit the device is skipped, its
-reason kept in `kernel.tuning[key]`), times those that ran (median of CUDA-event
+configuration that fails to compile, load, launch or be timed is skipped, its
+reason kept in `kernel.tuning[key]`, with a warning when the failure is not one
+of the refusals in SKIPPED_ERRORS; when none is left, the error gives each
+configuration's reason), times those that ran (median of CUDA-event
 timed runs after a warm-up, L2 flushed before each run, as `triton.testing.do_bench`;
 in three rounds that take the configurations in turn, each configuration's time
 the median of its rounds, so that the GPU's clocks drifting as it warms up do not
@@ -42,7 +44,7 @@ import warnings
 from pathlib import Path
 
 from . import interpreter
-from .errors import CompilationError
+from .errors import CompilationError, KernelSourceError
 from .runtime import cache, driver
 from .runtime.jit import JITFunction, check_launch_options
 from .runtime.launcher import resolve_stream
@@ -51,9 +53,23 @@ _FORMAT = 1
 _MAGIC = b"tile-autotune-v1 "
 _SHAPE = re.compile(r"^(\w+)\.shape\[(\d+)\]$")
 _DTYPE = re.compile(r"^(\w+)\.dtype$")
-# What a configuration may fail with before it is timed: the compiler refusing it,
-# a launch option or shared-memory size out of range, the driver refusing the launch.
+# How a configuration is refused: the compiler refusing it, a launch option or
+# shared-memory size out of range, the driver refusing the launch. Tuning skips a
+# configuration that fails any other way too, with a warning.
 SKIPPED_ERRORS = (CompilationError, ValueError, driver.CudaError)
+_REASON_LINES = 3  # of an error's message, in the tuning record and the final error
+
+
+def failure_reason(error: BaseException) -> str:
+    """Why a configuration failed, in a few lines: the error's type and the first
+    lines of its message (a kernel source error's first line says where and what;
+    the lines after it quote the source)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if isinstance(error, KernelSourceError) and error.lineno is not None:
+        lines = lines[:1]
+    if not lines:
+        return type(error).__name__
+    return f"{type(error).__name__}: " + "\n    ".join(lines[:_REASON_LINES])
 
 
 class Config:
@@ -275,8 +291,18 @@ class Autotuner:
         return device, resolve_stream(stream, hint, device)
 
     def _tune(self, key, grid, args, kwargs) -> Config:
-        runs, skipped = {}, {}
+        runs, skipped, first_error = {}, {}, None
         device = stream = None
+
+        def skip(index: int, error: Exception) -> None:
+            nonlocal first_error
+            skipped[index] = failure_reason(error)
+            first_error = first_error or error
+            if not isinstance(error, SKIPPED_ERRORS):  # not a refusal: likely a bug, say so
+                warnings.warn(f"tile.autotune {self.__name__}: {self.configs[index]} failed "
+                              f"({skipped[index]}); tuning goes on without it",
+                              RuntimeWarning, stacklevel=5)
+
         for index, config in enumerate(self.configs):
             launch_kwargs = {**kwargs, **config.launch_kwargs()}
 
@@ -287,21 +313,25 @@ class Autotuner:
                 if device is None:
                     device, stream = self._device(args, kwargs, config)
                 run()  # compiles and loads it; the driver refuses what does not fit
-            except SKIPPED_ERRORS as e:
-                skipped[index] = f"{type(e).__name__}: {str(e).strip().splitlines()[0]}"
+            except Exception as e:  # each configuration's failure is its own
+                skip(index, e)
                 continue
             runs[index] = run
         samples = {index: [] for index in runs}
         for _ in range(self.rounds):  # in turn: clock drift falls on every configuration
-            for index, run in runs.items():
-                samples[index].append(float(self.timer.time(run, stream, device)))
+            for index, run in list(runs.items()):
+                try:
+                    samples[index].append(float(self.timer.time(run, stream, device)))
+                except Exception as e:
+                    skip(index, e)
+                    del runs[index], samples[index]
         timings = {index: statistics.median(times) for index, times in samples.items()}
         record = {"source": "tuned", "timings_ms": timings, "skipped": skipped}
         self.tuning[key] = record
         if not timings:
-            reasons = "\n".join(f"  {self.configs[i]}: {why}" for i, why in skipped.items())
+            reasons = "\n".join(f"  {self.configs[i]}: {why}" for i, why in sorted(skipped.items()))
             raise RuntimeError(f"{self.__name__}: no configuration could be launched for key "
-                               f"{key}:\n{reasons}")
+                               f"{key}; each failed:\n{reasons}") from first_error
         best = min(timings, key=timings.get)
         record["best"] = best
         if os.environ.get("TILE_AUTOTUNE_PRINT"):
@@ -342,9 +372,13 @@ class Autotuner:
         except OSError:
             return None
         try:
-            data = json.loads(cache.checksummed_payload(blob, _MAGIC))
+            data = cache.checksummed_json(blob, _MAGIC)
+            if not isinstance(data, dict):
+                raise ValueError(f"the file holds {type(data).__name__}, not an object")
             if data.get("identity") != identity:
                 raise ValueError("the file is for another kernel, key or device")
+            if type(data.get("best")) is not int or not 0 <= data["best"] < len(self.configs):
+                raise ValueError(f"best is {data.get('best')!r}, not a configuration's index")
             best = self.configs[data["best"]]
             if data["config"] != json.loads(json.dumps(best.to_json(), default=repr)):
                 raise ValueError("the chosen configuration is not in the list")

@@ -3,6 +3,8 @@ recording driver (runtime_fakes) and timed by a fake timer that reads which
 configuration ran from the launch's grid. Choice, memory and disk caching,
 corrupt files, TILE_AUTOTUNE=0, the interpreter, errors."""
 import json
+import re
+import sys
 
 import numpy as np
 import pytest
@@ -260,3 +262,117 @@ def test_constexprs_the_call_passes_are_tuned_apart(recorder):
     assert len(timer.timed) == 2 * 3 * 3  # two keys, three configurations, three rounds
     assert set(kernel.best) == {(N, "<f4", "<f4", "<f4", ("TWICE", False)),
                                 (N, "<f4", "<f4", "<f4", ("TWICE", True))}
+
+
+# -- configurations that fail: tuning goes on, and the reasons are shown -----------------------
+class FailingKernel(RecordingKernel):
+    """A loaded kernel whose launches fail for the blocks in `errors` (by the grid,
+    as FakeTimer reads it)."""
+
+    errors: dict = {}
+
+    def launch(self, grid, block, stream, kernel_params):
+        error = self.errors.get(N // grid[0])
+        if error is not None:
+            raise error
+        super().launch(grid, block, stream, kernel_params)
+
+
+@pytest.fixture
+def failing(recorder, monkeypatch):
+    monkeypatch.setattr(driver, "LoadedKernel", FailingKernel)
+    FailingKernel.errors = {}
+    return FailingKernel.errors
+
+
+def fresh_add():
+    """`add` as a new process sees it: nothing loaded yet, so FailingKernel is used."""
+    return tile.jit(add.fn)
+
+
+def test_a_configuration_failing_any_way_is_skipped_and_tuning_goes_on(recorder, failing):
+    failing[256] = RuntimeError("too many resources requested for launch\nsecond line")
+    failing[1024] = driver.CudaError("")  # no message at all
+    timer = FakeTimer(recorder, MS)
+    kernel = Autotuner(fresh_add(), CONFIGS, key=["n"], timer=timer)
+    with pytest.warns(RuntimeWarning, match=r"Config\(BLOCK=256, num_warps=2\) failed "
+                                            r"\(RuntimeError: too many resources"):
+        kernel[grid](*arrays(), N)
+    record = kernel.tuning[(N, "<f4", "<f4", "<f4")]
+    assert timer.timed == [512] * 3 and record["best"] == 2
+    assert record["skipped"] == {0: "RuntimeError: too many resources requested for launch"
+                                    "\n    second line",
+                                 1: "CudaError"}
+
+
+def test_a_configuration_failing_while_timed_is_dropped(recorder, failing):
+    class FailsLater(FakeTimer):
+        def time(self, run, stream, device):
+            if len(self.timed) == 4:  # the second round's BLOCK=1024
+                failing[1024] = driver.CudaError("CUDA_ERROR_LAUNCH_TIMEOUT: timed out")
+            return super().time(run, stream, device)
+    timer = FailsLater(recorder, {256: 3.0, 1024: 0.5, 512: 1.0})
+    kernel = Autotuner(fresh_add(), CONFIGS, key=["n"], timer=timer)
+    kernel[grid](*arrays(), N)
+    record = kernel.tuning[(N, "<f4", "<f4", "<f4")]
+    assert set(record["timings_ms"]) == {0, 2} and record["best"] == 2
+    assert record["skipped"] == {1: "CudaError: CUDA_ERROR_LAUNCH_TIMEOUT: timed out"}
+
+
+def test_when_every_configuration_fails_the_error_gives_each_reason(recorder, monkeypatch):
+    from tile.errors import CompilationError
+    jit_module = sys.modules["tile.runtime.jit"]
+    real = jit_module.compile_ir
+
+    def ptxas_refuses_8_warps(text, name, options, *rest, **kw):
+        if options.num_warps == 8:
+            raise CompilationError("ptxas rejected the generated PTX:\nptxas /tmp/kernel.ptx, "
+                                   "line 9; error   : Entry function uses too much shared data\n"
+                                   "ptxas fatal   : Ptx assembly aborted due to errors\nmore")
+        return real(text, name, options, *rest, **kw)
+    monkeypatch.setattr(jit_module, "compile_ir", ptxas_refuses_8_warps)
+    kernel = tuned(FakeTimer(recorder, MS),
+                   configs=[tile.Config(dict(BLOCK=1000)),  # the frontend refuses it
+                            tile.Config(dict(BLOCK=1024), num_warps=8)])
+    with pytest.raises(RuntimeError) as caught:
+        kernel[grid](*arrays(), N)
+    message = str(caught.value)
+    assert "no configuration could be launched" in message
+    assert re.search(r"  Config\(BLOCK=1000, num_warps=4\): CompilationError: \S+test_autotune"
+                     r"\.py:\d+:\d+: error: .*power of two", message)
+    assert "  Config(BLOCK=1024, num_warps=8): CompilationError: ptxas rejected the generated " \
+           "PTX:\n    ptxas /tmp/kernel.ptx, line 9; error   : Entry function uses too much " \
+           "shared data\n    ptxas fatal" in message and "more" not in message
+    assert isinstance(caught.value.__cause__, CompilationError)  # the first failure, whole
+
+
+@pytest.mark.parametrize("payload", [b"[]", b'"best"', b"not json", b"\xff\xfe"])
+def test_choice_file_with_a_valid_checksum_but_no_choice_is_tuned_again(recorder, tmp_path,
+                                                                        payload):
+    import hashlib
+    tuned(FakeTimer(recorder, MS))[grid](*arrays(), N)
+    (path,) = (tmp_path / "autotune").glob("add-*.json")
+    path.write_bytes(b"tile-autotune-v1 " + hashlib.sha256(payload).hexdigest().encode() + b"\n"
+                     + payload)
+    timer = FakeTimer(recorder, MS)
+    with pytest.warns(RuntimeWarning, match="corrupt choice"):
+        tuned(timer)[grid](*arrays(), N)
+    assert timer.timed == [256, 1024, 512] * 3
+
+
+@pytest.mark.parametrize("best", [-1, True, 7, "2"])
+def test_choice_file_naming_no_configuration_is_tuned_again(recorder, tmp_path, best):
+    import hashlib
+    tuned(FakeTimer(recorder, MS))[grid](*arrays(), N)
+    (path,) = (tmp_path / "autotune").glob("add-*.json")
+    data = json.loads(path.read_bytes().split(b"\n", 1)[1])
+    data["best"] = best
+    if best in (-1, True):  # what indexing the list with it would find
+        data["config"] = CONFIGS[best].to_json()
+    body = json.dumps(data).encode()
+    path.write_bytes(b"tile-autotune-v1 " + hashlib.sha256(body).hexdigest().encode() + b"\n"
+                     + body)
+    timer = FakeTimer(recorder, MS)
+    with pytest.warns(RuntimeWarning, match="corrupt choice"):
+        tuned(timer)[grid](*arrays(), N)
+    assert timer.timed == [256, 1024, 512] * 3
