@@ -31,10 +31,19 @@ def _parse(text: str):
         return context, _parse_verified(text)
 
 
-def run(module, arguments: list, grid) -> None:
+# Keyword arguments of `kernel[grid].interpret(...)` that are the interpreter's
+# (unless the kernel has a parameter of that name): see `run`.
+OPTIONS = ("loop_limit", "check_races")
+
+
+def run(module, arguments: list, grid, *, loop_limit: int | None = None,
+        check_races: bool = True) -> None:
     """Interprets a kernel module (tile IR text or a parsed `mlir.ir.Module`) over
     `grid`. `arguments`: one per kernel parameter; numpy arrays for pointers
-    (written in place), Python numbers for scalars."""
+    (written in place), Python numbers for scalars. `loop_limit`: iterations one
+    loop may run in a program (default: TILE_INTERPRET_LOOP_LIMIT, else
+    1,000,000; 0: none). `check_races`: programs that race on an element are an
+    error (`races.RaceError`)."""
     if isinstance(module, str):
         context, module = _parse(module)  # the module lives as long as its context
     grid = grid3(grid, "tile IR")  # the launch's grid rule: 1 to 3 ints within CUDA's limits
@@ -43,7 +52,8 @@ def run(module, arguments: list, grid) -> None:
     values = [Buffer(f"%arg{i}", a) if isinstance(a, np.ndarray) else a
               for i, a in enumerate(arguments)]
     with module.context:
-        run_function(_kernel_function(module), values, grid)
+        run_function(_kernel_function(module), values, grid, loop_limit_override=loop_limit,
+                     check_races=check_races)
 
 
 # Parsed modules of each JIT function's specializations (a context kept with each).
@@ -52,8 +62,12 @@ _parsed: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 def launch(fn, grid, args, kwargs) -> None:
     """Interprets `fn[grid](*args, **kwargs)` of a `@tile.jit` function on host arrays:
-    the specialization is the one a GPU launch would compile (`fn._bind`)."""
-    bound = fn._bind(list(args), dict(kwargs), on_host=True)
+    the specialization is the one a GPU launch would compile (`fn._bind`); the
+    keyword arguments in `OPTIONS` are `run`'s."""
+    kwargs = dict(kwargs)
+    options = {name: kwargs.pop(name) for name in OPTIONS
+               if name in kwargs and name not in fn.params}
+    bound = fn._bind(list(args), kwargs, on_host=True)
     if any(value is None for _, value in bound.runtime):
         raise TypeError(f"{fn.__name__}: type strings can be compiled, not launched")
     if callable(grid):
@@ -69,4 +83,6 @@ def launch(fn, grid, args, kwargs) -> None:
     arguments = [Buffer(param.name, bound.host_arrays[param.name]) if param.type == "ptr"
                  else value for param, value in bound.runtime]
     with context:
-        run_function(_kernel_function(module), arguments, grid)
+        run_function(_kernel_function(module), arguments, grid,
+                     loop_limit_override=options.get("loop_limit"),
+                     check_races=options.get("check_races", True))

@@ -40,6 +40,7 @@ class Buffer:
     def __init__(self, name: str, array: np.ndarray):
         self.name, self.shape = name, array.shape
         itemsize, strides = array.itemsize, element_strides(array, name)
+        self.strides = strides
         # Flip the axes with negative strides: `low` starts at the lowest address.
         low = array[tuple(slice(None, None, -1) if s < 0 else slice(None) for s in strides)]
         self.origin = sum((n - 1) * -s for n, s in zip(array.shape, strides) if s < 0)
@@ -58,6 +59,17 @@ class Buffer:
     def describe(self) -> str:
         shape = ", ".join(str(n) for n in self.shape)
         return f"argument '{self.name}' ({self.dtype.name}[{shape}])"
+
+    def element_index(self, flat: int) -> tuple[int, ...] | None:
+        """The array index of flat element `flat`, for messages (None where the
+        strides are not all positive)."""
+        if any(s <= 0 for s in self.strides):
+            return None
+        index, left = [0] * len(self.shape), flat - self.origin
+        for d in sorted(range(len(self.shape)), key=lambda d: -self.strides[d]):
+            index[d], left = divmod(left, self.strides[d])
+        inside = left == 0 and all(i < n for i, n in zip(index, self.shape))
+        return tuple(index) if inside else None
 
     def _indices(self, offsets: np.ndarray, active: np.ndarray, what: str) -> np.ndarray:
         """Flat indices of `offsets` where `active`; raises on an active one outside the array."""
@@ -112,12 +124,6 @@ class View:
             offsets = offsets + index * stride
             inside = inside & (index >= 0) & (index < size)
         return offsets, inside
-
-    def load(self, origin, shape):
-        return self.buffer.gather(*self.box(origin, shape))
-
-    def store(self, origin, value):
-        self.buffer.scatter(*self.box(origin, value.shape[1:]), value)
 
 
 class SharedTile:

@@ -80,6 +80,14 @@ def _check_multicast(ex: Executor, index: list[np.ndarray]) -> None:
                              f"(origins {at}); a multicast tile must be the same in each")
 
 
+def _gather(ex: Executor, op, buffer: Buffer, offsets, active) -> np.ndarray:
+    """A load from global memory, checked for races (races.py)."""
+    values = buffer.gather(offsets, active)
+    if ex.launch.races is not None:
+        ex.launch.races.load(ex, op, buffer, offsets, active)
+    return values
+
+
 @handles("tile.load")
 def _load(ex: Executor, op, args):
     source, *index = args
@@ -87,21 +95,24 @@ def _load(ex: Executor, op, args):
     if isinstance(source, View):
         if ex.num_ctas > 1 and "multicast" in op.attributes:
             _check_multicast(ex, index)
-        return [source.load(index, shape)]
+        return [_gather(ex, op, source.buffer, *source.box(index, shape))]
     if len(shape) != 1:
         raise NotImplementedError("the pointer form of tile.load makes 1-D tiles")
     offset, bound = index[0], (index[1] if len(index) > 1 else None)
-    return [source.gather(*_pointer_box(offset, bound, shape[0]))]
+    return [_gather(ex, op, source, *_pointer_box(offset, bound, shape[0]))]
 
 
 @handles("tile.store")
 def _store(ex: Executor, op, args):
     value, target, *index = args
     if isinstance(target, View):
-        target.store(index, value)
-        return []
-    offset, bound = index[0], (index[1] if len(index) > 1 else None)
-    target.scatter(*_pointer_box(offset, bound, value.shape[1]), value)
+        buffer, (offsets, active) = target.buffer, target.box(index, value.shape[1:])
+    else:
+        offset, bound = index[0], (index[1] if len(index) > 1 else None)
+        buffer, (offsets, active) = target, _pointer_box(offset, bound, value.shape[1])
+    buffer.scatter(offsets, active, value)
+    if ex.launch.races is not None:
+        ex.launch.races.store(ex, op, buffer, offsets, active)
     return []
 
 
@@ -215,7 +226,7 @@ def _alloc_mbarrier(ex: Executor, op, args):
 def _async_load(ex: Executor, op, args):
     """Copies at once: the data is in shared memory before any wait."""
     view, *origin, shared, barrier = args
-    shared.write(view.load(origin, shared.data.shape[1:]))
+    shared.write(_gather(ex, op, view.buffer, *view.box(origin, shared.data.shape[1:])))
     return []
 
 

@@ -2,108 +2,115 @@
 
 The interpreter runs programs in batches, in lockstep (executor.py); a program
 that waits for a flag that another one sets later would wait forever there. In
-a kernel that waits, each program (each cluster) runs in a thread of its own
-instead, all at once, as the programs of a persistent grid do on the GPU. When
-every program left is blocked in a wait, none can ever set a flag: the waits
-raise an error naming the flag (on the GPU the kernel would hang).
+a kernel that waits, each program (each cluster) is a task of its own instead:
+a generator (`Executor.run_block`) that yields at a wait whose flag is not set.
+The scheduler runs one task at a time, on the launching thread, in a fixed
+order: tasks whose flags were set, lowest program first, else the next program
+not started. When no task can run and some wait, none can ever set a flag: the
+first waiting program's wait is an error naming the flag (on the GPU the kernel
+would hang).
 """
 from __future__ import annotations
 
-import threading
+import heapq
 
 import numpy as np
 
-from .executor import Executor, _walk, error_at, handles
+from .executor import Executor, _walk, error_at, finish, handles, suspends
 
 
 class Deadlock(Exception):
-    """Every thread waits on a flag that no running thread can set."""
+    """Thrown into a waiting task: no task left can set its flag."""
+
+
+class Wait:
+    """What a waiting task yields: the flag elements it waits on, and whether
+    they hold what it waits for."""
+
+    def __init__(self, flags, offsets: np.ndarray, values: np.ndarray):
+        self.flags, self.offsets, self.values = flags, offsets, values
+        self.keys = {(flags, int(i)) for i in flags.origin + offsets.reshape(-1)}
+
+    def satisfied(self) -> bool:
+        everywhere = np.ones_like(self.offsets, bool)
+        return bool((self.flags.gather(self.offsets, everywhere) == self.values).all())
 
 
 class Scheduler:
-    """Counts the threads that run (not blocked in a wait, nor the launching
-    thread while its programs' threads run), so that a wait can tell when no
-    thread could ever set its flag."""
+    """Runs a launch's tasks: in order, one after the other, for kernels that do
+    not wait; as cooperative tasks (see the module's docstring) for those that do."""
 
     def __init__(self, func):
-        # Threads only for kernels that wait: the others run in batches, in order.
         self.concurrent = any(op.name == "tile.wait_flag" for op in _walk(func))
-        self.context = func.context
-        self.changed = threading.Condition()
-        self.running = 1  # the thread that launched the kernel
-        self.waiting = 0
-        self.notifies = 0  # a waiter sleeps until this moves
-        self.deadlocked = False
+        self.blocked = {}  # task number -> (its generator, the Wait it yielded)
+        self.waiters = {}  # (flags buffer, element) -> numbers of the tasks waiting on it
+        self.ready = []  # heap of numbers of blocked tasks whose flags now hold
 
-    def run_all(self, tasks: list) -> list:
-        """Runs each of `tasks` (callables), in threads when the kernel waits;
-        returns their results in order, or raises the first error (one that
-        is not a wait left hanging by it, if any)."""
-        if not self.concurrent or len(tasks) < 2:
-            return [task() for task in tasks]
-        results, errors = [None] * len(tasks), [None] * len(tasks)
-        left = [len(tasks)]
+    def run_all(self, starts, task) -> None:
+        """Runs `task(start)` (a generator) for each of `starts`, in order."""
+        if not self.concurrent:
+            for start in starts:
+                finish(task(start))
+            return
+        unstarted = iter(enumerate(starts))
+        try:
+            while True:
+                picked = self._next_ready()
+                if picked is None:
+                    started = next(unstarted, None)
+                    if started is None:
+                        picked = self._next_ready(look_at_all=True)
+                        if picked is None:
+                            break  # every task ended, or the waiting ones deadlock
+                    else:
+                        picked = started[0], task(started[1])
+                number, steps = picked
+                self._step(number, steps, steps.send)
+            if self.blocked:
+                number = min(self.blocked)
+                steps, _ = self._unblock(number)
+                self._step(number, steps, lambda _: steps.throw(Deadlock()))
+                raise AssertionError("interpreter bug: a deadlocked wait went on")
+        finally:
+            for steps, _ in self.blocked.values():
+                steps.close()  # the launch failed: drop the tasks left waiting
+            self.blocked.clear()
+            self.waiters.clear()
+            self.ready.clear()
 
-        def body(i):
-            try:  # a new thread has neither the MLIR context nor numpy's error state
-                with self.context, np.errstate(all="ignore"):
-                    results[i] = tasks[i]()
-            except BaseException as e:  # noqa: BLE001 - handed to the caller below
-                errors[i] = e
-            finally:
-                with self.changed:
-                    left[0] -= 1
-                    if left[0]:  # the last one hands its running slot back to the caller
-                        self.running -= 1
-                        self._check()
-                    self.changed.notify_all()
+    def _step(self, number: int, steps, resume) -> None:
+        """Runs a task until it ends or waits on a flag that is not set."""
+        try:
+            wait = resume(None)
+        except StopIteration:
+            return
+        self.blocked[number] = steps, wait
+        for key in wait.keys:
+            self.waiters.setdefault(key, set()).add(number)
 
-        with self.changed:
-            self.running += len(tasks) - 1  # the caller blocks while its tasks run
-        threads = [threading.Thread(target=body, args=(i,), daemon=True)
-                   for i in range(len(tasks))]
-        for t in threads:
-            t.start()
-        with self.changed:
-            while left[0]:
-                self.changed.wait()
-        for t in threads:
-            t.join()
-        failed = [e for e in errors if e is not None]
-        if failed:  # the cause rather than the waits it left hanging
-            raise next((e for e in failed if not getattr(e, "deadlock", False)), failed[0])
-        return results
+    def _unblock(self, number: int):
+        steps, wait = self.blocked.pop(number)
+        for key in wait.keys:
+            self.waiters[key].discard(number)
+        return steps, wait
 
-    def _check(self) -> None:
-        if self.running == 0 and self.waiting and not self.deadlocked:
-            self.deadlocked = True
-            self.changed.notify_all()
+    def _next_ready(self, look_at_all: bool = False):
+        """(number, generator) of a waiting task that can go on: one whose flags a
+        notify set (`ready`), or, with `look_at_all`, any (a plain store may have
+        set a flag)."""
+        if look_at_all:
+            self.ready = [n for n, (_, wait) in sorted(self.blocked.items()) if wait.satisfied()]
+        while self.ready:
+            number = heapq.heappop(self.ready)
+            if number in self.blocked and self.blocked[number][1].satisfied():
+                return number, self._unblock(number)[0]
+        return None
 
-    def wait(self, satisfied) -> None:
-        """Blocks until `satisfied()` (read under the lock); raises Deadlock
-        once no thread runs that could make it so."""
-        with self.changed:
-            while not satisfied():
-                if self.deadlocked:
-                    raise Deadlock()
-                self.running -= 1
-                self.waiting += 1
-                self._check()
-                seen = self.notifies
-                while self.notifies == seen and not self.deadlocked:
-                    self.changed.wait()
-                if self.deadlocked:
-                    raise Deadlock()
-
-    def notify(self, write) -> None:
-        """Runs `write()` under the lock and wakes every waiter to look again."""
-        with self.changed:
-            write()
-            # The waiters count as running until they find their flag unset again.
-            self.running += self.waiting
-            self.waiting = 0
-            self.notifies += 1
-            self.changed.notify_all()
+    def notified(self, flags, offsets: np.ndarray) -> None:
+        """Flags were set: the tasks waiting on them may go on."""
+        for element in flags.origin + offsets.reshape(-1):
+            for number in self.waiters.get((flags, int(element)), ()):
+                heapq.heappush(self.ready, number)
 
 
 def _flags(ex: Executor, args):
@@ -117,24 +124,29 @@ def _flags(ex: Executor, args):
 @handles("tile.notify")
 def _notify(ex: Executor, op, args):
     flags, offsets, values = _flags(ex, args)
-    ex.scheduler.notify(lambda: flags.scatter(offsets, np.ones_like(offsets, bool), values))
+    flags.scatter(offsets, np.ones_like(offsets, bool), values)
+    if ex.launch.races is not None:  # the program's earlier writes happen before any wait
+        ex.launch.races.release(ex.programs, flags, offsets)
+    if ex.scheduler.concurrent:
+        ex.scheduler.notified(flags, offsets)
     return []
 
 
-@handles("tile.wait_flag")
+@suspends("tile.wait_flag")
 def _wait_flag(ex: Executor, op, args):
     flags, offsets, values = _flags(ex, args)
-    everywhere = np.ones_like(offsets, bool)
-    try:
-        ex.scheduler.wait(lambda: bool((flags.gather(offsets, everywhere) == values).all()))
-    except Deadlock:
-        seen = flags.gather(offsets, everywhere)
-        stuck = [(tuple(int(v) for v in ex.pids[r]), int(offsets[r, 0]), int(values[r, 0]),
-                  int(seen[r, 0])) for r in range(ex.size) if seen[r, 0] != values[r, 0]]
-        program, index, value, now = stuck[0]
-        error = error_at(op, f"program {program} waits for {flags.describe()}[{index}] == "
-                             f"{value} (it holds {now}), and every program left waits: none "
-                             "can set it (on the GPU the kernel would hang)")
-        error.deadlock = True  # Scheduler.run_all reports another thread's error first
-        raise error from None
+    wait = Wait(flags, offsets, values)
+    while not wait.satisfied():
+        try:
+            yield wait
+        except Deadlock:
+            seen = flags.gather(offsets, np.ones_like(offsets, bool))
+            row = next(r for r in range(ex.size) if seen[r, 0] != values[r, 0])
+            program = tuple(int(v) for v in ex.pids[row])
+            raise error_at(op, f"program {program} waits for {flags.describe()}"
+                               f"[{int(offsets[row, 0])}] == {int(values[row, 0])} (it holds "
+                               f"{int(seen[row, 0])}), and every program left waits: none can "
+                               "set it (on the GPU the kernel would hang)") from None
+    if ex.launch.races is not None:  # what the notifying programs wrote is now visible
+        ex.launch.races.acquire(ex.programs, flags, offsets)
     return []
