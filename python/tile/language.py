@@ -10,13 +10,17 @@ Besides these functions, kernels use Python itself:
   it meets (`s - m[:, None]` subtracts a row max). Both sides must have the
   same dtype (constants take the other side's). On int32, `//` rounds down
   (as Python) and `%` takes the sign of the dividend (as C and Triton).
+  float8 tiles are only loaded, stored, converted and multiplied (`tile.mma`):
+  convert with `.to(tile.float32)` before any other arithmetic. Operators apply
+  to tiles, scalars and constants, never to an array argument itself.
 - `x.to(dtype)` converts, `t.shape` and `t.dtype` are constants, `t.T` transposes;
   an array argument's `A.shape[d]` is its runtime size and `A.dtype` its dtype.
 - `for i in range(start, stop, step)` becomes a loop (`scf.for`); names rebound
   in the body and read later are carried from one iteration to the next.
   `if` and `while` on runtime booleans become `scf.if` / `scf.while`; `if` on
   constexprs is decided at compile time. Other `@tile.jit` functions can be
-  called: they are inlined, and may return values.
+  called: they are inlined, and may return values; a function that calls
+  itself, directly or through others, is an error at the call closing the cycle.
 """
 from __future__ import annotations
 
@@ -171,17 +175,21 @@ def mma(a, b, acc, transpose_a=False, transpose_b=False):
 
 @_builtin
 def max(x, axis):
-    """The maximum of a 2-D tile along `axis` (a constexpr): a 1-D tile."""
+    """The maximum of a 2-D tile along `axis` (a constexpr): a 1-D tile of x's
+    dtype (int8, int16 and int1 are compared as int32, f16 and bf16 as f32)."""
 
 
 @_builtin
 def min(x, axis):
-    """The minimum of a 2-D tile along `axis` (a constexpr): a 1-D tile."""
+    """The minimum of a 2-D tile along `axis` (a constexpr): a 1-D tile of x's
+    dtype, computed as `max` is."""
 
 
 @_builtin
 def sum(x, axis):
-    """The sum of a 2-D tile along `axis` (a constexpr): a 1-D tile."""
+    """The sum of a 2-D tile along `axis` (a constexpr): a 1-D tile. As Triton's
+    tl.sum, int8, int16 and int1 tiles sum to int32 (the sum of a comparison
+    counts its trues); f16 and bf16 tiles sum in f32, rounded back to their dtype."""
 
 
 @_builtin
@@ -190,6 +198,8 @@ def transpose(x):
 
 
 # -- elementwise -----------------------------------------------------------------
+# The math below takes float32, float16 and bfloat16; the last two compute in
+# float32 and round the result back (as Triton).
 @_builtin
 def exp(x):
     """e ** x, elementwise (floats)."""

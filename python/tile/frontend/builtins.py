@@ -195,6 +195,7 @@ class Builtins:
     def fill(self, node, name: str, shape, value, dtype) -> Value:
         shape = self.tile_shape(node, shape, f"{name}'s shape")
         dtype = self.tile_dtype(node, dtype, f"{name}'s dtype")
+        self.op_dtypes(node, "compute", name, dtype)
         if isinstance(value, Number):
             return self.constant(node, value, TileType(shape, dtype))
         if not isinstance(value, Value) or not isinstance(value.type, ScalarType):
@@ -263,9 +264,12 @@ class Builtins:
         if not -rank <= axis < rank:
             raise self.error(node, f"{kind}'s axis {axis} is out of range for {x.type}")
         axis %= rank
-        result = TileType(x.type.shape[:axis] + x.type.shape[axis + 1:], x.type.dtype)
-        return self.builder.op(f"tile.reduce {kind} {x.name}, dim = {axis} : {x.type.mlir()} -> "
-                               f"{result.mlir()}", self.loc(node), result)
+
+        def emit(x):
+            result = TileType(x.type.shape[:axis] + x.type.shape[axis + 1:], x.type.dtype)
+            return self.builder.op(f"tile.reduce {kind} {x.name}, dim = {axis} : "
+                                   f"{x.type.mlir()} -> {result.mlir()}", self.loc(node), result)
+        return self.computed_in(node, kind, kind, x, emit)
 
     def builtin_max(self, node, x, axis):
         return self.reduce(node, "max", x, axis)
@@ -292,10 +296,10 @@ class Builtins:
                 raise self.error(node, f"{name}({x!r}) failed: {e}") from None
         if isinstance(x, Expanded):
             return Expanded(self.unary_math(node, name, x.value), x.dim)
-        if not isinstance(x, Value) or not isinstance(x.type, (ScalarType, TileType)) \
-                or not x.type.dtype.is_float:
+        if not isinstance(x, Value) or not isinstance(x.type, (ScalarType, TileType)):
             raise self.error(node, f"{name} needs a float tile or scalar, got {describe(x)}")
-        return self.builder.op(f"{opname} {x.name} : {x.type.mlir()}", self.loc(node), x.type)
+        return self.computed_in(node, "math", name, x, lambda x: self.builder.op(
+            f"{opname} {x.name} : {x.type.mlir()}", self.loc(node), x.type))
 
     def builtin_exp(self, node, x):
         return self.unary_math(node, "exp", x)
@@ -316,6 +320,7 @@ class Builtins:
         if not self.is_runtime(a) and not self.is_runtime(b):
             return (min if name == "minimum" else max)(a, b)
         a, b = self.unify(node, name, [a, b])
+        self.op_dtypes(node, "compute", name, a)
         if a.type.dtype.is_float:
             opname = f"arith.{name}f"
         else:
@@ -328,6 +333,7 @@ class Builtins:
         if not self.is_runtime(x) and not self.is_runtime(y):
             return self.fold(node, ast.Div(), x, y)
         x, y = self.unify(node, "fdiv", [x, y])
+        self.op_dtypes(node, "compute", "fdiv", x)
         if not x.type.dtype.is_float:
             raise self.error(node, f"fdiv needs floats, got {describe(x)}")
         # afn: the lowering may use the fast division (TileOpsToGPU.cpp).

@@ -26,9 +26,10 @@ from .semantics import ArrayArg, Expanded, Semantics, describe
 
 MAX_INLINE_DEPTH = 16
 # Python builtins a kernel may call on constants.
-_PY_BUILTINS = {builtins.min, builtins.max, builtins.abs, builtins.int, builtins.float,
-                builtins.bool, builtins.len}
+_PY_BUILTINS = (builtins.min, builtins.max, builtins.abs, builtins.int, builtins.float,
+                builtins.bool, builtins.len)
 _METHODS = ("to",)
+_UNARY_SYMBOL = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~", ast.Not: "not"}
 
 
 @dataclass
@@ -242,6 +243,7 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
 
     def visit_Assert(self, node: ast.Assert):
         test = self.visit(node.test)
+        self.no_arrays(node.test, "an assert's condition", test)
         if self.is_runtime(test):
             raise self.error(node, "assert needs a constexpr condition (runtime asserts are "
                              "not supported)")
@@ -340,11 +342,17 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
 
     def visit_UnaryOp(self, node: ast.UnaryOp):
         operand = self.visit(node.operand)
+        self.no_arrays(node, f"'{_UNARY_SYMBOL[type(node.op)]}'", operand)
         if isinstance(node.op, ast.Not):
             return self.logical_not(node, operand)
         if isinstance(node.op, ast.USub):
-            return -operand if not self.is_runtime(operand) else self.negate(node, operand)
-        if isinstance(node.op, ast.UAdd) and not isinstance(operand, ArrayArg):
+            if self.is_runtime(operand):
+                return self.negate(node, operand)
+            try:
+                return -operand
+            except TypeError:
+                raise self.error(node, f"'-' is not defined on {describe(operand)}") from None
+        if isinstance(node.op, ast.UAdd):
             return operand
         raise self.error(node, f"unsupported unary operator {type(node.op).__name__} on "
                          f"{describe(operand)}")
@@ -363,14 +371,17 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
         return result
 
     def visit_BoolOp(self, node: ast.BoolOp):
+        word = "'and'" if isinstance(node.op, ast.And) else "'or'"
         result = self.visit(node.values[0])
         for value in node.values[1:]:
+            self.no_arrays(node, word, result)
             if not self.is_runtime(result):  # Python's short circuit on constants
                 if bool(result) == isinstance(node.op, ast.Or):
                     return result
                 result = self.visit(value)
             else:
                 result = self.logical(node, node.op, result, self.visit(value))
+        self.no_arrays(node, word, result)
         return result
 
     def logical(self, node: ast.AST, op: ast.boolop, lhs, rhs):
@@ -384,6 +395,7 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
 
     def visit_IfExp(self, node: ast.IfExp):
         cond = self.visit(node.test)
+        self.no_arrays(node.test, "a conditional expression's condition", cond)
         if not self.is_runtime(cond):
             return self.visit(node.body if cond else node.orelse)
         return self.select(node, cond, self.visit(node.body), self.visit(node.orelse),
@@ -411,7 +423,7 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
         from ..runtime.jit import JITFunction
         if isinstance(fn, JITFunction):
             return self.inline(node, fn, args, kwargs)
-        if fn in _PY_BUILTINS:
+        if any(fn is b for b in _PY_BUILTINS):  # by identity: kernel values need not hash
             if any(self.is_runtime(a) or isinstance(a, ArrayArg) for a in args):
                 hint = {builtins.min: " (use tile.minimum)", builtins.max: " (use tile.maximum)"}
                 raise self.error(node, f"{fn.__name__}() only works on constants here"
@@ -420,6 +432,10 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
                 return fn(*args, **kwargs)
             except Exception as e:
                 raise self.error(node, f"{fn.__name__}() failed: {e}") from None
+        if isinstance(fn, (ArrayArg, Value, Expanded)) or not callable(fn):
+            raise self.error(node, f"{describe(fn)} is not callable; only tile.* functions, "
+                             "@tile.jit functions and min/max/abs/int/float/bool/len can be "
+                             "called")
         raise self.error(node, f"cannot call {getattr(fn, '__name__', fn)!r} in a tile kernel "
                          "(call tile.* functions, @tile.jit functions, or min/max/abs/int/"
                          "float/bool/len on constants)")

@@ -36,6 +36,7 @@ class ControlFlow:
 
     def visit_If(self, node: ast.If):
         cond = self.visit(node.test)
+        self.no_arrays(node.test, "an `if` condition", cond)
         if not self.is_runtime(cond):
             self.visit_block(node.body if cond else node.orelse)  # decided at compile time
             return
@@ -78,6 +79,7 @@ class ControlFlow:
                 raise self.error(node, f"'{name}' is {then.type} in the `if` branch and "
                                  f"{other.type} in the `else` branch; both must have one type")
             then, other = self.unify(node, f"'{name}' after the `if`", [then, other])
+            self.op_dtypes(node, "compute", f"'{name}' after the `if`", then)
             names.append(name)
             results[0].append(then)
             results[1].append(other)
@@ -119,6 +121,7 @@ class ControlFlow:
                 value = self.materialize(node, value, name)
                 self.fn.scope[name] = value
             if isinstance(value, Value) and isinstance(value.type, (ScalarType, TileType)):
+                self.op_dtypes(node, "compute", f"'{name}' carried by the loop", value)
                 names.append(name)
             else:
                 fixed[name] = value

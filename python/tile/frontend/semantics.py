@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .. import language as tl
 from .ir import Location, PtrType, ScalarType, TileType, Value, literal
@@ -95,6 +95,42 @@ _CMP = {ast.Eq: ("oeq", "eq"), ast.NotEq: ("une", "ne"), ast.Lt: ("olt", "slt"),
         ast.LtE: ("ole", "sle"), ast.Gt: ("ogt", "sgt"), ast.GtE: ("oge", "sge")}
 _CMP_FOLD = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
              ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
+
+
+FLOAT8 = (tl.float8e4m3, tl.float8e5m2)
+_NOT_FLOAT8 = tuple(d for d in tl.DTYPES.values() if d not in FLOAT8)
+_TO_F32 = {tl.float16: tl.float32, tl.bfloat16: tl.float32}
+_TO_I32 = {tl.int8: tl.int32, tl.int16: tl.int32, tl.int1: tl.int32}
+
+
+@dataclass(frozen=True)
+class OpDtypes:
+    """The element types one kind of operation takes: computed as they are
+    (`native`), computed in a wider type (`promoted`: operand dtype -> the dtype
+    the IR computes in; the result is converted back unless the dtype is in
+    `keeps_promoted`), or else rejected with `needs` in the message."""
+
+    native: tuple[tl.dtype, ...]
+    needs: str
+    promoted: dict = field(default_factory=dict)
+    keeps_promoted: tuple[tl.dtype, ...] = ()
+
+
+# Which element types each operation takes and how it is promoted: the one table
+# every operator and builtin asks (`Semantics.op_dtypes`). The GPU lowering's
+# reductions handle f32 and i32 tiles, its math f32; float8 is only for storage,
+# `.to()` and mma. Promotions follow Triton: tl.sum of int8 is int32 (and of int1
+# counts the trues), tl.max of f16 is f16, tl.exp of bf16 computes in f32.
+OP_DTYPES = {
+    # operators, selects, fills and values carried by if/for/while: the lowering
+    # has no float8 arithmetic, constants or region results.
+    "compute": OpDtypes(_NOT_FLOAT8, "numbers, scalars or tiles"),
+    "math": OpDtypes((tl.float32,), "a float tile or scalar", _TO_F32),
+    "max": OpDtypes((tl.float32, tl.int32), "a float or integer tile", {**_TO_F32, **_TO_I32}),
+    "sum": OpDtypes((tl.float32, tl.int32), "a float or integer tile", {**_TO_F32, **_TO_I32},
+                    keeps_promoted=tuple(_TO_I32)),
+}
+OP_DTYPES["min"] = OP_DTYPES["max"]
 
 
 def python_dtype(x) -> tl.dtype:
@@ -209,6 +245,29 @@ class Semantics:
                                       operands[0]))
         return [self.coerce(node, x, shape, dtype, what) for x in operands]
 
+    # -- which dtypes an operation takes ------------------------------------------------
+    def op_dtypes(self, node: ast.AST, op: str, what: str, x) -> tuple[tl.dtype, tl.dtype]:
+        """(the dtype `op` computes in, the dtype of its result) for the operand `x`,
+        by OP_DTYPES; an error at the user's line where `op` does not take x's dtype."""
+        rule = OP_DTYPES[op]
+        dtype = x if isinstance(x, tl.dtype) else self.dtype_of(x)
+        if dtype in rule.native:
+            return dtype, dtype
+        if dtype in rule.promoted:
+            wide = rule.promoted[dtype]
+            return wide, wide if dtype in rule.keeps_promoted else dtype
+        if dtype in FLOAT8:
+            raise self.error(node, f"{what} on {describe(x)}: float8 values are only stored, "
+                             "converted and multiplied (tile.mma); convert with "
+                             ".to(tile.float32) first")
+        raise self.error(node, f"{what} needs {rule.needs}, got {describe(x)}")
+
+    def computed_in(self, node: ast.AST, op: str, what: str, x: Value, emit) -> Value:
+        """`emit(x)` with x promoted to the dtype `op` computes in (OP_DTYPES), its
+        result converted to the op's result dtype."""
+        compute, result = self.op_dtypes(node, op, what, x)
+        return self.cast(node, emit(self.cast(node, x, compute)), result)
+
     # -- arithmetic ----------------------------------------------------------------
     def fold(self, node: ast.AST, op: ast.AST, lhs, rhs):
         table = _CMP_FOLD if type(op) in _CMP_FOLD else _FOLD
@@ -222,16 +281,22 @@ class Semantics:
     def is_runtime(self, x) -> bool:
         return isinstance(x, (Value, Expanded))
 
+    def no_arrays(self, node: ast.AST, what: str, *operands) -> None:
+        """An operator applied to an array argument (a pointer, not a tile) is an error."""
+        for x in operands:
+            if isinstance(x, ArrayArg):
+                raise self.error(node, f"{what} on arrays (pointers) is not supported, got "
+                                 f"{x}; load a tile from it with tile.load (or pass an "
+                                 "offset to tile.load/tile.store)")
+
     def binary(self, node: ast.AST, op: ast.operator, lhs, rhs):
         sym = SYMBOL.get(type(op), type(op).__name__)
-        if isinstance(lhs, ArrayArg) or isinstance(rhs, ArrayArg):
-            raise self.error(node, f"'{sym}' on arrays (pointers) is not supported; pass an "
-                             "offset to tile.load/tile.store instead")
+        self.no_arrays(node, f"'{sym}'", lhs, rhs)
         if not self.is_runtime(lhs) and not self.is_runtime(rhs):
             return self.fold(node, op, lhs, rhs)
         what = f"'{sym}'"
         lhs, rhs = self.unify(node, what, [lhs, rhs])
-        dtype = lhs.type.dtype
+        dtype, _ = self.op_dtypes(node, "compute", what, lhs)
         table = _FLOAT_OPS if dtype.is_float else _INT_OPS
         if type(op) not in table:
             hint = " (use // for integer division)" if isinstance(op, ast.Div) else ""
@@ -242,14 +307,15 @@ class Semantics:
                                f"{lhs.type.mlir()}", self.loc(node), lhs.type)
 
     def compare(self, node: ast.AST, op: ast.cmpop, lhs, rhs):
+        sym = SYMBOL.get(type(op), type(op).__name__)
+        self.no_arrays(node, f"'{sym}'", lhs, rhs)
         if not self.is_runtime(lhs) and not self.is_runtime(rhs):
             return self.fold(node, op, lhs, rhs)
-        sym = SYMBOL.get(type(op), type(op).__name__)
         if type(op) not in _CMP:
             raise self.error(node, f"comparison '{sym}' is not supported on runtime values")
         lhs, rhs = self.unify(node, f"'{sym}'", [lhs, rhs])
         fpred, ipred = _CMP[type(op)]
-        dtype = lhs.type.dtype
+        dtype, _ = self.op_dtypes(node, "compute", f"'{sym}'", lhs)
         result = self.with_dtype(lhs.type, tl.int1)
         opname = "arith.cmpf" if dtype.is_float else "arith.cmpi"
         pred = fpred if dtype.is_float else ipred
@@ -258,6 +324,7 @@ class Semantics:
 
     def negate(self, node: ast.AST, x):
         if isinstance(x, Value) and x.type.dtype.is_float:
+            self.op_dtypes(node, "compute", "'-'", x)
             return self.builder.op(f"arith.negf {x.name} : {x.type.mlir()}", self.loc(node),
                                    x.type)
         return self.binary(node, ast.Sub(), 0, x)
@@ -286,6 +353,7 @@ class Semantics:
         scalar_cond = isinstance(cond, Value) and isinstance(cond.type, ScalarType)
         cond = self.coerce(node, cond, None if scalar_cond else shape, tl.int1, what)
         a, b = (self.coerce(node, x, shape, dtype, what) for x in (a, b))
+        self.op_dtypes(node, "compute", what, a)
         types = a.type.mlir() if scalar_cond else f"{cond.type.mlir()}, {a.type.mlir()}"
         return self.builder.op(f"arith.select {cond.name}, {a.name}, {b.name} : {types}",
                                self.loc(node), a.type)
