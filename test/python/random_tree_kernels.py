@@ -129,8 +129,9 @@ class TreeKernel:
     def new_input(self, shape, dt: str, exact_ints: bool = False) -> str:
         name = self.name("x")
         if dt == "i32" or exact_ints:
-            data = self.data_rng.integers(-8, 9, shape) + (0.25 * self.data_rng.integers(0, 4, shape)
-                                                          if exact_ints else 0)
+            data = self.data_rng.integers(-8, 9, shape)
+            if exact_ints:  # quarters, which the cast to int32 truncates
+                data = data + 0.25 * self.data_rng.integers(0, 4, shape)
         else:
             data = self.data_rng.uniform(-2, 2, shape)
         self.arrays[name] = rounded(dt, data)
@@ -171,7 +172,9 @@ class TreeKernel:
                 src = f"tile.load({name}, {start}, {shape[0]}, bound={name}.shape[0])"
             else:
                 bound = self.name("n")
-                limit = extents[0] - (self.rng.randrange(extents[0]) if form == "bound_less" else 0)
+                limit = extents[0]
+                if form == "bound_less":  # a bound inside the array: the rest reads zero
+                    limit -= self.rng.randrange(extents[0])
                 self.scalars[bound] = limit
                 self.params.append(bound)
                 src = f"tile.load({name}, {start}, {shape[0]}, bound={bound})"

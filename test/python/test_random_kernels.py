@@ -86,6 +86,27 @@ def test_generator_is_deterministic():
     assert all(np.array_equal(a.arrays[n], b.arrays[n], equal_nan=True) for n in a.arrays)
 
 
+def test_precompiled_binding_is_a_launchs(tmp_path):
+    """The workers compile the specialization a launch on contiguous device arrays
+    makes, so the GPU test's launches find their kernels in the disk cache."""
+    from runtime_fakes import FakeCudaArray
+    typestr = {np.dtype(np.float32): "<f4", np.dtype(np.float16): "<f2",
+               np.dtype(np.int32): "<i4"}  # bf16 has no __cuda_array_interface__ typestr
+    checked = 0
+    for index in range(40):
+        case = random_kernels.generate_case(SEED, index)
+        if any(a.dtype not in typestr for a in case.arrays.values()):
+            continue
+        kernel = runner.load_kernel(case, tmp_path)
+        devices = {name: FakeCudaArray(a.shape, typestr[a.dtype], pointer=0x7F0000000000 + 512 * i)
+                   for i, (name, a) in enumerate(case.arrays.items())}
+        launch = kernel._bind(case.arguments(devices), dict(case.constexprs,
+                                                             num_warps=case.num_warps))
+        assert kernel._key(launch) == kernel._key(runner.gpu_binding(kernel, case))
+        checked += 1
+    assert checked >= 10
+
+
 def to_device(array: np.ndarray):
     import torch
     if array.dtype == random_kernels.STORAGE["bf16"]:
