@@ -4,14 +4,16 @@ for every program of the grid, with the GPU's storage rounding.
     kernel[grid].interpret(x, y, out, n, BLOCK=1024)   # numpy or CPU torch arrays
     TILE_INTERPRET=1 python script.py                  # every launch interprets
 
-or, on tile IR text: `tile.interpreter.run(text, [x, y, out, n], grid)`.
+or, on tile IR text: `tile.interpreter.run(text, [x, y, out, n], grid)`. Both take
+`loop_limit=n` (iterations a loop may run in a program; TILE_INTERPRET_LOOP_LIMIT)
+and `check_races=False` (programs racing on an element are a `RaceError` otherwise).
 See docs/interpreter.md for the numerics and what differs from the GPU.
 """
 from __future__ import annotations
 
 import os
 
-__all__ = ["launch", "requested", "run"]
+__all__ = ["RaceError", "launch", "requested", "run"]
 
 
 def requested() -> bool:
@@ -25,4 +27,7 @@ def __getattr__(name: str):
     if name in ("launch", "run"):
         from . import api
         return getattr(api, name)
+    if name == "RaceError":
+        from .races import RaceError
+        return RaceError
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
