@@ -25,6 +25,10 @@ CPU_CASES = int(os.environ.get("TILE_RANDOM_CPU_CASES", "60"))
 GPU_CASES = int(os.environ.get("TILE_RANDOM_GPU_CASES", "300"))
 
 
+def worker_count() -> int:
+    return max(1, min(16, os.cpu_count() or 1))
+
+
 def run_all(count: int, directory, jobs: int):
     """Compiles and interprets cases 0..count-1 in workers; (results, counts, seconds)."""
     start = time.perf_counter()
@@ -65,7 +69,7 @@ def check_statuses(results, counts, count: int, failures: list) -> None:
 
 
 def test_random_kernels_interpreter_matches_numpy(tmp_path):
-    results, counts, seconds = run_all(CPU_CASES, tmp_path, jobs=2)
+    results, counts, seconds = run_all(CPU_CASES, tmp_path, jobs=worker_count())
     print(f"random kernels (CPU, seed {SEED}): {CPU_CASES} cases {dict(counts)}, compiled "
           f"({'cubin' if find_ptxas() else 'PTX'}) and interpreted in {seconds:.1f} s")
     failures: list = []
@@ -124,7 +128,7 @@ def to_host(tensor, dtype) -> np.ndarray:
 @pytest.mark.gpu
 def test_random_kernels_gpu_matches_interpreter(tmp_path):
     import torch
-    jobs = max(1, min(16, os.cpu_count() or 1))
+    jobs = worker_count()
     results, counts, compile_seconds = run_all(GPU_CASES, tmp_path, jobs)
     failures: list = []
     check_statuses(results, counts, GPU_CASES, failures)
