@@ -143,3 +143,41 @@ func.func @one_row(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.nu
   tile.store %b, %X[%c0, %c0] : tensor<1x1024xf32>, !tile.view<f32, 2>
   return
 }
+
+// -----
+
+// A sum along a dimension narrower than its threads: a 1 x 64 tile over four
+// warps lays its one row on every warp, so each warp holds a copy. Copies count
+// as 0 (a select on the thread's row position) before the shuffles and the
+// exchange between warps: the sum is the row's, not four times it.
+// CHECK-LABEL: gpu.func @column_sum_of_one_row
+// CHECK: arith.cmpi sge
+// CHECK: arith.select
+// CHECK: gpu.barrier
+func.func @column_sum_of_one_row(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %X = tile.make_view %x, [%c1, %n], [%n, %c1] : !tile.ptr<f32> -> !tile.view<f32, 2>
+  %t = tile.load %X[%c0, %c0] : !tile.view<f32, 2> -> tensor<1x64xf32>
+  %s = tile.reduce sum %t, dim = 0 : tensor<1x64xf32> -> tensor<64xf32>
+  %b = tile.broadcast %s, dim = 0 : tensor<64xf32> -> tensor<1x64xf32>
+  tile.store %b, %X[%c0, %c0] : tensor<1x64xf32>, !tile.view<f32, 2>
+  return
+}
+
+// -----
+
+// The max of the same copies needs no select (a copy leaves a max as it is).
+// CHECK-LABEL: gpu.func @column_max_of_one_row
+// CHECK-NOT: arith.select
+// CHECK: gpu.return
+func.func @column_max_of_one_row(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %X = tile.make_view %x, [%c1, %n], [%n, %c1] : !tile.ptr<f32> -> !tile.view<f32, 2>
+  %t = tile.load %X[%c0, %c0] : !tile.view<f32, 2> -> tensor<1x64xf32>
+  %s = tile.reduce max %t, dim = 0 : tensor<1x64xf32> -> tensor<64xf32>
+  %b = tile.broadcast %s, dim = 0 : tensor<64xf32> -> tensor<1x64xf32>
+  tile.store %b, %X[%c0, %c0] : tensor<1x64xf32>, !tile.view<f32, 2>
+  return
+}

@@ -181,6 +181,22 @@ std::optional<std::pair<int64_t, int64_t>> ThreadLayout::columnSpan(int64_t reg)
   return std::make_pair(repeat * coverage(1), (repeat + 1) * coverage(1));
 }
 
+/// Register `reg`'s coordinate along d before wrapping (>= the extent on a
+/// thread that holds a copy).
+static Value unwrappedCoord(const ThreadLayout &l, OpBuilder &b, Location loc, Value tid,
+                            std::pair<int64_t, int64_t> part, unsigned d) {
+  return arith::AddIOp::create(b, loc, threadBase(l, b, loc, tid, d),
+                               constI64(b, loc, part.first * l.coverage(d) + part.second));
+}
+
+Value ThreadLayout::holdsCopy(OpBuilder &b, Location loc, Value tid, int64_t reg,
+                              unsigned d) const {
+  if (wgmmaWarpgroups || sliced[d] || shape[d] >= coverage(d))
+    return {};
+  Value c = unwrappedCoord(*this, b, loc, tid, decompose(reg)[d], d);
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, c, constI64(b, loc, shape[d]));
+}
+
 SmallVector<Value> ThreadLayout::coords(OpBuilder &b, Location loc, Value tid,
                                         int64_t reg) const {
   if (wgmmaWarpgroups)
@@ -190,9 +206,7 @@ SmallVector<Value> ThreadLayout::coords(OpBuilder &b, Location loc, Value tid,
   for (unsigned d = 0; d < shape.size(); ++d) {
     if (sliced[d])
       continue;
-    Value c = arith::AddIOp::create(
-        b, loc, threadBase(*this, b, loc, tid, d),
-        constI64(b, loc, parts[d].first * coverage(d) + parts[d].second));
+    Value c = unwrappedCoord(*this, b, loc, tid, parts[d], d);
     if (shape[d] < coverage(d)) // wrapped: threads beyond the extent hold copies
       c = arith::AndIOp::create(b, loc, c, constI64(b, loc, shape[d] - 1));
     result.push_back(c);

@@ -30,6 +30,11 @@ public:
   /// True (i1) on the thread that is the first holder of its elements; null
   /// when no element is held twice.
   Value owner(OpBuilder &b, Location loc, Value tid) const;
+  /// True (i1) where register `reg` holds a copy of an element along `d`:
+  /// the tile is narrower along `d` than the threads laid along it, and this
+  /// thread's position wraps past its extent; null where no copy is held.
+  /// A sum along `d` must count each element once.
+  Value holdsCopy(OpBuilder &b, Location loc, Value tid, int64_t reg, unsigned d) const;
   /// For a slice of this layout along `dim` (of the parent's dims), the
   /// slice's register that holds the element of this layout's register `reg`.
   int64_t sliceRegister(int64_t reg, unsigned dim) const;

@@ -300,8 +300,15 @@ struct ReduceLowering : public StatefulPattern<ReduceOp> {
     int64_t numResults = resultType.getNumElements();
 
     SmallVector<Value> partial(numResults);
+    // Where the tile is narrower along `dim` than its threads, some hold
+    // copies: a sum counts those as 0 (max and min are unchanged by copies).
+    Value tid = kind == ReduceKind::sum ? threadId(rewriter, loc) : Value();
+    Value zero = tid ? arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(elt))
+                     : Value();
     for (int64_t r = 0; r < layout->numRegisters(); ++r) {
       Value x = vector::ExtractOp::create(rewriter, loc, adaptor.getSrc(), ArrayRef<int64_t>{r});
+      if (Value copy = tid ? layout->holdsCopy(rewriter, loc, tid, r, dim) : Value())
+        x = arith::SelectOp::create(rewriter, loc, copy, zero, x);
       Value &acc = partial[layout->sliceRegister(r, dim)];
       acc = acc ? combine(rewriter, loc, kind, acc, x) : x;
     }
