@@ -28,10 +28,14 @@ bool isTileElementType(Type t);
 
 /// Name of the unit attribute marking a func.func as a tile kernel.
 constexpr llvm::StringLiteral kKernelAttr = "tile.kernel";
-/// Name of the i32 attribute giving a kernel's warps per CTA.
+/// Name of the i32 attribute giving a kernel's warps per CTA (a power of
+/// two, 1 to 32; absent: 4).
 constexpr llvm::StringLiteral kNumWarpsAttr = "tile.num_warps";
+/// A kernel's warps per CTA (4 without the attribute): the one place the
+/// default is written.
+int64_t numWarps(Operation *kernel);
 /// Name of the i32 attribute giving a kernel's programs (CTAs) per cluster
-/// along grid axis 0 (absent: 1); programs x, x+1, .. of a cluster share
+/// along grid axis 0 (1, 2, 4 or 8; absent: 1); programs x, x+1, .. of a cluster share
 /// multicast loads.
 constexpr llvm::StringLiteral kNumCtasAttr = "tile.num_ctas";
 /// A kernel's programs per cluster (1 without the attribute).

@@ -18,6 +18,10 @@ namespace mlir::tile {
 #define GEN_PASS_REGISTRATION
 #include "dialect/TilePasses.h.inc"
 
+/// Most shared-memory stages a pipelined loop may ring through (the
+/// driver's num_stages takes 2 to this).
+constexpr unsigned kMaxStages = 8;
+
 /// The TMA box that copies a shared tile (outermost first): at most one
 /// swizzle span wide along the innermost dimension.
 SmallVector<int64_t> tmaBox(SharedType type);

@@ -4,6 +4,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
 
 using namespace mlir;
 using namespace mlir::tile;
@@ -168,4 +169,25 @@ int64_t BlockedLayoutAttr::getCoverage(unsigned dim) const {
 Operation *TileDialect::materializeConstant(OpBuilder &builder, Attribute value, Type type,
                                             Location loc) {
   return arith::ConstantOp::materialize(builder, value, type, loc);
+}
+
+/// Kernel attributes that passes divide by or index with are checked before
+/// any pass reads them.
+LogicalResult TileDialect::verifyOperationAttribute(Operation *op, NamedAttribute attr) {
+  StringRef name = attr.getName().getValue();
+  auto inRange = [&](int64_t most, StringRef what) -> LogicalResult {
+    auto value = dyn_cast<IntegerAttr>(attr.getValue());
+    if (!value || !value.getType().isInteger(32))
+      return op->emitError() << name << " must be an i32 integer";
+    int64_t n = value.getInt();
+    if (n < 1 || n > most || !llvm::isPowerOf2_64(n))
+      return op->emitError() << name << " must be a power of two from 1 to " << most << " ("
+                             << what << "), got " << n;
+    return success();
+  };
+  if (name == kNumWarpsAttr)
+    return inRange(32, "warps per CTA: at most 1024 threads");
+  if (name == kNumCtasAttr)
+    return inRange(8, "CTAs per cluster");
+  return success();
 }

@@ -96,6 +96,12 @@ static LogicalResult verifyGlobalAccess(Operation *op, Type source,
   return verifyLayout(op, tile);
 }
 
+int64_t tile::numWarps(Operation *kernel) {
+  if (auto attr = kernel->getAttrOfType<IntegerAttr>(kNumWarpsAttr))
+    return attr.getInt();
+  return 4;
+}
+
 int64_t tile::numCtas(Operation *kernel) {
   if (auto attr = kernel->getAttrOfType<IntegerAttr>(kNumCtasAttr))
     return attr.getInt();

@@ -9,6 +9,8 @@
 // layouts; where a use needs another layout a tile.convert_layout is inserted.
 #include "dialect/TilePasses.h"
 
+#include "Conversion/TileToGPU/ThreadLayout.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -357,20 +359,58 @@ private:
   int64_t numWarps;
 };
 
+/// Every register tile must map onto the kernel's threads and fit in a
+/// thread's registers, or the lowering would fail (or take minutes to spill
+/// it all): say so at the op that makes it, with the sizes.
+LogicalResult verifyTilesFit(func::FuncOp func) {
+  // A thread has 255 32-bit registers; one tile may not need more alone.
+  constexpr int64_t kMaxRegisters = 255;
+  WalkResult walk = func.walk([&](Operation *op) {
+    for (Value result : op->getResults()) {
+      auto type = dyn_cast<RankedTensorType>(result.getType());
+      if (!type || !type.getEncoding())
+        continue;
+      int64_t elements = registersPerThread(type);
+      if (elements < 0) {
+        auto wgmma = dyn_cast<WgmmaLayoutAttr>(type.getEncoding());
+        InFlightDiagnostic error = op->emitError();
+        if (wgmma && type.getRank() == 2)
+          error << "an mma accumulator (WGMMA) needs a multiple of " << 64 * wgmma.getWarpgroups()
+                << " rows (64 per warpgroup, num_warps=" << numWarps(func)
+                << ") and of 8 columns, got " << type.getDimSize(0) << "x"
+                << type.getDimSize(1);
+        else
+          error << "no thread layout maps " << type << " onto the kernel's threads";
+        return WalkResult::interrupt();
+      }
+      int64_t bits = std::max(8u, type.getElementTypeBitWidth());
+      int64_t registers = llvm::divideCeil(elements * bits, 32);
+      if (registers > kMaxRegisters) {
+        std::string tile;
+        llvm::raw_string_ostream os(tile);
+        llvm::interleave(type.getShape(), os, "x");
+        os << " " << type.getElementType();
+        op->emitError() << "this " << tile << " tile needs "
+                        << registers << " registers a thread with num_warps="
+                        << numWarps(func) << ", more than the " << kMaxRegisters
+                        << " a thread has: use a smaller tile or more warps";
+        return WalkResult::interrupt();
+      }
+    }
+    return WalkResult::advance();
+  });
+  return failure(walk.wasInterrupted());
+}
+
 struct TileAssignLayouts
     : public tile::impl::TileAssignLayoutsBase<TileAssignLayouts> {
   void runOnOperation() override {
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (!func->hasAttr(kKernelAttr))
         continue;
-      int64_t numWarps = 4;
-      if (auto attr = func->getAttrOfType<IntegerAttr>(kNumWarpsAttr))
-        numWarps = attr.getInt();
-      if (numWarps <= 0 || !llvm::isPowerOf2_64(numWarps)) {
-        func.emitError() << kNumWarpsAttr << " must be a power of two, got " << numWarps;
+      LayoutAssigner(numWarps(func)).run(func);
+      if (failed(verifyTilesFit(func)))
         return signalPassFailure();
-      }
-      LayoutAssigner(numWarps).run(func);
     }
   }
 };

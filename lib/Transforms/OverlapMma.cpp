@@ -124,9 +124,7 @@ void releaseStage(OpBuilder &b, Location loc, const Plan &plan, IRMapping &map) 
 
 /// How many consumer warpgroups run the loop (a kernel's warps, 4 by default).
 int64_t consumerWarpgroups(scf::ForOp loop) {
-  auto func = loop->getParentOfType<func::FuncOp>();
-  auto attr = func ? func->getAttrOfType<IntegerAttr>(kNumWarpsAttr) : IntegerAttr();
-  return (attr ? attr.getInt() : 4) / 4;
+  return numWarps(loop->getParentOfType<func::FuncOp>()) / 4;
 }
 
 /// Registers a thread holds of a tile spread over the consumer warpgroups.

@@ -137,20 +137,18 @@ LogicalResult pipeline(scf::ForOp loop, unsigned stages, bool multipleWarpgroups
 struct TilePipeline : public tile::impl::TilePipelineBase<TilePipeline> {
   using TilePipelineBase::TilePipelineBase;
   void runOnOperation() override {
-    if (stages < 2) {
-      getOperation().emitError("tile-pipeline: stages must be at least 2");
+    if (stages < 2 || stages > kMaxStages) {
+      getOperation().emitError() << "tile-pipeline: stages must be 2 to " << kMaxStages
+                                 << ", got " << stages.getValue();
       return signalPassFailure();
     }
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (!func->hasAttr(kKernelAttr))
         continue;
-      int64_t numWarps = 4;
-      if (auto attr = func->getAttrOfType<IntegerAttr>(kNumWarpsAttr))
-        numWarps = attr.getInt();
       SmallVector<scf::ForOp> loops;
       func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
       for (scf::ForOp loop : loops)
-        if (failed(pipeline(loop, stages, numWarps > 4)))
+        if (failed(pipeline(loop, stages, numWarps(func) > 4)))
           return signalPassFailure();
     }
   }

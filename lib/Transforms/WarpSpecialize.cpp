@@ -430,10 +430,8 @@ std::optional<SmallVector<Feed>> findFeeds(func::FuncOp func) {
 /// Splits `func` into a producer and its consumers; returns false (leaving
 /// the kernel as it was, for tile-pipeline) when it does not qualify.
 bool warpSpecialize(func::FuncOp func, unsigned stages, unsigned tileStages) {
-  int64_t numWarps = 4;
-  if (auto attr = func->getAttrOfType<IntegerAttr>(kNumWarpsAttr))
-    numWarps = attr.getInt();
-  if (numWarps % 4 != 0)
+  int64_t warps = numWarps(func);
+  if (warps % 4 != 0)
     return false;
   std::optional<SmallVector<Feed>> feeds = findFeeds(func);
   if (!feeds)
@@ -491,13 +489,13 @@ bool warpSpecialize(func::FuncOp func, unsigned stages, unsigned tileStages) {
   OpBuilder producer = OpBuilder::atBlockEnd(producerBlock);
   SmallVector<SmallVector<Ring>> rings;
   for (auto [index, feed] : llvm::enumerate(*feeds)) {
-    rings.push_back(!share || index == 0 ? allocateRings(b, loc, feed.loads, stages, numWarps / 4)
+    rings.push_back(!share || index == 0 ? allocateRings(b, loc, feed.loads, stages, warps / 4)
                                          : rings.front());
     if (share)
       for (const Feed &earlier : ArrayRef(*feeds).take_front(index))
         feed.earlier.push_back(earlier.loop);
   }
-  SmallVector<Ring> tileRings = allocateTileRings(b, loc, *feeds, numWarps / 4, tileStages);
+  SmallVector<Ring> tileRings = allocateTileRings(b, loc, *feeds, warps / 4, tileStages);
   SmallVector<Value> bases;
   if (feeds->front().outer) {
     bases = countIterations(*feeds);
@@ -523,8 +521,10 @@ bool warpSpecialize(func::FuncOp func, unsigned stages, unsigned tileStages) {
 struct TileWarpSpecialize : public tile::impl::TileWarpSpecializeBase<TileWarpSpecialize> {
   using TileWarpSpecializeBase::TileWarpSpecializeBase;
   void runOnOperation() override {
-    if (stages < 2 || tileStages < 1) {
-      getOperation().emitError("tile-warp-specialize: stages must be at least 2, tile-stages 1");
+    if (stages < 2 || stages > kMaxStages || tileStages < 1 || tileStages > kMaxStages) {
+      getOperation().emitError() << "tile-warp-specialize: stages must be 2 to " << kMaxStages
+                                 << " and tile-stages 1 to " << kMaxStages << ", got " << stages.getValue()
+                                 << " and " << tileStages.getValue();
       return signalPassFailure();
     }
     for (auto func : getOperation().getOps<func::FuncOp>())

@@ -6,7 +6,10 @@
 // fences the async proxy, and its lane 0 stores the flag with release
 // semantics. tile.wait_flag: the first warp spins on an acquire load (one word,
 // so the warp leaves the loop together), fences the async proxy, and a
-// barrier holds the other warps until then.
+// barrier holds the other warps until then. A wait that lasts 10 s (of the
+// global timer) stops the kernel through __assertfail, at the wait's line.
+// CHECK: llvm.func @__assertfail(!llvm.ptr, !llvm.ptr, i32, !llvm.ptr, i64)
+// CHECK: llvm.mlir.global internal constant @__tile_fail_str0("tile.wait: no program set the flag in 10 s
 // CHECK-LABEL: gpu.func @hand_over
 // CHECK: gpu.barrier
 // CHECK: arith.cmpi ult, %{{.*}}, %c32_i64
@@ -15,9 +18,12 @@
 // CHECK: llvm.inline_asm has_side_effects {{.*}}cp.async.bulk.wait_group 0; fence.proxy.async.global; @first st.release.gpu.global.b32 [$0], $1;
 // CHECK-NOT: gpu.barrier
 // CHECK: scf.if
+// CHECK: "mov.u64 $0, %globaltimer;"
 // CHECK: scf.while
 // CHECK: llvm.inline_asm has_side_effects {{.*}}"ld.acquire.gpu.global.b32 $0, [$1];", "=r,l"
 // CHECK: arith.cmpi ne
+// CHECK: arith.cmpi sgt, {{.*}}, %c10000000000_i64
+// CHECK: llvm.call @__assertfail
 // CHECK: scf.condition
 // CHECK: llvm.inline_asm has_side_effects {{.*}}"fence.proxy.async.global;"
 // CHECK: gpu.barrier

@@ -181,3 +181,22 @@ func.func @column_max_of_one_row(%x: !tile.ptr<f32>, %n: i32) attributes {tile.k
   tile.store %b, %X[%c0, %c0] : tensor<1x64xf32>, !tile.view<f32, 2>
   return
 }
+
+// -----
+
+// fp8 tiles are held as their i8 bits; conversions go through PTX's cvt
+// between fp8 pairs and f16 pairs (from f32 to fp8: rounded and saturated).
+// CHECK-LABEL: gpu.func @fp8_round_trip
+// CHECK: llvm.load {{.*}} -> vector<4xi8>
+// CHECK: cvt.rn.f16x2.e5m2x2 $0, $1;
+// CHECK: cvt.rn.satfinite.e4m3x2.f32 $0, $1, $1;
+// CHECK: llvm.store {{.*}} : vector<4xi8>, !llvm.ptr<1>
+func.func @fp8_round_trip(%x: !tile.ptr<f8E5M2> {tile.divisibility = 16 : i32}, %y: !tile.ptr<f8E4M3FN> {tile.divisibility = 16 : i32}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %t = tile.load %x[%c0] : !tile.ptr<f8E5M2> -> tensor<512xf8E5M2>
+  %w = arith.extf %t : tensor<512xf8E5M2> to tensor<512xf32>
+  %d = arith.addf %w, %w : tensor<512xf32>
+  %n = arith.truncf %d : tensor<512xf32> to tensor<512xf8E4M3FN>
+  tile.store %n, %y[%c0] : tensor<512xf8E4M3FN>, !tile.ptr<f8E4M3FN>
+  return
+}

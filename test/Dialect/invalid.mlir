@@ -490,3 +490,25 @@ func.func @wait_flags(%flags: !tile.ptr<i16>, %i: i32, %v: i32) {
   tile.wait_flag %flags[%i], %v : !tile.ptr<i16>
   return
 }
+
+// -----
+// Kernel attributes that passes divide by are checked when the IR is read.
+// expected-error @+1 {{tile.num_warps must be a power of two from 1 to 32 (warps per CTA: at most 1024 threads), got 0}}
+func.func @no_warps() attributes {tile.kernel, tile.num_warps = 0 : i32} {
+  %p = tile.program_id 0
+  return
+}
+
+// -----
+// expected-error @+1 {{tile.num_warps must be an i32 integer}}
+func.func @float_warps() attributes {tile.kernel, tile.num_warps = 4.0 : f32} {
+  %p = tile.program_id 0
+  return
+}
+
+// -----
+// expected-error @+1 {{tile.num_ctas must be a power of two from 1 to 8 (CTAs per cluster), got 3}}
+func.func @three_ctas() attributes {tile.kernel, tile.num_ctas = 3 : i32} {
+  %p = tile.program_id 0
+  return
+}

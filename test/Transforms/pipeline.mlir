@@ -1,5 +1,7 @@
 // RUN: tile-opt %s -tile-pipeline=stages=3 | FileCheck %s
 // RUN: tile-opt %s -tile-pipeline=stages=4 | FileCheck %s --check-prefix=FOUR
+// RUN: not tile-opt %s -tile-pipeline=stages=100000 2>&1 | FileCheck %s --check-prefix=MANY
+// MANY: tile-pipeline: stages must be 2 to 8, got 100000
 
 // A GEMM main loop from 16-byte aligned arrays with 16-byte multiple row
 // strides (TMA can copy): both loads feed the mma, so both are staged: one

@@ -23,8 +23,15 @@ using namespace mlir::tile;
 
 static constexpr llvm::StringLiteral kScratchName = "__tile_shared_scratch";
 
+Type tile::registerType(Type element) {
+  if (isa<Float8E4M3FNType, Float8E5M2Type>(element))
+    return IntegerType::get(element.getContext(), 8);
+  return element;
+}
+
 TileTypeConverter::TileTypeConverter(MLIRContext *ctx) {
   addConversion([](Type t) { return t; });
+  addConversion([](FloatType t) { return registerType(t); });
   addConversion([ctx](PtrType) -> Type {
     return LLVM::LLVMPointerType::get(ctx, /*addressSpace=*/1);
   });
@@ -39,7 +46,7 @@ TileTypeConverter::TileTypeConverter(MLIRContext *ctx) {
     int64_t regs = registersPerThread(t);
     if (regs < 0)
       return std::nullopt; // a tile without a lowerable layout
-    return VectorType::get({regs}, t.getElementType());
+    return VectorType::get({regs}, registerType(t.getElementType()));
   });
 }
 
@@ -73,6 +80,58 @@ void tile::spinWhile(OpBuilder &b, Location loc,
         scf::ConditionOp::create(w, l, waiting(w, l), ValueRange{});
       },
       [&](OpBuilder &w, Location l, ValueRange) { scf::YieldOp::create(w, l); });
+}
+
+/// Prefix of the symbols device failures add to the module (their message
+/// strings and the __assertfail declaration), moved into the GPU module with
+/// the kernels.
+static constexpr llvm::StringLiteral kDeviceFailurePrefix = "__tile_fail";
+static constexpr llvm::StringLiteral kAssertFail = "__assertfail";
+
+/// A constant NUL-terminated string global of `module`; its address.
+static Value stringAddress(OpBuilder &b, Location loc, ModuleOp module, StringRef text) {
+  std::string name;
+  for (unsigned i = 0;; ++i) {
+    name = (kDeviceFailurePrefix + "_str" + Twine(i)).str();
+    if (!module.lookupSymbol(name))
+      break;
+  }
+  std::string bytes = text.str();
+  bytes.push_back('\0');
+  auto type = LLVM::LLVMArrayType::get(b.getI8Type(), bytes.size());
+  OpBuilder top(module.getBodyRegion());
+  LLVM::GlobalOp::create(top, loc, type, /*isConstant=*/true, LLVM::Linkage::Internal, name,
+                         b.getStringAttr(bytes));
+  return LLVM::AddressOfOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext()), name);
+}
+
+void tile::failOnDevice(OpBuilder &b, Operation *at, StringRef message) {
+  Location loc = at->getLoc();
+  auto module = at->getParentOfType<ModuleOp>();
+  MLIRContext *ctx = b.getContext();
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  if (!module.lookupSymbol(kAssertFail)) {
+    OpBuilder top(module.getBodyRegion());
+    auto type = LLVM::LLVMFunctionType::get(
+        LLVM::LLVMVoidType::get(ctx), {ptr, ptr, b.getI32Type(), ptr, b.getI64Type()});
+    LLVM::LLVMFuncOp::create(top, loc, kAssertFail, type);
+  }
+  StringRef file = "<unknown>";
+  unsigned line = 0;
+  loc->walk([&](Location inner) {
+    if (auto flc = dyn_cast<FileLineColLoc>(inner)) {
+      file = flc.getFilename().getValue();
+      line = flc.getLine();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  auto kernel = at->getParentOfType<func::FuncOp>();
+  Value args[] = {stringAddress(b, loc, module, message), stringAddress(b, loc, module, file),
+                  constI32(b, loc, line),
+                  stringAddress(b, loc, module, kernel ? kernel.getName() : "kernel"),
+                  constI64(b, loc, 1)};
+  LLVM::CallOp::create(b, loc, TypeRange{}, kAssertFail, args);
 }
 
 void tile::onWarpZero(OpBuilder &b, Location loc,
@@ -179,10 +238,7 @@ static void declareSharedScratch(ModuleOp module, ArrayRef<func::FuncOp> kernels
 }
 
 int64_t tile::consumerThreads(Operation *kernel) {
-  int64_t numWarps = 4;
-  if (auto attr = kernel->getAttrOfType<IntegerAttr>(kNumWarpsAttr))
-    numWarps = attr.getInt();
-  return 32 * numWarps;
+  return 32 * numWarps(kernel);
 }
 
 namespace {
@@ -255,6 +311,34 @@ void moveKernelToGPU(func::FuncOp func, int64_t threads, gpu::GPUModuleOp gpuMod
   useConsumerBarriers(kernel, consumerThreads(kernel));
 }
 
+/// Every tile value must have a layout the lowering maps onto threads (the
+/// patterns cast its converted type to a register vector): one that does
+/// not is an error at the op that makes it, not an assertion later.
+static LogicalResult verifyLaidOut(func::FuncOp kernel) {
+  auto laidOut = [](Type t) {
+    auto tensor = dyn_cast<RankedTensorType>(t);
+    return !tensor || registersPerThread(tensor) >= 0;
+  };
+  WalkResult walk = kernel.walk([&](Operation *op) {
+    for (Region &region : op->getRegions())
+      for (Block &block : region)
+        for (BlockArgument arg : block.getArguments())
+          if (!laidOut(arg.getType())) {
+            op->emitError() << "convert-tile-to-gpu: " << arg.getType()
+                            << " has no thread layout (tile-assign-layouts gives one)";
+            return WalkResult::interrupt();
+          }
+    for (Type t : op->getResultTypes())
+      if (!laidOut(t)) {
+        op->emitError() << "convert-tile-to-gpu: " << t
+                        << " has no thread layout (tile-assign-layouts gives one)";
+        return WalkResult::interrupt();
+      }
+    return WalkResult::advance();
+  });
+  return failure(walk.wasInterrupted());
+}
+
 struct ConvertTileToGPU
     : public tile::impl::ConvertTileToGPUBase<ConvertTileToGPU> {
   void runOnOperation() override {
@@ -266,6 +350,9 @@ struct ConvertTileToGPU
         kernels.push_back(func);
     if (kernels.empty())
       return;
+    for (func::FuncOp kernel : kernels)
+      if (failed(verifyLaidOut(kernel)))
+        return signalPassFailure();
 
     TileTypeConverter converter(ctx);
     ConversionTarget target(*ctx);
@@ -306,12 +393,26 @@ struct ConvertTileToGPU
     module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(), UnitAttr::get(ctx));
     // The launcher sizes dynamic shared memory from this.
     int64_t sharedBytes = state.allocatedBytes + state.scratchBytes;
+    if (sharedBytes > kMaxSharedBytes) {
+      kernels.front().emitError()
+          << "the kernel needs " << sharedBytes << " bytes of shared memory ("
+          << state.allocatedBytes << " for its shared tiles and barriers, " << state.scratchBytes
+          << " to exchange tiles between threads), more than the " << kMaxSharedBytes
+          << " a CTA has: use smaller tiles or fewer stages";
+      return signalPassFailure();
+    }
     module->setAttr(kSharedBytesAttr, IntegerAttr::get(IntegerType::get(ctx, 64), sharedBytes));
     OpBuilder b(module.getBodyRegion());
     b.setInsertionPointToEnd(module.getBody());
     auto gpuModule = gpu::GPUModuleOp::create(b, module.getLoc(), "tile_kernels");
     // The scratch global moves into the GPU module with the kernels (or goes,
     // if every exchange stayed within warps).
+    for (Operation &op : llvm::make_early_inc_range(*module.getBody())) {
+      auto symbol = dyn_cast<SymbolOpInterface>(&op);
+      if (symbol && (symbol.getName().starts_with(kDeviceFailurePrefix) ||
+                     symbol.getName() == kAssertFail))
+        op.moveBefore(gpuModule.getBody(), gpuModule.getBody()->begin());
+    }
     if (auto scratch = module.lookupSymbol<LLVM::GlobalOp>(kScratchName)) {
       if (sharedBytes == 0)
         scratch.erase();

@@ -147,7 +147,7 @@ struct LoadLowering : public StatefulPattern<LoadOp> {
     if (failed(layout))
       return rewriter.notifyMatchFailure(op, "needs a laid-out tile");
     Location loc = op.getLoc();
-    Type elt = tile.getElementType();
+    Type elt = registerType(tile.getElementType());
     int64_t width = state.accessWidths.lookup(op);
     int64_t bytes = std::max<int64_t>(1, elt.getIntOrFloatBitWidth() / 8);
     LoweredAccess access = lowerAccess(rewriter, loc, adaptor.getSrc(), op.getSrc().getType(),
@@ -190,7 +190,7 @@ struct StoreLowering : public StatefulPattern<StoreOp> {
     if (failed(layout))
       return rewriter.notifyMatchFailure(op, "needs a laid-out tile");
     Location loc = op.getLoc();
-    Type elt = tile.getElementType();
+    Type elt = registerType(tile.getElementType());
     int64_t width = state.accessWidths.lookup(op);
     int64_t bytes = std::max<int64_t>(1, elt.getIntOrFloatBitWidth() / 8);
     LoweredAccess access = lowerAccess(rewriter, loc, adaptor.getDst(), op.getDst().getType(),
@@ -255,8 +255,12 @@ struct NotifyLowering : public OpConversionPattern<NotifyOp> {
 /// The first warp spins on an acquire load of the flag (every lane reads the
 /// same word, so the warp leaves the loop together), then fences the async
 /// proxy (a TMA copy after the wait reads what the notifier wrote); the
-/// barrier after it holds the program's other warps until then.
+/// barrier after it holds the program's other warps until then. A wait that
+/// lasts kWaitLimitNs (no program set the flag: a grid larger than can run
+/// at once, a wrong index) stops the kernel with a message at the wait's
+/// line instead of hanging the process.
 struct WaitFlagLowering : public OpConversionPattern<WaitFlagOp> {
+  static constexpr int64_t kWaitLimitNs = 10'000'000'000;
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(WaitFlagOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
@@ -264,10 +268,26 @@ struct WaitFlagLowering : public OpConversionPattern<WaitFlagOp> {
     Value want = adaptor.getValue();
     onWarpZero(rewriter, loc, [&](OpBuilder &b, Location l) {
       Value flag = flagAddress(b, l, adaptor.getFlags(), adaptor.getIndex());
+      auto now = [](OpBuilder &t, Location tl) {
+        return inlinePtx(t, tl, t.getI64Type(), {}, "mov.u64 $0, %globaltimer;", "=l");
+      };
+      Value start = now(b, l);
       spinWhile(b, l, [&](OpBuilder &w, Location wl) {
         Value seen = inlinePtx(w, wl, w.getI32Type(), {flag},
                                "ld.acquire.gpu.global.b32 $0, [$1];", "=r,l");
-        return arith::CmpIOp::create(w, wl, arith::CmpIPredicate::ne, seen, want);
+        Value waiting = arith::CmpIOp::create(w, wl, arith::CmpIPredicate::ne, seen, want);
+        Value elapsed = arith::SubIOp::create(w, wl, now(w, wl), start);
+        Value tooLong = arith::AndIOp::create(
+            w, wl, waiting,
+            arith::CmpIOp::create(w, wl, arith::CmpIPredicate::sgt, elapsed,
+                                  constI64(w, wl, kWaitLimitNs)));
+        scf::IfOp::create(w, wl, tooLong, [&](OpBuilder &t, Location tl) {
+          failOnDevice(t, op,
+                       "tile.wait: no program set the flag in 10 s (is every program it "
+                       "waits for running at the same time? a persistent grid is)");
+          scf::YieldOp::create(t, tl);
+        });
+        return waiting;
       });
       inlinePtx(b, l, Type(), {}, "fence.proxy.async.global;", "");
     });

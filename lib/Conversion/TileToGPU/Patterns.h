@@ -39,6 +39,11 @@ public:
   explicit TileTypeConverter(MLIRContext *ctx);
 };
 
+/// The type registers hold for tile elements of type `element`: fp8 as its
+/// i8 bits (LLVM has no fp8 type; conversions to and from fp8 use PTX's cvt),
+/// every other type as itself.
+Type registerType(Type element);
+
 /// A conversion pattern that reads or records LoweringState.
 template <typename OpTy>
 struct StatefulPattern : public OpConversionPattern<OpTy> {
@@ -67,6 +72,11 @@ void onThreadZero(OpBuilder &b, Location loc, function_ref<void(OpBuilder &, Loc
 /// A loop that runs `waiting` (it builds an i1 each time round: true to go on)
 /// until it is false: a spin on a barrier or a flag.
 void spinWhile(OpBuilder &b, Location loc, function_ref<Value(OpBuilder &, Location)> waiting);
+/// Stops the kernel as CUDA's `assert` does (`__assertfail`: the driver
+/// prints "file:line: kernel: block [..], thread [..] Assertion `message`
+/// failed." and the launch ends with CUDA_ERROR_ASSERT), with the file and
+/// line of op `at` (the kernel's source line), which is being lowered.
+void failOnDevice(OpBuilder &b, Operation *at, StringRef message);
 /// Runs `body` on the CTA's first warp: a wait that one thread would spin in
 /// leaves its warp diverged at the barrier after it, which `bar.sync` (each
 /// warp arrives as a whole) does not allow.

@@ -45,6 +45,34 @@ Value specialFunction(OpBuilder &b, Location loc, StringRef name, Value x) {
   return scale(call("llvm.nvvm.lg2.approx.ftz.f", x), 0.6931471805599453); // math.log
 }
 
+/// One element converted to or from fp8 (held as its i8 bits) through PTX's
+/// cvt, which goes between fp8 pairs and f16 pairs (to fp8: from f32, rounded
+/// to nearest and saturated to the largest finite value, as the hardware
+/// only offers); other types go through f32 or f16.
+Value convertFp8(OpBuilder &b, Location loc, Value x, Type from, Type to) {
+  auto fp8Name = [](Type t) { return isa<Float8E4M3FNType>(t) ? "e4m3x2" : "e5m2x2"; };
+  Type f16 = b.getF16Type(), f32 = b.getF32Type(), i16 = b.getI16Type();
+  if (isa<Float8E4M3FNType, Float8E5M2Type>(from)) {
+    Value pair = arith::ExtUIOp::create(b, loc, i16, x);
+    Value halves = inlinePtx(b, loc, b.getI32Type(), {pair},
+                             (Twine("cvt.rn.f16x2.") + fp8Name(from) + " $0, $1;").str(), "=r,h");
+    Value half = arith::BitcastOp::create(b, loc, f16,
+                                          arith::TruncIOp::create(b, loc, i16, halves));
+    if (to == f16)
+      return half;
+    if (isa<Float8E4M3FNType, Float8E5M2Type>(to))
+      return convertFp8(b, loc, convertFp8(b, loc, x, from, f32), f32, to);
+    Value wide = arith::ExtFOp::create(b, loc, f32, half);
+    return to == f32 ? wide : arith::TruncFOp::create(b, loc, to, wide).getResult();
+  }
+  if (from != f32)
+    x = arith::ExtFOp::create(b, loc, f32, x);
+  Value pair = inlinePtx(b, loc, i16, {x},
+                         (Twine("cvt.rn.satfinite.") + fp8Name(to) + ".f32 $0, $1, $1;").str(),
+                         "=h,f");
+  return arith::TruncIOp::create(b, loc, b.getI8Type(), pair);
+}
+
 /// Elementwise arith/math ops on tiles become the same op on the thread's
 /// registers (all operands share a layout: tile-assign-layouts sees to it).
 struct ElementwiseLowering : public ConversionPattern {
@@ -75,6 +103,13 @@ struct ElementwiseLowering : public ConversionPattern {
       rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, vec, elements);
       return success();
     };
+    if (isa<arith::ExtFOp, arith::TruncFOp>(op)) {
+      Type from = getElementTypeOrSelf(op->getOperand(0).getType());
+      Type to = getElementTypeOrSelf(op->getResult(0).getType());
+      if (vec && (isa<Float8E4M3FNType, Float8E5M2Type>(from) ||
+                  isa<Float8E4M3FNType, Float8E5M2Type>(to)))
+        return perElement([&](ValueRange x) { return convertFp8(rewriter, loc, x[0], from, to); });
+    }
     if (name == "math.exp" || name == "math.exp2" || name == "math.log") {
       if (!vec || !vec.getElementType().isF32())
         return rewriter.notifyMatchFailure(op, "exp/exp2/log lower on f32 tiles");
@@ -200,8 +235,10 @@ struct ConstantLowering : public OpConversionPattern<arith::ConstantOp> {
       rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, regs, movs);
       return success();
     }
-    rewriter.replaceOpWithNewOp<arith::ConstantOp>(
-        op, SplatElementsAttr::get(regs, splat.getSplatValue<Attribute>()));
+    Attribute value = splat.getSplatValue<Attribute>();
+    if (auto f = dyn_cast<FloatAttr>(value); f && regs.getElementType() != f.getType())
+      value = IntegerAttr::get(regs.getElementType(), f.getValue().bitcastToAPInt()); // fp8 bits
+    rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, SplatElementsAttr::get(regs, value));
     return success();
   }
 };
@@ -381,7 +418,7 @@ LogicalResult exchange(Operation *op, Value src, RankedTensorType srcType,
   if (failed(from) || failed(to))
     return rewriter.notifyMatchFailure(op, "needs laid-out tiles");
   Location loc = op->getLoc();
-  Type elt = srcType.getElementType();
+  Type elt = registerType(srcType.getElementType());
   int64_t bytes = std::max<int64_t>(1, elt.getIntOrFloatBitWidth() / 8);
   state.scratchBytes = std::max(state.scratchBytes, srcType.getNumElements() * bytes);
   Value scratch = sharedScratch(rewriter, loc, state);

@@ -1,0 +1,19 @@
+// RUN: tile-opt %s -split-input-file -tile-assign-layouts -verify-diagnostics
+
+// A tile no thread can hold: 2^17 f32 over 4 warps is 1024 registers a thread.
+func.func @too_large(%p: !tile.ptr<f32>, %off: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  // expected-error @+1 {{this 131072 f32 tile needs 1024 registers a thread with num_warps=4, more than the 255 a thread has: use a smaller tile or more warps}}
+  %a = tile.load %p[%off] : !tile.ptr<f32> -> tensor<131072xf32>
+  tile.store %a, %p[%off] : tensor<131072xf32>, !tile.ptr<f32>
+  return
+}
+
+// -----
+
+// WGMMA's M is 64 rows a warpgroup: a 16-row accumulator cannot be one.
+func.func @mma_rows(%a: !tile.shared<16x64xbf16>, %b: !tile.shared<64x128xbf16>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %acc = arith.constant dense<0.0> : tensor<16x128xf32>
+  // expected-error @+1 {{an mma accumulator (WGMMA) needs a multiple of 64 rows (64 per warpgroup, num_warps=4) and of 8 columns, got 16x128}}
+  %r = tile.mma %a, %b, %acc : !tile.shared<16x64xbf16>, !tile.shared<64x128xbf16>, tensor<16x128xf32> -> tensor<16x128xf32>
+  return
+}
