@@ -185,8 +185,12 @@ def ConvertTileToGPU : Pass<"convert-tile-to-gpu", "ModuleOp"> {
     `gpu.func` kernel with a known block size, and lowers tile ops and
     elementwise ops on laid-out tiles to per-thread vector code: global memory
     is reached with `llvm.load`/`llvm.store` as wide as alignment allows,
-    guarded by the bound.
+    guarded by the bound. A `tile.wait_flag` that waits 10 s stops the kernel:
+    with `debug`, through `__assertfail` naming the wait's line; without,
+    with a `trap` (a call would serialize the kernel's wgmmas, C7510).
   }];
+  let options = [Option<"debug", "debug", "bool", "false",
+                        "device failures print the kernel's line (__assertfail)">];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::LLVM::LLVMDialect", "::mlir::NVVM::NVVMDialect",
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",

@@ -36,6 +36,9 @@ struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
   Option<bool> pingPong{*this, "ping-pong",
                         llvm::cl::desc("tile-overlap-mma's ping-pong of consumer warpgroups"),
                         llvm::cl::init(false)};
+  Option<bool> debug{*this, "debug",
+                     llvm::cl::desc("device failures print the kernel's line (__assertfail)"),
+                     llvm::cl::init(false)};
   Option<bool> lookahead{*this, "lookahead",
                          llvm::cl::desc("tile-overlap-mma's look-ahead (the next Q·Kᵀ "
                                         "issued before this softmax)"),
@@ -56,7 +59,8 @@ void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
       "tile-pipeline{stages=" + std::to_string(options.stages) + "}," +
       (options.tmaStore ? "tile-tma-store," : "") +
       "tile-select-swizzle,tile-synthesize-tma,"
-      "tile-assign-layouts,convert-tile-to-gpu,canonicalize,cse,"
+      "tile-assign-layouts,convert-tile-to-gpu{debug=" + (options.debug ? "true" : "false") +
+      "},canonicalize,cse,"
       "convert-scf-to-cf,"
       "nvvm-attach-target{chip=" + options.chip + " features=" + options.features +
       " O=" + std::to_string(options.optLevel) + "},"

@@ -139,7 +139,8 @@ def wait(flags, index, value=1):
     """Wait until `flags[index] == value` (set by another program's
     `tile.notify`). The program waited for must run at the same time: launch a
     persistent grid (at most one program an SM), or a program may wait for one
-    that cannot start."""
+    that cannot start. A wait that lasts 10 s stops the kernel (the launch
+    fails) rather than hang; with TILE_DEBUG=1 it prints this line first."""
 
 
 # -- making tiles ----------------------------------------------------------------

@@ -1,5 +1,6 @@
 // RUN: tile-opt %s -split-input-file -convert-tile-to-gpu -canonicalize | FileCheck %s
 // RUN: tile-opt %s -split-input-file -tile-to-llvm -gpu-module-to-binary=format=isa | FileCheck %s --check-prefix=PTX
+// RUN: tile-opt %s -split-input-file -convert-tile-to-gpu=debug=true -canonicalize | FileCheck %s --check-prefix=DEBUG
 
 // tile.notify: a CTA barrier (every thread's earlier writes done, thread 0's
 // TMA stores issued), then the first warp waits for the bulk stores to land,
@@ -7,9 +8,14 @@
 // semantics. tile.wait_flag: the first warp spins on an acquire load (one word,
 // so the warp leaves the loop together), fences the async proxy, and a
 // barrier holds the other warps until then. A wait that lasts 10 s (of the
-// global timer) stops the kernel through __assertfail, at the wait's line.
-// CHECK: llvm.func @__assertfail(!llvm.ptr, !llvm.ptr, i32, !llvm.ptr, i64)
-// CHECK: llvm.mlir.global internal constant @__tile_fail_str0("tile.wait: no program set the flag in 10 s
+// global timer) stops the kernel: with a trap, or with debug through
+// __assertfail, which names the wait's line.
+// DEBUG: llvm.func @__assertfail(!llvm.ptr, !llvm.ptr, i32, !llvm.ptr, i64)
+// DEBUG: llvm.mlir.global internal constant @__tile_fail_str0("tile.wait: no program set the flag in 10 s
+// DEBUG: llvm.mlir.global internal constant @__tile_fail_str1("{{.*}}convert-tile-to-gpu-signals.mlir\00")
+// DEBUG-LABEL: gpu.func @hand_over
+// DEBUG: llvm.call @__assertfail(%{{.*}}, %{{.*}}, %c{{[0-9]+}}_i32, %{{.*}}, %c1_i64)
+// CHECK-NOT: __assertfail
 // CHECK-LABEL: gpu.func @hand_over
 // CHECK: gpu.barrier
 // CHECK: arith.cmpi ult, %{{.*}}, %c32_i64
@@ -23,7 +29,7 @@
 // CHECK: llvm.inline_asm has_side_effects {{.*}}"ld.acquire.gpu.global.b32 $0, [$1];", "=r,l"
 // CHECK: arith.cmpi ne
 // CHECK: arith.cmpi sgt, {{.*}}, %c10000000000_i64
-// CHECK: llvm.call @__assertfail
+// CHECK: "trap;"
 // CHECK: scf.condition
 // CHECK: llvm.inline_asm has_side_effects {{.*}}"fence.proxy.async.global;"
 // CHECK: gpu.barrier

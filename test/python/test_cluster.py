@@ -75,10 +75,15 @@ def test_multicast_errors_name_the_line():
                  "load's multicast must be a constexpr bool", MAT, MAT, "i32", BM=64)
 
 
-@pytest.mark.parametrize("num_ctas", [0, 3, 8, "2"])
+@pytest.mark.parametrize("num_ctas", [0, 3, 8])
 def test_num_ctas_is_checked(num_ctas):
     with pytest.raises(ValueError, match="num_ctas must be 1, 2 or 4"):
         shared_b.ir(MAT, MAT, MAT, BM=64, BN=64, BK=64, num_ctas=num_ctas)
+
+
+def test_num_ctas_of_another_type_is_refused():
+    with pytest.raises(TypeError, match="num_ctas must be an int, got '2' \\(str\\)"):
+        shared_b.ir(MAT, MAT, MAT, BM=64, BN=64, BK=64, num_ctas="2")
 
 
 def test_cluster_gemm_ptx():

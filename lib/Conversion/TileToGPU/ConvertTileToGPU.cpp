@@ -105,8 +105,13 @@ static Value stringAddress(OpBuilder &b, Location loc, ModuleOp module, StringRe
   return LLVM::AddressOfOp::create(b, loc, LLVM::LLVMPointerType::get(b.getContext()), name);
 }
 
-void tile::failOnDevice(OpBuilder &b, Operation *at, StringRef message) {
+void tile::failOnDevice(OpBuilder &b, Operation *at, StringRef message,
+                        const LoweringState &state) {
   Location loc = at->getLoc();
+  if (!state.debug) {
+    inlinePtx(b, loc, Type(), {}, "trap;", "");
+    return;
+  }
   auto module = at->getParentOfType<ModuleOp>();
   MLIRContext *ctx = b.getContext();
   auto ptr = LLVM::LLVMPointerType::get(ctx);
@@ -341,6 +346,8 @@ static LogicalResult verifyLaidOut(func::FuncOp kernel) {
 
 struct ConvertTileToGPU
     : public tile::impl::ConvertTileToGPUBase<ConvertTileToGPU> {
+  using ConvertTileToGPUBase::ConvertTileToGPUBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
@@ -369,6 +376,7 @@ struct ConvertTileToGPU
 
     declareSharedScratch(module, kernels);
     LoweringState state;
+    state.debug = debug;
     SmallVector<int64_t> threads;
     for (func::FuncOp kernel : kernels) {
       computeAccessWidths(kernel, state);

@@ -259,9 +259,9 @@ struct NotifyLowering : public OpConversionPattern<NotifyOp> {
 /// lasts kWaitLimitNs (no program set the flag: a grid larger than can run
 /// at once, a wrong index) stops the kernel with a message at the wait's
 /// line instead of hanging the process.
-struct WaitFlagLowering : public OpConversionPattern<WaitFlagOp> {
+struct WaitFlagLowering : public StatefulPattern<WaitFlagOp> {
   static constexpr int64_t kWaitLimitNs = 10'000'000'000;
-  using OpConversionPattern::OpConversionPattern;
+  using StatefulPattern::StatefulPattern;
   LogicalResult matchAndRewrite(WaitFlagOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -284,7 +284,8 @@ struct WaitFlagLowering : public OpConversionPattern<WaitFlagOp> {
         scf::IfOp::create(w, wl, tooLong, [&](OpBuilder &t, Location tl) {
           failOnDevice(t, op,
                        "tile.wait: no program set the flag in 10 s (is every program it "
-                       "waits for running at the same time? a persistent grid is)");
+                       "waits for running at the same time? a persistent grid is)",
+                       state);
           scf::YieldOp::create(t, tl);
         });
         return waiting;
@@ -311,7 +312,7 @@ void tile::computeAccessWidths(Operation *root, LoweringState &state) {
 
 void tile::populateMemoryOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                                     LoweringState &state) {
-  patterns.add<MakeViewLowering, NotifyLowering, WaitFlagLowering>(converter,
-                                                                  patterns.getContext());
-  patterns.add<LoadLowering, StoreLowering>(converter, patterns.getContext(), state);
+  patterns.add<MakeViewLowering, NotifyLowering>(converter, patterns.getContext());
+  patterns.add<LoadLowering, StoreLowering, WaitFlagLowering>(converter, patterns.getContext(),
+                                                              state);
 }

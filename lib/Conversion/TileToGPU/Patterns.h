@@ -20,6 +20,9 @@ struct LoweringState {
   int64_t allocatedBytes = 0;
   /// Ops of a warp_specialize's producer region: one thread runs them.
   llvm::DenseSet<Operation *> producerOps;
+  /// Device failures report the kernel's line (a call to __assertfail);
+  /// otherwise they trap, which keeps the kernel free of calls.
+  bool debug = false;
 };
 
 /// Marks the scf.if a warp_specialize lowers to; CTA barriers in its
@@ -72,11 +75,14 @@ void onThreadZero(OpBuilder &b, Location loc, function_ref<void(OpBuilder &, Loc
 /// A loop that runs `waiting` (it builds an i1 each time round: true to go on)
 /// until it is false: a spin on a barrier or a flag.
 void spinWhile(OpBuilder &b, Location loc, function_ref<Value(OpBuilder &, Location)> waiting);
-/// Stops the kernel as CUDA's `assert` does (`__assertfail`: the driver
-/// prints "file:line: kernel: block [..], thread [..] Assertion `message`
-/// failed." and the launch ends with CUDA_ERROR_ASSERT), with the file and
-/// line of op `at` (the kernel's source line), which is being lowered.
-void failOnDevice(OpBuilder &b, Operation *at, StringRef message);
+/// Stops the kernel. With `state.debug` as CUDA's `assert` does
+/// (`__assertfail`: the driver prints "file:line: kernel: block [..], thread
+/// [..] Assertion `message` failed." and the launch ends with
+/// CUDA_ERROR_ASSERT), with the file and line of op `at` (the kernel's source
+/// line), which is being lowered; else with a `trap` (the launch ends with
+/// CUDA_ERROR_LAUNCH_FAILED): a call in a kernel makes ptxas serialize its
+/// wgmmas (C7510).
+void failOnDevice(OpBuilder &b, Operation *at, StringRef message, const LoweringState &state);
 /// Runs `body` on the CTA's first warp: a wait that one thread would spin in
 /// leaves its warp diverged at the barrier after it, which `bar.sync` (each
 /// warp arrives as a whole) does not allow.

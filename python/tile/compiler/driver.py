@@ -32,6 +32,10 @@ class CompileOptions:
     # Programs (CTAs) a cluster along grid axis 0, launched together; their
     # `multicast` loads are shared (with warp_specialize).
     num_ctas: int = 1
+    # Device failures (a tile.wait that lasts 10 s) print the kernel's line
+    # through __assertfail; off, they trap without a message (a call would
+    # serialize the kernel's wgmmas). TILE_DEBUG=1 turns it on.
+    debug: bool = field(default_factory=lambda: os.environ.get("TILE_DEBUG", "0") == "1")
 
     def validate(self) -> None:
         if self.arch not in SUPPORTED_ARCHS:
@@ -257,7 +261,8 @@ def _compile(tile_ir: str, name: str, options: CompileOptions, want_cubin: bool,
         pipeline = (f"builtin.module(tile-to-llvm{{chip={options.arch} "
                     f"opt-level={options.opt_level} stages={options.stages} "
                     f"warp-specialize={str(options.warp_specialize).lower()} "
-                    f"tma-store={str(tma_store).lower()} {_extra_pipeline_options()}}})")
+                    f"tma-store={str(tma_store).lower()} debug={str(options.debug).lower()} "
+                    f"{_extra_pipeline_options()}}})")
         pm = passmanager.PassManager.parse(pipeline)
         if dump_dir is not None:
             pm.enable_ir_printing(tree_printing_dir_path=str(dump_dir / "passes"))
