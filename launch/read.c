@@ -376,6 +376,11 @@ void tl_memo_clear(Kernel *k) {
 int tl_read_call(Call *c, Kernel *k, const Bound_args *b, PyObject **plan, PyObject **key) {
   *plan = *key = NULL;
   c->memo = 1;
+  /* num_warps=4.0 hashes as 4 would: only ints (or None) key a plan; the
+   * Python path says what is wrong with anything else. */
+  for (int i = 0; i < 2; i++)
+    if (b->options[i] != Py_None && !Py_IS_TYPE(b->options[i], &PyLong_Type))
+      return tl_decline(c, "a launch option that is not an int");
   sign_value(c, b->options[0]);
   sign_value(c, b->options[1]);
   for (Py_ssize_t j = 0; j < k->nconst; j++) sign_value(c, b->constexprs[j]);

@@ -114,3 +114,18 @@ def test_config_checks_option_types():
         tile.Config(dict(BLOCK=64), num_stages="3")
     with pytest.raises(TypeError, match=r"tile.Config: warp_specialize must be True or False"):
         tile.Config(dict(BLOCK=64), warp_specialize="no")  # bool("no") would be True
+
+
+@pytest.mark.gpu
+def test_c_launch_path_checks_options_of_a_cached_launch():
+    """The C path keys plans by the options' values, where 4.0 == 4: it must
+    hand a float option to the Python path, which refuses it."""
+    import torch
+    x, y = torch.randn(4096, device="cuda"), torch.randn(4096, device="cuda")
+    out = torch.empty_like(x)
+    add[(4,)](x, y, out, 4096, BLOCK=1024, num_warps=4)
+    add[(4,)](x, y, out, 4096, BLOCK=1024, num_warps=4)  # cached: the C path
+    with pytest.raises(TypeError, match="num_warps must be an int, got 4.0"):
+        add[(4,)](x, y, out, 4096, BLOCK=1024, num_warps=4.0)
+    torch.cuda.synchronize()
+    assert torch.equal(out, x + y)
