@@ -45,7 +45,8 @@ struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
                          llvm::cl::init(true)};
 };
 
-void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
+LogicalResult buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options,
+                              function_ref<LogicalResult(const Twine &)> errorHandler) {
   std::string pipeline =
       (options.warpSpecialize
            ? "tile-warp-specialize{stages=" + std::to_string(options.stages) +
@@ -66,17 +67,32 @@ void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
       " O=" + std::to_string(options.optLevel) + "},"
       "gpu.module(convert-vector-to-llvm,convert-gpu-to-nvvm,canonicalize,cse),"
       "tile-tensormap-params,reconcile-unrealized-casts";
-  if (failed(parsePassPipeline(pipeline, pm)))
-    llvm::errs() << "tile-to-llvm: could not build pipeline: " << pipeline << "\n";
+  // A pipeline that does not parse fails the whole pass manager: going on
+  // with the passes that did parse would lower a kernel half-way.
+  std::string error;
+  llvm::raw_string_ostream os(error);
+  if (failed(parsePassPipeline(pipeline, pm, os)))
+    return errorHandler("tile-to-llvm: could not build pipeline " + pipeline + ": " + error);
+  return success();
 }
 } // namespace
 
 void mlir::tile::registerTilePipelines() {
-  PassPipelineRegistration<TileToLLVMOptions>(
+  // PassPipelineRegistration's builder cannot fail; this registration can.
+  registerPassPipeline(
       "tile-to-llvm",
       "Lower tile kernels to the LLVM/NVVM dialects inside a gpu.module "
       "(then gpu-module-to-binary makes PTX)",
-      buildTileToLLVM);
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> errorHandler) -> LogicalResult {
+        TileToLLVMOptions options;
+        if (failed(options.parseFromString(text)))
+          return errorHandler("tile-to-llvm: bad options '" + text + "'");
+        return buildTileToLLVM(pm, options, errorHandler);
+      },
+      [](function_ref<void(const mlir::detail::PassOptions &)> optHandler) {
+        optHandler(TileToLLVMOptions());
+      });
 }
 
 void mlir::tile::registerAllTilePasses() {

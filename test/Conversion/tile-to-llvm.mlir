@@ -1,5 +1,9 @@
 // RUN: tile-opt %s -tile-to-llvm | FileCheck %s --check-prefix=LLVM
 // RUN: tile-opt %s -tile-to-llvm -gpu-module-to-binary=format=isa | FileCheck %s --check-prefix=PTX
+// A pipeline that does not parse fails, instead of running the passes that did:
+// RUN: not tile-opt %s -tile-to-llvm="chip='sm_90a bogus=1'" 2>&1 | FileCheck %s --check-prefix=BROKEN
+// BROKEN: tile-to-llvm: could not build pipeline
+// BROKEN-SAME: no such option bogus
 
 // The whole pipeline: vector add ends as NVVM/LLVM in a gpu.module, then PTX
 // for sm_90a with 16-byte global loads and stores.
