@@ -31,7 +31,7 @@ struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
   Option<bool> overlapMma{*this, "overlap-mma",
                           llvm::cl::desc("with warp-specialize: tile-overlap-mma"),
                           llvm::cl::init(true)};
-  // Off since the fifth session: with the shorter softmax and Q in two
+  // Off by default: with the shorter softmax and Q in two
   // stages the turns cost more than they hide (docs/perf-notes.md).
   Option<bool> pingPong{*this, "ping-pong",
                         llvm::cl::desc("tile-overlap-mma's ping-pong of consumer warpgroups"),

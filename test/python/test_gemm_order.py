@@ -75,7 +75,7 @@ def test_l2_model_walks_the_examples_order(M, N, GROUP):
 @pytest.mark.parametrize("group,measured_mb", [(4, 180.4), (8, 186.6), (16, 147.8), (32, 174.1)])
 def test_l2_model_matches_ncu_for_the_forward_order(group, measured_mb):
     """ncu's dram__bytes_read.sum at 4096^3 (H100, 132 programs, 128x256 tiles,
-    K forwards, no snaking; docs/perf-notes.md, ninth session)."""
+    K forwards, no snaking; docs/perf-notes.md)."""
     model = l2_model.dram_bytes(4096, 4096, 4096, group, backwards=False, snake=False,
                                 l2_bytes=30 * 2**20, programs=132) / 1e6
     assert abs(model - measured_mb) < 0.02 * measured_mb
