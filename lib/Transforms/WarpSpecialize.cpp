@@ -381,8 +381,8 @@ SmallVector<SharedType> signature(const Feed &feed) {
 
 /// The loops to feed, if the kernel qualifies: TMA can copy every staged
 /// load, and the loops are all at the top of the body, or one loop sits in
-/// one outer scf.for at the top.
-std::optional<SmallVector<Feed>> findFeeds(func::FuncOp func) {
+/// one outer scf.for at the top. Else none, and `why` says what failed.
+std::optional<SmallVector<Feed>> findFeeds(func::FuncOp func, std::string &why) {
   Block &body = func.getBody().front();
   SmallVector<Feed> feeds;
   SmallVector<scf::ForOp> loops;
@@ -405,9 +405,15 @@ std::optional<SmallVector<Feed>> findFeeds(func::FuncOp func) {
     SmallVector<StagedLoad> loads = findStagedLoads(loop);
     if (loads.empty())
       continue;
-    if ((loop->getBlock() != &body && !outer) || classify(loop, loads) != Staging::TMA ||
-        !loop.getInductionVar().getType().isInteger(32))
+    if (loop->getBlock() != &body && !outer) {
+      why = "a loop of staged loads is nested deeper than one outer loop";
       return std::nullopt;
+    }
+    if (classify(loop, loads) != Staging::TMA || !loop.getInductionVar().getType().isInteger(32)) {
+      why = "TMA cannot copy every load of a loop (a 16-byte aligned view with 16-byte row "
+            "strides is needed) or its counter is not i32";
+      return std::nullopt;
+    }
     feeds.push_back({loop, loads, outer});
     for (LoadOp load : perTile) {
       RankedTensorType tile = load.getType();
@@ -419,23 +425,34 @@ std::optional<SmallVector<Feed>> findFeeds(func::FuncOp func) {
   // Loops in a persistent kernel's outer loop: all in the same one, staging
   // the same tiles (they share one ring and one count).
   bool nested = llvm::any_of(feeds, [](const Feed &f) { return bool(f.outer); });
-  if (feeds.empty() ||
-      (nested && llvm::any_of(feeds, [&](const Feed &f) {
-         return f.outer != feeds.front().outer || signature(f) != signature(feeds.front());
-       })))
+  if (feeds.empty()) {
+    why = "no loop loads tiles for the producer to copy";
     return std::nullopt;
+  }
+  if (nested && llvm::any_of(feeds, [&](const Feed &f) {
+        return f.outer != feeds.front().outer || signature(f) != signature(feeds.front());
+      })) {
+    why = "the loops in the outer loop do not stage the same tiles";
+    return std::nullopt;
+  }
   return feeds;
 }
 
 /// Splits `func` into a producer and its consumers; returns false (leaving
-/// the kernel as it was, for tile-pipeline) when it does not qualify.
+/// the kernel as it was, for tile-pipeline, with a remark saying why: the
+/// user asked for warp_specialize) when it does not qualify.
 bool warpSpecialize(func::FuncOp func, unsigned stages, unsigned tileStages) {
   int64_t warps = numWarps(func);
+  std::string why;
+  std::optional<SmallVector<Feed>> feeds;
   if (warps % 4 != 0)
+    why = "num_warps=" + std::to_string(warps) + " is not whole warpgroups (a multiple of 4)";
+  else
+    feeds = findFeeds(func, why);
+  if (!feeds) {
+    func.emitRemark() << "warp_specialize not applied: " << why;
     return false;
-  std::optional<SmallVector<Feed>> feeds = findFeeds(func);
-  if (!feeds)
-    return false;
+  }
   // Allocations first (every thread initializes barriers together), then
   // the warp_specialize holding the rest of the body.
   Block &body = func.getBody().front();

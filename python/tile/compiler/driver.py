@@ -93,6 +93,24 @@ def _error_from_mlir(err, stage: str, tile_ir: str | None = None) -> Compilation
     return CompilationError(f"{stage} failed: {err}")
 
 
+def _report_unhonoured(kernel: str, remarks: list) -> None:
+    """Options a pass could not honour (e.g. warp_specialize on a kernel it
+    cannot split) reach the user as a warning naming the kernel and the
+    reason; with TILE_STRICT=1 as a CompilationError."""
+    for location, text in remarks:
+        m = _LOC.search(location)
+        where = f"{m['file']}:{m['line']}: " if m else ""
+        message = f"{where}{kernel}: {text}"
+        if os.environ.get("TILE_STRICT", "0") == "1":
+            raise CompilationError(f"{text} (TILE_STRICT=1)", m["file"] if m else None,
+                                   int(m["line"]) if m else None)
+        import warnings
+        if m:  # shown at the kernel's line
+            warnings.warn_explicit(f"{kernel}: {text}", UserWarning, m["file"], int(m["line"]))
+        else:
+            warnings.warn(message, stacklevel=2)
+
+
 def find_ptxas() -> str | None:
     if env := os.environ.get("TILE_PTXAS"):
         return env
@@ -266,10 +284,22 @@ def _compile(tile_ir: str, name: str, options: CompileOptions, want_cubin: bool,
         pm = passmanager.PassManager.parse(pipeline)
         if dump_dir is not None:
             pm.enable_ir_printing(tree_printing_dir_path=str(dump_dir / "passes"))
+        remarks = []  # a pass that could not honour an option says why in a remark
+
+        def keep_remark(diagnostic) -> bool:
+            if diagnostic.severity != ir.DiagnosticSeverity.REMARK:
+                return False
+            remarks.append((str(diagnostic.location), diagnostic.message))  # valid only here
+            return True
+
+        handler = ctx.attach_diagnostic_handler(keep_remark)
         try:
             pm.run(module.operation)
         except ir.MLIRError as e:
             raise _error_from_mlir(e, "lowering to LLVM") from None
+        finally:
+            handler.detach()
+        _report_unhonoured(name, remarks)
         lap("tile_passes")
         asm["llvm"] = str(module)
         _dump(dump_dir, "1-llvm.mlir", asm["llvm"])
