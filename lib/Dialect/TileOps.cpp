@@ -233,6 +233,9 @@ LogicalResult ReduceOp::verify() {
   if (src.getElementType() != result.getElementType())
     return emitOpError() << "element type changes from " << src.getElementType()
                          << " to " << result.getElementType();
+  // What the lowering combines (the frontend promotes narrower types first).
+  if (!src.getElementType().isF32() && !src.getElementType().isInteger(32))
+    return emitOpError() << "reduces f32 or i32 tiles, got " << src.getElementType();
   if (!dropsDim(src.getShape(), result.getShape(), dim))
     return emitOpError() << "reducing " << shapeString(src.getShape()) << " along dim "
                          << dim << " gives a different shape than "

@@ -261,6 +261,15 @@ func.func @reduce_element(%s: tensor<64x128xf32>) {
 }
 
 // -----
+// The lowering combines f32 and i32; the frontend promotes f16, bf16 and
+// narrower integers before it reduces.
+func.func @reduce_f16(%s: tensor<64x128xf16>) {
+  // expected-error @+1 {{reduces f32 or i32 tiles, got 'f16'}}
+  %m = tile.reduce sum %s, dim = 1 : tensor<64x128xf16> -> tensor<64xf16>
+  return
+}
+
+// -----
 func.func @reduce_kind(%s: tensor<64x128xf32>) {
   // expected-error @+2 {{expected ::mlir::tile::ReduceKind to be one of: sum, max, min}}
   // expected-error @+1 {{failed to parse Tile_ReduceKindAttr parameter 'value'}}

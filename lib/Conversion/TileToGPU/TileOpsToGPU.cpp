@@ -328,8 +328,6 @@ struct ReduceLowering : public StatefulPattern<ReduceOp> {
       return rewriter.notifyMatchFailure(op, "reduces a #tile.blocked or #tile.wgmma tile");
     if (wgmma && op.getDim() != 1)
       return op.emitError("reductions of a WGMMA accumulator run along its rows (dim 1) only");
-    if (!elt.isF32() && !elt.isInteger(32))
-      return rewriter.notifyMatchFailure(op, "reductions run on f32 or i32 tiles");
     Location loc = op.getLoc();
     unsigned dim = op.getDim();
     ReduceKind kind = op.getKind();
