@@ -159,6 +159,22 @@ def gemm_run(kernel, M, N, K, options, grid, dtype="bfloat16"):
     return run
 
 
+def persistent_gemm_cases(kernel, mnk, options, few, grid, quick, tags) -> list[Case]:
+    """A persistent GEMM with one program a multiprocessor (as benchmarked) and
+    with `few` programs walking every tile (rounds after the first, K marched
+    backwards); `grid(programs)` makes the grid; the `few` case is in --quick."""
+    M, N, K = mnk
+    cases = []
+    for programs in (None, few):
+        label = "SMs" if programs is None else str(programs)
+        cases.append(Case(
+            f"{kernel.__name__} {M}x{N}x{K} {describe(options)} programs={label}",
+            kernel, ("*bf16[2]:16",) * 3, options,
+            gemm_run(kernel, M, N, K, options, lambda sms, p=programs: grid(p or sms)),
+            quick=quick and programs == few, tags=tags))
+    return cases
+
+
 def gemm_cases() -> list[Case]:
     bf16 = ("*bf16[2]:16",) * 3
     cases = []
@@ -180,30 +196,20 @@ def gemm_cases() -> list[Case]:
             options = launch_options(config)
             # One program a multiprocessor (as benchmarked), and one program walking
             # every tile (rounds after the first, K marched backwards).
-            for programs in (None, 1):
-                label = "SMs" if programs is None else str(programs)
-                cases.append(Case(
-                    f"gemm_persistent {shape} {describe(options)} programs={label}",
-                    gemm_persistent, bf16, options,
-                    gemm_run(gemm_persistent, M, N, K, options,
-                             lambda sms, M=M, N=N, p=programs: persistent_grid(M, N, p or sms)),
-                    quick=first and programs == 1 and config.warp_specialize,
-                    tags={"gemm", "persistent"}))
+            cases += persistent_gemm_cases(
+                gemm_persistent, (M, N, K), options, few=1,
+                grid=lambda programs, M=M, N=N: persistent_grid(M, N, programs),
+                quick=first and config.warp_specialize, tags={"gemm", "persistent"})
         for index, config in enumerate(CLUSTER_CONFIGS):  # num_ctas=2, warp-specialized
             options = launch_options(config)
             cases.append(Case(f"gemm_cluster {shape} {describe(options)}", gemm_cluster, bf16,
                               options, gemm_run(gemm_cluster, M, N, K, options,
                                                 lambda sms, M=M, N=N: cluster_grid(M, N)),
                               quick=first and index == 0, tags={"gemm", "cluster"}))
-            for programs in (None, 2):
-                label = "SMs" if programs is None else str(programs)
-                cases.append(Case(
-                    f"gemm_persistent_cluster {shape} {describe(options)} programs={label}",
-                    gemm_persistent_cluster, bf16, options,
-                    gemm_run(gemm_persistent_cluster, M, N, K, options,
-                             lambda sms, M=M, N=N, p=programs: cluster_grid(M, N, p or sms)),
-                    quick=first and index == 0 and programs == 2,
-                    tags={"gemm", "cluster", "persistent"}))
+            cases += persistent_gemm_cases(
+                gemm_persistent_cluster, (M, N, K), options, few=2,
+                grid=lambda programs, M=M, N=N: cluster_grid(M, N, programs),
+                quick=first and index == 0, tags={"gemm", "cluster", "persistent"})
     return cases
 
 
