@@ -14,14 +14,13 @@ runners in turn; L2 cleared before every timed run). FLOPs: 4·B·H·N²·d, hal
 from __future__ import annotations
 
 import math
-import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-sys.path.insert(0, os.path.dirname(__file__))
-from rows import fastest, run_cases, throughput_row, timed  # noqa: E402
-import tile  # noqa: E402
-from attention import attention_fwd, attention_fwd_persistent  # noqa: E402
+import tile
+
+from .examples import attention
+from .rows import fastest, run_cases, throughput_row, timed
+
+attention_fwd, attention_fwd_persistent = attention.attention_fwd, attention.attention_fwd_persistent
 
 TOLERANCE = 1e-2
 # (BM, BN) query x key blocks, warps, stages. The causal kernel's two loops each
@@ -65,7 +64,7 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
     import torch.nn.functional as F
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    import triton_ref
+    from . import triton_ref
     q, k, v = (torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16) for _ in range(3))
     o = torch.full_like(q, float("nan"))
     o_triton = torch.full_like(q, float("nan"))
@@ -136,6 +135,3 @@ def row(r: dict) -> str:
              else f"FAILED: rel err vs {r['reference']}: tile {errors['tile']:.1e}, {others}")
     return throughput_row(r, check)
 
-
-if __name__ == "__main__":
-    bench(quick="--quick" in sys.argv)

@@ -1,22 +1,36 @@
-"""fp8 e4m3 GEMM (C = A @ W.T, f32 accumulate, bf16 out): tile vs cuBLAS through
-torch._scaled_mm (unit scales), side by side in one process, each result
-checked against the other.   python3 benchmarks/bench_fp8.py [--json FILE]
-(the JSON is the shape benchmarks/plot.py draws)"""
-import datetime
-import json
-import os
-import sys
+"""fp8 e4m3 GEMM (C = A @ W.T, f32 accumulate, bf16 out): tile's `gemm_nt`
+(examples/gemm.py, 128x256x128 tiles, 8 warps, 3 and 4 stages) vs cuBLAS through
+torch._scaled_mm (unit scales), side by side in one process, tile's result checked
+against cuBLAS's (relative Frobenius error). Timing: rows.interleaved with 50 ms of
+warm-up and 300 ms of repeats (the figures in docs/ were taken so); --quick runs
+one case with the quick timings. torch is imported inside the functions, so
+listing the cases needs neither torch nor a GPU."""
+from __future__ import annotations
 
-import torch
+from .rows import interleaved, run_cases
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-sys.path.insert(0, os.path.dirname(__file__))
-import tile  # noqa: E402
-from gemm import gemm_nt  # noqa: E402
-from rows import interleaved  # noqa: E402
+TOLERANCE = 1e-2
 
 
-def bench_case(M, N, K, BM=128, BN=256, BK=128, warps=8, stages=3):
+def cases(quick: bool = False) -> list[tuple]:
+    """(M, N, K, stages) per row."""
+    if quick:
+        return [(4096, 4096, 4096, 4)]
+    return [(m, m, m, stages) for m in (4096, 8192) for stages in (3, 4)]
+
+
+def case_name(M, N, K, stages, BM=128, BN=256, BK=128, warps=8) -> str:
+    shape = f"{M}³" if M == N == K else f"{M}x{N}x{K}"
+    return f"fp8 GEMM {shape} ({BM}x{BN}x{BK} w{warps} s{stages})"
+
+
+def bench_case(M, N, K, stages, BM=128, BN=256, BK=128, warps=8, warmup=50, rep=300) -> dict:
+    import torch
+
+    import tile
+
+    from . import examples
+    gemm_nt = examples.gemm.gemm_nt
     a = torch.randn(M, K, device="cuda").to(torch.float8_e4m3fn)
     w = torch.randn(N, K, device="cuda").to(torch.float8_e4m3fn)
     c = torch.empty(M, N, device="cuda", dtype=torch.bfloat16)
@@ -28,24 +42,27 @@ def bench_case(M, N, K, BM=128, BN=256, BK=128, warps=8, stages=3):
     expect = ref()
     torch.cuda.synchronize()
     error = float((c.float() - expect.float()).norm() / expect.float().norm())
-    ms, _ = interleaved({"tile": run, "cuBLAS": ref}, warmup=50, rep=300)
+    ms, _ = interleaved({"tile": run, "cuBLAS": ref}, warmup=warmup, rep=rep)
     t_tile, t_ref = ms["tile"], ms["cuBLAS"]
     tf = lambda ms: 2.0 * M * N * K / (ms * 1e-3) / 1e12
-    case = f"fp8 GEMM {M}x{N}x{K} ({BM}x{BN}x{BK} w{warps} s{stages})"
-    print(f"{case}: rel err {error:.1e}{'' if error < 1e-2 else ' WRONG'}  tile "
-          f"{tf(t_tile):.0f} TFLOP/s, cuBLAS {tf(t_ref):.0f} TFLOP/s, {t_ref / t_tile:.3f} x cuBLAS")
-    return {"case": case, "kind": "gemm", "correct": error < 1e-2, "rel_error": error,
-            "tile_TFLOPs": tf(t_tile), "ref_TFLOPs": {"cuBLAS": tf(t_ref)},
-            "vs": {"cuBLAS": t_ref / t_tile}}
+    return {"case": case_name(M, N, K, stages, BM, BN, BK, warps), "kind": "fp8",
+            "correct": error < TOLERANCE, "rel_error": error, "tile_TFLOPs": tf(t_tile),
+            "ref_TFLOPs": {"cuBLAS": tf(t_ref)}, "vs": {"cuBLAS": t_ref / t_tile}}
 
 
-if __name__ == "__main__":
-    device = torch.cuda.get_device_name()
-    print(device)
-    results = [bench_case(*shape, stages=stages)
-               for shape in [(4096, 4096, 4096), (8192, 8192, 8192)] for stages in (3, 4)]
-    if "--json" in sys.argv:
-        with open(sys.argv[sys.argv.index("--json") + 1], "w") as f:
-            json.dump({"date": datetime.date.today().isoformat(), "device": device,
-                       "results": results}, f, indent=1)
-    sys.exit(0 if all(r["correct"] for r in results) else 1)
+def bench(selected=None, quick: bool = False) -> list[dict]:
+    def timed_case(*case, warmup, rep):  # the full run keeps bench_case's own timings
+        return bench_case(*case, **(dict(warmup=warmup, rep=rep) if quick else {}))
+    return run_cases(selected if selected is not None else cases(quick), "fp8", timed_case,
+                     case_name, row, quick)
+
+
+def row(r: dict) -> str:
+    """One line of the table: case | check | tile | reference | tile / reference."""
+    if "error" in r:
+        return f"| {r['case']} | FAILED: {r['error']} | | | |"
+    check = f"rel err {r['rel_error']:.1e}" if r["correct"] else \
+        f"FAILED: rel err {r['rel_error']:.1e}"
+    return (f"| {r['case']} | {check} | {r['tile_TFLOPs']:.0f} TFLOP/s | cuBLAS fp8 "
+            f"(_scaled_mm) {r['ref_TFLOPs']['cuBLAS']:.0f} TFLOP/s | "
+            f"{r['vs']['cuBLAS']:.3f} × cuBLAS |")

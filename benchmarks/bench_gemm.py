@@ -18,12 +18,7 @@ imported inside the functions, so listing the cases needs neither.
 """
 from __future__ import annotations
 
-import os
-import sys
-
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-sys.path.insert(0, os.path.dirname(__file__))
-from rows import fastest, run_cases, throughput_row, timed  # noqa: E402
+from .rows import fastest, run_cases, throughput_row, timed
 
 TOLERANCE = 1e-2
 LLM = [(8192, n, k) for n in (4096, 14336) for k in (4096, 14336)]
@@ -55,10 +50,14 @@ def _config(config) -> str:
 def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
     import torch
 
-    import triton_ref
-    from gemm import (cluster_grid, gemm_cluster_tuned, gemm_persistent_cluster_tuned,
-                      gemm_persistent_tuned, gemm_tuned, grouped_grid, persistent_grid)
-    from gemm_epilogue import gemm_bias_act_tuned
+    from . import examples, triton_ref
+    gemm = examples.gemm
+    cluster_grid, grouped_grid, persistent_grid = (gemm.cluster_grid, gemm.grouped_grid,
+                                                   gemm.persistent_grid)
+    gemm_tuned, gemm_persistent_tuned = gemm.gemm_tuned, gemm.gemm_persistent_tuned
+    gemm_cluster_tuned = gemm.gemm_cluster_tuned
+    gemm_persistent_cluster_tuned = gemm.gemm_persistent_cluster_tuned
+    gemm_bias_act_tuned = examples.gemm_epilogue.gemm_bias_act_tuned
     torch_dtype = getattr(torch, dtype)
     a = torch.randn(M, K, device="cuda", dtype=torch_dtype)
     b = torch.randn(K, N, device="cuda", dtype=torch_dtype)
@@ -127,6 +126,3 @@ def row(r: dict) -> str:
              else "FAILED: rel err " + ", ".join(f"{k} {v:.1e}" for k, v in errors.items()))
     return throughput_row(r, check)
 
-
-if __name__ == "__main__":
-    bench(quick="--quick" in sys.argv)

@@ -5,16 +5,16 @@ that matters is bandwidth against a device-to-device copy in the same run.
 """
 from __future__ import annotations
 
-import os
-import sys
-
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-sys.path.insert(0, os.path.dirname(__file__))
-import tile  # noqa: E402
-from rows import interleaved  # noqa: E402
-from softmax import softmax  # noqa: E402
+import tile
+
+from .examples import softmax as softmax_example
+from .rows import interleaved
+
+softmax = softmax_example.softmax
+# (M, N, BM, BN) per row; --quick runs the first.
+CASES = [(65536, 1024, 4, 1024), (32768, 2048, 2, 2048)]
 
 
 def bench_case(M: int, N: int, BM: int, BN: int) -> dict:
@@ -36,8 +36,8 @@ def bench_case(M: int, N: int, BM: int, BN: int) -> dict:
             "copy_GBps": gbs(t_copy), "vs_torch": t_torch / t_tile, "vs_copy": t_copy / t_tile}
 
 
-def bench() -> list[dict]:
-    return [bench_case(65536, 1024, 4, 1024), bench_case(32768, 2048, 2, 2048)]
+def bench(quick: bool = False) -> list[dict]:
+    return [bench_case(*case) for case in CASES[:1 if quick else None]]
 
 
 def row(r: dict) -> str:

@@ -6,16 +6,12 @@ written) and as a ratio to torch.add and to a device-to-device copy.
 """
 from __future__ import annotations
 
-import json
-import os
-import sys
-
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-sys.path.insert(0, os.path.dirname(__file__))
-from rows import interleaved  # noqa: E402
-from vector_add import add  # noqa: E402
+from .examples import vector_add
+from .rows import interleaved
+
+add = vector_add.add
 
 
 def bench(n: int = 1 << 28, block: int = 1024) -> dict:
@@ -42,5 +38,9 @@ def bench(n: int = 1 << 28, block: int = 1024) -> dict:
             "copy_GBps": copy_bw, "vs_torch": tile_bw / torch_bw, "vs_copy": tile_bw / copy_bw}
 
 
-if __name__ == "__main__":
-    print(json.dumps(bench(), indent=2))
+def row(r: dict) -> str:
+    check = "exact" if r["correct"] else "FAILED (differs from torch)"
+    return (f"| {r['case']} | {check} | {r['tile_GBps']:.0f} GB/s | torch.add "
+            f"{r['torch_GBps']:.0f} GB/s (copy {r['copy_GBps']:.0f}) | {r['vs_torch']:.3f} "
+            f"(vs copy {r['vs_copy']:.3f}) |")
+

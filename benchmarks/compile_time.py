@@ -10,19 +10,16 @@ kernel of benchmarks/triton_ref.py with the same blocks. tile's kernels are
 checked on the GPU in the same run.
 Each side compiles once to warm up (imports, context set-up), then `REPS`
 times; the median is reported.
-    python3 benchmarks/compile_time.py
+    python3 benchmarks/run.py --only compile
 """
 from __future__ import annotations
 
-import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-sys.path.insert(0, os.path.dirname(__file__))  # triton_ref
+from . import examples
 
 REPS = 5
 STAGES = ("frontend", "tile_passes", "llvm_nvptx", "ptxas")
@@ -31,7 +28,7 @@ SIGNATURE = ("*f32:16", "*f32:16", "*f32:16", "i32:16")
 
 def tile_compile_seconds() -> tuple[float, dict, object]:
     import tile
-    from vector_add import add
+    add = examples.vector_add.add
     start = time.perf_counter()
     kernel = tile.jit(add.fn).compile(*SIGNATURE, BLOCK=1024)  # a fresh in-memory cache
     total = time.perf_counter() - start
@@ -70,7 +67,7 @@ GEMM_BLOCKS = dict(BM=128, BN=256, BK=64)
 
 def tile_gemm_seconds() -> tuple[float, dict, object]:
     import tile
-    from gemm import gemm
+    gemm = examples.gemm.gemm
     start = time.perf_counter()
     kernel = tile.jit(gemm.fn).compile(*GEMM_SIGNATURE, **GEMM_BLOCKS, num_warps=8)
     total = time.perf_counter() - start
@@ -117,7 +114,7 @@ def check_gemm() -> bool:
     """Runs the same specialization (compiled again, cache off) against torch."""
     import torch
     import tile
-    from gemm import gemm
+    gemm = examples.gemm.gemm
     a = torch.randn(512, 384, device="cuda", dtype=torch.bfloat16)
     b = torch.randn(384, 768, device="cuda", dtype=torch.bfloat16)
     c = torch.full((512, 768), float("nan"), device="cuda", dtype=torch.bfloat16)
@@ -132,7 +129,7 @@ ATTENTION_BLOCKS = dict(BM=128, BN=128, D=128, CAUSAL=False)
 
 def tile_attention_seconds() -> tuple[float, dict, object]:
     import tile
-    from attention import attention_fwd
+    attention_fwd = examples.attention.attention_fwd
     start = time.perf_counter()
     kernel = tile.jit(attention_fwd.fn).compile(*ATTENTION_SIGNATURE, **ATTENTION_BLOCKS,
                                                 num_warps=8, num_stages=2)
@@ -145,7 +142,7 @@ def tile_attention_seconds() -> tuple[float, dict, object]:
 def triton_attention_seconds() -> float | None:
     try:
         import triton
-        import triton_ref
+        from . import triton_ref
     except ImportError:
         return None
     import torch
@@ -167,7 +164,7 @@ def check_attention() -> bool:
     import math
     import torch
     import tile
-    from attention import attention_fwd, reference
+    attention_fwd, reference = examples.attention.attention_fwd, examples.attention.reference
     heads, n, d = 2, 512, 128
     q, k, v = (torch.randn(heads * n, d, device="cuda", dtype=torch.bfloat16) for _ in range(3))
     o = torch.full_like(q, float("nan"))
@@ -249,6 +246,3 @@ def row(r: dict) -> str:
     ratio = f"{r['vs_triton']:.2f}" if "vs_triton" in r else "—"
     return f"| {r['case']} | {check} | {r['tile_s']:.3f} s ({stages}) | {triton} | {ratio} |"
 
-
-if __name__ == "__main__":
-    print(json.dumps([bench(), bench_gemm(), bench_attention()], indent=2))

@@ -13,25 +13,24 @@ shared host).
 Which path ran is counted, not assumed: `path` says "C fast path" only when the
 extension's counter saw every timed launch of `tile_us`; anything else is said in `path`,
 `fast_path_used` is false, and a warning goes to stderr.
-    python3 benchmarks/launch_overhead.py
+    python3 benchmarks/run.py --only launch
 """
 from __future__ import annotations
 
 import ctypes
-import json
-import os
 import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-from vector_add import add  # noqa: E402
+import tile
+from tile.runtime import launcher as launcher_module
+from tile.runtime import native
+from tile.runtime.jit import _Launcher
 
-import tile  # noqa: E402
-from tile.runtime import launcher as launcher_module  # noqa: E402
-from tile.runtime import native  # noqa: E402
-from tile.runtime.jit import _Launcher  # noqa: E402
+from .examples import vector_add
+
+add = vector_add.add
 
 LAUNCHES, REPEATS, N, BLOCK = 5000, 5, 4096, 1024
 
@@ -198,6 +197,3 @@ def row(r: dict) -> str:
             f"{r['tile_python_us']:.1f}) | raw cuLaunchKernel {r['raw_us']:.1f} µs{triton} | "
             f"{r['vs_raw']:.2f} (median of rounds {r['vs_raw_median']:.2f}){vs_triton} |")
 
-
-if __name__ == "__main__":
-    print(json.dumps(bench(), indent=2))

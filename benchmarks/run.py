@@ -3,7 +3,8 @@
 Each case checks its result against its reference in the same run; a failed
 check (or a case that raised) marks its row FAILED and makes the exit status 1.
     python3 benchmarks/run.py [--quick] [--only GROUP[,GROUP...]] [--list] [--json FILE]
-Groups: launch, compile, vector_add, softmax, gemm, attention (default: all).
+    (or, from the repository root, python -m benchmarks.run ...)
+Groups: launch, compile, vector_add, softmax, gemm, fp8, attention (default: all).
 --quick runs a few cases of each group with shorter timings (a smoke test);
 --list prints the cases that would run, and needs neither torch nor a GPU.
 """
@@ -11,13 +12,25 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(__file__))
+if __name__ == "__main__" and not __package__:
+    # Run as a file (python3 benchmarks/run.py, as scripts/gpu-suite.sh and the docs
+    # do): Python put benchmarks/ first on sys.path, where the package's modules
+    # cannot import each other; the repository root goes there instead, and this
+    # file runs as part of the package. The one bootstrap: every other module is
+    # imported through the package.
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    __package__ = "benchmarks"
 
-GROUPS = ("launch", "compile", "vector_add", "softmax", "gemm", "attention")
+# Each group's module (in this package): its bench(...) gives the rows, row(r) a line.
+GROUP_MODULES = {"launch": "launch_overhead", "compile": "compile_time",
+                 "vector_add": "bench_vector_add", "softmax": "bench_softmax",
+                 "gemm": "bench_gemm", "fp8": "bench_fp8", "attention": "bench_attention"}
+GROUPS = tuple(GROUP_MODULES)
 
 
 def parse_groups(text: str) -> list[str]:
@@ -29,49 +42,35 @@ def parse_groups(text: str) -> list[str]:
     return groups
 
 
+def group_module(group: str):
+    return importlib.import_module(f"{__package__}.{GROUP_MODULES[group]}")
+
+
 def case_names(groups: list[str], quick: bool) -> list[str]:
-    import bench_attention
-    import bench_gemm
+    from . import bench_attention, bench_fp8, bench_gemm
     names = {"launch": ["launch overhead (cached, 4 args)"],
              "compile": ["cold compile, vector add", "cold compile, GEMM 128x256x64",
                          "cold compile, attention d128 128x128"],
              "vector_add": ["vector add 2^28 f32"],
              "softmax": ["softmax 65536x1024 f16"] + ([] if quick else ["softmax 32768x2048 f16"]),
              "gemm": [bench_gemm.case_name(*c) for c in bench_gemm.cases(quick)],
+             "fp8": [bench_fp8.case_name(*c) for c in bench_fp8.cases(quick)],
              "attention": [bench_attention.case_name(*c) for c in bench_attention.cases(quick)]}
     return [name for g in groups for name in names[g]]
-
-
-def vector_add_row(r: dict) -> str:
-    check = "exact" if r["correct"] else "FAILED (differs from torch)"
-    return (f"| {r['case']} | {check} | {r['tile_GBps']:.0f} GB/s | torch.add "
-            f"{r['torch_GBps']:.0f} GB/s (copy {r['copy_GBps']:.0f}) | {r['vs_torch']:.3f} "
-            f"(vs copy {r['vs_copy']:.3f}) |")
 
 
 def run_group(group: str, quick: bool) -> list[dict]:
     """The results of one group; a group that raises gives one FAILED row."""
     try:
+        module = group_module(group)
         if group == "launch":
-            import launch_overhead
-            return [dict(launch_overhead.bench(), kind="launch")]
+            return [dict(module.bench(), kind="launch")]
         if group == "compile":
-            import compile_time
-            return [dict(compile_time.bench(), kind="compile"),
-                    dict(compile_time.bench_gemm(), kind="compile"),
-                    dict(compile_time.bench_attention(), kind="compile")]
+            return [dict(module.bench(), kind="compile"), dict(module.bench_gemm(), kind="compile"),
+                    dict(module.bench_attention(), kind="compile")]
         if group == "vector_add":
-            import bench_vector_add
-            return [dict(bench_vector_add.bench(), kind="vector_add")]
-        if group == "softmax":
-            import bench_softmax
-            cases = [(65536, 1024, 4, 1024)] + ([] if quick else [(32768, 2048, 2, 2048)])
-            return [bench_softmax.bench_case(*c) for c in cases]
-        if group == "gemm":
-            import bench_gemm
-            return bench_gemm.bench(quick=quick)
-        import bench_attention
-        return bench_attention.bench(quick=quick)
+            return [dict(module.bench(), kind="vector_add")]
+        return module.bench(quick=quick)
     except Exception as e:
         return [{"case": f"{group} (whole group)", "kind": group, "correct": False,
                  "error": f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"}]
@@ -80,12 +79,7 @@ def run_group(group: str, quick: bool) -> list[dict]:
 def row(r: dict) -> str:
     if "error" in r:
         return f"| {r['case']} | FAILED: {r['error']} | | | |"
-    if r["kind"] == "vector_add":
-        return vector_add_row(r)
-    import importlib
-    module = {"launch": "launch_overhead", "compile": "compile_time", "softmax": "bench_softmax",
-              "gemm": "bench_gemm", "attention": "bench_attention"}[r["kind"]]
-    return importlib.import_module(module).row(r)
+    return group_module(r["kind"]).row(r)
 
 
 def main(argv=None) -> int:

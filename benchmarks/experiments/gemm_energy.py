@@ -4,21 +4,21 @@ the sustained case), three rounds taken in turn, the median round; the
 SM clock sampled during each. Results checked against torch first. Kernels:
 cuBLAS, and examples/gemm.py's persistent warp-specialized GEMM (P w4; 256x128
 tiles too), the persistent cluster one (PC w4) and the plain grouped one (G p4).
-    python3 benchmarks/gemm_energy.py"""
+    python -m benchmarks.experiments.gemm_energy"""
 import ctypes
-import os
 import statistics
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-import tile  # noqa: E402
-from gemm import (gemm_grouped, gemm_persistent, gemm_persistent_cluster,  # noqa: E402
-                  persistent_grid)
-sys.path.insert(0, os.path.dirname(__file__))
-from rows import check_each  # noqa: E402
+import tile
+
+from ..examples import gemm as gemm_example
+from ..rows import check_each
+
+gemm_grouped, gemm_persistent = gemm_example.gemm_grouped, gemm_example.gemm_persistent
+gemm_persistent_cluster = gemm_example.gemm_persistent_cluster
+persistent_grid = gemm_example.persistent_grid
 
 
 class Nvml:

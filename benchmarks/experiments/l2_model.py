@@ -6,7 +6,7 @@ of `--l2` MiB. With 30 MiB it matched ncu's dram__bytes_read.sum for the
 forward-only order within 1 % at GROUP 4, 8, 16 and 32 (4096^3, 128x256
 tiles); it overrates the backwards rounds' gain (programs drift apart, which
 lockstep ignores): 110-120 MB predicted against 122-140 measured.
-    python3 benchmarks/l2_model.py [--l2 30] [--programs 132]"""
+    python -m benchmarks.experiments.l2_model [--l2 30] [--programs 132]"""
 import argparse
 from collections import OrderedDict
 

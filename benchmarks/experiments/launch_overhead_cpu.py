@@ -3,23 +3,26 @@ on stand-in torch tensors (test/python/runtime_fakes.py: their methods are Pytho
 reading them costs more than torch's), launched through a stand-in libcuda whose
 cuLaunchKernel does nothing (test/python/data/fake_cuda.c, built here with cc). Each
 path's launches are counted by the extension, not assumed.
-    python3 benchmarks/launch_overhead_cpu.py
+    python -m benchmarks.experiments.launch_overhead_cpu
 """
 from __future__ import annotations
 
+import importlib.util
 import json
-import os
 import sys
 import tempfile
 import timeit
+from pathlib import Path
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "test", "python"))
-import runtime_fakes as fakes  # noqa: E402
+TESTS = Path(__file__).resolve().parents[2] / "test" / "python"
+_spec = importlib.util.spec_from_file_location("runtime_fakes", TESTS / "runtime_fakes.py")
+fakes = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fakes)
 
 torch = fakes.make_fake_torch()
 sys.modules["torch"], sys.modules["torch._C"] = torch, torch._C
 
-import tile  # noqa: E402
+import tile  # noqa: E402 - after the stand-in torch, which tile's runtime then finds
 from tile.runtime import driver, native  # noqa: E402
 from tile.runtime import launcher as launcher_module  # noqa: E402
 from tile.runtime.jit import _Launcher  # noqa: E402

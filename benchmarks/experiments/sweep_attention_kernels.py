@@ -5,19 +5,18 @@ kernels in turn, each the median of its rounds (the clocks drift as the GPU
 warms up). Cases: "N,D,causal" arguments, e.g. 1024,64,0 4096,64,1;
 --only TEXT[|TEXT...] keeps the variants whose names contain one of the
 TEXTs (e.g. "P " for the persistent ones).
-    python3 benchmarks/sweep_attention_kernels.py [--only TEXT] 1024,64,0 4096,64,0"""
+    python -m benchmarks.experiments.sweep_attention_kernels [--only TEXT] 1024,64,0 4096,64,0"""
 import math
-import os
 import sys
 
 import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-from attention import attention_fwd, attention_fwd_persistent  # noqa: E402
-sys.path.insert(0, os.path.dirname(__file__))
-from rows import interleaved  # noqa: E402
+from ..examples import attention
+from ..rows import interleaved
+
+attention_fwd, attention_fwd_persistent = attention.attention_fwd, attention.attention_fwd_persistent
 
 B, H = 8, 16
 # (BM, BN, warps, stages, warp specialized); a causal kernel needs BN | BM.

@@ -3,17 +3,17 @@ autotuner side by side with cuBLAS and the persistent warp-specialized kernel,
 in one process: square bf16 shapes, each result checked against torch first,
 five interleaved rounds (benchmarks/rows.py). To compare compilers, run it once
 per library (TILE_LIB=..., TILE_CACHE=0), in turn.
-    python3 benchmarks/sweep_gemm_grouped.py [2048,4096,8192]"""
-import os
+    python -m benchmarks.experiments.sweep_gemm_grouped [2048,4096,8192]"""
 import sys
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-import tile  # noqa: E402
-from gemm import gemm_grouped, gemm_persistent  # noqa: E402
-sys.path.insert(0, os.path.dirname(__file__))
-from rows import check_each, interleaved  # noqa: E402
+import tile
+
+from ..examples import gemm as gemm_example
+from ..rows import check_each, interleaved
+
+gemm_grouped, gemm_persistent = gemm_example.gemm_grouped, gemm_example.gemm_persistent
 
 
 def main():

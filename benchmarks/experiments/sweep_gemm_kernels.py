@@ -5,18 +5,18 @@ persistent ones at 256x128 too, and stream-K (SK) plain and warp-specialized
 (launched on zeroed flags; each launch leaves them zero). Each result is checked against torch first;
 timings are taken in four rounds, the kernels in turn, and each is the median
 of its rounds (the H100's clocks drift as it warms up).
-    python3 benchmarks/sweep_gemm_kernels.py"""
-import os
-import sys
-
+    python -m benchmarks.experiments.sweep_gemm_kernels"""
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-import tile  # noqa: E402
-from gemm import (gemm_cluster, gemm_grouped, gemm_persistent, gemm_persistent_cluster,  # noqa: E402
-                  gemm_stream_k, persistent_grid)
-sys.path.insert(0, os.path.dirname(__file__))
-from rows import check_each, interleaved  # noqa: E402
+import tile
+
+from ..examples import gemm as gemm_example
+from ..rows import check_each, interleaved
+
+gemm_cluster, gemm_grouped = gemm_example.gemm_cluster, gemm_example.gemm_grouped
+gemm_persistent, gemm_persistent_cluster = (gemm_example.gemm_persistent,
+                                            gemm_example.gemm_persistent_cluster)
+gemm_stream_k, persistent_grid = gemm_example.gemm_stream_k, gemm_example.persistent_grid
 
 SHAPES = [(4096, 4096, 4096), (8192, 8192, 8192), (8192, 4096, 4096), (8192, 14336, 4096)]
 

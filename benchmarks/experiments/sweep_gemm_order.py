@@ -5,18 +5,20 @@ sweep on one program per SM, and GROUP 16 on the grid of equal rounds
 blocks of 2 x 128 rows). Results checked against torch first; three passes of
 five interleaved rounds, medians. With --profile each kernel runs once more and
 nothing is timed (for ncu: dram__bytes_read.sum). Predicted DRAM bytes:
-benchmarks/l2_model.py.
-    SHAPES=4096,8192x4096x4096 python3 benchmarks/sweep_gemm_order.py [--profile]"""
+benchmarks/experiments/l2_model.py.
+    SHAPES=4096,8192x4096x4096 python -m benchmarks.experiments.sweep_gemm_order [--profile]"""
 import os
 import statistics
 import sys
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-from gemm import gemm_persistent, gemm_persistent_cluster, persistent_grid  # noqa: E402
-sys.path.insert(0, os.path.dirname(__file__))
-from rows import check_each, interleaved  # noqa: E402
+from ..examples import gemm as gemm_example
+from ..rows import check_each, interleaved
+
+gemm_persistent, gemm_persistent_cluster = (gemm_example.gemm_persistent,
+                                            gemm_example.gemm_persistent_cluster)
+persistent_grid = gemm_example.persistent_grid
 
 WS = dict(BM=128, BN=256, BK=64, num_warps=8, num_stages=4, warp_specialize=True)
 SHAPES = [(4096, 4096, 4096), (8192, 8192, 8192), (8192, 4096, 4096), (8192, 4096, 14336),

@@ -6,18 +6,17 @@ fills the last round (528 tiles = 4 x 132) and 3968 leaves it as short as
 the same time; if time follows work (the power limit gives the busy SMs the
 idle ones' share), it grows with M. Results checked against torch first;
 three passes, five interleaved rounds each, medians.
-    python3 benchmarks/sweep_gemm_waves.py"""
-import os
+    python -m benchmarks.experiments.sweep_gemm_waves"""
 import statistics
-import sys
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-import tile  # noqa: E402
-from gemm import gemm_persistent  # noqa: E402
-sys.path.insert(0, os.path.dirname(__file__))
-from rows import check_each, interleaved  # noqa: E402
+import tile
+
+from ..examples import gemm as gemm_example
+from ..rows import check_each, interleaved
+
+gemm_persistent = gemm_example.gemm_persistent
 
 SHAPES = [(3968, 4096, 4096), (4096, 4096, 4096), (4224, 4096, 4096),
           (8064, 8192, 8192), (8192, 8192, 8192), (8448, 8192, 8192)]

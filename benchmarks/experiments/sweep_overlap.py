@@ -1,18 +1,18 @@
 """Warp-specialized attention under tile-overlap-mma's variants, against cuDNN
 in the same process (each result checked against SDPA flash). The variant is
 chosen by TILE_PIPELINE_OPTIONS, e.g. "overlap-mma=false", "ping-pong=false";
-run once per variant:   TILE_CACHE=0 python3 benchmarks/sweep_overlap.py"""
+run once per variant:   TILE_CACHE=0 python -m benchmarks.experiments.sweep_overlap"""
 import math
 import os
-import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "examples"))
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
-from triton.testing import do_bench  # noqa: E402
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from attention import attention_fwd, attention_fwd_persistent  # noqa: E402
+from ..examples import attention
+from ..rows import interleaved
+
+attention_fwd, attention_fwd_persistent = attention.attention_fwd, attention.attention_fwd_persistent
 
 # (N, D, causal, BM, BN, warps, stages, persistent), all warp-specialized.
 CASES = [(N, D, causal, 128, 128, 8, 2, persistent) for causal in (False, True)
@@ -46,8 +46,8 @@ def main() -> None:
         torch.cuda.synchronize()
         err = float((o.float() - ref.float()).norm() / ref.float().norm())
         flops = 4 * B * H * N * N * D / (2 if causal else 1)
-        t_tile = do_bench(run, warmup=100, rep=500, return_mode="median")
-        t_cudnn = do_bench(cudnn, warmup=100, rep=500, return_mode="median")
+        ms, _ = interleaved({"tile": run, "cuDNN": cudnn}, warmup=100, rep=500)
+        t_tile, t_cudnn = ms["tile"], ms["cuDNN"]
         print(f"{variant:10s} N{N} d{D} {'causal' if causal else 'full  '} {BM}x{BN} s{stages}"
               f"{' persistent' if persistent else ''}: "
               f"tile {flops / t_tile / 1e9:5.0f} cuDNN {flops / t_cudnn / 1e9:5.0f} TFLOP/s "

@@ -78,8 +78,8 @@ def test_interpreter_matches_numpy(D, causal, BM, BN):
 
 
 def _bench_configs():
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
-    import bench_attention
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
+    from benchmarks import bench_attention
     return bench_attention.CONFIGS, bench_attention.attention_tuned.default
 
 

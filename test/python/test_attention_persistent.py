@@ -83,8 +83,8 @@ def test_matches_torch(D, programs, causal):
 def test_benchmark_configurations_lower(D, causal):
     """The persistent configurations the benchmark tunes over lower, fit in
     shared memory (227 KiB), do not spill, and keep their wgmmas asynchronous."""
-    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks"))
-    import bench_attention
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
+    from benchmarks import bench_attention
     for config in bench_attention.PERSISTENT_CONFIGS:
         try:
             kernel = attention_fwd_persistent.compile(*ARGS, D=D, CAUSAL=causal,

@@ -1,6 +1,7 @@
-"""benchmarks/run.py on the CPU: case selection (--quick, --only, --list) without
-torch, the one-line rows of GEMM and attention results (passed and failed), the
-exit status, and plot.py on a results file of the new format."""
+"""benchmarks/ on the CPU: every module imports (torch and triton stood in for),
+case selection of run.py (--quick, --only, --list) without torch, as a file and as
+`python -m benchmarks.run`, the one-line rows of GEMM, fp8 and attention results
+(passed and failed), the exit status, and plot.py on a results file."""
 import json
 import os
 import subprocess
@@ -9,16 +10,76 @@ from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).parents[2] / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
-import run  # noqa: E402
+ROOT = Path(__file__).parents[2]
+BENCHMARKS = ROOT / "benchmarks"
+sys.path.insert(0, str(ROOT))
+from benchmarks import run  # noqa: E402
+
+# Imports every module of the package in a fresh interpreter in which any `torch...`
+# or `triton...` module is a MagicMock (neither is installed on the CPU machines):
+# a renamed kernel, a bad relative import or a syntax error fails here, not on the GPU.
+IMPORT_ALL = """
+import importlib, importlib.abc, importlib.machinery, pkgutil, sys
+from unittest import mock
+
+class StandIn(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "triton"):
+            return importlib.machinery.ModuleSpec(name, self, is_package=True)
+    def create_module(self, spec):
+        module = mock.MagicMock(name=spec.name)
+        module.__path__ = []
+        return module
+    def exec_module(self, module):
+        pass
+
+sys.meta_path.insert(0, StandIn())
+sys.path.insert(0, sys.argv[1])
+import benchmarks, benchmarks.experiments
+names = sorted(m.name for package in (benchmarks, benchmarks.experiments)
+               for m in pkgutil.iter_modules(package.__path__, package.__name__ + ".")
+               if not m.ispkg)
+# launch_overhead_cpu swaps in its own stand-in torch: last.
+names.sort(key=lambda name: name.endswith("launch_overhead_cpu"))
+for name in names:
+    importlib.import_module(name)
+print(" ".join(names))
+"""
+
+
+def test_every_module_imports():
+    proc = subprocess.run([sys.executable, "-c", IMPORT_ALL, str(ROOT)], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    imported = set(proc.stdout.split())
+    on_disk = {f"benchmarks.{p.stem}" for p in BENCHMARKS.glob("*.py")} | {
+        f"benchmarks.experiments.{p.stem}" for p in (BENCHMARKS / "experiments").glob("*.py")}
+    assert imported == on_disk - {"benchmarks.__init__", "benchmarks.experiments.__init__"}
+    assert "benchmarks.bench_gemm" in imported and "benchmarks.experiments.l2_model" in imported
+
+
+def test_no_module_edits_sys_path():
+    """The package imports its modules relatively and examples/ through examples.py;
+    run.py's bootstrap (for `python3 benchmarks/run.py`) is the one exception."""
+    editing = [str(p.relative_to(ROOT)) for p in BENCHMARKS.rglob("*.py")
+               if "sys.path.insert" in p.read_text() or "sys.path[" in p.read_text()]
+    assert editing == ["benchmarks/run.py"]
+
+
+def test_examples_load_once_under_their_plain_names():
+    from benchmarks import examples
+    gemm = examples.gemm
+    assert sys.modules["gemm"] is gemm and examples.gemm is gemm
+    assert examples.gemm_epilogue.matmul_tile is gemm.matmul_tile  # its `from gemm import`
+    with pytest.raises(AttributeError, match="no examples/nope.py"):
+        examples.nope
 
 
 def test_listing_needs_no_torch():
-    check = ("import sys; sys.path.insert(0, sys.argv[1]); import run; "
+    check = ("import sys; sys.path.insert(0, sys.argv[1]); from benchmarks import run; "
              "run.case_names(list(run.GROUPS), quick=False); "
              "assert 'torch' not in sys.modules and 'triton' not in sys.modules")
-    proc = subprocess.run([sys.executable, "-c", check, str(BENCHMARKS)], capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", check, str(ROOT)], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     names = run.case_names(["gemm", "attention"], quick=False)
@@ -44,6 +105,11 @@ def test_command_line_selection():
     assert lines[0] == "GEMM 4096³ bf16" and len(lines) == 5
     bad = subprocess.run(cmd[:-1] + ["gemm,nope"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown group(s) ['nope']" in bad.stderr
+    as_module = subprocess.run([sys.executable, "-m", "benchmarks.run", "--list", "--quick",
+                                "--only", "fp8"], capture_output=True, text=True, cwd=ROOT,
+                               timeout=120)
+    assert as_module.returncode == 0, as_module.stderr
+    assert as_module.stdout.splitlines() == ["fp8 GEMM 4096³ (128x256x128 w8 s4)"]
 
 
 def gemm_result(error=2e-3):
@@ -73,6 +139,16 @@ def test_rows_are_one_line_each():
     assert lines[3].endswith("| 0.957 × Triton, 1.021 × flash, 0.693 × cuDNN |")
 
 
+def test_fp8_rows():
+    result = {"case": "fp8 GEMM 4096³ (128x256x128 w8 s4)", "kind": "fp8", "correct": True,
+              "rel_error": 2.4e-3, "tile_TFLOPs": 1325.4, "ref_TFLOPs": {"cuBLAS": 1276.0},
+              "vs": {"cuBLAS": 1.039}}
+    lines, failed = run.report([result, dict(result, correct=False, rel_error=0.5)])
+    assert lines[2] == ("| fp8 GEMM 4096³ (128x256x128 w8 s4) | rel err 2.4e-03 | 1325 TFLOP/s | "
+                        "cuBLAS fp8 (_scaled_mm) 1276 TFLOP/s | 1.039 × cuBLAS |")
+    assert "| FAILED: rel err 5.0e-01 |" in lines[3] and len(failed) == 1
+
+
 def test_failed_rows_are_marked_and_counted():
     crashed = {"case": "attention fwd B8 H16 N8192 d128 causal", "kind": "attention",
                "correct": False, "error": "RuntimeError: boom"}
@@ -85,7 +161,7 @@ def test_failed_rows_are_marked_and_counted():
 
 def test_plot_reads_the_new_format(tmp_path):
     pytest.importorskip("matplotlib")
-    import plot
+    from benchmarks import plot
     failed = dict(gemm_result(error=0.5), case="GEMM 4096³ bf16")
     data = {"date": "2026-11-24", "device": "NVIDIA H100", "quick": True,
             "results": [gemm_result(), failed, attention_result(),
@@ -115,7 +191,7 @@ def test_interleaved_rounds_rotate_and_take_medians(monkeypatch):
     testing.do_bench = do_bench
     monkeypatch.setitem(sys.modules, "triton", types.ModuleType("triton"))
     monkeypatch.setitem(sys.modules, "triton.testing", testing)
-    import rows
+    from benchmarks import rows
     ms, rounds = rows.interleaved({"tile": lambda: "tile", "ref": lambda: "ref"},
                                   warmup=100, rep=500)
     assert calls == ["tile", "ref", "ref", "tile", "tile", "ref", "ref", "tile", "tile", "ref"]
@@ -139,7 +215,7 @@ def test_fastest_runs_each_once_then_takes_interleaved_medians(monkeypatch):
     testing.do_bench = do_bench
     monkeypatch.setitem(sys.modules, "triton", types.ModuleType("triton"))
     monkeypatch.setitem(sys.modules, "triton.testing", testing)
-    import rows
+    from benchmarks import rows
     run = lambda name: (lambda: calls.append(name) or name)  # noqa: E731
     medians = {}
     assert rows.fastest({"a": run("a"), "b": run("b")}, medians=medians) == "b"

@@ -2,7 +2,7 @@
 columns snake from one group to the next, every other round marching K
 backwards, and the grid of equal rounds. On the interpreter: every tile of C
 written exactly once and right, for shapes with a short last group, a partial
-last k-step and several rounds. And benchmarks/l2_model.py: its copy of the
+last k-step and several rounds. And benchmarks/experiments/l2_model.py: its copy of the
 order is the example's, and its DRAM bytes are ncu's where it was calibrated."""
 import os
 import sys
@@ -14,8 +14,8 @@ import tile
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 sys.path.insert(0, os.path.join(ROOT, "examples"))
-sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-import l2_model  # noqa: E402
+sys.path.insert(0, ROOT)
+from benchmarks.experiments import l2_model  # noqa: E402
 from gemm import gemm_persistent, grouped_tile, persistent_grid  # noqa: E402
 
 
