@@ -60,6 +60,10 @@ SKIPPED_ERRORS = (CompilationError, ValueError, driver.CudaError)
 _REASON_LINES = 3  # of an error's message, in the tuning record and the final error
 
 
+class CaptureError(RuntimeError):
+    """A launch that would tune inside a CUDA graph capture."""
+
+
 def failure_reason(error: BaseException) -> str:
     """Why a configuration failed, in a few lines: the error's type and the first
     lines of its message (a kernel source error's first line says where and what;
@@ -146,6 +150,10 @@ class CudaEventTimer:
         driver.check(cu.cuInit(0))
         name = driver.check(cu.cuDeviceGetName(256, driver.check(cu.cuDeviceGet(device))))
         return name.split(b"\0", 1)[0].decode()
+
+    def capturing(self, stream: int) -> bool:
+        """Whether `stream` is being captured into a CUDA graph (no timing then)."""
+        return driver.stream_capturing(stream)
 
     def time(self, run, stream: int, device: int) -> float:
         cu, check = driver._cu(), driver.check
@@ -312,7 +320,10 @@ class Autotuner:
             try:
                 if device is None:
                     device, stream = self._device(args, kwargs, config)
+                    self._refuse_capture(key, stream)
                 run()  # compiles and loads it; the driver refuses what does not fit
+            except CaptureError:
+                raise
             except Exception as e:  # each configuration's failure is its own
                 skip(index, e)
                 continue
@@ -338,6 +349,15 @@ class Autotuner:
             self._print(key, record)
         self._to_disk(key, device, record)
         return self.configs[best]
+
+    def _refuse_capture(self, key, stream: int) -> None:
+        # Timing synchronizes on events, which a CUDA graph capture forbids (and
+        # the timed launches would be recorded into the graph).
+        if self.timer.capturing(stream):
+            raise CaptureError(
+                f"{self.__name__}: tuning key {key} for the first time inside a CUDA graph "
+                "capture; timing configurations cannot be captured. Launch the kernel once "
+                "with these shapes before capturing (a warm-up), or set TILE_AUTOTUNE=0")
 
     def _print(self, key, record) -> None:
         print(f"tile.autotune {self.__name__} key={key}:", file=sys.stderr)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import tile
-from tile.autotune import Autotuner
+from tile.autotune import Autotuner, CaptureError
 from tile.runtime import driver
 from runtime_fakes import FakeCudaArray, RecordingKernel
 
@@ -39,6 +39,9 @@ class FakeTimer:
 
     def device_name(self, device):
         return self.device
+
+    def capturing(self, stream):
+        return False
 
     def time(self, run, stream, device):
         before = len(self.recorder)
@@ -70,6 +73,17 @@ def tuned(timer, configs=CONFIGS, **kw):
 
 def arrays(n=N):
     return [FakeCudaArray((n,), pointer=0x7F0000000000 + i * (1 << 24)) for i in range(3)]
+
+
+def test_tuning_inside_a_graph_capture_is_refused_before_any_launch(recorder):
+    class Capturing(FakeTimer):
+        def capturing(self, stream):
+            return True
+
+    kernel = tuned(Capturing(recorder, MS))
+    with pytest.raises(CaptureError, match="inside a CUDA graph capture.*before capturing"):
+        kernel[grid](*arrays(), N)
+    assert recorder == [] and kernel.best == {}
 
 
 def test_fastest_configuration_is_chosen_and_launched(recorder):

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import tile
-from tile.autotune import Autotuner, CudaEventTimer
+from tile.autotune import Autotuner, CaptureError, CudaEventTimer
 
 pytestmark = pytest.mark.gpu
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
@@ -66,3 +66,38 @@ def test_event_timer_agrees_with_torch_events():
     torch.cuda.synchronize()
     reference = start.elapsed_time(end) / 20
     assert 0.7 < ms / reference < 1.5, (ms, reference)
+
+
+def test_cuda_graph_capture_replays_a_tuned_kernel_and_refuses_to_tune(tmp_path, monkeypatch):
+    """A tuned key launches inside torch.cuda.graph and replays on new inputs; a key
+    met for the first time inside the capture is refused with a warm-up hint."""
+    import torch
+    monkeypatch.setenv("TILE_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("TILE_AUTOTUNE", raising=False)
+    M = N = K = 1024
+    a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
+    c = torch.empty(M, N, device="cuda", dtype=torch.bfloat16)
+    grid = lambda meta: (tile.cdiv(M, meta["BM"]) * tile.cdiv(N, meta["BN"]),)
+    kernel = Autotuner(gemm_grouped, CONFIGS, key=KEY, warmup=5, rep=20)
+    side = torch.cuda.Stream()
+    with torch.cuda.stream(side):
+        kernel[grid](a, b, c)  # warm-up: tunes and loads
+    torch.cuda.synchronize()
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        kernel[grid](a, b, c)
+    a.copy_(torch.randn_like(a))
+    c.fill_(float("nan"))
+    graph.replay()
+    torch.cuda.synchronize()
+    ref = a.double() @ b.double()
+    assert float((c.double() - ref).norm() / ref.norm()) < 1e-2
+
+    a2 = torch.randn(2 * M, K, device="cuda", dtype=torch.bfloat16)  # a new key
+    c2 = torch.empty(2 * M, N, device="cuda", dtype=torch.bfloat16)
+    graph2 = torch.cuda.CUDAGraph()
+    with pytest.raises(CaptureError, match="before capturing"):
+        with torch.cuda.graph(graph2):
+            kernel[lambda meta: (tile.cdiv(2 * M, meta["BM"]) * tile.cdiv(N, meta["BN"]),)](
+                a2, b, c2)

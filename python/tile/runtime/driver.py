@@ -167,3 +167,15 @@ class LoadedKernel:
         finally:
             if int(current):
                 check(cu.cuCtxSetCurrent(current))
+
+
+def stream_capturing(stream: int) -> bool:
+    """Whether work launched on `stream` would be captured into a CUDA graph
+    (also true for the legacy default stream while another stream captures
+    in global mode: the driver then refuses to say, with an "implicit" error)."""
+    cu = _cu()
+    err, status = cu.cuStreamIsCapturing(cu.CUstream(stream))
+    if err == cu.CUresult.CUDA_ERROR_STREAM_CAPTURE_IMPLICIT:
+        return True
+    check((err,))
+    return status == cu.CUstreamCaptureStatus.CU_STREAM_CAPTURE_STATUS_ACTIVE
