@@ -15,13 +15,19 @@ test: setup
 	$(LIT) -sv test
 	$(PY) -m pytest -q test/python
 
-# Copies the built C API library and the C launch extension (the newest
-# build/*/launch/_launch.abi3.so: `pip install -e .` or `ninja tile_launch`) into
-# python/tile/_lib (git-ignored), so the device machine can use the source tree:
-# carry [".mlir-bundle", "python/tile/_lib"].
+# Copies the built C API library, the tile dialect's generated Python op
+# bindings installed beside it (_tile_ops_gen.py, target TilePythonOps) and the
+# C launch extension (the newest build/*/launch/_launch.abi3.so: `pip install -e .`
+# or `ninja tile_launch`) into python/tile/_lib (git-ignored), so the device
+# machine can use the source tree: carry [".mlir-bundle", "python/tile/_lib"].
 device-stage:
 	mkdir -p python/tile/_lib
-	cp "$$($(PY) -c 'import tile.compiler.mlir_context as m; print(m.find_library())')" python/tile/_lib/
+	@lib=$$($(PY) -c 'import tile.compiler.mlir_context as m; print(m.find_library())'); \
+	ops=$$(dirname "$$lib")/_tile_ops_gen.py; \
+	if [ ! -f "$$ops" ]; then echo "device-stage: no $$ops; build the TilePythonOps" \
+	  "target and install it beside $$lib" >&2; exit 1; fi; \
+	if [ "$$(dirname "$$lib")" != "$$(cd python/tile/_lib && pwd)" ]; then \
+	  cp "$$lib" "$$ops" python/tile/_lib/; fi
 	@ext=$$(ls -t build/*/launch/_launch.abi3.so 2>/dev/null | head -n 1); \
 	if [ -z "$$ext" ]; then echo "device-stage: no build/*/launch/_launch.abi3.so; build the" \
 	  "tile_launch target (or launches take the slower Python path)" >&2; exit 1; fi; \
