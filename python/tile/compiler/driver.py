@@ -1,5 +1,8 @@
 """The compiler driver: tile IR text -> verified tile IR -> LLVM/NVVM -> PTX -> cubin.
 
+The text is the frontend's module as printed after it was built and verified
+(frontend/ir.py); the driver parses it into its own context.
+
 Each stage's text is kept in `CompiledKernel.asm`; with TILE_DUMP_DIR set,
 every stage and the IR after every pass are written there.
 """
@@ -71,10 +74,11 @@ _LOC = re.compile(r'loc\("(?P<file>(?:[^"\\]|\\.)*)":(?P<line>\d+):(?P<col>\d+)\
 
 
 def _error_from_mlir(err, stage: str, tile_ir: str | None = None) -> CompilationError:
-    """Maps an MLIR diagnostic back to the user's source line through its loc.
+    """Maps an MLIR diagnostic back to the user's source line through its loc:
+    the op's location, where the frontend put the kernel's file:line:col.
 
-    A parse error (e.g. an op the dialect does not know) is located in the IR
-    text itself; the `loc` printed at the end of that IR line names the source."""
+    A parse error of hand-written IR text (e.g. an op the dialect does not know)
+    is located in the text itself; the `loc` at the end of that line names the source."""
     diags = getattr(err, "error_diagnostics", None) or []
     for d in diags:
         m = _LOC.search(str(d.location))
@@ -87,7 +91,8 @@ def _error_from_mlir(err, stage: str, tile_ir: str | None = None) -> Compilation
             filename, line, col = m["file"], int(m["line"]), int(m["col"]) - 1
             message = d.message
             for note in d.notes:
-                message += f"\n  note: {note.message}"
+                if not note.message.startswith("see current operation"):  # generic-form IR
+                    message += f"\n  note: {note.message}"
             return CompilationError(f"{message} (in {stage})", filename, line, col,
                                     linecache.getline(filename, line) or None)
     return CompilationError(f"{stage} failed: {err}")

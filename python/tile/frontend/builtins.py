@@ -3,12 +3,17 @@
 A mixin of the one visitor (`CodeGenerator`): `builtin_<name>` implements
 `tile.<name>`, with the parameters of its declaration in `language.py` (the
 visitor binds the call's arguments against that signature first). Every
-argument is checked here so that the IR printed is valid.
+argument is checked here, then the op is built with its class generated from
+the dialect's ODS (`self.builder.ops.<op>`) or an upstream `mlir.dialects` one.
 """
 from __future__ import annotations
 
 import ast
 import math
+
+from mlir import ir
+from mlir.dialects import arith
+from mlir.dialects import math as math_ops
 
 from .. import language as tl
 from .ir import ScalarType, TileType, Value, ViewType
@@ -18,9 +23,9 @@ from .semantics import ArrayArg, Expanded, Number, describe
 TILE_DTYPES = (tl.float32, tl.float16, tl.bfloat16, tl.float8e4m3, tl.float8e5m2,
                tl.int32, tl.int16, tl.int8, tl.int1)
 MMA_INPUTS = (tl.bfloat16, tl.float16, tl.float8e4m3, tl.float8e5m2)
-_MATH = {"exp": (math.exp, "math.exp"), "exp2": (lambda x: 2.0 ** x, "math.exp2"),
-         "log": (math.log, "math.log"), "log2": (math.log2, "math.log2"),
-         "sqrt": (math.sqrt, "math.sqrt")}
+_MATH = {"exp": (math.exp, math_ops.exp), "exp2": (lambda x: 2.0 ** x, math_ops.exp2),
+         "log": (math.log, math_ops.log), "log2": (math.log2, math_ops.log2),
+         "sqrt": (math.sqrt, math_ops.sqrt)}
 
 
 class Builtins:
@@ -81,37 +86,45 @@ class Builtins:
             raise self.error(node, f"{what}'s axis must be 0, 1 or 2, got {axis}")
         return axis
 
+    def grid_value(self, node, build, axis, what: str) -> Value:
+        axis = self.grid_axis(node, axis, what)
+        i32 = self.builder.type(ScalarType(tl.int32))
+        return self.emit(node, ScalarType(tl.int32), build, ir.IntegerAttr.get(i32, axis),
+                         results=[i32])
+
     def builtin_program_id(self, node, axis):
-        axis = self.grid_axis(node, axis, "program_id")
-        return self.builder.op(f"tile.program_id {axis}", self.loc(node), ScalarType(tl.int32))
+        return self.grid_value(node, self.builder.ops.program_id, axis, "program_id")
 
     def builtin_num_programs(self, node, axis):
-        axis = self.grid_axis(node, axis, "num_programs")
-        return self.builder.op(f"tile.num_programs {axis}", self.loc(node),
-                               ScalarType(tl.int32))
+        return self.grid_value(node, self.builder.ops.num_programs, axis, "num_programs")
 
     # -- global memory -------------------------------------------------------------
     def view_of(self, array: ArrayArg) -> Value:
         """The array's `tile.make_view`, made once at the top of the kernel."""
-        if array.pointer.name not in self.views:
+        if array.name not in self.views:
             strides = [s if isinstance(s, Value) else self.unit_stride(array) for s in
                        array.strides]
             type_ = ViewType(array.dtype, array.rank)
-            sizes = ", ".join(s.name for s in array.sizes)
-            self.views[array.pointer.name] = self.builder.entry_op(
-                f"tile.make_view {array.pointer.name}, [{sizes}], "
-                f"[{', '.join(s.name for s in strides)}] : {array.pointer.type.mlir()} -> "
-                f"{type_.mlir()}", array.loc, type_)
-        return self.views[array.pointer.name]
+            b = self.builder
+            view = b.ops.make_view(b.type(type_), array.pointer.ir, [s.ir for s in array.sizes],
+                                   [s.ir for s in strides], loc=b.at(array.loc), ip=b.entry())
+            b.entered(view)
+            self.views[array.name] = Value(view, type_)
+        return self.views[array.name]
 
     def unit_stride(self, array: ArrayArg) -> Value:
         if self.one is None:
-            self.one = self.builder.entry_op("arith.constant 1 : i32", array.loc,
-                                             ScalarType(tl.int32))
+            b = self.builder
+            i32 = b.type(ScalarType(tl.int32))
+            one = arith.ConstantOp(ir.IntegerAttr.get(i32, 1), None, loc=b.at(array.loc),
+                                   ip=b.entry())
+            b.entered(one)
+            self.one = Value(one.result, ScalarType(tl.int32))
         return self.one
 
     def access(self, node, array, offset, bound, what: str):
-        """Checks a load's or store's target; returns (text of `%x[...]`, its type)."""
+        """Checks a load's or store's target; returns (the value accessed: a view or
+        the pointer, its offsets, the 1-D bound or None, its type)."""
         array = self.array(node, array, f"{what}'s first argument")
         if isinstance(offset, (tuple, list)):  # N-D view form
             if bound is not None:
@@ -122,7 +135,7 @@ class Builtins:
                                  f"got {len(offset)}")
             offsets = [self.int32(node, o, f"{what}'s offset {d}") for d, o in enumerate(offset)]
             view = self.view_of(array)
-            return f"{view.name}[{', '.join(o.name for o in offsets)}]", view.type
+            return view, offsets, None, view.type
         if array.rank != 1:
             raise self.error(node, f"{what}: the 1-D form `{what}(x, start, ...)` needs a 1-D "
                              f"array, got {describe(array)}; pass one offset per dimension: "
@@ -134,18 +147,14 @@ class Builtins:
             # A strided 1-D array: a view of `bound` (else all) elements at its stride.
             type_ = ViewType(array.dtype, 1)
             size = bound if bound is not None else array.sizes[0]
-            view = self.builder.op(
-                f"tile.make_view {array.pointer.name}, [{size.name}], [{array.strides[0].name}]"
-                f" : {array.pointer.type.mlir()} -> {type_.mlir()}", self.loc(node), type_)
-            return f"{view.name}[{offset.name}]", type_
-        text = f"{array.pointer.name}[{offset.name}]"
-        if bound is not None:
-            text += f" bound {bound.name}"
-        return text, array.pointer.type
+            view = self.emit(node, type_, self.builder.ops.make_view, self.builder.type(type_),
+                             array.pointer.ir, [size.ir], [array.strides[0].ir])
+            return view, [offset], None, type_
+        return array.pointer, [offset], bound, array.pointer.type
 
     def builtin_load(self, node, array, offset, shape, bound=None, multicast=False):
         multicast = self.constexpr_bool(node, multicast, "load's multicast")
-        target, type_ = self.access(node, array, offset, bound, "load")
+        source, offsets, bound, type_ = self.access(node, array, offset, bound, "load")
         what = "load's shape" if isinstance(offset, (tuple, list)) else "load's size"
         shape = self.tile_shape(node, shape, what)
         rank = len(offset) if isinstance(offset, (tuple, list)) else 1
@@ -155,12 +164,12 @@ class Builtins:
             raise self.error(node, "load: multicast loads a tile of an N-D view "
                              "(load(A, (i, j), (BM, BK), multicast=True)), not a 1-D range")
         result = TileType(shape, type_.dtype)
-        attrs = " {multicast}" if multicast else ""
-        return self.builder.op(f"tile.load {target}{attrs} : {type_.mlir()} -> {result.mlir()}",
-                               self.loc(node), result)
+        return self.emit(node, result, self.builder.ops.load, self.builder.type(result),
+                         source.ir, [o.ir for o in offsets],
+                         bound=bound.ir if bound is not None else None, multicast=multicast)
 
     def builtin_store(self, node, array, offset, value, bound=None):
-        target, type_ = self.access(node, array, offset, bound, "store")
+        target, offsets, bound, type_ = self.access(node, array, offset, bound, "store")
         value = self.tile(node, value, "store's value")
         rank = len(offset) if isinstance(offset, (tuple, list)) else 1
         if len(value.type.shape) != rank:
@@ -169,27 +178,27 @@ class Builtins:
         if value.type.dtype != type_.dtype:
             raise self.error(node, f"store of a {value.type} to {describe(array)}: element "
                              "types differ (convert with .to(dtype) first)")
-        self.builder.op(f"tile.store {value.name}, {target} : {value.type.mlir()}, "
-                        f"{type_.mlir()}", self.loc(node))
+        self.emit(node, None, self.builder.ops.store, value.ir, target.ir,
+                  [o.ir for o in offsets], bound=bound.ir if bound is not None else None)
 
     # -- signals between programs -------------------------------------------------
-    def flag(self, node, flags, index, value, what: str) -> str:
-        """Checks a notify's or wait's operands; returns `%flags[%i], %v : type`."""
+    def flag(self, node, flags, index, value, what: str) -> list:
+        """Checks a notify's or wait's operands; returns them (flags, index, value)."""
         array = self.array(node, flags, f"{what}'s flags")
         if array.rank != 1 or array.dtype != tl.int32 or isinstance(array.strides[0], Value):
             raise self.error(node, f"{what}: flags must be a contiguous 1-D int32 array, got "
                              f"{describe(array)}")
         index = self.int32(node, index, f"{what}'s index")
         value = self.int32(node, value, f"{what}'s value")
-        return f"{array.pointer.name}[{index.name}], {value.name} : {array.pointer.type.mlir()}"
+        return [array.pointer.ir, index.ir, value.ir]
 
     def builtin_notify(self, node, flags, index, value=1):
-        self.builder.op(f"tile.notify {self.flag(node, flags, index, value, 'notify')}",
-                        self.loc(node))
+        self.emit(node, None, self.builder.ops.notify,
+                  *self.flag(node, flags, index, value, "notify"))
 
     def builtin_wait(self, node, flags, index, value=1):
-        self.builder.op(f"tile.wait_flag {self.flag(node, flags, index, value, 'wait')}",
-                        self.loc(node))
+        self.emit(node, None, self.builder.ops.wait_flag,
+                  *self.flag(node, flags, index, value, "wait"))
 
     # -- making tiles --------------------------------------------------------------
     def fill(self, node, name: str, shape, value, dtype) -> Value:
@@ -220,7 +229,7 @@ class Builtins:
     def builtin_arange(self, node, n):
         (n,) = self.tile_shape(node, n, "arange's size")
         result = TileType((n,), tl.int32)
-        return self.builder.op(f"tile.iota : {result.mlir()}", self.loc(node), result)
+        return self.emit(node, result, self.builder.ops.iota, self.builder.type(result))
 
     # -- matrix multiply -------------------------------------------------------------
     def builtin_mma(self, node, a, b, acc, transpose_a=False, transpose_b=False):
@@ -244,14 +253,9 @@ class Builtins:
                              f"their K differ ({ka} and {kb})")
         if acc.type.shape != (m, n):
             raise self.error(node, f"mma: a @ b is {m} x {n} but acc is {acc.type}")
-        if m % 16 or n % 16 or ka % 16:
-            raise self.error(node, f"mma: M, N and K must be multiples of 16, got "
-                             f"M = {m}, N = {n}, K = {ka}")
-        flags = [f for f, on in (("transpose_a", ta), ("transpose_b", tb)) if on]
-        attrs = f" {{{', '.join(flags)}}}" if flags else ""
-        return self.builder.op(
-            f"tile.mma {a.name}, {b.name}, {acc.name}{attrs} : {a.type.mlir()}, "
-            f"{b.type.mlir()}, {acc.type.mlir()} -> {acc.type.mlir()}", self.loc(node), acc.type)
+        # M, N and K multiples of 16: tile.mma's verifier says so at this line.
+        return self.emit(node, acc.type, self.builder.ops.mma, self.builder.type(acc.type),
+                         a.ir, b.ir, acc.ir, transpose_a=ta, transpose_b=tb)
 
     # -- reductions and layout -------------------------------------------------------
     def reduce(self, node, kind: str, x, axis):
@@ -267,8 +271,10 @@ class Builtins:
 
         def emit(x):
             result = TileType(x.type.shape[:axis] + x.type.shape[axis + 1:], x.type.dtype)
-            return self.builder.op(f"tile.reduce {kind} {x.name}, dim = {axis} : "
-                                   f"{x.type.mlir()} -> {result.mlir()}", self.loc(node), result)
+            b = self.builder
+            return self.emit(node, result, b.ops.reduce, b.type(result),
+                             b.attr(f"#tile<reduce_kind {kind}>"), x.ir,
+                             ir.IntegerAttr.get(b.type(ScalarType(tl.int32)), axis))
         return self.computed_in(node, kind, kind, x, emit)
 
     def builtin_max(self, node, x, axis):
@@ -283,12 +289,12 @@ class Builtins:
     def builtin_transpose(self, node, x):
         x = self.tile(node, x, "transpose's argument", 2)
         result = TileType(x.type.shape[::-1], x.type.dtype)
-        return self.builder.op(f"tile.transpose {x.name} : {x.type.mlir()} -> {result.mlir()}",
-                               self.loc(node), result)
+        return self.emit(node, result, self.builder.ops.transpose, self.builder.type(result),
+                         x.ir)
 
     # -- elementwise ------------------------------------------------------------------
     def unary_math(self, node, name: str, x):
-        fold, opname = _MATH[name]
+        fold, build = _MATH[name]
         if isinstance(x, Number):
             try:
                 return fold(float(x))
@@ -298,8 +304,8 @@ class Builtins:
             return Expanded(self.unary_math(node, name, x.value), x.dim)
         if not isinstance(x, Value) or not isinstance(x.type, (ScalarType, TileType)):
             raise self.error(node, f"{name} needs a float tile or scalar, got {describe(x)}")
-        return self.computed_in(node, "math", name, x, lambda x: self.builder.op(
-            f"{opname} {x.name} : {x.type.mlir()}", self.loc(node), x.type))
+        return self.computed_in(node, "math", name, x, lambda x: self.emit(
+            node, x.type, build, x.ir, results=[self.builder.type(x.type)]))
 
     def builtin_exp(self, node, x):
         return self.unary_math(node, "exp", x)
@@ -322,11 +328,10 @@ class Builtins:
         a, b = self.unify(node, name, [a, b])
         self.op_dtypes(node, "compute", name, a)
         if a.type.dtype.is_float:
-            opname = f"arith.{name}f"
+            build = arith.minimumf if name == "minimum" else arith.maximumf
         else:
-            opname = "arith.minsi" if name == "minimum" else "arith.maxsi"
-        return self.builder.op(f"{opname} {a.name}, {b.name} : {a.type.mlir()}", self.loc(node),
-                               a.type)
+            build = arith.minsi if name == "minimum" else arith.maxsi
+        return self.emit(node, a.type, build, a.ir, b.ir, results=[self.builder.type(a.type)])
 
     def builtin_fdiv(self, node, x, y, ieee_rounding=False):
         ieee = self.constexpr_bool(node, ieee_rounding, "fdiv's ieee_rounding")
@@ -337,9 +342,9 @@ class Builtins:
         if not x.type.dtype.is_float:
             raise self.error(node, f"fdiv needs floats, got {describe(x)}")
         # afn: the lowering may use the fast division (TileOpsToGPU.cpp).
-        flags = "" if ieee else " fastmath<afn>"
-        return self.builder.op(f"arith.divf {x.name}, {y.name}{flags} : {x.type.mlir()}",
-                               self.loc(node), x.type)
+        flags = {} if ieee else {"fastmath": self.builder.attr("#arith.fastmath<afn>")}
+        return self.emit(node, x.type, arith.divf, x.ir, y.ir, **flags,
+                         results=[self.builder.type(x.type)])
 
     def builtin_maximum(self, node, a, b):
         return self.extremum(node, "maximum", a, b)
@@ -361,5 +366,5 @@ class Builtins:
         a, b = self.unify(node, "cdiv", [a, b])
         if a.type.dtype.is_float:
             raise self.error(node, f"cdiv needs integers, got {describe(a)}")
-        return self.builder.op(f"arith.ceildivsi {a.name}, {b.name} : {a.type.mlir()}",
-                               self.loc(node), a.type)
+        return self.emit(node, a.type, arith.ceildivsi, a.ir, b.ir,
+                         results=[self.builder.type(a.type)])

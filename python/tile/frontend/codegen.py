@@ -1,5 +1,8 @@
 """The frontend: one AST visitor that turns a `@tile.jit` function into tile IR.
 
+It builds the module with MLIR's Python bindings (see `ir.Builder`) and
+returns it printed, with each op's `loc` into the kernel's source.
+
 Values during code generation are `ir.Value` (runtime values in the IR),
 `ArrayArg` (an array parameter), `Expanded` (a 1-D tile indexed `[:, None]`,
 waiting to be broadcast), or plain Python objects (constexprs: folded at
@@ -14,6 +17,8 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlir import ir as mlir_ir
+
 from .. import language as tl
 from ..errors import CompilationError
 from ..signature import ArgSpec, params_of
@@ -23,6 +28,7 @@ from .control_flow import ControlFlow, Undefined
 from .ir import PtrType, ScalarType, TileType, Value
 from .liveness import exposed_reads, killed
 from .semantics import ArrayArg, Expanded, Semantics, describe
+from .source import KernelSource
 
 MAX_INLINE_DEPTH = 16
 # Python builtins a kernel may call on constants.
@@ -30,18 +36,6 @@ _PY_BUILTINS = (builtins.min, builtins.max, builtins.abs, builtins.int, builtins
                 builtins.bool, builtins.len)
 _METHODS = ("to",)
 _UNARY_SYMBOL = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~", ast.Not: "not"}
-
-
-@dataclass
-class KernelSource:
-    """Where a kernel's code lives, for locations and error messages."""
-
-    name: str
-    filename: str
-    first_line: int  # line number of the `def` line in the file
-    source: str      # dedented source of the function
-    indent: int      # columns removed by dedenting
-    globals: dict
 
 
 @dataclass(frozen=True)
@@ -85,7 +79,7 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
         self.specs = specs
         self.num_warps = num_warps
         self.num_ctas = num_ctas
-        self.builder = ir.Builder()
+        self.builder: ir.Builder | None = None  # made inside the context `generate` opens
         self.fn = Function(kernel, {}, is_kernel=True)
         self.views: dict[str, Value] = {}  # pointer name -> its tile.make_view
         self.one: Value | None = None      # the i32 constant 1 of unit strides
@@ -117,33 +111,51 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
         return fn
 
     def generate(self) -> str:
-        return self.kernel(self.parse(self.fn.source))
+        """The kernel's module, verified, printed with locations."""
+        from ..compiler.driver import _error_from_mlir
+        with ir.frontend_context() as ctx, mlir_ir.Location.unknown():
+            self.builder = ir.Builder(ctx)
+            try:
+                module = self.kernel(self.parse(self.fn.source))
+            except mlir_ir.MLIRError as e:
+                raise _error_from_mlir(e, "the tile IR verifier") from None
+            return module.operation.get_asm(enable_debug_info=True, assume_verified=True)
 
     def visit_FunctionDef(self, node: ast.FunctionDef):
         raise self.error(node, "functions cannot be defined inside a tile kernel; "
                          "decorate a module-level function with @tile.jit instead")
 
-    def kernel(self, fn: ast.FunctionDef) -> str:
+    def kernel(self, fn: ast.FunctionDef) -> mlir_ir.Module:
         a = fn.args
         if a.vararg or a.kwarg or a.kwonlyargs or a.posonlyargs:
             raise self.error(fn, "tile kernels take plain positional parameters only "
                              "(no *args, **kwargs, keyword-only or positional-only)")
         args: list[ir.Argument] = []
+        runtime: list[tuple[ast.arg, ArgSpec, list]] = []  # with their IR parameters
         for arg in a.args:
             spec = self.specs[arg.arg]
             if spec.kind == "constexpr":
                 self.fn.scope[arg.arg] = spec.value
                 continue
-            values = {}
-            for p in params_of(arg.arg, spec):
+            params = params_of(arg.arg, spec)
+            for p in params:
                 type_ = PtrType(spec.dtype) if p.type == "ptr" else \
                     ScalarType(tl.BY_MLIR[p.type])
-                value = Value(f"%{p.name}", type_)
-                attrs = {}
-                if p.divisibility > 1:
-                    attrs["tile.divisibility"] = f"{p.divisibility} : i64"
-                args.append(ir.Argument(value, attrs, self.loc(arg)))
-                values[(p.source, p.dim)] = value
+                attrs = {"tile.divisibility": p.divisibility} if p.divisibility > 1 else {}
+                args.append(ir.Argument(type_, attrs, self.loc(arg)))
+            runtime.append((arg, spec, params))
+            self.fn.scope[arg.arg] = None  # bound below; the scope keeps parameter order
+        i32 = mlir_ir.IntegerType.get_signless(32)
+        fattrs = {"tile.kernel": mlir_ir.UnitAttr.get(),
+                  "tile.num_warps": mlir_ir.IntegerAttr.get(i32, self.num_warps)}
+        if self.num_ctas > 1:
+            fattrs["tile.num_ctas"] = mlir_ir.IntegerAttr.get(i32, self.num_ctas)
+        arg_values = iter(self.builder.function(self.fn.source.name, args, fattrs, self.loc(fn)))
+        arg_types = iter(args)
+        for arg, spec, params in runtime:
+            values = {}
+            for p in params:
+                values[(p.source, p.dim)] = Value(next(arg_values), next(arg_types).type)
             if spec.kind == "array":
                 self.fn.scope[arg.arg] = ArrayArg(
                     arg.arg, values[("pointer", -1)],
@@ -153,10 +165,7 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
             else:
                 self.fn.scope[arg.arg] = values[("value", -1)]
         self.visit_block(fn.body)
-        attrs = {"tile.kernel": None, "tile.num_warps": f"{self.num_warps} : i32"}
-        if self.num_ctas > 1:
-            attrs["tile.num_ctas"] = f"{self.num_ctas} : i32"
-        return self.builder.module(self.fn.source.name, args, attrs, self.loc(fn))
+        return self.builder.finish(self.loc(fn))
 
     # -- blocks and liveness ---------------------------------------------------
     def visit_block(self, stmts: list[ast.stmt], rerun_reads: frozenset[str] = frozenset()):

@@ -1,6 +1,10 @@
 """Control flow: `if`, `for` and `while` on runtime values become `scf.if`,
 `scf.for` and `scf.while`, with the names the body rebinds (and that are read
 later) carried as the ops' results. A mixin of the one visitor (`CodeGenerator`).
+
+A region's body is built in the op's block(s) before all of its results are
+known: an `if`'s result types are the names its branches assign, so its
+branches are built in a scratch `scf.if` whose blocks then move to the real one.
 """
 from __future__ import annotations
 
@@ -9,8 +13,10 @@ import builtins
 from dataclasses import dataclass
 from typing import Any
 
+from mlir import ir as mlir_ir
+from mlir.dialects import scf
+
 from .. import language as tl
-from . import ir
 from .ir import ScalarType, TileType, Value
 from .liveness import assigned, exposed_reads
 from .semantics import Number, describe
@@ -43,13 +49,16 @@ class ControlFlow:
         cond = self.condition(node.test, cond, "an `if`")
         live = self.live_after()
         before = self.fn.scope
-        scopes, bodies = [], []
-        for stmts in (node.body, node.orelse):
+        b, loc = self.builder, self.loc(node)
+        scratch = scf.IfOp(cond.ir, [], has_else=True, loc=b.at(loc), ip=b.ip)
+        blocks = [scratch.then_block, scratch.else_block]
+        scopes = []
+        for stmts, block in zip((node.body, node.orelse), blocks):
             self.fn.scope = dict(before)
-            self.builder.push_block()
+            b.push_block(block)
             self.in_region(stmts)
             scopes.append(self.fn.scope)
-            bodies.append(self.builder.pop_block())
+            b.pop_block()
         self.fn.scope = before
         names, results = [], [[], []]
         for name in self.in_definition_order(assigned(node.body + node.orelse), before):
@@ -83,30 +92,24 @@ class ControlFlow:
             names.append(name)
             results[0].append(then)
             results[1].append(other)
-        loc = self.loc(node)
         types = [v.type for v in results[0]]
-        for body, values in zip(bodies, results):
-            body.append(self.yield_text(values, loc))
-        head = f"scf.if {cond.name}" + (f" -> ({self.type_list(types)})" if types else "")
-        openers = [("{", bodies[0])] + ([("else {", bodies[1])] if node.orelse or types else [])
-        for name, value in zip(names, self.builder.region_op(types, head, openers, loc)):
-            before[name] = value
+        for block, values in zip(blocks, results):
+            scf.YieldOp([v.ir for v in values], loc=b.at(loc), ip=mlir_ir.InsertionPoint(block))
+        # Built after the values unify made for the yields (they are in this block).
+        op = mlir_ir.Operation.create("scf.if", results=[b.type(t) for t in types],
+                                      operands=[cond.ir], regions=2, loc=b.at(loc), ip=b.ip)
+        blocks[0].append_to(op.regions[0])
+        if node.orelse or types:
+            blocks[1].append_to(op.regions[1])
+        scratch.operation.erase()
+        for name, value, type_ in zip(names, op.results, types):
+            before[name] = Value(value, type_)
 
     @staticmethod
     def in_definition_order(names, scope: dict) -> list[str]:
         """`names` ordered as first bound (the scope's order), then new ones as
         written: the order of an op's results, so that the IR reads like the source."""
         return [n for n in scope if n in names] + [n for n in names if n not in scope]
-
-    @staticmethod
-    def type_list(types) -> str:
-        return ", ".join(t.mlir() for t in types)
-
-    def yield_text(self, values: list[Value], loc: ir.Location, op: str = "scf.yield") -> str:
-        if not values:
-            return f"{op} {loc.mlir()}"
-        return (f"{op} {', '.join(v.name for v in values)} : "
-                f"{self.type_list(v.type for v in values)} {loc.mlir()}")
 
     def carried(self, node: ast.AST, body: list[ast.stmt], live: set[str],
                 exclude: set[str] = frozenset()) -> tuple[list[str], dict[str, Any]]:
@@ -201,19 +204,18 @@ class ControlFlow:
         before = dict(self.fn.scope)
         inits = [self.fn.scope[n] for n in names]
         types = [v.type for v in inits]
-        iv = self.builder.fresh(ScalarType(tl.int32), index)
-        args_ = [self.builder.fresh(t, n) for n, t in zip(names, types)]
+        b, loc = self.builder, self.loc(node)
+        with b.at(loc):  # the body's arguments take the loop's location
+            loop = scf.ForOp(lb.ir, ub.ir, st.ir, [v.ir for v in inits], ip=b.ip)
+        iv = Value(loop.induction_variable, ScalarType(tl.int32))
+        args_ = [Value(a, t) for a, t in zip(loop.inner_iter_args, types)]
         self.fn.scope.update({index: iv, **dict(zip(names, args_))})
-        self.builder.push_block()
+        b.push_block(loop.body)
         self.in_region(node.body, loop_reads)
-        loc = self.loc(node)
         yields = self.loop_yields(node, node.body, names, types, fixed, "loop")
-        body = self.builder.pop_block() + [self.yield_text(yields, loc)]
-        head = f"scf.for {iv.name} = {lb.name} to {ub.name} step {st.name}"
-        if names:
-            head += (f" iter_args({', '.join(f'{a.name} = {v.name}' for a, v in zip(args_, inits))})"
-                     f" -> ({self.type_list(types)})")
-        results = self.builder.region_op(types, head + " : i32", [("{", body)], loc)
+        scf.YieldOp([v.ir for v in yields], loc=b.at(loc), ip=b.ip)
+        b.pop_block()
+        results = [Value(r, t) for r, t in zip(loop.results, types)]
         self.end_loop(node.body, before, names, results, fixed, loc.line, "loop")
         self.fn.scope[index] = Undefined(f"the loop index '{index}' is only defined inside "
                                          f"the loop at line {loc.line}")
@@ -227,28 +229,30 @@ class ControlFlow:
         before = dict(self.fn.scope)
         inits = [self.fn.scope[n] for n in names]
         types = [v.type for v in inits]
-        loc = self.loc(node)
+        b, loc = self.builder, self.loc(node)
+        ir_types = [b.type(t) for t in types]
+        loop = scf.WhileOp(ir_types, [v.ir for v in inits], loc=b.at(loc), ip=b.ip)
+        arg_locs = [b.at(loc)] * len(types)
         # Before region: the condition, on the carried values.
-        cond_args = [self.builder.fresh(t, n) for n, t in zip(names, types)]
+        check = loop.regions[0].blocks.append(*ir_types, arg_locs=arg_locs)
+        cond_args = [Value(a, t) for a, t in zip(check.arguments, types)]
         self.fn.scope.update(zip(names, cond_args))
-        self.builder.push_block()
+        b.push_block(check)
         cond = self.visit(node.test)
         if not self.is_runtime(cond):
             raise self.error(node.test, f"a `while` condition must be a runtime boolean, got "
                              f"{describe(cond)} (a constant condition loops never or forever)")
         cond = self.condition(node.test, cond, "a `while`")
-        check = self.builder.pop_block() + [
-            self.yield_text(cond_args, loc, f"scf.condition({cond.name})")]
+        scf.ConditionOp(cond.ir, [a.ir for a in cond_args], loc=b.at(loc), ip=b.ip)
+        b.pop_block()
         # After region: the body, on the values the condition passed on.
-        body_args = [self.builder.fresh(t, n) for n, t in zip(names, types)]
+        body = loop.regions[1].blocks.append(*ir_types, arg_locs=arg_locs)
+        body_args = [Value(a, t) for a, t in zip(body.arguments, types)]
         self.fn.scope.update(zip(names, body_args))
-        header = "^bb0(" + ", ".join(f"{a.name}: {a.type.mlir()}" for a in body_args) + "):"
-        self.builder.push_block(header if names else None)
+        b.push_block(body)
         self.in_region(node.body, loop_reads)
         yields = self.loop_yields(node, node.body, names, types, fixed, "`while` loop")
-        body = self.builder.pop_block() + [self.yield_text(yields, loc)]
-        operands = ", ".join(f"{a.name} = {v.name}" for a, v in zip(cond_args, inits))
-        tl_ = self.type_list(types)
-        head = f"scf.while ({operands}) : ({tl_}) -> ({tl_})"
-        results = self.builder.region_op(types, head, [("{", check), ("do {", body)], loc)
+        scf.YieldOp([v.ir for v in yields], loc=b.at(loc), ip=b.ip)
+        b.pop_block()
+        results = [Value(r, t) for r, t in zip(loop.results, types)]
         self.end_loop(node.body, before, names, results, fixed, loc.line, "`while` loop")

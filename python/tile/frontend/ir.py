@@ -1,14 +1,23 @@
-"""Tile IR as text: the types the frontend tracks and a builder that prints ops.
+"""Building tile IR: the types the frontend tracks and a builder of MLIR ops.
 
-The frontend prints IR rather than calling MLIR builders: the parser and
-verifier then report any mistake as a diagnostic with the op's location,
-never as an assertion abort inside MLIR.
+Ops are created with the Python op classes mlir-tblgen generates from the
+dialect's ODS (`tile_ops()`, built into tile/_lib next to libTileCAPI.so) and
+with the upstream `mlir.dialects` modules (arith, math, scf, func), so an op's
+operands and attributes follow its ODS definition, not a printed syntax. The
+frontend checks everything a user can get wrong before it builds an op;
+`Builder.finish` runs MLIR's verifier on the whole module, and a rule only the
+verifier knows is reported at the failing op's `loc`, the kernel's line.
 """
 from __future__ import annotations
 
+import importlib.util
 import math
-import re
+import sys
+import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
+
+from mlir import ir
 
 from .. import language as tl
 
@@ -17,8 +26,8 @@ from .. import language as tl
 class ScalarType:
     dtype: tl.dtype
 
-    def mlir(self) -> str:
-        return self.dtype.mlir
+    def build(self) -> ir.Type:
+        return ir.Type.parse(self.dtype.mlir)
 
     def __str__(self) -> str:
         return self.dtype.name
@@ -28,8 +37,8 @@ class ScalarType:
 class PtrType:
     dtype: tl.dtype
 
-    def mlir(self) -> str:
-        return f"!tile.ptr<{self.dtype.mlir}>"
+    def build(self) -> ir.Type:
+        return ir.Type.parse(f"!tile.ptr<{self.dtype.mlir}>")
 
     def __str__(self) -> str:
         return f"pointer to {self.dtype.name}"
@@ -40,8 +49,8 @@ class ViewType:
     dtype: tl.dtype
     rank: int
 
-    def mlir(self) -> str:
-        return f"!tile.view<{self.dtype.mlir}, {self.rank}>"
+    def build(self) -> ir.Type:
+        return ir.Type.parse(f"!tile.view<{self.dtype.mlir}, {self.rank}>")
 
     def __str__(self) -> str:
         return f"{self.rank}-D view of {self.dtype.name}"
@@ -52,9 +61,8 @@ class TileType:
     shape: tuple[int, ...]
     dtype: tl.dtype
 
-    def mlir(self) -> str:
-        dims = "x".join(str(d) for d in self.shape)
-        return f"tensor<{dims}x{self.dtype.mlir}>"
+    def build(self) -> ir.Type:
+        return ir.RankedTensorType.get(list(self.shape), ir.Type.parse(self.dtype.mlir))
 
     def __str__(self) -> str:
         return f"tile[{', '.join(str(d) for d in self.shape)}] of {self.dtype.name}"
@@ -63,149 +71,192 @@ class TileType:
 IRType = ScalarType | PtrType | ViewType | TileType
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Value:
-    """An SSA value of the kernel being built."""
+    """An SSA value of the kernel being built, with the type the frontend tracks."""
 
-    name: str
+    ir: ir.Value
     type: IRType
 
 
-# Bit patterns of the infinities and NaN: MLIR float literals have no `inf`.
-_SPECIAL_FLOATS = {  # mlir type: (+inf, -inf, nan); None where the type has none
-    "f32": ("0x7F800000", "0xFF800000", "0x7FC00000"),
-    "f16": ("0x7C00", "0xFC00", "0x7E00"),
-    "bf16": ("0x7F80", "0xFF80", "0x7FC0"),
-    "f8E5M2": ("0x7C", "0xFC", "0x7E"),
-    "f8E4M3FN": (None, None, "0x7F"),
-}
 _MAX_FINITE = {"f32": 3.4028234663852886e38, "f16": 65504.0, "bf16": 3.3895313892515355e38,
                "f8E5M2": 57344.0, "f8E4M3FN": 448.0}
+_HAS_INF = {"f32", "f16", "bf16", "f8E5M2"}
 _INT_RANGE = {bits: (-2**(bits - 1), 2**(bits - 1) - 1) for bits in (8, 16, 32, 64)}
 
 
-def literal(value, dtype: tl.dtype) -> str:
-    """The MLIR literal of a Python number as `dtype`; ValueError if it does not fit."""
+def literal(value, dtype: tl.dtype) -> int | float:
+    """`value` as a number of `dtype` (a bool is 0 or 1); ValueError if it does not fit."""
     if dtype == tl.int1:
         if value not in (0, 1):
             raise ValueError(f"{value!r} is not a boolean")
-        return "true" if value else "false"
+        return int(value)
     if not dtype.is_float:
         if isinstance(value, float):
             raise ValueError(f"the float {value!r} is not an {dtype.name}")
         low, high = _INT_RANGE[dtype.bits]
         if not low <= int(value) <= high:
             raise ValueError(f"{value} does not fit in {dtype.name}")
-        return str(int(value))
+        return int(value)
     value = float(value)
-    if math.isnan(value) or math.isinf(value):
-        pos, neg, nan = _SPECIAL_FLOATS[dtype.mlir]
-        text = nan if math.isnan(value) else pos if value > 0 else neg
-        if text is None:
-            raise ValueError(f"{dtype.name} has no infinity")
-        return text
-    if abs(value) > _MAX_FINITE[dtype.mlir]:
+    if math.isinf(value) and dtype.mlir not in _HAS_INF:
+        raise ValueError(f"{dtype.name} has no infinity")
+    if math.isfinite(value) and abs(value) > _MAX_FINITE[dtype.mlir]:
         raise ValueError(f"{value!r} does not fit in {dtype.name}")
-    text = repr(value)
-    mantissa, _, exponent = text.partition("e")
-    if "." not in mantissa:  # '1e-30': MLIR wants a '.' in a float literal
-        text = f"{mantissa}.0" + (f"e{exponent}" if exponent else "")
-    return text
+    return value
 
 
 @dataclass
 class Location:
     filename: str
     line: int
-    col: int
-
-    def mlir(self) -> str:
-        name = self.filename.replace("\\", "\\\\").replace('"', '\\"')
-        return f'loc("{name}":{self.line}:{self.col + 1})'
+    col: int  # 0-based, as Python's AST; MLIR's column is col + 1
 
 
 @dataclass
 class Argument:
-    value: Value
-    attrs: dict[str, str] = field(default_factory=dict)
+    type: IRType
+    attrs: dict[str, int] = field(default_factory=dict)  # name -> i64 value
     loc: Location | None = None
 
 
-_NAME_HINT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+def _find_ops_module() -> str:
+    from ..compiler.mlir_context import find_library
+    path = find_library().parent / "_tile_ops_gen.py"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} not found: the tile dialect's Python op bindings are generated by the "
+            "C++ build (target TilePythonOps) and installed next to libTileCAPI.so")
+    return str(path)
+
+
+@lru_cache(maxsize=1)
+def tile_ops():
+    """The generated op classes of the tile dialect (`tile_ops().load(...)`, ...)."""
+    name = "tile._lib._tile_ops_gen"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, _find_ops_module())
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    # The bindings look a dialect's Python module up as mlir.dialects.<name>
+    # whenever they wrap a value or type of it; found once, it is remembered.
+    sys.modules.setdefault("mlir.dialects.tile", module)
+    return module
+
+
+_contexts = threading.local()
+
+
+def frontend_context() -> ir.Context:
+    """This thread's context for building kernels: a context takes tens of
+    milliseconds to make (every dialect is registered), a kernel about as long
+    to build, so the frontend keeps one rather than one per kernel."""
+    ctx = getattr(_contexts, "context", None)
+    if ctx is None:
+        from ..compiler.mlir_context import new_context
+        ctx = _contexts.context = new_context()
+        ctx.emit_error_diagnostics = False
+        # Types and attributes of this context, kept across kernels: building one
+        # makes the bindings look for a Python module of its dialect each time.
+        _contexts.types, _contexts.attrs = {}, {}
+    return ctx
 
 
 class Builder:
-    """Prints one kernel function into a module.
+    """Builds one kernel function into a module (inside an active `ir.Context`).
 
-    Ops go to the innermost open block; `push_block`/`pop_block` bracket the
-    body of a region (a loop body, an `if` branch), which `region_op` then
-    prints inside its op. `entry_op` puts an op at the top of the function,
-    before everything else, for values that only depend on the parameters.
+    Ops go to the innermost open block: `push_block`/`pop_block` bracket the
+    body of a region (a loop body, an `if` branch). `entry` gives the place at
+    the top of the function, before everything else, for values that only
+    depend on the parameters (views, the unit stride).
     """
 
-    def __init__(self):
-        self._blocks: list[list[str]] = [[]]
-        self._entry: list[str] = []
-        self._next = 0
+    def __init__(self, context: ir.Context):
+        self.context = context
+        self.module = ir.Module.create(ir.Location.unknown(context))
+        self.ops = tile_ops()  # the generated classes: self.ops.load(...), ...
+        shared = context is getattr(_contexts, "context", None)
+        self._types: dict[IRType, ir.Type] = _contexts.types if shared else {}
+        self._attrs: dict[str, ir.Attribute] = _contexts.attrs if shared else {}
+        self._locs: dict[tuple[str, int, int], ir.Location] = {}
+        self._points: list[ir.InsertionPoint] = []
+        self._entry_block: ir.Block | None = None
+        self._last_entry: ir.Operation | None = None
+        self.func = None
 
-    def fresh(self, type_: IRType, hint: str | None = None) -> Value:
-        """A new SSA name; `hint` (a Python variable name) makes it readable."""
-        self._next += 1
-        if hint and _NAME_HINT.match(hint):
-            return Value(f"%{hint}_{self._next}", type_)
-        return Value(f"%{self._next}", type_)
+    # -- types and locations -------------------------------------------------
+    def type(self, type_: IRType) -> ir.Type:
+        built = self._types.get(type_)
+        if built is None:
+            built = self._types[type_] = type_.build()
+        return built
 
-    def op(self, text: str, loc: Location, result: IRType | None = None) -> Value | None:
-        """Emits `[%r = ]text loc(...)`; `text` is everything after the `=`."""
-        value = self.fresh(result) if result is not None else None
-        prefix = f"{value.name} = " if value else ""
-        self._blocks[-1].append(f"{prefix}{text} {loc.mlir()}")
-        return value
+    def attr(self, text: str) -> ir.Attribute:
+        """An attribute without a builder of its own (`#arith.fastmath<contract>`)."""
+        built = self._attrs.get(text)
+        if built is None:
+            built = self._attrs[text] = ir.Attribute.parse(text)
+        return built
 
-    def entry_op(self, text: str, loc: Location, result: IRType) -> Value:
-        value = self.fresh(result)
-        self._entry.append(f"{value.name} = {text} {loc.mlir()}")
-        return value
+    def at(self, loc: Location) -> ir.Location:
+        key = (loc.filename, loc.line, loc.col)
+        built = self._locs.get(key)
+        if built is None:
+            built = self._locs[key] = ir.Location.file(loc.filename, loc.line, loc.col + 1)
+        return built
 
-    def push_block(self, header: str | None = None) -> None:
-        """Opens a region's block; `header` is its `^bb0(...)` line, if it has arguments."""
-        self._blocks.append([header] if header else [])
+    # -- insertion -------------------------------------------------------------
+    @property
+    def ip(self) -> ir.InsertionPoint:
+        return self._points[-1]
 
-    def pop_block(self) -> list[str]:
-        return self._blocks.pop()
+    def entry(self) -> ir.InsertionPoint:
+        """Where the next op for the top of the function goes: after the last one."""
+        if self._last_entry is None:
+            return ir.InsertionPoint.at_block_begin(self._entry_block)
+        return ir.InsertionPoint.after(self._last_entry)
 
-    def region_op(self, results: list[IRType], head: str, regions: list[tuple[str, list[str]]],
-                  loc: Location) -> list[Value]:
-        """Emits an op with regions: `head {` region 0 `} else {` region 1 ... `}`.
+    def entered(self, op) -> None:
+        """Records `op` (built at `entry()`) as the last op at the top of the function."""
+        self._last_entry = op.operation if hasattr(op, "operation") else op.owner
 
-        Each region is (the text that opens it, its lines); the first opener
-        follows `head`. Returns the op's results."""
-        first = self.fresh(results[0]) if results else None
-        if len(results) == 1:
-            values, prefix = [first], f"{first.name} = "
-        elif results:
-            values = [Value(f"{first.name}#{i}", t) for i, t in enumerate(results)]
-            prefix = f"{first.name}:{len(results)} = "
-        else:
-            values, prefix = [], ""
-        lines = self._blocks[-1]
-        for i, (opener, body) in enumerate(regions):
-            lines.append(f"{prefix}{head} {opener}" if i == 0 else f"}} {opener}")
-            lines.extend("  " + line for line in body)
-        lines.append(f"}} {loc.mlir()}")
-        return values
+    def push_block(self, block: ir.Block) -> None:
+        self._points.append(ir.InsertionPoint(block))
 
-    def module(self, name: str, args: list[Argument], attrs: dict[str, str],
-               loc: Location) -> str:
-        assert len(self._blocks) == 1, "a region was left open"
-        params = []
-        for a in args:
-            extra = ""
-            if a.attrs:
-                extra = " {" + ", ".join(f"{k} = {v}" for k, v in a.attrs.items()) + "}"
-            aloc = f" {a.loc.mlir()}" if a.loc else ""
-            params.append(f"{a.value.name}: {a.value.type.mlir()}{extra}{aloc}")
-        fattrs = ", ".join(k if v is None else f"{k} = {v}" for k, v in attrs.items())
-        body = "".join(f"    {line}\n" for line in self._entry + self._blocks[0])
-        return (f"module {{\n  func.func @{name}({', '.join(params)}) attributes {{{fattrs}}} {{\n"
-                f"{body}    return {loc.mlir()}\n  }} {loc.mlir()}\n}}\n")
+    def pop_block(self) -> None:
+        self._points.pop()
+
+    # -- the function -------------------------------------------------------------
+    def function(self, name: str, args: list[Argument], attrs: dict[str, ir.Attribute],
+                 loc: Location) -> list[ir.Value]:
+        """Opens the kernel function; returns its arguments' values."""
+        from mlir.dialects import func
+        types = [self.type(a.type) for a in args]
+        self.func = func.FuncOp(name, (types, []), loc=self.at(loc),
+                                ip=ir.InsertionPoint(self.module.body))
+        for key, value in attrs.items():
+            self.func.attributes[key] = value
+        if any(a.attrs for a in args):
+            i64 = ir.IntegerType.get_signless(64)
+            self.func.arg_attrs = ir.ArrayAttr.get([
+                ir.DictAttr.get({k: ir.IntegerAttr.get(i64, v) for k, v in a.attrs.items()})
+                for a in args])
+        self._entry_block = self.func.add_entry_block(
+            [self.at(a.loc) if a.loc else self.at(loc) for a in args])
+        self._points = [ir.InsertionPoint(self._entry_block)]
+        return list(self._entry_block.arguments)
+
+    def finish(self, loc: Location) -> ir.Module:
+        """Closes the function with its `return` and verifies the module; an
+        MLIRError names the failing op's location."""
+        from mlir.dialects import func
+        assert len(self._points) == 1, "a region was left open"
+        func.ReturnOp([], loc=self.at(loc), ip=self._points[0])
+        self.module.operation.verify()
+        return self.module

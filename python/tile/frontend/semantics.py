@@ -1,16 +1,19 @@
 """What operations on kernel values mean: constants, broadcasting, arithmetic,
 comparisons and casts. Every shape and dtype rule is checked here, in Python,
-before any IR is printed, so a mistake is a CompilationError at the user's
-line rather than an MLIR diagnostic.
+before any op is built, so a mistake is a CompilationError at the user's line
+that says it in the kernel's terms.
 
 A mixin of the one visitor (`CodeGenerator`): it uses `self.builder`,
-`self.loc(node)` and `self.error(node, message)`.
+`self.loc(node)` and `self.error(node, message)`; `emit` builds one op.
 """
 from __future__ import annotations
 
 import ast
 import operator
 from dataclasses import dataclass, field
+
+from mlir import ir
+from mlir.dialects import arith
 
 from .. import language as tl
 from .ir import Location, PtrType, ScalarType, TileType, Value, literal
@@ -76,12 +79,12 @@ def describe(x) -> str:
     return repr(x)
 
 
-_INT_OPS = {ast.Add: "arith.addi", ast.Sub: "arith.subi", ast.Mult: "arith.muli",
-            ast.FloorDiv: "arith.floordivsi", ast.Mod: "arith.remsi",
-            ast.BitAnd: "arith.andi", ast.BitOr: "arith.ori", ast.BitXor: "arith.xori",
-            ast.LShift: "arith.shli", ast.RShift: "arith.shrsi"}
-_FLOAT_OPS = {ast.Add: "arith.addf", ast.Sub: "arith.subf", ast.Mult: "arith.mulf",
-              ast.Div: "arith.divf", ast.Mod: "arith.remf"}
+_INT_OPS = {ast.Add: arith.addi, ast.Sub: arith.subi, ast.Mult: arith.muli,
+            ast.FloorDiv: arith.floordivsi, ast.Mod: arith.remsi,
+            ast.BitAnd: arith.andi, ast.BitOr: arith.ori, ast.BitXor: arith.xori,
+            ast.LShift: arith.shli, ast.RShift: arith.shrsi}
+_FLOAT_OPS = {ast.Add: arith.addf, ast.Sub: arith.subf, ast.Mult: arith.mulf,
+              ast.Div: arith.divf, ast.Mod: arith.remf}
 _CONTRACTABLE = (ast.Add, ast.Sub, ast.Mult)
 _FOLD = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
          ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
@@ -91,8 +94,12 @@ SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv:
           ast.Mod: "%", ast.Pow: "**", ast.LShift: "<<", ast.RShift: ">>", ast.BitAnd: "&",
           ast.BitOr: "|", ast.BitXor: "^", ast.MatMult: "@", ast.Eq: "==", ast.NotEq: "!=",
           ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
-_CMP = {ast.Eq: ("oeq", "eq"), ast.NotEq: ("une", "ne"), ast.Lt: ("olt", "slt"),
-        ast.LtE: ("ole", "sle"), ast.Gt: ("ogt", "sgt"), ast.GtE: ("oge", "sge")}
+_CMP = {ast.Eq: (arith.CmpFPredicate.OEQ, arith.CmpIPredicate.eq),
+        ast.NotEq: (arith.CmpFPredicate.UNE, arith.CmpIPredicate.ne),
+        ast.Lt: (arith.CmpFPredicate.OLT, arith.CmpIPredicate.slt),
+        ast.LtE: (arith.CmpFPredicate.OLE, arith.CmpIPredicate.sle),
+        ast.Gt: (arith.CmpFPredicate.OGT, arith.CmpIPredicate.sgt),
+        ast.GtE: (arith.CmpFPredicate.OGE, arith.CmpIPredicate.sge)}
 _CMP_FOLD = {ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
              ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge}
 
@@ -139,16 +146,28 @@ def python_dtype(x) -> tl.dtype:
 
 
 class Semantics:
+    def emit(self, node: ast.AST, result, build, *args, **kwargs) -> Value | None:
+        """`build(*args, **kwargs)` (an op builder of mlir.dialects or the generated
+        tile ops) at the insertion point, located at `node`; its result as a
+        Value of the frontend type `result` (None: the op has no result)."""
+        b = self.builder
+        built = build(*args, **kwargs, loc=b.at(self.loc(node)), ip=b.ip)
+        return Value(built, result) if result is not None else None
+
     # -- constants ---------------------------------------------------------------
     def constant(self, node: ast.AST, value, type_: ScalarType | TileType) -> Value:
         """`arith.constant` of a Python number: a scalar, or a tile filled with it."""
         try:
-            text = literal(value, type_.dtype)
+            number = literal(value, type_.dtype)
         except ValueError as e:
             raise self.error(node, f"constant {value!r} cannot be a {type_}: {e}") from None
+        b = self.builder
+        element = b.type(ScalarType(type_.dtype))
+        attr = ir.FloatAttr.get(element, number) if type_.dtype.is_float else \
+            ir.IntegerAttr.get(element, number)
         if isinstance(type_, TileType):
-            text = f"dense<{text}>"
-        return self.builder.op(f"arith.constant {text} : {type_.mlir()}", self.loc(node), type_)
+            attr = ir.DenseElementsAttr.get_splat(b.type(type_), attr)
+        return self.emit(node, type_, lambda **kw: arith.ConstantOp(attr, None, **kw).result)
 
     def materialize(self, node: ast.AST, x, what: str) -> Value:
         """A runtime value for `x` (a Python number becomes i1, i32 or f32)."""
@@ -219,17 +238,16 @@ class Semantics:
         if isinstance(x, Number):
             return self.constant(node, x, target)
         if isinstance(x, Expanded):
-            return self.builder.op(
-                f"tile.broadcast {x.value.name}, dim = {x.dim} : {x.value.type.mlir()} -> "
-                f"{target.mlir()}", self.loc(node), target)
+            return self.emit(node, target, self.builder.ops.broadcast,
+                             self.builder.type(target), x.value.ir, x.dim)
         if not isinstance(x, Value) or not isinstance(x.type, (TileType, ScalarType)):
             raise self.error(node, f"{what}: expected a number, a scalar or a tile, "
                              f"got {describe(x)}")
         if x.type.dtype != dtype:
             raise self.error(node, f"{what}: expected {dtype.name} values, got {describe(x)}")
         if isinstance(x.type, ScalarType) and shape is not None:
-            return self.builder.op(f"tile.splat {x.name} : {x.type.mlir()} -> {target.mlir()}",
-                                   self.loc(node), target)
+            return self.emit(node, target, self.builder.ops.splat, self.builder.type(target),
+                             x.ir)
         return x
 
     def unify(self, node: ast.AST, what: str, operands: list) -> list[Value]:
@@ -302,9 +320,10 @@ class Semantics:
             hint = " (use // for integer division)" if isinstance(op, ast.Div) else ""
             raise self.error(node, f"operator '{sym}' is not supported on {describe(lhs)}{hint}")
         # a * b + c may become one FMA, as under nvcc's and Triton's defaults.
-        flags = " fastmath<contract>" if type(op) in _CONTRACTABLE and dtype.is_float else ""
-        return self.builder.op(f"{table[type(op)]} {lhs.name}, {rhs.name}{flags} : "
-                               f"{lhs.type.mlir()}", self.loc(node), lhs.type)
+        flags = {"fastmath": self.builder.attr("#arith.fastmath<contract>")} \
+            if type(op) in _CONTRACTABLE and dtype.is_float else {}
+        return self.emit(node, lhs.type, table[type(op)], lhs.ir, rhs.ir, **flags,
+                         results=[self.builder.type(lhs.type)])
 
     def compare(self, node: ast.AST, op: ast.cmpop, lhs, rhs):
         sym = SYMBOL.get(type(op), type(op).__name__)
@@ -317,16 +336,15 @@ class Semantics:
         fpred, ipred = _CMP[type(op)]
         dtype, _ = self.op_dtypes(node, "compute", f"'{sym}'", lhs)
         result = self.with_dtype(lhs.type, tl.int1)
-        opname = "arith.cmpf" if dtype.is_float else "arith.cmpi"
-        pred = fpred if dtype.is_float else ipred
-        return self.builder.op(f"{opname} {pred}, {lhs.name}, {rhs.name} : {lhs.type.mlir()}",
-                               self.loc(node), result)
+        build, pred = (arith.cmpf, fpred) if dtype.is_float else (arith.cmpi, ipred)
+        return self.emit(node, result, build, pred, lhs.ir, rhs.ir,
+                         results=[self.builder.type(result)])
 
     def negate(self, node: ast.AST, x):
         if isinstance(x, Value) and x.type.dtype.is_float:
             self.op_dtypes(node, "compute", "'-'", x)
-            return self.builder.op(f"arith.negf {x.name} : {x.type.mlir()}", self.loc(node),
-                                   x.type)
+            return self.emit(node, x.type, arith.negf, x.ir,
+                             results=[self.builder.type(x.type)])
         return self.binary(node, ast.Sub(), 0, x)
 
     def logical_not(self, node: ast.AST, x):
@@ -354,9 +372,8 @@ class Semantics:
         cond = self.coerce(node, cond, None if scalar_cond else shape, tl.int1, what)
         a, b = (self.coerce(node, x, shape, dtype, what) for x in (a, b))
         self.op_dtypes(node, "compute", what, a)
-        types = a.type.mlir() if scalar_cond else f"{cond.type.mlir()}, {a.type.mlir()}"
-        return self.builder.op(f"arith.select {cond.name}, {a.name}, {b.name} : {types}",
-                               self.loc(node), a.type)
+        return self.emit(node, a.type, arith.select, cond.ir, a.ir, b.ir,
+                         results=[self.builder.type(a.type)])
 
     # -- conversions ---------------------------------------------------------------
     def cast(self, node: ast.AST, x, dtype: tl.dtype):
@@ -372,21 +389,20 @@ class Semantics:
             return x
         result = self.with_dtype(x.type, dtype)
 
-        def emit(opname, value, to):
-            return self.builder.op(f"{opname} {value.name} : {value.type.mlir()} to {to.mlir()}",
-                                   self.loc(node), to)
+        def emit(build, value, to):
+            return self.emit(node, to, build, self.builder.type(to), value.ir)
         if src.is_float and dtype.is_float:
             if src.bits == dtype.bits:  # bf16 <-> f16 goes through f32
-                return emit("arith.truncf", emit("arith.extf", x,
+                return emit(arith.truncf, emit(arith.extf, x,
                                                  self.with_dtype(x.type, tl.float32)), result)
-            return emit("arith.extf" if dtype.bits > src.bits else "arith.truncf", x, result)
+            return emit(arith.extf if dtype.bits > src.bits else arith.truncf, x, result)
         if not src.is_float and dtype.is_float:
-            return emit("arith.uitofp" if src == tl.int1 else "arith.sitofp", x, result)
+            return emit(arith.uitofp if src == tl.int1 else arith.sitofp, x, result)
         if src.is_float:
             if dtype == tl.int1:
                 raise self.error(node, f"cannot convert {describe(x)} to int1; compare instead "
                                  "(x != 0)")
-            return emit("arith.fptosi", x, result)
+            return emit(arith.fptosi, x, result)
         if src == tl.int1:
-            return emit("arith.extui", x, result)
-        return emit("arith.extsi" if dtype.bits > src.bits else "arith.trunci", x, result)
+            return emit(arith.extui, x, result)
+        return emit(arith.extsi if dtype.bits > src.bits else arith.trunci, x, result)
