@@ -3,7 +3,7 @@
 // becomes the vector of the elements one thread holds, in the order of
 // ThreadLayout; elementwise arith/math ops keep their name and take vectors.
 // The patterns live beside this file: MemoryOpsToGPU.cpp (global memory),
-// TileOpsToGPU.cpp (everything else).
+// MathToGPU.cpp (elementwise arith/math), TileOpsToGPU.cpp (everything else).
 #include "Conversion/TileToGPU/Patterns.h"
 #include "Conversion/TileToGPU/ThreadLayout.h"
 
@@ -229,7 +229,7 @@ static void declareSharedScratch(ModuleOp module, ArrayRef<func::FuncOp> kernels
   bool needed = llvm::any_of(kernels, [](func::FuncOp k) {
     return k.walk([](Operation *op) {
               return isa<ReduceOp, ConvertLayoutOp, TransposeOp, AllocSharedOp,
-                         AllocMBarrierOp>(op)
+                         AllocMBarrierOp, AtomicRMWOp, AtomicCASOp>(op)
                          ? WalkResult::interrupt() : WalkResult::advance();
             }).wasInterrupted();
   });
@@ -368,7 +368,7 @@ struct ConvertTileToGPU
                            vector::VectorDialect>();
     target.addLegalOp<scf::YieldOp>();
     target.addDynamicallyLegalDialect<arith::ArithDialect, math::MathDialect>(
-        [&](Operation *op) { return converter.isLegal(op); });
+        [&](Operation *op) { return converter.isLegal(op) && !lowersOnItsOwn(op); });
     target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp f) {
       return converter.isSignatureLegal(f.getFunctionType());
     });
@@ -388,6 +388,7 @@ struct ConvertTileToGPU
     RewritePatternSet patterns(ctx);
     populateMemoryOpPatterns(converter, patterns, state);
     populateTileOpPatterns(converter, patterns, state);
+    populateMathPatterns(converter, patterns);
     populateHopperOpPatterns(converter, patterns, state);
     populateWgmmaPatterns(converter, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns, converter);

@@ -114,6 +114,11 @@ void computeAccessWidths(Operation *root, LoweringState &state);
 
 void populateMemoryOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                               LoweringState &state);
+/// Elementwise arith/math (MathToGPU.cpp). `lowersOnItsOwn`: ops that lower
+/// there on scalars too (the conversion target makes them illegal), not as
+/// upstream's patterns and libdevice would.
+void populateMathPatterns(TileTypeConverter &converter, RewritePatternSet &patterns);
+bool lowersOnItsOwn(Operation *op);
 void populateTileOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                             LoweringState &state);
 void populateWgmmaPatterns(TileTypeConverter &converter, RewritePatternSet &patterns);

@@ -1,11 +1,11 @@
-// Everything but global memory: grid queries, elementwise math, constants,
-// splat, iota, broadcast, reductions (registers, then warp shuffles, then
-// shared memory across warps) and layout changes (through shared memory).
+// Everything but global memory and elementwise math (MathToGPU.cpp): grid
+// queries, constants, splat, iota, broadcast, reductions (registers, then warp
+// shuffles, then shared memory across warps) and layout changes (through
+// shared memory).
 #include "Conversion/TileToGPU/Patterns.h"
 #include "Conversion/TileToGPU/ThreadLayout.h"
 
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
@@ -23,109 +23,6 @@ struct GridQueryLowering : public OpConversionPattern<SourceOp> {
                                               gpu::Dimension::z};
     Value id = GridOp::create(rewriter, op.getLoc(), dims[op.getAxis()]);
     rewriter.replaceOpWithNewOp<arith::IndexCastOp>(op, rewriter.getI32Type(), id);
-    return success();
-  }
-};
-
-/// exp, exp2 and log on f32 through the SFU's ex2/lg2 (as Triton and
-/// ThunderKittens do), element by element.
-Value specialFunction(OpBuilder &b, Location loc, StringRef name, Value x) {
-  Type f32 = b.getF32Type();
-  auto scale = [&](Value v, double s) {
-    return arith::MulFOp::create(b, loc, v, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(s)));
-  };
-  auto call = [&](StringRef intrinsic, Value v) {
-    return LLVM::CallIntrinsicOp::create(b, loc, f32, b.getStringAttr(intrinsic), ValueRange{v})
-        .getResult(0);
-  };
-  if (name == "math.exp2")
-    return call("llvm.nvvm.ex2.approx.ftz.f", x);
-  if (name == "math.exp")
-    return call("llvm.nvvm.ex2.approx.ftz.f", scale(x, 1.4426950408889634));
-  return scale(call("llvm.nvvm.lg2.approx.ftz.f", x), 0.6931471805599453); // math.log
-}
-
-/// One element converted to or from fp8 (held as its i8 bits) through PTX's
-/// cvt, which goes between fp8 pairs and f16 pairs (to fp8: from f32, rounded
-/// to nearest and saturated to the largest finite value, as the hardware
-/// only offers); other types go through f32 or f16.
-Value convertFp8(OpBuilder &b, Location loc, Value x, Type from, Type to) {
-  auto fp8Name = [](Type t) { return isa<Float8E4M3FNType>(t) ? "e4m3x2" : "e5m2x2"; };
-  Type f16 = b.getF16Type(), f32 = b.getF32Type(), i16 = b.getI16Type();
-  if (isa<Float8E4M3FNType, Float8E5M2Type>(from)) {
-    Value pair = arith::ExtUIOp::create(b, loc, i16, x);
-    Value halves = inlinePtx(b, loc, b.getI32Type(), {pair},
-                             (Twine("cvt.rn.f16x2.") + fp8Name(from) + " $0, $1;").str(), "=r,h");
-    Value half = arith::BitcastOp::create(b, loc, f16,
-                                          arith::TruncIOp::create(b, loc, i16, halves));
-    if (to == f16)
-      return half;
-    if (isa<Float8E4M3FNType, Float8E5M2Type>(to))
-      return convertFp8(b, loc, convertFp8(b, loc, x, from, f32), f32, to);
-    Value wide = arith::ExtFOp::create(b, loc, f32, half);
-    return to == f32 ? wide : arith::TruncFOp::create(b, loc, to, wide).getResult();
-  }
-  if (from != f32)
-    x = arith::ExtFOp::create(b, loc, f32, x);
-  Value pair = inlinePtx(b, loc, i16, {x},
-                         (Twine("cvt.rn.satfinite.") + fp8Name(to) + ".f32 $0, $1, $1;").str(),
-                         "=h,f");
-  return arith::TruncIOp::create(b, loc, b.getI8Type(), pair);
-}
-
-/// Elementwise arith/math ops on tiles become the same op on the thread's
-/// registers (all operands share a layout: tile-assign-layouts sees to it).
-struct ElementwiseLowering : public ConversionPattern {
-  ElementwiseLowering(const TypeConverter &converter, MLIRContext *ctx)
-      : ConversionPattern(converter, MatchAnyOpTypeTag(), 1, ctx) {}
-  LogicalResult
-  matchAndRewrite(Operation *op, ArrayRef<Value> operands,
-                  ConversionPatternRewriter &rewriter) const override {
-    if (!isa<arith::ArithDialect, math::MathDialect>(op->getDialect()) ||
-        !op->hasTrait<OpTrait::Elementwise>() || op->getNumRegions() != 0)
-      return failure();
-    SmallVector<Type> types;
-    if (failed(getTypeConverter()->convertTypes(op->getResultTypes(), types)))
-      return failure();
-    StringRef name = op->getName().getStringRef();
-    Location loc = op->getLoc();
-    auto vec = dyn_cast<VectorType>(types[0]);
-    // Ops lowered register by register: `fn` makes one result from the
-    // operands' elements at one position.
-    auto perElement = [&](function_ref<Value(ValueRange)> fn) {
-      SmallVector<Value> elements;
-      for (int64_t i = 0; i < vec.getNumElements(); ++i) {
-        SmallVector<Value> xs;
-        for (Value operand : operands)
-          xs.push_back(vector::ExtractOp::create(rewriter, loc, operand, ArrayRef<int64_t>{i}));
-        elements.push_back(fn(xs));
-      }
-      rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, vec, elements);
-      return success();
-    };
-    if (isa<arith::ExtFOp, arith::TruncFOp>(op)) {
-      Type from = getElementTypeOrSelf(op->getOperand(0).getType());
-      Type to = getElementTypeOrSelf(op->getResult(0).getType());
-      if (vec && (isa<Float8E4M3FNType, Float8E5M2Type>(from) ||
-                  isa<Float8E4M3FNType, Float8E5M2Type>(to)))
-        return perElement([&](ValueRange x) { return convertFp8(rewriter, loc, x[0], from, to); });
-    }
-    if (name == "math.exp" || name == "math.exp2" || name == "math.log") {
-      if (!vec || !vec.getElementType().isF32())
-        return rewriter.notifyMatchFailure(op, "exp/exp2/log lower on f32 tiles");
-      return perElement([&](ValueRange x) { return specialFunction(rewriter, loc, name, x[0]); });
-    }
-    // tile.fdiv (afn): the fast division, as Triton's `/` (div.full.f32).
-    auto div = dyn_cast<arith::DivFOp>(op);
-    if (div && vec && vec.getElementType().isF32() &&
-        arith::bitEnumContainsAll(div.getFastmath(), arith::FastMathFlags::afn))
-      return perElement([&](ValueRange xy) {
-        return LLVM::CallIntrinsicOp::create(rewriter, loc, rewriter.getF32Type(),
-                                             rewriter.getStringAttr("llvm.nvvm.div.full"), xy)
-            .getResult(0);
-      });
-    OperationState state(op->getLoc(), op->getName(), operands, types, op->getAttrs());
-    rewriter.replaceOp(op, rewriter.create(state)->getResults());
     return success();
   }
 };
@@ -487,6 +384,6 @@ void tile::populateTileOpPatterns(TileTypeConverter &converter, RewritePatternSe
   patterns.add<GridQueryLowering<ProgramIdOp, gpu::BlockIdOp>,
                GridQueryLowering<NumProgramsOp, gpu::GridDimOp>, ConstantLowering,
                SplatLowering, IotaLowering, BroadcastLowering, BarrierLowering>(converter, ctx);
-  patterns.add<ElementwiseLowering, AccumulatorRescaleLowering>(converter, ctx);
+  patterns.add<AccumulatorRescaleLowering>(converter, ctx);
   patterns.add<ReduceLowering, ConvertLayoutLowering, TransposeLowering>(converter, ctx, state);
 }
