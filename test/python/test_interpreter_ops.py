@@ -1,5 +1,7 @@
 """The interpreter's handlers for the ops the C++ dialect parses today (tile
 program_id/num_programs/load/store, arith, math, scf), on hand-written tile IR."""
+import math
+
 import ml_dtypes
 import numpy as np
 import pytest
@@ -147,6 +149,71 @@ def test_math_on_bf16_is_computed_in_f32_and_rounded():
     f = x.astype(np.float32)
     expected = np.stack([np.exp(f), np.exp2(f), np.log(np.abs(f))]).astype(BF16)
     assert np.array_equal(out, expected)
+
+
+def test_math_functions_round_the_exact_value_to_f32():
+    """erf, sin, cos (at large arguments too), floor, ceil: the exact value rounded to
+    f32, where the GPU's libdevice is within 2 ulps of it."""
+    x = np.array([0.3, -2.5, 1e4, 3.0e38, -7.75, 1e-40, 100.5, -0.0], np.float32)
+    out = np.zeros((5, 8), np.float32)
+    names = ["erf", "sin", "cos", "floor", "ceil"]
+    body = "  %x = tile.load %in[%c0] : !tile.ptr<f32> -> tensor<8xf32>\n"
+    for i, name in enumerate(names):
+        body += (f"  %r{i} = math.{name} %x : tensor<8xf32>\n"
+                 f"  %o{i} = arith.constant {8 * i} : i32\n"
+                 f"  tile.store %r{i}, %out[%o{i}] : tensor<8xf32>, !tile.ptr<f32>\n")
+    run_ir(kernel(body, "%in: !tile.ptr<f32>, %out: !tile.ptr<f32>"), [x, out])
+    for row, name in zip(out, names):
+        expected = [np.float32(getattr(math, name)(float(v))) for v in x]
+        assert np.array_equal(row, np.array(expected, np.float32)), name
+    assert np.signbit(out[3, 7]) and np.signbit(out[4, 7])  # floor/ceil keep -0.0
+
+
+def test_fma_rounds_once_then_to_the_storage_type():
+    """(1 + 2^-12)^2 + 2^-80 is just above an f32 halfway point: one rounding goes up,
+    a*b + c in f64 then f32 would tie to even. bf16 operands compute in f32 and round
+    again (fma.rn.f32, then cvt), as the GPU does."""
+    a = 1 + 2**-12
+    out = np.zeros(2, np.float32)
+    half = np.zeros(1, BF16)
+    body = f"""
+  %a = arith.constant {a!r} : f32
+  %c = arith.constant 8.27180612553027675e-25 : f32
+  %f = math.fma %a, %a, %c : f32
+  %g = math.fma %a, %a, %a : f32
+  %t = tile.splat %f : f32 -> tensor<1xf32>
+  %u = tile.splat %g : f32 -> tensor<1xf32>
+  %c1 = arith.constant 1 : i32
+  tile.store %t, %out[%c0] : tensor<1xf32>, !tile.ptr<f32>
+  tile.store %u, %out[%c1] : tensor<1xf32>, !tile.ptr<f32>
+  %b = arith.constant 1.0078125 : bf16
+  %h = math.fma %b, %b, %b : bf16
+  %v = tile.splat %h : bf16 -> tensor<1xbf16>
+  tile.store %v, %half[%c0] : tensor<1xbf16>, !tile.ptr<bf16>"""
+    assert np.float32(2**-80) == np.float32(8.27180612553027675e-25)
+    run_ir(kernel(body, "%out: !tile.ptr<f32>, %half: !tile.ptr<bf16>"), [out, half])
+    assert out[0] == np.float32(1 + 2**-11 + 2**-23)
+    assert out[1] == np.float32(a * a + a)  # exact in f64, one rounding to f32
+    b = 1.0078125
+    assert half[0] == np.float32(b * b + b).astype(BF16)
+
+
+def test_integer_abs_and_unsigned_min_max():
+    """|INT_MIN| wraps to INT_MIN (PTX abs.s32); minui/maxui compare as unsigned."""
+    out = np.zeros((3, 4), np.int32)
+    body = f"""
+  %a = arith.constant {ints([-2**31, -5, 7, 0])} : tensor<4xi32>
+  %b = arith.constant {ints([1, -1, 3, -2])} : tensor<4xi32>
+  %abs = math.absi %a : tensor<4xi32>
+  %lo = arith.minui %a, %b : tensor<4xi32>
+  %hi = arith.maxui %a, %b : tensor<4xi32>
+  %c4 = arith.constant 4 : i32
+  %c8 = arith.constant 8 : i32
+{store("%abs", "tensor<4xi32>")}
+  tile.store %lo, %out[%c4] : tensor<4xi32>, !tile.ptr<i32>
+  tile.store %hi, %out[%c8] : tensor<4xi32>, !tile.ptr<i32>"""
+    run_ir(kernel(body), [out])
+    assert out.tolist() == [[-2**31, 5, 7, 0], [1, -5, 3, 0], [-2**31, -1, 7, -2]]
 
 
 def test_program_id_and_num_programs_over_a_3d_grid():

@@ -64,6 +64,22 @@ def _to_f32_round_to_odd(x: np.ndarray) -> np.ndarray:
     return bits.view(np.float32)
 
 
+def fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """`math.fma` as PTX `fma.rn.f32` does it: a·b + c rounded once to f32 (f16 and
+    bf16 operands are computed in f32, then rounded again to their type, as the GPU
+    does). The product is exact in f64 and TwoSum gives the sum's exact error; the
+    sum rounded to odd in f64 then rounds to f32 as the exact value would."""
+    a, b, c = (np.asarray(v, np.float64) for v in (a, b, c))
+    product = a * b  # 24 + 24 significand bits fit in f64's 53
+    total = product + c
+    virtual = total - product
+    error = (product - (total - virtual)) + (c - virtual)  # product + c == total + error
+    even = (total.view(np.int64) & 1) == 0
+    inexact = (error != 0) & even & np.isfinite(total)
+    odd = np.where(inexact, np.nextafter(total, np.copysign(np.inf, error)), total)
+    return odd.astype(np.float32)
+
+
 def float_to_int(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """`arith.fptosi` as PTX `cvt.rzi` does it: truncate, saturate, NaN -> 0."""
     info = np.iinfo(dtype)

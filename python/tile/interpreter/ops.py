@@ -7,6 +7,7 @@ computed in f32 (`numerics.compute`), as the GPU does.
 """
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -14,7 +15,7 @@ from mlir import ir
 
 from .executor import Executor, handles
 from .memory import Barrier, Buffer, SharedTile, View
-from .numerics import compute, float_to_int, round_to, type_info
+from .numerics import compute, float_to_int, fma, round_to, type_info
 
 
 def _result(op, i: int = 0):
@@ -265,6 +266,16 @@ def _unsigned(fn):
     return apply
 
 
+def _in_f64(fn):
+    """`fn` computed in f64 and rounded to f32, where the GPU computes it (libdevice,
+    within 2 f32 ulps of the exact value); narrower types are rounded again."""
+    return lambda x: fn(np.asarray(x, np.float64)).astype(np.float32)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:  # numpy has none
+    return np.frompyfunc(math.erf, 1, 1)(x).astype(np.float64)
+
+
 _ELEMENTWISE = {
     "arith.addf": np.add, "arith.subf": np.subtract, "arith.mulf": np.multiply,
     "arith.divf": np.divide, "arith.negf": np.negative,
@@ -272,7 +283,10 @@ _ELEMENTWISE = {
     "arith.maxnumf": np.fmax, "arith.minnumf": np.fmin,  # NaN-ignoring
     "math.exp": np.exp, "math.exp2": np.exp2, "math.log": np.log, "math.log2": np.log2,
     "math.sqrt": np.sqrt, "math.rsqrt": lambda x: 1 / np.sqrt(x), "math.absf": np.abs,
-    "math.tanh": np.tanh,
+    "math.tanh": np.tanh, "math.erf": _in_f64(_erf),
+    "math.sin": _in_f64(np.sin), "math.cos": _in_f64(np.cos), "math.floor": np.floor,
+    "math.ceil": np.ceil, "math.fma": fma, "math.absi": np.abs,
+    "arith.maxui": _unsigned(np.maximum), "arith.minui": _unsigned(np.minimum),
     "arith.addi": np.add, "arith.subi": np.subtract, "arith.muli": np.multiply,
     "arith.divsi": _divsi, "arith.floordivsi": np.floor_divide,
     "arith.ceildivsi": lambda a, b: -np.floor_divide(-a, b),
