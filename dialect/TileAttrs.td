@@ -66,4 +66,29 @@ def Tile_ReduceKind : I32EnumAttr<"ReduceKind", "reduction of a tile along a dim
 }
 def Tile_ReduceKindAttr : EnumAttr<Tile_Dialect, Tile_ReduceKind, "reduce_kind">;
 
+// Indexed accesses (tile.atomic_rmw, tile.atomic_cas): what an atomic does and
+// how it orders the thread's other memory accesses, and among which threads.
+def Tile_AtomicKind : I32EnumAttr<"AtomicKind", "read-modify-write of tile.atomic_rmw", [
+    I32EnumAttrCase<"add", 0>, I32EnumAttrCase<"max", 1>, I32EnumAttrCase<"min", 2>,
+    I32EnumAttrCase<"xchg", 3>]> {
+  let cppNamespace = "::mlir::tile";
+  let genSpecializedAttr = 0;
+}
+def Tile_AtomicKindAttr : EnumAttr<Tile_Dialect, Tile_AtomicKind, "atomic_kind">;
+
+def Tile_MemorySemantics : I32EnumAttr<"MemorySemantics", "memory ordering of an atomic", [
+    I32EnumAttrCase<"relaxed", 0>, I32EnumAttrCase<"acquire", 1>,
+    I32EnumAttrCase<"release", 2>, I32EnumAttrCase<"acq_rel", 3>]> {
+  let cppNamespace = "::mlir::tile";
+  let genSpecializedAttr = 0;
+}
+def Tile_MemorySemanticsAttr : EnumAttr<Tile_Dialect, Tile_MemorySemantics, "sem">;
+
+def Tile_MemoryScope : I32EnumAttr<"MemoryScope", "threads an atomic is atomic and ordered among", [
+    I32EnumAttrCase<"cta", 0>, I32EnumAttrCase<"gpu", 1>, I32EnumAttrCase<"sys", 2>]> {
+  let cppNamespace = "::mlir::tile";
+  let genSpecializedAttr = 0;
+}
+def Tile_MemoryScopeAttr : EnumAttr<Tile_Dialect, Tile_MemoryScope, "scope">;
+
 #endif

@@ -23,7 +23,7 @@
 #include "dialect/TileOps.h.inc"
 
 namespace mlir::tile {
-/// f32, f16, bf16, f8E4M3FN, f8E5M2, i32, i16, i8 or i1.
+/// f32, f16, bf16, f8E4M3FN, f8E5M2, i64, i32, i16, i8 or i1.
 bool isTileElementType(Type t);
 
 /// Name of the unit attribute marking a func.func as a tile kernel.

@@ -100,6 +100,122 @@ def Tile_StoreOp : Tile_Op<"store", [MemoryEffects<[MemWrite]>, AttrSizedOperand
 }
 
 //===----------------------------------------------------------------------===//
+// Gathers, scatters and atomics: a tile of element offsets into a flat array
+//===----------------------------------------------------------------------===//
+
+// Offsets (i32 or i64, in elements) and masks (i1) are register tiles whose
+// element types the verifiers check, to say which rule a tile breaks.
+
+def Tile_GatherOp : Tile_Op<"gather", [MemoryEffects<[MemRead]>, AttrSizedOperandSegments]> {
+  let summary = "load ptr[offsets[i]] for every element i of an offset tile";
+  let description = [{
+    Element `i` of the result is `src[offsets[i]]`. With `mask`, an element
+    whose mask is false is not read (nothing is accessed there, in bounds or
+    not) and is `other` (a scalar of the element type; zero without it). The
+    result, `offsets` and `mask` have one shape and one layout.
+
+    ```mlir
+    %v = tile.gather %x[%off : tensor<128xi32>] : !tile.ptr<f32> -> tensor<128xf32>
+    %w = tile.gather %x[%off : tensor<64x64xi64>] mask(%m : tensor<64x64xi1>) other(%c : f32)
+           : !tile.ptr<f32> -> tensor<64x64xf32>
+    ```
+  }];
+  let arguments = (ins Tile_PtrType:$src, Tile_RegisterTile:$offsets,
+                       Optional<Tile_RegisterTile>:$mask, Optional<Tile_ElementType>:$other);
+  let results = (outs Tile_RegisterTile:$result);
+  let assemblyFormat = [{
+    $src `[` $offsets `:` type($offsets) `]` (`mask` `(` $mask^ `:` type($mask) `)`)?
+    (`other` `(` $other^ `:` type($other) `)`)? attr-dict `:` qualified(type($src)) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tile_ScatterOp : Tile_Op<"scatter", [MemoryEffects<[MemWrite]>]> {
+  let summary = "store value[i] to ptr[offsets[i]] for every element i of an offset tile";
+  let description = [{
+    With `mask`, an element whose mask is false is not written. Two elements
+    of one op with the same offset write one of their values (which one is
+    not defined, as on the GPU). `value`, `offsets` and `mask` have one shape
+    and one layout.
+
+    ```mlir
+    tile.scatter %v, %x[%off : tensor<128xi32>] mask(%m : tensor<128xi1>) : tensor<128xf32>, !tile.ptr<f32>
+    ```
+  }];
+  let arguments = (ins Tile_RegisterTile:$value, Tile_PtrType:$dst, Tile_RegisterTile:$offsets,
+                       Optional<Tile_RegisterTile>:$mask);
+  let assemblyFormat = [{
+    $value `,` $dst `[` $offsets `:` type($offsets) `]` (`mask` `(` $mask^ `:` type($mask) `)`)?
+    attr-dict `:` type($value) `,` qualified(type($dst))
+  }];
+  let hasVerifier = 1;
+}
+
+def Tile_AtomicRMWOp : Tile_Op<"atomic_rmw",
+    [MemoryEffects<[MemRead, MemWrite]>, AllTypesMatch<["value", "result"]>]> {
+  let summary = "atomically dst[offsets[i]] = kind(dst[offsets[i]], value[i]); the old values";
+  let description = [{
+    For every element `i` (whose `mask` is true), one atomic read-modify-write
+    of `dst[offsets[i]]` with `value[i]`: `add`, `max`, `min` (signed for
+    integers) or `xchg`. The result holds the values found there before
+    (zero where the mask is false). Elements with the same offset are each
+    applied, in an undefined order. `sem` orders the thread's other memory
+    accesses around it (relaxed, acquire, release, acq_rel; default acq_rel)
+    among the threads of `scope` (cta, gpu, sys; default gpu).
+    Element types: add on f32, f16, bf16, i32, i64; max and min on i32, i64,
+    f32; xchg on i32, i64, f32.
+
+    ```mlir
+    %old = tile.atomic_rmw add %x[%off : tensor<128xi32>], %v : !tile.ptr<f32>, tensor<128xf32>
+    %o = tile.atomic_rmw max %x[%off : tensor<128xi32>], %v mask(%m : tensor<128xi1>)
+           sem = relaxed scope = cta : !tile.ptr<i32>, tensor<128xi32>
+    ```
+  }];
+  let arguments = (ins Tile_AtomicKindAttr:$kind, Tile_PtrType:$dst, Tile_RegisterTile:$offsets,
+                       Tile_RegisterTile:$value, Optional<Tile_RegisterTile>:$mask,
+                       DefaultValuedAttr<Tile_MemorySemanticsAttr,
+                                         "::mlir::tile::MemorySemantics::acq_rel">:$sem,
+                       DefaultValuedAttr<Tile_MemoryScopeAttr,
+                                         "::mlir::tile::MemoryScope::gpu">:$scope);
+  let results = (outs Tile_RegisterTile:$result);
+  let assemblyFormat = [{
+    $kind $dst `[` $offsets `:` type($offsets) `]` `,` $value
+    (`mask` `(` $mask^ `:` type($mask) `)`)? (`sem` `=` $sem^)? (`scope` `=` $scope^)?
+    attr-dict `:` qualified(type($dst)) `,` type($value)
+  }];
+  let hasVerifier = 1;
+}
+
+def Tile_AtomicCASOp : Tile_Op<"atomic_cas",
+    [MemoryEffects<[MemRead, MemWrite]>, AllTypesMatch<["cmp", "value", "result"]>]> {
+  let summary = "atomically dst[offsets[i]] = value[i] if it equals cmp[i]; the old values";
+  let description = [{
+    For every element `i` (whose `mask` is true), one atomic compare-and-swap:
+    where `dst[offsets[i]]` equals `cmp[i]` (bitwise) it becomes `value[i]`.
+    The result holds the values found there before (zero where the mask is
+    false): the swap happened where the result equals `cmp`. `sem` and
+    `scope` as tile.atomic_rmw's. Element types: i32, i64, f32.
+
+    ```mlir
+    %old = tile.atomic_cas %x[%off : tensor<128xi32>], %cmp, %v : !tile.ptr<i32>, tensor<128xi32>
+    ```
+  }];
+  let arguments = (ins Tile_PtrType:$dst, Tile_RegisterTile:$offsets, Tile_RegisterTile:$cmp,
+                       Tile_RegisterTile:$value, Optional<Tile_RegisterTile>:$mask,
+                       DefaultValuedAttr<Tile_MemorySemanticsAttr,
+                                         "::mlir::tile::MemorySemantics::acq_rel">:$sem,
+                       DefaultValuedAttr<Tile_MemoryScopeAttr,
+                                         "::mlir::tile::MemoryScope::gpu">:$scope);
+  let results = (outs Tile_RegisterTile:$result);
+  let assemblyFormat = [{
+    $dst `[` $offsets `:` type($offsets) `]` `,` $cmp `,` $value
+    (`mask` `(` $mask^ `:` type($mask) `)`)? (`sem` `=` $sem^)? (`scope` `=` $scope^)?
+    attr-dict `:` qualified(type($dst)) `,` type($value)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Signals between programs
 //===----------------------------------------------------------------------===//
 

@@ -11,7 +11,7 @@ class Tile_Type<string name, string typeMnemonic> : TypeDef<Tile_Dialect, name> 
 }
 
 // Element types a tile may hold in global memory and in registers.
-def Tile_ElementType : AnyTypeOf<[F32, F16, BF16, F8E4M3FN, F8E5M2, I32, I16, I8, I1]>;
+def Tile_ElementType : AnyTypeOf<[F32, F16, BF16, F8E4M3FN, F8E5M2, I64, I32, I16, I8, I1]>;
 
 def Tile_PtrType : Tile_Type<"Ptr", "ptr"> {
   let summary = "pointer to global memory holding elements of one type";

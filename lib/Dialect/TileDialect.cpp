@@ -35,14 +35,14 @@ void TileDialect::initialize() {
 
 bool mlir::tile::isTileElementType(Type t) {
   return t.isF32() || t.isF16() || t.isBF16() ||
-         isa<Float8E4M3FNType, Float8E5M2Type>(t) || t.isInteger(32) ||
-         t.isInteger(16) || t.isInteger(8) || t.isInteger(1);
+         isa<Float8E4M3FNType, Float8E5M2Type>(t) || t.isInteger(64) ||
+         t.isInteger(32) || t.isInteger(16) || t.isInteger(8) || t.isInteger(1);
 }
 
 static InFlightDiagnostic badElementType(function_ref<InFlightDiagnostic()> emitError,
                                          StringRef what, Type t) {
   return emitError() << what << " element type must be one of f32, f16, bf16, "
-                                "f8E4M3FN, f8E5M2, i32, i16, i8, i1; got "
+                                "f8E4M3FN, f8E5M2, i64, i32, i16, i8, i1; got "
                      << t;
 }
 

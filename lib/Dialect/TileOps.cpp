@@ -121,6 +121,99 @@ LogicalResult StoreOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// Gathers, scatters and atomics
+//===----------------------------------------------------------------------===//
+
+/// `tile` (the mask, value or result of an indexed access, named `what`) has
+/// the offsets' shape and layout: element i goes with offset i, in one thread.
+static LogicalResult verifyLikeOffsets(Operation *op, RankedTensorType offsets,
+                                       RankedTensorType tile, StringRef what) {
+  if (tile.getShape() != offsets.getShape())
+    return op->emitOpError() << what << " " << tile << " must have the offsets' shape "
+                             << shapeString(offsets.getShape());
+  if (tile.getEncoding() != offsets.getEncoding())
+    return op->emitOpError() << what << " " << tile << " must have the offsets' layout ("
+                             << offsets << ")";
+  return verifyLayout(op, tile);
+}
+
+/// Shared rules of gather, scatter and the atomics: offsets are an i32 or i64
+/// tile of power-of-two dimensions; the mask is i1; `data` (the values read
+/// or written) holds the pointer's element type.
+static LogicalResult verifyIndexedAccess(Operation *op, PtrType ptr, RankedTensorType offsets,
+                                         Value mask, RankedTensorType data, StringRef what) {
+  if (!offsets.getElementType().isInteger(32) && !offsets.getElementType().isInteger(64))
+    return op->emitOpError() << "offsets must be a tile of i32 or i64, got " << offsets;
+  if (!isPowerOf2Shape(offsets.getShape()))
+    return op->emitOpError() << "tile dimensions must be powers of two, got "
+                             << shapeString(offsets.getShape());
+  if (LogicalResult ok = verifyLayout(op, offsets); failed(ok))
+    return ok;
+  if (mask) {
+    auto maskType = cast<RankedTensorType>(mask.getType());
+    if (!maskType.getElementType().isInteger(1))
+      return op->emitOpError() << "mask must be a tile of i1, got " << maskType;
+    if (failed(verifyLikeOffsets(op, offsets, maskType, "mask")))
+      return failure();
+  }
+  if (data.getElementType() != ptr.getElementType())
+    return op->emitOpError() << "element type mismatch: " << ptr << " holds "
+                             << ptr.getElementType() << " but " << what << " " << data
+                             << " holds " << data.getElementType();
+  return verifyLikeOffsets(op, offsets, data, what);
+}
+
+LogicalResult GatherOp::verify() {
+  PtrType src = getSrc().getType();
+  if (Value other = getOther(); other && other.getType() != src.getElementType())
+    return emitOpError() << "'other' must be a scalar of the element type "
+                         << src.getElementType() << ", got " << other.getType();
+  return verifyIndexedAccess(*this, src, getOffsets().getType(), getMask(),
+                             getResult().getType(), "result");
+}
+
+LogicalResult ScatterOp::verify() {
+  return verifyIndexedAccess(*this, getDst().getType(), getOffsets().getType(), getMask(),
+                             getValue().getType(), "value");
+}
+
+/// 32- or 64-bit: what PTX's atom.exch and atom.cas take.
+static bool isWord(Type t) { return t.isF32() || t.isInteger(32) || t.isInteger(64); }
+
+LogicalResult AtomicRMWOp::verify() {
+  Type elt = getValue().getType().getElementType();
+  bool supported = false;
+  StringRef types;
+  switch (getKind()) {
+  case AtomicKind::add:
+    supported = elt.isF32() || elt.isF16() || elt.isBF16() || elt.isInteger(32) ||
+                elt.isInteger(64);
+    types = "f32, f16, bf16, i32 or i64";
+    break;
+  case AtomicKind::max:
+  case AtomicKind::min:
+  case AtomicKind::xchg:
+    supported = isWord(elt);
+    types = "i32, i64 or f32";
+    break;
+  }
+  if (!supported)
+    return emitOpError() << "atomic " << stringifyAtomicKind(getKind()) << " takes " << types
+                         << " elements, got " << elt;
+  return verifyIndexedAccess(*this, getDst().getType(), getOffsets().getType(), getMask(),
+                             getValue().getType(), "value");
+}
+
+LogicalResult AtomicCASOp::verify() {
+  Type elt = getValue().getType().getElementType();
+  if (!isWord(elt))
+    return emitOpError() << "atomic compare-and-swap takes i32, i64 or f32 elements, got "
+                         << elt;
+  return verifyIndexedAccess(*this, getDst().getType(), getOffsets().getType(), getMask(),
+                             getValue().getType(), "value");
+}
+
+//===----------------------------------------------------------------------===//
 // Signals between programs
 //===----------------------------------------------------------------------===//
 

@@ -156,6 +156,128 @@ func.func @offset_type(%p: !tile.ptr<f32>, %off: i64) {
   return
 }
 
+// ---- gather / scatter / atomics
+
+// -----
+func.func @gather_offsets_type(%p: !tile.ptr<f32>, %off: tensor<128xf32>) {
+  // expected-error @+1 {{offsets must be a tile of i32 or i64, got 'tensor<128xf32>'}}
+  %a = tile.gather %p[%off : tensor<128xf32>] : !tile.ptr<f32> -> tensor<128xf32>
+  return
+}
+
+// -----
+func.func @gather_offsets_pow2(%p: !tile.ptr<f32>, %off: tensor<96xi32>) {
+  // expected-error @+1 {{tile dimensions must be powers of two, got 96}}
+  %a = tile.gather %p[%off : tensor<96xi32>] : !tile.ptr<f32> -> tensor<96xf32>
+  return
+}
+
+// -----
+func.func @gather_mask_type(%p: !tile.ptr<f32>, %off: tensor<128xi32>, %m: tensor<128xi32>) {
+  // expected-error @+1 {{mask must be a tile of i1, got 'tensor<128xi32>'}}
+  %a = tile.gather %p[%off : tensor<128xi32>] mask(%m : tensor<128xi32>) : !tile.ptr<f32> -> tensor<128xf32>
+  return
+}
+
+// -----
+func.func @gather_mask_shape(%p: !tile.ptr<f32>, %off: tensor<128xi32>, %m: tensor<64xi1>) {
+  // expected-error @+1 {{mask 'tensor<64xi1>' must have the offsets' shape 128}}
+  %a = tile.gather %p[%off : tensor<128xi32>] mask(%m : tensor<64xi1>) : !tile.ptr<f32> -> tensor<128xf32>
+  return
+}
+
+// -----
+func.func @gather_mask_layout(%p: !tile.ptr<f32>, %off: tensor<128xi32, #tile.blocked<size_per_thread = [1], threads_per_warp = [32], warps_per_cta = [4]>>, %m: tensor<128xi1, #tile.blocked<size_per_thread = [2], threads_per_warp = [32], warps_per_cta = [2]>>) {
+  // expected-error @+1 {{mask 'tensor<128xi1, #tile.blocked<size_per_thread = [2], threads_per_warp = [32], warps_per_cta = [2]>>' must have the offsets' layout}}
+  %a = tile.gather %p[%off : tensor<128xi32, #tile.blocked<size_per_thread = [1], threads_per_warp = [32], warps_per_cta = [4]>>] mask(%m : tensor<128xi1, #tile.blocked<size_per_thread = [2], threads_per_warp = [32], warps_per_cta = [2]>>) : !tile.ptr<f32> -> tensor<128xf32, #tile.blocked<size_per_thread = [1], threads_per_warp = [32], warps_per_cta = [4]>>
+  return
+}
+
+// -----
+func.func @gather_element(%p: !tile.ptr<f32>, %off: tensor<128xi32>) {
+  // expected-error @+1 {{element type mismatch: '!tile.ptr<f32>' holds 'f32' but result 'tensor<128xf16>' holds 'f16'}}
+  %a = tile.gather %p[%off : tensor<128xi32>] : !tile.ptr<f32> -> tensor<128xf16>
+  return
+}
+
+// -----
+func.func @gather_result_shape(%p: !tile.ptr<f32>, %off: tensor<128xi32>) {
+  // expected-error @+1 {{result 'tensor<8x16xf32>' must have the offsets' shape 128}}
+  %a = tile.gather %p[%off : tensor<128xi32>] : !tile.ptr<f32> -> tensor<8x16xf32>
+  return
+}
+
+// -----
+func.func @gather_other(%p: !tile.ptr<f32>, %off: tensor<128xi32>, %x: i32) {
+  // expected-error @+1 {{'other' must be a scalar of the element type 'f32', got 'i32'}}
+  %a = tile.gather %p[%off : tensor<128xi32>] other(%x : i32) : !tile.ptr<f32> -> tensor<128xf32>
+  return
+}
+
+// -----
+func.func @scatter_value_shape(%p: !tile.ptr<f32>, %off: tensor<128xi32>, %v: tensor<64xf32>) {
+  // expected-error @+1 {{value 'tensor<64xf32>' must have the offsets' shape 128}}
+  tile.scatter %v, %p[%off : tensor<128xi32>] : tensor<64xf32>, !tile.ptr<f32>
+  return
+}
+
+// -----
+func.func @scatter_value_layout(%p: !tile.ptr<f32>, %off: tensor<128xi32, #tile.blocked<size_per_thread = [1], threads_per_warp = [32], warps_per_cta = [4]>>, %v: tensor<128xf32>) {
+  // expected-error @+1 {{value 'tensor<128xf32>' must have the offsets' layout}}
+  tile.scatter %v, %p[%off : tensor<128xi32, #tile.blocked<size_per_thread = [1], threads_per_warp = [32], warps_per_cta = [4]>>] : tensor<128xf32>, !tile.ptr<f32>
+  return
+}
+
+// -----
+func.func @atomic_add_dtype(%p: !tile.ptr<i8>, %off: tensor<128xi32>, %v: tensor<128xi8>) {
+  // expected-error @+1 {{atomic add takes f32, f16, bf16, i32 or i64 elements, got 'i8'}}
+  %o = tile.atomic_rmw add %p[%off : tensor<128xi32>], %v : !tile.ptr<i8>, tensor<128xi8>
+  return
+}
+
+// -----
+func.func @atomic_max_dtype(%p: !tile.ptr<bf16>, %off: tensor<128xi32>, %v: tensor<128xbf16>) {
+  // expected-error @+1 {{atomic max takes i32, i64 or f32 elements, got 'bf16'}}
+  %o = tile.atomic_rmw max %p[%off : tensor<128xi32>], %v : !tile.ptr<bf16>, tensor<128xbf16>
+  return
+}
+
+// -----
+func.func @atomic_xchg_dtype(%p: !tile.ptr<f16>, %off: tensor<128xi32>, %v: tensor<128xf16>) {
+  // expected-error @+1 {{atomic xchg takes i32, i64 or f32 elements, got 'f16'}}
+  %o = tile.atomic_rmw xchg %p[%off : tensor<128xi32>], %v : !tile.ptr<f16>, tensor<128xf16>
+  return
+}
+
+// -----
+func.func @atomic_element(%p: !tile.ptr<f32>, %off: tensor<128xi32>, %v: tensor<128xi32>) {
+  // expected-error @+1 {{element type mismatch: '!tile.ptr<f32>' holds 'f32' but value 'tensor<128xi32>' holds 'i32'}}
+  %o = tile.atomic_rmw add %p[%off : tensor<128xi32>], %v : !tile.ptr<f32>, tensor<128xi32>
+  return
+}
+
+// -----
+func.func @atomic_sem(%p: !tile.ptr<f32>, %off: tensor<128xi32>, %v: tensor<128xf32>) {
+  // expected-error @+2 {{expected ::mlir::tile::MemorySemantics to be one of: relaxed, acquire, release, acq_rel}}
+  // expected-error @+1 {{failed to parse Tile_MemorySemanticsAttr parameter 'value'}}
+  %o = tile.atomic_rmw add %p[%off : tensor<128xi32>], %v sem = seq_cst : !tile.ptr<f32>, tensor<128xf32>
+  return
+}
+
+// -----
+func.func @cas_dtype(%p: !tile.ptr<bf16>, %off: tensor<128xi32>, %v: tensor<128xbf16>) {
+  // expected-error @+1 {{atomic compare-and-swap takes i32, i64 or f32 elements, got 'bf16'}}
+  %o = tile.atomic_cas %p[%off : tensor<128xi32>], %v, %v : !tile.ptr<bf16>, tensor<128xbf16>
+  return
+}
+
+// -----
+func.func @cas_mask_shape(%p: !tile.ptr<i32>, %off: tensor<128xi32>, %v: tensor<128xi32>, %m: tensor<8x16xi1>) {
+  // expected-error @+1 {{mask 'tensor<8x16xi1>' must have the offsets' shape 128}}
+  %o = tile.atomic_cas %p[%off : tensor<128xi32>], %v, %v mask(%m : tensor<8x16xi1>) : !tile.ptr<i32>, tensor<128xi32>
+  return
+}
+
 // ---- splat / iota
 
 // -----

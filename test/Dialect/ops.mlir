@@ -25,6 +25,40 @@ func.func @pointer_access(%p: !tile.ptr<f32>, %q: !tile.ptr<bf16>, %off: i32, %n
   return
 }
 
+// CHECK-LABEL: func.func @indexed_access
+func.func @indexed_access(%p: !tile.ptr<f32>, %q: !tile.ptr<i64>, %h: !tile.ptr<bf16>,
+                          %off: tensor<128xi32>, %wide: tensor<8x16xi64>, %m: tensor<128xi1>,
+                          %v: tensor<128xf32>, %w: tensor<8x16xi64>, %b: tensor<128xbf16>, %x: f32) {
+  // CHECK: tile.gather %{{.*}}[%{{.*}} : tensor<128xi32>] : !tile.ptr<f32> -> tensor<128xf32>
+  %a = tile.gather %p[%off : tensor<128xi32>] : !tile.ptr<f32> -> tensor<128xf32>
+  // CHECK: tile.gather %{{.*}}[%{{.*}} : tensor<128xi32>] mask(%{{.*}} : tensor<128xi1>) other(%{{.*}} : f32) : !tile.ptr<f32> -> tensor<128xf32>
+  %c = tile.gather %p[%off : tensor<128xi32>] mask(%m : tensor<128xi1>) other(%x : f32) : !tile.ptr<f32> -> tensor<128xf32>
+  // CHECK: tile.gather %{{.*}}[%{{.*}} : tensor<128xi32>] other(%{{.*}} : f32) : !tile.ptr<f32> -> tensor<128xf32>
+  %d = tile.gather %p[%off : tensor<128xi32>] other(%x : f32) : !tile.ptr<f32> -> tensor<128xf32>
+  // CHECK: tile.gather %{{.*}}[%{{.*}} : tensor<8x16xi64>] : !tile.ptr<i64> -> tensor<8x16xi64>
+  %e = tile.gather %q[%wide : tensor<8x16xi64>] : !tile.ptr<i64> -> tensor<8x16xi64>
+  // CHECK: tile.scatter %{{.*}}, %{{.*}}[%{{.*}} : tensor<128xi32>] mask(%{{.*}} : tensor<128xi1>) : tensor<128xf32>, !tile.ptr<f32>
+  tile.scatter %v, %p[%off : tensor<128xi32>] mask(%m : tensor<128xi1>) : tensor<128xf32>, !tile.ptr<f32>
+  // CHECK: tile.scatter %{{.*}}, %{{.*}}[%{{.*}} : tensor<8x16xi64>] : tensor<8x16xi64>, !tile.ptr<i64>
+  tile.scatter %w, %q[%wide : tensor<8x16xi64>] : tensor<8x16xi64>, !tile.ptr<i64>
+  // Defaults (acq_rel, gpu) are not printed.
+  // CHECK: tile.atomic_rmw add %{{.*}}[%{{.*}} : tensor<128xi32>], %{{.*}} : !tile.ptr<f32>, tensor<128xf32>
+  %o1 = tile.atomic_rmw add %p[%off : tensor<128xi32>], %v sem = acq_rel scope = gpu : !tile.ptr<f32>, tensor<128xf32>
+  // CHECK: tile.atomic_rmw max %{{.*}}[%{{.*}} : tensor<8x16xi64>], %{{.*}} sem = relaxed scope = cta : !tile.ptr<i64>, tensor<8x16xi64>
+  %o2 = tile.atomic_rmw max %q[%wide : tensor<8x16xi64>], %w sem = relaxed scope = cta : !tile.ptr<i64>, tensor<8x16xi64>
+  // CHECK: tile.atomic_rmw add %{{.*}}[%{{.*}} : tensor<128xi32>], %{{.*}} mask(%{{.*}} : tensor<128xi1>) scope = sys : !tile.ptr<bf16>, tensor<128xbf16>
+  %o3 = tile.atomic_rmw add %h[%off : tensor<128xi32>], %b mask(%m : tensor<128xi1>) scope = sys : !tile.ptr<bf16>, tensor<128xbf16>
+  // CHECK: tile.atomic_rmw xchg %{{.*}}[%{{.*}} : tensor<128xi32>], %{{.*}} sem = release : !tile.ptr<f32>, tensor<128xf32>
+  %o4 = tile.atomic_rmw xchg %p[%off : tensor<128xi32>], %v sem = release : !tile.ptr<f32>, tensor<128xf32>
+  // CHECK: tile.atomic_rmw min %{{.*}}[%{{.*}} : tensor<128xi32>], %{{.*}} sem = acquire : !tile.ptr<f32>, tensor<128xf32>
+  %o5 = tile.atomic_rmw min %p[%off : tensor<128xi32>], %v sem = acquire : !tile.ptr<f32>, tensor<128xf32>
+  // CHECK: tile.atomic_cas %{{.*}}[%{{.*}} : tensor<8x16xi64>], %{{.*}}, %{{.*}} : !tile.ptr<i64>, tensor<8x16xi64>
+  %o6 = tile.atomic_cas %q[%wide : tensor<8x16xi64>], %e, %w : !tile.ptr<i64>, tensor<8x16xi64>
+  // CHECK: tile.atomic_cas %{{.*}}[%{{.*}} : tensor<128xi32>], %{{.*}}, %{{.*}} mask(%{{.*}} : tensor<128xi1>) sem = relaxed scope = cta : !tile.ptr<f32>, tensor<128xf32>
+  %o7 = tile.atomic_cas %p[%off : tensor<128xi32>], %a, %v mask(%m : tensor<128xi1>) sem = relaxed scope = cta : !tile.ptr<f32>, tensor<128xf32>
+  return
+}
+
 // CHECK-LABEL: func.func @view_access
 func.func @view_access(%p: !tile.ptr<bf16>, %m: i32, %k: i32, %ld: i32, %i: i32, %j: i32) {
   %c1 = arith.constant 1 : i32
