@@ -6,7 +6,9 @@
 // a reduction's result is the slice of its source's layout, elementwise ops
 // take their first operand's layout (one that is not cheaper to make in
 // another: fills, broadcasts, loads read once), loops and branches keep their operands'
-// layouts; where a use needs another layout a tile.convert_layout is inserted.
+// layouts; gathers, scatters and atomics take their offsets' layout (so do
+// their masks, values and results); where a use needs another layout a
+// tile.convert_layout is inserted.
 #include "dialect/TilePasses.h"
 
 #include "Conversion/TileToGPU/ThreadLayout.h"
@@ -14,6 +16,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir::tile {
 #define GEN_PASS_DEF_TILEASSIGNLAYOUTS
@@ -54,6 +57,13 @@ BlockedLayoutAttr chooseBlockedLayout(RankedTensorType type, int64_t numWarps) {
   }
   warps[0] *= warpsLeft;
   return BlockedLayoutAttr::get(type.getContext(), sizePerThread, threads, warps);
+}
+
+/// The offsets tile of a gather, scatter or atomic; null for other ops.
+Value indexOffsets(Operation *op) {
+  return llvm::TypeSwitch<Operation *, Value>(op)
+      .Case<GatherOp, ScatterOp, AtomicRMWOp, AtomicCASOp>([](auto o) { return o.getOffsets(); })
+      .Default([](Operation *) { return Value(); });
 }
 
 RankedTensorType withEncoding(RankedTensorType t, Attribute encoding) {
@@ -211,6 +221,34 @@ private:
     });
   }
 
+  /// Gives every tile operand and result of `op` the layout `layout`: an
+  /// operand that can be made in it is made so, others are converted.
+  void giveLayout(Operation *op, Attribute layout) {
+    for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+      auto t = dyn_cast<RankedTensorType>(op->getOperand(i).getType());
+      if (!t || t.getEncoding() == layout)
+        continue;
+      auto broadcast = op->getOperand(i).getDefiningOp<BroadcastOp>();
+      if (broadcast && broadcast.getResult().hasOneUse())
+        relayout(broadcast, layout);
+      else if (isRelayoutableLoad(op->getOperand(i)))
+        setResult(op->getOperand(i), withEncoding(t, layout));
+      else if (scf::ForOp loop = retypableIterArg(op->getOperand(i), op)) {
+        auto arg = cast<BlockArgument>(op->getOperand(i));
+        unsigned index = arg.getArgNumber() - 1;
+        arg.setType(withEncoding(t, layout));
+        loop.getResult(index).setType(arg.getType());
+        remake(loop.getInitArgs()[index], layout);
+      } else if (canRemake(op->getOperand(i)))
+        remake(op->getOperand(i), layout);
+      else
+        convertOperand(op, i, withEncoding(t, layout));
+    }
+    for (Value result : op->getResults())
+      if (auto t = dyn_cast<RankedTensorType>(result.getType()))
+        setResult(result, withEncoding(t, layout));
+  }
+
   /// Visits ops in program order; a region's results are known once its
   /// body has been visited.
   void visitBlock(Block &block) {
@@ -320,32 +358,17 @@ private:
       if (!layout)
         layout = fallback;
       if (layout) {
-        for (unsigned i = 0; i < op->getNumOperands(); ++i) {
-          auto t = dyn_cast<RankedTensorType>(op->getOperand(i).getType());
-          if (!t || t.getEncoding() == layout)
-            continue;
-          auto broadcast = op->getOperand(i).getDefiningOp<BroadcastOp>();
-          if (broadcast && broadcast.getResult().hasOneUse())
-            relayout(broadcast, layout);
-          else if (isRelayoutableLoad(op->getOperand(i)))
-            setResult(op->getOperand(i), withEncoding(t, layout));
-          else if (scf::ForOp loop = retypableIterArg(op->getOperand(i), op)) {
-            auto arg = cast<BlockArgument>(op->getOperand(i));
-            unsigned index = arg.getArgNumber() - 1;
-            arg.setType(withEncoding(t, layout));
-            loop.getResult(index).setType(arg.getType());
-            remake(loop.getInitArgs()[index], layout);
-          } else if (canRemake(op->getOperand(i)))
-            remake(op->getOperand(i), layout);
-          else
-            convertOperand(op, i, withEncoding(t, layout));
-        }
-        for (Value result : op->getResults())
-          if (auto t = dyn_cast<RankedTensorType>(result.getType()))
-            setResult(result, withEncoding(t, layout));
+        giveLayout(op, layout);
         return;
       }
     }
+    // Gathers, scatters and atomics: each element goes with its offset, in
+    // the thread that holds the offset.
+    if (Value offsets = indexOffsets(op))
+      if (Attribute layout = cast<RankedTensorType>(offsets.getType()).getEncoding()) {
+        giveLayout(op, layout);
+        return;
+      }
     for (Value result : op->getResults())
       if (needsLayout(result.getType()))
         setResult(result, defaultLayout(cast<RankedTensorType>(result.getType())));

@@ -175,3 +175,44 @@ func.func @partial_into_accumulator(%a: !tile.shared<128x64xbf16>, %b: !tile.sha
   tile.store %sum, %P[%i, %i] : tensor<128x256xf32>, !tile.view<f32, 2>
   return
 }
+
+// -----
+
+// A scatter takes its offsets' layout (i32: 4 a thread); the bf16 value, a
+// load read once, is loaded in it (not 8 a thread, as bf16 alone would be),
+// and the mask, made of an iota and a splat, is made in it.
+// CHECK-LABEL: func.func @scatter_takes_offsets_layout
+// CHECK: tile.load {{.*}} -> tensor<1024xi32, #[[L:tile.blocked<size_per_thread = \[4\], threads_per_warp = \[32\], warps_per_cta = \[4\]>]]>
+// CHECK: tile.load {{.*}} -> tensor<1024xbf16, #[[L]]>
+// CHECK: arith.cmpi {{.*}} : tensor<1024xi32, #[[L]]>
+// CHECK: tile.scatter {{.*}} mask({{.*}} : tensor<1024xi1, #[[L]]>) : tensor<1024xbf16, #[[L]]>, !tile.ptr<bf16>
+func.func @scatter_takes_offsets_layout(%p: !tile.ptr<bf16>, %q: !tile.ptr<i32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %off = tile.load %q[%c0] : !tile.ptr<i32> -> tensor<1024xi32>
+  %v = tile.load %p[%c0] : !tile.ptr<bf16> -> tensor<1024xbf16>
+  %i = tile.iota : tensor<1024xi32>
+  %nn = tile.splat %n : i32 -> tensor<1024xi32>
+  %m = arith.cmpi slt, %i, %nn : tensor<1024xi32>
+  tile.scatter %v, %p[%off : tensor<1024xi32>] mask(%m : tensor<1024xi1>) : tensor<1024xbf16>, !tile.ptr<bf16>
+  return
+}
+
+// -----
+
+// An atomic's value computed from other data is converted to the offsets'
+// layout; the result comes in it.
+// CHECK-LABEL: func.func @atomic_converts_its_value
+// CHECK: %[[V:.*]] = arith.addf {{.*}} : tensor<1024xbf16, #tile.blocked<size_per_thread = [8]
+// CHECK: %[[C:.*]] = tile.convert_layout %[[V]] : tensor<1024xbf16, #tile.blocked<size_per_thread = [8]{{.*}}> -> tensor<1024xbf16, #[[L:tile.blocked<size_per_thread = \[4\], threads_per_warp = \[32\], warps_per_cta = \[4\]>]]>
+// CHECK: %[[O:.*]] = tile.atomic_rmw add %{{.*}}[%{{.*}} : tensor<1024xi64, #[[L]]>], %[[C]] : !tile.ptr<bf16>, tensor<1024xbf16, #[[L]]>
+// CHECK: tile.store %[[O]]
+func.func @atomic_converts_its_value(%p: !tile.ptr<bf16>, %q: !tile.ptr<i32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %o32 = tile.load %q[%c0] : !tile.ptr<i32> -> tensor<1024xi32>
+  %off = arith.extsi %o32 : tensor<1024xi32> to tensor<1024xi64>
+  %a = tile.load %p[%c0] : !tile.ptr<bf16> -> tensor<1024xbf16>
+  %v = arith.addf %a, %a : tensor<1024xbf16>
+  %old = tile.atomic_rmw add %p[%off : tensor<1024xi64>], %v : !tile.ptr<bf16>, tensor<1024xbf16>
+  tile.store %old, %p[%c0] : tensor<1024xbf16>, !tile.ptr<bf16>
+  return
+}

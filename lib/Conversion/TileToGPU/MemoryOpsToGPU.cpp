@@ -2,6 +2,7 @@
 // elements it holds, in runs as wide (up to 16 bytes) as the divisibility
 // facts allow, each run guarded by the bounds. And the flags programs signal
 // each other through (notify, wait_flag): release and acquire at GPU scope.
+// Gathers, scatters and atomics are in IndexedOpsToGPU.cpp.
 #include "Conversion/TileToGPU/Patterns.h"
 #include "Conversion/TileToGPU/ThreadLayout.h"
 
@@ -315,4 +316,5 @@ void tile::populateMemoryOpPatterns(TileTypeConverter &converter, RewritePattern
   patterns.add<MakeViewLowering, NotifyLowering>(converter, patterns.getContext());
   patterns.add<LoadLowering, StoreLowering, WaitFlagLowering>(converter, patterns.getContext(),
                                                               state);
+  populateIndexedOpPatterns(converter, patterns, state);
 }

@@ -119,6 +119,9 @@ void populateMemoryOpPatterns(TileTypeConverter &converter, RewritePatternSet &p
 /// upstream's patterns and libdevice would.
 void populateMathPatterns(TileTypeConverter &converter, RewritePatternSet &patterns);
 bool lowersOnItsOwn(Operation *op);
+/// Gathers, scatters and atomics (IndexedOpsToGPU.cpp); part of the memory ops.
+void populateIndexedOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
+                               LoweringState &state);
 void populateTileOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                             LoweringState &state);
 void populateWgmmaPatterns(TileTypeConverter &converter, RewritePatternSet &patterns);

@@ -1,0 +1,122 @@
+// RUN: tile-opt %s -split-input-file -tile-assign-layouts -convert-tile-to-gpu -canonicalize -cse | FileCheck %s
+
+// A masked gather loads under the mask and yields `other` elsewhere; the
+// scatter stores under the mask. Addresses: ptr + sign-extended offset.
+// CHECK-LABEL: gpu.func @gather_scatter
+// CHECK: %[[OTHER:.*]] = arith.constant -1.000000e+00 : f32
+// CHECK: %[[OFF:.*]] = llvm.load %{{.*}} {alignment = 4 : i64} : !llvm.ptr<1> -> i32
+// CHECK: %[[WIDE:.*]] = arith.extsi %[[OFF]] : i32 to i64
+// CHECK: %[[ADDR:.*]] = llvm.getelementptr %{{.*}}[%[[WIDE]]] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f32
+// CHECK: %[[M:.*]] = vector.extract %{{.*}}[0] : i1 from vector<1xi1>
+// CHECK: %[[V:.*]] = scf.if %[[M]] -> (f32) {
+// CHECK:   %[[L:.*]] = llvm.load %[[ADDR]] : !llvm.ptr<1> -> f32
+// CHECK:   scf.yield %[[L]] : f32
+// CHECK: } else {
+// CHECK:   scf.yield %[[OTHER]] : f32
+// CHECK: }
+// CHECK: %[[DST:.*]] = llvm.getelementptr
+// CHECK: scf.if %[[M]] {
+// CHECK:   llvm.store %[[V]], %[[DST]] : f32, !llvm.ptr<1>
+// CHECK: }
+// CHECK: gpu.return
+func.func @gather_scatter(%x: !tile.ptr<f32>, %idx: !tile.ptr<i32>, %out: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %off = tile.load %idx[%c0] : !tile.ptr<i32> -> tensor<128xi32>
+  %i = tile.iota : tensor<128xi32>
+  %nn = tile.splat %n : i32 -> tensor<128xi32>
+  %m = arith.cmpi slt, %i, %nn : tensor<128xi32>
+  %other = arith.constant -1.0 : f32
+  %v = tile.gather %x[%off : tensor<128xi32>] mask(%m : tensor<128xi1>) other(%other : f32) : !tile.ptr<f32> -> tensor<128xf32>
+  tile.scatter %v, %out[%i : tensor<128xi32>] mask(%m : tensor<128xi1>) : tensor<128xf32>, !tile.ptr<f32>
+  return
+}
+
+// -----
+
+// i64 offsets index directly; no mask: no branch. Each thread's two
+// registers are two accesses.
+// CHECK-LABEL: gpu.func @gather_i64
+// CHECK-NOT: arith.extsi %{{.*}} : i32 to i64
+// CHECK: llvm.getelementptr %{{.*}}[%{{.*}}] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, bf16
+// CHECK-NOT: scf.if
+// CHECK: llvm.load %{{.*}} : !llvm.ptr<1> -> bf16
+// CHECK: llvm.load %{{.*}} : !llvm.ptr<1> -> bf16
+// CHECK-NOT: llvm.load {{.*}} -> bf16
+// CHECK: gpu.return
+func.func @gather_i64(%x: !tile.ptr<bf16>, %idx: !tile.ptr<i64>, %out: !tile.ptr<bf16>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %off = tile.load %idx[%c0] : !tile.ptr<i64> -> tensor<256xi64>
+  %v = tile.gather %x[%off : tensor<256xi64>] : !tile.ptr<bf16> -> tensor<256xbf16>
+  tile.store %v, %out[%c0] : tensor<256xbf16>, !tile.ptr<bf16>
+  return
+}
+
+// -----
+
+// Atomics are inline PTX with the op's ordering and scope, predicated by
+// the mask; the old value is 0 where it is off.
+// CHECK-LABEL: gpu.func @atomics
+// CHECK: llvm.inline_asm has_side_effects "{ .reg .pred p, pos, neg; setp.ne.b32 p, $3, 0; mov.b32 $0, 0; @p atom.relaxed.cta.global.add.u32 $0, [$1], $2; }", "=r,l,r,r"
+// CHECK: llvm.inline_asm has_side_effects "{ .reg .pred p, pos, neg; mov.b16 $0, 0; atom.acq_rel.sys.global.add.noftz.bf16 $0, [$1], $2; }", "=h,l,h"
+// CHECK: llvm.inline_asm has_side_effects "{ .reg .pred p, pos, neg; mov.b32 $0, 0; setp.ge.s32 pos, $2, 0; setp.lt.s32 neg, $2, 0; @pos atom.acquire.gpu.global.min.s32 $0, [$1], $2; @neg atom.acquire.gpu.global.max.u32 $0, [$1], $2; }", "=r,l,r"
+// CHECK: llvm.inline_asm has_side_effects "{ .reg .pred p, pos, neg; mov.b64 $0, 0; atom.release.gpu.global.exch.b64 $0, [$1], $2; }", "=l,l,l"
+// CHECK: llvm.inline_asm has_side_effects "{ .reg .pred p, pos, neg; mov.b32 $0, 0; atom.acq_rel.gpu.global.cas.b32 $0, [$1], $2, $3; }", "=r,l,r,r"
+func.func @atomics(%pi: !tile.ptr<i32>, %ph: !tile.ptr<bf16>, %pf: !tile.ptr<f32>, %pl: !tile.ptr<i64>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %i = tile.iota : tensor<128xi32>
+  %nn = tile.splat %n : i32 -> tensor<128xi32>
+  %m = arith.cmpi slt, %i, %nn : tensor<128xi32>
+  %vi = tile.load %pi[%c0] : !tile.ptr<i32> -> tensor<128xi32>
+  %a = tile.atomic_rmw add %pi[%i : tensor<128xi32>], %vi mask(%m : tensor<128xi1>) sem = relaxed scope = cta : !tile.ptr<i32>, tensor<128xi32>
+  tile.store %a, %pi[%c0] : tensor<128xi32>, !tile.ptr<i32>
+  %vh = tile.load %ph[%c0] : !tile.ptr<bf16> -> tensor<128xbf16>
+  %b = tile.atomic_rmw add %ph[%i : tensor<128xi32>], %vh scope = sys : !tile.ptr<bf16>, tensor<128xbf16>
+  tile.store %b, %ph[%c0] : tensor<128xbf16>, !tile.ptr<bf16>
+  %vf = tile.load %pf[%c0] : !tile.ptr<f32> -> tensor<128xf32>
+  %c = tile.atomic_rmw min %pf[%i : tensor<128xi32>], %vf sem = acquire : !tile.ptr<f32>, tensor<128xf32>
+  tile.store %c, %pf[%c0] : tensor<128xf32>, !tile.ptr<f32>
+  %vl = tile.load %pl[%c0] : !tile.ptr<i64> -> tensor<128xi64>
+  %d = tile.atomic_rmw xchg %pl[%i : tensor<128xi32>], %vl sem = release : !tile.ptr<i64>, tensor<128xi64>
+  tile.store %d, %pl[%c0] : tensor<128xi64>, !tile.ptr<i64>
+  %e = tile.atomic_cas %pi[%i : tensor<128xi32>], %vi, %a : !tile.ptr<i32>, tensor<128xi32>
+  tile.store %e, %pi[%c0] : tensor<128xi32>, !tile.ptr<i32>
+  return
+}
+
+// -----
+
+// 32 elements over 128 threads: four threads hold each one. Only the first
+// holder applies the atomic (predicated on the thread's position); the old
+// values reach the copies through the shared scratch, between two barriers.
+// CHECK-LABEL: gpu.func @replicated
+// CHECK: arith.cmpi slt, %{{.*}}, %c32_i64 : i64
+// CHECK: %[[P:.*]] = arith.extui %[[ACTS:[0-9]+]] : i1 to i32
+// CHECK: llvm.inline_asm has_side_effects "{{.*}}@p atom.acq_rel.gpu.global.add.u32 {{.*}}" %{{.*}}, %{{.*}}, %[[P]]
+// CHECK: gpu.barrier
+// CHECK: scf.if %[[ACTS]] {
+// CHECK:   llvm.store %{{.*}}, %{{.*}} : i32, !llvm.ptr<3>
+// CHECK: }
+// CHECK: gpu.barrier
+// CHECK: llvm.load %{{.*}} : !llvm.ptr<3> -> i32
+func.func @replicated(%hist: !tile.ptr<i32>, %out: !tile.ptr<i32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %i = tile.iota : tensor<32xi32>
+  %one = arith.constant dense<1> : tensor<32xi32>
+  %old = tile.atomic_rmw add %hist[%i : tensor<32xi32>], %one : !tile.ptr<i32>, tensor<32xi32>
+  tile.store %old, %out[%c0] : tensor<32xi32>, !tile.ptr<i32>
+  return
+}
+
+// -----
+
+// An unused result needs no exchange.
+// CHECK-LABEL: gpu.func @replicated_unused
+// CHECK: atom.acq_rel.gpu.global.add.u32
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.return
+func.func @replicated_unused(%hist: !tile.ptr<i32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %i = tile.iota : tensor<32xi32>
+  %one = arith.constant dense<1> : tensor<32xi32>
+  %old = tile.atomic_rmw add %hist[%i : tensor<32xi32>], %one : !tile.ptr<i32>, tensor<32xi32>
+  return
+}
