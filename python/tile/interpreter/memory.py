@@ -100,6 +100,34 @@ class Buffer:
             raise OutOfBounds(f"store to {self.describe()}, which is read-only")
         self.flat[index[active]] = values[active]
 
+    def read_modify_write(self, offsets: np.ndarray, active: np.ndarray, update) -> np.ndarray:
+        """Atomics: for each active element in order (row-major over programs, then
+        the tile), `flat[i] = update(old, k)` where `old` is the element's value and
+        `k` the positions (into the active elements) being applied; returns the old
+        values, zero where not active. Elements with one offset apply one after
+        another, in that order."""
+        offsets, active = np.broadcast_arrays(offsets, active)
+        index = self._indices(offsets, active, "atomic")
+        if not self.flat.flags.writeable:
+            raise OutOfBounds(f"atomic on {self.describe()}, which is read-only")
+        targets = index[active]
+        # The n-th access to an element goes in round n: within a round every
+        # element is distinct, so a round is one vectorized read and write.
+        order = np.argsort(targets, kind="stable")
+        sorted_targets = targets[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(sorted_targets)) + 1]
+        rank = np.arange(len(targets)) - np.repeat(starts, np.diff(np.r_[starts, len(targets)]))
+        occurrence = np.empty(len(targets), np.int64)
+        occurrence[order] = rank
+        old = np.zeros(len(targets), self.dtype)
+        for n in range(int(occurrence.max(initial=-1)) + 1):
+            k = np.flatnonzero(occurrence == n)
+            old[k] = self.flat[targets[k]]
+            self.flat[targets[k]] = update(old[k], k)
+        result = np.zeros(active.shape, self.dtype)
+        result[active] = old
+        return result
+
 
 @dataclass(frozen=True)
 class View:
