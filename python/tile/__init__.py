@@ -12,6 +12,8 @@ from .language import (arange, bfloat16, cdiv, constexpr, dtype, exp, exp2, fdiv
                        float8e5m2, float16, float32, full, int1, int8, int16, int32, int64, load,
                        log, log2, max, maximum, min, minimum, mma, neg_inf, notify, num_programs,
                        program_id, sqrt, store, sum, transpose, wait, where, zeros)
+from .language import (abs, ceil, clamp, cos, erf, floor, fma, rsqrt, sigmoid, sin,
+                       static_assert, tanh)
 from .runtime import JITFunction, compile, gpu_available, jit
 from .autotune import Config, autotune  # noqa: E402  (after the runtime it uses)
 
@@ -24,3 +26,5 @@ __all__ = [
     "max", "maximum", "min", "minimum", "mma", "neg_inf", "notify", "num_programs", "program_id",
     "sqrt", "store", "sum", "transpose", "wait", "where", "zeros",
 ]
+__all__ += ["abs", "ceil", "clamp", "cos", "erf", "floor", "fma", "rsqrt", "sigmoid", "sin",
+            "static_assert", "tanh"]

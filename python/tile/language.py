@@ -7,9 +7,14 @@ Besides these functions, kernels use Python itself:
 - arithmetic `+ - * / // % & | ^ << >>` and comparisons on tiles and scalars.
   A scalar or a constant combined with a tile is broadcast to it; `v[:, None]`
   and `v[None, :]` broadcast a 1-D tile along dimension 1 or 0 of the 2-D tile
-  it meets (`s - m[:, None]` subtracts a row max). Both sides must have the
-  same dtype (constants take the other side's). On int32, `//` rounds down
-  (as Python) and `%` takes the sign of the dividend (as C and Triton).
+  it meets (`s - m[:, None]` subtracts a row max). Sides of different dtypes
+  are promoted as Triton and torch promote: an integer with a float gives the
+  float, float16 or bfloat16 with float32 gives float32, float16 with bfloat16
+  float32, a narrower integer with a wider one the wider. Constants are weak:
+  they take the other side's dtype (a float constant with integers gives
+  float32). Comparisons, `where` and the elementwise functions promote alike.
+  On int32, `//` rounds down (as Python) and `%` takes the sign of the
+  dividend (as C and Triton).
   float8 tiles are only loaded, stored, converted and multiplied (`tile.mma`):
   convert with `.to(tile.float32)` before any other arithmetic. Operators apply
   to tiles, scalars and constants, never to an array argument itself.
@@ -200,7 +205,10 @@ def transpose(x):
 
 # -- elementwise -----------------------------------------------------------------
 # The math below takes float32, float16 and bfloat16; the last two compute in
-# float32 and round the result back (as Triton).
+# float32 and round the result back (as Triton). Integer operands of fma are
+# promoted with the others, as for `+`. abs, maximum, minimum and clamp are
+# exact, so they also take integers and compute in the operands' own dtype.
+# On constants every function is folded by Python.
 @_builtin
 def exp(x):
     """e ** x, elementwise (floats)."""
@@ -227,6 +235,63 @@ def sqrt(x):
 
 
 @_builtin
+def rsqrt(x):
+    """1 / sqrt(x), elementwise (floats; rsqrt.approx, within 2 ulps)."""
+
+
+@_builtin
+def sigmoid(x):
+    """1 / (1 + exp(-x)), elementwise (floats; with the fast division of `fdiv`)."""
+
+
+@_builtin
+def tanh(x):
+    """The hyperbolic tangent, elementwise (floats; within 2 ulps)."""
+
+
+@_builtin
+def erf(x):
+    """The error function, elementwise (floats; within 2 ulps)."""
+
+
+@_builtin
+def sin(x):
+    """The sine of x radians, elementwise (floats; within 2 ulps at any x)."""
+
+
+@_builtin
+def cos(x):
+    """The cosine of x radians, elementwise (floats; within 2 ulps at any x)."""
+
+
+@_builtin
+def floor(x):
+    """The largest integer not above x, as a float, elementwise (floats)."""
+
+
+@_builtin
+def ceil(x):
+    """The smallest integer not below x, as a float, elementwise (floats)."""
+
+
+@_builtin
+def fma(a, b, c):
+    """a * b + c rounded once, elementwise (floats; the three broadcast and promote
+    as for `+`)."""
+
+
+@_builtin
+def abs(x):
+    """|x|, elementwise (floats and integers; as on the GPU, |INT_MIN| is INT_MIN)."""
+
+
+@_builtin
+def clamp(x, lo, hi):
+    """minimum(maximum(x, lo), hi), elementwise (floats and integers; the three
+    broadcast and promote as for `+`). A NaN x stays NaN."""
+
+
+@_builtin
 def fdiv(x, y, ieee_rounding=False):
     """x / y, elementwise (floats; broadcast as for `+`), as Triton's tl.fdiv: the
     fast division (div.full.f32, within 2 ulp) unless `ieee_rounding` (a
@@ -235,18 +300,28 @@ def fdiv(x, y, ieee_rounding=False):
 
 @_builtin
 def maximum(a, b):
-    """The elementwise maximum of two tiles or scalars (broadcast as for `+`)."""
+    """The elementwise maximum of two tiles or scalars, floats or integers
+    (broadcast and promoted as for `+`); a NaN operand gives NaN."""
 
 
 @_builtin
 def minimum(a, b):
-    """The elementwise minimum of two tiles or scalars (broadcast as for `+`)."""
+    """The elementwise minimum of two tiles or scalars, floats or integers
+    (broadcast and promoted as for `+`); a NaN operand gives NaN."""
 
 
 @_builtin
 def where(condition, a, b):
     """`a` where `condition` (a boolean tile or scalar, from a comparison) holds,
     else `b`, elementwise; all three broadcast as for `+`."""
+
+
+# -- compile-time checks -------------------------------------------------------------
+@_builtin
+def static_assert(condition, msg=""):
+    """Checks a constexpr condition at compile time: where it is false, compiling
+    the kernel fails with a CompilationError at this line carrying `msg`
+    (`tile.static_assert(BLOCK % 16 == 0, "BLOCK must be a multiple of 16")`)."""
 
 
 # -- integers --------------------------------------------------------------------

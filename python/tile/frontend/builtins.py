@@ -9,11 +9,9 @@ the dialect's ODS (`self.builder.ops.<op>`) or an upstream `mlir.dialects` one.
 from __future__ import annotations
 
 import ast
-import math
 
 from mlir import ir
 from mlir.dialects import arith
-from mlir.dialects import math as math_ops
 
 from .. import language as tl
 from .ir import ScalarType, TileType, Value, ViewType
@@ -23,9 +21,6 @@ from .semantics import ArrayArg, Expanded, Number, describe
 TILE_DTYPES = (tl.float32, tl.float16, tl.bfloat16, tl.float8e4m3, tl.float8e5m2,
                tl.int32, tl.int16, tl.int8, tl.int1)
 MMA_INPUTS = (tl.bfloat16, tl.float16, tl.float8e4m3, tl.float8e5m2)
-_MATH = {"exp": (math.exp, math_ops.exp), "exp2": (lambda x: 2.0 ** x, math_ops.exp2),
-         "log": (math.log, math_ops.log), "log2": (math.log2, math_ops.log2),
-         "sqrt": (math.sqrt, math_ops.sqrt)}
 
 
 class Builtins:
@@ -292,47 +287,7 @@ class Builtins:
         return self.emit(node, result, self.builder.ops.transpose, self.builder.type(result),
                          x.ir)
 
-    # -- elementwise ------------------------------------------------------------------
-    def unary_math(self, node, name: str, x):
-        fold, build = _MATH[name]
-        if isinstance(x, Number):
-            try:
-                return fold(float(x))
-            except (ValueError, OverflowError) as e:
-                raise self.error(node, f"{name}({x!r}) failed: {e}") from None
-        if isinstance(x, Expanded):
-            return Expanded(self.unary_math(node, name, x.value), x.dim)
-        if not isinstance(x, Value) or not isinstance(x.type, (ScalarType, TileType)):
-            raise self.error(node, f"{name} needs a float tile or scalar, got {describe(x)}")
-        return self.computed_in(node, "math", name, x, lambda x: self.emit(
-            node, x.type, build, x.ir, results=[self.builder.type(x.type)]))
-
-    def builtin_exp(self, node, x):
-        return self.unary_math(node, "exp", x)
-
-    def builtin_exp2(self, node, x):
-        return self.unary_math(node, "exp2", x)
-
-    def builtin_log(self, node, x):
-        return self.unary_math(node, "log", x)
-
-    def builtin_log2(self, node, x):
-        return self.unary_math(node, "log2", x)
-
-    def builtin_sqrt(self, node, x):
-        return self.unary_math(node, "sqrt", x)
-
-    def extremum(self, node, name: str, a, b):
-        if not self.is_runtime(a) and not self.is_runtime(b):
-            return (min if name == "minimum" else max)(a, b)
-        a, b = self.unify(node, name, [a, b])
-        self.op_dtypes(node, "compute", name, a)
-        if a.type.dtype.is_float:
-            build = arith.minimumf if name == "minimum" else arith.maximumf
-        else:
-            build = arith.minsi if name == "minimum" else arith.maxsi
-        return self.emit(node, a.type, build, a.ir, b.ir, results=[self.builder.type(a.type)])
-
+    # -- elementwise (the math functions are elementwise.py's table) ---------------
     def builtin_fdiv(self, node, x, y, ieee_rounding=False):
         ieee = self.constexpr_bool(node, ieee_rounding, "fdiv's ieee_rounding")
         if not self.is_runtime(x) and not self.is_runtime(y):
@@ -345,12 +300,6 @@ class Builtins:
         flags = {} if ieee else {"fastmath": self.builder.attr("#arith.fastmath<afn>")}
         return self.emit(node, x.type, arith.divf, x.ir, y.ir, **flags,
                          results=[self.builder.type(x.type)])
-
-    def builtin_maximum(self, node, a, b):
-        return self.extremum(node, "maximum", a, b)
-
-    def builtin_minimum(self, node, a, b):
-        return self.extremum(node, "minimum", a, b)
 
     def builtin_where(self, node, condition, a, b):
         if not self.is_runtime(condition):
@@ -368,3 +317,14 @@ class Builtins:
             raise self.error(node, f"cdiv needs integers, got {describe(a)}")
         return self.emit(node, a.type, arith.ceildivsi, a.ir, b.ir,
                          results=[self.builder.type(a.type)])
+
+    # -- compile-time checks ----------------------------------------------------------
+    def builtin_static_assert(self, node, condition, msg=""):
+        if self.is_runtime(condition) or isinstance(condition, ArrayArg):
+            raise self.error(node, f"static_assert needs a constexpr condition, got "
+                             f"{describe(condition)}; it is checked at compile time")
+        if not isinstance(msg, str):
+            raise self.error(node, f"static_assert's message must be a string, got "
+                             f"{describe(msg)}")
+        if not condition:
+            raise self.error(node, f"static_assert failed{': ' + msg if msg else ''}")

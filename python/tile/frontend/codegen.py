@@ -25,6 +25,7 @@ from ..signature import ArgSpec, params_of
 from . import ir
 from .builtins import Builtins
 from .control_flow import ControlFlow, Undefined
+from .elementwise import Elementwise
 from .ir import PtrType, ScalarType, TileType, Value
 from .liveness import exposed_reads, killed
 from .semantics import ArrayArg, Expanded, Semantics, describe
@@ -73,7 +74,7 @@ class Function:
         self.lines = self.source.source.splitlines()
 
 
-class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
+class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Elementwise, ControlFlow):
     def __init__(self, kernel: KernelSource, specs: dict[str, ArgSpec], num_warps: int,
                  num_ctas: int = 1):
         self.specs = specs
@@ -434,7 +435,8 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, ControlFlow):
             return self.inline(node, fn, args, kwargs)
         if any(fn is b for b in _PY_BUILTINS):  # by identity: kernel values need not hash
             if any(self.is_runtime(a) or isinstance(a, ArrayArg) for a in args):
-                hint = {builtins.min: " (use tile.minimum)", builtins.max: " (use tile.maximum)"}
+                hint = {builtins.min: " (use tile.minimum)", builtins.max: " (use tile.maximum)",
+                        builtins.abs: " (use tile.abs)"}
                 raise self.error(node, f"{fn.__name__}() only works on constants here"
                                  f"{hint.get(fn, '')}")
             try:

@@ -133,11 +133,31 @@ OP_DTYPES = {
     # has no float8 arithmetic, constants or region results.
     "compute": OpDtypes(_NOT_FLOAT8, "numbers, scalars or tiles"),
     "math": OpDtypes((tl.float32,), "a float tile or scalar", _TO_F32),
+    # abs, maximum, minimum, clamp: exact in any width, so computed as they are.
+    "exact": OpDtypes((tl.float32, tl.float16, tl.bfloat16, tl.int32, tl.int16, tl.int8),
+                      "a float or integer tile or scalar"),
     "max": OpDtypes((tl.float32, tl.int32), "a float or integer tile", {**_TO_F32, **_TO_I32}),
     "sum": OpDtypes((tl.float32, tl.int32), "a float or integer tile", {**_TO_F32, **_TO_I32},
                     keeps_promoted=tuple(_TO_I32)),
 }
 OP_DTYPES["min"] = OP_DTYPES["max"]
+
+
+def promote(a: tl.dtype, b: tl.dtype) -> tl.dtype | None:
+    """The dtype runtime operands of dtypes `a` and `b` combine in, as Triton and
+    torch promote: an integer with a float is the float; two floats the wider, and
+    float16 with bfloat16 float32 (neither holds the other); two integers the
+    wider (int1 the narrowest). None for float8 with anything else: it is only
+    stored, converted and multiplied, so mixing it in is a mistake to report."""
+    if a == b:
+        return a
+    if a in FLOAT8 or b in FLOAT8:
+        return None
+    if a.is_float != b.is_float:
+        return a if a.is_float else b
+    if a.bits != b.bits:
+        return a if a.bits > b.bits else b
+    return tl.float32  # float16 and bfloat16
 
 
 def python_dtype(x) -> tl.dtype:
@@ -212,16 +232,26 @@ class Semantics:
         return tuple(dims)
 
     def common_dtype(self, node: ast.AST, what: str, operands: list) -> tl.dtype | None:
-        """The element type shared by the operands' runtime values (None: no runtime value)."""
-        first = None
+        """The element type the operands combine in (None: no runtime value): their
+        runtime values' dtypes promoted (`promote`); Python numbers are weak, they
+        take that dtype, except that a float constant with integers makes float32."""
+        first, dtype = None, None
         for x in operands:
             if isinstance(x, (Value, Expanded)):
                 if first is None:
-                    first = x
-                elif self.dtype_of(x) != self.dtype_of(first):
+                    first, dtype = x, self.dtype_of(x)
+                    continue
+                wider = promote(dtype, self.dtype_of(x))
+                if wider is None:
                     raise self.error(node, f"operands of {what} differ in type: "
-                                     f"{describe(first)} and {describe(x)}")
-        return None if first is None else self.dtype_of(first)
+                                     f"{describe(first)} and {describe(x)}; float8 values "
+                                     "combine only with float8 of their kind (convert with "
+                                     ".to(tile.float32) first)")
+                dtype = wider
+        if dtype is not None and not dtype.is_float and \
+                any(isinstance(x, float) for x in operands):
+            dtype = tl.float32
+        return dtype
 
     @staticmethod
     def dtype_of(x) -> tl.dtype:
@@ -261,7 +291,13 @@ class Semantics:
         if dtype is None:  # only numbers: they stand for i32 / f32 values
             dtype = python_dtype(next((x for x in operands if isinstance(x, float)),
                                       operands[0]))
-        return [self.coerce(node, x, shape, dtype, what) for x in operands]
+        return [self.coerce(node, self.promoted(node, x, dtype), shape, dtype, what)
+                for x in operands]
+
+    def promoted(self, node: ast.AST, x, dtype: tl.dtype):
+        """`x` converted to `dtype` if it is a runtime value of another dtype."""
+        return self.cast(node, x, dtype) if self.is_runtime(x) and \
+            self.dtype_of(x) != dtype else x
 
     # -- which dtypes an operation takes ------------------------------------------------
     def op_dtypes(self, node: ast.AST, op: str, what: str, x) -> tuple[tl.dtype, tl.dtype]:
@@ -370,7 +406,8 @@ class Semantics:
             python_dtype(a if isinstance(a, float) else b)
         scalar_cond = isinstance(cond, Value) and isinstance(cond.type, ScalarType)
         cond = self.coerce(node, cond, None if scalar_cond else shape, tl.int1, what)
-        a, b = (self.coerce(node, x, shape, dtype, what) for x in (a, b))
+        a, b = (self.coerce(node, self.promoted(node, x, dtype), shape, dtype, what)
+                for x in (a, b))
         self.op_dtypes(node, "compute", what, a)
         return self.emit(node, a.type, arith.select, cond.ir, a.ir, b.ir,
                          results=[self.builder.type(a.type)])
