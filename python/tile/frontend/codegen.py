@@ -28,6 +28,7 @@ from .control_flow import ControlFlow, Undefined
 from .elementwise import Elementwise
 from .ir import PtrType, ScalarType, TileType, Value
 from .liveness import exposed_reads, killed
+from .reductions import Reductions
 from .semantics import ArrayArg, Expanded, Semantics, describe
 from .source import KernelSource
 
@@ -74,7 +75,8 @@ class Function:
         self.lines = self.source.source.splitlines()
 
 
-class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Elementwise, ControlFlow):
+class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Reductions, Elementwise,
+                    ControlFlow):
     def __init__(self, kernel: KernelSource, specs: dict[str, ArgSpec], num_warps: int,
                  num_ctas: int = 1):
         self.specs = specs
