@@ -221,3 +221,19 @@ def test_fastest_runs_each_once_then_takes_interleaved_medians(monkeypatch):
     assert rows.fastest({"a": run("a"), "b": run("b")}, medians=medians) == "b"
     assert calls[:2] == ["a", "b"]  # each once before timing (an autotuned kernel tunes)
     assert medians == {"a": 2.0, "b": 1.6}
+
+
+def test_norms_cases_and_rows():
+    names = run.case_names(["norms"], quick=False)
+    assert len(names) == 12 and names[0] == "LayerNorm forward 16384x4096 bf16"
+    assert run.case_names(["norms"], quick=True) == names[:4]
+    result = {"case": "RMSNorm forward 16384x4096 bf16", "kind": "norms", "correct": True,
+              "rel_errors": [2e-3, 3e-3, 1e-3], "vs_torch": 1.5, "vs_copy": 0.95,
+              "vs_compile": 1.02, "GBps": {"tile": 2850.0, "torch": 1900.0,
+                                           "torch.compile": 2794.1, "copy": 3000.0}}
+    lines, failed = run.report([result, dict(result, correct=False, vs_compile=None,
+                                             GBps={"tile": 1.0, "torch": 2.0, "copy": 3.0})])
+    assert lines[2] == ("| RMSNorm forward 16384x4096 bf16 | rel err 3.0e-03 | 2850 GB/s | torch "
+                        "1900, torch.compile 2794 GB/s (copy 3000) | 1.500 × torch, 1.020 × "
+                        "torch.compile (vs copy 0.950) |")
+    assert "WRONG" in lines[3] and failed == ["RMSNorm forward 16384x4096 bf16"]
