@@ -100,8 +100,9 @@ def num_programs(axis):
 
 # -- global memory ---------------------------------------------------------------
 @_builtin
-def load(array, offset, shape, bound=None, multicast=False):
-    """Load a tile from global memory.
+def load(array, offset, shape=None, bound=None, multicast=False, mask=None, other=0):
+    """Load a tile from global memory. The second argument picks the form: an
+    int scalar (1-D), a tuple (N-D view) or a tile (gather).
 
     1-D pointer form, `load(x, start, BLOCK, bound=n)`: the tile
     `x[start : start + BLOCK]` of a 1-D array; elements at `start + i >= bound`
@@ -109,6 +110,22 @@ def load(array, offset, shape, bound=None, multicast=False):
 
     N-D view form, `load(A, (i, j), (BM, BK))`: the BM x BK tile whose first
     element is `A[i, j]`; elements outside the array's sizes read as zero.
+
+    Gather form, `load(x, offsets, mask=m, other=0)`: a tile of the shape of
+    `offsets` (an int32 or int64 tile of any shape) whose element k is the
+    array element at `offsets[k]`. Offsets count elements from the array's
+    first one in memory, as Triton's pointer arithmetic: on a contiguous array
+    the row-major flat index (`rows[:, None] * n + cols[None, :]` in an m x n
+    array); a strided array's element (i, j) is at `i * stride0 + j * stride1`.
+    Nothing is bounds-checked: mask the offsets that may fall outside.
+
+    `mask=` (any form): a boolean tile (a comparison) of the result's shape, or
+    a 1-D one broadcast to it with `[:, None]` / `[None, :]`; where it is
+    false the element is `other` (a number or scalar of the array's dtype;
+    zero by default). A gather reads nothing where the mask is false. The 1-D
+    and view forms still load within their bounds (a masked 1-D load without
+    `bound` within the array's size) and then take `other` where the mask is
+    false: elements outside the array are never read, those inside it may be.
 
     `multicast=True` (a constexpr; view form) promises that every program of
     the cluster (`num_ctas` programs launched together: ids 0..n-1, n..2n-1,
@@ -118,16 +135,57 @@ def load(array, offset, shape, bound=None, multicast=False):
     elsewhere the load is an ordinary one. Breaking the promise gives wrong
     results; the interpreter checks it.
 
-    Shapes are constexpr powers of two; offsets are int32 scalars or constants.
+    Shapes are constexpr powers of two; starts are int32 scalars or constants.
     """
 
 
 @_builtin
-def store(array, offset, value, bound=None):
-    """Store a tile to global memory, in the same two forms as `load`:
-    `store(x, start, v, bound=n)` (1-D) and `store(C, (i, j), c)` (N-D view).
-    Elements outside the bound (1-D) or the array's sizes (view) are not written.
+def store(array, offset, value, bound=None, mask=None):
+    """Store a tile to global memory, in the same three forms as `load`:
+    `store(x, start, v, bound=n)` (1-D), `store(C, (i, j), c)` (N-D view) and
+    `store(x, offsets, v)` (scatter: `v[k]` to the element at `offsets[k]`;
+    two elements with one offset write one of them, which is not defined).
+    Elements outside the bound (1-D) or the array's sizes (view) are not
+    written, nor those where `mask=` (as `load`'s) is false. A masked 1-D or
+    view store is a scatter (one access an element, no TMA or vector stores);
+    the view form takes 1-D and 2-D arrays there.
     The tile's dtype must be the array's: convert with `.to(dtype)` first."""
+
+
+# -- atomics ----------------------------------------------------------------------
+# Each element k of `offsets` (a tile, as a gather's) gets one atomic
+# read-modify-write of the array element at offsets[k] with value[k] (`value` a
+# tile of the offsets' shape and the array's dtype, or a number or scalar
+# broadcast to it); elements with one offset are each applied, in no defined
+# order. They return the old values (zero where `mask` is false); unused,
+# they cost nothing more. `sem` orders this thread's other memory accesses
+# around each atomic: "relaxed", "acquire", "release" or "acq_rel"; `scope` is
+# whom it is atomic and ordered among: "cta", "gpu" or "sys" (constexpr strings).
+@_builtin
+def atomic_add(x, offsets, value, mask=None, sem="acq_rel", scope="gpu"):
+    """x[offsets] += value, atomically; float32, float16, bfloat16, int32, int64."""
+
+
+@_builtin
+def atomic_max(x, offsets, value, mask=None, sem="acq_rel", scope="gpu"):
+    """x[offsets] = maximum(x[offsets], value), atomically; int32, int64 (signed)
+    and float32 (-0 < +0; no NaN)."""
+
+
+@_builtin
+def atomic_min(x, offsets, value, mask=None, sem="acq_rel", scope="gpu"):
+    """x[offsets] = minimum(x[offsets], value), atomically; as `atomic_max`."""
+
+
+@_builtin
+def atomic_xchg(x, offsets, value, mask=None, sem="acq_rel", scope="gpu"):
+    """x[offsets] = value, atomically, returning what was there; int32, int64, float32."""
+
+
+@_builtin
+def atomic_cas(x, offsets, cmp, value, mask=None, sem="acq_rel", scope="gpu"):
+    """x[offsets] = value where x[offsets] == cmp (bit for bit), atomically; the
+    old values (the swap happened where they equal `cmp`); int32, int64, float32."""
 
 
 # -- signals between programs ---------------------------------------------------

@@ -29,4 +29,5 @@ def test_every_builtin_has_an_entry():
     assert len(names) >= 25
     missing = [name for name in names if f"### `tile.{name}(" not in text]
     assert not missing, f"builtins outside a `# -- section --` of language.py: {missing}"
-    assert "### `tile.load(array, offset, shape, bound=None, multicast=False)`" in text
+    assert ("### `tile.load(array, offset, shape=None, bound=None, multicast=False, mask=None, "
+            "other=0)`") in text

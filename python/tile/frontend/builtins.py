@@ -147,7 +147,13 @@ class Builtins:
             return view, [offset], None, type_
         return array.pointer, [offset], bound, array.pointer.type
 
-    def builtin_load(self, node, array, offset, shape, bound=None, multicast=False):
+    def builtin_load(self, node, array, offset, shape=None, bound=None, multicast=False,
+                     mask=None, other=0):
+        if self.is_indexed(offset, mask):  # a gather, or a mask: indexed.py
+            return self.indexed_load(node, array, offset, shape, bound, multicast, mask, other)
+        if shape is None:
+            raise self.error(node, "load needs a shape: load(x, start, BLOCK) or "
+                             "load(A, (i, j), (BM, BN)); a gather's offsets are a tile")
         multicast = self.constexpr_bool(node, multicast, "load's multicast")
         source, offsets, bound, type_ = self.access(node, array, offset, bound, "load")
         what = "load's shape" if isinstance(offset, (tuple, list)) else "load's size"
@@ -163,7 +169,9 @@ class Builtins:
                          source.ir, [o.ir for o in offsets],
                          bound=bound.ir if bound is not None else None, multicast=multicast)
 
-    def builtin_store(self, node, array, offset, value, bound=None):
+    def builtin_store(self, node, array, offset, value, bound=None, mask=None):
+        if self.is_indexed(offset, mask):  # a scatter, or a mask: indexed.py
+            return self.indexed_store(node, array, offset, value, bound, mask)
         target, offsets, bound, type_ = self.access(node, array, offset, bound, "store")
         value = self.tile(node, value, "store's value")
         rank = len(offset) if isinstance(offset, (tuple, list)) else 1

@@ -26,6 +26,7 @@ from . import ir
 from .builtins import Builtins
 from .control_flow import ControlFlow, Undefined
 from .elementwise import Elementwise
+from .indexed import Indexed
 from .ir import PtrType, ScalarType, TileType, Value
 from .liveness import exposed_reads, killed
 from .reductions import Reductions
@@ -75,7 +76,7 @@ class Function:
         self.lines = self.source.source.splitlines()
 
 
-class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Reductions, Elementwise,
+class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, Elementwise,
                     ControlFlow):
     def __init__(self, kernel: KernelSource, specs: dict[str, ArgSpec], num_warps: int,
                  num_ctas: int = 1):

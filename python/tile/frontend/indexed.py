@@ -1,0 +1,274 @@
+"""Gathers, scatters, masks and atomics: the `tile.*` accesses through a tile
+of element offsets, and `mask=` on every load and store.
+
+A mixin of the one visitor (`CodeGenerator`). `builtins.py`'s load and store
+hand a call here when its second argument is a tile of offsets or it has a
+mask; the atomics are `builtin_atomic_*`.
+
+Offsets count elements from the array's first one in memory, as Triton's
+pointer arithmetic does: on a contiguous array, the row-major flat index
+(`i * n + j` in an m x n array); a strided array's element (i, j) is at
+`i * stride0 + j * stride1`. A gather reads nothing where its mask is false.
+
+A masked view or 1-D load is the bounded load (it never reads outside the
+array's sizes or the bound; a 1-D load without a bound is bounded by the
+array's size) and a select of `other` where the mask is false: the fast
+paths (TMA, vector loads) stay. A masked view or 1-D store must not write
+where the mask is false, so it is a scatter to offsets computed from the
+start, the strides and the sizes.
+"""
+from __future__ import annotations
+
+import ast
+
+from mlir.dialects import arith
+
+from .. import language as tl
+from .ir import ScalarType, TileType, Value, literal
+from .semantics import ArrayArg, Expanded, Number, describe
+
+OFFSET_DTYPES = (tl.int32, tl.int64)
+# The spellings of the dialect's memory-semantics and scope enums (TileAttrs.td);
+# which element types each atomic takes is the verifier's rule, reported at the line.
+SEMANTICS = ("relaxed", "acquire", "release", "acq_rel")
+SCOPES = ("cta", "gpu", "sys")
+
+
+class Indexed:
+    # -- dispatch from builtins.py's load/store -------------------------------------
+    def is_indexed(self, offset, mask) -> bool:
+        """Whether a load/store goes through offsets or a mask (this mixin)."""
+        return mask is not None or self.is_offset_tile(offset)
+
+    @staticmethod
+    def is_offset_tile(offset) -> bool:
+        return isinstance(offset, Expanded) or \
+            isinstance(offset, Value) and isinstance(offset.type, TileType)
+
+    def indexed_load(self, node, array, offset, shape, bound, multicast, mask, other):
+        if self.is_offset_tile(offset):
+            return self.gather(node, array, offset, shape, bound, multicast, mask, other)
+        # A view or 1-D load with a mask: the bounded load, then `other` where masked off.
+        array = self.array(node, array, "load's first argument")
+        if bound is None and not isinstance(offset, (tuple, list)) and array.rank == 1:
+            bound = array.sizes[0]  # elements past the end must not be read
+        loaded = self.builtin_load(node, array, offset, shape, bound, multicast)
+        keep = self.mask(node, mask, loaded.type.shape, "load")
+        if keep is None:
+            self.other(node, other, array.dtype)  # still checked
+            return loaded
+        fill = self.coerce(node, self.other(node, other, array.dtype), loaded.type.shape,
+                           array.dtype, "load's other")
+        return self.emit(node, loaded.type, arith.select, keep.ir, loaded.ir, fill.ir,
+                         results=[self.builder.type(loaded.type)])
+
+    def indexed_store(self, node, array, offset, value, bound, mask):
+        array = self.array(node, array, "store's first argument")
+        value = self.tile(node, value, "store's value")
+        if isinstance(offset, (tuple, list)):
+            offsets, inside = self.view_offsets(node, array, offset, value.type.shape)
+        elif self.is_offset_tile(offset):
+            if bound is not None:
+                raise self.error(node, "store: `bound` is for the 1-D form; a scatter's "
+                                 "elements are kept by its mask")
+            offsets, inside = self.offsets(node, offset, "store"), None
+        else:
+            offsets, inside = self.range_offsets(node, array, offset, value.type.shape, bound)
+        keep = self.mask(node, mask, offsets.type.shape, "store")
+        keep = self.both(node, keep, inside)
+        if value.type.dtype != array.dtype:
+            raise self.error(node, f"store of a {value.type} to {describe(array)}: element "
+                             "types differ (convert with .to(dtype) first)")
+        if value.type.shape != offsets.type.shape:
+            raise self.error(node, f"store: the value is a {value.type} but the offsets are a "
+                             f"{offsets.type}; they must have one shape")
+        self.emit(node, None, self.builder.ops.scatter, value.ir, array.pointer.ir, offsets.ir,
+                  mask=keep.ir if keep is not None else None)
+
+    # -- gathers -----------------------------------------------------------------------
+    def gather(self, node, array, offset, shape, bound, multicast, mask, other):
+        array = self.array(node, array, "load's first argument")
+        offsets = self.offsets(node, offset, "load")
+        if shape is not None:
+            raise self.error(node, "load: a gather takes no shape (its tile has the offsets' "
+                             f"shape, {offsets.type.shape}); pass a mask as mask=")
+        if bound is not None:
+            raise self.error(node, "load: `bound` is for the 1-D form; a gather's elements "
+                             "are kept by its mask (mask=)")
+        if multicast is not False:
+            raise self.error(node, "load: multicast is for the view form, not a gather")
+        keep = self.mask(node, mask, offsets.type.shape, "load")
+        fill = self.other(node, other, array.dtype)
+        if keep is None or isinstance(fill, Number) and fill == 0:
+            fill = None  # masked-off elements of a gather are zero without `other`
+        elif isinstance(fill, Number):
+            fill = self.constant(node, fill, ScalarType(array.dtype))
+        result = TileType(offsets.type.shape, array.dtype)
+        b = self.builder
+        return self.emit(node, result, b.ops.gather, b.type(result), array.pointer.ir,
+                         offsets.ir, mask=keep.ir if keep is not None else None,
+                         other=fill.ir if fill is not None else None)
+
+    # -- atomics -------------------------------------------------------------------------
+    def atomic(self, node, kind: str, x, offsets, value, mask, sem, scope):
+        what = f"atomic_{kind}"
+        array = self.array(node, x, f"{what}'s first argument")
+        offsets = self.offsets(node, offsets, what)
+        value = self.operand(node, value, offsets.type.shape, array, f"{what}'s value")
+        keep = self.mask(node, mask, offsets.type.shape, what)
+        b = self.builder
+        return self.emit(node, value.type, b.ops.atomic_rmw, b.attr(f"#tile<atomic_kind {kind}>"),
+                         array.pointer.ir, offsets.ir, value.ir,
+                         mask=keep.ir if keep is not None else None,
+                         **self.ordering(node, sem, scope, what))
+
+    def builtin_atomic_add(self, node, x, offsets, value, mask=None, sem="acq_rel", scope="gpu"):
+        return self.atomic(node, "add", x, offsets, value, mask, sem, scope)
+
+    def builtin_atomic_max(self, node, x, offsets, value, mask=None, sem="acq_rel", scope="gpu"):
+        return self.atomic(node, "max", x, offsets, value, mask, sem, scope)
+
+    def builtin_atomic_min(self, node, x, offsets, value, mask=None, sem="acq_rel", scope="gpu"):
+        return self.atomic(node, "min", x, offsets, value, mask, sem, scope)
+
+    def builtin_atomic_xchg(self, node, x, offsets, value, mask=None, sem="acq_rel",
+                            scope="gpu"):
+        return self.atomic(node, "xchg", x, offsets, value, mask, sem, scope)
+
+    def builtin_atomic_cas(self, node, x, offsets, cmp, value, mask=None, sem="acq_rel",
+                           scope="gpu"):
+        array = self.array(node, x, "atomic_cas's first argument")
+        offsets = self.offsets(node, offsets, "atomic_cas")
+        shape = offsets.type.shape
+        cmp = self.operand(node, cmp, shape, array, "atomic_cas's cmp")
+        value = self.operand(node, value, shape, array, "atomic_cas's value")
+        keep = self.mask(node, mask, shape, "atomic_cas")
+        return self.emit(node, value.type, self.builder.ops.atomic_cas, array.pointer.ir,
+                         offsets.ir, cmp.ir, value.ir,
+                         mask=keep.ir if keep is not None else None,
+                         **self.ordering(node, sem, scope, "atomic_cas"))
+
+    def ordering(self, node, sem, scope, what: str) -> dict:
+        for value, name, allowed in ((sem, "sem", SEMANTICS), (scope, "scope", SCOPES)):
+            if value not in allowed or not isinstance(value, str):
+                raise self.error(node, f"{what}'s {name} must be one of "
+                                 f"{', '.join(repr(a) for a in allowed)}, got {describe(value)}")
+        return {"sem": self.builder.attr(f"#tile<sem {sem}>"),
+                "scope": self.builder.attr(f"#tile<scope {scope}>")}
+
+    # -- operands ------------------------------------------------------------------------
+    def offsets(self, node, offset, what: str) -> Value:
+        """The offsets tile: int32 or int64 (int8/int16 widen to int32)."""
+        if isinstance(offset, Expanded):
+            raise self.error(node, f"{what}'s offsets are {offset}, a broadcast with no shape "
+                             "of its own; combine it with the other dimension first "
+                             "(rows[:, None] * n + cols[None, :])")
+        if not isinstance(offset, Value) or not isinstance(offset.type, TileType):
+            raise self.error(node, f"{what}'s offsets must be an int32 or int64 tile, got "
+                             f"{describe(offset)}")
+        dtype = offset.type.dtype
+        if dtype.is_float or dtype == tl.int1:
+            raise self.error(node, f"{what}'s offsets must be an int32 or int64 tile (element "
+                             f"offsets into the array), got {offset.type}")
+        return offset if dtype in OFFSET_DTYPES else self.cast(node, offset, tl.int32)
+
+    def mask(self, node, mask, shape: tuple[int, ...], what: str) -> Value | None:
+        """The mask as an i1 tile of `shape` (None: every element)."""
+        if mask is None or mask is True:
+            return None
+        if mask is False:
+            return self.constant(node, False, TileType(shape, tl.int1))
+        if not self.is_runtime(mask) or self.dtype_of(mask) != tl.int1:
+            raise self.error(node, f"{what}'s mask must be a boolean tile (a comparison), "
+                             f"got {describe(mask)}")
+        if not self.broadcasts(mask, shape):
+            raise self.error(node, f"{what}'s mask is {describe(mask)} but the tile is "
+                             f"{TileType(shape, tl.int1)}: the mask must have its shape "
+                             "(or broadcast to it with [:, None] / [None, :])")
+        return self.coerce(node, mask, shape, tl.int1, f"{what}'s mask")
+
+    @staticmethod
+    def broadcasts(x, shape: tuple[int, ...]) -> bool:
+        """Whether a runtime value broadcasts to a tile of `shape`."""
+        if isinstance(x, Expanded):
+            return len(shape) == 2 and shape[1 - x.dim] == x.value.type.shape[0]
+        return isinstance(x.type, ScalarType) or x.type.shape == shape
+
+    def other(self, node, other, dtype: tl.dtype):
+        """`other` as a number of `dtype` or a scalar Value of it."""
+        if isinstance(other, Number):
+            try:
+                return literal(other, dtype)
+            except ValueError as e:
+                raise self.error(node, f"load's other {other!r} cannot be {dtype.name}, the "
+                                 f"array's element type: {e}") from None
+        if isinstance(other, Value) and isinstance(other.type, ScalarType):
+            if other.type.dtype != dtype:
+                raise self.error(node, f"load's other is {describe(other)} but the array holds "
+                                 f"{dtype.name} (convert with .to(dtype) first)")
+            return other
+        raise self.error(node, f"load's other must be a number or a scalar of {dtype.name}, "
+                         f"got {describe(other)}")
+
+    def operand(self, node, value, shape, array: ArrayArg, what: str) -> Value:
+        """An atomic's value (or cmp) as a tile of `shape` and the array's dtype."""
+        if self.is_runtime(value) and self.dtype_of(value) != array.dtype:
+            raise self.error(node, f"{what} is {describe(value)} but {describe(array)} holds "
+                             f"{array.dtype.name} (convert with .to(dtype) first)")
+        if self.is_runtime(value) and not self.broadcasts(value, shape):
+            raise self.error(node, f"{what} is {describe(value)} but the offsets' shape is "
+                             f"{shape}: it must have that shape (or broadcast to it)")
+        if isinstance(value, Number):
+            try:
+                literal(value, array.dtype)
+            except ValueError as e:
+                raise self.error(node, f"{what} {value!r} cannot be {array.dtype.name}: "
+                                 f"{e}") from None
+        return self.coerce(node, value, shape, array.dtype, what)
+
+    # -- offsets of the view and 1-D forms --------------------------------------------------
+    def both(self, node, a: Value | None, b: Value | None) -> Value | None:
+        if a is None or b is None:
+            return a if b is None else b
+        return self.binary(node, ast.BitAnd(), a, b)
+
+    def range_offsets(self, node, array: ArrayArg, start, shape, bound):
+        """A 1-D store's offsets (start + i, times the stride) and which are inside the bound."""
+        if array.rank != 1:
+            raise self.error(node, f"store: the 1-D form needs a 1-D array, got "
+                             f"{describe(array)}; pass one offset per dimension")
+        if len(shape) != 1:
+            raise self.error(node, f"store of a {len(shape)}-D tile with one offset")
+        start = self.int32(node, start, "store's offset")
+        index = self.binary(node, ast.Add(), self.builtin_arange(node, shape[0]), start)
+        inside = None
+        if bound is not None:
+            inside = self.compare(node, ast.Lt(), index, self.int32(node, bound, "store's bound"))
+        elif isinstance(array.strides[0], Value):  # as the strided form: within the size
+            inside = self.compare(node, ast.Lt(), index, array.sizes[0])
+        return self.scaled(node, index, array.strides[0]), inside
+
+    def view_offsets(self, node, array: ArrayArg, start, shape):
+        """A 2-D view store's offsets and which elements are inside the array's sizes."""
+        if len(start) != array.rank:
+            raise self.error(node, f"store: {describe(array)} needs {array.rank} offsets, "
+                             f"got {len(start)}")
+        if array.rank > 2 or len(shape) != array.rank:
+            raise self.error(node, f"store: a masked store takes a 1-D or 2-D view of the "
+                             f"tile's rank; got a {shape} tile and {describe(array)}")
+        offsets, inside = None, None
+        for d, s in enumerate(start):
+            index = self.binary(node, ast.Add(), self.builtin_arange(node, shape[d]),
+                                self.int32(node, s, f"store's offset {d}"))
+            ok = self.compare(node, ast.Lt(), index, array.sizes[d])
+            scaled = self.scaled(node, index, array.strides[d])
+            if array.rank == 2:
+                ok, scaled = Expanded(ok, 1 - d), Expanded(scaled, 1 - d)
+            offsets = scaled if offsets is None else self.binary(node, ast.Add(), offsets, scaled)
+            inside = ok if inside is None else self.binary(node, ast.BitAnd(), inside, ok)
+        return offsets, inside
+
+    def scaled(self, node, index: Value, stride) -> Value:
+        """index * stride (a stride specialized to 1 is the constant 1)."""
+        return index if stride == 1 and not isinstance(stride, Value) else \
+            self.binary(node, ast.Mult(), index, stride)
