@@ -1,5 +1,6 @@
-"""examples/embedding.py and examples/split_k.py: on the interpreter against numpy
-(ragged shapes, repeated token ids), compiled to PTX, and on a GPU against torch."""
+"""examples/embedding.py, examples/split_k.py and examples/histogram.py: on the
+interpreter against numpy (ragged shapes, repeated token ids, values on the bins'
+edges and outside them), compiled to PTX, and on a GPU against torch."""
 import os
 import sys
 
@@ -12,6 +13,7 @@ from tile.compiler import find_ptxas
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
 from embedding import BLOCKS as EMB, embedding_backward, embedding_forward  # noqa: E402
 from embedding import grid as emb_grid  # noqa: E402
+from histogram import BLOCK as HIST_BLOCK, bins_of, histogram  # noqa: E402
 from split_k import BLOCKS as SPLIT, gemm_split_k  # noqa: E402
 from split_k import grid as split_grid  # noqa: E402
 
@@ -43,11 +45,22 @@ def test_split_k_on_the_interpreter(M, N, K):
     assert np.array_equal(c, a.astype(np.float32) @ b.astype(np.float32))
 
 
+@pytest.mark.parametrize("n,nbins", [(1, 4), (3000, 7), (2048, 1024)])
+def test_histogram_on_the_interpreter(n, nbins):
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal(n) * 2).astype(np.float32)
+    x[:3] = [-1.0, 1.0, np.nan][:n]
+    hist = np.zeros(nbins, np.int32)
+    histogram[(-(-n // HIST_BLOCK),)].interpret(x, hist, -1.0, 1.0, BLOCK=HIST_BLOCK)
+    assert np.array_equal(hist, np.bincount(bins_of(x, nbins, -1.0, 1.0), minlength=nbins))
+
+
 @pytest.mark.parametrize("kernel,args,blocks", [
     (embedding_forward, ("*i32:16", "*f32[2]:16", "*f32[2]:16"), EMB),
     (embedding_backward, ("*i32:16", "*f32[2]:16", "*f32[2]:16"), EMB),
-    (gemm_split_k, ("*bf16[2]:16", "*bf16[2]:16", "*f32[2]:16"), SPLIT)],
-    ids=["embedding_forward", "embedding_backward", "split_k"])
+    (gemm_split_k, ("*bf16[2]:16", "*bf16[2]:16", "*f32[2]:16"), SPLIT),
+    (histogram, ("*f32:16", "*i32:16", 0.0, 1.0), dict(BLOCK=HIST_BLOCK))],
+    ids=["embedding_forward", "embedding_backward", "split_k", "histogram"])
 def test_examples_compile(kernel, args, blocks):
     compiled = kernel.compile(*args, **blocks)
     if kernel is not embedding_forward:
@@ -86,3 +99,20 @@ def test_gpu_split_k_matches_torch(M, N, K):
     c = torch.zeros(M, N, device="cuda")
     gemm_split_k[split_grid(M, N)](a, b, c, **SPLIT)
     torch.testing.assert_close(c, a.float() @ b.float(), rtol=1e-3, atol=1e-2)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("n,nbins", [(10_000_000, 256), (1000, 3), (1 << 20, 4096)])
+def test_gpu_histogram_matches_torch(n, nbins):
+    import torch
+    torch.manual_seed(n)
+    x = torch.randn(n, device="cuda") * 2
+    x[:3] = torch.tensor([-3.0, 3.0, float("nan")])
+    hist = torch.zeros(nbins, device="cuda", dtype=torch.int32)
+    histogram[(-(-n // HIST_BLOCK),)](x, hist, -3.0, 3.0, BLOCK=HIST_BLOCK)
+    # The kernel's bins, computed by torch in the same f32 steps (torch.histc may
+    # put a value on a bin's edge in the other bin).
+    inside = x[(x >= -3.0) & (x <= 3.0)]
+    scale = torch.tensor(nbins, dtype=torch.float32) / torch.tensor(6.0)
+    bins = ((inside + 3.0) * scale.item()).int().clamp(max=nbins - 1)
+    assert torch.equal(hist, torch.bincount(bins, minlength=nbins).int())
