@@ -23,8 +23,13 @@ Besides these functions, kernels use Python itself:
 - `for i in range(start, stop, step)` becomes a loop (`scf.for`); names rebound
   in the body and read later are carried from one iteration to the next.
   `if` and `while` on runtime booleans become `scf.if` / `scf.while`; `if` on
-  constexprs is decided at compile time. Other `@tile.jit` functions can be
-  called: they are inlined, and may return values; a function that calls
+  constexprs is decided at compile time. `break` and `continue` work in both
+  loops and `return` anywhere, also inside runtime `if`s and loops: they become
+  flags: a loop that may break or return becomes an `scf.while`, and what
+  follows an exit runs under an `scf.if`. Neither is software-pipelined, so a
+  `tile.mma` in them does not compile (an error at the mma). Other `@tile.jit`
+  functions can be called: they are inlined, and may return values (one type
+  on every path, and a value on every path if on any); a function that calls
   itself, directly or through others, is an error at the call closing the cycle.
 """
 from __future__ import annotations

@@ -25,6 +25,8 @@ from ..signature import ArgSpec, params_of
 from . import ir
 from .builtins import Builtins
 from .control_flow import ControlFlow, Undefined
+from .debugging import Debugging
+from .early_exit import lower_early_exits
 from .elementwise import Elementwise
 from .indexed import Indexed
 from .ir import PtrType, ScalarType, TileType, Value
@@ -68,7 +70,6 @@ class Function:
     is_kernel: bool
     lines: list[str] = field(init=False)
     frames: list[Frame] = field(default_factory=list)
-    regions: int = 0  # depth inside runtime if/loop bodies, where `return` cannot go
     returned: bool = False
     return_value: Any = None
 
@@ -77,7 +78,7 @@ class Function:
 
 
 class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, Elementwise,
-                    ControlFlow):
+                    ControlFlow, Debugging):
     def __init__(self, kernel: KernelSource, specs: dict[str, ArgSpec], num_warps: int,
                  num_ctas: int = 1):
         self.specs = specs
@@ -168,6 +169,7 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
                     self.loc(arg))
             else:
                 self.fn.scope[arg.arg] = values[("value", -1)]
+        lower_early_exits(fn, True, self.error)
         self.visit_block(fn.body)
         return self.builder.finish(self.loc(fn))
 
@@ -193,12 +195,9 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
         return live
 
     def in_region(self, stmts: list[ast.stmt], rerun_reads: frozenset[str] = frozenset()):
-        """Visits the body of a runtime if/loop (where `return` cannot go)."""
-        self.fn.regions += 1
-        try:
-            self.visit_block(stmts, rerun_reads)
-        finally:
-            self.fn.regions -= 1
+        """Visits the body of a runtime if/loop (early exits in it are flags by now:
+        early_exit.py)."""
+        self.visit_block(stmts, rerun_reads)
 
     # -- simple statements -------------------------------------------------------
     def visit_Expr(self, node: ast.Expr):
@@ -209,18 +208,16 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
     def visit_Pass(self, node: ast.Pass):
         pass
 
+    # break, continue and a return inside if/loops became flags (early_exit.py)
     def visit_Break(self, node: ast.Break):
-        raise self.error(node, "`break` is not supported in tile kernels")
+        raise self.error(node, "`break` outside a loop")
 
     def visit_Continue(self, node: ast.Continue):
-        raise self.error(node, "`continue` is not supported in tile kernels")
+        raise self.error(node, "`continue` outside a loop")
 
     def visit_Return(self, node: ast.Return):
         if self.fn.is_kernel and node.value is not None:
             raise self.error(node, "a tile kernel cannot return a value; store results instead")
-        if self.fn.regions:
-            raise self.error(node, "`return` inside a runtime `if` or loop is not supported; "
-                             "assign the result to a name and return it at the end")
         self.fn.return_value = self.visit(node.value) if node.value is not None else None
         self.fn.returned = True
 
@@ -258,8 +255,7 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
         test = self.visit(node.test)
         self.no_arrays(node.test, "an assert's condition", test)
         if self.is_runtime(test):
-            raise self.error(node, "assert needs a constexpr condition (runtime asserts are "
-                             "not supported)")
+            return self.runtime_assert(node, test)  # a device assert (debugging.py)
         if not test:
             msg = self.visit(node.msg) if node.msg is not None else None
             raise self.error(node, f"assertion failed{': ' + str(msg) if msg else ''}")
@@ -483,6 +479,7 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
             fndef = self.parse(callee.source)
             if fndef.args.vararg or fndef.args.kwarg:
                 raise self.error(fndef, "@tile.jit functions cannot take *args or **kwargs")
+            lower_early_exits(fndef, False, self.error)
             self.visit_block(fndef.body)
             return self.fn.return_value
         except CompilationError as e:

@@ -17,6 +17,7 @@ from mlir import ir as mlir_ir
 from mlir.dialects import scf
 
 from .. import language as tl
+from .early_exit import counted_loop, is_return_value, shown
 from .ir import ScalarType, TileType, Value
 from .liveness import assigned, exposed_reads
 from .semantics import Number, describe
@@ -27,6 +28,14 @@ class Undefined:
     """A name Python would bind but the kernel cannot use here; `reason` says why."""
 
     reason: str
+
+
+class _Retype(Exception):
+    """A loop gave a return value (None before it) a type: built again with the
+    value typed from the start (a zero that no path returns)."""
+
+    def __init__(self, types: dict):
+        self.types = types
 
 
 class ControlFlow:
@@ -74,6 +83,10 @@ class ControlFlow:
                 before[name] = Undefined(f"'{name}' is not defined after the `if` at line "
                                          f"{self.loc(node).line}")
                 continue
+            if is_return_value(name) and (then is None) != (other is None):
+                # One branch returned, the other not yet: its value is never returned.
+                then, other = (self.unreturned(node, other) if then is None else then,
+                               self.unreturned(node, then) if other is None else other)
             if then is other or not self.is_runtime(then) and not self.is_runtime(other) \
                     and type(then) is type(other) and then == other:
                 before[name] = then
@@ -81,10 +94,14 @@ class ControlFlow:
             for v in (then, other):
                 if not isinstance(v, (Value, *Number)) or isinstance(v, Value) and \
                         not isinstance(v.type, (ScalarType, TileType)):
-                    raise self.error(node, f"'{name}' is {describe(v)} in a branch of this "
+                    raise self.error(node, f"{shown(name)} is {describe(v)} in a branch of this "
                                      "runtime `if`; only numbers, scalars and tiles can "
                                      "differ between branches")
             if isinstance(then, Value) and isinstance(other, Value) and then.type != other.type:
+                if is_return_value(name):
+                    raise self.error(node, f"this function returns {then.type} on one path and "
+                                     f"{other.type} on another; every `return` must give one "
+                                     "type")
                 raise self.error(node, f"'{name}' is {then.type} in the `if` branch and "
                                  f"{other.type} in the `else` branch; both must have one type")
             then, other = self.unify(node, f"'{name}' after the `if`", [then, other])
@@ -104,6 +121,12 @@ class ControlFlow:
         scratch.operation.erase()
         for name, value, type_ in zip(names, op.results, types):
             before[name] = Value(value, type_)
+
+    def unreturned(self, node: ast.AST, like):
+        """A stand-in of `like`'s type for a return value not set on a path."""
+        if isinstance(like, Value) and isinstance(like.type, (ScalarType, TileType)):
+            return self.constant(node, 0, like.type)
+        return type(like)(0) if isinstance(like, Number) else None
 
     @staticmethod
     def in_definition_order(names, scope: dict) -> list[str]:
@@ -152,9 +175,17 @@ class ControlFlow:
                                     f"'{name}'")
             if not isinstance(value, Value) or value.type != type_:
                 got = value.reason if isinstance(value, Undefined) else describe(value)
+                if is_return_value(name):
+                    raise self.error(where, f"this function returns {type_} and {got}; every "
+                                     "`return` must give one type")
                 raise self.error(where, f"'{name}' is {type_} before the {what} and {got} at "
                                  f"the end of its body; a loop-carried value must keep its type")
             values.append(value)
+        retype = {name: self.fn.scope[name].type for name, before in fixed.items()
+                  if is_return_value(name) and before is None and
+                  isinstance(self.fn.scope.get(name), Value)}
+        if retype:
+            raise _Retype(retype)
         for name, before in fixed.items():
             if self.fn.scope.get(name) is not before:
                 raise self.error(self.last_assignment(body, name) or node,
@@ -199,6 +230,14 @@ class ControlFlow:
         lb, ub, st = (self.int32(it, v, f"range's {w}")
                       for v, w in zip((start, stop, step), ("start", "stop", "step")))
         index = node.target.id
+        if getattr(node, "exit_flags", None):  # may break or return: a while (early_exit.py)
+            where = f"{node.lineno}:{node.col_offset}"
+            names = [f"<{w} {where}>" for w in ("counter", "stop", "step")]
+            self.fn.scope.update(zip(names, (lb, ub, st)))
+            self.visit_While(counted_loop(node, *names), "loop")
+            self.fn.scope[index] = Undefined(f"the loop index '{index}' is only defined inside "
+                                             f"the loop at line {self.loc(node).line}")
+            return
         loop_reads = frozenset(exposed_reads(node.body))
         names, fixed = self.carried(node, node.body, self.live_after() | loop_reads, {index})
         before = dict(self.fn.scope)
@@ -220,9 +259,21 @@ class ControlFlow:
         self.fn.scope[index] = Undefined(f"the loop index '{index}' is only defined inside "
                                          f"the loop at line {loc.line}")
 
-    def visit_While(self, node: ast.While):
+    def visit_While(self, node: ast.While, what: str = "`while` loop"):
         if node.orelse:
             raise self.error(node, "`while ... else` is not supported")
+        while True:
+            scope, depth = dict(self.fn.scope), self.builder.depth
+            try:
+                return self.build_while(node, what)
+            except _Retype as e:  # drop this try: its ops, scope and open blocks
+                self.builder.close_to(depth)
+                e.loop.erase()
+                self.fn.scope = scope
+                for name, type_ in e.types.items():
+                    scope[name] = self.constant(node, 0, type_)
+
+    def build_while(self, node: ast.While, what: str):
         test_reads = {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}
         loop_reads = frozenset(exposed_reads(node.body) | test_reads)
         names, fixed = self.carried(node, node.body, self.live_after() | loop_reads)
@@ -232,6 +283,16 @@ class ControlFlow:
         b, loc = self.builder, self.loc(node)
         ir_types = [b.type(t) for t in types]
         loop = scf.WhileOp(ir_types, [v.ir for v in inits], loc=b.at(loc), ip=b.ip)
+        try:
+            self.while_regions(node, what, loop, names, fixed, before, types, ir_types,
+                               loop_reads)
+        except _Retype as e:
+            e.loop = loop.operation
+            raise
+
+    def while_regions(self, node, what, loop, names, fixed, before, types, ir_types,
+                      loop_reads):
+        b, loc = self.builder, self.loc(node)
         arg_locs = [b.at(loc)] * len(types)
         # Before region: the condition, on the carried values.
         check = loop.regions[0].blocks.append(*ir_types, arg_locs=arg_locs)
@@ -251,8 +312,8 @@ class ControlFlow:
         self.fn.scope.update(zip(names, body_args))
         b.push_block(body)
         self.in_region(node.body, loop_reads)
-        yields = self.loop_yields(node, node.body, names, types, fixed, "`while` loop")
+        yields = self.loop_yields(node, node.body, names, types, fixed, what)
         scf.YieldOp([v.ir for v in yields], loc=b.at(loc), ip=b.ip)
         b.pop_block()
         results = [Value(r, t) for r, t in zip(loop.results, types)]
-        self.end_loop(node.body, before, names, results, fixed, loc.line, "`while` loop")
+        self.end_loop(node.body, before, names, results, fixed, loc.line, what)

@@ -232,6 +232,14 @@ class Builder:
     def pop_block(self) -> None:
         self._points.pop()
 
+    @property
+    def depth(self) -> int:
+        """How many blocks are open (to close those a failed build left open)."""
+        return len(self._points)
+
+    def close_to(self, depth: int) -> None:
+        del self._points[depth:]
+
     # -- the function -------------------------------------------------------------
     def function(self, name: str, args: list[Argument], attrs: dict[str, ir.Attribute],
                  loc: Location) -> list[ir.Value]:
