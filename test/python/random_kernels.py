@@ -3,7 +3,7 @@
 `generate_case(seed, index)` builds one kernel deterministically from
 a `random.Random` seeded by both: its source text, grid, constexprs, inputs, the
 outputs to compare (poisoned, so unwritten elements show) and per-output
-tolerances. Two families:
+tolerances. Three families:
 - "tree": a random expression tree over 1-D and 2-D tiles (loads with `bound=`
   and view loads of ragged arrays, zeros/full/arange, + - * / maximum minimum,
   where on comparisons of exact values, exp/exp2/log/sqrt on safe ranges, casts,
@@ -14,7 +14,11 @@ tolerances. Two families:
   each value's interval so that no op overflows or leaves its domain.
 - "decode": the flash-decoding pattern (size-1 rows, q[None, :] * k, running
   max and sum, acc * alpha[:, None] + pv[None, :]) with random sizes.
-The tree family is in random_tree_kernels.py; compiling and interpreting cases, in
+- "indexed": gathers through random index arrays (masked-off indices far
+  outside the source), masked view and 1-D loads with `other`, masked and
+  scattered stores, and order-independent atomics into a histogram.
+The tree family is in random_tree_kernels.py, the indexed one in
+random_indexed_kernels.py; compiling and interpreting cases, in
 worker processes, in random_kernel_runner.py.
 """
 
@@ -203,8 +207,12 @@ def decode_case(index: int, rng: random.Random) -> Case:
 def generate_case(seed: int, index: int) -> Case:
     """Case `index` of the stream for `seed`: the same on every machine and process."""
     rng = random.Random(seed * 1_000_003 + index)
-    if rng.random() < 0.12:
+    family = rng.random()
+    if family < 0.12:
         return decode_case(index, rng)
+    if family < 0.24:
+        from random_indexed_kernels import indexed_case  # it imports this module
+        return indexed_case(index, rng)
     from random_tree_kernels import tree_case  # it imports this module
     return tree_case(index, rng)
 
