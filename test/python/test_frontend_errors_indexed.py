@@ -122,8 +122,8 @@ CASES = {
                     "1-D array 'x' of float32 holds float32", (VEC,)),
     "value shape": (atomic_value_shape, "the offsets' shape is (128,)", (VEC,)),
     "int array": (atomic_value_constant, "atomic_add's value 0.5 cannot be int32", (IVEC,)),
-    "scatter shape": (scatter_shape, "the value is a tile[256] of float32 but the offsets are",
-                      (VEC,)),
+    "scatter shape": (scatter_shape, "store's value is tile[256] of float32 but the offsets' "
+                      "shape is (128,)", (VEC,)),
     "3-D": (masked_3d_store, "a masked store takes a 1-D or 2-D view", ("*f32[3]:16",)),
 }
 

@@ -69,6 +69,28 @@ def test_scatter_writes_only_where_masked_on():
 
 
 @tile.jit
+def scatter_constant(out, idx, B: tile.constexpr):
+    i = tile.load(idx, 0, B)
+    tile.store(out, i, -1.5, mask=i >= 0)  # a number is stored to every offset
+
+
+@tile.jit
+def other_negative_zero(x, out, B: tile.constexpr):
+    k = tile.arange(B)
+    tile.store(out, 0, tile.load(x, k, mask=k % 2 == 0, other=-0.0))
+
+
+def test_scatter_of_a_number_and_other_negative_zero():
+    idx = np.array([0, 2, -2, -7] * 32, np.int32)
+    out = np.zeros(8, np.float32)
+    scatter_constant[(1,)].interpret(out, idx, B=128)
+    assert out.tolist() == [-1.5, 0, -1.5, 0, 0, 0, 0, 0]
+    x, got = np.ones(128, np.float32), np.ones(128, np.float32)
+    other_negative_zero[(1,)].interpret(x, got, B=128)
+    assert (got[::2] == 1).all() and (got[1::2] == 0).all() and np.signbit(got[1::2]).all()
+
+
+@tile.jit
 def masked_view(A, C, BM: tile.constexpr, BN: tile.constexpr):
     i = tile.program_id(0) * BM
     rows = i + tile.arange(BM)
@@ -193,6 +215,8 @@ COMPILED = {
     "gather_rows_i64": (gather_rows, (MAT, "*i32:16", MAT), dict(BT=32, BD=32, WIDE=True)),
     "scatter_1d": (scatter_1d, (VEC, "*i32:16", VEC, "i32"), dict(B=128)),
     "masked_view": (masked_view, (MAT, MAT), dict(BM=32, BN=8)),
+    "scatter_constant": (scatter_constant, (VEC, "*i32:16"), dict(B=128)),
+    "other_negative_zero": (other_negative_zero, (VEC, VEC), dict(B=128)),
     "masked_1d": (masked_1d, ("*i32:16", "*i32:16", "i32"), dict(B=128)),
     "histogram": (histogram, ("*i32:16",) * 3 + ("i32",), dict(B=128)),
     "extremes": (extremes, ("*i32:16", VEC, VEC, VEC), dict(B=128)),
@@ -239,6 +263,13 @@ def test_gpu_gather_scatter_and_masks_match_torch():
     keep = torch.arange(100, device="cuda") % 3 != 0
     assert torch.equal(base[::4], torch.where(keep, x[:100] * 2, 0.0))
     assert not base.view(100, 4)[:, 1:].any()
+    out = torch.zeros(8, device="cuda")
+    idx = torch.tensor([0, 2, -2, -7] * 32, device="cuda", dtype=torch.int32)
+    scatter_constant[(1,)](out, idx, B=128)
+    assert out.tolist() == [-1.5, 0, -1.5, 0, 0, 0, 0, 0]
+    got = torch.ones(128, device="cuda")
+    other_negative_zero[(1,)](torch.ones(128, device="cuda"), got, B=128)
+    assert (got[::2] == 1).all() and torch.signbit(got[1::2]).all() and not got[1::2].any()
 
 
 @pytest.mark.gpu

@@ -20,6 +20,7 @@ start, the strides and the sizes.
 from __future__ import annotations
 
 import ast
+import math
 
 from mlir.dialects import arith
 
@@ -64,24 +65,27 @@ class Indexed:
 
     def indexed_store(self, node, array, offset, value, bound, mask):
         array = self.array(node, array, "store's first argument")
-        value = self.tile(node, value, "store's value")
-        if isinstance(offset, (tuple, list)):
-            offsets, inside = self.view_offsets(node, array, offset, value.type.shape)
-        elif self.is_offset_tile(offset):
+        if self.is_offset_tile(offset):
             if bound is not None:
                 raise self.error(node, "store: `bound` is for the 1-D form; a scatter's "
                                  "elements are kept by its mask")
-            offsets, inside = self.offsets(node, offset, "store"), None
+            offsets = self.offsets(node, offset, "store")
+            # A number or scalar is stored to every offset, as Triton's tl.store.
+            value = self.operand(node, value, offsets.type.shape, array, "store's value")
+            return self.scatter(node, array, offsets, value, mask, None)
+        value = self.tile(node, value, "store's value")
+        if isinstance(offset, (tuple, list)):
+            offsets, inside = self.view_offsets(node, array, offset, value.type.shape)
         else:
             offsets, inside = self.range_offsets(node, array, offset, value.type.shape, bound)
-        keep = self.mask(node, mask, offsets.type.shape, "store")
-        keep = self.both(node, keep, inside)
         if value.type.dtype != array.dtype:
             raise self.error(node, f"store of a {value.type} to {describe(array)}: element "
                              "types differ (convert with .to(dtype) first)")
-        if value.type.shape != offsets.type.shape:
-            raise self.error(node, f"store: the value is a {value.type} but the offsets are a "
-                             f"{offsets.type}; they must have one shape")
+        return self.scatter(node, array, offsets, value, mask, inside)
+
+    def scatter(self, node, array: ArrayArg, offsets: Value, value: Value, mask, inside):
+        """value[k] to the element at offsets[k] where the mask and `inside` hold."""
+        keep = self.both(node, self.mask(node, mask, offsets.type.shape, "store"), inside)
         self.emit(node, None, self.builder.ops.scatter, value.ir, array.pointer.ir, offsets.ir,
                   mask=keep.ir if keep is not None else None)
 
@@ -99,8 +103,9 @@ class Indexed:
             raise self.error(node, "load: multicast is for the view form, not a gather")
         keep = self.mask(node, mask, offsets.type.shape, "load")
         fill = self.other(node, other, array.dtype)
-        if keep is None or isinstance(fill, Number) and fill == 0:
-            fill = None  # masked-off elements of a gather are zero without `other`
+        if keep is None or isinstance(fill, Number) and fill == 0 and \
+                math.copysign(1, fill) > 0:
+            fill = None  # masked-off elements of a gather are +0 without `other`
         elif isinstance(fill, Number):
             fill = self.constant(node, fill, ScalarType(array.dtype))
         result = TileType(offsets.type.shape, array.dtype)
