@@ -2,7 +2,8 @@
 backward: grad_weight[ids[t], :] += grad_out[t, :] (a scatter-add; a token id that
 appears several times adds each of its rows, so the adds are atomic).
 
-Each program takes BT tokens and BD columns. With a GPU it runs both against
+Each program takes BT tokens and BD columns; the ids are int32 or int64 (then the
+offsets are int64 too). With a GPU it runs both against
 torch; otherwise on the CPU interpreter against numpy.
 """
 import sys
@@ -52,7 +53,7 @@ def main() -> int:
     import torch
     vocab, dim, n_tokens = 50_000, 1000, 4096
     weight = torch.randn(vocab, dim, device="cuda")
-    ids = torch.randint(0, vocab, (n_tokens,), device="cuda", dtype=torch.int32)
+    ids = torch.randint(0, vocab, (n_tokens,), device="cuda")  # int64, as torch makes them
     ids[::7] = ids[0]  # repeated tokens: their gradients add up in one row
     out = torch.empty(n_tokens, dim, device="cuda")
     embedding_forward[grid(n_tokens, dim)](ids, weight, out, **BLOCKS)

@@ -18,11 +18,12 @@ from split_k import BLOCKS as SPLIT, gemm_split_k  # noqa: E402
 from split_k import grid as split_grid  # noqa: E402
 
 
-@pytest.mark.parametrize("vocab,dim,n_tokens", [(64, 128, 32), (300, 200, 100), (7, 33, 45)])
-def test_embedding_on_the_interpreter(vocab, dim, n_tokens):
+@pytest.mark.parametrize("vocab,dim,n_tokens,id_dtype", [
+    (64, 128, 32, np.int32), (300, 200, 100, np.int64), (7, 33, 45, np.int32)])
+def test_embedding_on_the_interpreter(vocab, dim, n_tokens, id_dtype):
     rng = np.random.default_rng(vocab)
     weight = rng.standard_normal((vocab, dim)).astype(np.float32)
-    ids = rng.integers(0, vocab, n_tokens).astype(np.int32)
+    ids = rng.integers(0, vocab, n_tokens).astype(id_dtype)  # int64: torch's default
     ids[: n_tokens // 2] = ids[0]  # half the tokens are one id: many adds to one row
     out = np.zeros((n_tokens, dim), np.float32)
     embedding_forward[emb_grid(n_tokens, dim)].interpret(ids, weight, out, **EMB)
@@ -57,10 +58,12 @@ def test_histogram_on_the_interpreter(n, nbins):
 
 @pytest.mark.parametrize("kernel,args,blocks", [
     (embedding_forward, ("*i32:16", "*f32[2]:16", "*f32[2]:16"), EMB),
-    (embedding_backward, ("*i32:16", "*f32[2]:16", "*f32[2]:16"), EMB),
+    (embedding_forward, ("*i64:16", "*f32[2]:16", "*f32[2]:16"), EMB),
+    (embedding_backward, ("*i64:16", "*f32[2]:16", "*f32[2]:16"), EMB),
     (gemm_split_k, ("*bf16[2]:16", "*bf16[2]:16", "*f32[2]:16"), SPLIT),
     (histogram, ("*f32:16", "*i32:16", 0.0, 1.0), dict(BLOCK=HIST_BLOCK))],
-    ids=["embedding_forward", "embedding_backward", "split_k", "histogram"])
+    ids=["embedding_forward", "embedding_forward_i64", "embedding_backward_i64", "split_k",
+         "histogram"])
 def test_examples_compile(kernel, args, blocks):
     compiled = kernel.compile(*args, **blocks)
     if kernel is not embedding_forward:
@@ -70,13 +73,13 @@ def test_examples_compile(kernel, args, blocks):
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("vocab,dim,n_tokens", [(50_000, 1000, 4096), (32_000, 4096, 512),
-                                                (17, 96, 1000)])
-def test_gpu_embedding_matches_torch(vocab, dim, n_tokens):
+@pytest.mark.parametrize("vocab,dim,n_tokens,id_dtype", [
+    (50_000, 1000, 4096, "int64"), (32_000, 4096, 512, "int32"), (17, 96, 1000, "int64")])
+def test_gpu_embedding_matches_torch(vocab, dim, n_tokens, id_dtype):
     import torch
     torch.manual_seed(vocab)
     weight = torch.randn(vocab, dim, device="cuda")
-    ids = torch.randint(0, vocab, (n_tokens,), device="cuda", dtype=torch.int32)
+    ids = torch.randint(0, vocab, (n_tokens,), device="cuda", dtype=getattr(torch, id_dtype))
     ids[::5] = ids[0]
     out = torch.empty(n_tokens, dim, device="cuda")
     embedding_forward[emb_grid(n_tokens, dim)](ids, weight, out, **EMB)

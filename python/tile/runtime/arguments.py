@@ -335,7 +335,7 @@ def _as_host_array(value, name: str) -> DeviceArray:
                              "on CPU arrays (pass a CPU tensor or a numpy array)")
         import torch
         dtype = _torch_dtypes().get(value.dtype)
-        if dtype is None or dtype == tl.int64:
+        if dtype is None:
             raise TypeError(f"argument '{name}': unsupported tensor dtype {value.dtype}")
         # numpy has no bf16/fp8: view the bits, then reinterpret them with ml_dtypes.
         bits = {"bf16": torch.int16, "f8E4M3FN": torch.uint8, "f8E5M2": torch.uint8}
@@ -349,7 +349,7 @@ def _as_host_array(value, name: str) -> DeviceArray:
         raise TypeError(f"argument '{name}': unsupported type {type(value).__name__}; expected "
                         "a host array (numpy, CPU torch), int or float")
     dtype = tl.BY_MLIR.get(MLIR_NAME.get(value.dtype, ""))
-    if dtype is None or dtype == tl.int64 or dtype == tl.int1:
+    if dtype is None or dtype == tl.int1:
         raise TypeError(f"argument '{name}': unsupported array dtype {value.dtype}")
     return DeviceArray(value.ctypes.data, dtype, value.shape, element_strides(value, name),
                        -1, None, value)
