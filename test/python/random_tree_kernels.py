@@ -13,6 +13,18 @@ import numpy as np
 from random_kernels import (DIMS, EPS, LIMIT, STORAGE, TILE_NAME, Case, f32, poisoned,
                             rounded, tolerance, window, write_window)
 
+# Elementwise functions with their numpy reference and the range of their values
+# over inputs in [lo, hi] (tanh, sigmoid and erf increase; sin and cos stay in [-1, 1]).
+_BOUNDED = {
+    "tanh": lambda lo, hi: (np.tanh, math.tanh(lo), math.tanh(hi)),
+    "sigmoid": lambda lo, hi: (lambda x: 0.5 * (1 + np.tanh(0.5 * x)),
+                               0.5 * (1 + math.tanh(0.5 * lo)), 0.5 * (1 + math.tanh(0.5 * hi))),
+    "erf": lambda lo, hi: (np.vectorize(math.erf, otypes=[np.float64]), math.erf(lo),
+                           math.erf(hi)),
+    "sin": lambda lo, hi: (np.sin, -1.0, 1.0),
+    "cos": lambda lo, hi: (np.cos, -1.0, 1.0),
+}
+
 
 @dataclass
 class Node:
@@ -307,8 +319,15 @@ class TreeKernel:
             self.combine(op, b, a)
 
     def unary(self, shape, dt: str, depth: int) -> Node:
-        fn = self.rng.choice(("exp", "exp2", "log", "sqrt", "neg", "abs"))
+        fn = self.rng.choice(("exp", "exp2", "log", "sqrt", "neg", "abs", "tanh", "sigmoid",
+                              "erf", "sin", "cos"))
         a = self.expr(shape, dt, depth - 1)
+        if fn in _BOUNDED:  # computed in f32 (f16/bf16 rounded back), as exp is
+            self.approx = True
+            self.touch(dt)
+            numpy_fn, lo, hi = _BOUNDED[fn](a.lo, a.hi)
+            return Node(f"tile.{fn}({a.src})", shape, dt, lo, hi,
+                        lambda env: rounded(dt, numpy_fn(f32(a.ev(env)))))
         if fn == "neg":
             return Node(f"(-{a.src})", shape, dt, -a.hi, -a.lo, lambda env: -a.ev(env))
         if fn == "abs":
