@@ -132,6 +132,56 @@ def test_return_from_loops_and_branches_of_helpers(start, k, v):
 
 
 @tile.jit
+def odd_multiple(n, k):
+    """A `while` with `continue`, returning a tuple from inside it."""
+    i = 0
+    while i < n:
+        i += 1
+        if i % 2 == 0:
+            continue
+        if i % k == 0:
+            return i, i * 2
+    return -1, -2
+
+
+@tile.jit
+def stores_until(OUT, v):
+    """A helper that returns nothing, early, from a loop."""
+    for i in range(0, 3):
+        if v > i:
+            tile.store(OUT, 0, tile.full((16,), i, tile.int32))
+        else:
+            return
+
+
+@tile.jit
+def while_helpers(OUT, OUT2, n, k, v):
+    a, b = odd_multiple(n, k)
+    stores_until(OUT2, v)
+    tile.store(OUT, 0, tile.full((16,), a * 1000 + b, tile.int32))
+
+
+def odd_multiple_reference(n, k):
+    i = 0
+    while i < n:
+        i += 1
+        if i % 2 == 0:
+            continue
+        if i % k == 0:
+            return i, i * 2
+    return -1, -2
+
+
+@pytest.mark.parametrize("n,k,v", [(20, 5, 0), (20, 4, 2), (3, 3, 5), (0, 1, 1)])
+def test_while_with_continue_and_tuple_return(n, k, v):
+    out, out2 = np.zeros(16, np.int32), np.full(16, -7, np.int32)
+    while_helpers[(1,)].interpret(out, out2, n, k, v)
+    a, b = odd_multiple_reference(n, k)
+    np.testing.assert_array_equal(out, a * 1000 + b)
+    np.testing.assert_array_equal(out2, -7 if v <= 0 else min(v, 3) - 1)
+
+
+@tile.jit
 def nested(OUT, n, stop_at, BLOCK: tile.constexpr):
     """An inner loop's break ends only it; a return in it ends the kernel."""
     total = 0
@@ -209,6 +259,7 @@ def test_reaches_ptx():
             (nested, ("*i32:16", "i32", "i32"), dict(BLOCK=16)),
             (guarded, ("*f32:16", "*f32:16", "i32"), dict(BLOCK=64)),
             (helpers, ("*f32:16", "i32", "i32", "f32"), {}),
+            (while_helpers, ("*i32:16", "*i32:16", "i32", "i32", "i32"), {}),
             (skip_rows, ("*f32[2]:16", "*f32[2]:16", "i32", "i32", "i32"), dict(BM=1, BN=64))]:
         compiled = kernel.compile(*signature, **constants)
         assert f".entry {kernel.__name__}(" in compiled.ptx
