@@ -284,6 +284,36 @@ def gemm_with_continue(A, B, C, skip, BM: tile.constexpr, BN: tile.constexpr,
 GEMM_SIGNATURE = ("*bf16[2]:16", "*bf16[2]:16", "*f32[2]:16", "i32")
 
 
+@tile.jit
+def gemm_after_early_return(A, B, C, k_tiles, rows, BM: tile.constexpr, BN: tile.constexpr,
+                            BK: tile.constexpr):
+    """The K loop under the scf.if of an early return stays an scf.for: pipelined."""
+    pid = tile.program_id(0)
+    if pid * BM >= rows:
+        return
+    acc = tile.zeros((BM, BN), tile.float32)
+    for k in range(0, k_tiles):
+        a = tile.load(A, (pid * BM, k * BK), (BM, BK))
+        b = tile.load(B, (k * BK, 0), (BK, BN))
+        acc = tile.mma(a, b, acc)
+    tile.store(C, (pid * BM, 0), acc)
+
+
+def test_gemm_after_an_early_return():
+    signature = GEMM_SIGNATURE + ("i32",)
+    compiled = gemm_after_early_return.compile(*signature, BM=64, BN=64, BK=64)
+    assert ".entry gemm_after_early_return(" in compiled.ptx
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((128, 128)).astype(ml_dtypes.bfloat16)
+    b = rng.standard_normal((128, 64)).astype(ml_dtypes.bfloat16)
+    c = np.full((192, 64), -1, np.float32)
+    # three programs: the third starts at row 128 >= rows and returns at once
+    gemm_after_early_return[(3,)].interpret(a, b, c, 2, 128, BM=64, BN=64, BK=64)
+    np.testing.assert_allclose(c[:128], a.astype(np.float32) @ b.astype(np.float32),
+                               rtol=1e-3, atol=1e-3)
+    np.testing.assert_array_equal(c[128:], -1)
+
+
 @pytest.mark.parametrize("kernel", [gemm_with_break, gemm_with_continue])
 def test_tile_passes_leave_loops_with_exits_alone(kernel, tmp_path):
     path = tmp_path / "kernel.mlir"
@@ -400,3 +430,15 @@ def test_gpu_matches_the_interpreter():
     expected = rows * 2
     expected[2:5] = -1
     assert torch.equal(y, expected)
+
+
+@pytest.mark.gpu
+def test_gemm_after_an_early_return_on_the_gpu():
+    import torch
+    a = torch.randn(128, 128, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(128, 64, device="cuda", dtype=torch.bfloat16)
+    c = torch.full((192, 64), -1.0, device="cuda")
+    gemm_after_early_return[(3,)](a, b, c, 2, 128, BM=64, BN=64, BK=64)
+    torch.cuda.synchronize()
+    torch.testing.assert_close(c[:128], a.float() @ b.float(), rtol=1e-2, atol=1e-2)
+    assert (c[128:] == -1).all()
