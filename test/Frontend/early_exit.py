@@ -1,8 +1,9 @@
 # RUN: %python %s | FileCheck %s
 # break, continue and return inside runtime control flow become i1 flags
-# (frontend/early_exit.py): a range loop that may break is an scf.while over a
-# counter whose condition tests the break flag first; what follows a continue
-# runs under an scf.if on its flag; an early return guards the rest of the kernel.
+# (frontend/early_exit.py): a range loop that may break at run time is an
+# scf.while over a counter whose condition tests the break flag first; what
+# follows a break or continue runs under an scf.if on its flag; an early return
+# guards the rest of the kernel; exits only constexpr ifs take keep the scf.for.
 import tile
 
 
@@ -27,12 +28,13 @@ def search(x, out, n, limit, BLOCK: tile.constexpr):
 # CHECK: scf.condition(%[[C]])
 # CHECK: } do {
 # CHECK: %[[NEXT:[0-9]+]] = arith.addi %[[B2:[a-z0-9_]+]], %{{.*}} : i32
-# CHECK: %[[BRK2:[0-9]+]] = scf.if %{{.*}} -> (i1) {
-# CHECK: %[[ACC2:[0-9]+]] = scf.if %{{.*}} -> (tensor<64xf32>) {
-# CHECK: %[[CONT:[0-9]+]] = scf.if %{{.*}} -> (i1) {
+# CHECK: scf.if %{{.*}} -> (i1) {
+# The rest runs where the break flag is false (there it is a constant again).
+# CHECK: %[[REST:[0-9]+]]:2 = scf.if %{{.*}} -> (tensor<64xf32>, i1) {
+# CHECK: scf.if %{{.*}} -> (i1) {
 # CHECK: scf.if %{{.*}} -> (tensor<64xf32>) {
 # CHECK: tile.load
-# CHECK: scf.yield %[[ACC2]], %[[BRK2]], %[[NEXT]] : tensor<64xf32>, i1, i32
+# CHECK: scf.yield %[[REST]]#0, %[[REST]]#1, %[[NEXT]] : tensor<64xf32>, i1, i32
 # CHECK: tile.store %[[R]]#0
 print(search.ir("*f32:16", "*f32:16", "i32", "i32", BLOCK=64))
 
@@ -53,3 +55,22 @@ def guarded(x, y, n, BLOCK: tile.constexpr):
 # CHECK: tile.load
 # CHECK: tile.store
 print(guarded.ir("*f32:16", "*f32:16", "i32", BLOCK=64))
+
+
+@tile.jit
+def constexpr_break(x, n, EARLY: tile.constexpr, BLOCK: tile.constexpr):
+    acc = tile.zeros((BLOCK,), tile.float32)
+    for i in range(0, n):
+        if EARLY:
+            break
+        acc = acc + 1.0
+    tile.store(x, 0, acc)
+
+
+# CHECK-LABEL: func.func @constexpr_break
+# CHECK-NOT: scf.while
+# CHECK-NOT: scf.if
+# CHECK: scf.for
+# CHECK-NOT: scf.if
+# CHECK: tile.store
+print(constexpr_break.ir("*f32:16", "i32", EARLY=False, BLOCK=64))

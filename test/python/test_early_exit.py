@@ -230,8 +230,10 @@ def constexpr_exits(OUT, n, EARLY: tile.constexpr, BLOCK: tile.constexpr):
 
 
 def test_exits_under_constexpr_ifs():
-    # The flag is carried by the loop, so a runtime value, even where only a
-    # constexpr `if` sets it: correct, though not folded away.
+    # An exit not taken stays a constant: the loop stays an scf.for (pipelined).
+    text = constexpr_exits.ir("*i32:16", "i32", EARLY=False, BLOCK=16)
+    assert "scf.for" in text and "scf.while" not in text and "scf.if" not in text
+    assert "scf.while" in constexpr_exits.ir("*i32:16", "i32", EARLY=True, BLOCK=16)
     out = np.zeros(16, np.int32)
     constexpr_exits[(1,)].interpret(out, 5, EARLY=True, BLOCK=16)
     np.testing.assert_array_equal(out, 0)

@@ -38,6 +38,13 @@ class _Retype(Exception):
         self.types = types
 
 
+class _ExitsAtRunTime(Exception):
+    """A `for` that may exit early does at run time: built again as a `while`."""
+
+    def __init__(self, loop):
+        self.loop = loop
+
+
 class ControlFlow:
     # -- control flow ------------------------------------------------------------
     def condition(self, node: ast.AST, value, what: str) -> Value:
@@ -230,16 +237,29 @@ class ControlFlow:
         lb, ub, st = (self.int32(it, v, f"range's {w}")
                       for v, w in zip((start, stop, step), ("start", "stop", "step")))
         index = node.target.id
-        if getattr(node, "exit_flags", None):  # may break or return: a while (early_exit.py)
-            where = f"{node.lineno}:{node.col_offset}"
-            names = [f"<{w} {where}>" for w in ("counter", "stop", "step")]
-            self.fn.scope.update(zip(names, (lb, ub, st)))
-            self.visit_While(counted_loop(node, *names), "loop")
-            self.fn.scope[index] = Undefined(f"the loop index '{index}' is only defined inside "
-                                             f"the loop at line {self.loc(node).line}")
-            return
+        exits = getattr(node, "exit_flags", [])  # it may break or return (early_exit.py)
+        if all(self.fn.scope.get(f) is False for f in exits):
+            # An scf.for while no exit is taken at run time (only constexpr ifs may
+            # take one); else built again as an scf.while that tests the flags.
+            scope, depth = dict(self.fn.scope), self.builder.depth
+            try:
+                return self.build_for(node, lb, ub, st, index, exits)
+            except _ExitsAtRunTime as e:
+                self.builder.close_to(depth)
+                e.loop.erase()
+                self.fn.scope = scope
+        where = f"{node.lineno}:{node.col_offset}"
+        names = [f"<{w} {where}>" for w in ("counter", "stop", "step")]
+        self.fn.scope.update(zip(names, (lb, ub, st)))
+        self.visit_While(counted_loop(node, *names), "loop")
+        self.fn.scope[index] = Undefined(f"the loop index '{index}' is only defined inside "
+                                         f"the loop at line {self.loc(node).line}")
+
+    def build_for(self, node: ast.For, lb: Value, ub: Value, st: Value, index: str,
+                  exits: list[str]):
         loop_reads = frozenset(exposed_reads(node.body))
-        names, fixed = self.carried(node, node.body, self.live_after() | loop_reads, {index})
+        names, fixed = self.carried(node, node.body, self.live_after() | loop_reads,
+                                    {index, *exits})
         before = dict(self.fn.scope)
         inits = [self.fn.scope[n] for n in names]
         types = [v.type for v in inits]
@@ -251,11 +271,14 @@ class ControlFlow:
         self.fn.scope.update({index: iv, **dict(zip(names, args_))})
         b.push_block(loop.body)
         self.in_region(node.body, loop_reads)
+        if any(self.fn.scope.get(f) is not False for f in exits):
+            raise _ExitsAtRunTime(loop.operation)
         yields = self.loop_yields(node, node.body, names, types, fixed, "loop")
         scf.YieldOp([v.ir for v in yields], loc=b.at(loc), ip=b.ip)
         b.pop_block()
         results = [Value(r, t) for r, t in zip(loop.results, types)]
         self.end_loop(node.body, before, names, results, fixed, loc.line, "loop")
+        self.fn.scope.update(dict.fromkeys(exits, False))
         self.fn.scope[index] = Undefined(f"the loop index '{index}' is only defined inside "
                                          f"the loop at line {loc.line}")
 

@@ -12,12 +12,16 @@ TensorFlow's AutoGraph and other Python-to-MLIR compilers do:
 - A loop that may break or return tests its flags first: `while c:` becomes
   `while not flag and c:`; a `for ... in range` becomes such a `while` over a
   counter (built by `visit_For`, which checks the range first: the `for` is
-  marked with `exit_flags`). A loop that only `continue`s stays a `for`.
+  marked with `exit_flags`), unless no exit is taken at run time (only under
+  constexpr `if`s): visit_For builds an scf.for first and builds it again as a
+  `while` if a flag is a runtime value at the end of the body. A loop that
+  only `continue`s stays a `for`.
+- Inside `if not flag:` the flags are set false again: constants, so that
+  what follows folds as if no exit came before.
 
 The flags are ordinary names to the visitor: i1 values where a runtime `if`
 sets them, carried by scf.if and scf.while as any other name; constants, which
-fold, where only constexpr `if`s set them outside a loop (a loop carries what
-its body assigns, so there they are i1 values even then). So the IR has only
+fold, where only constexpr `if`s set them. So the IR has only
 structured control flow, and a loop that can exit early is an scf.while, which
 the tile passes that software-pipeline loops (scf.for) leave alone.
 
@@ -154,8 +158,9 @@ class _Lowering:
             out.extend(self.statement(stmt, loop))
             rest = stmts[k + 1:]
             if flags and rest:
-                out.append(_located(ast.If(none_of(flags), self.block(rest, loop), []),
-                                    rest[0]))
+                # Inside, the flags are known false: constants again, which fold.
+                body = [_assign(f, False, rest[0]) for f in flags] + self.block(rest, loop)
+                out.append(_located(ast.If(none_of(flags), body, []), rest[0]))
                 return out
         return out
 
