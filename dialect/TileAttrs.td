@@ -59,12 +59,22 @@ def Tile_SwizzleAttr : AttrDef<Tile_Dialect, "Swizzle"> {
   let genVerifyDecl = 1;
 }
 
+// argmax/argmin: the index (i32) of the first maximum/minimum, NaN counting
+// as the greatest and as the least value (as torch.argmax/argmin).
 def Tile_ReduceKind : I32EnumAttr<"ReduceKind", "reduction of a tile along a dimension", [
-    I32EnumAttrCase<"sum", 0>, I32EnumAttrCase<"max", 1>, I32EnumAttrCase<"min", 2>]> {
+    I32EnumAttrCase<"sum", 0>, I32EnumAttrCase<"max", 1>, I32EnumAttrCase<"min", 2>,
+    I32EnumAttrCase<"argmax", 3>, I32EnumAttrCase<"argmin", 4>]> {
   let cppNamespace = "::mlir::tile";
   let genSpecializedAttr = 0;
 }
 def Tile_ReduceKindAttr : EnumAttr<Tile_Dialect, Tile_ReduceKind, "reduce_kind">;
+
+def Tile_ScanKind : I32EnumAttr<"ScanKind", "inclusive scan of a tile along a dimension", [
+    I32EnumAttrCase<"sum", 0>, I32EnumAttrCase<"prod", 1>]> {
+  let cppNamespace = "::mlir::tile";
+  let genSpecializedAttr = 0;
+}
+def Tile_ScanKindAttr : EnumAttr<Tile_Dialect, Tile_ScanKind, "scan_kind">;
 
 // Indexed accesses (tile.atomic_rmw, tile.atomic_cas): what an atomic does and
 // how it orders the thread's other memory accesses, and among which threads.

@@ -329,11 +329,32 @@ def Tile_MmaWaitOp : Tile_Op<"mma_wait", [AllTypesMatch<["acc", "result"]>]> {
 //===----------------------------------------------------------------------===//
 
 def Tile_ReduceOp : Tile_Op<"reduce", [Pure]> {
-  let summary = "reduce a tile along one dimension (sum, max, min)";
-  let description = "`%m = tile.reduce max %s, dim = 1 : tensor<64x128xf32> -> tensor<64xf32>`";
+  let summary = "reduce a tile along one dimension (sum, max, min, argmax, argmin)";
+  let description = [{
+    A tile reduces along `dim` to a tile of one dimension less, or over
+    every dimension (then `dim` is 0) to a scalar, which every thread holds:
+    a 1-D tile reduces only so. argmax/argmin give the i32 index along `dim`
+    (of a scalar result: the row-major index) of the first maximum/minimum;
+    NaN is both the greatest and the least value, as in torch.
+    ```mlir
+    %m = tile.reduce max %s, dim = 1 : tensor<64x128xf32> -> tensor<64xf32>
+    %t = tile.reduce sum %v, dim = 0 : tensor<128xf32> -> f32
+    %i = tile.reduce argmax %s, dim = 0 : tensor<64x128xf32> -> tensor<128xi32>
+    %j = tile.reduce argmin %s, dim = 0 : tensor<64x128xf32> -> i32
+    ```
+  }];
   let arguments = (ins Tile_ReduceKindAttr:$kind, Tile_RegisterTile:$src, I32Attr:$dim);
-  let results = (outs Tile_RegisterTile:$result);
+  let results = (outs AnyTypeOf<[Tile_RegisterTile, F32, I32]>:$result);
   let assemblyFormat = "$kind $src `,` `dim` `=` $dim attr-dict `:` type($src) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Tile_ScanOp : Tile_Op<"scan", [Pure, AllTypesMatch<["src", "result"]>]> {
+  let summary = "inclusive scan of a tile along one dimension (cumulative sum, product)";
+  let description = "`%c = tile.scan sum %x, dim = 1 : tensor<64x128xf32>`";
+  let arguments = (ins Tile_ScanKindAttr:$kind, Tile_RegisterTile:$src, I32Attr:$dim);
+  let results = (outs Tile_RegisterTile:$result);
+  let assemblyFormat = "$kind $src `,` `dim` `=` $dim attr-dict `:` type($src)";
   let hasVerifier = 1;
 }
 
@@ -556,6 +577,31 @@ def Tile_StoreSharedOp : Tile_Op<"store_shared", [MemoryEffects<[MemWrite]>]> {
                        DefaultValuedAttr<ConfinedAttr<I64Attr, [IntMinValue<0>]>, "0">:$column);
   let assemblyFormat = "$value `,` $dst attr-dict `:` type($value) `,` qualified(type($dst))";
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Debugging (compiled to nothing unless the kernel is compiled with debug)
+//===----------------------------------------------------------------------===//
+
+def Tile_PrintOp : Tile_Op<"print", [MemoryEffects<[MemWrite]>]> {
+  let summary = "print a format string and scalars or tiles from the device";
+  let description = [{
+    Scalars print once a program; a tile prints each element once (not once
+    a copy), with its index, by the thread that holds it.
+    `tile.print "x", %i, %t : i32, tensor<64xf32>`
+  }];
+  let arguments = (ins StrAttr:$format, Variadic<AnyTypeOf<[Tile_RegisterTile, Tile_ElementType]>>:$values);
+  let assemblyFormat = "$format (`,` $values^ `:` type($values))? attr-dict";
+}
+
+def Tile_AssertOp : Tile_Op<"assert", [MemoryEffects<[MemWrite]>]> {
+  let summary = "stop the kernel with a message where a condition is false";
+  let description = [{
+    The condition is an i1 scalar or an i1 tile (every element must hold).
+    `tile.assert %c, "x must be positive" : tensor<128xi1>`
+  }];
+  let arguments = (ins AnyTypeOf<[I1, StaticShapeTensorOf<[I1]>]>:$condition, StrAttr:$message);
+  let assemblyFormat = "$condition `,` $message attr-dict `:` type($condition)";
 }
 
 #endif

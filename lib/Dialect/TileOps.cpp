@@ -316,19 +316,31 @@ static bool dropsDim(ArrayRef<int64_t> full, ArrayRef<int64_t> reduced, int64_t 
 }
 
 LogicalResult ReduceOp::verify() {
-  RankedTensorType src = getSrc().getType(), result = getResult().getType();
+  RankedTensorType src = getSrc().getType();
   int64_t dim = getDim();
   if (dim < 0 || dim >= src.getRank())
     return emitOpError() << "dim " << dim << " is out of range for a rank-"
                          << src.getRank() << " tile";
-  if (src.getRank() < 2)
-    return emitOpError() << "reduces a 2-D tile to a vector; got rank " << src.getRank();
-  if (src.getElementType() != result.getElementType())
-    return emitOpError() << "element type changes from " << src.getElementType()
-                         << " to " << result.getElementType();
   // What the lowering combines (the frontend promotes narrower types first).
   if (!src.getElementType().isF32() && !src.getElementType().isInteger(32))
     return emitOpError() << "reduces f32 or i32 tiles, got " << src.getElementType();
+  bool isArg = getKind() == ReduceKind::argmax || getKind() == ReduceKind::argmin;
+  Type resultElt = getElementTypeOrSelf(getResult().getType());
+  if (isArg && !resultElt.isInteger(32))
+    return emitOpError() << stringifyReduceKind(getKind()) << " gives i32 indices, got "
+                         << resultElt;
+  if (!isArg && src.getElementType() != resultElt)
+    return emitOpError() << "element type changes from " << src.getElementType() << " to "
+                         << resultElt;
+  auto result = dyn_cast<RankedTensorType>(getResult().getType());
+  if (!result) { // every dimension (argmax/argmin: the row-major index)
+    if (dim != 0)
+      return emitOpError() << "reduces every dimension to a scalar with dim = 0, got dim "
+                           << dim;
+    return verifyLayout(*this, src);
+  }
+  if (src.getRank() == 1)
+    return emitOpError() << "reduces a 1-D tile to a scalar, got " << result;
   if (!dropsDim(src.getShape(), result.getShape(), dim))
     return emitOpError() << "reducing " << shapeString(src.getShape()) << " along dim "
                          << dim << " gives a different shape than "
@@ -337,6 +349,18 @@ LogicalResult ReduceOp::verify() {
     if (slice.getDim() != dim || slice.getParent() != src.getEncoding())
       return emitOpError() << "result layout " << slice
                            << " is not the slice of the source layout along dim " << dim;
+  return verifyLayout(*this, src);
+}
+
+LogicalResult ScanOp::verify() {
+  RankedTensorType src = getSrc().getType();
+  int64_t dim = getDim();
+  if (dim < 0 || dim >= src.getRank())
+    return emitOpError() << "dim " << dim << " is out of range for a rank-"
+                         << src.getRank() << " tile";
+  // What the lowering combines (the frontend computes narrower types in these).
+  if (!src.getElementType().isF32() && !src.getElementType().isInteger(32))
+    return emitOpError() << "scans f32 or i32 tiles, got " << src.getElementType();
   return verifyLayout(*this, src);
 }
 

@@ -323,7 +323,16 @@ private:
     if (auto reduce = dyn_cast<ReduceOp>(op)) {
       auto src = cast<RankedTensorType>(reduce.getSrc().getType());
       auto slice = SliceLayoutAttr::get(op->getContext(), reduce.getDim(), src.getEncoding());
-      setResult(reduce.getResult(), withEncoding(reduce.getType(), slice));
+      if (auto result = dyn_cast<RankedTensorType>(reduce.getType())) // else a scalar
+        setResult(reduce.getResult(), withEncoding(result, slice));
+      return;
+    }
+    // A scan runs along a blocked layout's registers, lanes and warps.
+    if (auto scan = dyn_cast<ScanOp>(op)) {
+      Attribute layout = scan.getSrc().getType().getEncoding();
+      if (!isa_and_nonnull<BlockedLayoutAttr>(layout))
+        layout = defaultLayout(scan.getType()).getEncoding();
+      giveLayout(op, layout);
       return;
     }
     if (auto broadcast = dyn_cast<BroadcastOp>(op)) {

@@ -393,9 +393,60 @@ func.func @reduce_f16(%s: tensor<64x128xf16>) {
 
 // -----
 func.func @reduce_kind(%s: tensor<64x128xf32>) {
-  // expected-error @+2 {{expected ::mlir::tile::ReduceKind to be one of: sum, max, min}}
+  // expected-error @+2 {{expected ::mlir::tile::ReduceKind to be one of: sum, max, min, argmax, argmin}}
   // expected-error @+1 {{failed to parse Tile_ReduceKindAttr parameter 'value'}}
   %m = tile.reduce prod %s, dim = 0 : tensor<64x128xf32> -> tensor<128xf32>
+  return
+}
+
+// -----
+func.func @reduce_scalar_dim(%s: tensor<64x128xf32>) {
+  // expected-error @+1 {{reduces every dimension to a scalar with dim = 0, got dim 1}}
+  %m = tile.reduce sum %s, dim = 1 : tensor<64x128xf32> -> f32
+  return
+}
+
+// -----
+func.func @reduce_1d_to_tile(%s: tensor<128xf32>) {
+  // expected-error @+1 {{reduces a 1-D tile to a scalar, got 'tensor<1xf32>'}}
+  %m = tile.reduce max %s, dim = 0 : tensor<128xf32> -> tensor<1xf32>
+  return
+}
+
+// -----
+func.func @reduce_scalar_element(%s: tensor<128xi32>) {
+  // expected-error @+1 {{element type changes from 'i32' to 'f32'}}
+  %m = tile.reduce sum %s, dim = 0 : tensor<128xi32> -> f32
+  return
+}
+
+// -----
+func.func @argmax_index(%s: tensor<64x128xf32>) {
+  // expected-error @+1 {{argmax gives i32 indices, got 'f32'}}
+  %m = tile.reduce argmax %s, dim = 1 : tensor<64x128xf32> -> tensor<64xf32>
+  return
+}
+
+// -----
+func.func @scan_dim(%s: tensor<64x128xf32>) {
+  // expected-error @+1 {{dim 2 is out of range for a rank-2 tile}}
+  %c = tile.scan sum %s, dim = 2 : tensor<64x128xf32>
+  return
+}
+
+// -----
+// Scans of f16/bf16 run in f32 and of narrower integers in i32 (the frontend
+// converts), as sums do.
+func.func @scan_f16(%s: tensor<128xf16>) {
+  // expected-error @+1 {{scans f32 or i32 tiles, got 'f16'}}
+  %c = tile.scan prod %s, dim = 0 : tensor<128xf16>
+  return
+}
+
+// -----
+func.func @assert_condition(%s: tensor<128xi32>) {
+  // expected-error @+1 {{operand #0 must be 1-bit signless integer or statically shaped tensor of 1-bit signless integer values}}
+  tile.assert %s, "positive" : tensor<128xi32>
   return
 }
 

@@ -96,6 +96,30 @@ func.func @mma(%a: tensor<64x16xbf16>, %b: tensor<16x128xbf16>, %q: tensor<64x64
   return
 }
 
+// CHECK-LABEL: func.func @reductions_to_scalars_and_scans
+func.func @reductions_to_scalars_and_scans(%s: tensor<64x128xf32>, %v: tensor<128xi32>, %i: i32) {
+  // CHECK: tile.reduce sum %{{.*}}, dim = 0 : tensor<128xi32> -> i32
+  %t = tile.reduce sum %v, dim = 0 : tensor<128xi32> -> i32
+  // CHECK: tile.reduce max %{{.*}}, dim = 0 : tensor<64x128xf32> -> f32
+  %m = tile.reduce max %s, dim = 0 : tensor<64x128xf32> -> f32
+  // CHECK: tile.reduce argmax %{{.*}}, dim = 1 : tensor<64x128xf32> -> tensor<64xi32>
+  %a = tile.reduce argmax %s, dim = 1 : tensor<64x128xf32> -> tensor<64xi32>
+  // CHECK: tile.reduce argmin %{{.*}}, dim = 0 : tensor<64x128xf32> -> i32
+  %b = tile.reduce argmin %s, dim = 0 : tensor<64x128xf32> -> i32
+  // CHECK: tile.scan sum %{{.*}}, dim = 1 : tensor<64x128xf32>
+  %c = tile.scan sum %s, dim = 1 : tensor<64x128xf32>
+  // CHECK: tile.scan prod %{{.*}}, dim = 0 : tensor<128xi32>
+  %p = tile.scan prod %v, dim = 0 : tensor<128xi32>
+  // CHECK: tile.print "x", %{{.*}}, %{{.*}} : i32, tensor<64x128xf32>
+  tile.print "x", %i, %c : i32, tensor<64x128xf32>
+  // CHECK: tile.print "here"
+  tile.print "here"
+  %pos = arith.cmpi sgt, %p, %v : tensor<128xi32>
+  // CHECK: tile.assert %{{.*}}, "grows" : tensor<128xi1>
+  tile.assert %pos, "grows" : tensor<128xi1>
+  return
+}
+
 // CHECK-LABEL: func.func @reduce_broadcast
 func.func @reduce_broadcast(%s: tensor<64x128xf32>) -> tensor<64x128xf32> {
   // CHECK: tile.reduce max %{{.*}}, dim = 1 : tensor<64x128xf32> -> tensor<64xf32>

@@ -228,7 +228,7 @@ void tile::planSharedMemory(Operation *root, LoweringState &state) {
 static void declareSharedScratch(ModuleOp module, ArrayRef<func::FuncOp> kernels) {
   bool needed = llvm::any_of(kernels, [](func::FuncOp k) {
     return k.walk([](Operation *op) {
-              return isa<ReduceOp, ConvertLayoutOp, TransposeOp, AllocSharedOp,
+              return isa<ReduceOp, ScanOp, ConvertLayoutOp, TransposeOp, AllocSharedOp,
                          AllocMBarrierOp, AtomicRMWOp, AtomicCASOp>(op)
                          ? WalkResult::interrupt() : WalkResult::advance();
             }).wasInterrupted();

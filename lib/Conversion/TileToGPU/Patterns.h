@@ -124,6 +124,12 @@ void populateIndexedOpPatterns(TileTypeConverter &converter, RewritePatternSet &
                                LoweringState &state);
 void populateTileOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                             LoweringState &state);
+/// tile.reduce and tile.scan (ReduceToGPU.cpp); part of the tile ops.
+void populateReductionPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
+                               LoweringState &state);
+/// tile.print and tile.assert (DebugOpsToGPU.cpp): nothing without `state.debug`.
+void populateDebugPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
+                           LoweringState &state);
 void populateWgmmaPatterns(TileTypeConverter &converter, RewritePatternSet &patterns);
 void populateHopperOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                               LoweringState &state);

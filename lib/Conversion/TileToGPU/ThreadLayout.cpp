@@ -84,6 +84,15 @@ int64_t ThreadLayout::numRegisters() const {
   return n;
 }
 
+int64_t ThreadLayout::numWarps() const {
+  if (wgmmaWarpgroups)
+    return 4 * wgmmaWarpgroups;
+  int64_t n = 1;
+  for (int64_t w : warpsPerCTA)
+    n *= w;
+  return n;
+}
+
 int64_t ThreadLayout::contiguity() const {
   if (wgmmaWarpgroups)
     return sliced[1] ? 1 : 2; // a column vector's pair (c, c + 1) is contiguous too

@@ -39,6 +39,13 @@ public:
   /// slice's register that holds the element of this layout's register `reg`.
   int64_t sliceRegister(int64_t reg, unsigned dim) const;
 
+  /// Warps the layout spreads the tile over (the CTA's, or its consumers').
+  int64_t numWarps() const;
+  /// (repeat, element within the run of sizePerThread) of register `reg`
+  /// along dimension `d` of a #tile.blocked layout: its coordinate along d
+  /// is repeat * coverage(d) + the thread's first + element.
+  std::pair<int64_t, int64_t> along(int64_t reg, unsigned d) const { return decompose(reg)[d]; }
+
   /// Warpgroups of a WGMMA accumulator tile (2-D, nothing sliced); else 0.
   int64_t wgmmaTileWarpgroups() const {
     return shape.size() == 2 && !sliced[0] && !sliced[1] ? wgmmaWarpgroups : 0;

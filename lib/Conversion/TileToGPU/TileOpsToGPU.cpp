@@ -1,6 +1,6 @@
-// Everything but global memory and elementwise math (MathToGPU.cpp): grid
-// queries, constants, splat, iota, broadcast, reductions (registers, then warp
-// shuffles, then shared memory across warps) and layout changes (through
+// Everything but global memory, elementwise math (MathToGPU.cpp), reductions
+// and scans (ReduceToGPU.cpp) and debugging ops (DebugOpsToGPU.cpp): grid
+// queries, constants, splat, iota, broadcast and layout changes (through
 // shared memory).
 #include "Conversion/TileToGPU/Patterns.h"
 #include "Conversion/TileToGPU/ThreadLayout.h"
@@ -192,116 +192,6 @@ struct BroadcastLowering : public OpConversionPattern<BroadcastOp> {
   }
 };
 
-Value combine(OpBuilder &b, Location loc, ReduceKind kind, Value x, Value y) {
-  bool isFloat = isa<FloatType>(x.getType());
-  switch (kind) {
-  case ReduceKind::sum:
-    return isFloat ? arith::AddFOp::create(b, loc, x, y).getResult()
-                   : arith::AddIOp::create(b, loc, x, y).getResult();
-  case ReduceKind::max:
-    return isFloat ? arith::MaxNumFOp::create(b, loc, x, y).getResult()
-                   : arith::MaxSIOp::create(b, loc, x, y).getResult();
-  case ReduceKind::min:
-    return isFloat ? arith::MinNumFOp::create(b, loc, x, y).getResult()
-                   : arith::MinSIOp::create(b, loc, x, y).getResult();
-  }
-  llvm_unreachable("reduce kind");
-}
-
-/// Reduce along `dim`: first over the thread's own registers, then across the
-/// lanes that share a row (butterfly shuffles), then across warps through
-/// shared memory. Every thread ends with the full result (slice layout).
-struct ReduceLowering : public StatefulPattern<ReduceOp> {
-  using StatefulPattern::StatefulPattern;
-
-  LogicalResult
-  matchAndRewrite(ReduceOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType srcType = op.getSrc().getType();
-    FailureOr<ThreadLayout> layout = ThreadLayout::get(srcType);
-    Type elt = srcType.getElementType();
-    bool wgmma = isa_and_nonnull<WgmmaLayoutAttr>(srcType.getEncoding());
-    if (failed(layout) || (!isa<BlockedLayoutAttr>(srcType.getEncoding()) && !wgmma))
-      return rewriter.notifyMatchFailure(op, "reduces a #tile.blocked or #tile.wgmma tile");
-    if (wgmma && op.getDim() != 1)
-      return op.emitError("reductions of a WGMMA accumulator run along its rows (dim 1) only");
-    Location loc = op.getLoc();
-    unsigned dim = op.getDim();
-    ReduceKind kind = op.getKind();
-    auto resultType = cast<VectorType>(getTypeConverter()->convertType(op.getType()));
-    int64_t numResults = resultType.getNumElements();
-
-    SmallVector<Value> partial(numResults);
-    // Where the tile is narrower along `dim` than its threads, some hold
-    // copies: a sum counts those as 0 (max and min are unchanged by copies).
-    Value tid = kind == ReduceKind::sum ? threadId(rewriter, loc) : Value();
-    Value zero = tid ? arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(elt))
-                     : Value();
-    for (int64_t r = 0; r < layout->numRegisters(); ++r) {
-      Value x = vector::ExtractOp::create(rewriter, loc, adaptor.getSrc(), ArrayRef<int64_t>{r});
-      if (Value copy = tid ? layout->holdsCopy(rewriter, loc, tid, r, dim) : Value())
-        x = arith::SelectOp::create(rewriter, loc, copy, zero, x);
-      Value &acc = partial[layout->sliceRegister(r, dim)];
-      acc = acc ? combine(rewriter, loc, kind, acc, x) : x;
-    }
-    // Lanes sharing a row: a WGMMA row lives in the four lanes of a quad.
-    int64_t lanes = wgmma ? 4 : layout->lanes(dim);
-    int64_t laneStride = wgmma ? 1 : layout->laneStride(dim);
-    for (int64_t step = 1; step < lanes; step *= 2)
-      for (Value &acc : partial) {
-        auto shuffle = gpu::ShuffleOp::create(rewriter, loc, acc, int32_t(step * laneStride), 32,
-                                              gpu::ShuffleMode::XOR);
-        acc = combine(rewriter, loc, kind, acc, shuffle.getShuffleResult());
-      }
-    if (!wgmma && layout->warps(dim) > 1)
-      acrossWarps(rewriter, loc, *layout, dim, kind, elt, partial, op.getType());
-    rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, resultType, partial);
-    return success();
-  }
-
-  /// Warps along `dim` exchange partial results in shared memory, laid out as
-  /// [element of the result][warp along dim].
-  void acrossWarps(OpBuilder &b, Location loc, const ThreadLayout &layout, unsigned dim,
-                   ReduceKind kind, Type elt, SmallVector<Value> &partial,
-                   RankedTensorType resultType) const {
-    int64_t warps = layout.warps(dim), bytes = elt.getIntOrFloatBitWidth() / 8;
-    state.scratchBytes = std::max(state.scratchBytes,
-                                  resultType.getNumElements() * warps * bytes);
-    Value scratch = sharedScratch(b, loc, state);
-    Value tid = threadId(b, loc);
-    FailureOr<ThreadLayout> resultLayout = ThreadLayout::get(resultType);
-    Value warp = layout.warpCoord(b, loc, tid, dim);
-    Value firstLane = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                            layout.laneCoord(b, loc, tid, dim),
-                                            constI64(b, loc, 0));
-    auto slot = [&](int64_t reg, Value w) {
-      // Row-major index of the result element, times warps, plus the warp.
-      Value linear = rowMajorIndex(b, loc, resultLayout->coords(b, loc, tid, reg),
-                                   resultType.getShape());
-      Value index = arith::AddIOp::create(
-          b, loc, arith::MulIOp::create(b, loc, linear, constI64(b, loc, warps)), w);
-      return LLVM::GEPOp::create(b, loc, scratch.getType(), elt, scratch, ValueRange{index});
-    };
-    gpu::BarrierOp::create(b, loc); // earlier users of the scratch are done
-    for (int64_t j = 0; j < (int64_t)partial.size(); ++j) {
-      Value addr = slot(j, warp);
-      scf::IfOp::create(b, loc, firstLane, [&](OpBuilder &t, Location l) {
-        LLVM::StoreOp::create(t, l, partial[j], addr);
-        scf::YieldOp::create(t, l);
-      });
-    }
-    gpu::BarrierOp::create(b, loc);
-    for (int64_t j = 0; j < (int64_t)partial.size(); ++j) {
-      Value acc;
-      for (int64_t w = 0; w < warps; ++w) {
-        Value x = LLVM::LoadOp::create(b, loc, elt, slot(j, constI64(b, loc, w)));
-        acc = acc ? combine(b, loc, kind, acc, x) : x;
-      }
-      partial[j] = acc;
-    }
-  }
-};
-
 /// Moves elements between layouts through shared memory: owners write their
 /// registers at the element's row-major index, then every thread reads the
 /// elements of its new registers. `transpose` reads element (j, i) for (i, j).
@@ -385,5 +275,7 @@ void tile::populateTileOpPatterns(TileTypeConverter &converter, RewritePatternSe
                GridQueryLowering<NumProgramsOp, gpu::GridDimOp>, ConstantLowering,
                SplatLowering, IotaLowering, BroadcastLowering, BarrierLowering>(converter, ctx);
   patterns.add<AccumulatorRescaleLowering>(converter, ctx);
-  patterns.add<ReduceLowering, ConvertLayoutLowering, TransposeLowering>(converter, ctx, state);
+  patterns.add<ConvertLayoutLowering, TransposeLowering>(converter, ctx, state);
+  populateReductionPatterns(converter, patterns, state);
+  populateDebugPatterns(converter, patterns, state);
 }
