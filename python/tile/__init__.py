@@ -14,6 +14,7 @@ from .language import (arange, bfloat16, cdiv, constexpr, dtype, exp, exp2, fdiv
                        program_id, sqrt, store, sum, transpose, wait, where, zeros)
 from .language import (abs, ceil, clamp, cos, erf, floor, fma, rsqrt, sigmoid, sin,
                        static_assert, tanh)
+from .language import argmax, argmin, cumprod, cumsum, device_assert, device_print
 from .language import atomic_add, atomic_cas, atomic_max, atomic_min, atomic_xchg
 from .runtime import JITFunction, compile, gpu_available, jit
 from .autotune import Config, autotune  # noqa: E402  (after the runtime it uses)
@@ -29,4 +30,5 @@ __all__ = [
 ]
 __all__ += ["abs", "ceil", "clamp", "cos", "erf", "floor", "fma", "rsqrt", "sigmoid", "sin",
             "static_assert", "tanh"]
+__all__ += ["argmax", "argmin", "cumprod", "cumsum", "device_assert", "device_print"]
 __all__ += ["atomic_add", "atomic_cas", "atomic_max", "atomic_min", "atomic_xchg"]

@@ -244,22 +244,52 @@ def mma(a, b, acc, transpose_a=False, transpose_b=False):
 
 
 @_builtin
-def max(x, axis):
-    """The maximum of a 2-D tile along `axis` (a constexpr): a 1-D tile of x's
-    dtype (int8, int16 and int1 are compared as int32, f16 and bf16 as f32)."""
+def max(x, axis=None):
+    """The maximum of a tile along `axis` (a constexpr): a tile of one dimension
+    less; with axis=None, or of a 1-D tile, the maximum of all its elements (a
+    scalar). Of x's dtype (int8, int16 and int1 are compared as int32, f16 and
+    bf16 as f32)."""
 
 
 @_builtin
-def min(x, axis):
-    """The minimum of a 2-D tile along `axis` (a constexpr): a 1-D tile of x's
-    dtype, computed as `max` is."""
+def min(x, axis=None):
+    """The minimum of a tile along `axis`, or of all its elements (a scalar), as
+    `max` is computed."""
 
 
 @_builtin
-def sum(x, axis):
-    """The sum of a 2-D tile along `axis` (a constexpr): a 1-D tile. As Triton's
-    tl.sum, int8, int16 and int1 tiles sum to int32 (the sum of a comparison
-    counts its trues); f16 and bf16 tiles sum in f32, rounded back to their dtype."""
+def sum(x, axis=None):
+    """The sum of a tile along `axis` (a constexpr): a tile of one dimension less;
+    with axis=None, or of a 1-D tile, the sum of all its elements (a scalar). As
+    Triton's tl.sum, int8, int16 and int1 tiles sum to int32 (the sum of a
+    comparison counts its trues); f16 and bf16 tiles sum in f32, rounded back to
+    their dtype."""
+
+
+@_builtin
+def argmax(x, axis=None):
+    """The int32 index along `axis` of the first maximum of a tile (a tile of one
+    dimension less); with axis=None, or of a 1-D tile, the row-major index of the
+    first maximum of all its elements (a scalar). NaN counts as the greatest
+    value, as in torch.argmax."""
+
+
+@_builtin
+def argmin(x, axis=None):
+    """The int32 index of the first minimum, as `argmax`; NaN counts as the least
+    value, as in torch.argmin."""
+
+
+@_builtin
+def cumsum(x, axis=0):
+    """The inclusive cumulative sum of a tile along `axis` (a constexpr), of x's
+    shape. f32 and int32 as they are; f16 and bf16 computed in f32 and rounded
+    back; int8, int16 and int1 give int32 (as `sum`)."""
+
+
+@_builtin
+def cumprod(x, axis=0):
+    """The inclusive cumulative product of a tile along `axis`, computed as `cumsum`."""
 
 
 @_builtin
@@ -386,6 +416,23 @@ def static_assert(condition, msg=""):
     """Checks a constexpr condition at compile time: where it is false, compiling
     the kernel fails with a CompilationError at this line carrying `msg`
     (`tile.static_assert(BLOCK % 16 == 0, "BLOCK must be a multiple of 16")`)."""
+
+
+# -- debugging -------------------------------------------------------------------
+# Both compile to nothing unless the kernel is compiled with debug (TILE_DEBUG=1,
+# CompileOptions.debug); the interpreter always runs them. A runtime `assert cond, "msg"`
+# in a kernel is tile.device_assert(cond, "msg").
+@_builtin
+def device_print(fmt, *values):
+    """Prints `fmt` and each value (scalars and tiles) from the device, each line
+    prefixed by the program id: a scalar once a program, a tile element by element
+    with its index ("pid (0, 0, 0) idx (3) x: 1.500000"), each element once."""
+
+
+@_builtin
+def device_assert(condition, msg=""):
+    """Stops the kernel where `condition` (an int1 scalar or tile) is false
+    somewhere: the launch fails with `msg` and the kernel's file:line."""
 
 
 # -- integers --------------------------------------------------------------------

@@ -53,3 +53,27 @@ def outer(X, BM: tile.constexpr, BN: tile.constexpr):
 # CHECK: arith.select %[[CMP]], %{{.*}}, %{{.*}} : tensor<16x32xi1>, tensor<16x32xf32>
 # CHECK: tile.reduce min %{{[a-z0-9_]+}}, dim = 0 : tensor<16x32xf32> -> tensor<32xf32>
 print(outer.ir("*f32:16", BM=16, BN=32))
+
+
+@tile.jit
+def scalars_and_scans(X, Y, I, BLOCK: tile.constexpr):
+    x = tile.load(X, 0, BLOCK)
+    total = tile.sum(x)
+    first = tile.argmax(x, 0)
+    assert total > 0, "positive"
+    tile.device_print("total", total, first)
+    tile.store(Y, 0, tile.cumsum(x) / total)
+    tile.store(I, 0, tile.full((BLOCK,), first, tile.int32))
+
+
+# A 1-D tile reduces to a scalar (dim = 0); argmax gives i32; an assert on
+# runtime values is a tile.assert whose message is the given one.
+# CHECK-LABEL: func.func @scalars_and_scans
+# CHECK: %[[X:[a-z0-9_]+]] = tile.load
+# CHECK: %[[T:[a-z0-9_]+]] = tile.reduce sum %[[X]], dim = 0 : tensor<128xf32> -> f32
+# CHECK: %[[A:[a-z0-9_]+]] = tile.reduce argmax %[[X]], dim = 0 : tensor<128xf32> -> i32
+# CHECK: %[[POS:[a-z0-9_]+]] = arith.cmpf ogt, %[[T]]
+# CHECK: tile.assert %[[POS]], "positive" : i1
+# CHECK: tile.print "total", %[[T]], %[[A]] : f32, i32
+# CHECK: tile.scan sum %[[X]], dim = 0 : tensor<128xf32>
+print(scalars_and_scans.ir("*f32:16", "*f32:16", "*i32:16", BLOCK=128))

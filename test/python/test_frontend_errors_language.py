@@ -146,16 +146,6 @@ def test_reduce_axis_out_of_range():
 
 
 @tile.jit
-def reduce_1d(BM: tile.constexpr):
-    s = tile.sum(tile.zeros((BM,), tile.float32), 0)  # <- 1-D sum
-
-
-def test_reduce_1d_to_scalar():
-    expect_error(reduce_1d, "# <- 1-D sum", "sum of a 1-D tile to a scalar is not supported yet",
-                 BM=64)
-
-
-@tile.jit
 def reduce_runtime_axis(n, BM: tile.constexpr):
     m = tile.min(tile.zeros((BM, BM), tile.float32), n)  # <- runtime axis
 

@@ -182,15 +182,7 @@ def _mma(ex: Executor, op, args):
     return [acc.astype(np.float64) + np.matmul(a.astype(np.float64), b.astype(np.float64))]
 
 
-_REDUCTIONS = {"max": np.max, "min": np.min, "sum": np.sum}
-
-
-@handles("tile.reduce")
-def _reduce(ex: Executor, op, args):
-    """max/min are exact; sum adds in f64 and rounds once (the GPU adds in f32 in tree order)."""
-    kind = _keyword(op, "kind", tuple(_REDUCTIONS))
-    x = args[0].astype(np.float64) if kind == "sum" else compute(args[0])
-    return [_REDUCTIONS[kind](x, axis=_int_attr(op, "dim") + 1)]
+# tile.reduce and tile.scan: reduction_ops.py
 
 
 @handles("tile.broadcast")

@@ -1,0 +1,45 @@
+"""tile.reduce and tile.scan: along a dimension, or (a scalar result) over all.
+
+max/min/argmax/argmin are exact; sums and products are computed in f64 and
+rounded once (the GPU combines in f32, in its own order of registers, lanes
+and warps, so results differ from these in the last bits).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .executor import Executor, handles
+from .numerics import compute, type_info
+from .ops import _int_attr, _keyword
+
+_REDUCTIONS = {"max": np.max, "min": np.min, "sum": np.sum,
+               "argmax": np.argmax, "argmin": np.argmin}
+
+
+@handles("tile.reduce")
+def _reduce(ex: Executor, op, args):
+    """argmax/argmin: the first index of the extreme, NaN counting as both the
+    greatest and the least value (numpy's rule, as torch's); over every
+    dimension the row-major index."""
+    kind = _keyword(op, "kind", tuple(_REDUCTIONS))
+    x = args[0].astype(np.float64) if kind == "sum" else compute(args[0])
+    dim = _int_attr(op, "dim") + 1
+    if type_info(str(op.results[0].type)).kind == "scalar":
+        x, dim = x.reshape(x.shape[0], -1), 1
+    result = _REDUCTIONS[kind](x, axis=dim)
+    return [result.astype(np.int32) if kind.startswith("arg") else result]
+
+
+_SCANS = {"sum": np.cumsum, "prod": np.cumprod}
+
+
+@handles("tile.scan")
+def _scan(ex: Executor, op, args):
+    """f32 and i32 tiles (the verifier's rule): in f64, or in i64 wrapped to i32
+    as the GPU's i32 arithmetic wraps."""
+    kind = _keyword(op, "kind", tuple(_SCANS))
+    x = args[0]
+    floating = np.issubdtype(x.dtype, np.floating)
+    result = _SCANS[kind](x.astype(np.float64 if floating else np.int64),
+                          axis=_int_attr(op, "dim") + 1)
+    return [result if floating else result.astype(np.int32)]
