@@ -216,3 +216,28 @@ func.func @atomic_converts_its_value(%p: !tile.ptr<bf16>, %q: !tile.ptr<i32>) at
   tile.store %old, %p[%c0] : tensor<1024xbf16>, !tile.ptr<bf16>
   return
 }
+
+// -----
+
+// A scan runs on a blocked layout: an mma accumulator (WGMMA layout) is
+// converted first. A reduction to a scalar has no layout to give.
+// CHECK-LABEL: func.func @scan_of_an_accumulator
+// CHECK: %[[ACC:.*]] = tile.mma {{.*}} -> tensor<64x64xf32, #tile.wgmma<warpgroups = 1>>
+// CHECK: %[[B:.*]] = tile.convert_layout %[[ACC]] : tensor<64x64xf32, #tile.wgmma<warpgroups = 1>> -> tensor<64x64xf32, #tile.blocked<
+// CHECK: tile.scan  sum %[[B]], dim = 1 : tensor<64x64xf32, #tile.blocked<
+// CHECK: tile.reduce  max %{{.*}}, dim = 0 : tensor<64x64xf32, #tile.blocked<{{.*}}>> -> f32
+func.func @scan_of_an_accumulator(%a: !tile.ptr<bf16>, %c: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %A = tile.make_view %a, [%n, %n], [%n, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %C = tile.make_view %c, [%n, %n], [%n, %c1] : !tile.ptr<f32> -> !tile.view<f32, 2>
+  %x = tile.load %A[%c0, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %acc = tile.mma %x, %x, %z : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+  %s = tile.scan sum %acc, dim = 1 : tensor<64x64xf32>
+  %m = tile.reduce max %s, dim = 0 : tensor<64x64xf32> -> f32
+  %b = tile.splat %m : f32 -> tensor<64x64xf32>
+  %r = arith.addf %s, %b : tensor<64x64xf32>
+  tile.store %r, %C[%c0, %c0] : tensor<64x64xf32>, !tile.view<f32, 2>
+  return
+}
