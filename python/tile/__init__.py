@@ -16,6 +16,7 @@ from .language import (abs, ceil, clamp, cos, erf, floor, fma, rsqrt, sigmoid, s
                        static_assert, tanh)
 from .language import argmax, argmin, cumprod, cumsum, device_assert, device_print
 from .language import atomic_add, atomic_cas, atomic_max, atomic_min, atomic_xchg
+from .language import expand_dims, squeeze
 from .runtime import JITFunction, compile, gpu_available, jit
 from .autotune import Config, autotune  # noqa: E402  (after the runtime it uses)
 
@@ -32,3 +33,4 @@ __all__ += ["abs", "ceil", "clamp", "cos", "erf", "floor", "fma", "rsqrt", "sigm
             "static_assert", "tanh"]
 __all__ += ["argmax", "argmin", "cumprod", "cumsum", "device_assert", "device_print"]
 __all__ += ["atomic_add", "atomic_cas", "atomic_max", "atomic_min", "atomic_xchg"]
+__all__ += ["expand_dims", "squeeze"]

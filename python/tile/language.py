@@ -5,9 +5,14 @@ source and turns each call into tile IR. Calling one outside a kernel raises.
 
 Besides these functions, kernels use Python itself:
 - arithmetic `+ - * / // % & | ^ << >>` and comparisons on tiles and scalars.
-  A scalar or a constant combined with a tile is broadcast to it; `v[:, None]`
-  and `v[None, :]` broadcast a 1-D tile along dimension 1 or 0 of the 2-D tile
-  it meets (`s - m[:, None]` subtracts a row max). Sides of different dtypes
+  Operands broadcast as in numpy: a scalar or a constant to any tile, and
+  tiles whose shapes, aligned on the right, have in each dim the same size or
+  1 (a dim of size 1 stretches; a 1-D tile with a 2-D one is a row).
+  `v[:, None]` of a 1-D tile is the (N, 1) column, `v[None, :]` the (1, N) row
+  (also `tile.expand_dims(v, axis)`, `v.reshape((N, 1))`): `s - m[:, None]`
+  subtracts a row max, `a[:, None] * b[None, :]` is the (M, N) outer product,
+  and a row or column may be stored, reduced or loaded through (a gather with
+  a row of offsets gives a row). Sides of different dtypes
   are promoted as Triton and torch promote: an integer with a float gives the
   float, float16 or bfloat16 with float32 gives float32, float16 with bfloat16
   float32, a narrower integer with a wider one the wider. Constants are weak:
@@ -231,6 +236,19 @@ def neg_inf(shape, dtype=float32):
 @_builtin
 def arange(n):
     """The int32 tile 0, 1, ..., n - 1 (`n` a constexpr power of two)."""
+
+
+@_builtin
+def expand_dims(x, axis):
+    """A 1-D tile x of N elements as the (1, N) row (axis 0) or the (N, 1) column
+    (axis 1 or -1): `x[None, :]` and `x[:, None]`."""
+
+
+@_builtin
+def squeeze(x, axis=None):
+    """x without its dim `axis` of size 1 (axis None: every dim of size 1; a
+    tile of one element becomes a scalar). `x.reshape(shape)` adds or removes
+    dims of size 1 alike."""
 
 
 # -- matrix multiply, reductions, layout --------------------------------------------

@@ -29,11 +29,6 @@ def float_offsets(x, B: tile.constexpr):
 
 
 @tile.jit
-def broadcast_offsets(x, B: tile.constexpr):
-    v = tile.load(x, tile.arange(B)[:, None])  # <- no shape
-
-
-@tile.jit
 def other_inexact(x, B: tile.constexpr):
     v = tile.load(x, tile.arange(B), mask=tile.arange(B) < 4, other=1.5)  # <- other
 
@@ -101,12 +96,11 @@ def load_without_shape(x):
 CASES = {
     "mask shape": (mask_shape, "load's mask is tile[64] of int1 but the tile is tile[128]",
                    (VEC,)),
-    "mask broadcast": (mask_broadcast, "load's mask is tile[256, *] of int1 (a 1-D "
+    "mask broadcast": (mask_broadcast, "load's mask is tile[256, 1] of int1 (a 1-D "
                        "tile[:, None]) but the tile is tile[128, 128]", (MAT,)),
     "not boolean": (mask_not_boolean, "store's mask must be a boolean tile", (VEC,)),
     "float offsets": (float_offsets, "load's offsets must be an int32 or int64 tile (element "
                       "offsets into the array), got tile[128] of float32", (VEC,)),
-    "no shape": (broadcast_offsets, "a broadcast with no shape of its own", (VEC,)),
     "other": (other_inexact, "load's other 1.5 cannot be int32", (IVEC,)),
     "other dtype": (other_dtype, "load's other is float32 but the array holds int32",
                     (IVEC, "f32")),

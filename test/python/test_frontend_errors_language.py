@@ -163,8 +163,8 @@ def broadcast_rows(BM: tile.constexpr):
 
 
 def test_broadcast_size_mismatch():
-    expect_error(broadcast_rows, "# <- rows", "operands of '-' differ in shape: tile[32, *] of "
-                 "float32 (a 1-D tile[:, None]) does not broadcast to tile[64, 64] of float32",
+    expect_error(broadcast_rows, "# <- rows", "operands of '-' differ in shape: tile[64, 64] of "
+                 "float32 and tile[32, 1] of float32 (a 1-D tile[:, None]) do not broadcast",
                  BM=64)
 
 
@@ -176,17 +176,6 @@ def index_2d(BM: tile.constexpr):
 
 def test_only_1d_tiles_expand():
     expect_error(index_2d, "# <- index", "a tile[64, 64] of float32 cannot be indexed", BM=64)
-
-
-@tile.jit
-def expand_alone(x, BM: tile.constexpr):
-    v = tile.zeros((BM,), tile.float32)
-    w = v[:, None] * 2.0  # <- alone
-
-
-def test_expanded_needs_a_2d_partner():
-    expect_error(expand_alone, "# <- alone", "needs a 2-D tile (or a broadcast along the other "
-                 "dimension) to take its shape from", VEC, BM=64)
 
 
 @tile.jit

@@ -149,6 +149,13 @@ class Builtins:
 
     def builtin_load(self, node, array, offset, shape=None, bound=None, multicast=False,
                      mask=None, other=0):
+        if isinstance(offset, Expanded) and (mask is None or isinstance(mask, Expanded) and
+                                             mask.dim == offset.dim):
+            # A row or column of offsets: gathered as its 1-D tile, so that combining
+            # the result with a 2-D tile needs no size-1 dim dropped.
+            line = self.indexed_load(node, array, offset.value, shape, bound, multicast,
+                                     mask if mask is None else mask.value, other)
+            return self.expand(node, line, offset.dim)
         if self.is_indexed(offset, mask):  # a gather, or a mask: indexed.py
             return self.indexed_load(node, array, offset, shape, bound, multicast, mask, other)
         if shape is None:

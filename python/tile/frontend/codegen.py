@@ -4,8 +4,8 @@ It builds the module with MLIR's Python bindings (see `ir.Builder`) and
 returns it printed, with each op's `loc` into the kernel's source.
 
 Values during code generation are `ir.Value` (runtime values in the IR),
-`ArrayArg` (an array parameter), `Expanded` (a 1-D tile indexed `[:, None]`,
-waiting to be broadcast), or plain Python objects (constexprs: folded at
+`ArrayArg` (an array parameter), `Expanded` (a 1-D tile indexed `[:, None]`:
+an (N, 1) tile that remembers its 1-D tile), or plain Python objects (constexprs: folded at
 compile time). Statements and control flow live here; what operations mean is
 in `semantics.py`, the `tile.*` functions in `builtins.py`.
 """
@@ -39,13 +39,13 @@ MAX_INLINE_DEPTH = 16
 # Python builtins a kernel may call on constants.
 _PY_BUILTINS = (builtins.min, builtins.max, builtins.abs, builtins.int, builtins.float,
                 builtins.bool, builtins.len)
-_METHODS = ("to",)
+_METHODS = ("to", "reshape")
 _UNARY_SYMBOL = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~", ast.Not: "not"}
 
 
 @dataclass(frozen=True)
 class Method:
-    """`x.to` before it is called."""
+    """`x.to` or `x.reshape` before it is called."""
 
     base: Any
     name: str
@@ -298,8 +298,8 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
         if isinstance(base, ArrayArg):
             attrs = {"dtype": lambda: base.dtype, "shape": lambda: base.sizes,
                      "ndim": lambda: base.rank}
-        elif isinstance(base, (Value, Expanded)):
-            type_ = base.value.type if isinstance(base, Expanded) else base.type
+        elif isinstance(base, Value):
+            type_ = base.type
             attrs = {"dtype": lambda: type_.dtype, **{m: lambda m=m: Method(base, m)
                                                        for m in _METHODS}}
             if isinstance(type_, TileType) and isinstance(base, Value):
@@ -328,11 +328,11 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
                 return isinstance(e, ast.Slice) and not (e.lower or e.upper or e.step)
             if len(base.type.shape) == 1 and len(parts) == 2:
                 if is_all(parts[0]) and is_none(parts[1]):
-                    return Expanded(base, 1)
+                    return self.expand(node, base, 1)
                 if is_none(parts[0]) and is_all(parts[1]):
-                    return Expanded(base, 0)
+                    return self.expand(node, base, 0)
             raise self.error(node, f"a {base.type} cannot be indexed; only a 1-D tile's "
-                             "v[:, None] and v[None, :] (broadcasts) are supported")
+                             "v[:, None] (a column) and v[None, :] (a row) are supported")
         if isinstance(base, (tuple, list)):
             index = self.visit(node.slice)
             if self.is_runtime(index) or not isinstance(index, (int, slice)):
@@ -420,7 +420,10 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
         if isinstance(fn, Method):
             if fn.name == "to" and len(args) == 1 and not kwargs:
                 return self.cast(node, fn.base, args[0])
-            raise self.error(node, f".{fn.name}() takes one dtype argument")
+            if fn.name == "reshape" and not kwargs and args:
+                return self.reshape(node, fn.base, args[0] if len(args) == 1 else tuple(args))
+            raise self.error(node, f".{fn.name}() takes one dtype argument" if fn.name == "to"
+                             else ".reshape() takes the new shape")
         name = getattr(fn, "__tile_builtin__", None)
         if name is not None:
             try:

@@ -21,7 +21,7 @@ from mlir.dialects import arith
 from mlir.dialects import math as math_ops
 
 from .ir import ScalarType, TileType, Value
-from .semantics import Expanded, Number, describe
+from .semantics import Number, describe
 
 
 def op(build) -> Callable:
@@ -103,20 +103,18 @@ class Elementwise:
             except (ValueError, OverflowError, ZeroDivisionError) as e:
                 raise self.error(node, f"{name}({', '.join(map(repr, args))}) failed: "
                                  f"{e}") from None
-        if len(args) == 1 and isinstance(args[0], Expanded):
-            return Expanded(self.elementwise(node, name, args[0].value), args[0].dim)
         for a in args:
             if isinstance(a, Value) and not isinstance(a.type, (ScalarType, TileType)):
                 raise self.error(node, f"{name} needs numbers, scalars or tiles, "
                                  f"got {describe(a)}")
-        operands = self.unify(node, name, list(args))
+        operands, shaped = self.unify_lazily(node, name, list(args))
         compute, result = self.op_dtypes(node, fn.dtypes, name, operands[0])
         build = fn.floats if compute.is_float else fn.ints
         if build is None:
             raise self.error(node, f"{name} needs a float tile or scalar, got "
                              f"{describe(operands[0])}")
         value = build(self, node, *(self.cast(node, x, compute) for x in operands))
-        return self.cast(node, value, result)
+        return shaped(self.cast(node, value, result))
 
 
 def _builtin(name: str) -> Callable:

@@ -27,6 +27,7 @@ from mlir.dialects import arith
 from .. import language as tl
 from .ir import ScalarType, TileType, Value, literal
 from .semantics import ArrayArg, Expanded, Number, describe
+from .shapes import broadcast_shapes
 
 OFFSET_DTYPES = (tl.int32, tl.int64)
 # The spellings of the dialect's memory-semantics and scope enums (TileAttrs.td);
@@ -164,10 +165,6 @@ class Indexed:
     # -- operands ------------------------------------------------------------------------
     def offsets(self, node, offset, what: str) -> Value:
         """The offsets tile: int32 or int64 (int8/int16 widen to int32)."""
-        if isinstance(offset, Expanded):
-            raise self.error(node, f"{what}'s offsets are {offset}, a broadcast with no shape "
-                             "of its own; combine it with the other dimension first "
-                             "(rows[:, None] * n + cols[None, :])")
         if not isinstance(offset, Value) or not isinstance(offset.type, TileType):
             raise self.error(node, f"{what}'s offsets must be an int32 or int64 tile, got "
                              f"{describe(offset)}")
@@ -194,10 +191,8 @@ class Indexed:
 
     @staticmethod
     def broadcasts(x, shape: tuple[int, ...]) -> bool:
-        """Whether a runtime value broadcasts to a tile of `shape`."""
-        if isinstance(x, Expanded):
-            return len(shape) == 2 and shape[1 - x.dim] == x.value.type.shape[0]
-        return isinstance(x.type, ScalarType) or x.type.shape == shape
+        """Whether a runtime value broadcasts to a tile of `shape` (numpy's rule)."""
+        return isinstance(x.type, ScalarType) or broadcast_shapes(x.type.shape, shape) == shape
 
     def other(self, node, other, dtype: tl.dtype):
         """`other` as a number of `dtype` or a scalar Value of it."""

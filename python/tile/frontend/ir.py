@@ -188,6 +188,7 @@ class Builder:
         self._points: list[ir.InsertionPoint] = []
         self._entry_block: ir.Block | None = None
         self._last_entry: ir.Operation | None = None
+        self.expansions: list[ir.Operation] = []  # the broadcasts making rows and columns
         self.func = None
 
     # -- types and locations -------------------------------------------------
@@ -266,5 +267,8 @@ class Builder:
         from mlir.dialects import func
         assert len(self._points) == 1, "a region was left open"
         func.ReturnOp([], loc=self.at(loc), ip=self._points[0])
+        for op in reversed(self.expansions):  # rows and columns only used as 1-D tiles
+            if not list(op.results[0].uses):
+                op.erase()
         self.module.operation.verify()
         return self.module

@@ -17,6 +17,7 @@ from mlir.dialects import arith
 
 from .. import language as tl
 from .ir import Location, PtrType, ScalarType, TileType, Value, literal
+from .shapes import Expanded, Shapes, broadcast_shapes, tile_shape
 
 Number = (bool, int, float)
 
@@ -47,31 +48,12 @@ class ArrayArg:
         return f"the {self.rank}-D array '{self.name}' of {self.dtype.name}"
 
 
-@dataclass(frozen=True)
-class Expanded:
-    """`v[:, None]` (dim = 1) or `v[None, :]` (dim = 0) of a 1-D tile `v`: a
-    broadcast that waits for the 2-D tile it is combined with to know its size."""
-
-    value: Value
-    dim: int
-
-    @property
-    def dtype(self) -> tl.dtype:
-        return self.value.type.dtype
-
-    def __str__(self) -> str:
-        n = self.value.type.shape[0]
-        dims = f"{n}, *" if self.dim == 1 else f"*, {n}"
-        index = "[:, None]" if self.dim == 1 else "[None, :]"
-        return f"tile[{dims}] of {self.dtype.name} (a 1-D tile{index})"
-
-
 def describe(x) -> str:
     """How a value is named in error messages."""
-    if isinstance(x, Value):
-        return str(x.type)
     if isinstance(x, (Expanded, ArrayArg)):
         return str(x)
+    if isinstance(x, Value):
+        return str(x.type)
     if isinstance(x, bool):
         return f"the constant {x}"
     if isinstance(x, (int, float)):
@@ -165,7 +147,7 @@ def python_dtype(x) -> tl.dtype:
     return tl.int1 if isinstance(x, bool) else tl.int32 if isinstance(x, int) else tl.float32
 
 
-class Semantics:
+class Semantics(Shapes):
     def emit(self, node: ast.AST, result, build, *args, **kwargs) -> Value | None:
         """`build(*args, **kwargs)` (an op builder of mlir.dialects or the generated
         tile ops) at the insertion point, located at `node`; its result as a
@@ -200,36 +182,20 @@ class Semantics:
 
     # -- broadcasting --------------------------------------------------------------
     def common_shape(self, node: ast.AST, what: str, operands: list) -> tuple[int, ...] | None:
-        """The tile shape operands combine to (None: all scalars), or an error
-        naming both sides."""
-        shape, first = None, None
+        """The tile shape operands broadcast to by numpy's rules (None: all scalars),
+        or an error naming the two that do not."""
+        shape, first = (), None
         for x in operands:
-            if isinstance(x, Value) and isinstance(x.type, TileType):
-                if shape is None:
-                    shape, first = x.type.shape, x
-                elif x.type.shape != shape:
-                    raise self.error(node, f"operands of {what} differ in shape: "
-                                     f"{first.type} and {x.type}")
-        expanded = [x for x in operands if isinstance(x, Expanded)]
-        if not expanded:
-            return shape
-        if shape is not None:
-            for x in expanded:
-                if len(shape) != 2 or x.value.type.shape[0] != shape[1 - x.dim]:
-                    raise self.error(node, f"operands of {what} differ in shape: {x} "
-                                     f"does not broadcast to {first.type}")
-            return shape
-        dims: list[int | None] = [None, None]
-        for x in expanded:  # v[:, None] fixes dim 0, w[None, :] fixes dim 1
-            kept = 1 - x.dim
-            if dims[kept] not in (None, x.value.type.shape[0]):
-                raise self.error(node, f"operands of {what} differ in shape: "
-                                 f"{expanded[0]} and {x}")
-            dims[kept] = x.value.type.shape[0]
-        if None in dims:
-            raise self.error(node, f"{what}: {expanded[0]} needs a 2-D tile (or a "
-                             "broadcast along the other dimension) to take its shape from")
-        return tuple(dims)
+            own = tile_shape(x)
+            if not own:
+                continue
+            merged = broadcast_shapes(shape, own)
+            if merged is None:
+                raise self.error(node, f"operands of {what} differ in shape: {describe(first)} "
+                                 f"and {describe(x)} do not broadcast (aligned on the right, "
+                                 "each pair of dims must be equal or one of them 1)")
+            shape, first = merged, first or x
+        return shape or None
 
     def common_dtype(self, node: ast.AST, what: str, operands: list) -> tl.dtype | None:
         """The element type the operands combine in (None: no runtime value): their
@@ -255,21 +221,18 @@ class Semantics:
 
     @staticmethod
     def dtype_of(x) -> tl.dtype:
-        return x.dtype if isinstance(x, Expanded) else x.type.dtype
+        return x.type.dtype
 
     def coerce(self, node: ast.AST, x, shape: tuple[int, ...] | None, dtype: tl.dtype,
                what: str) -> Value:
         """`x` as a value of `shape` (None: scalar) and `dtype`: numbers become
-        constants, scalars are splat, pending broadcasts are broadcast."""
+        constants, scalars are splat, tiles broadcast (`stretch`)."""
         target = TileType(shape, dtype) if shape is not None else ScalarType(dtype)
         if isinstance(x, bool) and dtype != tl.int1 or \
                 isinstance(x, float) and not dtype.is_float:
             raise self.error(node, f"{what}: cannot mix {describe(x)} with {dtype.name} values")
         if isinstance(x, Number):
             return self.constant(node, x, target)
-        if isinstance(x, Expanded):
-            return self.emit(node, target, self.builder.ops.broadcast,
-                             self.builder.type(target), x.value.ir, x.dim)
         if not isinstance(x, Value) or not isinstance(x.type, (TileType, ScalarType)):
             raise self.error(node, f"{what}: expected a number, a scalar or a tile, "
                              f"got {describe(x)}")
@@ -278,12 +241,25 @@ class Semantics:
         if isinstance(x.type, ScalarType) and shape is not None:
             return self.emit(node, target, self.builder.ops.splat, self.builder.type(target),
                              x.ir)
+        if isinstance(x.type, TileType) and x.type.shape != shape:
+            if shape is None or broadcast_shapes(x.type.shape, shape) != shape:
+                raise self.error(node, f"{what}: {describe(x)} does not broadcast to "
+                                 f"{'a scalar' if shape is None else target}")
+            return self.stretch(node, x, shape)
         return x
 
     def unify(self, node: ast.AST, what: str, operands: list) -> list[Value]:
         """Operands as values of one type, following broadcast rules."""
+        values, _ = self.unify_lazily(node, what, operands, lazy=False)
+        return values
+
+    def unify_lazily(self, node: ast.AST, what: str, operands: list, lazy: bool = True):
+        """(operands as values of one type, what makes the result of an elementwise op
+        on them the value of the broadcast shape). A result that is a row or column
+        (1, N) / (N, 1) of rows, columns and scalars is computed on their 1-D tiles
+        and expanded after (`kept_lazy`)."""
         for x in operands:
-            if not isinstance(x, (Value, Expanded, *Number)) or \
+            if not isinstance(x, (Value, *Number)) or \
                     isinstance(x, Value) and not isinstance(x.type, (ScalarType, TileType)):
                 raise self.error(node, f"{what} is not defined on {describe(x)}")
         shape = self.common_shape(node, what, operands)
@@ -291,8 +267,15 @@ class Semantics:
         if dtype is None:  # only numbers: they stand for i32 / f32 values
             dtype = python_dtype(next((x for x in operands if isinstance(x, float)),
                                       operands[0]))
-        return [self.coerce(node, self.promoted(node, x, dtype), shape, dtype, what)
-                for x in operands]
+        dim = self.kept_lazy(operands, shape) if lazy else None
+        if dim is None:
+            return [self.coerce(node, self.promoted(node, x, dtype), shape, dtype, what)
+                    for x in operands], lambda v: v
+        length = shape[1 - dim]
+        values = [self.coerce(node, self.promoted(node, self.line_of(node, x, dim, length)
+                                                  if tile_shape(x) else x, dtype),
+                              (length,), dtype, what) for x in operands]
+        return values, lambda v: self.expand(node, v, dim)
 
     def promoted(self, node: ast.AST, x, dtype: tl.dtype):
         """`x` converted to `dtype` if it is a runtime value of another dtype."""
@@ -349,7 +332,7 @@ class Semantics:
         if not self.is_runtime(lhs) and not self.is_runtime(rhs):
             return self.fold(node, op, lhs, rhs)
         what = f"'{sym}'"
-        lhs, rhs = self.unify(node, what, [lhs, rhs])
+        (lhs, rhs), shaped = self.unify_lazily(node, what, [lhs, rhs])
         dtype, _ = self.op_dtypes(node, "compute", what, lhs)
         table = _FLOAT_OPS if dtype.is_float else _INT_OPS
         if type(op) not in table:
@@ -358,8 +341,8 @@ class Semantics:
         # a * b + c may become one FMA, as under nvcc's and Triton's defaults.
         flags = {"fastmath": self.builder.attr("#arith.fastmath<contract>")} \
             if type(op) in _CONTRACTABLE and dtype.is_float else {}
-        return self.emit(node, lhs.type, table[type(op)], lhs.ir, rhs.ir, **flags,
-                         results=[self.builder.type(lhs.type)])
+        return shaped(self.emit(node, lhs.type, table[type(op)], lhs.ir, rhs.ir, **flags,
+                                results=[self.builder.type(lhs.type)]))
 
     def compare(self, node: ast.AST, op: ast.cmpop, lhs, rhs):
         sym = SYMBOL.get(type(op), type(op).__name__)
@@ -368,15 +351,17 @@ class Semantics:
             return self.fold(node, op, lhs, rhs)
         if type(op) not in _CMP:
             raise self.error(node, f"comparison '{sym}' is not supported on runtime values")
-        lhs, rhs = self.unify(node, f"'{sym}'", [lhs, rhs])
+        (lhs, rhs), shaped = self.unify_lazily(node, f"'{sym}'", [lhs, rhs])
         fpred, ipred = _CMP[type(op)]
         dtype, _ = self.op_dtypes(node, "compute", f"'{sym}'", lhs)
         result = self.with_dtype(lhs.type, tl.int1)
         build, pred = (arith.cmpf, fpred) if dtype.is_float else (arith.cmpi, ipred)
-        return self.emit(node, result, build, pred, lhs.ir, rhs.ir,
-                         results=[self.builder.type(result)])
+        return shaped(self.emit(node, result, build, pred, lhs.ir, rhs.ir,
+                                results=[self.builder.type(result)]))
 
     def negate(self, node: ast.AST, x):
+        if isinstance(x, Expanded):
+            return self.expand(node, self.negate(node, x.value), x.dim)
         if isinstance(x, Value) and x.type.dtype.is_float:
             self.op_dtypes(node, "compute", "'-'", x)
             return self.emit(node, x.type, arith.negf, x.ir,
@@ -418,7 +403,8 @@ class Semantics:
         if not isinstance(dtype, tl.dtype):
             raise self.error(node, f".to() needs a dtype such as tile.float16, got {dtype!r}")
         if isinstance(x, Expanded):
-            return Expanded(self.cast(node, x.value, dtype), x.dim)
+            return x if x.dtype == dtype else \
+                self.expand(node, self.cast(node, x.value, dtype), x.dim)
         if not isinstance(x, Value) or not isinstance(x.type, (ScalarType, TileType)):
             raise self.error(node, f"cannot convert {describe(x)} to {dtype.name}")
         src = x.type.dtype

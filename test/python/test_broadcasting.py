@@ -1,0 +1,164 @@
+"""numpy's broadcasting in kernels: rows and columns (`v[:, None]`, `v[None, :]`,
+`tile.expand_dims`, `.reshape`, `tile.squeeze`) are tiles of their own, size-1
+dims stretch, a 1-D tile with a 2-D one is a row; on the interpreter against
+numpy, in the IR (rows and columns of scalars stay 1-D: nothing is reduced),
+through ptxas, and on the GPU."""
+import numpy as np
+import pytest
+
+import tile
+from tile.compiler import find_ptxas
+from expect_error import expect_error
+
+
+@tile.jit
+def outer(A, B, Y, M: tile.constexpr, N: tile.constexpr):
+    a = tile.load(A, 0, M)
+    b = tile.load(B, 0, N)
+    tile.store(Y, (0, 0), a[:, None] * b[None, :] + 1)
+
+
+@tile.jit
+def stretch(X, R, C, Y, M: tile.constexpr, N: tile.constexpr):
+    x = tile.load(X, (0, 0), (M, N))
+    row = tile.load(R, (0, 0), (1, N))            # a real (1, N) tile
+    col = tile.expand_dims(tile.load(C, 0, M), 1)  # (M, 1)
+    scaled = col * 2
+    tile.store(Y, (0, 0), x * row - scaled + tile.squeeze(row, 0) * 0.5)
+
+
+@tile.jit
+def alone(A, Col, Row, Sums, M: tile.constexpr):
+    a = tile.load(A, 0, M)
+    column = a[:, None] * 3            # (M, 1) of a column and a scalar
+    tile.store(Col, (0, 0), column)    # stored as it is
+    tile.store(Row, (0, 0), a.reshape((1, M)) + 1)
+    tile.store(Sums, 0, tile.sum(column, axis=1) + tile.squeeze(a[None, :], 0))
+
+
+@tile.jit
+def one_element(P, X, Y, N: tile.constexpr):
+    p = tile.load(P, 0, 1)             # (1,) stretches to (N,)
+    x = tile.load(X, 0, N)
+    tile.store(Y, 0, x + p + tile.where(x > 0, p, 0.0))
+
+
+@tile.jit
+def row_gather(T, Y, i, N: tile.constexpr):
+    cols = tile.arange(N)
+    offsets = i * N + cols[None, :]
+    row = tile.load(T, offsets)        # a (1, N) row: gathered as its 1-D tile
+    y = tile.zeros((4, N)) + row
+    tile.store(Y, (0, 0), y)
+
+
+def test_outer_product_on_the_interpreter():
+    a, b = np.arange(4, dtype=np.float32), np.arange(8, dtype=np.float32) - 3
+    y = np.zeros((4, 8), np.float32)
+    outer[(1,)].interpret(a, b, y, M=4, N=8)
+    np.testing.assert_array_equal(y, a[:, None] * b[None, :] + 1)
+
+
+def test_size_one_dims_stretch_and_rows_align_on_the_right():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 16)).astype(np.float32)
+    r = rng.standard_normal((1, 16)).astype(np.float32)
+    c = rng.standard_normal(8).astype(np.float32)
+    y = np.zeros_like(x)
+    stretch[(1,)].interpret(x, r, c, y, M=8, N=16)
+    np.testing.assert_allclose(y, x * r - c[:, None] * 2 + r[0] * 0.5, rtol=1e-6)
+
+
+def test_rows_and_columns_are_tiles_of_their_own():
+    a = np.arange(8, dtype=np.int32)
+    col, row, sums = np.zeros((8, 1), np.int32), np.zeros((1, 8), np.int32), np.zeros(8, np.int32)
+    alone[(1,)].interpret(a, col, row, sums, M=8)
+    np.testing.assert_array_equal(col, a[:, None] * 3)
+    np.testing.assert_array_equal(row, a[None, :] + 1)
+    np.testing.assert_array_equal(sums, a * 3 + a)
+
+
+def test_a_one_element_tile_stretches():
+    p, x = np.array([2.5], np.float32), np.linspace(-1, 1, 16, dtype=np.float32)
+    y = np.zeros_like(x)
+    one_element[(1,)].interpret(p, x, y, N=16)
+    np.testing.assert_allclose(y, x + 2.5 + np.where(x > 0, 2.5, 0))
+
+
+def test_a_gather_through_a_row_gives_a_row():
+    t = np.arange(32, dtype=np.float32).reshape(4, 8)
+    y = np.zeros((4, 8), np.float32)
+    row_gather[(1,)].interpret(t, y, 2, N=8)
+    np.testing.assert_array_equal(y, np.broadcast_to(t[2], (4, 8)))
+
+
+def test_columns_of_scalars_stay_one_dimensional_in_the_ir():
+    ir = outer.ir("*f32:16", "*f32:16", "*f32[2]:16", M=64, N=64)
+    assert "tile.reduce" not in ir
+    # a[:, None] and b[None, :] as (64, 1) and (1, 64) tiles are unused: erased.
+    assert ir.count("tile.broadcast") == 2 and "64x1x" not in ir and "1x64x" not in ir
+    gathered = row_gather.ir("*f32:16", "*f32[2]:16", "i32", N=64)
+    assert "tile.reduce" not in gathered and "tile.gather" in gathered
+
+
+@pytest.mark.parametrize("kernel,args,constexprs", [
+    (outer, ("*f32:16", "*f32:16", "*f32[2]:16"), dict(M=64, N=64)),
+    (stretch, ("*f32[2]:16", "*f32[2]:16", "*f32:16", "*f32[2]:16"), dict(M=64, N=64)),
+    (alone, ("*i32:16", "*i32[2]:16", "*i32[2]:16", "*i32:16"), dict(M=64)),
+    (one_element, ("*f32:16", "*f32:16", "*f32:16"), dict(N=128)),
+])
+def test_reaches_a_cubin(kernel, args, constexprs):
+    compiled = kernel.compile(*args, **constexprs)
+    if find_ptxas() is not None:
+        assert compiled.cubin
+
+
+@tile.jit
+def mismatched(A, B, Y, N: tile.constexpr):
+    a = tile.load(A, 0, N)
+    b = tile.load(B, 0, N // 2)
+    tile.store(Y, (0, 0), a[:, None] + b[:, None])  # <- shapes
+
+
+def test_shapes_that_do_not_broadcast_are_an_error():
+    expect_error(mismatched, "# <- shapes", "do not broadcast", "*f32:16", "*f32:16",
+                 "*f32[2]:16", N=64)
+
+
+@tile.jit
+def bad_reshape(A, Y, N: tile.constexpr):
+    a = tile.load(A, 0, N)
+    tile.store(Y, (0, 0), a.reshape((N // 2, 2)))  # <- reshape
+
+
+def test_reshape_only_adds_or_removes_size_one_dims():
+    expect_error(bad_reshape, "# <- reshape", "only dims of size 1 are added or removed",
+                 "*f32:16", "*f32[2]:16", N=64)
+
+
+@tile.jit
+def bad_squeeze(A, Y, N: tile.constexpr):
+    a = tile.load(A, 0, N)
+    tile.store(Y, 0, tile.squeeze(a[:, None], 0))  # <- squeeze
+
+
+def test_squeeze_of_a_dim_larger_than_one_is_an_error():
+    expect_error(bad_squeeze, "# <- squeeze", "only a dim of size 1 can be removed",
+                 "*f32:16", "*f32:16", N=64)
+
+
+@pytest.mark.gpu
+def test_gpu_matches_numpy():
+    import torch
+    a, b = torch.arange(64, device="cuda", dtype=torch.float32), torch.randn(64, device="cuda")
+    y = torch.empty(64, 64, device="cuda")
+    outer[(1,)](a, b, y, M=64, N=64)
+    torch.testing.assert_close(y, a[:, None] * b[None, :] + 1)
+    x, r = torch.randn(64, 64, device="cuda"), torch.randn(1, 64, device="cuda")
+    c, y = torch.randn(64, device="cuda"), torch.empty(64, 64, device="cuda")
+    stretch[(1,)](x, r, c, y, M=64, N=64)
+    torch.testing.assert_close(y, x * r - c[:, None] * 2 + r[0] * 0.5)
+    p, v, out = torch.tensor([2.5], device="cuda"), torch.randn(128, device="cuda"), \
+        torch.empty(128, device="cuda")
+    one_element[(1,)](p, v, out, N=128)
+    torch.testing.assert_close(out, v + 2.5 + torch.where(v > 0, 2.5, 0.0))
