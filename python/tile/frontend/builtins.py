@@ -147,6 +147,16 @@ class Builtins:
             return view, [offset], None, type_
         return array.pointer, [offset], bound, array.pointer.type
 
+    @staticmethod
+    def lower_rank(offset, array, shape) -> bool:
+        """Whether a view-form access takes a tile of fewer dims than the array's
+        (`shape` a shape or the tile stored)."""
+        if isinstance(shape, Value) and isinstance(shape.type, TileType):
+            shape = shape.type.shape
+        rank = len(shape) if isinstance(shape, (tuple, list)) else 1 if shape is not None else 0
+        return isinstance(offset, (tuple, list)) and isinstance(array, ArrayArg) and \
+            0 < rank < array.rank
+
     def builtin_load(self, node, array, offset, shape=None, bound=None, multicast=False,
                      mask=None, other=0):
         if isinstance(offset, Expanded) and (mask is None or isinstance(mask, Expanded) and
@@ -156,6 +166,9 @@ class Builtins:
             line = self.indexed_load(node, array, offset.value, shape, bound, multicast,
                                      mask if mask is None else mask.value, other)
             return self.expand(node, line, offset.dim)
+        if self.lower_rank(offset, array, shape):  # a row of a 2-D array: views.py
+            return self.selected_load(node, array, offset, self.tile_shape(
+                node, shape, "load's shape"), multicast, mask, other)
         if self.is_indexed(offset, mask):  # a gather, or a mask: indexed.py
             return self.indexed_load(node, array, offset, shape, bound, multicast, mask, other)
         if shape is None:
@@ -177,6 +190,8 @@ class Builtins:
                          bound=bound.ir if bound is not None else None, multicast=multicast)
 
     def builtin_store(self, node, array, offset, value, bound=None, mask=None):
+        if self.lower_rank(offset, array, value):
+            return self.selected_store(node, array, offset, value, mask)
         if self.is_indexed(offset, mask):  # a scatter, or a mask: indexed.py
             return self.indexed_store(node, array, offset, value, bound, mask)
         target, offsets, bound, type_ = self.access(node, array, offset, bound, "store")

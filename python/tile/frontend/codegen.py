@@ -34,6 +34,7 @@ from .liveness import exposed_reads, killed
 from .reductions import Reductions
 from .semantics import ArrayArg, Expanded, Semantics, describe
 from .source import KernelSource
+from .views import Views
 
 MAX_INLINE_DEPTH = 16
 # Python builtins a kernel may call on constants.
@@ -78,7 +79,7 @@ class Function:
 
 
 class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, Elementwise,
-                    ControlFlow, Debugging):
+                    ControlFlow, Debugging, Views):
     def __init__(self, kernel: KernelSource, specs: dict[str, ArgSpec], num_warps: int,
                  num_ctas: int = 1):
         self.specs = specs
