@@ -121,8 +121,10 @@ def load(array, offset, shape=None, bound=None, multicast=False, mask=None, othe
     N-D view form, `load(A, (i, j), (BM, BK))`: the BM x BK tile whose first
     element is `A[i, j]`; elements outside the array's sizes read as zero. A
     shape of fewer dims than the array's takes its trailing dims, the leading
-    offsets selecting: `load(X, (r, 0), (BN,))` is row r as a 1-D tile. It reads
-    through a gather (no TMA).
+    offsets selecting: `load(X, (r, 0), (BN,))` is row r as a 1-D tile. An
+    array indexed by leading integers is the array of its other dims:
+    `load(Q[b, h], (i, 0), (BM, D))` in a (B, H, N, D) array, any strides.
+    These lower-rank forms read through a gather (no TMA).
 
     Gather form, `load(x, offsets, mask=m, other=0)`: a tile of the shape of
     `offsets` (an int32 or int64 tile of any shape) whose element k is the
@@ -163,7 +165,8 @@ def store(array, offset, value, bound=None, mask=None):
     written, nor those where `mask=` (as `load`'s) is false. A masked 1-D or
     view store is a scatter (one access an element, no TMA or vector stores);
     the view form takes 1-D and 2-D arrays there. A tile of fewer dims than the
-    array (`store(Y, (r, 0), v)`: v to row r) is stored as `load` reads it.
+    array (`store(Y, (r, 0), v)`: v to row r) or an array indexed by leading
+    integers (`store(O[b, h], (i, 0), o)`) is stored as `load` reads them.
     The tile's dtype must be the array's: convert with `.to(dtype)` first."""
 
 

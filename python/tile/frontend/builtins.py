@@ -16,6 +16,7 @@ from mlir.dialects import arith
 from .. import language as tl
 from .ir import ScalarType, TileType, Value, ViewType
 from .semantics import ArrayArg, Expanded, Number, describe
+from .views import Selected
 
 # Element types a register tile may have (the dialect's, plus i1 for masks).
 TILE_DTYPES = (tl.float32, tl.float16, tl.bfloat16, tl.float8e4m3, tl.float8e5m2,
@@ -72,6 +73,10 @@ class Builtins:
     def array(self, node, value, what: str) -> ArrayArg:
         if not isinstance(value, ArrayArg):
             raise self.error(node, f"{what} must be an array parameter, got {describe(value)}")
+        if isinstance(value, Selected):
+            raise self.error(node, f"{what}: {describe(value)} is loaded and stored in the "
+                             "view form only (tile.load(Q[b, h], (i, 0), (BM, D))); offset a "
+                             "gather's offsets into the whole array instead")
         return value
 
     # -- grid ----------------------------------------------------------------------
@@ -159,6 +164,7 @@ class Builtins:
 
     def builtin_load(self, node, array, offset, shape=None, bound=None, multicast=False,
                      mask=None, other=0):
+        array, offset = self.unselect(node, array, offset, "load")  # Q[b, h]: views.py
         if isinstance(offset, Expanded) and (mask is None or isinstance(mask, Expanded) and
                                              mask.dim == offset.dim):
             # A row or column of offsets: gathered as its 1-D tile, so that combining
@@ -190,6 +196,7 @@ class Builtins:
                          bound=bound.ir if bound is not None else None, multicast=multicast)
 
     def builtin_store(self, node, array, offset, value, bound=None, mask=None):
+        array, offset = self.unselect(node, array, offset, "store")
         if self.lower_rank(offset, array, value):
             return self.selected_store(node, array, offset, value, mask)
         if self.is_indexed(offset, mask):  # a scatter, or a mask: indexed.py

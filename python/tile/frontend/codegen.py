@@ -334,6 +334,8 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
                     return self.expand(node, base, 0)
             raise self.error(node, f"a {base.type} cannot be indexed; only a 1-D tile's "
                              "v[:, None] (a column) and v[None, :] (a row) are supported")
+        if isinstance(base, ArrayArg):  # Q[b, h]: a lower-rank array (views.py)
+            return self.select_array(node, base, self.visit(node.slice))
         if isinstance(base, (tuple, list)):
             index = self.visit(node.slice)
             if self.is_runtime(index) or not isinstance(index, (int, slice)):
