@@ -52,6 +52,26 @@ def row_gather(T, Y, i, N: tile.constexpr):
     tile.store(Y, (0, 0), y)
 
 
+@tile.jit
+def outer_in_a_loop(A, Y, K, M: tile.constexpr):
+    a = tile.load(A, 0, M)
+    acc = tile.zeros((M, M))
+    for k in range(K):
+        if tile.sum(a) > 100.0 + k:  # a runtime break: the loop is built twice
+            break
+        acc = acc + a[:, None] * a[None, :]
+    tile.store(Y, (0, 0), acc)
+
+
+def test_rows_and_columns_in_a_loop_built_twice():
+    a = np.arange(4, dtype=np.float32)
+    y = np.zeros((4, 4), np.float32)
+    outer_in_a_loop[(1,)].interpret(a, y, 3, M=4)
+    np.testing.assert_array_equal(y, 3 * np.outer(a, a))
+    ir = outer_in_a_loop.ir("*f32:16", "*f32[2]:16", "i32", M=64)
+    assert "scf.while" in ir and ir.count("tile.broadcast") == 2
+
+
 def test_outer_product_on_the_interpreter():
     a, b = np.arange(4, dtype=np.float32), np.arange(8, dtype=np.float32) - 3
     y = np.zeros((4, 8), np.float32)

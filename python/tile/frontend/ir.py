@@ -188,7 +188,6 @@ class Builder:
         self._points: list[ir.InsertionPoint] = []
         self._entry_block: ir.Block | None = None
         self._last_entry: ir.Operation | None = None
-        self.expansions: list[ir.Operation] = []  # the broadcasts making rows and columns
         self.func = None
 
     # -- types and locations -------------------------------------------------
@@ -261,14 +260,26 @@ class Builder:
         self._points = [ir.InsertionPoint(self._entry_block)]
         return list(self._entry_block.arguments)
 
+    def erase_unused_broadcasts(self) -> None:
+        """Rows and columns (`v[:, None]`) are built as broadcasts at once; those only
+        used through their 1-D tiles are erased (found by a walk: a region built
+        twice, as a loop is, leaves no stale handles)."""
+        dead = []
+
+        def visit(op):
+            if op.name == "tile.broadcast" and not list(op.results[0].uses):
+                dead.append(op)
+            return ir.WalkResult.ADVANCE
+        self.module.operation.walk(visit)
+        for op in dead:
+            op.erase()
+
     def finish(self, loc: Location) -> ir.Module:
         """Closes the function with its `return` and verifies the module; an
         MLIRError names the failing op's location."""
         from mlir.dialects import func
         assert len(self._points) == 1, "a region was left open"
         func.ReturnOp([], loc=self.at(loc), ip=self._points[0])
-        for op in reversed(self.expansions):  # rows and columns only used as 1-D tiles
-            if not list(op.results[0].uses):
-                op.erase()
+        self.erase_unused_broadcasts()
         self.module.operation.verify()
         return self.module

@@ -65,8 +65,7 @@ class Shapes:
     def expand(self, node, value: Value, dim: int) -> Expanded:
         """The 1-D tile `value` as an (N, 1) (dim 1) or (1, N) (dim 0) tile."""
         shape = (value.type.shape[0], 1) if dim == 1 else (1, value.type.shape[0])
-        full = self.broadcast_dim(node, value, dim, shape)
-        self.builder.expansions.append(full.ir.owner)  # erased if nothing uses it
+        full = self.broadcast_dim(node, value, dim, shape)  # erased if unused (ir.py)
         return Expanded(value, dim, full.ir)
 
     def broadcast_dim(self, node, value: Value, dim: int, shape: tuple[int, ...]) -> Value:
