@@ -228,7 +228,10 @@ def stream_k_cases() -> list[Case]:
                 b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
                 c = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)
                 count = min(programs, sms, tile.cdiv(M, 128) * tile.cdiv(N, 256))
-                partials = torch.empty(count * 128, 256, device="cuda", dtype=torch.float32)
+                # Zeros, not empty: program p + 1 writes its partial with a TMA store, which
+                # initcheck does not see as a write, so it flagged p's reads of it as
+                # uninitialized (32768 reports with TMA stores, 0 with tma-store=false).
+                partials = torch.zeros(count * 128, 256, device="cuda", dtype=torch.float32)
                 flags = torch.zeros(count, device="cuda", dtype=torch.int32)
                 gemm_stream_k[(count,)](a, b, c, partials, flags, **options)
                 torch.cuda.synchronize()
