@@ -41,9 +41,12 @@ def _tile_runs(x, w, b, dy, rms: bool):
     sums = (tile.cdiv(N, 128),)
     BM = min(16, norms.next_power_of_two(programs))
 
+    fwd = norms.forward_blocks(BN)
+    rows = (tile.cdiv(M, fwd["BM"]),)
+
     if rms:
         def forward():
-            norms.rms_norm_forward[(M,)](x, w, y, rstd, 1e-6, BN=BN, num_warps=warps)
+            norms.rms_norm_forward[rows](x, w, y, rstd, 1e-6, BN=BN, **fwd)
 
         def backward():
             norms.rms_norm_backward[(programs,)](x, w, dy, rstd, dx, dw_partial, ROWS=ROWS,
@@ -52,7 +55,7 @@ def _tile_runs(x, w, b, dy, rms: bool):
         return forward, backward, (y, dx, dw)
 
     def forward():
-        norms.layer_norm_forward[(M,)](x, w, b, y, mean, rstd, 1e-5, BN=BN, num_warps=warps)
+        norms.layer_norm_forward[rows](x, w, b, y, mean, rstd, 1e-5, BN=BN, **fwd)
 
     def backward():
         norms.layer_norm_backward[(programs,)](x, w, dy, mean, rstd, dx, dw_partial, db_partial,

@@ -3,8 +3,9 @@
     LayerNorm: y = (x - mean) * rstd * w + b,   rstd = 1 / sqrt(var + eps)
     RMSNorm:   y = x * rstd * w,                rstd = 1 / sqrt(mean(x^2) + eps)
 
-A row is one (1, BN) tile, BN the power of two at or above the row length N;
-the columns past N load as 0 and are kept out of every sum. The forward saves
+A row is a row of a (BM, BN) tile, BN the power of two at or above the row
+length N (BM rows a program in the forward, one in the backward); the columns
+past N load as 0 and are kept out of every sum. The forward saves
 each row's mean and rstd for the backward. The backward gives dx row by row
 and the weight (and bias) gradients as partial sums, one row of partials per
 program (each program ROWS rows of X), which `column_sums` adds up: no
@@ -19,11 +20,12 @@ import tile
 
 
 @tile.jit
-def layer_norm_forward(X, W, B, Y, Mean, Rstd, eps, BN: tile.constexpr):
-    row = tile.program_id(0)
+def layer_norm_forward(X, W, B, Y, Mean, Rstd, eps, BM: tile.constexpr, BN: tile.constexpr):
+    row = tile.program_id(0) * BM
+    M = X.shape[0]
     N = X.shape[1]
     inside = (tile.arange(BN) < N)[None, :]
-    x = tile.load(X, (row, 0), (1, BN)).to(tile.float32)
+    x = tile.load(X, (row, 0), (BM, BN)).to(tile.float32)
     mean = tile.sum(x, 1) / N
     centred = tile.where(inside, x - mean[:, None], 0.0)
     rstd = tile.rsqrt(tile.sum(centred * centred, 1) / N + eps)
@@ -31,8 +33,8 @@ def layer_norm_forward(X, W, B, Y, Mean, Rstd, eps, BN: tile.constexpr):
     b = tile.load(B, 0, BN, bound=N).to(tile.float32)
     y = centred * rstd[:, None] * w[None, :] + b[None, :]
     tile.store(Y, (row, 0), y.to(Y.dtype))
-    tile.store(Mean, row, mean, bound=row + 1)
-    tile.store(Rstd, row, rstd, bound=row + 1)
+    tile.store(Mean, row, mean, bound=M)
+    tile.store(Rstd, row, rstd, bound=M)
 
 
 @tile.jit
@@ -63,14 +65,14 @@ def layer_norm_backward(X, W, DY, Mean, Rstd, DX, DW_partial, DB_partial,
 
 
 @tile.jit
-def rms_norm_forward(X, W, Y, Rstd, eps, BN: tile.constexpr):
-    row = tile.program_id(0)
+def rms_norm_forward(X, W, Y, Rstd, eps, BM: tile.constexpr, BN: tile.constexpr):
+    row = tile.program_id(0) * BM
     N = X.shape[1]
-    x = tile.load(X, (row, 0), (1, BN)).to(tile.float32)
+    x = tile.load(X, (row, 0), (BM, BN)).to(tile.float32)
     rstd = tile.rsqrt(tile.sum(x * x, 1) / N + eps)
     w = tile.load(W, 0, BN, bound=N).to(tile.float32)
     tile.store(Y, (row, 0), (x * rstd[:, None] * w[None, :]).to(Y.dtype))
-    tile.store(Rstd, row, rstd, bound=row + 1)
+    tile.store(Rstd, row, rstd, bound=X.shape[0])
 
 
 @tile.jit
@@ -107,9 +109,16 @@ def next_power_of_two(n: int) -> int:
     return 1 << (n - 1).bit_length()
 
 
+def forward_blocks(BN: int) -> dict:
+    """The forward's rows a program and warps: short rows go several to a program
+    (a (BM, BN) tile of 4096 elements), long ones one each; 8 warps up to 8192
+    columns (Triton's choice), 16 above, for at most 32 f32 registers a tile."""
+    return dict(BM=max(1, 4096 // BN), num_warps=8 if BN <= 8192 else 16)
+
+
 def warps_for(BN: int) -> int:
-    """Warps for a (1, BN) row: 4 up to 1024 columns, then BN / 256 (16 f32
-    registers a thread for each row-sized tile), at most 16."""
+    """The backward's warps for its (1, BN) rows: 4 up to 1024 columns, then BN / 256
+    (16 f32 registers a thread for each row-sized tile), at most 16."""
     return min(16, max(4, BN // 256))
 
 
@@ -125,7 +134,9 @@ def layer_norm(x, w, b, eps, dy, empty, zeros, interpret=False, ROWS=16):
     dw, db = empty((N,), "float32"), empty((N,), "float32")
     launch = (lambda k, grid: k[grid].interpret) if interpret else (lambda k, grid: k[grid])
     warps = warps_for(BN)
-    launch(layer_norm_forward, (M,))(x, w, b, y, mean, rstd, eps, BN=BN, num_warps=warps)
+    fwd = forward_blocks(BN)
+    launch(layer_norm_forward, (tile.cdiv(M, fwd["BM"]),))(x, w, b, y, mean, rstd, eps, BN=BN,
+                                                            **fwd)
     launch(layer_norm_backward, (programs,))(x, w, dy, mean, rstd, dx, dw_partial, db_partial,
                                             ROWS=ROWS, BN=BN, num_warps=warps)
     BM = min(16, next_power_of_two(programs))
@@ -144,7 +155,8 @@ def rms_norm(x, w, eps, dy, empty, zeros, interpret=False, ROWS=16):
     dw_partial = zeros((programs, N))
     launch = (lambda k, grid: k[grid].interpret) if interpret else (lambda k, grid: k[grid])
     warps = warps_for(BN)
-    launch(rms_norm_forward, (M,))(x, w, y, rstd, eps, BN=BN, num_warps=warps)
+    fwd = forward_blocks(BN)
+    launch(rms_norm_forward, (tile.cdiv(M, fwd["BM"]),))(x, w, y, rstd, eps, BN=BN, **fwd)
     launch(rms_norm_backward, (programs,))(x, w, dy, rstd, dx, dw_partial, ROWS=ROWS, BN=BN,
                                           num_warps=warps)
     launch(column_sums, (tile.cdiv(N, 128),))(dw_partial, dw,
