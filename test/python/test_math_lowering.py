@@ -194,5 +194,16 @@ def test_gpu_matches_the_interpreter(op, operands, dtype):
             same |= np.abs(got - want) <= tolerance * spacing
         assert same.all(), f"{op} {dtype}: {got[~same][:5]} vs {want[~same][:5]}"
         return
-    worst = ulps(on_gpu, interpreted.astype(np.float64)).max()
-    assert worst <= CLOSE_ULPS[op], f"{op}: {worst:.2f} ulps from the interpreter"
+    want = interpreted.astype(np.float64)
+    error = np.abs(on_gpu.astype(np.float64) - want)
+    allowed = CLOSE_ULPS[op] * np.spacing(np.abs(want).astype(np.float32)).astype(np.float64)
+    # The SFU forms (docs/passes.md): exp is ex2.approx of x * log2(e) rounded to f32,
+    # whose rounding (2^-24 relative) the exponent scales by |x|; lg2.approx's error
+    # is absolute (2^-22.6 near 1), so log's result near 0 is off by more ulps.
+    if op == "math.exp":
+        allowed += np.abs(want) * np.abs(x.astype(np.float64)) * 2.0**-24
+    elif op in ("math.log", "math.log2"):
+        allowed += 2.0**-22
+    bad = np.isfinite(want) & (error > allowed)
+    assert not bad.any(), (f"{op}: {on_gpu[bad][:5]} vs {want[bad][:5]} "
+                           f"(inputs {x[bad][:5]})")

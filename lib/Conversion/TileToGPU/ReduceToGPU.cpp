@@ -386,10 +386,15 @@ struct ScanLowering : public StatefulPattern<ScanOp> {
     ScanKind kind = op.getKind();
     int64_t lanes = layout.lanes(dim), warps = layout.warps(dim);
     int64_t warpSpan = lanes * layout.sizePerThreadAlong(dim), extent = layout.extent(dim);
-    WarpExchange exchange = warpExchange(b, loc, state, identity.getType(),
-                                         numRows * repeats * warps, false);
     SmallVector<int64_t> rowShape(op.getType().getShape());
     rowShape.erase(rowShape.begin() + dim);
+    // Slots are named by the row's index in the whole tile (other threads hold
+    // other rows), so there is one per row of the tile, not per row a thread holds.
+    int64_t tileRows = 1;
+    for (int64_t extentOfDim : rowShape)
+      tileRows *= extentOfDim;
+    WarpExchange exchange = warpExchange(b, loc, state, identity.getType(),
+                                         tileRows * repeats * warps, false);
     auto slot = [&](int64_t row, int64_t k, Value w) -> Value {
       SmallVector<Value> coords = layout.coords(b, loc, tid, firstReg[row]);
       coords.erase(coords.begin() + dim);
