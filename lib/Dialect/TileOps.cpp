@@ -315,15 +315,23 @@ static bool dropsDim(ArrayRef<int64_t> full, ArrayRef<int64_t> reduced, int64_t 
   return ArrayRef<int64_t>(expected) == reduced;
 }
 
+/// A reduction's or scan's `dim` within the tile, and an element type the
+/// lowering combines (f32 or i32: the frontend computes narrower types in these).
+static LogicalResult verifyCombined(Operation *op, RankedTensorType src, int64_t dim,
+                                    StringRef verb) {
+  if (dim < 0 || dim >= src.getRank())
+    return op->emitOpError() << "dim " << dim << " is out of range for a rank-"
+                             << src.getRank() << " tile";
+  if (!src.getElementType().isF32() && !src.getElementType().isInteger(32))
+    return op->emitOpError() << verb << " f32 or i32 tiles, got " << src.getElementType();
+  return success();
+}
+
 LogicalResult ReduceOp::verify() {
   RankedTensorType src = getSrc().getType();
   int64_t dim = getDim();
-  if (dim < 0 || dim >= src.getRank())
-    return emitOpError() << "dim " << dim << " is out of range for a rank-"
-                         << src.getRank() << " tile";
-  // What the lowering combines (the frontend promotes narrower types first).
-  if (!src.getElementType().isF32() && !src.getElementType().isInteger(32))
-    return emitOpError() << "reduces f32 or i32 tiles, got " << src.getElementType();
+  if (failed(verifyCombined(*this, src, dim, "reduces")))
+    return failure();
   bool isArg = getKind() == ReduceKind::argmax || getKind() == ReduceKind::argmin;
   Type resultElt = getElementTypeOrSelf(getResult().getType());
   if (isArg && !resultElt.isInteger(32))
@@ -354,13 +362,8 @@ LogicalResult ReduceOp::verify() {
 
 LogicalResult ScanOp::verify() {
   RankedTensorType src = getSrc().getType();
-  int64_t dim = getDim();
-  if (dim < 0 || dim >= src.getRank())
-    return emitOpError() << "dim " << dim << " is out of range for a rank-"
-                         << src.getRank() << " tile";
-  // What the lowering combines (the frontend computes narrower types in these).
-  if (!src.getElementType().isF32() && !src.getElementType().isInteger(32))
-    return emitOpError() << "scans f32 or i32 tiles, got " << src.getElementType();
+  if (failed(verifyCombined(*this, src, getDim(), "scans")))
+    return failure();
   return verifyLayout(*this, src);
 }
 

@@ -203,6 +203,27 @@ void tile::clusterBarrier(OpBuilder &b, Location loc, bool release) {
             "");
 }
 
+void tile::guarded(OpBuilder &b, Location loc, Value pred,
+                   function_ref<void(OpBuilder &, Location)> body) {
+  if (!pred)
+    return body(b, loc);
+  scf::IfOp::create(b, loc, pred, [&](OpBuilder &t, Location l) {
+    body(t, l);
+    scf::YieldOp::create(t, l);
+  });
+}
+
+Value tile::loadWhere(OpBuilder &b, Location loc, Value pred,
+                      function_ref<Value(OpBuilder &, Location)> load, Value otherwise) {
+  if (!pred)
+    return load(b, loc);
+  return scf::IfOp::create(
+             b, loc, pred,
+             [&](OpBuilder &t, Location l) { scf::YieldOp::create(t, l, load(t, l)); },
+             [&](OpBuilder &t, Location l) { scf::YieldOp::create(t, l, otherwise); })
+      .getResult(0);
+}
+
 Value tile::inlinePtx(OpBuilder &b, Location loc, Type result, ValueRange operands,
                       StringRef ptx, StringRef constraints) {
   auto op = LLVM::InlineAsmOp::create(b, loc, result, operands, ptx, constraints,

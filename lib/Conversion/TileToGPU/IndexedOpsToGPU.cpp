@@ -61,16 +61,6 @@ Writers writers(OpBuilder &b, Location loc, const ThreadLayout &layout, Value ti
   return w;
 }
 
-/// Runs `body` where `pred` holds (always when null).
-void guarded(OpBuilder &b, Location loc, Value pred, function_ref<void(OpBuilder &, Location)> body) {
-  if (!pred)
-    return body(b, loc);
-  scf::IfOp::create(b, loc, pred, [&](OpBuilder &t, Location l) {
-    body(t, l);
-    scf::YieldOp::create(t, l);
-  });
-}
-
 struct GatherLowering : public OpConversionPattern<GatherOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(GatherOp op, OpAdaptor adaptor,
@@ -93,15 +83,8 @@ struct GatherLowering : public OpConversionPattern<GatherOp> {
       auto load = [&](OpBuilder &b, Location l) -> Value {
         return LLVM::LoadOp::create(b, l, elt, addr);
       };
-      Value value;
-      if (Value bit = maskBit(rewriter, loc, adaptor.getMask(), reg))
-        value = scf::IfOp::create(
-                    rewriter, loc, bit,
-                    [&](OpBuilder &b, Location l) { scf::YieldOp::create(b, l, load(b, l)); },
-                    [&](OpBuilder &b, Location l) { scf::YieldOp::create(b, l, other); })
-                    .getResult(0);
-      else
-        value = load(rewriter, loc);
+      Value value =
+          loadWhere(rewriter, loc, maskBit(rewriter, loc, adaptor.getMask(), reg), load, other);
       result = insertRun(rewriter, loc, value, result, reg);
     }
     rewriter.replaceOp(op, result);

@@ -163,16 +163,7 @@ struct LoadLowering : public StatefulPattern<LoadOp> {
       auto emitLoad = [&, addr = addr](OpBuilder &b, Location l) -> Value {
         return LLVM::LoadOp::create(b, l, chunk, addr, width * bytes);
       };
-      Value value;
-      if (pred) {
-        value = scf::IfOp::create(
-                    rewriter, loc, pred,
-                    [&](OpBuilder &b, Location l) { scf::YieldOp::create(b, l, emitLoad(b, l)); },
-                    [&](OpBuilder &b, Location l) { scf::YieldOp::create(b, l, zero); })
-                    .getResult(0);
-      } else {
-        value = emitLoad(rewriter, loc);
-      }
+      Value value = loadWhere(rewriter, loc, pred, emitLoad, zero);
       result = insertRun(rewriter, loc, value, result, reg);
     }
     rewriter.replaceOp(op, result);
@@ -204,16 +195,9 @@ struct StoreLowering : public StatefulPattern<StoreOp> {
       Value value = extractRun(rewriter, loc, adaptor.getValue(), reg, width);
       if (owner)
         pred = pred ? arith::AndIOp::create(rewriter, loc, pred, owner).getResult() : owner;
-      auto emitStore = [&, addr = addr](OpBuilder &b, Location l) {
+      guarded(rewriter, loc, pred, [&, addr = addr](OpBuilder &b, Location l) {
         LLVM::StoreOp::create(b, l, value, addr, width * bytes);
-      };
-      if (pred)
-        scf::IfOp::create(rewriter, loc, pred, [&](OpBuilder &b, Location l) {
-          emitStore(b, l);
-          scf::YieldOp::create(b, l);
-        });
-      else
-        emitStore(rewriter, loc);
+      });
     }
     rewriter.eraseOp(op);
     return success();

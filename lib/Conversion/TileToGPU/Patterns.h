@@ -70,6 +70,13 @@ Value extractWord(OpBuilder &b, Location loc, Value regs, int64_t first);
 
 /// The thread's index in the CTA, as i64.
 Value threadId(OpBuilder &b, Location loc);
+/// Runs `body` where `pred` holds (always when `pred` is null).
+void guarded(OpBuilder &b, Location loc, Value pred,
+             function_ref<void(OpBuilder &, Location)> body);
+/// `load`'s value where `pred` holds, else `otherwise`, without running `load`
+/// there (an scf.if); `load` alone when `pred` is null.
+Value loadWhere(OpBuilder &b, Location loc, Value pred,
+                function_ref<Value(OpBuilder &, Location)> load, Value otherwise);
 /// Runs `body` on thread 0 of the CTA only.
 void onThreadZero(OpBuilder &b, Location loc, function_ref<void(OpBuilder &, Location)> body);
 /// A loop that runs `waiting` (it builds an i1 each time round: true to go on)

@@ -123,12 +123,6 @@ WarpExchange warpExchange(OpBuilder &b, Location loc, LoweringState &state, Type
   return {sharedScratch(b, loc, state), elt, slots};
 }
 
-void ifThen(OpBuilder &b, Location loc, Value cond, function_ref<void(OpBuilder &, Location)> body) {
-  scf::IfOp::create(b, loc, cond, [&](OpBuilder &t, Location l) {
-    body(t, l);
-    scf::YieldOp::create(t, l);
-  });
-}
 
 /// Reduce along `dim` to a tile (first over the thread's own registers, then
 /// across the lanes that share a row with butterfly shuffles, then across
@@ -215,7 +209,7 @@ struct ReduceLowering : public StatefulPattern<ReduceOp> {
     gpu::BarrierOp::create(b, loc); // earlier users of the scratch are done
     for (int64_t j = 0; j < (int64_t)partial.size(); ++j) {
       Value at = slot(j, warp);
-      ifThen(b, loc, firstLane,
+      guarded(b, loc, firstLane,
              [&](OpBuilder &t, Location l) { exchange.store(t, l, partial[j], at); });
     }
     gpu::BarrierOp::create(b, loc);
@@ -261,7 +255,7 @@ struct ReduceLowering : public StatefulPattern<ReduceOp> {
           arith::RemUIOp::create(b, loc, tid, constI64(b, loc, 32)), constI64(b, loc, 0));
       gpu::BarrierOp::create(b, loc); // earlier users of the scratch are done
       Partial mine = acc;
-      ifThen(b, loc, firstLane, [&](OpBuilder &t, Location l) { exchange.store(t, l, mine, warp); });
+      guarded(b, loc, firstLane, [&](OpBuilder &t, Location l) { exchange.store(t, l, mine, warp); });
       gpu::BarrierOp::create(b, loc);
       acc = {};
       for (int64_t w = 0; w < warps; ++w) {
@@ -411,7 +405,7 @@ struct ScanLowering : public StatefulPattern<ScanOp> {
       for (int64_t k = 0; k < repeats; ++k) {
         Value at = slot(row, k, warp);
         Value total = warpTotal[row * repeats + k];
-        ifThen(b, loc, lastLane, [&](OpBuilder &t, Location l) {
+        guarded(b, loc, lastLane, [&](OpBuilder &t, Location l) {
           exchange.store(t, l, {total, Value()}, at);
         });
       }
