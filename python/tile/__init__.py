@@ -14,7 +14,7 @@ from .language import (arange, bfloat16, cdiv, constexpr, dtype, exp, exp2, fdiv
                        program_id, sqrt, store, sum, transpose, wait, where, zeros)
 from .language import (abs, ceil, clamp, cos, erf, floor, fma, rsqrt, sigmoid, sin,
                        static_assert, tanh)
-from .language import argmax, argmin, cumprod, cumsum, device_assert, device_print
+from .language import argmax, argmin, cumprod, cumsum, device_assert, device_print, topk
 from .language import atomic_add, atomic_cas, atomic_max, atomic_min, atomic_xchg
 from .language import expand_dims, squeeze
 from .runtime import JITFunction, compile, gpu_available, jit
@@ -31,6 +31,6 @@ __all__ = [
 ]
 __all__ += ["abs", "ceil", "clamp", "cos", "erf", "floor", "fma", "rsqrt", "sigmoid", "sin",
             "static_assert", "tanh"]
-__all__ += ["argmax", "argmin", "cumprod", "cumsum", "device_assert", "device_print"]
+__all__ += ["argmax", "argmin", "cumprod", "cumsum", "device_assert", "device_print", "topk"]
 __all__ += ["atomic_add", "atomic_cas", "atomic_max", "atomic_min", "atomic_xchg"]
 __all__ += ["expand_dims", "squeeze"]

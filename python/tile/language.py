@@ -306,6 +306,18 @@ def argmin(x, axis=None):
 
 
 @_builtin
+def topk(x, k, axis=-1):
+    """The k greatest elements along `axis` and their indices: `values, indices =
+    tile.topk(x, k)`, both of x's shape with that dim k long, greatest first;
+    values of x's dtype, int32 indices. As torch.topk: equal values in the order
+    of their indices, NaN the greatest value. `k` is a constexpr power of two
+    (a tile dim) of at most the dim's size. Computed as k rounds of an argmax
+    over the elements not yet taken (a few reductions a round), so meant for
+    short rows and small k, as MoE routing's top-2 or top-8 of up to 1024
+    experts; f16 and bf16 compare as f32, int8, int16 and int1 as int32."""
+
+
+@_builtin
 def cumsum(x, axis=0):
     """The inclusive cumulative sum of a tile along `axis` (a constexpr), of x's
     shape. f32 and int32 as they are; f16 and bf16 computed in f32 and rounded

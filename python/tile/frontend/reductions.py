@@ -1,10 +1,12 @@
 """Reductions, scans and layout changes of tiles: `tile.sum`, `max`, `min`,
-`argmax`, `argmin`, `cumsum`, `cumprod` and `transpose`.
+`argmax`, `argmin`, `topk`, `cumsum`, `cumprod` and `transpose`.
 
 A mixin of the one visitor (`CodeGenerator`), as builtins.py is: `builtin_<name>`
 implements `tile.<name>` with the parameters of its declaration in language.py.
 """
 from __future__ import annotations
+
+import ast
 
 from mlir import ir
 
@@ -59,6 +61,51 @@ class Reductions:
 
     def builtin_argmin(self, node, x, axis=None):
         return self.reduce(node, "argmin", x, axis)
+
+    def builtin_topk(self, node, x, k, axis=-1):
+        """k rounds, each taking the first greatest element not yet taken: an
+        argmax over x with the taken elements at the lowest value, its value (a
+        sum of the one element, exact, NaN kept), and, where that value is the
+        lowest (every element left is: a taken one may have won the tie), the
+        first element not taken instead. Built of reduce, select and compare."""
+        x = self.tile(node, x, "topk's argument")
+        shape = x.type.shape
+        dim = self.reduce_axis(node, "topk", x, axis)
+        k = self.constexpr_int(node, k, "topk's k")
+        n = shape[dim]
+        if not 1 <= k <= n or k & (k - 1):
+            raise self.error(node, f"topk's k must be a power of two of at most {n} (the size of "
+                             f"axis {dim} of {x.type}), got {k}")
+        compute, _ = self.op_dtypes(node, "max", "topk", x)
+        xs = self.cast(node, x, compute)
+        low = float("-inf") if compute.is_float else -2 ** 31
+        along = None if len(shape) == 1 else dim  # the reductions' axis: None gives scalars
+
+        def line(m):  # 0 .. m-1 along dim, to broadcast against x
+            iota = self.builtin_arange(node, m)
+            return iota if len(shape) == 1 else self.expand(node, iota, 1 - dim)
+
+        def spread(r):  # a reduction's result, to broadcast along dim again
+            return r if len(shape) == 1 else self.expand(node, r, dim)
+
+        def eq(a, b):
+            return self.compare(node, ast.Eq(), a, b)
+        position, slot = line(n), line(k)
+        free = values = indices = None
+        for r in range(k):
+            left = xs if free is None else self.select(node, free, xs, low)
+            best = self.reduce(node, "argmax", left, along)
+            top = self.reduce(node, "sum", self.select(node, eq(position, spread(best)), left,
+                                                       -0.0 if compute.is_float else 0), along)
+            if free is not None:
+                first_free = self.reduce(node, "min", self.select(node, free, position, n), along)
+                best = self.select(node, eq(top, low), first_free, best)
+            chosen = self.compare(node, ast.NotEq(), position, spread(best))
+            free = chosen if free is None else self.binary(node, ast.BitAnd(), free, chosen)
+            here = eq(slot, r)
+            values = self.select(node, here, spread(top), 0 if values is None else values)
+            indices = self.select(node, here, spread(best), 0 if indices is None else indices)
+        return self.cast(node, values, x.type.dtype), indices
 
     def scan(self, node, kind: str, what: str, x, axis):
         """tile.scan: computed as `sum` is (f16/bf16 in f32, narrow integers in int32)."""
