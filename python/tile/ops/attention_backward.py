@@ -1,0 +1,266 @@
+"""Attention backward, as FlashAttention-2 computes it: given Q, K, V, the forward's
+output O and row log-sum-exp L (of scale·QKᵀ, natural log) and dO,
+
+    P = exp(scale·QKᵀ - L)      (recomputed block by block, never stored)
+    Delta = rowsum(dO ∘ O)      (= rowsum(P ∘ dP): `row_dot`, a pass of its own)
+    dV = Pᵀ dO,  dP = dO Vᵀ,  dS = P ∘ (dP - Delta),  dK = scale·dSᵀ Q,  dQ = scale·dS K
+
+in three kernels: `row_dot` (Delta), `attention_bwd_dkdv` (one program a key block
+and head, walking the query blocks: it holds dK and dV) and `attention_bwd_dq` (one
+program a query block and head, walking the key blocks: it holds dQ). dQ has its
+own pass instead of atomics from the dK/dV programs: the result is the same on every
+run, at the price of computing QKᵀ and dO Vᵀ twice.
+
+Arrays are (B·H·N, D) (a (B, H, N, D) tensor flattened; head h's rows start at
+h·N), L and Delta (B·H·N,) float32. N is any length: the rows past N of a head's
+last block belong to the next head, so the last (ragged) block masks them, and the
+stores leave them alone. Causal: key j counts for query i when j <= i; blocks
+wholly above the diagonal are skipped, those on it masked. Blocks without a mask
+run a loop of their own, with no select in it (as examples/attention.py does).
+"""
+from __future__ import annotations
+
+import tile
+
+LOG2_E = 1.4426950408889634  # exp(x) = exp2(x · log2 e); exp2 is the fast one
+
+ROW_DOT_ROWS = 64
+
+
+def default_blocks(D: int) -> tuple[dict, dict]:
+    """Block sizes, warps and stages of the dK/dV and the dQ kernel for head dim D.
+    dK/dV: BN = 128 keys a program (two warpgroups of 64 rows hold dK and dV), BM
+    queries a step: 32 at d128, where dK and dV take 128 registers a thread
+    (BM = 64 spilled in the causal kernel). dQ: BM = 128 queries a program, BN = 64 keys a step. Stages:
+    as many as fit in 227 KiB of shared memory (Q, dO, K each staged twice)."""
+    if D <= 64:
+        return dict(BM=64, BN=128, num_warps=8, num_stages=3), \
+            dict(BM=128, BN=64, num_warps=8, num_stages=3)
+    return dict(BM=32, BN=128, num_warps=8, num_stages=3), \
+        dict(BM=128, BN=64, num_warps=8, num_stages=2)
+
+
+@tile.jit
+def row_dot(O, dO, Delta, BM: tile.constexpr, D: tile.constexpr):
+    """Delta[r] = Σ_d O[r, d]·dO[r, d] in float32, BM rows a program."""
+    start = tile.program_id(0) * BM
+    o = tile.load(O, (start, 0), (BM, D)).to(tile.float32)
+    do = tile.load(dO, (start, 0), (BM, D)).to(tile.float32)
+    tile.store(Delta, start, tile.sum(o * do, 1), bound=O.shape[0])
+
+
+@tile.jit
+def dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len, qk_scale, dk, dv,
+              BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
+              MASKED: tile.constexpr, CAUSAL: tile.constexpr):
+    """Queries start_m .. start_m + BM against the program's keys, transposed
+    (keys are rows): Sᵀ = K Qᵀ, Pᵀ, dV += Pᵀ dO, dPᵀ = V dOᵀ, dSᵀ, dK += dSᵀ Q.
+    Q and dO are each loaded twice: once as the N-major B of one mma, once
+    K-major (transpose_b) for the other (each load feeds one mma, as the
+    pipeliner stages them)."""
+    q_t = tile.load(Q, (head + start_m, 0), (BM, D))
+    do_t = tile.load(dO, (head + start_m, 0), (BM, D))
+    lse = tile.load(LSE, head + start_m, BM, bound=head + seq_len) * LOG2_E
+    delta = tile.load(Delta, head + start_m, BM, bound=head + seq_len)
+    st = tile.mma(k, q_t, tile.zeros((BN, BM), tile.float32), transpose_b=True)
+    pt = tile.exp2(st * qk_scale - lse[None, :])
+    if MASKED:  # queries past N are the next head's; causal: key j <= query i
+        queries = start_m + tile.arange(BM)
+        keep = queries[None, :] < seq_len
+        if CAUSAL:
+            keys = start_n + tile.arange(BN)
+            keep = keep & (keys[:, None] <= queries[None, :])
+        pt = tile.where(keep, pt, 0.0)
+    do = tile.load(dO, (head + start_m, 0), (BM, D))
+    dv = tile.mma(pt.to(do.dtype), do, dv)
+    dpt = tile.mma(v, do_t, tile.zeros((BN, BM), tile.float32), transpose_b=True)
+    dst = pt * (dpt - delta[None, :])
+    q = tile.load(Q, (head + start_m, 0), (BM, D))
+    dk = tile.mma(dst.to(q.dtype), q, dk)
+    return dk, dv
+
+
+@tile.jit
+def attention_bwd_dkdv(Q, K, V, dO, LSE, Delta, dK, dV, seq_len, sm_scale,
+                       BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
+                       CAUSAL: tile.constexpr):
+    """One program a (key block, head): dK and dV of keys start_n .. start_n + BN."""
+    start_n = tile.program_id(0) * BN
+    head = tile.program_id(1) * seq_len
+    qk_scale = sm_scale * LOG2_E
+    dk = tile.zeros((BN, D), tile.float32)
+    dv = tile.zeros((BN, D), tile.float32)
+    full = seq_len - seq_len % BM  # query blocks below `full` are whole
+    # Each loop stages its own K and V (loaded before it, copied to shared once).
+    if CAUSAL:  # queries before start_n see none of these keys
+        tile.static_assert(BN % BM == 0, "causal attention backward needs BM to divide BN")
+        k = tile.load(K, (head + start_n, 0), (BN, D))
+        v = tile.load(V, (head + start_n, 0), (BN, D))
+        for start_m in range(start_n, tile.minimum(start_n + BN, seq_len), BM):  # the diagonal
+            dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len,
+                               qk_scale, dk, dv, BM, BN, D, True, True)
+        k = tile.load(K, (head + start_n, 0), (BN, D))
+        v = tile.load(V, (head + start_n, 0), (BN, D))
+        for start_m in range(start_n + BN, full, BM):  # below it: whole and unmasked
+            dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len,
+                               qk_scale, dk, dv, BM, BN, D, False, False)
+        first_ragged = tile.maximum(full, start_n + BN)
+    else:
+        k = tile.load(K, (head + start_n, 0), (BN, D))
+        v = tile.load(V, (head + start_n, 0), (BN, D))
+        for start_m in range(0, full, BM):
+            dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len,
+                               qk_scale, dk, dv, BM, BN, D, False, False)
+        first_ragged = full
+    k = tile.load(K, (head + start_n, 0), (BN, D))
+    v = tile.load(V, (head + start_n, 0), (BN, D))
+    for start_m in range(first_ragged, seq_len, BM):  # the last, ragged query block
+        dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len,
+                           qk_scale, dk, dv, BM, BN, D, True, False)
+    store_rows(dK, head, start_n, seq_len, (dk * sm_scale).to(dK.dtype), BN)
+    store_rows(dV, head, start_n, seq_len, dv.to(dV.dtype), BN)
+
+
+@tile.jit
+def dq_step(q, do, lse, delta, K, V, head, start_m, start_n, seq_len, qk_scale, dq,
+            BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
+            MASKED: tile.constexpr, CAUSAL: tile.constexpr):
+    """Keys start_n .. start_n + BN against the program's queries: S = Q Kᵀ, P,
+    dP = dO Vᵀ, dS, dQ += dS K (K loaded twice, as Q is in dkdv_step)."""
+    k_t = tile.load(K, (head + start_n, 0), (BN, D))
+    v_t = tile.load(V, (head + start_n, 0), (BN, D))
+    s = tile.mma(q, k_t, tile.zeros((BM, BN), tile.float32), transpose_b=True)
+    p = tile.exp2(s * qk_scale - lse[:, None])
+    if MASKED:  # keys past N are the next head's; causal: key j <= query i
+        keys = start_n + tile.arange(BN)
+        keep = keys[None, :] < seq_len
+        if CAUSAL:
+            queries = start_m + tile.arange(BM)
+            keep = keep & (keys[None, :] <= queries[:, None])
+        p = tile.where(keep, p, 0.0)
+    dp = tile.mma(do, v_t, tile.zeros((BM, BN), tile.float32), transpose_b=True)
+    ds = p * (dp - delta[:, None])
+    k = tile.load(K, (head + start_n, 0), (BN, D))
+    return tile.mma(ds.to(k.dtype), k, dq)
+
+
+@tile.jit
+def attention_bwd_dq(Q, K, V, dO, LSE, Delta, dQ, seq_len, sm_scale,
+                     BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
+                     CAUSAL: tile.constexpr):
+    """One program a (query block, head): dQ of queries start_m .. start_m + BM.
+    Causal: the last query blocks (which see the most keys) run first."""
+    block = tile.num_programs(0) - 1 - tile.program_id(0) if CAUSAL else tile.program_id(0)
+    start_m = block * BM
+    head = tile.program_id(1) * seq_len
+    qk_scale = sm_scale * LOG2_E
+    lse = tile.load(LSE, head + start_m, BM, bound=head + seq_len) * LOG2_E
+    delta = tile.load(Delta, head + start_m, BM, bound=head + seq_len)
+    dq = tile.zeros((BM, D), tile.float32)
+    full = seq_len - seq_len % BN  # key blocks below `full` are whole
+    q = tile.load(Q, (head + start_m, 0), (BM, D))
+    do = tile.load(dO, (head + start_m, 0), (BM, D))
+    if CAUSAL:  # keys past the diagonal count for no query here
+        tile.static_assert(BM % BN == 0, "causal attention backward needs BN to divide BM")
+        for start_n in range(0, start_m, BN):  # left of the diagonal: unmasked
+            dq = dq_step(q, do, lse, delta, K, V, head, start_m, start_n, seq_len, qk_scale,
+                         dq, BM, BN, D, False, False)
+        q = tile.load(Q, (head + start_m, 0), (BM, D))
+        do = tile.load(dO, (head + start_m, 0), (BM, D))
+        for start_n in range(start_m, tile.minimum(start_m + BM, seq_len), BN):  # on it
+            dq = dq_step(q, do, lse, delta, K, V, head, start_m, start_n, seq_len, qk_scale,
+                         dq, BM, BN, D, True, True)
+    else:
+        for start_n in range(0, full, BN):
+            dq = dq_step(q, do, lse, delta, K, V, head, start_m, start_n, seq_len, qk_scale,
+                         dq, BM, BN, D, False, False)
+        q = tile.load(Q, (head + start_m, 0), (BM, D))
+        do = tile.load(dO, (head + start_m, 0), (BM, D))
+        for start_n in range(full, seq_len, BN):  # the last, ragged key block
+            dq = dq_step(q, do, lse, delta, K, V, head, start_m, start_n, seq_len, qk_scale,
+                         dq, BM, BN, D, True, False)
+    store_rows(dQ, head, start_m, seq_len, (dq * sm_scale).to(dQ.dtype), BM)
+
+
+@tile.jit
+def store_rows(X, head, start, seq_len, x, ROWS: tile.constexpr):
+    """x to rows start .. start + ROWS of the head, those before seq_len only:
+    the rows past it are the next head's."""
+    if start + ROWS <= seq_len:
+        tile.store(X, (head + start, 0), x)
+    else:
+        rows = start + tile.arange(ROWS)
+        tile.store(X, (head + start, 0), x, mask=(rows < seq_len)[:, None])
+
+
+def attention_backward(q, k, v, o, lse, do, causal, scale, *, dkdv_blocks=None,
+                       dq_blocks=None, interpret=None):
+    """(dq, dk, dv) of attention O = softmax(scale·QKᵀ [causal]) V.
+
+    q, k, v, o, do: (B, H, N, D) tensors of one dtype, bfloat16 or float16 (torch
+    tensors, or numpy arrays, which run on the interpreter); lse: (B, H, N) float32,
+    the forward's row log-sum-exp of scale·QKᵀ (natural log). D is 16, 32, 64 or
+    128. dkdv_blocks / dq_blocks override default_blocks(D)'s (BM, BN,
+    num_warps, num_stages). interpret: run the kernels on the CPU interpreter
+    (default: for numpy arrays and CPU tensors)."""
+    B, H, N, D = _check(q, k, v, o, lse, do)
+    if interpret is None:
+        interpret = not getattr(q, "is_cuda", False)
+    dkdv_default, dq_default = default_blocks(D)
+    dkdv_blocks = {**dkdv_default, **(dkdv_blocks or {})}
+    dq_blocks = {**dq_default, **(dq_blocks or {})}
+    flat_q, flat_k, flat_v, flat_o, flat_do = (_rows(t, D) for t in (q, k, v, o, do))
+    flat_lse = _rows(lse, None)
+    rows = B * H * N
+    delta = _empty_like(flat_lse, (rows,))
+    dq, dk, dv = (_empty_like(q, (B, H, N, D)) for _ in range(3))
+    flat_dq, flat_dk, flat_dv = (t.reshape(rows, D) for t in (dq, dk, dv))
+
+    def launch(kernel, grid):
+        return kernel[grid].interpret if interpret else kernel[grid]
+    launch(row_dot, (tile.cdiv(rows, ROW_DOT_ROWS),))(flat_o, flat_do, delta, BM=ROW_DOT_ROWS,
+                                                      D=D)
+    launch(attention_bwd_dkdv, (tile.cdiv(N, dkdv_blocks["BN"]), B * H))(
+        flat_q, flat_k, flat_v, flat_do, flat_lse, delta, flat_dk, flat_dv, N, float(scale),
+        D=D, CAUSAL=bool(causal), **dkdv_blocks)
+    launch(attention_bwd_dq, (tile.cdiv(N, dq_blocks["BM"]), B * H))(
+        flat_q, flat_k, flat_v, flat_do, flat_lse, delta, flat_dq, N, float(scale),
+        D=D, CAUSAL=bool(causal), **dq_blocks)
+    return dq, dk, dv
+
+
+def _check(q, k, v, o, lse, do) -> tuple[int, int, int, int]:
+    """(B, H, N, D), or ValueError naming what does not fit."""
+    shape = tuple(q.shape)
+    if len(shape) != 4:
+        raise ValueError(f"attention_backward: q must be (B, H, N, D), got shape {shape}")
+    for name, t in (("k", k), ("v", v), ("o", o), ("do", do)):
+        if tuple(t.shape) != shape:
+            raise ValueError(f"attention_backward: {name} has shape {tuple(t.shape)}, q {shape}")
+        if t.dtype != q.dtype:
+            raise ValueError(f"attention_backward: {name} is {t.dtype}, q {q.dtype}")
+    if str(q.dtype).removeprefix("torch.") not in ("bfloat16", "float16"):
+        raise ValueError(f"attention_backward: q is {q.dtype}; bfloat16 or float16 expected")
+    if tuple(lse.shape) != shape[:3] or str(lse.dtype).removeprefix("torch.") != "float32":
+        raise ValueError(f"attention_backward: lse must be float32 {shape[:3]}, got "
+                         f"{lse.dtype} {tuple(lse.shape)}")
+    if shape[3] not in (16, 32, 64, 128):
+        raise ValueError(f"attention_backward: head dim {shape[3]}; 16, 32, 64 or 128 expected")
+    return shape
+
+
+def _rows(t, D):
+    """t as contiguous rows: (B·H·N, D), or (B·H·N,) with D None."""
+    t = t.contiguous() if hasattr(t, "contiguous") else _numpy().ascontiguousarray(t)
+    return t.reshape(-1) if D is None else t.reshape(-1, D)
+
+
+def _empty_like(t, shape):
+    if hasattr(t, "new_empty"):  # torch
+        return t.new_empty(shape)
+    return _numpy().empty(shape, t.dtype)
+
+
+def _numpy():
+    import numpy
+    return numpy
