@@ -9,7 +9,9 @@ wrong launch shows even where the tool reports nothing.
 
 Configurations are fixed (no autotuning): each kernel's own, as examples/gemm.py,
 examples/gemm_epilogue.py and benchmarks/bench_*.py tune over them, including the
-warp-specialized, persistent, cluster (num_ctas=2) and stream-K variants. Shapes
+warp-specialized, persistent, cluster (num_ctas=2) and stream-K variants; the
+examples written with masks, gathers and atomics (norms, cross-entropy, rotary,
+embedding, split-K, histogram) come from scripts/sanitize_examples.py. Shapes
 keep to the kernels' rules (TMA: row strides a multiple of 16 bytes; attention:
 seq_len a multiple of BM and BN). Outputs start as NaN, so a tile never stored
 fails the check. --quick keeps one or two configurations of each kernel (for
@@ -70,6 +72,7 @@ from gemm import (CLUSTER_CONFIGS, CONFIGS, PERSISTENT_CONFIGS, cluster_grid, ge
                   gemm_cluster, gemm_grouped, gemm_nt, gemm_persistent,
                   gemm_persistent_cluster, gemm_stream_k, grouped_grid, persistent_grid)
 from gemm_epilogue import ACTIVATIONS, gemm_bias_act, reference_torch  # noqa: E402
+from sanitize_examples import example_cases  # noqa: E402
 from softmax import softmax  # noqa: E402
 from vector_add import add  # noqa: E402
 
@@ -88,6 +91,7 @@ class Case:
     run: Callable                       # run(torch, sms) -> error text or None
     quick: bool = False                 # in the --quick subset
     tags: set = field(default_factory=set)
+    also: list = field(default_factory=list)  # (kernel, signature, options) it launches too
 
 
 def launch_options(config: tile.Config) -> dict:
@@ -383,7 +387,8 @@ def fitting_attention_configs(D: int, causal: bool, persistent: bool = False) ->
 
 def all_cases() -> list[Case]:
     return (vector_add_cases() + softmax_cases() + gemm_cases() + stream_k_cases()
-            + epilogue_cases() + gemm_nt_cases() + attention_cases())
+            + epilogue_cases() + gemm_nt_cases() + attention_cases()
+            + [Case(**fields) for fields in example_cases()])
 
 
 def select(cases: list[Case], quick: bool, only: list[str] | None) -> list[Case]:
@@ -395,8 +400,10 @@ def select(cases: list[Case], quick: bool, only: list[str] | None) -> list[Case]
 
 
 # -- running ---------------------------------------------------------------------------------
-def compile_case(case: Case):
-    return case.kernel.compile(*case.signature, **case.options)
+def compile_case(case: Case) -> list:
+    """Every kernel the case launches, compiled; the case's own first."""
+    launches = [(case.kernel, case.signature, case.options)] + case.also
+    return [kernel.compile(*signature, **options) for kernel, signature, options in launches]
 
 
 def compile_only(cases: list[Case]) -> int:
@@ -404,8 +411,7 @@ def compile_only(cases: list[Case]) -> int:
     for case in cases:
         start = time.perf_counter()
         try:
-            kernel = compile_case(case)
-            shared = kernel.metadata.get("shared_bytes", 0)
+            shared = max(k.metadata.get("shared_bytes", 0) for k in compile_case(case))
             fits = shared <= SHARED_LIMIT
             failures += not fits
             print(f"{'ok  ' if fits else 'FAIL'} {case.name}: {shared} bytes of shared memory"
@@ -462,7 +468,8 @@ def main(argv=None) -> int:
     parser.add_argument("--only", type=lambda s: [w for w in s.split(",") if w],
                         help="cases whose name contains, or whose tags hold, one of these "
                              "words (tags: vector_add, softmax, gemm, persistent, cluster, "
-                             "stream_k, epilogue, fp8, attention)")
+                             "stream_k, epilogue, fp8, attention, examples, norms, "
+                             "cross_entropy, rotary, embedding, split_k, histogram, atomics)")
     parser.add_argument("--list", action="store_true", help="print the cases and exit")
     parser.add_argument("--compile-only", action="store_true",
                         help="compile every case (no torch, no GPU) and check shared memory")

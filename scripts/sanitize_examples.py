@@ -1,0 +1,151 @@
+"""scripts/sanitize.py's cases for the examples written with masks, gathers,
+scatters, atomics and row reductions: norms, cross-entropy, rotary embedding,
+token embedding, split-K GEMM and the histogram. Each case launches the
+example's kernels at a small, ragged shape (rows and vocabularies that are no
+multiple of a block, tokens that repeat, values outside the bins) and checks
+them against torch, so the sanitizer's tools see every masked edge.
+
+`example_cases()` gives the fields of sanitize.Case as dicts (this module
+imports nothing from sanitize.py, which runs as __main__); `also` names the
+other kernels a case launches, for --compile-only.
+"""
+from __future__ import annotations
+
+import cross_entropy
+import embedding
+import histogram
+import norms
+import rotary
+import split_k
+
+import tile
+
+
+def passed(ok: bool, what: str) -> str | None:
+    """An example's own check (it prints its errors) as a case's result."""
+    return None if ok else f"{what} differs from torch (see the lines above)"
+
+
+def norms_cases() -> list[dict]:
+    cases = []
+    for M, N in [(37, 1000), (9, 4100)]:  # rows no multiple of BM; N no power of two
+        BN = norms.next_power_of_two(N)
+        forward = norms.forward_blocks(BN)
+        backward = dict(ROWS=16, BN=BN, num_warps=norms.warps_for(BN))
+        cases.append(dict(
+            name=f"norms {M}x{N} bf16 (LayerNorm and RMSNorm, forward and backward)",
+            kernel=norms.layer_norm_forward,
+            signature=("*bf16[2]:16", "*f32:16", "*f32:16", "*bf16[2]:16", "*f32:16",
+                       "*f32:16", "f32"),
+            options=dict(BN=BN, **forward),
+            run=lambda torch, sms, M=M, N=N: passed(norms.run_on_gpu(M, N), "norms"),
+            quick=N == 1000, tags={"norms", "examples"},
+            also=[(norms.layer_norm_backward, ("*bf16[2]:16", "*f32:16", "*bf16[2]:16",
+                                               "*f32:16", "*f32:16", "*bf16[2]:16",
+                                               "*f32[2]:16", "*f32[2]:16"), backward),
+                  (norms.rms_norm_forward, ("*bf16[2]:16", "*f32:16", "*bf16[2]:16",
+                                            "*f32:16", "f32"), dict(BN=BN, **forward)),
+                  (norms.rms_norm_backward, ("*bf16[2]:16", "*f32:16", "*bf16[2]:16",
+                                             "*f32:16", "*bf16[2]:16", "*f32[2]:16"),
+                   backward),
+                  (norms.column_sums, ("*f32[2]:16", "*f32:16"), dict(BM=4, BN=128))]))
+    return cases
+
+
+def cross_entropy_cases() -> list[dict]:
+    cases = []
+    for M, V in [(13, 1000), (5, 33000)]:  # one block; several with a ragged last one
+        BV = min(4096, norms.next_power_of_two(V))
+        options = dict(BV=BV, num_warps=min(16, max(4, BV // 512)))
+        signature = ("*bf16[2]:16", "*i32:16", "*f32:16", "*f32:16", "i32")
+        cases.append(dict(
+            name=f"cross-entropy {M}x{V} bf16 with ignored rows",
+            kernel=cross_entropy.cross_entropy_forward, signature=signature, options=options,
+            run=lambda torch, sms, M=M, V=V: passed(cross_entropy.run_on_gpu(M, V),
+                                                    "cross-entropy"),
+            quick=V == 1000, tags={"cross_entropy", "examples"},
+            also=[(cross_entropy.cross_entropy_backward,
+                   ("*bf16[2]:16", "*i32:16", "*f32:16", "*f32:16", "*bf16[2]:16", "i32"),
+                   options)]))
+    return cases
+
+
+def rotary_cases() -> list[dict]:
+    tokens, H, HK, D = 37, 12, 3, 64  # head counts no power of two: masked heads
+    return [dict(
+        name=f"rotary q {tokens}x{H}x{D}, k {tokens}x{HK}x{D} bf16 (half and interleaved)",
+        kernel=rotary.rotate, signature=("*bf16[3]:16", "*f32[2]:16", "*f32[2]:16", "*i32:16",
+                                         "i32"),
+        options=dict(D2=D // 2, BH=16, INTERLEAVED=False),
+        run=lambda torch, sms: passed(rotary.run_on_gpu(tokens, H, HK, D), "rotary"),
+        quick=True, tags={"rotary", "examples"})]
+
+
+def embedding_cases() -> list[dict]:
+    vocab, dim, n_tokens = 1000, 300, 1001  # ragged tokens and columns, repeated ids
+
+    def run(torch, sms):
+        weight = torch.randn(vocab, dim, device="cuda")
+        ids = torch.randint(0, vocab, (n_tokens,), device="cuda")
+        ids[::7] = ids[0]
+        out = torch.full((n_tokens, dim), float("nan"), device="cuda")
+        grid = embedding.grid(n_tokens, dim)
+        embedding.embedding_forward[grid](ids, weight, out, **embedding.BLOCKS)
+        grad_out = torch.randn(n_tokens, dim, device="cuda")
+        grad_weight = torch.zeros_like(weight)
+        embedding.embedding_backward[grid](ids, grad_out, grad_weight, **embedding.BLOCKS)
+        torch.cuda.synchronize()
+        if not torch.equal(out, weight[ids]):
+            return "forward differs from weight[ids]"
+        want = torch.zeros_like(weight).index_add_(0, ids, grad_out)
+        if not torch.allclose(grad_weight, want, rtol=1e-5, atol=1e-4):
+            return "backward differs from index_add_"
+        return None
+    signature = ("*i64:16", "*f32[2]", "*f32[2]")
+    return [dict(name=f"embedding {n_tokens} tokens of {vocab}x{dim} f32, forward and backward",
+                 kernel=embedding.embedding_forward, signature=signature,
+                 options=dict(embedding.BLOCKS), run=run, quick=True,
+                 tags={"embedding", "atomics", "examples"},
+                 also=[(embedding.embedding_backward, signature, dict(embedding.BLOCKS))])]
+
+
+def split_k_cases() -> list[dict]:
+    M, N, K = 20, 200, 1000  # tiles stick out of M and N; the last K slice is shorter
+
+    def run(torch, sms):
+        a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
+        b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
+        c = torch.zeros(M, N, device="cuda")
+        split_k.gemm_split_k[split_k.grid(M, N)](a, b, c, **split_k.BLOCKS)
+        torch.cuda.synchronize()
+        error = float((c.double() - a.double() @ b.double()).norm()
+                      / (a.double() @ b.double()).norm())
+        return None if error < 1e-4 else f"relative error {error:.3g}"
+    return [dict(name=f"split-K GEMM {M}x{N}x{K} bf16 -> f32 atomics", kernel=split_k.gemm_split_k,
+                 signature=("*bf16[2]:16", "*bf16[2]:16", "*f32[2]"),
+                 options=dict(split_k.BLOCKS), run=run, quick=True,
+                 tags={"split_k", "atomics", "examples"})]
+
+
+def histogram_cases() -> list[dict]:
+    n, nbins, lo, hi = 100_003, 100, -2.0, 2.0  # a ragged last block; values outside
+
+    def run(torch, sms):
+        x = torch.randn(n, device="cuda")
+        x[:4] = torch.tensor([lo, hi, float("nan"), float("inf")])
+        hist = torch.zeros(nbins, device="cuda", dtype=torch.int32)
+        histogram.histogram[(tile.cdiv(n, histogram.BLOCK),)](x, hist, lo, hi,
+                                                              BLOCK=histogram.BLOCK)
+        torch.cuda.synchronize()
+        want = histogram.bins_of(x.cpu().numpy(), nbins, lo, hi)
+        want = torch.bincount(torch.from_numpy(want).long(), minlength=nbins).int()
+        return None if torch.equal(hist.cpu(), want) else "differs from the bins counted on the CPU"
+    return [dict(name=f"histogram {n} values, {nbins} bins", kernel=histogram.histogram,
+                 signature=("*f32:16", "*i32:16", "f32", "f32"),
+                 options=dict(BLOCK=histogram.BLOCK), run=run, quick=True,
+                 tags={"histogram", "atomics", "examples"})]
+
+
+def example_cases() -> list[dict]:
+    return (norms_cases() + cross_entropy_cases() + rotary_cases() + embedding_cases()
+            + split_k_cases() + histogram_cases())
