@@ -94,9 +94,12 @@ def test_delta_is_the_row_dot():
 
 def test_rows_past_n_are_left_alone():
     """A head's ragged last block must not write the next head's rows: with
-    N = 20 and blocks of 16 or 32, every head's rows are its own."""
+    N = 20 and blocks of 16 or 32, every head's rows are its own (the outputs,
+    given through out=, start as NaN: each row is written once)."""
     q, k, v, o, lse, do, scale = problem(1, 3, 20, 16, DTYPES["f16"], False, seed=5)
-    got = ab.attention_backward(q, k, v, o, lse, do, False, scale, **SMALL)
+    got = tuple(np.full_like(q, np.nan) for _ in range(3))
+    returned = ab.attention_backward(q, k, v, o, lse, do, False, scale, out=got, **SMALL)
+    assert all(r is g for r, g in zip(returned, got))
     for name, g, w in zip(("dq", "dk", "dv"), got, backward64(q, k, v, do, scale, False)):
         for h in range(3):
             assert max_error(g[:, h], w[:, h]) < 3e-3, (name, h)
@@ -146,6 +149,9 @@ def test_bad_input_is_a_clear_error():
         ab.attention_backward(f32, f32, f32, f32, lse, f32, False, scale)
     with pytest.raises(ValueError, match="lse must be float32"):
         ab.attention_backward(q, k, v, o, lse.astype(np.float64), do, False, scale)
+    with pytest.raises(ValueError, match="out's dk must be a contiguous"):
+        ab.attention_backward(q, k, v, o, lse, do, False, scale,
+                              out=(np.empty_like(q), np.empty_like(q)[:, :, ::2], q))
     with pytest.raises(ValueError, match="head dim 24"):
         x = np.zeros((1, 1, 16, 24), q.dtype)
         ab.attention_backward(x, x, x, x, lse, x, False, scale)

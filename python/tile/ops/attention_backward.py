@@ -193,14 +193,15 @@ def store_rows(X, head, start, seq_len, x, ROWS: tile.constexpr):
         tile.store(X, (head + start, 0), x, mask=(rows < seq_len)[:, None])
 
 
-def attention_backward(q, k, v, o, lse, do, causal, scale, *, dkdv_blocks=None,
+def attention_backward(q, k, v, o, lse, do, causal, scale, *, out=None, dkdv_blocks=None,
                        dq_blocks=None, interpret=None):
     """(dq, dk, dv) of attention O = softmax(scale·QKᵀ [causal]) V.
 
     q, k, v, o, do: (B, H, N, D) tensors of one dtype, bfloat16 or float16 (torch
     tensors, or numpy arrays, which run on the interpreter); lse: (B, H, N) float32,
     the forward's row log-sum-exp of scale·QKᵀ (natural log). D is 16, 32, 64 or
-    128. dkdv_blocks / dq_blocks override default_blocks(D)'s (BM, BN,
+    128. out: (dq, dk, dv) to write, contiguous (B, H, N, D) of q's dtype (new
+    ones by default). dkdv_blocks / dq_blocks override default_blocks(D)'s (BM, BN,
     num_warps, num_stages). interpret: run the kernels on the CPU interpreter
     (default: for numpy arrays and CPU tensors)."""
     B, H, N, D = _check(q, k, v, o, lse, do)
@@ -213,7 +214,12 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, dkdv_blocks=None,
     flat_lse = _rows(lse, None)
     rows = B * H * N
     delta = _empty_like(flat_lse, (rows,))
-    dq, dk, dv = (_empty_like(q, (B, H, N, D)) for _ in range(3))
+    dq, dk, dv = out if out is not None else (_empty_like(q, (B, H, N, D)) for _ in range(3))
+    for name, t in zip(("dq", "dk", "dv"), (dq, dk, dv)):
+        if tuple(t.shape) != (B, H, N, D) or t.dtype != q.dtype or not _contiguous(t):
+            raise ValueError(f"attention_backward: out's {name} must be a contiguous "
+                             f"{(B, H, N, D)} array of {q.dtype}, got {t.dtype} "
+                             f"{tuple(t.shape)}")
     flat_dq, flat_dk, flat_dv = (t.reshape(rows, D) for t in (dq, dk, dv))
 
     def launch(kernel, grid):
@@ -253,6 +259,10 @@ def _rows(t, D):
     """t as contiguous rows: (B·H·N, D), or (B·H·N,) with D None."""
     t = t.contiguous() if hasattr(t, "contiguous") else _numpy().ascontiguousarray(t)
     return t.reshape(-1) if D is None else t.reshape(-1, D)
+
+
+def _contiguous(t) -> bool:
+    return t.is_contiguous() if hasattr(t, "is_contiguous") else t.flags.c_contiguous
 
 
 def _empty_like(t, shape):
