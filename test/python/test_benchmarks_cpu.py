@@ -237,3 +237,19 @@ def test_norms_cases_and_rows():
                         "1900, torch.compile 2794 GB/s (copy 3000) | 1.500 × torch, 1.020 × "
                         "torch.compile (vs copy 0.950) |")
     assert "WRONG" in lines[3] and failed == ["RMSNorm forward 16384x4096 bf16"]
+
+
+def test_memory_cases_and_rows():
+    names = run.case_names(["memory"], quick=False)
+    assert names[0] == "cross-entropy fwd+bwd 4096x131072 bf16" and len(names) == 6
+    quick = run.case_names(["memory"], quick=True)
+    assert [n.split()[0] for n in quick] == ["cross-entropy", "rotary", "embedding", "embedding"]
+    result = {"case": names[-1], "kind": "memory", "correct": True, "rel_errors": [1e-7],
+              "vs_torch": 2.0, "vs_copy": 0.5, "vs_compile": None,
+              "GBps": {"tile": 1000.0, "torch": 500.0, "copy": 2000.0}}
+    failed_case = {"case": names[0], "kind": "memory", "correct": False,
+                   "error": "RuntimeError: boom"}
+    lines, failed = run.report([result, failed_case])
+    assert lines[2] == ("| embedding backward 16384 tokens of 32768x1024 f32 | rel err 1.0e-07 | "
+                        "1000 GB/s | torch 500 GB/s (copy 2000) | 2.000 × torch (vs copy 0.500) |")
+    assert "FAILED: RuntimeError: boom" in lines[3] and failed == [names[0]]
