@@ -4,7 +4,8 @@ Each case checks its result against its reference in the same run; a failed
 check (or a case that raised) marks its row FAILED and makes the exit status 1.
     python3 benchmarks/run.py [--quick] [--only GROUP[,GROUP...]] [--list] [--json FILE]
     (or, from the repository root, python -m benchmarks.run ...)
-Groups: launch, compile, vector_add, softmax, norms, memory, gemm, fp8, attention (default: all).
+Groups: launch, compile, vector_add, softmax, norms, memory, gemm, fp8, attention,
+attention_bwd (default: all).
 --quick runs a few cases of each group with shorter timings (a smoke test);
 --list prints the cases that would run, and needs neither torch nor a GPU.
 """
@@ -31,7 +32,8 @@ GROUP_MODULES = {"launch": "launch_overhead", "compile": "compile_time",
                  "vector_add": "bench_vector_add", "softmax": "bench_softmax",
                  "norms": "bench_norms", "memory": "bench_memory", "gemm": "bench_gemm",
                  "fp8": "bench_fp8",
-                 "attention": "bench_attention"}
+                 "attention": "bench_attention",
+                 "attention_bwd": "bench_attention_backward"}
 GROUPS = tuple(GROUP_MODULES)
 
 
@@ -50,6 +52,7 @@ def group_module(group: str):
 
 def case_names(groups: list[str], quick: bool) -> list[str]:
     from . import bench_attention, bench_fp8, bench_gemm, bench_memory, bench_norms
+    from . import bench_attention_backward
     names = {"launch": ["launch overhead (cached, 4 args)"],
              "compile": ["cold compile, vector add", "cold compile, GEMM 128x256x64",
                          "cold compile, attention d128 128x128"],
@@ -59,7 +62,9 @@ def case_names(groups: list[str], quick: bool) -> list[str]:
              "memory": [bench_memory.case_name(*c) for c in bench_memory.cases(quick)],
              "gemm": [bench_gemm.case_name(*c) for c in bench_gemm.cases(quick)],
              "fp8": [bench_fp8.case_name(*c) for c in bench_fp8.cases(quick)],
-             "attention": [bench_attention.case_name(*c) for c in bench_attention.cases(quick)]}
+             "attention": [bench_attention.case_name(*c) for c in bench_attention.cases(quick)],
+             "attention_bwd": [bench_attention_backward.case_name(*c)
+                               for c in bench_attention_backward.cases(quick)]}
     return [name for g in groups for name in names[g]]
 
 

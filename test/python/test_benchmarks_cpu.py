@@ -253,3 +253,57 @@ def test_memory_cases_and_rows():
     assert lines[2] == ("| embedding backward 16384 tokens of 32768x1024 f32 | rel err 1.0e-07 | "
                         "1000 GB/s | torch 500 GB/s (copy 2000) | 2.000 × torch (vs copy 0.500) |")
     assert "FAILED: RuntimeError: boom" in lines[3] and failed == [names[0]]
+
+
+def attention_bwd_result(tile_errors=(4e-3, 5e-3, 3e-3)):
+    from benchmarks import bench_attention_backward as bwd
+    errors = {"tile": dict(zip(bwd.GRADIENTS, tile_errors)),
+              "cuDNN": {"dq": 3e-3, "dk": 6e-3, "dv": 2e-3}}
+    return {"case": "attention bwd B8 H16 N4096 d128 causal", "kind": "attention_bwd",
+            "correct": bwd.check(errors), "reference": "SDPA flash", "errors": errors,
+            "tile_TFLOPs": 301.4, "tile_config": "dkdv 32x128 w8 s3, dq 128x64 w8 s2",
+            "ref_TFLOPs": {"flash": 250.0, "cuDNN": 402.0}, "vs": {"flash": 1.206, "cuDNN": 0.75}}
+
+
+def test_attention_backward_cases_and_flops():
+    from benchmarks import bench_attention_backward as bwd
+    names = run.case_names(["attention_bwd"], quick=False)
+    assert len(names) == 12 and len(set(names)) == 12
+    assert "attention bwd B8 H16 N8192 d128 causal" in names
+    assert run.case_names(["attention_bwd"], quick=True) == [
+        "attention bwd B8 H16 N1024 d64 non-causal", "attention bwd B8 H16 N1024 d128 causal"]
+    # 2.5 forwards: 10·B·H·N²·d, halved when causal.
+    assert bwd.flops(1, 1, 1024, 64, False) == 10 * 1024 * 1024 * 64
+    assert bwd.flops(2, 3, 1024, 64, True) == 2 * 3 * 5 * 1024 * 1024 * 64
+
+
+def test_attention_backward_check():
+    """Every one of tile's three gradients is checked; NaN (a gradient never
+    written: the outputs start as NaN) fails; cuDNN's errors are only reported."""
+    import numpy as np
+    from benchmarks import bench_attention_backward as bwd
+    rng = np.random.default_rng(0)
+    want = [rng.standard_normal((2, 3, 40, 16)) for _ in range(3)]
+    close = [w + 1e-3 * rng.standard_normal(w.shape) for w in want]
+    errors = bwd.gradient_errors(close, want)
+    assert set(errors) == {"dq", "dk", "dv"} and all(5e-4 < e < 2e-3 for e in errors.values())
+    assert bwd.relative_error(want[0] * 1.1, want[0]) == pytest.approx(0.1)
+    assert bwd.check({"tile": errors, "cuDNN": {"dq": 1.0, "dk": 1.0, "dv": 1.0}})
+    for bad in ("dq", "dk", "dv"):
+        off = list(close)
+        off[bwd.GRADIENTS.index(bad)] = np.full_like(want[0], np.nan)
+        assert not bwd.check({"tile": bwd.gradient_errors(off, want)})
+        off[bwd.GRADIENTS.index(bad)] = want[0] * 0.9 + 0.2
+        assert not bwd.check({"tile": bwd.gradient_errors(off, want)})
+
+
+def test_attention_backward_rows():
+    lines, failed = run.report([attention_bwd_result(),
+                                attention_bwd_result(tile_errors=(4e-3, float("nan"), 3e-3))])
+    assert lines[2] == ("| attention bwd B8 H16 N4096 d128 causal | rel err 5.0e-03 vs SDPA "
+                        "flash (worst of dq, dk, dv; cuDNN 6.0e-03) | 301 TFLOP/s (dkdv 32x128 "
+                        "w8 s3, dq 128x64 w8 s2) | flash 250, cuDNN 402 TFLOP/s | 1.206 × flash, "
+                        "0.750 × cuDNN |")
+    assert ("| FAILED: rel err vs SDPA flash: dq 4.0e-03, dk nan, dv 3.0e-03; cuDNN 6.0e-03 |"
+            in lines[3])
+    assert failed == ["attention bwd B8 H16 N4096 d128 causal"]
