@@ -17,6 +17,7 @@ from .language import (abs, ceil, clamp, cos, erf, floor, fma, rsqrt, sigmoid, s
 from .language import argmax, argmin, cumprod, cumsum, device_assert, device_print, topk
 from .language import atomic_add, atomic_cas, atomic_max, atomic_min, atomic_xchg
 from .language import expand_dims, squeeze
+from .language import rand, randint, randint4x, randn
 from .runtime import JITFunction, compile, gpu_available, jit
 from .autotune import Config, autotune  # noqa: E402  (after the runtime it uses)
 
@@ -34,3 +35,4 @@ __all__ += ["abs", "ceil", "clamp", "cos", "erf", "floor", "fma", "rsqrt", "sigm
 __all__ += ["argmax", "argmin", "cumprod", "cumsum", "device_assert", "device_print", "topk"]
 __all__ += ["atomic_add", "atomic_cas", "atomic_max", "atomic_min", "atomic_xchg"]
 __all__ += ["expand_dims", "squeeze"]
+__all__ += ["rand", "randint", "randint4x", "randn"]

@@ -31,6 +31,7 @@ from .elementwise import Elementwise
 from .indexed import Indexed
 from .ir import PtrType, ScalarType, TileType, Value
 from .liveness import exposed_reads, killed
+from .philox import Random
 from .reductions import Reductions
 from .semantics import ArrayArg, Expanded, Semantics, describe
 from .source import KernelSource
@@ -79,7 +80,7 @@ class Function:
 
 
 class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, Elementwise,
-                    ControlFlow, Debugging, Views):
+                    Random, ControlFlow, Debugging, Views):
     def __init__(self, kernel: KernelSource, specs: dict[str, ArgSpec], num_warps: int,
                  num_ctas: int = 1):
         self.specs = specs
