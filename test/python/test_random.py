@@ -155,6 +155,20 @@ def test_randint_and_rand_of_a_2d_tile():
     np.testing.assert_array_equal(row, floats[:n])  # same (seed, offset), same number
 
 
+@tile.jit
+def scalar_draws(OUT, seed):
+    pid = tile.program_id(0)
+    wide = seed.to(tile.int64) * 3000000000  # an int64 seed: both key words vary
+    tile.store(OUT, tile.arange(1) + pid, tile.randint(wide, pid))  # a scalar offset
+
+
+def test_scalar_offsets_and_int64_seeds():
+    for seed in (1234, -5):
+        out = np.zeros(8, np.int32)
+        scalar_draws[(8,)].interpret(out, seed)
+        np.testing.assert_array_equal(out, expected(seed * 3000000000, np.arange(8))[0])
+
+
 def test_uniform_extremes():
     x = np.array([0, -1, 2**31 - 1, -2**31, 1], np.int32)
     u = uniform(x)
@@ -250,7 +264,7 @@ def test_gpu_words_equal_the_interpreter(dtype):
 
 
 @pytest.mark.gpu
-def test_gpu_rand_equals_the_interpreter_and_randn_is_close():
+def test_gpu_draws_equal_the_interpreter_and_randn_is_close():
     import torch
     n = 64
     for kind in ("randint", "rand", "randn"):
@@ -269,6 +283,9 @@ def test_gpu_rand_equals_the_interpreter_and_randn_is_close():
             assert (error <= 1e-5 * (1 + np.abs(want)) + 2.5e-7 / radius).all()
         else:
             np.testing.assert_array_equal(got.cpu().numpy(), want)
+    got = torch.zeros(8, dtype=torch.int32, device="cuda")
+    scalar_draws[(8,)](got, -5)
+    np.testing.assert_array_equal(got.cpu().numpy(), expected(-5 * 3000000000, np.arange(8))[0])
 
 
 # -- examples/dropout.py --------------------------------------------------------------
