@@ -5,7 +5,7 @@ check (or a case that raised) marks its row FAILED and makes the exit status 1.
     python3 benchmarks/run.py [--quick] [--only GROUP[,GROUP...]] [--list] [--json FILE]
     (or, from the repository root, python -m benchmarks.run ...)
 Groups: launch, compile, vector_add, softmax, norms, memory, gemm, fp8, attention,
-attention_bwd (default: all).
+attention_bwd, moe (default: all).
 --quick runs a few cases of each group with shorter timings (a smoke test);
 --list prints the cases that would run, and needs neither torch nor a GPU.
 """
@@ -33,7 +33,8 @@ GROUP_MODULES = {"launch": "launch_overhead", "compile": "compile_time",
                  "norms": "bench_norms", "memory": "bench_memory", "gemm": "bench_gemm",
                  "fp8": "bench_fp8",
                  "attention": "bench_attention",
-                 "attention_bwd": "bench_attention_backward"}
+                 "attention_bwd": "bench_attention_backward",
+                 "moe": "bench_moe"}
 GROUPS = tuple(GROUP_MODULES)
 
 
@@ -52,7 +53,7 @@ def group_module(group: str):
 
 def case_names(groups: list[str], quick: bool) -> list[str]:
     from . import bench_attention, bench_fp8, bench_gemm, bench_memory, bench_norms
-    from . import bench_attention_backward
+    from . import bench_attention_backward, bench_moe
     names = {"launch": ["launch overhead (cached, 4 args)"],
              "compile": ["cold compile, vector add", "cold compile, GEMM 128x256x64",
                          "cold compile, attention d128 128x128"],
@@ -64,7 +65,8 @@ def case_names(groups: list[str], quick: bool) -> list[str]:
              "fp8": [bench_fp8.case_name(*c) for c in bench_fp8.cases(quick)],
              "attention": [bench_attention.case_name(*c) for c in bench_attention.cases(quick)],
              "attention_bwd": [bench_attention_backward.case_name(*c)
-                               for c in bench_attention_backward.cases(quick)]}
+                               for c in bench_attention_backward.cases(quick)],
+             "moe": [bench_moe.case_name(*c) for c in bench_moe.cases(quick)]}
     return [name for g in groups for name in names[g]]
 
 

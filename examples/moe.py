@@ -70,7 +70,8 @@ def align(counts, starts, tile_experts, BM: tile.constexpr, E: tile.constexpr,
 @tile.jit
 def pair_rows(experts, ranks, starts, pairs, real):
     """The permuted rows of the (token, slot) pairs numbered `pairs` (token * TOPK
-    + slot): their expert's segment start plus their rank in it."""
+    + slot): their expert's segment start plus their rank in it. (Element
+    offsets into the permuted arrays are int64: rows times H pass 2^31.)"""
     e = tile.load(experts, pairs, mask=real)
     return tile.load(starts, e, mask=real) + tile.load(ranks, pairs, mask=real)
 
@@ -98,13 +99,15 @@ def permute(x, experts, ranks, starts, counts, xp, BT: tile.constexpr, BD: tile.
         inside = real[:, None] & (cols < H)[None, :]
         for slot in range(TOPK):
             places = pair_rows(experts, ranks, starts, tokens * TOPK + slot, real)
-            tile.store(xp, places[:, None] * H + cols[None, :], rows, mask=inside)
+            tile.store(xp, places.to(tile.int64)[:, None] * H + cols[None, :], rows,
+                       mask=inside)
     else:
         e = p - blocks
         end = scalar(starts, e) + tile.cdiv(scalar(counts, e), BM) * BM
-        pad = scalar(starts, e) + scalar(counts, e) + tile.arange(BM)
-        tile.store(xp, pad[:, None] * H + cols[None, :], 0.0,
-                   mask=(pad < end)[:, None] & (cols < H)[None, :])
+        for first in range(scalar(starts, e) + scalar(counts, e), end, BT):
+            pad = first + tile.arange(BT)
+            tile.store(xp, pad.to(tile.int64)[:, None] * H + cols[None, :], 0.0,
+                       mask=(pad < end)[:, None] & (cols < H)[None, :])
 
 
 @tile.jit
@@ -140,7 +143,8 @@ def combine(yp, weights, experts, ranks, starts, out, BT: tile.constexpr,
     for slot in range(TOPK):
         pairs = tokens * TOPK + slot
         places = pair_rows(experts, ranks, starts, pairs, real)
-        y = tile.load(yp, places[:, None] * yp.shape[1] + cols[None, :], mask=inside)
+        y = tile.load(yp, places.to(tile.int64)[:, None] * yp.shape[1] + cols[None, :],
+                      mask=inside)
         acc = acc + tile.load(weights, pairs, mask=real)[:, None] * y.to(tile.float32)
     tile.store(out, (t0, c0), acc.to(out.dtype))
 
@@ -194,8 +198,19 @@ def route_and_permute(x, logits, b: Buffers, topk: int, BM: int, launch=None):
                           **COPY)
 
 
-def gemm_grid(b: Buffers, N: int, BM: int, BN: int):
-    return (b.xp.shape[0] // BM * tile.cdiv(N, BN),)
+# The GEMM tuned per shape (@tile.autotune). BM stays the padding's (tile_experts
+# counts BM-row tiles): the configurations vary BN, the warps and the stages.
+CONFIGS = [tile.Config(dict(GEMM), num_warps=8, num_stages=4),
+           tile.Config(dict(GEMM), num_warps=8, num_stages=3),
+           tile.Config(dict(GEMM, BN=128), num_warps=8, num_stages=4),
+           tile.Config(dict(GEMM, BN=128), num_warps=4, num_stages=4)]
+KEY = ["xp.shape[0]", "w.shape[1]", "xp.shape[1]"]
+grouped_gemm_tuned = tile.autotune(CONFIGS, key=KEY, default=CONFIGS[0])(grouped_gemm)
+
+
+def gemm_grid(rows: int, N: int):
+    """The grid of grouped_gemm over `rows` permuted rows (padded) and N columns."""
+    return lambda meta: (rows // meta["BM"] * tile.cdiv(N, meta["BN"]),)
 
 
 def moe_steps(x, logits, w, out, b: Buffers, topk: int, gemm=GEMM, launch=None,
@@ -208,7 +223,7 @@ def moe_steps(x, logits, w, out, b: Buffers, topk: int, gemm=GEMM, launch=None,
                          f"{gemm['BK']} (grouped_gemm reads expert e's rows of w from e*K)")
     route_and_permute(x, logits, b, topk, gemm["BM"], launch)
     N = w.shape[1]
-    run = launch(grouped_gemm, gemm_grid(b, N, gemm["BM"], gemm["BN"]))
+    run = launch(grouped_gemm, gemm_grid(b.xp.shape[0], N)(gemm))
     run(b.xp, w, b.yp, b.tile_experts, **gemm, **gemm_options)
     grid = (tile.cdiv(x.shape[0], COPY["BT"]), tile.cdiv(N, COPY["BD"]))
     launch(combine, grid)(b.yp, b.weights, b.experts, b.ranks, b.starts, out, TOPK=topk,

@@ -1,6 +1,6 @@
 """scripts/sanitize.py's cases for the examples written with masks, gathers,
 scatters, atomics and row reductions: norms, cross-entropy, rotary embedding,
-token embedding, split-K GEMM and the histogram. Each case launches the
+token embedding, split-K GEMM, the histogram and the MoE layer. Each case launches the
 example's kernels at a small, ragged shape (rows and vocabularies that are no
 multiple of a block, tokens that repeat, values outside the bins) and checks
 them against torch, so the sanitizer's tools see every masked edge.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import cross_entropy
 import embedding
 import histogram
+import moe
 import norms
 import rotary
 import split_k
@@ -146,6 +147,37 @@ def histogram_cases() -> list[dict]:
                  tags={"histogram", "atomics", "examples"})]
 
 
+def moe_cases() -> list[dict]:
+    # Ragged: tokens no multiple of a block, experts' segments padded, columns of
+    # the combine no multiple of BD; H a multiple of BK (grouped_gemm's rule).
+    T, E, H, N, topk = 333, 16, 192, 320, 4
+
+    def run(torch, sms):
+        x = torch.randn(T, H, device="cuda", dtype=torch.bfloat16)
+        w = (torch.randn(E * H, N, device="cuda") / H ** 0.5).to(torch.bfloat16)
+        logits = moe.distinct_logits(T, E).cuda()
+        out = torch.full((T, N), float("nan"), device="cuda", dtype=torch.bfloat16)
+        b = moe.torch_buffers(T, E, H, N, topk, "bfloat16", moe.GEMM["BM"])
+        moe.moe_steps(x, logits, w, out, b, topk)
+        want, experts, _ = moe.torch_reference(x, logits, w, topk)
+        torch.cuda.synchronize()
+        if not torch.equal(b.experts.long(), experts):
+            return "routing differs from torch.topk"
+        error = float((out.float() - want).norm() / want.norm())
+        return None if error < 1e-2 else f"relative error {error:.3g}"
+    F, B, I2, I1 = "*f32[2]:16", "*bf16[2]:16", "*i32[2]:16", "*i32:16"
+    return [dict(name=f"MoE {T} tokens, {E} experts top-{topk}, {H}->{N} bf16 (route, "
+                      "align, permute, grouped GEMM, combine)",
+                 kernel=moe.grouped_gemm, signature=(B, B, B, I1),
+                 options=dict(**moe.GEMM, **moe.GEMM_LAUNCH), run=run, quick=True,
+                 tags={"moe", "atomics", "examples"},
+                 also=[(moe.route, (F, F, I2, I2, I1), dict(BT=moe.ROUTE_BT, E=E, TOPK=topk)),
+                       (moe.align, (I1, I1, I1), dict(BM=moe.GEMM["BM"], E=E, BTILES=128)),
+                       (moe.permute, (B, I2, I2, I1, I1, B),
+                        dict(BM=moe.GEMM["BM"], TOPK=topk, **moe.COPY)),
+                       (moe.combine, (B, F, I2, I2, I1, B), dict(TOPK=topk, **moe.COPY))])]
+
+
 def example_cases() -> list[dict]:
     return (norms_cases() + cross_entropy_cases() + rotary_cases() + embedding_cases()
-            + split_k_cases() + histogram_cases())
+            + split_k_cases() + histogram_cases() + moe_cases())

@@ -152,6 +152,8 @@ def test_bad_input_is_a_clear_error():
     with pytest.raises(ValueError, match="out's dk must be a contiguous"):
         ab.attention_backward(q, k, v, o, lse, do, False, scale,
                               out=(np.empty_like(q), np.empty_like(q)[:, :, ::2], q))
+    with pytest.raises(ValueError, match="head dim 16 runs on the interpreter only"):
+        ab.attention_backward(q, k, v, o, lse, do, False, scale, interpret=False)
     with pytest.raises(ValueError, match="head dim 24"):
         x = np.zeros((1, 1, 16, 24), q.dtype)
         ab.attention_backward(x, x, x, x, lse, x, False, scale)

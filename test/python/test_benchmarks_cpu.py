@@ -307,3 +307,48 @@ def test_attention_backward_rows():
     assert ("| FAILED: rel err vs SDPA flash: dq 4.0e-03, dk nan, dv 3.0e-03; cuDNN 6.0e-03 |"
             in lines[3])
     assert failed == ["attention bwd B8 H16 N4096 d128 causal"]
+
+
+def moe_result(**changes):
+    result = {"case": "MoE grouped GEMM 4096 tokens, 8 experts top-2, 4096->14336 bf16",
+              "kind": "moe", "correct": True, "routing_ok": True,
+              "errors": {"tile": 3e-3, "Triton": 2e-3, "layer": 4e-3}, "tile_TFLOPs": 701.0,
+              "tile_config": "128x256x64 w8 s4",
+              "ref_TFLOPs": {"cuBLAS loop": 650.0, "Triton": 600.0},
+              "vs": {"cuBLAS loop": 1.078, "Triton": 1.168}}
+    return {**result, **changes}
+
+
+def test_moe_cases_and_rows():
+    names = run.case_names(["moe"], quick=False)
+    assert names == [f"MoE grouped GEMM {t} tokens, {e} experts top-{k}, {h}->{n} bf16"
+                     for t, e, k, h, n in [(4096, 8, 2, 4096, 14336), (16384, 8, 2, 4096, 14336),
+                                           (4096, 64, 8, 7168, 2048),
+                                           (16384, 64, 8, 7168, 2048)]]
+    assert run.case_names(["moe"], quick=True) == names[:1]
+    lines, failed = run.report([moe_result(), moe_result(correct=False, routing_ok=False)])
+    assert lines[2] == ("| MoE grouped GEMM 4096 tokens, 8 experts top-2, 4096->14336 bf16 | rel "
+                        "err 3.0e-03 (Triton 2.0e-03; layer 4.0e-03) | 701 TFLOP/s (128x256x64 "
+                        "w8 s4) | cuBLAS loop 650, Triton 600 TFLOP/s | 1.078 × cuBLAS loop, "
+                        "1.168 × Triton |")
+    assert "| FAILED: routing differs from torch; rel err tile 3.0e-03" in lines[3]
+    assert len(failed) == 1
+
+
+def test_moe_check_takes_only_routed_rows_and_fails_on_nan():
+    """The check of bench_moe on numpy arrays: the rows compared are each segment's
+    first `count` rows (not its padding), and an output left NaN (not written)
+    or off by 1 % fails."""
+    import numpy as np
+    from benchmarks import bench_moe
+    rows = bench_moe.routed_rows(starts=[0, 128, 128, 384], counts=[3, 0, 129, 1])
+    assert rows == [0, 1, 2] + list(range(128, 257)) + [384]
+    ref = np.random.default_rng(0).standard_normal((len(rows), 8)).astype(np.float32)
+    unwritten = ref.copy()
+    unwritten[5] = np.nan
+    errors = bench_moe.relative_errors({"same": ref.copy(), "close": ref * (1 + 1e-3),
+                                        "off": ref * 1.02, "unwritten": unwritten}, ref)
+    assert errors["same"] == 0 and errors["close"] < 1.1e-3 and errors["off"] > 1e-2
+    assert bench_moe.passed({k: errors[k] for k in ("same", "close")})
+    assert not bench_moe.passed({"off": errors["off"]})
+    assert not bench_moe.passed({"unwritten": errors["unwritten"]})

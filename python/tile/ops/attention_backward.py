@@ -25,14 +25,18 @@ import tile
 LOG2_E = 1.4426950408889634  # exp(x) = exp2(x · log2 e); exp2 is the fast one
 
 ROW_DOT_ROWS = 64
+# WGMMA reads Q, K, V and dO from 128B-swizzled shared tiles: rows of 64 or 128
+# 16-bit elements (WgmmaToGPU.cpp rejects narrower ones).
+GPU_HEAD_DIMS = (64, 128)
 
 
 def default_blocks(D: int) -> tuple[dict, dict]:
     """Block sizes, warps and stages of the dK/dV and the dQ kernel for head dim D.
     dK/dV: BN = 128 keys a program (two warpgroups of 64 rows hold dK and dV), BM
-    queries a step: 32 at d128, where dK and dV take 128 registers a thread
-    (BM = 64 spilled in the causal kernel). dQ: BM = 128 queries a program, BN = 64 keys a step. Stages:
-    as many as fit in 227 KiB of shared memory (Q, dO, K each staged twice)."""
+    queries a step: 32 at d128, where dK and dV take 128 registers a thread (BM =
+    64 spilled in the causal kernel). dQ: BM = 128 queries a program, BN = 64 keys
+    a step. Stages: as many as fit in 227 KiB of shared memory (Q, dO, K each
+    staged twice)."""
     if D <= 64:
         return dict(BM=64, BN=128, num_warps=8, num_stages=3), \
             dict(BM=128, BN=64, num_warps=8, num_stages=3)
@@ -199,14 +203,18 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, out=None, dkdv_blo
 
     q, k, v, o, do: (B, H, N, D) tensors of one dtype, bfloat16 or float16 (torch
     tensors, or numpy arrays, which run on the interpreter); lse: (B, H, N) float32,
-    the forward's row log-sum-exp of scale·QKᵀ (natural log). D is 16, 32, 64 or
-    128. out: (dq, dk, dv) to write, contiguous (B, H, N, D) of q's dtype (new
-    ones by default). dkdv_blocks / dq_blocks override default_blocks(D)'s (BM, BN,
-    num_warps, num_stages). interpret: run the kernels on the CPU interpreter
-    (default: for numpy arrays and CPU tensors)."""
+    the forward's row log-sum-exp of scale·QKᵀ (natural log). D is 64 or 128 (16
+    and 32 too on the interpreter); N any length. out: (dq, dk, dv) to write,
+    contiguous (B, H, N, D) arrays of q's dtype (new ones by default).
+    dkdv_blocks / dq_blocks override default_blocks(D)'s (BM, BN, num_warps,
+    num_stages). interpret: run the kernels on the CPU interpreter (default: for
+    numpy arrays and CPU tensors)."""
     B, H, N, D = _check(q, k, v, o, lse, do)
     if interpret is None:
         interpret = not getattr(q, "is_cuda", False)
+    if not interpret and D not in GPU_HEAD_DIMS:
+        raise ValueError(f"attention_backward: head dim {D} runs on the interpreter only; "
+                         f"the GPU's mma takes rows of 128 bytes or more (d64, d128)")
     dkdv_default, dq_default = default_blocks(D)
     dkdv_blocks = {**dkdv_default, **(dkdv_blocks or {})}
     dq_blocks = {**dq_default, **(dq_blocks or {})}
