@@ -487,8 +487,7 @@ def rand(seed, offsets, n_rounds=10):
     uint_to_uniform_float: x as an int32, -x - 1 where it is negative, converted
     to float32 (rounded to nearest) and multiplied by the float32 4.6566127342e-10
     (just below 2**-31, so that 2**31 - 1 gives less than 1). 0 is drawn; steps
-    are 2**-31 near 0 and float32's spacing above 2**-7. (Triton's tl.rand takes
-    int32 offsets only; int64 ones count here as in `randint4x`.)"""
+    are 2**-31 near 0 and float32's spacing above 2**-7."""
 
 
 @_builtin
