@@ -1,6 +1,6 @@
 """scripts/sanitize.py's cases for the examples written with masks, gathers,
 scatters, atomics and row reductions: norms, cross-entropy, rotary embedding,
-token embedding, split-K GEMM, the histogram and the MoE layer. Each case launches the
+token embedding, split-K GEMM, the histogram, the MoE layer and dropout. Each case launches the
 example's kernels at a small, ragged shape (rows and vocabularies that are no
 multiple of a block, tokens that repeat, values outside the bins) and checks
 them against torch, so the sanitizer's tools see every masked edge.
@@ -12,6 +12,7 @@ other kernels a case launches, for --compile-only.
 from __future__ import annotations
 
 import cross_entropy
+import dropout
 import embedding
 import histogram
 import moe
@@ -178,6 +179,16 @@ def moe_cases() -> list[dict]:
                        (moe.combine, (B, F, I2, I2, I1, B), dict(TOPK=topk, **moe.COPY))])]
 
 
+def dropout_cases() -> list[dict]:
+    n, p = 100_003, 0.3  # a ragged last block in both grids
+    signature = ("*f32:16", "*f32:16", "i32", "f32", "i32")
+    return [dict(name=f"dropout {n} f32, forward and backward (another grid)",
+                 kernel=dropout.dropout_forward, signature=signature, options=dict(BLOCK=1024),
+                 run=lambda torch, sms: passed(dropout.run_on_gpu(n, p, seed=5), "dropout"),
+                 quick=True, tags={"dropout", "examples"},
+                 also=[(dropout.dropout_backward, signature, dict(BLOCK=256))])]
+
+
 def example_cases() -> list[dict]:
     return (norms_cases() + cross_entropy_cases() + rotary_cases() + embedding_cases()
-            + split_k_cases() + histogram_cases() + moe_cases())
+            + split_k_cases() + histogram_cases() + moe_cases() + dropout_cases())
