@@ -68,7 +68,10 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
     # SDPA flash's forward: tile's O and L (natural log of the rows of scale·QKᵀ).
     o, lse = torch.ops.aten._scaled_dot_product_flash_attention(
         q, k, v, is_causal=causal, scale=scale)[:2]
-    lse = lse[..., :N].contiguous()  # (B, H, N), should a build pad its rows
+    # Contiguous before timing (attention_backward would copy them each run): flash
+    # returns O as a (B, H, N, D) view of (B, N, H, D) memory; L (B, H, N), should a
+    # build pad its rows.
+    o, lse = o.contiguous(), lse[..., :N].contiguous()
     out = tuple(torch.full_like(q, float("nan")) for _ in GRADIENTS)
     run_tile = lambda: attention_backward(q, k, v, o, lse, do, causal, scale, out=out)  # noqa: E731
     runs, grads, unavailable = {"tile": run_tile}, {}, {}
