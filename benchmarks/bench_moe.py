@@ -6,8 +6,9 @@ f32 accumulation.
 
 Each case routes and permutes once with the example's kernels (not timed):
 the rows of x in expert order, each expert's segment padded to 128 rows. The
-timed job is Yp = Xp @ W[e] over the segments: tile and Triton take the padded
-rows and the tile -> expert map in one launch; the cuBLAS loop multiplies each
+timed job is Yp = Xp @ W[e] over the segments: tile (the faster of the tuned
+plain and persistent kernels, as the GEMM rows choose) and Triton take the
+padded rows and the tile -> expert map in one launch; the cuBLAS loop multiplies each
 expert's rows (unpadded) into the same places. TFLOP/s count the useful
 2 * tokens * top-k * H * N. The check, in the same run: the three outputs (NaN
 before) agree on every routed row (relative Frobenius error under 1e-2 against
@@ -18,7 +19,7 @@ needs neither.
 """
 from __future__ import annotations
 
-from .rows import run_cases, throughput_row, timed
+from .rows import fastest, run_cases, throughput_row, timed
 
 TOLERANCE = 1e-2
 
@@ -75,8 +76,15 @@ def bench_case(T, E, topk, H, N, warmup=100, rep=500) -> dict:
     rows = torch.tensor(routed_rows(starts, counts), device="cuda")
     W = w.view(E, H, N)
     y_tile, y_cublas, y_triton = (torch.full_like(b.yp, float("nan")) for _ in range(3))
-    kernel = moe.grouped_gemm_tuned
-    grid = moe.gemm_grid(b.xp.shape[0], N)
+    programs = torch.cuda.get_device_properties(0).multi_processor_count
+    rows_p = b.xp.shape[0]
+    candidates = {  # the faster of the tuned plain and persistent kernels
+        "plain": (moe.grouped_gemm_tuned, moe.gemm_grid(rows_p, N)),
+        "persistent": (moe.grouped_gemm_persistent_tuned, moe.gemm_grid(rows_p, N, programs))}
+    choice_ms = {}
+    choice = fastest({name: (lambda k=k, g=g: k[g](b.xp, w, y_tile, b.tile_experts))
+                      for name, (k, g) in candidates.items()}, medians=choice_ms)
+    kernel, grid = candidates[choice]
 
     def run_cublas():
         for e in range(E):
@@ -86,8 +94,9 @@ def bench_case(T, E, topk, H, N, warmup=100, rep=500) -> dict:
     runs = {"tile": lambda: kernel[grid](b.xp, w, y_tile, b.tile_experts),
             "cuBLAS loop": run_cublas,
             "Triton": lambda: triton_moe.grouped_gemm(b.xp, w, y_triton, b.tile_experts)}
+    y_tile.fill_(float("nan"))  # the choice above wrote it
     for run in runs.values():
-        run()  # the autotuners tune here
+        run()  # Triton's autotuner tunes here
     torch.cuda.synchronize()
     ref = y_cublas[rows].float()
     errors = relative_errors({"tile": y_tile[rows].float(), "Triton": y_triton[rows].float()},
@@ -97,7 +106,9 @@ def bench_case(T, E, topk, H, N, warmup=100, rep=500) -> dict:
               "shape": [T, E, topk, H, N], "errors": errors, "routing_ok": routing_ok,
               "padded_rows": int(sum(-(-c // moe.GEMM["BM"]) * moe.GEMM["BM"] for c in counts)),
               "correct": routing_ok and passed(errors),
-              "tile_config": _config(kernel.best_config),
+              "tile_config": _config(kernel.best_config) + ("" if choice == "plain" else
+                                                            " " + choice),
+              "choice_ms": choice_ms,
               "triton_config": triton_moe.grouped_gemm_config(b.xp.shape[0], N, H)}
     result.update(timed(runs, 2.0 * T * topk * H * N, warmup, rep))
     return result

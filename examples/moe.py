@@ -10,10 +10,10 @@ to of weight[t, e] * (x[t] @ W[e]), as tile kernels in four steps:
    for each BM-row tile of the permuted rows the expert it belongs to. The
    rows of x are then scattered into expert order (row starts[e] + rank of a
    pair), and the padding rows are zeroed.
-3. grouped GEMM: one BM x BN tile of the permuted output per program, its rows
+3. grouped GEMM: one BM x BN tile of the permuted output at a time, its rows
    all of one expert (the padding sees to that), so A is read with TMA view
    loads of contiguous rows and B from that expert's K rows of W, an (E*K, N)
-   array; tiles past the last segment return at once. Whole tiles are stored:
+   array; tiles past the last segment run no k-step. Whole tiles are stored:
    segment ends are tile ends, so no mask.
 4. combine: each token gathers its TOPK rows of the GEMM's output and adds
    them, weighted (un-permuting).
@@ -111,22 +111,42 @@ def permute(x, experts, ranks, starts, counts, xp, BT: tile.constexpr, BD: tile.
 
 
 @tile.jit
-def grouped_gemm(xp, w, yp, tile_experts, BM: tile.constexpr, BN: tile.constexpr,
-                 BK: tile.constexpr, GROUP: tile.constexpr):
-    """yp = xp @ W[e] tile by tile, e the expert of the tile's rows; w is (E*K, N),
-    expert e's K rows from e*K (K a multiple of BK: a k-tile past K would read
-    the next expert's rows, times the zeros xp reads past its K columns)."""
-    i, j = grouped_tile(tile.program_id(0), xp.shape[0], w.shape[1], BM, BN, GROUP)
+def expert_tile(xp, w, tile_experts, i, j, BM: tile.constexpr, BN: tile.constexpr,
+                BK: tile.constexpr):
+    """xp[i:i+BM, :] @ W[e][:, j:j+BN] in f32, e the expert of those rows; w is
+    (E*K, N), expert e's K rows from e*K (K a multiple of BK: a k-tile past K
+    would read the next expert's rows, times the zeros xp reads past its K
+    columns). Rows past the last segment (e = -1) run no k-step: zeros. (A
+    loop count rather than an early return: the loop stays where warp
+    specialization would find it.)"""
     e = scalar(tile_experts, i // BM)
-    if e < 0:  # past the last segment
-        return
     K = xp.shape[1]
     acc = tile.zeros((BM, BN), tile.float32)
-    for k in range(0, K, BK):
+    for k in range(0, tile.where(e >= 0, K, 0), BK):
         a = tile.load(xp, (i, k), (BM, BK))
         b = tile.load(w, (e * K + k, j), (BK, BN))
         acc = tile.mma(a, b, acc)
-    tile.store(yp, (i, j), acc.to(yp.dtype))
+    return acc
+
+
+@tile.jit
+def grouped_gemm(xp, w, yp, tile_experts, BM: tile.constexpr, BN: tile.constexpr,
+                 BK: tile.constexpr, GROUP: tile.constexpr):
+    """yp = xp @ W[e] tile by tile, one BM x BN tile a program, in grouped order."""
+    i, j = grouped_tile(tile.program_id(0), xp.shape[0], w.shape[1], BM, BN, GROUP)
+    tile.store(yp, (i, j), expert_tile(xp, w, tile_experts, i, j, BM, BN, BK).to(yp.dtype))
+
+
+@tile.jit
+def grouped_gemm_persistent(xp, w, yp, tile_experts, BM: tile.constexpr, BN: tile.constexpr,
+                            BK: tile.constexpr, GROUP: tile.constexpr):
+    """grouped_gemm as a persistent kernel: one program an SM walks the tiles (t,
+    t + programs, ...). Launch gemm_grid(rows, N, SMs)."""
+    tiles = tile.cdiv(xp.shape[0], BM) * tile.cdiv(w.shape[1], BN)
+    for t in range(tile.program_id(0), tiles, tile.num_programs(0)):
+        i, j = grouped_tile(t, xp.shape[0], w.shape[1], BM, BN, GROUP)
+        acc = expert_tile(xp, w, tile_experts, i, j, BM, BN, BK)
+        tile.store(yp, (i, j), acc.to(yp.dtype))
 
 
 @tile.jit
@@ -206,11 +226,23 @@ CONFIGS = [tile.Config(dict(GEMM), num_warps=8, num_stages=4),
            tile.Config(dict(GEMM, BN=128), num_warps=4, num_stages=4)]
 KEY = ["xp.shape[0]", "w.shape[1]", "xp.shape[1]"]
 grouped_gemm_tuned = tile.autotune(CONFIGS, key=KEY, default=CONFIGS[0])(grouped_gemm)
+# The persistent kernel: 3 stages leave room for the epilogue's tile beside them
+# (examples/gemm.py). Not warp-specialized: the producer warpgroup would need the
+# tile's expert, a value loaded from memory, which tile-warp-specialize does not
+# recompute (the kernel is left as it is).
+PERSISTENT_CONFIGS = [tile.Config(dict(GEMM), num_warps=8, num_stages=3),
+                      tile.Config(dict(GEMM, BN=128), num_warps=8, num_stages=4)]
+grouped_gemm_persistent_tuned = tile.autotune(PERSISTENT_CONFIGS, key=KEY)(
+    grouped_gemm_persistent)
 
 
-def gemm_grid(rows: int, N: int):
-    """The grid of grouped_gemm over `rows` permuted rows (padded) and N columns."""
-    return lambda meta: (rows // meta["BM"] * tile.cdiv(N, meta["BN"]),)
+def gemm_grid(rows: int, N: int, programs: int | None = None):
+    """The grid of grouped_gemm over `rows` permuted rows (padded) and N columns,
+    or of grouped_gemm_persistent: at most `programs` (the SMs)."""
+    def grid(meta):
+        tiles = rows // meta["BM"] * tile.cdiv(N, meta["BN"])
+        return (tiles if programs is None else min(tiles, programs),)
+    return grid
 
 
 def moe_steps(x, logits, w, out, b: Buffers, topk: int, gemm=GEMM, launch=None,

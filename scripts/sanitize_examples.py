@@ -176,7 +176,9 @@ def moe_cases() -> list[dict]:
                        (moe.align, (I1, I1, I1), dict(BM=moe.GEMM["BM"], E=E, BTILES=128)),
                        (moe.permute, (B, I2, I2, I1, I1, B),
                         dict(BM=moe.GEMM["BM"], TOPK=topk, **moe.COPY)),
-                       (moe.combine, (B, F, I2, I2, I1, B), dict(TOPK=topk, **moe.COPY))])]
+                       (moe.combine, (B, F, I2, I2, I1, B), dict(TOPK=topk, **moe.COPY)),
+                       (moe.grouped_gemm_persistent, (B, B, B, I1),
+                        dict(**moe.GEMM, num_warps=8, num_stages=3))])]
 
 
 def dropout_cases() -> list[dict]:

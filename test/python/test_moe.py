@@ -60,6 +60,11 @@ def test_moe_on_the_interpreter(T, E, H, N, topk, idle):
     assert (b.xp[:padded.sum()][~used].astype(np.float32) == 0).all()
     error = np.linalg.norm(out - want) / np.linalg.norm(want)
     assert error < 1e-2, error
+    # The persistent GEMM, three programs walking the tiles, writes the same rows.
+    yp = np.full_like(b.yp, np.nan)
+    INTERPRET(moe.grouped_gemm_persistent, (3,))(b.xp, w, yp, b.tile_experts, **gemm)
+    used = np.repeat(b.tile_experts >= 0, gemm["BM"])
+    assert np.array_equal(yp[used], b.yp[used])
 
 
 def test_topk_of_many_experts_picks_numpy_s_order():
@@ -84,10 +89,11 @@ B, F, I2, I1 = "*bf16[2]:16", "*f32[2]:16", "*i32[2]:16", "*i32:16"
     ("align", (I1, I1, I1), dict(BM=128, E=64, BTILES=128)),
     ("permute", (B, I2, I2, I1, I1, B), dict(BM=128, TOPK=8, **moe.COPY)),
     ("grouped_gemm", (B, B, B, I1), dict(**moe.GEMM, **moe.GEMM_LAUNCH)),
+    ("grouped_gemm_persistent", (B, B, B, I1), dict(**moe.GEMM, num_warps=8, num_stages=3)),
     ("combine", (B, F, I2, I2, I1, B), dict(TOPK=2, **moe.COPY))])
 def test_moe_kernels_compile(name, args, blocks):
     compiled = getattr(moe, name).compile(*args, **blocks)
-    if name == "grouped_gemm":  # TMA loads of the permuted rows and of W, WGMMA
+    if name.startswith("grouped_gemm"):  # TMA loads of the permuted rows and of W, WGMMA
         assert "cp.async.bulk.tensor" in compiled.ptx and "wgmma.mma_async" in compiled.ptx
     if name == "route":
         assert "atom." in compiled.ptx
@@ -115,3 +121,10 @@ def test_gpu_moe_matches_torch(T, E, H, N, topk):
     assert torch.equal(b.counts.long(), torch.bincount(experts.ravel(), minlength=E))
     error = float((out.float() - want).norm() / want.norm())
     assert error < 1e-2, error
+    # The persistent GEMM (tuned: it picks its configuration here) writes the same rows.
+    yp = torch.full_like(b.yp, float("nan"))
+    programs = torch.cuda.get_device_properties(0).multi_processor_count
+    moe.grouped_gemm_persistent_tuned[moe.gemm_grid(b.xp.shape[0], N, programs)](
+        b.xp, w, yp, b.tile_experts)
+    used = (b.tile_experts >= 0).repeat_interleave(moe.GEMM["BM"])
+    torch.testing.assert_close(yp[used], b.yp[used])
