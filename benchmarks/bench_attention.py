@@ -2,9 +2,10 @@
 and vs the Triton kernel of benchmarks/triton_ref.py, side by side in one process.
 
 Cases: B8 H16, N in {1024, 4096, 8192}, d in {64, 128}, causal and not (12).
-tile's kernel is examples/attention.py's, through @tile.autotune over the
-configurations below (per N, d and causal); each row also tries the persistent
-kernel and keeps the faster one; the row names the choice.
+tile's kernels are tile.ops' (python/tile/ops/attention_kernels.py), through
+@tile.autotune over tile.ops.attention's configurations (per N, d and causal);
+each row also tries the persistent kernel and keeps the faster one; the row
+names the choice.
 
 Each row checks tile's, Triton's and cuDNN's outputs against SDPA flash's from
 the same run (relative Frobenius error; cuDNN's is reported, not required) and
@@ -16,34 +17,20 @@ from __future__ import annotations
 import math
 
 import tile
+from tile.ops import sdpa
+from tile.ops.attention_kernels import attention_fwd, attention_fwd_persistent
 
-from .examples import attention
 from .rows import fastest, run_cases, throughput_row, timed
 
-attention_fwd, attention_fwd_persistent = attention.attention_fwd, attention.attention_fwd_persistent
-
 TOLERANCE = 1e-2
-# (BM, BN) query x key blocks, warps, stages. The causal kernel's two loops each
-# stage their own K/V buffers (and Q), doubling its shared memory: d128 causal
-# fits in 227 KiB with 2 stages only, and d64 causal keeps two CTAs an SM with 2.
-# A configuration that does not fit is skipped by the autotuner.
-CONFIGS = [tile.Config(dict(BM=128, BN=64), num_warps=4, num_stages=3),
-           tile.Config(dict(BM=128, BN=64), num_warps=4, num_stages=2),
-           tile.Config(dict(BM=128, BN=64), num_warps=8, num_stages=3),
-           tile.Config(dict(BM=128, BN=64), num_warps=8, num_stages=2),
-           tile.Config(dict(BM=128, BN=128), num_warps=8, num_stages=2),
-           # A producer warpgroup issues the copies; causal attention's two
-           # loops then share one ring of stages (docs/perf-notes.md).
-           tile.Config(dict(BM=128, BN=64), num_warps=8, num_stages=2, warp_specialize=True),
-           tile.Config(dict(BM=128, BN=64), num_warps=8, num_stages=3, warp_specialize=True),
-           tile.Config(dict(BM=128, BN=128), num_warps=8, num_stages=2, warp_specialize=True)]
-# The default (TILE_AUTOTUNE=0) fits every case.
-attention_tuned = tile.autotune(CONFIGS, key=["seq_len"], default=CONFIGS[3])(attention_fwd)
+# The configurations tile.ops.attention tunes over (python/tile/ops/sdpa.py says
+# what fits where); the default (TILE_AUTOTUNE=0) fits every case.
+CONFIGS, PERSISTENT_CONFIGS = sdpa.BLOCK_CONFIGS, sdpa.PERSISTENT_CONFIGS
+attention_tuned = tile.autotune(CONFIGS, key=["seq_len"],
+                                default=sdpa.DEFAULT_BLOCK_CONFIG)(attention_fwd)
 # Attention also runs as a persistent kernel (one program an SM; the producer
 # loads the next tile's Q, K and V during this one's epilogue); the faster of
 # the two tuned kernels makes the row, which says which ran.
-PERSISTENT_CONFIGS = [tile.Config(dict(BM=128, BN=128), num_warps=8, num_stages=s,
-                                  warp_specialize=True) for s in (2, 3)]
 persistent_tuned = tile.autotune(PERSISTENT_CONFIGS, key=["seq_len"])(attention_fwd_persistent)
 
 
@@ -70,13 +57,16 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
     o_triton = torch.full_like(q, float("nan"))
     scale = 1 / math.sqrt(D)
     flat = [t.view(B * H * N, D) for t in (q, k, v, o)]
-    grid = lambda meta: (N // meta["BM"], B * H)
-    run_tile = lambda: attention_tuned[grid](*flat, N, scale, D=D, CAUSAL=causal)
+    # N is a multiple of every block (EVEN_SEQ); one query head a kv head; no LSE
+    # (the output stands for its array).
+    even = dict(D=D, CAUSAL=causal, EVEN_SEQ=N % sdpa.EVEN == 0)
+    grid = lambda meta: (tile.cdiv(N, meta["BM"]), B * H)
+    run_tile = lambda: attention_tuned[grid](*flat, o, N, 1, scale, **even)
     # The faster of the two tuned kernels, plain and persistent.
     programs = torch.cuda.get_device_properties(0).multi_processor_count
-    persistent_grid = lambda meta: (min(programs, N // meta["BM"] * B * H),)
-    run_persistent = lambda: persistent_tuned[persistent_grid](*flat, N, B * H, scale, D=D,
-                                                               CAUSAL=causal)
+    persistent_grid = lambda meta: (min(programs, tile.cdiv(N, meta["BM"]) * B * H),)
+    run_persistent = lambda: persistent_tuned[persistent_grid](*flat, o, N, B * H, 1, scale,
+                                                               **even)
     tuned, persistent = attention_tuned, False
     choice_ms = {}
     choice = fastest({"plain": run_tile, "persistent": run_persistent}, medians=choice_ms)

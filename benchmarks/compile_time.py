@@ -123,8 +123,8 @@ def check_gemm() -> bool:
     return float((c.double() - ref).norm() / ref.norm()) < 1e-2
 
 
-ATTENTION_SIGNATURE = ("*bf16[2]:16",) * 4 + ("i32:16", "f32")
-ATTENTION_BLOCKS = dict(BM=128, BN=128, D=128, CAUSAL=False)
+ATTENTION_SIGNATURE = ("*bf16[2]:16",) * 4 + ("*f32:16", "i32:16", "i32", "f32")
+ATTENTION_BLOCKS = dict(BM=128, BN=128, D=128, CAUSAL=False, EVEN_SEQ=True)
 
 
 def tile_attention_seconds() -> tuple[float, dict, object]:
@@ -168,7 +168,7 @@ def check_attention() -> bool:
     heads, n, d = 2, 512, 128
     q, k, v = (torch.randn(heads * n, d, device="cuda", dtype=torch.bfloat16) for _ in range(3))
     o = torch.full_like(q, float("nan"))
-    tile.jit(attention_fwd.fn)[(n // 128, heads)](q, k, v, o, n, 1 / math.sqrt(d),
+    tile.jit(attention_fwd.fn)[(n // 128, heads)](q, k, v, o, o, n, 1, 1 / math.sqrt(d),
                                                    **ATTENTION_BLOCKS, num_warps=8,
                                                    num_stages=2)
     ref = reference(q.view(heads, n, d), k.view(heads, n, d), v.view(heads, n, d),

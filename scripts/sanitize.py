@@ -12,12 +12,13 @@ examples/gemm_epilogue.py and benchmarks/bench_*.py tune over them, including th
 warp-specialized, persistent, cluster (num_ctas=2) and stream-K variants; the
 examples written with masks, gathers and atomics (norms, cross-entropy, rotary,
 embedding, split-K, histogram) come from scripts/sanitize_examples.py. Shapes
-keep to the kernels' rules (TMA: row strides a multiple of 16 bytes; attention:
-seq_len a multiple of BM and BN). Outputs start as NaN, so a tile never stored
-fails the check. --quick keeps one or two configurations of each kernel (for
-racecheck, the slowest tool); --compile-only compiles every case's
-specialization to PTX/cubin without torch or a GPU and checks that it fits in
-shared memory (a check of this file's configurations on a CPU machine).
+keep to the kernels' rules (TMA: row strides a multiple of 16 bytes); attention
+runs at seq_len 256 (EVEN_SEQ, as the benchmark) and 200 (ragged, grouped heads).
+Outputs start as NaN, so a tile never stored fails the check. --quick keeps one
+or two configurations of each kernel (for racecheck, the slowest tool);
+--compile-only compiles every case's specialization to PTX/cubin without torch
+or a GPU and checks that it fits in shared memory (a check of this file's
+configurations on a CPU machine).
 
 Each kernel compiles at its first launch, and the disk cache keeps it:
 sanitize.sh runs this once without a tool first, so that the tools find every
@@ -67,7 +68,7 @@ sys.path[:0] = [os.path.join(ROOT, "python"), os.path.join(ROOT, "examples"),
                 os.path.join(ROOT, "benchmarks")]
 
 import tile  # noqa: E402
-from attention import attention_fwd, attention_fwd_persistent  # noqa: E402
+from tile.ops.attention_kernels import attention_fwd, attention_fwd_persistent  # noqa: E402
 from gemm import (CLUSTER_CONFIGS, CONFIGS, PERSISTENT_CONFIGS, cluster_grid, gemm,  # noqa: E402
                   gemm_cluster, gemm_grouped, gemm_nt, gemm_persistent,
                   gemm_persistent_cluster, gemm_stream_k, grouped_grid, persistent_grid)
@@ -80,6 +81,7 @@ TOLERANCE = 1e-2  # relative (Frobenius) error of a bf16/f16 result, as the benc
 SHARED_LIMIT = 227 * 1024  # bytes a block may use on an H100 after opting in
 GEMM_SHAPES = [(192, 200, 136), (256, 256, 128)]  # (M, N, K): ragged, then whole tiles
 ATTENTION_HEADS, ATTENTION_SEQ = 2, 256
+ATTENTION_RAGGED_SEQ = 200  # a multiple of no block: 1 full and 1 partial 128-row block
 
 
 @dataclass
@@ -306,37 +308,46 @@ ATTENTION_PERSISTENT_CONFIGS = [(128, 128, 8, 2, True), (128, 128, 8, 3, True)]
 QUICK_ATTENTION = {(128, 64, 4, 3, False), (128, 128, 8, 2, True)}
 
 
-def attention_run(persistent, options, programs=None):
-    heads, seq_len, D = ATTENTION_HEADS, ATTENTION_SEQ, options["D"]
-    causal, scale = options["CAUSAL"], 1 / math.sqrt(options["D"])
+def attention_run(persistent, options, programs=None, heads=ATTENTION_HEADS,
+                  kv_heads=ATTENTION_HEADS, seq_len=ATTENTION_SEQ):
+    """Q (heads · seq_len, D), K and V (kv_heads · seq_len, D); with STORE_LSE the
+    log-sum-exp rows are checked too."""
+    D, causal, scale = options["D"], options["CAUSAL"], 1 / math.sqrt(options["D"])
+    group, lse = heads // kv_heads, options.get("STORE_LSE", False)
 
     def run(torch, sms):
-        q, k, v = (torch.randn(heads * seq_len, D, device="cuda", dtype=torch.bfloat16)
-                   for _ in range(3))
+        q = torch.randn(heads * seq_len, D, device="cuda", dtype=torch.bfloat16)
+        k, v = (torch.randn(kv_heads * seq_len, D, device="cuda", dtype=torch.bfloat16)
+                for _ in range(2))
         o = torch.full_like(q, float("nan"))
-        blocks = seq_len // options["BM"]
+        L = torch.full((heads * seq_len,), float("nan"), device="cuda") if lse else o
+        blocks = tile.cdiv(seq_len, options["BM"])
         if persistent:
             count = min(programs or sms, blocks * heads)
-            attention_fwd_persistent[(count,)](q, k, v, o, seq_len, heads, scale, **options)
+            attention_fwd_persistent[(count,)](q, k, v, o, L, seq_len, heads, group, scale,
+                                               **options)
         else:
-            attention_fwd[(blocks, heads)](q, k, v, o, seq_len, scale, **options)
+            attention_fwd[(blocks, heads)](q, k, v, o, L, seq_len, group, scale, **options)
         torch.cuda.synchronize()
         for h in range(heads):
             rows = slice(h * seq_len, (h + 1) * seq_len)
-            s = (q[rows].double() @ k[rows].double().T) * scale
+            kv = slice(h // group * seq_len, (h // group + 1) * seq_len)
+            s = (q[rows].double() @ k[kv].double().T) * scale
             if causal:
                 s = s.masked_fill(torch.ones_like(s, dtype=torch.bool).triu(1), float("-inf"))
-            want = torch.softmax(s, dim=-1) @ v[rows].double()
+            want = torch.softmax(s, dim=-1) @ v[kv].double()
             error = float((o[rows].double() - want).abs().max())
             if not error < 2e-2:
                 return f"head {h}: max abs error {error:.3g}"
+            if lse and not float((L[rows].double() - s.logsumexp(-1)).abs().max()) < 1e-3:
+                return f"head {h}: log-sum-exp differs"
         return None
     return run
 
 
 def attention_cases() -> list[Case]:
-    signature = ("*bf16[2]:16",) * 4 + ("i32:16", "f32")
-    persistent_signature = ("*bf16[2]:16",) * 4 + ("i32:16", "i32", "f32")
+    signature = ("*bf16[2]:16",) * 5 + ("i32:16", "i32", "f32")
+    persistent_signature = ("*bf16[2]:16",) * 5 + ("i32:16", "i32", "i32", "f32")
     cases = []
     for D in (64, 128):
         for causal in (False, True):
@@ -345,8 +356,8 @@ def attention_cases() -> list[Case]:
                 if config not in fitting_attention_configs(D, causal):
                     continue
                 BM, BN, warps, stages, ws = config
-                options = dict(BM=BM, BN=BN, D=D, CAUSAL=causal, num_warps=warps,
-                               num_stages=stages, warp_specialize=ws)
+                options = dict(BM=BM, BN=BN, D=D, CAUSAL=causal, EVEN_SEQ=True,
+                               num_warps=warps, num_stages=stages, warp_specialize=ws)
                 cases.append(Case(
                     f"attention_fwd {ATTENTION_HEADS}x{ATTENTION_SEQ} {kind} "
                     f"{describe(options)}", attention_fwd, signature, options,
@@ -354,8 +365,8 @@ def attention_cases() -> list[Case]:
                     tags={"attention"}))
             for config in ATTENTION_PERSISTENT_CONFIGS:
                 BM, BN, warps, stages, ws = config
-                options = dict(BM=BM, BN=BN, D=D, CAUSAL=causal, num_warps=warps,
-                               num_stages=stages, warp_specialize=ws)
+                options = dict(BM=BM, BN=BN, D=D, CAUSAL=causal, EVEN_SEQ=True,
+                               num_warps=warps, num_stages=stages, warp_specialize=ws)
                 if config not in fitting_attention_configs(D, causal, persistent=True):
                     continue
                 # One program a multiprocessor, and 3 programs for 4 tiles (causal: the
@@ -369,6 +380,41 @@ def attention_cases() -> list[Case]:
                         attention_run(True, options, programs),
                         quick=stages == 2 and programs == 3,
                         tags={"attention", "persistent"}))
+            cases += ragged_attention_cases(D, causal, kind)
+    return cases
+
+
+# A ragged sequence's configurations, (D, persistent) -> configs: with the tail key
+# loop staged apart and the masked store's exchange, 128x128 blocks with a producer
+# warpgroup exceed 227 KiB at d128 (tile.ops.attention's autotuner skips them).
+RAGGED_ATTENTION = {(64, False): [(128, 64, 4, 3, False), (128, 128, 8, 2, True)],
+                    (64, True): [(128, 128, 8, 2, True)],
+                    (128, False): [(128, 64, 4, 3, False), (128, 64, 8, 3, True)],
+                    (128, True): []}
+
+
+def ragged_attention_cases(D: int, causal: bool, kind: str) -> list[Case]:
+    """A sequence not a multiple of any block (the tail key block masked, the last
+    query block's rows past it not stored), two query heads a kv head, the
+    log-sum-exp stored: plain and persistent, where they fit."""
+    heads, kv_heads, seq_len = 4, 2, ATTENTION_RAGGED_SEQ
+    signature = ("*bf16[2]:16",) * 4 + ("*f32:16", "i32", "i32", "f32")
+    persistent_signature = ("*bf16[2]:16",) * 4 + ("*f32:16", "i32", "i32", "i32", "f32")
+    cases = []
+    for persistent in (False, True):
+        for config in RAGGED_ATTENTION[D, persistent]:
+            BM, BN, warps, stages, ws = config
+            options = dict(BM=BM, BN=BN, D=D, CAUSAL=causal, STORE_LSE=True, num_warps=warps,
+                           num_stages=stages, warp_specialize=ws)
+            name = "attention_fwd_persistent" if persistent else "attention_fwd"
+            cases.append(Case(
+                f"{name} {heads}x{seq_len} over {kv_heads} kv heads {kind} {describe(options)}",
+                attention_fwd_persistent if persistent else attention_fwd,
+                persistent_signature if persistent else signature, options,
+                attention_run(persistent, options, 3 if persistent else None, heads, kv_heads,
+                              seq_len),
+                quick=True, tags={"attention", "ragged"} | ({"persistent"} if persistent
+                                                            else set())))
     return cases
 
 

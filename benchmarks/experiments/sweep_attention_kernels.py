@@ -13,10 +13,9 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from ..examples import attention
-from ..rows import interleaved
+from tile.ops.attention_kernels import attention_fwd, attention_fwd_persistent
 
-attention_fwd, attention_fwd_persistent = attention.attention_fwd, attention.attention_fwd_persistent
+from ..rows import interleaved
 
 B, H = 8, 16
 # (BM, BN, warps, stages, warp specialized); a causal kernel needs BN | BM.
@@ -42,10 +41,12 @@ def variants(flat, N, D, causal, programs):
             if persistent:
                 grid = (min(programs, N // BM * B * H),)
                 runs[name] = (lambda g=grid, o=options:
-                              attention_fwd_persistent[g](*flat, N, B * H, scale, **o))
+                              attention_fwd_persistent[g](*flat, flat[3], N, B * H, 1, scale,
+                                                          EVEN_SEQ=True, **o))
             else:
                 runs[name] = (lambda o=options, bm=BM:
-                              attention_fwd[(N // bm, B * H)](*flat, N, scale, **o))
+                              attention_fwd[(N // bm, B * H)](*flat, flat[3], N, 1, scale,
+                                                              EVEN_SEQ=True, **o))
     return runs
 
 

@@ -9,10 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from ..examples import attention
-from ..rows import interleaved
+from tile.ops.attention_kernels import attention_fwd, attention_fwd_persistent
 
-attention_fwd, attention_fwd_persistent = attention.attention_fwd, attention.attention_fwd_persistent
+from ..rows import interleaved
 
 # (N, D, causal, BM, BN, warps, stages, persistent), all warp-specialized.
 CASES = [(N, D, causal, 128, 128, 8, 2, persistent) for causal in (False, True)
@@ -31,11 +30,13 @@ def main() -> None:
                        warp_specialize=True)
         if persistent:
             grid = (min(programs, N // BM * B * H),)
-            run = lambda: attention_fwd_persistent[grid](*flat, N, B * H, 1 / math.sqrt(D),
-                                                         CAUSAL=causal, **options)
+            run = lambda: attention_fwd_persistent[grid](*flat, flat[3], N, B * H, 1,
+                                                         1 / math.sqrt(D), CAUSAL=causal,
+                                                         EVEN_SEQ=True, **options)
         else:
-            run = lambda: attention_fwd[(N // BM, B * H)](*flat, N, 1 / math.sqrt(D),
-                                                          CAUSAL=causal, **options)
+            run = lambda: attention_fwd[(N // BM, B * H)](*flat, flat[3], N, 1, 1 / math.sqrt(D),
+                                                          CAUSAL=causal, EVEN_SEQ=True,
+                                                          **options)
         with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
             ref = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
 

@@ -57,12 +57,33 @@ print(gemm.gemm.ir("*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16", BM=128, BN=128, 
 # CHECK: %[[RL:[a-z0-9_]+]] = arith.divf %{{[a-z0-9_]+}}, %[[R2]]#1 : tensor<128xf32>
 # CHECK: %[[LB:[a-z0-9_]+]] = tile.broadcast %[[RL]], dim = 1
 # CHECK: arith.mulf %[[R2]]#2, %[[LB]] fastmath<contract> : tensor<128x64xf32>
-print(attention.attention_fwd.ir("*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16",
-                                 "i32:16", "f32", BM=128, BN=64, D=64, CAUSAL=True))
+ATTENTION_ARGS = ("*bf16[2]:16",) * 4 + ("*f32:16", "i32:16", "i32", "f32")
+print(attention.attention_fwd.ir(*ATTENTION_ARGS, BM=128, BN=64, D=64, CAUSAL=True,
+                                 EVEN_SEQ=True))
 
 # Without the causal mask there is no comparison in the loop.
 # CHECK-LABEL: func.func @attention_fwd
 # CHECK-NOT: arith.cmpi
 # CHECK: tile.store
-print(attention.attention_fwd.ir("*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16", "*bf16[2]:16",
-                                 "i32:16", "f32", BM=128, BN=64, D=64, CAUSAL=False))
+print(attention.attention_fwd.ir(*ATTENTION_ARGS, BM=128, BN=64, D=64, CAUSAL=False,
+                                 EVEN_SEQ=True))
+
+# Any seq_len: the full key blocks' loop has no comparison; a second loop takes
+# the partial block, keys past seq_len masked; the last query block's store is
+# masked under a branch, and the log-sum-exp stored within the head's rows.
+# CHECK-LABEL: func.func @attention_fwd
+# CHECK: scf.for
+# CHECK-NOT: arith.cmpi
+# CHECK: scf.yield
+# CHECK: scf.for
+# CHECK: arith.cmpi slt, {{.*}} : tensor<64xi32>
+# CHECK: arith.select {{.*}} : tensor<128x64xi1>, tensor<128x64xf32>
+# CHECK: scf.yield
+# CHECK: scf.if
+# CHECK: tile.store
+# CHECK: } else {
+# CHECK: tile.scatter
+# CHECK: math.log2
+# CHECK: tile.store
+print(attention.attention_fwd.ir(*ATTENTION_ARGS, BM=128, BN=64, D=64, CAUSAL=False,
+                                 STORE_LSE=True))

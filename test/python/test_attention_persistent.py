@@ -19,7 +19,8 @@ from tile.compiler import find_ptxas
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
 from attention import attention_fwd_persistent, reference_numpy  # noqa: E402
 
-ARGS = ("*bf16[2]:16",) * 4 + ("i32:16", "i32", "f32")
+ARGS = ("*bf16[2]:16",) * 4 + ("*f32:16", "i32:16", "i32", "i32", "f32")
+EVEN = dict(EVEN_SEQ=True)  # seq_len a multiple of the blocks, as the benchmark runs it
 
 
 @pytest.mark.parametrize("causal", [False, True])
@@ -35,8 +36,8 @@ def test_interpreter_matches_numpy(programs, causal, heads, seq_len):
                for _ in range(3))
     o = np.full_like(q, np.nan)
     scale = 1 / math.sqrt(D)
-    attention_fwd_persistent[(programs,)].interpret(q, k, v, o, seq_len, heads, scale, BM=BM,
-                                                    BN=BN, D=D, CAUSAL=causal)
+    attention_fwd_persistent[(programs,)].interpret(q, k, v, o, o, seq_len, heads, 1, scale,
+                                                    BM=BM, BN=BN, D=D, CAUSAL=causal, **EVEN)
     for h in range(heads):
         rows = slice(h * seq_len, (h + 1) * seq_len)
         want = reference_numpy(q[rows], k[rows], v[rows], scale, causal)
@@ -47,7 +48,8 @@ def test_interpreter_matches_numpy(programs, causal, heads, seq_len):
 @pytest.mark.parametrize("D", [64, 128])
 def test_producer_copies_q_each_tile(D, causal):
     kernel = attention_fwd_persistent.compile(*ARGS, BM=128, BN=128, D=D, CAUSAL=causal,
-                                              num_warps=8, num_stages=2, warp_specialize=True)
+                                              num_warps=8, num_stages=2, warp_specialize=True,
+                                              **EVEN)
     tile_ir = kernel.asm["tile"]
     assert "tile.load" in tile_ir  # Q, K, V in the kernel as written
     assert kernel.metadata["block"] == [384, 1, 1]
@@ -68,9 +70,9 @@ def test_matches_torch(D, programs, causal):
                for _ in range(3))
     o = torch.full_like(q, float("nan"))
     scale = 1 / math.sqrt(D)
-    attention_fwd_persistent[(programs,)](q, k, v, o, seq_len, heads, scale, BM=BM, BN=128,
-                                          D=D, CAUSAL=causal, num_warps=8, num_stages=2,
-                                          warp_specialize=True)
+    attention_fwd_persistent[(programs,)](q, k, v, o, o, seq_len, heads, 1, scale, BM=BM,
+                                          BN=128, D=D, CAUSAL=causal, num_warps=8,
+                                          num_stages=2, warp_specialize=True, **EVEN)
     torch.cuda.synchronize()
     ref = reference(*(t.view(heads, seq_len, D) for t in (q, k, v)), scale,
                     causal).reshape(heads * seq_len, D)
@@ -87,7 +89,7 @@ def test_benchmark_configurations_lower(D, causal):
     from benchmarks import bench_attention
     for config in bench_attention.PERSISTENT_CONFIGS:
         try:
-            kernel = attention_fwd_persistent.compile(*ARGS, D=D, CAUSAL=causal,
+            kernel = attention_fwd_persistent.compile(*ARGS, D=D, CAUSAL=causal, **EVEN,
                                                       **config.launch_kwargs())
         except tile.CompilationError as e:  # the tuner skips it, with this reason
             assert "bytes of shared memory" in str(e) and "more than the 232448" in str(e)
@@ -112,7 +114,7 @@ def test_lookahead_where_it_pays(D, BN, causal, lookahead):
     def compile(stages):
         return attention_fwd_persistent.compile(*ARGS, BM=128, BN=BN, D=D, CAUSAL=causal,
                                                 num_warps=8, num_stages=stages,
-                                                warp_specialize=True)
+                                                warp_specialize=True, **EVEN)
     two, three = compile(2), compile(3)
     count = lambda k: k.ptx.count("wgmma.mma_async")  # noqa: E731
     assert (count(three) > count(two)) == lookahead

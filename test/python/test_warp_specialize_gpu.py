@@ -13,7 +13,7 @@ from attention import attention_fwd, reference  # noqa: E402
 from gemm import gemm, gemm_grouped, gemm_persistent  # noqa: E402
 
 GEMM_ARGS = ("*bf16[2]:16",) * 3
-ATTENTION_ARGS = ("*bf16[2]:16",) * 4 + ("i32:16", "f32")
+ATTENTION_ARGS = ("*bf16[2]:16",) * 4 + ("*f32:16", "i32:16", "i32", "f32")
 
 
 def test_gemm_compiles_with_a_producer_warpgroup():
@@ -39,7 +39,7 @@ def test_attention_overlaps_mmas_and_takes_turns(monkeypatch, num_warps, D, BN, 
     with."""
     from tile.compiler import CompileOptions, compile_ir
     monkeypatch.setenv("TILE_PIPELINE_OPTIONS", f"ping-pong={str(ping_pong).lower()}")
-    ir = attention_fwd.ir(*ATTENTION_ARGS, BM=128, BN=BN, D=D, CAUSAL=False,
+    ir = attention_fwd.ir(*ATTENTION_ARGS, BM=128, BN=BN, D=D, CAUSAL=False, EVEN_SEQ=True,
                           num_warps=num_warps)
     kernel = compile_ir(ir, "attention_fwd", CompileOptions(num_warps=num_warps, stages=2,
                                                             warp_specialize=True))
@@ -60,6 +60,7 @@ def test_consumer_registers_fit_the_launch_allocation(num_warps, BM, consumer_re
     The launch allocation is fixed with .maxnreg: without it ptxas gave this
     kernel 124 registers and ignored every setmaxnreg (C7508)."""
     kernel = attention_fwd.compile(*ATTENTION_ARGS, BM=BM, BN=64, D=64, CAUSAL=False,
+                                   EVEN_SEQ=True,
                                    num_warps=num_warps, num_stages=2, warp_specialize=True)
     assert f"setmaxnreg.inc.sync.aligned.u32 {consumer_regs};" in kernel.ptx
     threads = 32 * num_warps + 128
@@ -75,8 +76,9 @@ def test_attention_on_four_consumer_warpgroups():
     q, k, v = (torch.randn(heads * seq_len, D, device="cuda", dtype=torch.bfloat16)
                for _ in range(3))
     o = torch.full_like(q, float("nan"))
-    attention_fwd[(seq_len // 256, heads)](q, k, v, o, seq_len, 1 / math.sqrt(D), BM=256, BN=64,
-                                           D=D, CAUSAL=True, num_warps=16, num_stages=2,
+    attention_fwd[(seq_len // 256, heads)](q, k, v, o, o, seq_len, 1, 1 / math.sqrt(D), BM=256,
+                                           BN=64, D=D, CAUSAL=True, EVEN_SEQ=True, num_warps=16,
+                                           num_stages=2,
                                            warp_specialize=True)
     torch.cuda.synchronize()
     ref = reference(*(t.view(heads, seq_len, D) for t in (q, k, v)), 1 / math.sqrt(D),
@@ -86,7 +88,8 @@ def test_attention_on_four_consumer_warpgroups():
 
 def test_pipeline_options_turn_ping_pong_on(monkeypatch):
     from tile.compiler import CompileOptions, compile_ir
-    ir = attention_fwd.ir(*ATTENTION_ARGS, BM=128, BN=128, D=64, CAUSAL=True, num_warps=8)
+    ir = attention_fwd.ir(*ATTENTION_ARGS, BM=128, BN=128, D=64, CAUSAL=True, EVEN_SEQ=True,
+                          num_warps=8)
     options = CompileOptions(num_warps=8, stages=2, warp_specialize=True)
     ptx = compile_ir(ir, "attention_fwd", options, want_cubin=False).ptx
     assert "bar.arrive 2, 256;" not in ptx
@@ -107,11 +110,12 @@ def test_attention_with_ping_pong_on_the_gpu(monkeypatch, causal):
     q, k, v = (torch.randn(heads * seq_len, D, device="cuda", dtype=torch.bfloat16)
                for _ in range(3))
     o = torch.full_like(q, float("nan"))
-    kernel[(seq_len // 128, heads)](q, k, v, o, seq_len, 1 / math.sqrt(D), BM=128, BN=128, D=D,
-                                    CAUSAL=causal, num_warps=8, num_stages=2,
+    kernel[(seq_len // 128, heads)](q, k, v, o, o, seq_len, 1, 1 / math.sqrt(D), BM=128, BN=128,
+                                    D=D, CAUSAL=causal, EVEN_SEQ=True, num_warps=8, num_stages=2,
                                     warp_specialize=True)
-    assert "bar.arrive 2, 256;" in kernel.compile(q, k, v, o, seq_len, 1 / math.sqrt(D), BM=128,
-                                                  BN=128, D=D, CAUSAL=causal, num_warps=8,
+    assert "bar.arrive 2, 256;" in kernel.compile(q, k, v, o, o, seq_len, 1, 1 / math.sqrt(D),
+                                                  BM=128, BN=128, D=D, CAUSAL=causal,
+                                                  EVEN_SEQ=True, num_warps=8,
                                                   num_stages=2, warp_specialize=True).ptx
     torch.cuda.synchronize()
     ref = reference(*(t.view(heads, seq_len, D) for t in (q, k, v)), 1 / math.sqrt(D),
@@ -193,8 +197,8 @@ def test_attention(D, num_warps, BN, causal):
     o = torch.full_like(q, float("nan"))
     scale = 1 / math.sqrt(D)
     stages = 2 if BN == 128 or D == 128 else 3
-    attention_fwd[(seq_len // BM, heads)](q, k, v, o, seq_len, scale, BM=BM, BN=BN, D=D,
-                                           CAUSAL=causal, num_warps=num_warps,
+    attention_fwd[(seq_len // BM, heads)](q, k, v, o, o, seq_len, 1, scale, BM=BM, BN=BN, D=D,
+                                           CAUSAL=causal, EVEN_SEQ=True, num_warps=num_warps,
                                            num_stages=stages, warp_specialize=True)
     torch.cuda.synchronize()
     ref = reference(q.view(heads, seq_len, D), k.view(heads, seq_len, D),

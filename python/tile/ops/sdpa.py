@@ -1,0 +1,214 @@
+"""tile.ops.attention: scaled dot-product attention forward on (B, H, N, D)
+tensors, as torch.nn.functional.scaled_dot_product_attention takes them, through
+the kernels of attention_kernels.py tuned over the configurations below."""
+from __future__ import annotations
+
+import math
+
+from .. import interpreter
+from ..autotune import Config, autotune
+from .attention_kernels import attention_forward
+
+# (BM, BN) query x key blocks, warps, stages. attention_fwd's: the causal kernel's
+# two loops (and the non-causal one's tail loop, for a seq_len that is not a
+# multiple of 128) each stage their own K/V buffers (and Q), doubling its shared
+# memory: d128 causal fits in 227 KiB with 2 stages only, and d64 causal keeps
+# two CTAs an SM with 2. A configuration that does not fit is skipped by the
+# autotuner. benchmarks/bench_attention.py tunes over these same lists.
+BLOCK_CONFIGS = [Config(dict(BM=128, BN=64), num_warps=4, num_stages=3),
+                 Config(dict(BM=128, BN=64), num_warps=4, num_stages=2),
+                 Config(dict(BM=128, BN=64), num_warps=8, num_stages=3),
+                 Config(dict(BM=128, BN=64), num_warps=8, num_stages=2),
+                 Config(dict(BM=128, BN=128), num_warps=8, num_stages=2),
+                 # A producer warpgroup issues the copies; causal attention's two
+                 # loops then share one ring of stages (docs/perf-notes.md).
+                 Config(dict(BM=128, BN=64), num_warps=8, num_stages=2, warp_specialize=True),
+                 Config(dict(BM=128, BN=64), num_warps=8, num_stages=3, warp_specialize=True),
+                 Config(dict(BM=128, BN=128), num_warps=8, num_stages=2, warp_specialize=True)]
+DEFAULT_BLOCK_CONFIG = BLOCK_CONFIGS[3]  # fits every head width up to 128, causal or not
+# attention_fwd_persistent's (one program an SM; the producer loads the next
+# tile's Q, K and V during this one's epilogue).
+PERSISTENT_CONFIGS = [Config(dict(BM=128, BN=128), num_warps=8, num_stages=s,
+                             warp_specialize=True) for s in (2, 3)]
+# Heads of 129 to 256 columns (256-wide tiles): 128-row blocks fit only with the
+# sequence a multiple of 128 (one key loop); 64-row blocks always.
+WIDE_CONFIGS = [Config(dict(BM=128, BN=64), num_warps=8, num_stages=2),
+                Config(dict(BM=128, BN=32), num_warps=8, num_stages=2, warp_specialize=True),
+                Config(dict(BM=64, BN=64), num_warps=4, num_stages=2),
+                Config(dict(BM=64, BN=32), num_warps=4, num_stages=2)]
+EVEN = 128  # every configuration's BM and BN divide it: seq_len % EVEN == 0 is EVEN_SEQ
+assert all(EVEN % c.kwargs[b] == 0 for c in BLOCK_CONFIGS + PERSISTENT_CONFIGS + WIDE_CONFIGS
+           for b in ("BM", "BN"))
+TILE_WIDTHS = (16, 32, 64, 128, 256)  # the kernels' D: a power of two >= the head dim
+DTYPES = ("bfloat16", "float16")
+INT32_MAX = 2**31 - 1  # the masked stores' element offsets are int32
+
+
+def _configs(persistent: bool, configs: list) -> list:
+    return [Config({**c.kwargs, "PERSISTENT": persistent}, c.num_warps, c.num_stages,
+                   c.warp_specialize) for c in configs]
+
+
+_KEY = ["seq_len", "heads", "group", "Q.shape[1]"]  # + dtypes and constexprs (D, CAUSAL, ...)
+_NARROW = _configs(False, BLOCK_CONFIGS) + _configs(True, PERSISTENT_CONFIGS)
+_WIDE = _configs(False, WIDE_CONFIGS)
+tuned = {  # by whether the tiles are 256 wide; each launches its default on the interpreter
+    False: autotune(_NARROW, key=_KEY, default=_NARROW[BLOCK_CONFIGS.index(DEFAULT_BLOCK_CONFIG)])(
+        attention_forward),
+    True: autotune(_WIDE, key=_KEY, default=_WIDE[-1])(attention_forward),
+}
+
+
+def _is_torch(x) -> bool:
+    return type(x).__module__.split(".")[0] == "torch"
+
+
+def _dtype_name(x) -> str:
+    return str(x.dtype).removeprefix("torch.")
+
+
+def _strides(x) -> tuple:
+    """Strides in elements (torch's; numpy's are in bytes)."""
+    return tuple(x.stride()) if _is_torch(x) else tuple(s // x.itemsize for s in x.strides)
+
+
+def _check(q, k, v, causal, scale) -> tuple:
+    """(B, H, H_kv, N, Dh) of valid inputs; a TypeError or ValueError naming the
+    argument otherwise."""
+    named = {"q": q, "k": k, "v": v}
+    for name, x in named.items():
+        if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+            raise TypeError(f"tile.ops.attention: {name} must be a torch tensor, got "
+                            f"{type(x).__name__}")
+        if _is_torch(x) != _is_torch(q):
+            raise TypeError(f"tile.ops.attention: {name} is a {type(x).__name__} and q a "
+                            f"{type(q).__name__}: pass one kind of array")
+        if len(x.shape) != 4:
+            raise ValueError(f"tile.ops.attention: {name} must be 4-D (B, H, N, D), got shape "
+                             f"{tuple(x.shape)}")
+        if _dtype_name(x) not in DTYPES:
+            raise TypeError(f"tile.ops.attention: {name} is {_dtype_name(x)}; bfloat16 and "
+                            "float16 are supported")
+        if x.dtype != q.dtype:
+            raise TypeError(f"tile.ops.attention: {name} is {_dtype_name(x)} but q is "
+                            f"{_dtype_name(q)}: one dtype for q, k and v")
+        if _strides(x)[-1] != 1 and x.shape[-1] > 1:
+            raise ValueError(f"tile.ops.attention: {name}'s last dim has stride "
+                             f"{_strides(x)[-1]}; it must be 1 (contiguous head rows)")
+    B, H, N, Dh = q.shape
+    if tuple(k.shape) != tuple(v.shape):
+        raise ValueError(f"tile.ops.attention: k {tuple(k.shape)} and v {tuple(v.shape)} "
+                         "must have one shape")
+    Bk, H_kv, N_kv, Dk = k.shape
+    if Bk != B:
+        raise ValueError(f"tile.ops.attention: k's batch is {Bk}, q's {B}")
+    if Dk != Dh:
+        raise ValueError(f"tile.ops.attention: k's head dim is {Dk}, q's {Dh}; they must "
+                         "be equal (v's too)")
+    if N_kv != N:
+        raise ValueError(f"tile.ops.attention: k has {N_kv} keys, q {N} queries; the "
+                         "kernels take one sequence length for both")
+    if H_kv == 0 or H % H_kv:
+        raise ValueError(f"tile.ops.attention: k's {H_kv} heads must divide q's {H} (grouped-"
+                         "query attention: query head h reads kv head h // (H // H_kv))")
+    if Dh % 8 or not 8 <= Dh <= TILE_WIDTHS[-1]:
+        raise ValueError(f"tile.ops.attention: q's head dim is {Dh}; supported: multiples of "
+                         f"8 from 8 to {TILE_WIDTHS[-1]} (rows a multiple of 16 bytes, as TMA "
+                         "copies them)")
+    if max(B * H, B * H_kv) * N * Dh > INT32_MAX:
+        raise ValueError(f"tile.ops.attention: q has {B * H * N * Dh} elements; the kernels "
+                         f"index with int32, at most {INT32_MAX}")
+    if not isinstance(causal, bool):
+        raise TypeError(f"tile.ops.attention: causal must be a bool, got {causal!r}")
+    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
+                              or not scale > 0):
+        raise ValueError(f"tile.ops.attention: scale must be a positive number, got {scale!r}")
+    if _is_torch(q):
+        import torch
+        if torch.is_grad_enabled() and any(x.requires_grad for x in named.values()):
+            grad = next(name for name, x in named.items() if x.requires_grad)
+            raise NotImplementedError(
+                f"tile.ops.attention: {grad} requires grad, but the backward pass is not "
+                "written yet: call it under torch.no_grad() or on detached tensors")
+        devices = {x.device for x in named.values()}
+        if len(devices) > 1:
+            raise ValueError(f"tile.ops.attention: q, k and v are on {sorted(map(str, devices))}"
+                             "; they must be on one device")
+        if q.device.type != "cuda" and not interpreter.requested():
+            raise ValueError(f"tile.ops.attention: q is on {q.device}; pass CUDA tensors (or "
+                             "CPU ones with TILE_INTERPRET=1, for the CPU interpreter)")
+    elif not interpreter.requested():
+        raise TypeError(f"tile.ops.attention: q is a {type(q).__name__}; pass torch CUDA "
+                        "tensors (host arrays run only on the interpreter, TILE_INTERPRET=1)")
+    return B, H, H_kv, N, Dh
+
+
+def _rows(x):
+    """x's (B, H, N) flattened into rows: a view when they share one row stride,
+    else a contiguous copy (reshape's rule)."""
+    return x.reshape(-1, x.shape[-1])
+
+
+def _empty(like, shape, dtype=None):
+    if _is_torch(like):
+        import torch
+        return torch.empty(shape, dtype=dtype or like.dtype, device=like.device)
+    import numpy as np
+    return np.empty(shape, dtype=dtype or like.dtype)
+
+
+def attention(q, k, v, causal: bool = False, scale: float | None = None,
+              return_lse: bool = False):
+    """softmax(q kᵀ · scale) v (forward only), as SDPA computes it.
+
+    q: (B, H, N, D); k and v: (B, H_kv, N, D) with H_kv dividing H (grouped-query
+    attention: query head h reads kv head h // (H // H_kv); H_kv = 1 is
+    multi-query). bfloat16 or float16, D a multiple of 8 up to 256 (the kernels
+    run it in tiles of the next power of two: d96 costs as d128), any N, any
+    strides with the last one 1: (B, H, N) that flatten into rows of one stride
+    (contiguous tensors, slices of heads or rows) are read in place, other layouts
+    (a (B, N, H, D) tensor transposed, say) are first copied contiguous. causal:
+    query i sees keys j <= i. scale: of the scores, 1/sqrt(D) by default.
+
+    Returns the (B, H, N, D) output, contiguous, in q's dtype; with return_lse,
+    (output, lse): lse the float32 (B, H, N) natural log-sum-exp of each query
+    row's scaled scores, as a backward pass needs it.
+
+    Tuned on the first call of each (N, B·H, H / H_kv, D, dtype, causal,
+    return_lse) over BLOCK_CONFIGS and PERSISTENT_CONFIGS (WIDE_CONFIGS above
+    d128); tile.autotune's TILE_AUTOTUNE and TILE_AUTOTUNE_PRINT apply. With
+    TILE_INTERPRET=1, CPU tensors (or numpy arrays) run on the interpreter.
+    There is no backward yet: inputs that require grad (with grad enabled) are an
+    error."""
+    B, H, H_kv, N, Dh = _check(q, k, v, causal, scale)
+    out = _empty(q, (B, H, N, Dh))
+    # Without return_lse the kernel never touches L: the output stands for it.
+    lse = _empty(q, (B, H, N), _float32(q)) if return_lse else out.reshape(-1)
+    if B * H * N == 0:
+        return (out, lse) if return_lse else out
+    width = next(w for w in TILE_WIDTHS if w >= Dh)
+    sm_scale = float(scale) if scale is not None else 1 / math.sqrt(Dh)
+    heads = B * H
+
+    def grid(meta):
+        blocks = -(-N // meta["BM"])
+        if meta["PERSISTENT"]:
+            return (min(_multiprocessors(q), blocks * heads),)
+        return (blocks, heads)
+
+    tuned[width > 128][grid](_rows(q), _rows(k), _rows(v), out.reshape(-1, Dh),
+                             lse.reshape(-1), N, heads, H // H_kv, sm_scale, D=width,
+                             CAUSAL=causal, EVEN_SEQ=N % EVEN == 0, STORE_LSE=bool(return_lse))
+    return (out, lse) if return_lse else out
+
+
+def _float32(like):
+    if _is_torch(like):
+        import torch
+        return torch.float32
+    return "float32"
+
+
+def _multiprocessors(x) -> int:
+    import torch
+    return torch.cuda.get_device_properties(x.device).multi_processor_count
