@@ -3,6 +3,7 @@ tensors, as torch.nn.functional.scaled_dot_product_attention takes them, through
 the kernels of attention_kernels.py tuned over the configurations below."""
 from __future__ import annotations
 
+import functools
 import math
 
 from .. import interpreter
@@ -39,7 +40,9 @@ WIDE_CONFIGS = [Config(dict(BM=128, BN=64), num_warps=8, num_stages=2),
 EVEN = 128  # every configuration's BM and BN divide it: seq_len % EVEN == 0 is EVEN_SEQ
 assert all(EVEN % c.kwargs[b] == 0 for c in BLOCK_CONFIGS + PERSISTENT_CONFIGS + WIDE_CONFIGS
            for b in ("BM", "BN"))
-TILE_WIDTHS = (16, 32, 64, 128, 256)  # the kernels' D: a power of two >= the head dim
+# The kernels' D: a power of two >= the head dim, and at least 64: the mma lowering
+# reads shared tiles of 128-byte rows (128B swizzle) only, so narrower heads pad.
+TILE_WIDTHS = (64, 128, 256)
 DTYPES = ("bfloat16", "float16")
 INT32_MAX = 2**31 - 1  # the masked stores' element offsets are int32
 
@@ -92,7 +95,7 @@ def _check(q, k, v, causal, scale) -> tuple:
         if x.dtype != q.dtype:
             raise TypeError(f"tile.ops.attention: {name} is {_dtype_name(x)} but q is "
                             f"{_dtype_name(q)}: one dtype for q, k and v")
-        if _strides(x)[-1] != 1 and x.shape[-1] > 1:
+        if _strides(x)[-1] != 1 and math.prod(x.shape) > 1:  # an empty array's are any
             raise ValueError(f"tile.ops.attention: {name}'s last dim has stride "
                              f"{_strides(x)[-1]}; it must be 1 (contiguous head rows)")
     B, H, N, Dh = q.shape
@@ -164,7 +167,8 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None,
     q: (B, H, N, D); k and v: (B, H_kv, N, D) with H_kv dividing H (grouped-query
     attention: query head h reads kv head h // (H // H_kv); H_kv = 1 is
     multi-query). bfloat16 or float16, D a multiple of 8 up to 256 (the kernels
-    run it in tiles of the next power of two: d96 costs as d128), any N, any
+    run it in tiles of the next power of two, at least 64: d96 costs as d128, d16
+    as d64), any N, any
     strides with the last one 1: (B, H, N) that flatten into rows of one stride
     (contiguous tensors, slices of heads or rows) are read in place, other layouts
     (a (B, N, H, D) tensor transposed, say) are first copied contiguous. causal:
@@ -210,5 +214,10 @@ def _float32(like):
 
 
 def _multiprocessors(x) -> int:
+    return _multiprocessors_of(x.device.index if x.device.index is not None else 0)
+
+
+@functools.lru_cache(maxsize=None)
+def _multiprocessors_of(device: int) -> int:
     import torch
-    return torch.cuda.get_device_properties(x.device).multi_processor_count
+    return torch.cuda.get_device_properties(device).multi_processor_count
