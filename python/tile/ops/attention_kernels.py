@@ -19,8 +19,8 @@ pass needs; without STORE_LSE any array may stand for it.
 Any seq_len: keys >= seq_len are masked out in the last key block only (causal:
 the diagonal blocks' mask already does it) and query rows >= seq_len, which
 belong to the next head, are never stored. EVEN_SEQ=True promises that seq_len is
-a multiple of BM and BN (the caller checks): the tail key loop and the masked
-stores' branch then go. D is the tiles' head width, a power of two at least
+a multiple of BM and BN: the tail key loop and the masked stores' branch then go
+(the promise is a device assert: checked by the interpreter and under TILE_DEBUG=1). D is the tiles' head width, a power of two at least
 the arrays' head dim Dh: columns past Dh read as zero and are not stored.
 """
 import tile
@@ -64,6 +64,9 @@ def attention_block(Q, K, V, O, L, q_row, kv_row, start_m, seq_len, qk_scale,
                     STORE_LSE: tile.constexpr):
     """Queries start_m .. start_m + BM of the head whose rows start at q_row, its
     keys and values at kv_row."""
+    if EVEN_SEQ:  # the caller's promise, checked by the interpreter and under TILE_DEBUG=1
+        tile.device_assert(seq_len % BM == 0, "EVEN_SEQ: seq_len must be a multiple of BM")
+        tile.device_assert(seq_len % BN == 0, "EVEN_SEQ: seq_len must be a multiple of BN")
     q = tile.load(Q, (q_row + start_m, 0), (BM, D))
     m_i = tile.neg_inf((BM,), tile.float32)   # running max of each query row
     l_i = tile.zeros((BM,), tile.float32)     # running sum of exp2(s - m_i)
