@@ -168,11 +168,11 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None,
     attention: query head h reads kv head h // (H // H_kv); H_kv = 1 is
     multi-query). bfloat16 or float16, D a multiple of 8 up to 256 (the kernels
     run it in tiles of the next power of two, at least 64: d96 costs as d128, d16
-    as d64), any N, any
-    strides with the last one 1: (B, H, N) that flatten into rows of one stride
-    (contiguous tensors, slices of heads or rows) are read in place, other layouts
-    (a (B, N, H, D) tensor transposed, say) are first copied contiguous. causal:
-    query i sees keys j <= i. scale: of the scores, 1/sqrt(D) by default.
+    as d64), any N, any strides with the last one 1: (B, H, N) that flatten into
+    rows of one stride (contiguous tensors, slices of heads or rows) are read in
+    place, other layouts (a (B, N, H, D) tensor transposed, say) are first copied
+    contiguous. causal: query i sees keys j <= i. scale: of the scores, 1/sqrt(D)
+    by default.
 
     Returns the (B, H, N, D) output, contiguous, in q's dtype; with return_lse,
     (output, lse): lse the float32 (B, H, N) natural log-sum-exp of each query
