@@ -61,11 +61,11 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
     # (the output stands for its array).
     even = dict(D=D, CAUSAL=causal, EVEN_SEQ=N % sdpa.EVEN == 0)
     grid = lambda meta: (tile.cdiv(N, meta["BM"]), B * H)
-    run_tile = lambda: attention_tuned[grid](*flat, o, N, 1, scale, **even)
+    run_tile = lambda: attention_tuned[grid](*flat, flat[3], N, 1, scale, **even)
     # The faster of the two tuned kernels, plain and persistent.
     programs = torch.cuda.get_device_properties(0).multi_processor_count
     persistent_grid = lambda meta: (min(programs, tile.cdiv(N, meta["BM"]) * B * H),)
-    run_persistent = lambda: persistent_tuned[persistent_grid](*flat, o, N, B * H, 1, scale,
+    run_persistent = lambda: persistent_tuned[persistent_grid](*flat, flat[3], N, B * H, 1, scale,
                                                                **even)
     tuned, persistent = attention_tuned, False
     choice_ms = {}
