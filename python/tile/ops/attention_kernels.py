@@ -20,8 +20,10 @@ Any seq_len: keys >= seq_len are masked out in the last key block only (causal:
 the diagonal blocks' mask already does it) and query rows >= seq_len, which
 belong to the next head, are never stored. EVEN_SEQ=True promises that seq_len is
 a multiple of BM and BN: the tail key loop and the masked stores' branch then go
-(the promise is a device assert: checked by the interpreter and under TILE_DEBUG=1). D is the tiles' head width, a power of two at least
-the arrays' head dim Dh: columns past Dh read as zero and are not stored.
+(the promise is a device assert: checked by the interpreter and under
+TILE_DEBUG=1). D is the tiles' head width, a power of two at least the arrays'
+head dim Dh (and 64, for the mma's 128-byte shared rows): columns past Dh read
+as zero and are not stored.
 """
 import tile
 
