@@ -12,7 +12,8 @@ import tile
 from tile.ops import attention_backward as ab
 
 DTYPES = {"bf16": ml_dtypes.bfloat16, "f16": np.float16}
-# Small blocks, so that small N still spans several blocks of both kernels.
+# Small blocks, so that small N still spans several blocks of both kernels. Head
+# dims below 64 or not a power of two run in tiles of tile_width(d) columns.
 SMALL = dict(dkdv_blocks=dict(BM=16, BN=32), dq_blocks=dict(BM=32, BN=16))
 
 
@@ -56,7 +57,8 @@ def max_error(got, want):
 CASES = [(1, 2, 16, 16, False), (1, 2, 16, 16, True), (2, 1, 33, 32, False),
          (2, 1, 33, 32, True), (1, 2, 64, 64, False), (1, 2, 64, 64, True),
          (1, 2, 100, 16, True), (1, 1, 130, 32, False), (1, 1, 130, 64, True),
-         (2, 2, 47, 16, True)]
+         (2, 2, 47, 16, True), (1, 2, 70, 24, False), (1, 1, 90, 40, True),
+         (1, 1, 40, 96, True)]
 
 
 @pytest.mark.parametrize("dtype", ["bf16", "f16"])
@@ -81,6 +83,10 @@ def test_default_blocks_on_the_interpreter():
     got = ab.attention_backward(q, k, v, o, lse, do, True, scale)
     for name, g, w in zip(("dq", "dk", "dv"), got, backward64(q, k, v, do, scale, True)):
         assert max_error(g, w) < 1.5e-2, name
+
+
+def test_tile_width():
+    assert [ab.tile_width(d) for d in (8, 16, 64, 72, 96, 128)] == [64, 64, 64, 128, 128, 128]
 
 
 def test_delta_is_the_row_dot():
@@ -152,33 +158,46 @@ def test_bad_input_is_a_clear_error():
     with pytest.raises(ValueError, match="out's dk must be a contiguous"):
         ab.attention_backward(q, k, v, o, lse, do, False, scale,
                               out=(np.empty_like(q), np.empty_like(q)[:, :, ::2], q))
-    with pytest.raises(ValueError, match="head dim 16 runs on the interpreter only"):
-        ab.attention_backward(q, k, v, o, lse, do, False, scale, interpret=False)
-    with pytest.raises(ValueError, match="head dim 24"):
-        x = np.zeros((1, 1, 16, 24), q.dtype)
-        ab.attention_backward(x, x, x, x, lse, x, False, scale)
+    for width in (20, 136):
+        with pytest.raises(ValueError, match=f"head dim {width}; a multiple of 8 up to 128"):
+            x = np.zeros((1, 1, 16, width), q.dtype)
+            ab.attention_backward(x, x, x, x, lse, x, False, scale)
 
 
-def _torch_case(B, H, N, D, dtype_name, causal):
-    """tile's gradients and SDPA's (flash) of one bf16/f16 problem, and a float32
-    autograd reference."""
+def _torch_case(B, H, N, D, dtype_name, causal, tile_forward=False):
+    """tile's gradients and SDPA's (bf16/f16) of one problem, and a float32 autograd
+    reference. O and L: the float32 forward's, or tile.ops.attention's (return_lse)."""
     import torch
     import torch.nn.functional as F
     torch.manual_seed(N + D)
     dtype = getattr(torch, dtype_name)
     q, k, v, do = (torch.randn(B, H, N, D, device="cuda", dtype=dtype) for _ in range(4))
     scale = 1 / math.sqrt(D)
-    s = (q.float() @ k.float().transpose(-1, -2)) * scale
-    if causal:
-        s = s.masked_fill(torch.ones(N, N, device="cuda", dtype=torch.bool).triu(1), -math.inf)
-    lse = torch.logsumexp(s, -1)
     qr, kr, vr = (t.float().requires_grad_() for t in (q, k, v))
     o32 = F.scaled_dot_product_attention(qr, kr, vr, is_causal=causal)
     o32.backward(do.float())
-    got = ab.attention_backward(q, k, v, o32.detach().to(dtype), lse, do, causal, scale)
+    if tile_forward:
+        import tile.ops
+        o, lse = tile.ops.attention(q, k, v, causal=causal, return_lse=True)
+    else:
+        s = (q.float() @ k.float().transpose(-1, -2)) * scale
+        if causal:
+            s = s.masked_fill(torch.ones(N, N, device="cuda", dtype=torch.bool).triu(1),
+                              -math.inf)
+        o, lse = o32.detach().to(dtype), torch.logsumexp(s, -1)
+    got = ab.attention_backward(q, k, v, o, lse, do, causal, scale)
     qs, ks, vs = (t.detach().clone().requires_grad_() for t in (q, k, v))
     F.scaled_dot_product_attention(qs, ks, vs, is_causal=causal).backward(do)
     return got, (qs.grad, ks.grad, vs.grad), (qr.grad, kr.grad, vr.grad)
+
+
+def _assert_close_as_sdpa(got, sdpa, ref):
+    """Relative Frobenius error against float32 autograd, within twice SDPA's own
+    (bf16 or f16 SDPA, same inputs) plus a floor of 1e-3."""
+    for name, g, s, r in zip(("dq", "dk", "dv"), got, sdpa, ref):
+        error = float((g.float() - r).norm() / r.norm())
+        sdpa_error = float((s.float() - r).norm() / r.norm())
+        assert error < 2 * sdpa_error + 1e-3, (name, error, sdpa_error)
 
 
 @pytest.mark.gpu
@@ -187,10 +206,13 @@ def _torch_case(B, H, N, D, dtype_name, causal):
 @pytest.mark.parametrize("D", [64, 128])
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 def test_matches_sdpa_backward_on_the_gpu(dtype, D, N, causal):
-    """Relative Frobenius error against float32 autograd, within twice SDPA's
-    own (bf16 or f16 SDPA, same inputs) plus a floor of 1e-3."""
-    got, sdpa, ref = _torch_case(2, 4, N, D, dtype, causal)
-    for name, g, s, r in zip(("dq", "dk", "dv"), got, sdpa, ref):
-        error = float((g.float() - r).norm() / r.norm())
-        sdpa_error = float((s.float() - r).norm() / r.norm())
-        assert error < 2 * sdpa_error + 1e-3, (name, error, sdpa_error)
+    _assert_close_as_sdpa(*_torch_case(2, 4, N, D, dtype, causal))
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("D", [40, 96])
+def test_backward_of_tile_ops_attention_on_the_gpu(D, causal):
+    """From tile.ops.attention's output and log-sum-exp, head dims that are not a
+    power of two (tiles of 64 and 128 columns), N ragged."""
+    _assert_close_as_sdpa(*_torch_case(2, 3, 777, D, "bfloat16", causal, tile_forward=True))

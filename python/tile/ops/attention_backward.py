@@ -11,8 +11,10 @@ program a query block and head, walking the key blocks: it holds dQ). dQ has its
 own pass instead of atomics from the dK/dV programs: the result is the same on every
 run, at the price of computing QKᵀ and dO Vᵀ twice.
 
-Arrays are (B·H·N, D) (a (B, H, N, D) tensor flattened; head h's rows start at
-h·N), L and Delta (B·H·N,) float32. N is any length: the rows past N of a head's
+Arrays are (B·H·N, d) (a (B, H, N, d) tensor flattened; head h's rows start at
+h·N), L and Delta (B·H·N,) float32. The kernels' D is their tile width, d rounded
+up to a power of two of at least 64 (tile_width): the columns past d read as zero
+and are not written. N is any length: the rows past N of a head's
 last block belong to the next head, so the last (ragged) block masks them, and the
 stores leave them alone. Causal: key j counts for query i when j <= i; blocks
 wholly above the diagonal are skipped, those on it masked. Blocks without a mask
@@ -25,9 +27,15 @@ import tile
 LOG2_E = 1.4426950408889634  # exp(x) = exp2(x · log2 e); exp2 is the fast one
 
 ROW_DOT_ROWS = 64
-# WGMMA reads Q, K, V and dO from 128B-swizzled shared tiles: rows of 64 or 128
-# 16-bit elements (WgmmaToGPU.cpp rejects narrower ones).
-GPU_HEAD_DIMS = (64, 128)
+MAX_HEAD_DIM = 128  # dK and dV of 128 keys take 128 registers a thread at d128
+
+
+def tile_width(D: int) -> int:
+    """The kernels' tile width for head dim D: a power of two, at least 64. WGMMA
+    reads its operands from 128B-swizzled shared tiles, rows of 64 or more 16-bit
+    elements (WgmmaToGPU.cpp rejects narrower ones); the columns past D load as
+    zero (adding nothing to QKᵀ, dO·Vᵀ or Delta) and are not stored."""
+    return max(64, 1 << (D - 1).bit_length())
 
 
 def default_blocks(D: int) -> tuple[dict, dict]:
@@ -203,19 +211,17 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, out=None, dkdv_blo
 
     q, k, v, o, do: (B, H, N, D) tensors of one dtype, bfloat16 or float16 (torch
     tensors, or numpy arrays, which run on the interpreter); lse: (B, H, N) float32,
-    the forward's row log-sum-exp of scale·QKᵀ (natural log). D is 64 or 128 (16
-    and 32 too on the interpreter); N any length. out: (dq, dk, dv) to write,
+    the forward's row log-sum-exp of scale·QKᵀ (natural log). D: a multiple of 8
+    up to 128 (tiles of tile_width(D) columns); N any length. out: (dq, dk, dv) to write,
     contiguous (B, H, N, D) arrays of q's dtype (new ones by default).
-    dkdv_blocks / dq_blocks override default_blocks(D)'s (BM, BN, num_warps,
+    dkdv_blocks / dq_blocks override default_blocks(width)'s (BM, BN, num_warps,
     num_stages). interpret: run the kernels on the CPU interpreter (default: for
     numpy arrays and CPU tensors)."""
     B, H, N, D = _check(q, k, v, o, lse, do)
     if interpret is None:
         interpret = not getattr(q, "is_cuda", False)
-    if not interpret and D not in GPU_HEAD_DIMS:
-        raise ValueError(f"attention_backward: head dim {D} runs on the interpreter only; "
-                         f"the GPU's mma takes rows of 128 bytes or more (d64, d128)")
-    dkdv_default, dq_default = default_blocks(D)
+    width = tile_width(D)
+    dkdv_default, dq_default = default_blocks(width)
     dkdv_blocks = {**dkdv_default, **(dkdv_blocks or {})}
     dq_blocks = {**dq_default, **(dq_blocks or {})}
     flat_q, flat_k, flat_v, flat_o, flat_do = (_rows(t, D) for t in (q, k, v, o, do))
@@ -233,13 +239,13 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, out=None, dkdv_blo
     def launch(kernel, grid):
         return kernel[grid].interpret if interpret else kernel[grid]
     launch(row_dot, (tile.cdiv(rows, ROW_DOT_ROWS),))(flat_o, flat_do, delta, BM=ROW_DOT_ROWS,
-                                                      D=D)
+                                                      D=width)
     launch(attention_bwd_dkdv, (tile.cdiv(N, dkdv_blocks["BN"]), B * H))(
         flat_q, flat_k, flat_v, flat_do, flat_lse, delta, flat_dk, flat_dv, N, float(scale),
-        D=D, CAUSAL=bool(causal), **dkdv_blocks)
+        D=width, CAUSAL=bool(causal), **dkdv_blocks)
     launch(attention_bwd_dq, (tile.cdiv(N, dq_blocks["BM"]), B * H))(
         flat_q, flat_k, flat_v, flat_do, flat_lse, delta, flat_dq, N, float(scale),
-        D=D, CAUSAL=bool(causal), **dq_blocks)
+        D=width, CAUSAL=bool(causal), **dq_blocks)
     return dq, dk, dv
 
 
@@ -258,8 +264,9 @@ def _check(q, k, v, o, lse, do) -> tuple[int, int, int, int]:
     if tuple(lse.shape) != shape[:3] or str(lse.dtype).removeprefix("torch.") != "float32":
         raise ValueError(f"attention_backward: lse must be float32 {shape[:3]}, got "
                          f"{lse.dtype} {tuple(lse.shape)}")
-    if shape[3] not in (16, 32, 64, 128):
-        raise ValueError(f"attention_backward: head dim {shape[3]}; 16, 32, 64 or 128 expected")
+    if shape[3] % 8 or not 0 < shape[3] <= MAX_HEAD_DIM:
+        raise ValueError(f"attention_backward: head dim {shape[3]}; a multiple of 8 up to "
+                         f"{MAX_HEAD_DIM} expected (rows of 16-byte multiples, as TMA copies)")
     return shape
 
 
