@@ -4,7 +4,7 @@ Each case checks its result against its reference in the same run; a failed
 check (or a case that raised) marks its row FAILED and makes the exit status 1.
     python3 benchmarks/run.py [--quick] [--only GROUP[,GROUP...]] [--list] [--json FILE]
     (or, from the repository root, python -m benchmarks.run ...)
-Groups: launch, compile, vector_add, softmax, norms, memory, gemm, fp8, attention,
+Groups: launch, compile, vector_add, softmax, norms, memory, gemm, fp8, w8a16, attention,
 attention_bwd, moe (default: all).
 --quick runs a few cases of each group with shorter timings (a smoke test);
 --list prints the cases that would run, and needs neither torch nor a GPU.
@@ -32,7 +32,7 @@ GROUP_MODULES = {"launch": "launch_overhead", "compile": "compile_time",
                  "vector_add": "bench_vector_add", "softmax": "bench_softmax",
                  "norms": "bench_norms", "memory": "bench_memory", "gemm": "bench_gemm",
                  "fp8": "bench_fp8",
-                 "attention": "bench_attention",
+                 "w8a16": "bench_w8a16", "attention": "bench_attention",
                  "attention_bwd": "bench_attention_backward",
                  "moe": "bench_moe"}
 GROUPS = tuple(GROUP_MODULES)
@@ -52,7 +52,8 @@ def group_module(group: str):
 
 
 def case_names(groups: list[str], quick: bool) -> list[str]:
-    from . import bench_attention, bench_fp8, bench_gemm, bench_memory, bench_norms
+    from . import (bench_attention, bench_fp8, bench_gemm, bench_memory, bench_norms,
+                   bench_w8a16)
     from . import bench_attention_backward, bench_moe
     names = {"launch": ["launch overhead (cached, 4 args)"],
              "compile": ["cold compile, vector add", "cold compile, GEMM 128x256x64",
@@ -63,6 +64,7 @@ def case_names(groups: list[str], quick: bool) -> list[str]:
              "memory": [bench_memory.case_name(*c) for c in bench_memory.cases(quick)],
              "gemm": [bench_gemm.case_name(*c) for c in bench_gemm.cases(quick)],
              "fp8": [bench_fp8.case_name(*c) for c in bench_fp8.cases(quick)],
+             "w8a16": [bench_w8a16.case_name(*c) for c in bench_w8a16.cases(quick)],
              "attention": [bench_attention.case_name(*c) for c in bench_attention.cases(quick)],
              "attention_bwd": [bench_attention_backward.case_name(*c)
                                for c in bench_attention_backward.cases(quick)],

@@ -34,6 +34,25 @@ def TilePipeline : Pass<"tile-pipeline", "ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def TileStoreMmaOperands : Pass<"tile-store-mma-operands", "ModuleOp"> {
+  let summary = "write mma operands computed in registers to shared memory for WGMMA";
+  let description = [{
+    After tile-pipeline: a `tile.mma` operand still in registers that WGMMA
+    cannot read from registers (B always; A given K x M or in fp8) is written
+    with `tile.store_shared` between two `tile.barrier`s (no warpgroup's mma
+    still reads the tile; every warp's part is written before any mma reads
+    it) and the mma reads the shared tile. An operand computed in the body of
+    the `scf.for` holding the mma (a weight dequantized each iteration) goes
+    through two stages written in turn, so that the mma may stay in flight
+    (`pending = 1`, a `tile.mma_wait` after the loop) while the next
+    iteration computes and writes the other stage, where its other operand is
+    a shared tile not rewritten in the loop and the kernel is not
+    warp-specialized. An operand computed outside that loop is written once,
+    before it.
+  }];
+  let dependentDialects = ["::mlir::tile::TileDialect", "::mlir::arith::ArithDialect"];
+}
+
 def TileWarpSpecialize : Pass<"tile-warp-specialize", "ModuleOp"> {
   let summary = "a producer warpgroup issues the pipelined copies; the kernel's warps consume";
   let description = [{

@@ -57,7 +57,7 @@ LogicalResult buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &option
                                            (options.lookahead ? "true" : "false") + "},"
                                      : std::string())
            : std::string()) +
-      "tile-pipeline{stages=" + std::to_string(options.stages) + "}," +
+      "tile-pipeline{stages=" + std::to_string(options.stages) + "},tile-store-mma-operands," +
       (options.tmaStore ? "tile-tma-store," : "") +
       "tile-select-swizzle,tile-synthesize-tma,"
       "tile-assign-layouts,convert-tile-to-gpu{debug=" + (options.debug ? "true" : "false") +

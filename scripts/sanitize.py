@@ -76,6 +76,8 @@ from gemm_epilogue import ACTIVATIONS, gemm_bias_act, reference_torch  # noqa: E
 from sanitize_examples import example_cases  # noqa: E402
 from softmax import softmax  # noqa: E402
 from vector_add import add  # noqa: E402
+from w8a16 import blocks as w8a16_blocks  # noqa: E402
+from w8a16 import w8a16  # noqa: E402
 
 TOLERANCE = 1e-2  # relative (Frobenius) error of a bf16/f16 result, as the benchmarks'
 SHARED_LIMIT = 227 * 1024  # bytes a block may use on an H100 after opting in
@@ -298,6 +300,27 @@ def gemm_nt_cases() -> list[Case]:
     return cases
 
 
+def w8a16_cases() -> list[Case]:
+    """examples/w8a16.py's two configurations (decode and prefill), ragged shapes."""
+    cases = []
+    for M, N, K in [(5, 200, 136), (192, 200, 136)]:
+        options = w8a16_blocks(M)
+
+        def run(torch, sms, M=M, N=N, K=K, options=options):
+            x = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
+            w = torch.randint(-128, 128, (N, K), device="cuda", dtype=torch.int8)
+            scale = torch.rand(N, device="cuda", dtype=torch.bfloat16) / 64
+            y = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)
+            w8a16[(tile.cdiv(M, options["BM"]), tile.cdiv(N, options["BN"]))](
+                x, w, scale, y, **options)
+            torch.cuda.synchronize()
+            return relative_error_check(y, x.double() @ (w.double() * scale.double()[:, None]).T)
+        cases.append(Case(f"w8a16 {M}x{N}x{K} {describe(options)}", w8a16,
+                          ("*bf16[2]:16", "*i8[2]", "*bf16", "*bf16[2]:16"), options, run,
+                          quick=M < 64, tags={"gemm", "w8a16"}))
+    return cases
+
+
 # Of bench_attention.py's configurations (BM, BN, warps, stages, warp-specialized): both
 # block shapes, 4 and 8 warps, 2 and 3 stages, with and without a producer warpgroup;
 # the persistent kernel's two. One that does not fit a D and CAUSAL is left out
@@ -433,7 +456,7 @@ def fitting_attention_configs(D: int, causal: bool, persistent: bool = False) ->
 
 def all_cases() -> list[Case]:
     return (vector_add_cases() + softmax_cases() + gemm_cases() + stream_k_cases()
-            + epilogue_cases() + gemm_nt_cases() + attention_cases()
+            + epilogue_cases() + gemm_nt_cases() + w8a16_cases() + attention_cases()
             + [Case(**fields) for fields in example_cases()])
 
 
@@ -514,7 +537,7 @@ def main(argv=None) -> int:
     parser.add_argument("--only", type=lambda s: [w for w in s.split(",") if w],
                         help="cases whose name contains, or whose tags hold, one of these "
                              "words (tags: vector_add, softmax, gemm, persistent, cluster, "
-                             "stream_k, epilogue, fp8, attention, examples, norms, "
+                             "stream_k, epilogue, fp8, w8a16, attention, examples, norms, "
                              "cross_entropy, rotary, embedding, split_k, histogram, atomics)")
     parser.add_argument("--list", action="store_true", help="print the cases and exit")
     parser.add_argument("--compile-only", action="store_true",

@@ -132,6 +132,13 @@ Iteration consumeStage(scf::ForOp loop, ArrayRef<StagedLoad> loads, const Stages
   return it;
 }
 
+bool yieldedOnly(scf::ForOp loop, MmaOp mma) {
+  auto acc = dyn_cast<BlockArgument>(mma.getAcc());
+  return mma->getBlock() == loop.getBody() && acc && acc.getOwner() == loop.getBody() &&
+         mma.getResult().hasOneUse() &&
+         *mma.getResult().getUsers().begin() == loop.getBody()->getTerminator();
+}
+
 /// The mma of iteration i may run on while iteration i + 1 issues its own
 /// (the stage it read is reused only after the next mma's issue waited for
 /// it); its accumulator is read after the loop, behind a wait. Only an mma
@@ -144,9 +151,7 @@ bool leaveMmasInFlight(scf::ForOp loop) {
   for (Operation &op : loop.getBody()->without_terminator())
     if (auto mma = dyn_cast<MmaOp>(op);
         mma && isa<SharedType>(mma.getA().getType()) && isa<SharedType>(mma.getB().getType()) &&
-        isa<BlockArgument>(mma.getAcc()) &&
-        cast<BlockArgument>(mma.getAcc()).getOwner() == loop.getBody() &&
-        mma.getResult().hasOneUse() && *mma.getResult().getUsers().begin() == yield) {
+        yieldedOnly(loop, mma)) {
       mma.setPending(1);
       any = true;
     }

@@ -59,6 +59,10 @@ struct Iteration {
 Iteration consumeStage(scf::ForOp loop, ArrayRef<StagedLoad> loads, const Stages &st,
                        unsigned stages);
 
+/// Whether `mma`, in `loop`'s body, accumulates into a value the loop
+/// carries and its result is only yielded (nothing in the loop reads it).
+bool yieldedOnly(scf::ForOp loop, MmaOp mma);
+
 /// Leaves in flight each mma of `loop` that accumulates into a carried value
 /// nothing else reads in the loop (`pending = 1`), with a `tile.mma_wait` on
 /// the loop's result; returns whether there was one.

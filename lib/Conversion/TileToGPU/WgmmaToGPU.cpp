@@ -107,6 +107,19 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
     if (fp8 && (!aType || mMajorA || !kMajorB))
       return op.emitError("fp8 mma lowers with both operands K-major in shared memory: A as "
                           "M x K and B as N x K (transpose_b=True)");
+    // B's shared rows (N-major: N elements, K-major: K) are read in 128-byte
+    // swizzled spans: say which dimension to change, at the kernel's line.
+    int64_t perSpan = 1024 / elt.getIntOrFloatBitWidth();
+    if (swizzleOf(bType) != 128 || (!kMajorB && N % perSpan)) {
+      if (kMajorB)
+        return op.emitError() << "mma's b (N x K, transpose_b=True) is read from shared memory in "
+                                 "rows of 128 bytes: K must be a multiple of "
+                              << perSpan << ", got " << K;
+      return op.emitError() << "mma's b (K x N) is read from shared memory in rows of 128 bytes: "
+                               "N must be a multiple of "
+                            << perSpan << ", got " << N << " (or give b as N x K with "
+                            << "transpose_b=True, K a multiple of " << perSpan << ")";
+    }
     if (!(elt.isBF16() || elt.isF16() || fp8) || (aType && swizzleOf(aType) != 128) ||
         swizzleOf(bType) != 128 || N > 256 || (!kMajorB && N % 64) || (mMajorA && M % 64))
       return op.emitError("mma lowering supports bf16/f16/fp8 operands in 128B-swizzled shared "
