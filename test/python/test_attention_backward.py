@@ -111,9 +111,10 @@ def test_rows_past_n_are_left_alone():
             assert max_error(g[:, h], w[:, h]) < 3e-3, (name, h)
 
 
-def signature(dtype, outputs):
-    """Q, K, V, dO, LSE, Delta, `outputs` gradients, seq_len (any), sm_scale."""
-    array = f"*{dtype}[2]:16"
+def signature(dtype, outputs, aligned=True):
+    """Q, K, V, dO, LSE, Delta, `outputs` gradients, seq_len (any), sm_scale;
+    aligned: strides a multiple of 16 (TMA), else nothing known (d40's rows)."""
+    array = f"*{dtype}[2]{':16' if aligned else ''}"
     return (array,) * 4 + ("*f32[1]:16",) * 2 + (array,) * outputs + ("i32", "f32")
 
 
@@ -137,6 +138,19 @@ def test_lowers_to_ptx(D, causal, dtype):
         assert {t["arg"] for t in compiled.metadata["tma"]} >= {"Q", "K", "V", "dO"}
         if find_ptxas():
             assert compiled.metadata["spill_stores"] == 0
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_lowers_to_ptx_without_tma(causal):
+    """Rows whose stride TMA cannot take (d40, d96) are loaded into registers and
+    written to shared memory before each step's first mma."""
+    dkdv_blocks, dq_blocks = ab.default_blocks(64)
+    for kernel, outputs, blocks in ((ab.attention_bwd_dkdv, 2, dkdv_blocks),
+                                    (ab.attention_bwd_dq, 1, dq_blocks)):
+        compiled = kernel.compile(*signature("bf16", outputs, aligned=False), D=64,
+                                  CAUSAL=causal, **blocks)
+        assert compiled.metadata["tma"] == []
+        assert "wgmma.mma_async" in compiled.ptx
 
 
 def test_causal_block_sizes_are_checked():

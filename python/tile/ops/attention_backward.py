@@ -69,9 +69,13 @@ def dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len, qk_scale
     (keys are rows): Sᵀ = K Qᵀ, Pᵀ, dV += Pᵀ dO, dPᵀ = V dOᵀ, dSᵀ, dK += dSᵀ Q.
     Q and dO are each loaded twice: once as the N-major B of one mma, once
     K-major (transpose_b) for the other (each load feeds one mma, as the
-    pipeliner stages them)."""
+    pipeliner stages them). Every mma operand is loaded before the first mma:
+    without TMA (row strides not a multiple of 16) tile-pipeline writes them all
+    to shared memory there, and a load after it would not dominate its store."""
     q_t = tile.load(Q, (head + start_m, 0), (BM, D))
     do_t = tile.load(dO, (head + start_m, 0), (BM, D))
+    do = tile.load(dO, (head + start_m, 0), (BM, D))
+    q = tile.load(Q, (head + start_m, 0), (BM, D))
     lse = tile.load(LSE, head + start_m, BM, bound=head + seq_len) * LOG2_E
     delta = tile.load(Delta, head + start_m, BM, bound=head + seq_len)
     st = tile.mma(k, q_t, tile.zeros((BN, BM), tile.float32), transpose_b=True)
@@ -83,11 +87,9 @@ def dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len, qk_scale
             keys = start_n + tile.arange(BN)
             keep = keep & (keys[:, None] <= queries[None, :])
         pt = tile.where(keep, pt, 0.0)
-    do = tile.load(dO, (head + start_m, 0), (BM, D))
     dv = tile.mma(pt.to(do.dtype), do, dv)
     dpt = tile.mma(v, do_t, tile.zeros((BN, BM), tile.float32), transpose_b=True)
     dst = pt * (dpt - delta[None, :])
-    q = tile.load(Q, (head + start_m, 0), (BM, D))
     dk = tile.mma(dst.to(q.dtype), q, dk)
     return dk, dv
 
@@ -141,6 +143,7 @@ def dq_step(q, do, lse, delta, K, V, head, start_m, start_n, seq_len, qk_scale, 
     dP = dO Vᵀ, dS, dQ += dS K (K loaded twice, as Q is in dkdv_step)."""
     k_t = tile.load(K, (head + start_n, 0), (BN, D))
     v_t = tile.load(V, (head + start_n, 0), (BN, D))
+    k = tile.load(K, (head + start_n, 0), (BN, D))
     s = tile.mma(q, k_t, tile.zeros((BM, BN), tile.float32), transpose_b=True)
     p = tile.exp2(s * qk_scale - lse[:, None])
     if MASKED:  # keys past N are the next head's; causal: key j <= query i
@@ -152,7 +155,6 @@ def dq_step(q, do, lse, delta, K, V, head, start_m, start_n, seq_len, qk_scale, 
         p = tile.where(keep, p, 0.0)
     dp = tile.mma(do, v_t, tile.zeros((BM, BN), tile.float32), transpose_b=True)
     ds = p * (dp - delta[:, None])
-    k = tile.load(K, (head + start_n, 0), (BN, D))
     return tile.mma(ds.to(k.dtype), k, dq)
 
 
