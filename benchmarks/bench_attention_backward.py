@@ -60,7 +60,7 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
     import torch.nn.functional as F
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    from tile.ops.attention_backward import attention_backward, default_blocks
+    from tile.ops.attention_backward import attention_backward, default_blocks, tile_width
     torch.manual_seed(0)
     q, k, v, do = (torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16)
                    for _ in range(4))
@@ -94,7 +94,7 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
     errors = {"tile": gradient_errors(out, grads["flash"])}
     if "cuDNN" in grads:
         errors["cuDNN"] = gradient_errors(grads["cuDNN"], grads["flash"])
-    dkdv, dq = default_blocks(D)
+    dkdv, dq = default_blocks(tile_width(D))
     result = {"case": case_name(B, H, N, D, causal), "kind": "attention_bwd",
               "shape": [B, H, N, D], "causal": causal, "unavailable": unavailable,
               "reference": "SDPA flash", "errors": errors, "correct": check(errors),
