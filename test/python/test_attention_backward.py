@@ -18,7 +18,8 @@ SMALL = dict(dkdv_blocks=dict(BM=16, BN=32), dq_blocks=dict(BM=32, BN=16))
 
 
 def forward64(q, k, v, scale, causal):
-    """float64 P, O and the row log-sum-exp over (B, H, N, D) arrays."""
+    """float64 P, O and the row log-sum-exp over (B, H, N, D) arrays (k and v
+    of as many heads as q)."""
     s = np.einsum("bhid,bhjd->bhij", q, k) * scale
     if causal:
         n = s.shape[-1]
@@ -28,23 +29,37 @@ def forward64(q, k, v, scale, causal):
     return p, p @ v, lse
 
 
+def by_query_head(t, H):
+    """k or v of H_kv heads as H: query head h reads kv head h // (H / H_kv)."""
+    return np.repeat(t, H // t.shape[1], axis=1)
+
+
 def backward64(q, k, v, do, scale, causal):
-    """float64 (dq, dk, dv) of softmax(scale·QKᵀ) V, written out by hand."""
+    """float64 (dq, dk, dv) of softmax(scale·QKᵀ) V, written out by hand; a kv
+    head's dk and dv sum over the query heads that read it."""
+    B, H, N, D = q.shape
+    H_kv = k.shape[1]
     q, k, v, do = (t.astype(np.float64) for t in (q, k, v, do))
+    k, v = by_query_head(k, H), by_query_head(v, H)
     p, _, _ = forward64(q, k, v, scale, causal)
     dv = np.swapaxes(p, -1, -2) @ do
     dp = do @ np.swapaxes(v, -1, -2)
     ds = p * (dp - (p * dp).sum(-1, keepdims=True))
-    return scale * ds @ k, scale * np.swapaxes(ds, -1, -2) @ q, dv
+    dk = scale * np.swapaxes(ds, -1, -2) @ q
+    per_kv_head = lambda t: t.reshape(B, H_kv, H // H_kv, N, D).sum(2)  # noqa: E731
+    return scale * ds @ k, per_kv_head(dk), per_kv_head(dv)
 
 
-def problem(B, H, N, D, dtype, causal, seed=0):
-    """Inputs as attention_backward takes them: q, k, v, o, dO in `dtype`; lse
-    float32; O and lse from the float64 forward of the rounded q, k, v."""
+def problem(B, H, N, D, dtype, causal, seed=0, H_kv=None):
+    """Inputs as attention_backward takes them: q, k, v, o, dO in `dtype` (k and
+    v of H_kv heads, H by default); lse float32; O and lse from the float64
+    forward of the rounded q, k, v."""
     rng = np.random.default_rng(seed)
-    q, k, v, do = (rng.standard_normal((B, H, N, D)).astype(dtype) for _ in range(4))
+    q, do = (rng.standard_normal((B, H, N, D)).astype(dtype) for _ in range(2))
+    k, v = (rng.standard_normal((B, H_kv or H, N, D)).astype(dtype) for _ in range(2))
     scale = 1 / math.sqrt(D)
-    _, o, lse = forward64(*(t.astype(np.float64) for t in (q, k, v)), scale, causal)
+    _, o, lse = forward64(q.astype(np.float64), *(by_query_head(t.astype(np.float64), H)
+                                                  for t in (k, v)), scale, causal)
     return q, k, v, o.astype(dtype), lse.astype(np.float32), do, scale
 
 
@@ -85,6 +100,18 @@ def test_default_blocks_on_the_interpreter():
         assert max_error(g, w) < 1.5e-2, name
 
 
+@pytest.mark.parametrize("H,H_kv,causal", [(4, 2, False), (4, 1, True), (6, 2, True)])
+def test_grouped_kv_heads_on_the_interpreter(H, H_kv, causal):
+    """Grouped-query attention: a kv head's dK and dV sum over its query heads
+    (one dK/dV program walks them all), dQ reads its kv head's K and V."""
+    q, k, v, o, lse, do, scale = problem(2, H, 37, 16, DTYPES["f16"], causal, seed=H * H_kv,
+                                         H_kv=H_kv)
+    got = ab.attention_backward(q, k, v, o, lse, do, causal, scale, **SMALL)
+    assert [g.shape for g in got] == [q.shape, k.shape, v.shape]
+    for name, g, w in zip(("dq", "dk", "dv"), got, backward64(q, k, v, do, scale, causal)):
+        assert max_error(g, w) < 3e-3, name
+
+
 def test_tile_width():
     assert [ab.tile_width(d) for d in (8, 16, 64, 72, 96, 128)] == [64, 64, 64, 128, 128, 128]
 
@@ -112,10 +139,10 @@ def test_rows_past_n_are_left_alone():
 
 
 def signature(dtype, outputs, aligned=True):
-    """Q, K, V, dO, LSE, Delta, `outputs` gradients, seq_len (any), sm_scale;
+    """Q, K, V, dO, LSE, Delta, `outputs` gradients, seq_len (any), group, sm_scale;
     aligned: strides a multiple of 16 (TMA), else nothing known (d40's rows)."""
     array = f"*{dtype}[2]{':16' if aligned else ''}"
-    return (array,) * 4 + ("*f32[1]:16",) * 2 + (array,) * outputs + ("i32", "f32")
+    return (array,) * 4 + ("*f32[1]:16",) * 2 + (array,) * outputs + ("i32", "i32", "f32")
 
 
 DKDV_ARGS, DQ_ARGS = signature("bf16", 2), signature("bf16", 1)
@@ -162,6 +189,8 @@ def test_causal_block_sizes_are_checked():
 
 def test_bad_input_is_a_clear_error():
     q, k, v, o, lse, do, scale = problem(1, 1, 16, 16, DTYPES["bf16"], False)
+    with pytest.raises(ValueError, match="k must be .B, H_kv, N, D., H_kv dividing H = 1"):
+        ab.attention_backward(q, np.concatenate([k, k], 1), v, o, lse, do, False, scale)
     with pytest.raises(ValueError, match="k has shape"):
         ab.attention_backward(q, k[:, :, :8], v, o, lse, do, False, scale)
     with pytest.raises(ValueError, match="bfloat16 or float16"):
@@ -178,30 +207,38 @@ def test_bad_input_is_a_clear_error():
             ab.attention_backward(x, x, x, x, lse, x, False, scale)
 
 
-def _torch_case(B, H, N, D, dtype_name, causal, tile_forward=False):
+def _torch_case(B, H, N, D, dtype_name, causal, tile_forward=False, H_kv=None):
     """tile's gradients and SDPA's (bf16/f16) of one problem, and a float32 autograd
-    reference. O and L: the float32 forward's, or tile.ops.attention's (return_lse)."""
+    reference. O and L: the float32 forward's, or tile.ops.attention's (return_lse).
+    k and v of H_kv heads reach SDPA repeated to H (autograd sums their gradients)."""
     import torch
     import torch.nn.functional as F
     torch.manual_seed(N + D)
     dtype = getattr(torch, dtype_name)
-    q, k, v, do = (torch.randn(B, H, N, D, device="cuda", dtype=dtype) for _ in range(4))
+    q, do = (torch.randn(B, H, N, D, device="cuda", dtype=dtype) for _ in range(2))
+    k, v = (torch.randn(B, H_kv or H, N, D, device="cuda", dtype=dtype) for _ in range(2))
     scale = 1 / math.sqrt(D)
+
+    def sdpa(q, k, v):
+        group = H // k.shape[1]
+        return F.scaled_dot_product_attention(q, k.repeat_interleave(group, 1),
+                                              v.repeat_interleave(group, 1), is_causal=causal)
     qr, kr, vr = (t.float().requires_grad_() for t in (q, k, v))
-    o32 = F.scaled_dot_product_attention(qr, kr, vr, is_causal=causal)
+    o32 = sdpa(qr, kr, vr)
     o32.backward(do.float())
     if tile_forward:
         import tile.ops
         o, lse = tile.ops.attention(q, k, v, causal=causal, return_lse=True)
     else:
-        s = (q.float() @ k.float().transpose(-1, -2)) * scale
+        s = (q.float() @ k.float().repeat_interleave(H // k.shape[1], 1).transpose(-1, -2)
+             * scale)
         if causal:
             s = s.masked_fill(torch.ones(N, N, device="cuda", dtype=torch.bool).triu(1),
                               -math.inf)
         o, lse = o32.detach().to(dtype), torch.logsumexp(s, -1)
     got = ab.attention_backward(q, k, v, o, lse, do, causal, scale)
     qs, ks, vs = (t.detach().clone().requires_grad_() for t in (q, k, v))
-    F.scaled_dot_product_attention(qs, ks, vs, is_causal=causal).backward(do)
+    sdpa(qs, ks, vs).backward(do)
     return got, (qs.grad, ks.grad, vs.grad), (qr.grad, kr.grad, vr.grad)
 
 
@@ -225,8 +262,9 @@ def test_matches_sdpa_backward_on_the_gpu(dtype, D, N, causal):
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("causal", [False, True])
-@pytest.mark.parametrize("D", [40, 96])
-def test_backward_of_tile_ops_attention_on_the_gpu(D, causal):
-    """From tile.ops.attention's output and log-sum-exp, head dims that are not a
-    power of two (tiles of 64 and 128 columns), N ragged."""
-    _assert_close_as_sdpa(*_torch_case(2, 3, 777, D, "bfloat16", causal, tile_forward=True))
+@pytest.mark.parametrize("D,H_kv", [(40, 6), (96, 6), (64, 2), (128, 1)])
+def test_backward_of_tile_ops_attention_on_the_gpu(D, H_kv, causal):
+    """From tile.ops.attention's output and log-sum-exp: head dims that are not a
+    power of two (tiles of 64 and 128 columns), grouped kv heads, N ragged."""
+    _assert_close_as_sdpa(*_torch_case(2, 6, 777, D, "bfloat16", causal, tile_forward=True,
+                                       H_kv=H_kv))

@@ -6,7 +6,8 @@ output O and row log-sum-exp L (of scale·QKᵀ, natural log) and dO,
     dV = Pᵀ dO,  dP = dO Vᵀ,  dS = P ∘ (dP - Delta),  dK = scale·dSᵀ Q,  dQ = scale·dS K
 
 in three kernels: `row_dot` (Delta), `attention_bwd_dkdv` (one program a key block
-and head, walking the query blocks: it holds dK and dV) and `attention_bwd_dq` (one
+and kv head, walking the query blocks of each query head that reads it: it holds dK
+and dV) and `attention_bwd_dq` (one
 program a query block and head, walking the key blocks: it holds dQ). dQ has its
 own pass instead of atomics from the dK/dV programs: the result is the same on every
 run, at the price of computing QKᵀ and dO Vᵀ twice.
@@ -95,55 +96,69 @@ def dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len, qk_scale
 
 
 @tile.jit
-def attention_bwd_dkdv(Q, K, V, dO, LSE, Delta, dK, dV, seq_len, sm_scale,
+def attention_bwd_dkdv(Q, K, V, dO, LSE, Delta, dK, dV, seq_len, group, sm_scale,
                        BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
                        CAUSAL: tile.constexpr):
-    """One program a (key block, head): dK and dV of keys start_n .. start_n + BN."""
+    """One program a (key block, kv head): dK and dV of keys start_n .. start_n + BN,
+    summed over the `group` query heads that read this kv head."""
     start_n = tile.program_id(0) * BN
-    head = tile.program_id(1) * seq_len
+    kv_head = tile.program_id(1) * seq_len
     qk_scale = sm_scale * LOG2_E
     dk = tile.zeros((BN, D), tile.float32)
     dv = tile.zeros((BN, D), tile.float32)
+    for g in range(group):
+        head = (tile.program_id(1) * group + g) * seq_len
+        dk, dv = dkdv_of_head(Q, K, V, dO, LSE, Delta, head, kv_head, start_n, seq_len,
+                              qk_scale, dk, dv, BM, BN, D, CAUSAL)
+    store_rows(dK, kv_head, start_n, seq_len, (dk * sm_scale).to(dK.dtype), BN)
+    store_rows(dV, kv_head, start_n, seq_len, dv.to(dV.dtype), BN)
+
+
+@tile.jit
+def dkdv_of_head(Q, K, V, dO, LSE, Delta, head, kv_head, start_n, seq_len, qk_scale, dk, dv,
+                 BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
+                 CAUSAL: tile.constexpr):
+    """dK and dV of the program's keys from the queries of one head (rows from
+    `head`; the keys' from `kv_head`), added to dk and dv."""
     full = seq_len - seq_len % BM  # query blocks below `full` are whole
     # Each loop stages its own K and V (loaded before it, copied to shared once).
     if CAUSAL:  # queries before start_n see none of these keys
         tile.static_assert(BN % BM == 0, "causal attention backward needs BM to divide BN")
-        k = tile.load(K, (head + start_n, 0), (BN, D))
-        v = tile.load(V, (head + start_n, 0), (BN, D))
+        k = tile.load(K, (kv_head + start_n, 0), (BN, D))
+        v = tile.load(V, (kv_head + start_n, 0), (BN, D))
         for start_m in range(start_n, tile.minimum(start_n + BN, seq_len), BM):  # the diagonal
             dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len,
                                qk_scale, dk, dv, BM, BN, D, True, True)
-        k = tile.load(K, (head + start_n, 0), (BN, D))
-        v = tile.load(V, (head + start_n, 0), (BN, D))
+        k = tile.load(K, (kv_head + start_n, 0), (BN, D))
+        v = tile.load(V, (kv_head + start_n, 0), (BN, D))
         for start_m in range(start_n + BN, full, BM):  # below it: whole and unmasked
             dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len,
                                qk_scale, dk, dv, BM, BN, D, False, False)
         first_ragged = tile.maximum(full, start_n + BN)
     else:
-        k = tile.load(K, (head + start_n, 0), (BN, D))
-        v = tile.load(V, (head + start_n, 0), (BN, D))
+        k = tile.load(K, (kv_head + start_n, 0), (BN, D))
+        v = tile.load(V, (kv_head + start_n, 0), (BN, D))
         for start_m in range(0, full, BM):
             dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len,
                                qk_scale, dk, dv, BM, BN, D, False, False)
         first_ragged = full
-    k = tile.load(K, (head + start_n, 0), (BN, D))
-    v = tile.load(V, (head + start_n, 0), (BN, D))
+    k = tile.load(K, (kv_head + start_n, 0), (BN, D))
+    v = tile.load(V, (kv_head + start_n, 0), (BN, D))
     for start_m in range(first_ragged, seq_len, BM):  # the last, ragged query block
         dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len,
                            qk_scale, dk, dv, BM, BN, D, True, False)
-    store_rows(dK, head, start_n, seq_len, (dk * sm_scale).to(dK.dtype), BN)
-    store_rows(dV, head, start_n, seq_len, dv.to(dV.dtype), BN)
+    return dk, dv
 
 
 @tile.jit
-def dq_step(q, do, lse, delta, K, V, head, start_m, start_n, seq_len, qk_scale, dq,
+def dq_step(q, do, lse, delta, K, V, kv_head, start_m, start_n, seq_len, qk_scale, dq,
             BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
             MASKED: tile.constexpr, CAUSAL: tile.constexpr):
     """Keys start_n .. start_n + BN against the program's queries: S = Q Kᵀ, P,
     dP = dO Vᵀ, dS, dQ += dS K (K loaded twice, as Q is in dkdv_step)."""
-    k_t = tile.load(K, (head + start_n, 0), (BN, D))
-    v_t = tile.load(V, (head + start_n, 0), (BN, D))
-    k = tile.load(K, (head + start_n, 0), (BN, D))
+    k_t = tile.load(K, (kv_head + start_n, 0), (BN, D))
+    v_t = tile.load(V, (kv_head + start_n, 0), (BN, D))
+    k = tile.load(K, (kv_head + start_n, 0), (BN, D))
     s = tile.mma(q, k_t, tile.zeros((BM, BN), tile.float32), transpose_b=True)
     p = tile.exp2(s * qk_scale - lse[:, None])
     if MASKED:  # keys past N are the next head's; causal: key j <= query i
@@ -159,14 +174,16 @@ def dq_step(q, do, lse, delta, K, V, head, start_m, start_n, seq_len, qk_scale, 
 
 
 @tile.jit
-def attention_bwd_dq(Q, K, V, dO, LSE, Delta, dQ, seq_len, sm_scale,
+def attention_bwd_dq(Q, K, V, dO, LSE, Delta, dQ, seq_len, group, sm_scale,
                      BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
                      CAUSAL: tile.constexpr):
-    """One program a (query block, head): dQ of queries start_m .. start_m + BM.
-    Causal: the last query blocks (which see the most keys) run first."""
+    """One program a (query block, head): dQ of queries start_m .. start_m + BM,
+    whose keys are those of kv head head // group. Causal: the last query blocks
+    (which see the most keys) run first."""
     block = tile.num_programs(0) - 1 - tile.program_id(0) if CAUSAL else tile.program_id(0)
     start_m = block * BM
     head = tile.program_id(1) * seq_len
+    kv_head = tile.program_id(1) // group * seq_len
     qk_scale = sm_scale * LOG2_E
     lse = tile.load(LSE, head + start_m, BM, bound=head + seq_len) * LOG2_E
     delta = tile.load(Delta, head + start_m, BM, bound=head + seq_len)
@@ -177,21 +194,21 @@ def attention_bwd_dq(Q, K, V, dO, LSE, Delta, dQ, seq_len, sm_scale,
     if CAUSAL:  # keys past the diagonal count for no query here
         tile.static_assert(BM % BN == 0, "causal attention backward needs BN to divide BM")
         for start_n in range(0, start_m, BN):  # left of the diagonal: unmasked
-            dq = dq_step(q, do, lse, delta, K, V, head, start_m, start_n, seq_len, qk_scale,
+            dq = dq_step(q, do, lse, delta, K, V, kv_head, start_m, start_n, seq_len, qk_scale,
                          dq, BM, BN, D, False, False)
         q = tile.load(Q, (head + start_m, 0), (BM, D))
         do = tile.load(dO, (head + start_m, 0), (BM, D))
         for start_n in range(start_m, tile.minimum(start_m + BM, seq_len), BN):  # on it
-            dq = dq_step(q, do, lse, delta, K, V, head, start_m, start_n, seq_len, qk_scale,
+            dq = dq_step(q, do, lse, delta, K, V, kv_head, start_m, start_n, seq_len, qk_scale,
                          dq, BM, BN, D, True, True)
     else:
         for start_n in range(0, full, BN):
-            dq = dq_step(q, do, lse, delta, K, V, head, start_m, start_n, seq_len, qk_scale,
+            dq = dq_step(q, do, lse, delta, K, V, kv_head, start_m, start_n, seq_len, qk_scale,
                          dq, BM, BN, D, False, False)
         q = tile.load(Q, (head + start_m, 0), (BM, D))
         do = tile.load(dO, (head + start_m, 0), (BM, D))
         for start_n in range(full, seq_len, BN):  # the last, ragged key block
-            dq = dq_step(q, do, lse, delta, K, V, head, start_m, start_n, seq_len, qk_scale,
+            dq = dq_step(q, do, lse, delta, K, V, kv_head, start_m, start_n, seq_len, qk_scale,
                          dq, BM, BN, D, True, False)
     store_rows(dQ, head, start_m, seq_len, (dq * sm_scale).to(dQ.dtype), BM)
 
@@ -211,15 +228,17 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, out=None, dkdv_blo
                        dq_blocks=None, interpret=None):
     """(dq, dk, dv) of attention O = softmax(scale·QKᵀ [causal]) V.
 
-    q, k, v, o, do: (B, H, N, D) tensors of one dtype, bfloat16 or float16 (torch
-    tensors, or numpy arrays, which run on the interpreter); lse: (B, H, N) float32,
-    the forward's row log-sum-exp of scale·QKᵀ (natural log). D: a multiple of 8
-    up to 128 (tiles of tile_width(D) columns); N any length. out: (dq, dk, dv) to write,
-    contiguous (B, H, N, D) arrays of q's dtype (new ones by default).
+    q, o, do: (B, H, N, D) tensors of one dtype, bfloat16 or float16 (torch
+    tensors, or numpy arrays, which run on the interpreter); k, v: (B, H_kv, N, D),
+    H_kv dividing H (query head h reads kv head h // (H / H_kv), as
+    tile.ops.attention); lse: (B, H, N) float32, the forward's row log-sum-exp of
+    scale·QKᵀ (natural log). D: a multiple of 8 up to 128 (tiles of tile_width(D)
+    columns); N any length. out: (dq, dk, dv) to write, contiguous arrays of q's
+    dtype and q's, k's and v's shapes (new ones by default).
     dkdv_blocks / dq_blocks override default_blocks(width)'s (BM, BN, num_warps,
     num_stages). interpret: run the kernels on the CPU interpreter (default: for
     numpy arrays and CPU tensors)."""
-    B, H, N, D = _check(q, k, v, o, lse, do)
+    B, H, H_kv, N, D = _check(q, k, v, o, lse, do)
     if interpret is None:
         interpret = not getattr(q, "is_cuda", False)
     width = tile_width(D)
@@ -230,35 +249,44 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, out=None, dkdv_blo
     flat_lse = _rows(lse, None)
     rows = B * H * N
     delta = _empty_like(flat_lse, (rows,))
-    dq, dk, dv = out if out is not None else (_empty_like(q, (B, H, N, D)) for _ in range(3))
-    for name, t in zip(("dq", "dk", "dv"), (dq, dk, dv)):
-        if tuple(t.shape) != (B, H, N, D) or t.dtype != q.dtype or not _contiguous(t):
+    shapes = ((B, H, N, D), (B, H_kv, N, D), (B, H_kv, N, D))
+    dq, dk, dv = out if out is not None else (_empty_like(q, shape) for shape in shapes)
+    for name, t, shape in zip(("dq", "dk", "dv"), (dq, dk, dv), shapes):
+        if tuple(t.shape) != shape or t.dtype != q.dtype or not _contiguous(t):
             raise ValueError(f"attention_backward: out's {name} must be a contiguous "
-                             f"{(B, H, N, D)} array of {q.dtype}, got {t.dtype} "
-                             f"{tuple(t.shape)}")
-    flat_dq, flat_dk, flat_dv = (t.reshape(rows, D) for t in (dq, dk, dv))
+                             f"{shape} array of {q.dtype}, got {t.dtype} {tuple(t.shape)}")
+    flat_dq, flat_dk, flat_dv = (t.reshape(-1, D) for t in (dq, dk, dv))
+    group = H // H_kv
 
     def launch(kernel, grid):
         return kernel[grid].interpret if interpret else kernel[grid]
     launch(row_dot, (tile.cdiv(rows, ROW_DOT_ROWS),))(flat_o, flat_do, delta, BM=ROW_DOT_ROWS,
                                                       D=width)
-    launch(attention_bwd_dkdv, (tile.cdiv(N, dkdv_blocks["BN"]), B * H))(
-        flat_q, flat_k, flat_v, flat_do, flat_lse, delta, flat_dk, flat_dv, N, float(scale),
+    launch(attention_bwd_dkdv, (tile.cdiv(N, dkdv_blocks["BN"]), B * H_kv))(
+        flat_q, flat_k, flat_v, flat_do, flat_lse, delta, flat_dk, flat_dv, N, group,
+        float(scale),
         D=width, CAUSAL=bool(causal), **dkdv_blocks)
     launch(attention_bwd_dq, (tile.cdiv(N, dq_blocks["BM"]), B * H))(
-        flat_q, flat_k, flat_v, flat_do, flat_lse, delta, flat_dq, N, float(scale),
+        flat_q, flat_k, flat_v, flat_do, flat_lse, delta, flat_dq, N, group, float(scale),
         D=width, CAUSAL=bool(causal), **dq_blocks)
     return dq, dk, dv
 
 
-def _check(q, k, v, o, lse, do) -> tuple[int, int, int, int]:
-    """(B, H, N, D), or ValueError naming what does not fit."""
+def _check(q, k, v, o, lse, do) -> tuple[int, int, int, int, int]:
+    """(B, H, H_kv, N, D), or ValueError naming what does not fit."""
     shape = tuple(q.shape)
     if len(shape) != 4:
         raise ValueError(f"attention_backward: q must be (B, H, N, D), got shape {shape}")
-    for name, t in (("k", k), ("v", v), ("o", o), ("do", do)):
-        if tuple(t.shape) != shape:
-            raise ValueError(f"attention_backward: {name} has shape {tuple(t.shape)}, q {shape}")
+    B, H, N, D = shape
+    H_kv = k.shape[1] if len(k.shape) == 4 else 0
+    if not (H_kv and H % H_kv == 0):
+        raise ValueError(f"attention_backward: k must be (B, H_kv, N, D), H_kv dividing "
+                         f"H = {H}; got shape {tuple(k.shape)}")
+    for name, t, want in (("k", k, (B, H_kv, N, D)), ("v", v, (B, H_kv, N, D)),
+                          ("o", o, shape), ("do", do, shape)):
+        if tuple(t.shape) != want:
+            raise ValueError(f"attention_backward: {name} has shape {tuple(t.shape)}, "
+                             f"{want} expected")
         if t.dtype != q.dtype:
             raise ValueError(f"attention_backward: {name} is {t.dtype}, q {q.dtype}")
     if str(q.dtype).removeprefix("torch.") not in ("bfloat16", "float16"):
@@ -269,7 +297,7 @@ def _check(q, k, v, o, lse, do) -> tuple[int, int, int, int]:
     if shape[3] % 8 or not 0 < shape[3] <= MAX_HEAD_DIM:
         raise ValueError(f"attention_backward: head dim {shape[3]}; a multiple of 8 up to "
                          f"{MAX_HEAD_DIM} expected (rows of 16-byte multiples, as TMA copies)")
-    return shape
+    return B, H, H_kv, N, D
 
 
 def _rows(t, D):
