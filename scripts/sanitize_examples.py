@@ -1,6 +1,7 @@
 """scripts/sanitize.py's cases for the examples written with masks, gathers,
 scatters, atomics and row reductions: norms, cross-entropy, rotary embedding,
-token embedding, split-K GEMM, the histogram, the MoE layer and dropout. Each case launches the
+token embedding, split-K GEMM, the histogram, the MoE layer, dropout, and tile.ops'
+attention backward. Each case launches the
 example's kernels at a small, ragged shape (rows and vocabularies that are no
 multiple of a block, tokens that repeat, values outside the bins) and checks
 them against torch, so the sanitizer's tools see every masked edge.
@@ -21,6 +22,7 @@ import rotary
 import split_k
 
 import tile
+from tile.ops import attention_backward
 
 
 def passed(ok: bool, what: str) -> str | None:
@@ -191,6 +193,46 @@ def dropout_cases() -> list[dict]:
                  also=[(dropout.dropout_backward, signature, dict(BLOCK=256))])]
 
 
+def attention_backward_cases() -> list[dict]:
+    """4 query heads over 2 kv heads of 200 rows, d64: a ragged last block in both
+    kernels (its rows past 200 are the next head's, masked and not stored), causal
+    and not, against float32 autograd."""
+    B, H, H_kv, N, D = 1, 4, 2, 200, 64
+    dkdv, dq = attention_backward.default_blocks(D)
+    A, L = "*bf16[2]:16", "*f32:16"
+    cases = []
+    for causal in (False, True):
+        def run(torch, sms, causal=causal):
+            q, do = (torch.randn(B, H, N, D, device="cuda").bfloat16() for _ in range(2))
+            k, v = (torch.randn(B, H_kv, N, D, device="cuda").bfloat16() for _ in range(2))
+            q, k, v = (t.float().requires_grad_() for t in (q, k, v))
+            scale = D ** -0.5
+            s = q @ k.repeat_interleave(H // H_kv, 1).transpose(-1, -2) * scale
+            if causal:
+                s = s.masked_fill(torch.ones(N, N, device="cuda").triu(1).bool(), -float("inf"))
+            o = torch.softmax(s, -1) @ v.repeat_interleave(H // H_kv, 1)
+            o.backward(do.float())
+            got = attention_backward.attention_backward(
+                *(t.detach().bfloat16() for t in (q, k, v, o)), torch.logsumexp(s, -1).detach(),
+                do, causal, scale)
+            errors = [float((g.float() - w.grad).norm() / w.grad.norm())
+                      for g, w in zip(got, (q, k, v))]
+            return None if max(errors) < 2e-2 else f"dq, dk, dv rel err {errors}"
+        cases.append(dict(
+            name=f"attention backward {H} heads over {H_kv} x {N} d{D} bf16"
+                 f"{' causal' if causal else ''}",
+            kernel=attention_backward.attention_bwd_dkdv,
+            signature=(A,) * 4 + (L,) * 2 + (A,) * 2 + ("i32", "i32", "f32"),
+            options=dict(D=D, CAUSAL=causal, **dkdv), run=run, quick=causal,
+            tags={"attention", "examples"},
+            also=[(attention_backward.attention_bwd_dq,
+                   (A,) * 4 + (L,) * 2 + (A, "i32", "i32", "f32"), dict(D=D, CAUSAL=causal, **dq)),
+                  (attention_backward.row_dot, (A, A, L),
+                   dict(BM=attention_backward.ROW_DOT_ROWS, D=D))]))
+    return cases
+
+
 def example_cases() -> list[dict]:
     return (norms_cases() + cross_entropy_cases() + rotary_cases() + embedding_cases()
-            + split_k_cases() + histogram_cases() + moe_cases() + dropout_cases())
+            + split_k_cases() + histogram_cases() + moe_cases() + dropout_cases()
+            + attention_backward_cases())
