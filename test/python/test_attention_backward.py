@@ -1,7 +1,9 @@
 """python/tile/ops/attention_backward.py: dQ, dK, dV on the interpreter against a
 float64 numpy backward (any N, ragged last blocks, causal and not, bf16 and f16,
-blocks of unequal sizes), PTX of the GPU configurations, the errors at bad input,
-and with the `gpu` marker against torch SDPA's backward."""
+blocks of unequal sizes, head dims padded to the tile width, grouped kv heads), PTX
+of the GPU configurations (with and without TMA), the errors at bad input, and with
+the `gpu` marker against torch SDPA's backward (from a float32 forward, and from
+tile.ops.attention's output and log-sum-exp)."""
 import math
 
 import ml_dtypes
