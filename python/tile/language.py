@@ -273,7 +273,7 @@ def max(x, axis=None):
     """The maximum of a tile along `axis` (a constexpr): a tile of one dimension
     less; with axis=None, or of a 1-D tile, the maximum of all its elements (a
     scalar). Of x's dtype (int8, int16 and int1 are compared as int32, f16 and
-    bf16 as f32)."""
+    bf16 as f32). A NaN among the elements gives NaN, as torch.max does."""
 
 
 @_builtin

@@ -171,6 +171,19 @@ def test_reaches_ptx():
         assert all(c.cubin for c in compiled), "ptxas is on PATH but made no cubin"
 
 
+@pytest.mark.parametrize("fn", ["max", "min"])
+def test_max_and_min_propagate_nan(fn):
+    """A NaN anywhere makes tile.max/min NaN, as torch.max and np.max (and
+    tile.maximum) give it: max.NaN.f32 on the GPU, never max.f32, which drops it."""
+    x = data("f32", (32, 64))
+    x[5, 7] = np.nan
+    out = np.zeros(16, np.float32)
+    reduce_all[(1,)].interpret(x, out, FN=getattr(tile, fn), BM=32, BN=64)
+    assert np.isnan(out).all()
+    ptx = reduce_all.compile("*f32[2]:16", "*f32:16", FN=getattr(tile, fn), BM=32, BN=64).ptx
+    assert f"{fn}.NaN.f32" in ptx and f"{fn}.f32" not in ptx
+
+
 # -- errors -------------------------------------------------------------------------
 @tile.jit
 def bad_axis(X):
@@ -209,7 +222,7 @@ def test_misuse_names_the_line():
 def test_gpu_reductions_match_torch(fn):
     import torch
     x = torch.randn(32, 64, device="cuda")
-    x[5, 7] = float("nan") if fn.startswith("arg") else x[5, 7]
+    x[5, 7] = float("nan") if fn != "sum" else x[5, 7]  # max and min give NaN, as torch
     out = torch.zeros(16, device="cuda", dtype=torch.int32 if fn.startswith("arg") else
                       torch.float32)
     reduce_all[(1,)](x, out, FN=getattr(tile, fn), BM=32, BN=64)
@@ -218,7 +231,8 @@ def test_gpu_reductions_match_torch(fn):
     if fn == "argmax" or fn == "argmin":
         assert (out == int(want)).all()
     else:
-        torch.testing.assert_close(out, want.expand(16), rtol=1e-5, atol=1e-4)
+        torch.testing.assert_close(out, want.expand(16), rtol=1e-5, atol=1e-4, equal_nan=True)
+        assert out.isnan().all() == (fn != "sum")
     for axis in (0, 1) if fn.startswith("arg") else ():
         rows = torch.zeros(64 if axis == 0 else 32, device="cuda", dtype=torch.int32)
         ties = torch.randint(0, 3, (32, 64), device="cuda").float()

@@ -29,10 +29,10 @@ Value combineValues(OpBuilder &b, Location loc, ReduceKind kind, Value x, Value 
     return isFloat ? arith::AddFOp::create(b, loc, x, y).getResult()
                    : arith::AddIOp::create(b, loc, x, y).getResult();
   case ReduceKind::max:
-    return isFloat ? arith::MaxNumFOp::create(b, loc, x, y).getResult()
+    return isFloat ? arith::MaximumFOp::create(b, loc, x, y).getResult()
                    : arith::MaxSIOp::create(b, loc, x, y).getResult();
   case ReduceKind::min:
-    return isFloat ? arith::MinNumFOp::create(b, loc, x, y).getResult()
+    return isFloat ? arith::MinimumFOp::create(b, loc, x, y).getResult()
                    : arith::MinSIOp::create(b, loc, x, y).getResult();
   case ReduceKind::argmax:
   case ReduceKind::argmin:
