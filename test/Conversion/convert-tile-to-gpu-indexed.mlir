@@ -109,14 +109,119 @@ func.func @replicated(%hist: !tile.ptr<i32>, %out: !tile.ptr<i32>) attributes {t
 
 // -----
 
-// An unused result needs no exchange.
+// An unused result needs no exchange: a `red`. It orders as relaxed or
+// release only, so acq_rel is a release `red` and a fence after the op's reds.
 // CHECK-LABEL: gpu.func @replicated_unused
-// CHECK: atom.acq_rel.gpu.global.add.u32
+// CHECK: llvm.inline_asm has_side_effects "{ .reg .pred p, pos, neg; setp.ne.b32 p, $2, 0; @p red.release.gpu.global.add.u32 [$0], $1; }", "l,r,r"
+// CHECK-NOT: gpu.barrier
+// CHECK: llvm.inline_asm has_side_effects "fence.acq_rel.gpu;"
 // CHECK-NOT: gpu.barrier
 // CHECK: gpu.return
 func.func @replicated_unused(%hist: !tile.ptr<i32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
   %i = tile.iota : tensor<32xi32>
   %one = arith.constant dense<1> : tensor<32xi32>
   %old = tile.atomic_rmw add %hist[%i : tensor<32xi32>], %one : !tile.ptr<i32>, tensor<32xi32>
+  return
+}
+
+// -----
+
+// Offsets base + iota with base and the pointer multiples of 16 (elements,
+// bytes), under a mask cols < n with n a multiple of 16: each thread's run
+// of 4 registers is one 16-byte access under one mask bit.
+// CHECK-LABEL: gpu.func @vectorized
+// CHECK: scf.if %{{.*}} -> (vector<4xf32>) {
+// CHECK:   llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
+// CHECK: } else {
+// CHECK:   scf.yield %{{.*}} : vector<4xf32>
+// CHECK: scf.if %{{.*}} {
+// CHECK:   llvm.store %{{.*}}, %{{.*}} {alignment = 16 : i64} : vector<4xf32>, !llvm.ptr<1>
+// CHECK-NOT: llvm.load {{.*}}!llvm.ptr<1> -> f32
+// CHECK: gpu.return
+func.func @vectorized(%x: !tile.ptr<f32> {tile.divisibility = 16 : i64}, %out: !tile.ptr<f32> {tile.divisibility = 16 : i64}, %n: i32 {tile.divisibility = 16 : i64}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %pid = tile.program_id 0
+  %c512 = arith.constant 512 : i32
+  %base = arith.muli %pid, %c512 : i32
+  %i = tile.iota : tensor<512xi32>
+  %b = tile.splat %base : i32 -> tensor<512xi32>
+  %cols = arith.addi %b, %i : tensor<512xi32>
+  %nn = tile.splat %n : i32 -> tensor<512xi32>
+  %m = arith.cmpi slt, %cols, %nn : tensor<512xi32>
+  %other = arith.constant 1.0 : f32
+  %v = tile.gather %x[%cols : tensor<512xi32>] mask(%m : tensor<512xi1>) other(%other : f32) : !tile.ptr<f32> -> tensor<512xf32>
+  tile.scatter %v, %out[%cols : tensor<512xi32>] mask(%m : tensor<512xi1>) : tensor<512xf32>, !tile.ptr<f32>
+  return
+}
+
+// -----
+
+// What keeps accesses scalar: a pointer of unknown alignment, a bound of
+// unknown divisibility (the mask may switch inside a run), an odd offset.
+// CHECK-LABEL: gpu.func @not_vectorized
+// CHECK-NOT: !llvm.ptr<1> -> vector
+// CHECK-NOT: xf32>, !llvm.ptr<1>
+// CHECK: llvm.store %{{.*}} : f32, !llvm.ptr<1>
+// CHECK-NOT: !llvm.ptr<1> -> vector
+// CHECK-NOT: xf32>, !llvm.ptr<1>
+// CHECK: gpu.return
+func.func @not_vectorized(%x: !tile.ptr<f32>, %y: !tile.ptr<f32> {tile.divisibility = 16 : i64}, %out: !tile.ptr<f32> {tile.divisibility = 16 : i64}, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %i = tile.iota : tensor<512xi32>
+  %a = tile.gather %x[%i : tensor<512xi32>] : !tile.ptr<f32> -> tensor<512xf32>
+  %nn = tile.splat %n : i32 -> tensor<512xi32>
+  %m = arith.cmpi slt, %i, %nn : tensor<512xi32>
+  %b = tile.gather %y[%i : tensor<512xi32>] mask(%m : tensor<512xi1>) : !tile.ptr<f32> -> tensor<512xf32>
+  %one = arith.constant dense<1> : tensor<512xi32>
+  %odd = arith.addi %i, %one : tensor<512xi32>
+  %c = tile.gather %y[%odd : tensor<512xi32>] : !tile.ptr<f32> -> tensor<512xf32>
+  %ab = arith.addf %a, %b : tensor<512xf32>
+  %abc = arith.addf %ab, %c : tensor<512xf32>
+  tile.scatter %abc, %out[%i : tensor<512xi32>] mask(%m : tensor<512xi1>) : tensor<512xf32>, !tile.ptr<f32>
+  return
+}
+
+// -----
+
+// Rows of two columns (offsets 2 * row + col): 2 * row is even, so each
+// row's pair is one 8-byte access.
+// CHECK-LABEL: gpu.func @pairs
+// CHECK: llvm.load %{{.*}} {alignment = 8 : i64} : !llvm.ptr<1> -> vector<2xf32>
+// CHECK: llvm.store %{{.*}} {alignment = 8 : i64} : vector<2xf32>, !llvm.ptr<1>
+// CHECK-NOT: !llvm.ptr<1> -> f32
+// CHECK: gpu.return
+func.func @pairs(%x: !tile.ptr<f32> {tile.divisibility = 16 : i64}, %out: !tile.ptr<f32> {tile.divisibility = 16 : i64}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %r = tile.iota : tensor<128xi32>
+  %two = arith.constant dense<2> : tensor<128xi32>
+  %r2 = arith.muli %r, %two : tensor<128xi32>
+  %rows = tile.broadcast %r2, dim = 1 : tensor<128xi32> -> tensor<128x2xi32>
+  %c = tile.iota : tensor<2xi32>
+  %cols = tile.broadcast %c, dim = 0 : tensor<2xi32> -> tensor<128x2xi32>
+  %off = arith.addi %rows, %cols : tensor<128x2xi32>
+  %v = tile.gather %x[%off : tensor<128x2xi32>] : !tile.ptr<f32> -> tensor<128x2xf32>
+  tile.scatter %v, %out[%off : tensor<128x2xi32>] : tensor<128x2xf32>, !tile.ptr<f32>
+  return
+}
+
+// -----
+
+// Atomic adds of f16/bf16 pairs that are consecutive and 4-byte aligned are
+// one packed f16x2/bf16x2 add: a `red` when the old values are unused, an
+// `atom` returning both halves otherwise. f32 stays one add an element.
+// CHECK-LABEL: gpu.func @packed_atomics
+// CHECK: red.relaxed.gpu.global.add.noftz.bf16x2 [$0], $1;
+// CHECK: atom.acq_rel.gpu.global.add.noftz.f16x2 $0, [$1], $2;
+// CHECK-SAME: "=r,l,r"
+// CHECK: llvm.bitcast %{{.*}} : i32 to vector<2xf16>
+// CHECK: red.relaxed.gpu.global.add.f32 [$0], $1;
+// CHECK: gpu.return
+func.func @packed_atomics(%pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %ph: !tile.ptr<f16> {tile.divisibility = 16 : i64}, %pf: !tile.ptr<f32> {tile.divisibility = 16 : i64}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %i = tile.iota : tensor<1024xi32>
+  %vb = tile.load %pb[%c0] : !tile.ptr<bf16> -> tensor<1024xbf16>
+  %a = tile.atomic_rmw add %pb[%i : tensor<1024xi32>], %vb sem = relaxed : !tile.ptr<bf16>, tensor<1024xbf16>
+  %vh = tile.load %ph[%c0] : !tile.ptr<f16> -> tensor<1024xf16>
+  %b = tile.atomic_rmw add %ph[%i : tensor<1024xi32>], %vh : !tile.ptr<f16>, tensor<1024xf16>
+  tile.store %b, %ph[%c0] : tensor<1024xf16>, !tile.ptr<f16>
+  %vf = tile.load %pf[%c0] : !tile.ptr<f32> -> tensor<1024xf32>
+  %c = tile.atomic_rmw add %pf[%i : tensor<1024xi32>], %vf sem = relaxed : !tile.ptr<f32>, tensor<1024xf32>
   return
 }

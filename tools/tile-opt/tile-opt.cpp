@@ -7,6 +7,10 @@
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
+namespace mlir::tile {
+void registerTestAxisInfoPass(); // lib/Analysis/AxisInfo.cpp
+} // namespace mlir::tile
+
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
@@ -15,6 +19,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   registry.insert<mlir::tile::TileDialect>();
   mlir::tile::registerAllTilePasses();
+  mlir::tile::registerTestAxisInfoPass();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "tile optimizer driver\n", registry));
 }

@@ -401,6 +401,7 @@ struct ConvertTileToGPU
     SmallVector<int64_t> threads;
     for (func::FuncOp kernel : kernels) {
       computeAccessWidths(kernel, state);
+      computeIndexedAccessWidths(kernel, state);
       planSharedMemory(kernel, state);
       threads.push_back(blockThreads(kernel));
       for (auto ws : kernel.getOps<WarpSpecializeOp>())

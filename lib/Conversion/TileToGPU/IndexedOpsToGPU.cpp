@@ -1,7 +1,10 @@
 // Gathers, scatters and atomics: each thread accesses ptr[offsets[i]] for the
-// elements i it holds, one scalar access each (address = ptr + offset * size
-// of the element). A masked-off element is not accessed at all: loads give
-// `other`, stores and atomics are skipped. Where a layout has threads (or
+// elements i it holds (address = ptr + offset * size of the element), one
+// access for each run of its registers that AxisInfo proves consecutive and
+// aligned in memory under one mask bit (a vector ld/st.global, a packed
+// f16x2/bf16x2 atomic add), else one scalar access each. A masked-off element
+// is not accessed at all: loads give `other`, stores and atomics are skipped.
+// An atomic whose old values no one reads is a `red`. Where a layout has threads (or
 // registers) holding copies of an element, only one copy stores or applies
 // an atomic; the atomics' old values then go to the copies through shared
 // memory. Atomics are inline PTX `atom` with the op's ordering and scope:
@@ -9,6 +12,9 @@
 // `atom.global.add.f32` for an acq_rel one at system scope).
 #include "Conversion/TileToGPU/Patterns.h"
 #include "Conversion/TileToGPU/ThreadLayout.h"
+
+#include "Analysis/AxisInfo.h"
+#include "Analysis/Divisibility.h"
 
 using namespace mlir;
 using namespace mlir::tile;
@@ -61,8 +67,19 @@ Writers writers(OpBuilder &b, Location loc, const ThreadLayout &layout, Value ti
   return w;
 }
 
-struct GatherLowering : public OpConversionPattern<GatherOp> {
-  using OpConversionPattern::OpConversionPattern;
+/// Registers `first` .. `first + width - 1` as one value (a vector when
+/// `width` > 1) of `width` elements of `elt`.
+Type runType(Type elt, int64_t width) {
+  return width == 1 ? elt : VectorType::get({width}, elt);
+}
+
+/// Elements per access of a gather, scatter or atomic (at least 1).
+int64_t widthOf(const LoweringState &state, Operation *op) {
+  return std::max<int64_t>(1, state.accessWidths.lookup(op));
+}
+
+struct GatherLowering : public StatefulPattern<GatherOp> {
+  using StatefulPattern::StatefulPattern;
   LogicalResult matchAndRewrite(GatherOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     RankedTensorType tile = op.getResult().getType();
@@ -76,12 +93,17 @@ struct GatherLowering : public OpConversionPattern<GatherOp> {
       other = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(elt));
     else if (other.getType() != elt) // an fp8 scalar: registers hold its bits
       other = arith::BitcastOp::create(rewriter, loc, elt, other);
+    int64_t width = widthOf(state, op);
+    Type run = runType(elt, width);
+    if (width > 1)
+      other = vector::BroadcastOp::create(rewriter, loc, run, other);
+    unsigned alignment = width > 1 ? width * elt.getIntOrFloatBitWidth() / 8 : 0;
     Value result = arith::ConstantOp::create(
         rewriter, loc, rewriter.getZeroAttr(VectorType::get({layout->numRegisters()}, elt)));
-    for (int64_t reg = 0; reg < layout->numRegisters(); ++reg) {
+    for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
       Value addr = elementAddress(rewriter, loc, adaptor.getSrc(), adaptor.getOffsets(), reg, elt);
       auto load = [&](OpBuilder &b, Location l) -> Value {
-        return LLVM::LoadOp::create(b, l, elt, addr);
+        return LLVM::LoadOp::create(b, l, run, addr, alignment);
       };
       Value value =
           loadWhere(rewriter, loc, maskBit(rewriter, loc, adaptor.getMask(), reg), load, other);
@@ -92,8 +114,8 @@ struct GatherLowering : public OpConversionPattern<GatherOp> {
   }
 };
 
-struct ScatterLowering : public OpConversionPattern<ScatterOp> {
-  using OpConversionPattern::OpConversionPattern;
+struct ScatterLowering : public StatefulPattern<ScatterOp> {
+  using StatefulPattern::StatefulPattern;
   LogicalResult matchAndRewrite(ScatterOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     RankedTensorType tile = op.getValue().getType();
@@ -103,12 +125,14 @@ struct ScatterLowering : public OpConversionPattern<ScatterOp> {
     Location loc = op.getLoc();
     Type elt = registerType(tile.getElementType());
     Writers w = writers(rewriter, loc, *layout, threadId(rewriter, loc));
-    for (int64_t reg = 0; reg < layout->numRegisters(); ++reg) {
+    int64_t width = widthOf(state, op);
+    unsigned alignment = width > 1 ? width * elt.getIntOrFloatBitWidth() / 8 : 0;
+    for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
       Value addr = elementAddress(rewriter, loc, adaptor.getDst(), adaptor.getOffsets(), reg, elt);
-      Value value = extractRun(rewriter, loc, adaptor.getValue(), reg, 1);
+      Value value = extractRun(rewriter, loc, adaptor.getValue(), reg, width);
       Value pred = andOf(rewriter, loc, maskBit(rewriter, loc, adaptor.getMask(), reg), w.acts[reg]);
       guarded(rewriter, loc, pred, [&](OpBuilder &b, Location l) {
-        LLVM::StoreOp::create(b, l, value, addr);
+        LLVM::StoreOp::create(b, l, value, addr, alignment);
       });
     }
     rewriter.eraseOp(op);
@@ -116,42 +140,65 @@ struct ScatterLowering : public OpConversionPattern<ScatterOp> {
   }
 };
 
-/// The PTX register class and width of an atomic's operands: floats travel as
-/// their bits.
-struct AtomicOperand {
-  Type bits;
-  char constraint;
-  unsigned width;
+/// One atomic instruction's shape: its element type, the elements it covers
+/// (2: a packed f16x2/bf16x2 add of a register pair), whether a predicate
+/// `p` guards it, and whether it is a `red` (no old value: operands start at
+/// the address) or an `atom` (the old value is $0).
+struct AtomicForm {
+  Type elt;
+  int64_t width = 1;
+  bool guard = false;
+  bool reduce = false;
+  /// The PTX register class and bit width of the operands (floats travel as
+  /// their bits; a pair as one 32-bit word).
+  unsigned bits() const { return elt.getIntOrFloatBitWidth() * width; }
+  char constraint() const { return bits() == 16 ? 'h' : bits() == 64 ? 'l' : 'r'; }
+  /// The operands' placeholders: the old value's (atom only), the address's,
+  /// the first value's.
+  std::string old() const { return reduce ? "" : "$0, "; }
+  std::string addr() const { return reduce ? "[$0]" : "[$1]"; }
+  std::string value(int i = 0) const { return "$" + std::to_string((reduce ? 1 : 2) + i); }
 };
-
-AtomicOperand atomicOperand(OpBuilder &b, Type elt) {
-  unsigned width = elt.getIntOrFloatBitWidth();
-  char constraint = width == 16 ? 'h' : width == 64 ? 'l' : 'r';
-  return {b.getIntegerType(width), constraint, width};
-}
 
 Value toBits(OpBuilder &b, Location loc, Value v, Type bits) {
   return v.getType() == bits ? v : LLVM::BitcastOp::create(b, loc, bits, v).getResult();
+}
+
+/// `red` orders as relaxed or release only: an acquire (acq_rel) one is a
+/// relaxed (release) `red` followed by a fence (lowerAtomic adds it), which
+/// the PTX memory model counts as an acquire pattern.
+MemorySemantics reduceSemantics(MemorySemantics sem) {
+  if (sem == MemorySemantics::acquire)
+    return MemorySemantics::relaxed;
+  if (sem == MemorySemantics::acq_rel)
+    return MemorySemantics::release;
+  return sem;
 }
 
 std::string semScope(MemorySemantics sem, MemoryScope scope) {
   return ("." + stringifyMemorySemantics(sem) + "." + stringifyMemoryScope(scope)).str();
 }
 
-/// The `atom` instructions of a read-modify-write on operands $0 (old value),
-/// [$1] (address), $2 (value), guarded by predicate `p` when `guard`.
-std::string rmwInstructions(AtomicKind kind, Type elt, StringRef order, bool guard) {
-  unsigned width = elt.getIntOrFloatBitWidth();
-  std::string at = (guard ? "@p atom" : "atom") + order.str() + ".global.";
-  std::string args = " $0, [$1], $2;";
+/// `red` has no exchange and no compare-and-swap.
+bool hasReduceForm(AtomicKind kind) { return kind != AtomicKind::xchg; }
+
+/// The instructions of a read-modify-write of one element (or packed pair).
+std::string rmwInstructions(AtomicKind kind, const AtomicForm &f, MemorySemantics sem,
+                            MemoryScope scope) {
+  std::string order = semScope(f.reduce ? reduceSemantics(sem) : sem, scope);
+  std::string head = (f.reduce ? "red" : "atom") + order + ".global.";
+  std::string at = (f.guard ? "@p " : "") + head;
+  std::string args = " " + f.old() + f.addr() + ", " + f.value() + ";";
+  unsigned width = f.elt.getIntOrFloatBitWidth();
   std::string b = "b" + std::to_string(width), s = "s" + std::to_string(width),
               u = "u" + std::to_string(width);
   switch (kind) {
   case AtomicKind::add:
-    if (elt.isF32())
+    if (f.elt.isF32())
       return at + "add.f32" + args;
-    if (elt.isF16() || elt.isBF16())
-      return at + "add.noftz." + (elt.isF16() ? "f16" : "bf16") + args;
+    if (f.elt.isF16() || f.elt.isBF16())
+      return at + "add.noftz." + (f.elt.isF16() ? "f16" : "bf16") + (f.width == 2 ? "x2" : "") +
+             args;
     return at + "add." + u + args;
   case AtomicKind::xchg:
     return at + "exch." + b + args;
@@ -159,40 +206,44 @@ std::string rmwInstructions(AtomicKind kind, Type elt, StringRef order, bool gua
   case AtomicKind::min: {
     bool isMax = kind == AtomicKind::max;
     std::string op = isMax ? "max." : "min.";
-    if (!elt.isF32())
+    if (!f.elt.isF32())
       return at + op + s + args;
     // f32 as its bits: a float with the sign clear orders as a signed int, one
     // with it set as an unsigned int, reversed (Triton's rule). The value's
     // sign picks which; either way the result is right for the value in memory.
-    std::string pos = "pos", neg = "neg";
-    std::string both = guard ? ".and" : "";
-    std::string tail = guard ? ", p;" : ";";
-    return "setp.ge" + both + ".s32 pos, $2, 0" + tail + " setp.lt" + both + ".s32 neg, $2, 0" +
-           tail + " @pos atom" + order.str() + ".global." + op + "s32" + args + " @neg atom" +
-           order.str() + ".global." + (isMax ? "min." : "max.") + "u32" + args;
+    std::string both = f.guard ? ".and" : "";
+    std::string tail = f.guard ? ", p;" : ";";
+    return "setp.ge" + both + ".s32 pos, " + f.value() + ", 0" + tail + " setp.lt" + both +
+           ".s32 neg, " + f.value() + ", 0" + tail + " @pos " + head + op + "s32" + args +
+           " @neg " + head + (isMax ? "min." : "max.") + "u32" + args;
   }
   }
   llvm_unreachable("atomic kind");
 }
 
-/// One inline-PTX atomic: the old value's bits (zero where `pred` is false).
-/// `body` uses $0 (old value), $1 (address), then the value operands.
-Value atomicPtx(OpBuilder &b, Location loc, const AtomicOperand &type, Value addr,
+/// One inline-PTX atomic on `values` (one element each, or a pair each for a
+/// packed form) at `addr`: the old value's bits (zero where `pred` is
+/// false), or nothing for a `red`.
+Value atomicPtx(OpBuilder &b, Location loc, const AtomicForm &form, Value addr,
                 ValueRange values, Value pred, StringRef body) {
+  Type bits = b.getIntegerType(form.bits());
   SmallVector<Value> operands{addr};
-  std::string constraints = std::string("=") + type.constraint + ",l";
+  std::string constraints = form.reduce ? "l" : std::string("=") + form.constraint() + ",l";
   for (Value v : values) {
-    operands.push_back(toBits(b, loc, v, type.bits));
-    constraints += std::string(",") + type.constraint;
+    operands.push_back(toBits(b, loc, v, bits));
+    constraints += std::string(",") + form.constraint();
   }
   std::string ptx = "{ .reg .pred p, pos, neg; ";
   if (pred) {
     operands.push_back(arith::ExtUIOp::create(b, loc, b.getI32Type(), pred));
     constraints += ",r";
-    ptx += "setp.ne.b32 p, $" + std::to_string(operands.size()) + ", 0; ";
+    int64_t index = operands.size() - (form.reduce ? 1 : 0);
+    ptx += "setp.ne.b32 p, $" + std::to_string(index) + ", 0; ";
   }
-  ptx += "mov.b" + std::to_string(type.width) + " $0, 0; " + body.str() + " }";
-  return inlinePtx(b, loc, type.bits, operands, ptx, constraints);
+  if (!form.reduce)
+    ptx += "mov.b" + std::to_string(form.bits()) + " $0, 0; ";
+  ptx += body.str() + " }";
+  return inlinePtx(b, loc, form.reduce ? Type() : bits, operands, ptx, constraints);
 }
 
 /// Threads holding copies of an element did not apply its atomic: they read
@@ -223,31 +274,44 @@ Value shareOldValues(OpBuilder &b, Location loc, RankedTensorType tile,
   return old;
 }
 
-/// Lowers an atomic whose `body` (given the element type and whether a
-/// predicate guards it) is the PTX for one element, on `values`' registers.
+/// Lowers an atomic whose `body` is the PTX for one access of `form`, on
+/// `values`' registers, `width` registers an access. `reduce`: the old
+/// values are not read (a `red`); then `fence` (if not empty) follows the
+/// accesses.
 LogicalResult lowerAtomic(Operation *op, Value dst, Value offsets, ValueRange values,
-                          Value mask, ConversionPatternRewriter &rewriter, LoweringState &state,
-                          function_ref<std::string(Type, bool)> body) {
+                          Value mask, int64_t width, bool reduce, StringRef fence,
+                          ConversionPatternRewriter &rewriter, LoweringState &state,
+                          function_ref<std::string(const AtomicForm &)> body) {
   auto tile = cast<RankedTensorType>(op->getResult(0).getType());
   FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
   if (failed(layout))
     return rewriter.notifyMatchFailure(op, "needs a laid-out tile");
   Location loc = op->getLoc();
   Type elt = registerType(tile.getElementType());
-  AtomicOperand type = atomicOperand(rewriter, elt);
   Value tid = threadId(rewriter, loc);
   Writers w = writers(rewriter, loc, *layout, tid);
   Value old = arith::ConstantOp::create(
       rewriter, loc, rewriter.getZeroAttr(VectorType::get({layout->numRegisters()}, elt)));
-  for (int64_t reg = 0; reg < layout->numRegisters(); ++reg) {
+  for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
     Value addr = elementAddress(rewriter, loc, dst, offsets, reg, elt);
     SmallVector<Value> operands;
     for (Value v : values)
-      operands.push_back(vector::ExtractOp::create(rewriter, loc, v, ArrayRef<int64_t>{reg}));
+      operands.push_back(width == 1 ? extractRun(rewriter, loc, v, reg, 1)
+                                    : extractWord(rewriter, loc, v, reg));
     Value pred = andOf(rewriter, loc, maskBit(rewriter, loc, mask, reg), w.acts[reg]);
-    Value bits = atomicPtx(rewriter, loc, type, addr, operands, pred, body(elt, pred != nullptr));
-    Value value = bits.getType() == elt ? bits : LLVM::BitcastOp::create(rewriter, loc, elt, bits);
-    old = vector::InsertOp::create(rewriter, loc, value, old, ArrayRef<int64_t>{reg});
+    AtomicForm form{elt, width, pred != nullptr, reduce};
+    Value bits = atomicPtx(rewriter, loc, form, addr, operands, pred, body(form));
+    if (reduce)
+      continue;
+    Type run = runType(elt, width);
+    Value value = bits.getType() == run ? bits : LLVM::BitcastOp::create(rewriter, loc, run, bits);
+    old = insertRun(rewriter, loc, value, old, reg);
+  }
+  if (reduce) {
+    if (!fence.empty())
+      inlinePtx(rewriter, loc, Type(), {}, fence, "");
+    rewriter.eraseOp(op);
+    return success();
   }
   if (w.replicated && !op->getResult(0).use_empty())
     old = shareOldValues(rewriter, loc, tile, *layout, tid, w, old, state);
@@ -259,10 +323,15 @@ struct AtomicRMWLowering : public StatefulPattern<AtomicRMWOp> {
   using StatefulPattern::StatefulPattern;
   LogicalResult matchAndRewrite(AtomicRMWOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    std::string order = semScope(op.getSem(), op.getScope());
+    bool reduce = op.getResult().use_empty() && hasReduceForm(op.getKind());
+    MemorySemantics sem = op.getSem();
+    std::string fence;
+    if (reduce && reduceSemantics(sem) != sem)
+      fence = ("fence.acq_rel." + stringifyMemoryScope(op.getScope()) + ";").str();
     return lowerAtomic(op, adaptor.getDst(), adaptor.getOffsets(), {adaptor.getValue()},
-                       adaptor.getMask(), rewriter, state, [&](Type elt, bool guard) {
-                         return rmwInstructions(op.getKind(), elt, order, guard);
+                       adaptor.getMask(), widthOf(state, op), reduce, fence, rewriter, state,
+                       [&](const AtomicForm &form) {
+                         return rmwInstructions(op.getKind(), form, sem, op.getScope());
                        });
   }
 };
@@ -273,18 +342,66 @@ struct AtomicCASLowering : public StatefulPattern<AtomicCASOp> {
                                 ConversionPatternRewriter &rewriter) const override {
     std::string order = semScope(op.getSem(), op.getScope());
     return lowerAtomic(op, adaptor.getDst(), adaptor.getOffsets(),
-                       {adaptor.getCmp(), adaptor.getValue()}, adaptor.getMask(), rewriter,
-                       state, [&](Type elt, bool guard) {
-                         return std::string(guard ? "@p " : "") + "atom" + order +
-                                ".global.cas.b" + std::to_string(elt.getIntOrFloatBitWidth()) +
-                                " $0, [$1], $2, $3;";
+                       {adaptor.getCmp(), adaptor.getValue()}, adaptor.getMask(), /*width=*/1,
+                       /*reduce=*/false, "", rewriter, state, [&](const AtomicForm &form) {
+                         return std::string(form.guard ? "@p " : "") + "atom" + order +
+                                ".global.cas.b" + std::to_string(form.bits()) + " " +
+                                form.old() + form.addr() + ", " + form.value(0) + ", " +
+                                form.value(1) + ";";
                        });
   }
 };
+
+/// Elements one access of a gather, scatter or atomic covers: a run of the
+/// thread's registers (consecutive along the innermost dimension, starting
+/// at a multiple of the run) whose offsets AxisInfo proves consecutive and
+/// aligned to the run's bytes (with the pointer), under a mask that is the
+/// same for all of them; at most `mostBytes`. 1 when nothing is proved.
+int64_t indexedAccessWidth(AxisInfoAnalysis &axes, RankedTensorType tile, Value ptr,
+                           Value offsets, Value mask, int64_t mostBytes) {
+  FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
+  unsigned bits = registerType(tile.getElementType()).getIntOrFloatBitWidth();
+  if (failed(layout) || bits < 8)
+    return 1;
+  int64_t bytes = bits / 8, most = mostBytes / bytes;
+  if (most < 2)
+    return 1;
+  unsigned inner = tile.getRank() - 1;
+  // A run no longer than the tile's extent never wraps onto copies.
+  int64_t width = std::min({most, layout->contiguity(), tile.getDimSize(inner),
+                            std::max<int64_t>(1, getDivisibility(ptr) / bytes)});
+  const AxisInfo &off = axes.get(offsets);
+  width = std::min({width, off.contiguity[inner], off.divisibility[inner]});
+  if (mask)
+    width = std::min(width, axes.get(mask).constancy[inner]);
+  return int64_t(llvm::bit_floor(uint64_t(std::max<int64_t>(width, 1))));
+}
 } // namespace
+
+void tile::computeIndexedAccessWidths(Operation *root, LoweringState &state) {
+  constexpr int64_t kMaxAccessBytes = 16; // ld.global.v4.b32
+  AxisInfoAnalysis axes;
+  root->walk([&](Operation *op) {
+    if (auto gather = dyn_cast<GatherOp>(op))
+      state.accessWidths[op] = indexedAccessWidth(axes, gather.getResult().getType(),
+                                                  gather.getSrc(), gather.getOffsets(),
+                                                  gather.getMask(), kMaxAccessBytes);
+    else if (auto scatter = dyn_cast<ScatterOp>(op))
+      state.accessWidths[op] = indexedAccessWidth(axes, scatter.getValue().getType(),
+                                                  scatter.getDst(), scatter.getOffsets(),
+                                                  scatter.getMask(), kMaxAccessBytes);
+    else if (auto rmw = dyn_cast<AtomicRMWOp>(op)) {
+      // Pairs of f16/bf16 adds are one packed f16x2/bf16x2 add.
+      Type elt = rmw.getValue().getType().getElementType();
+      bool packs = rmw.getKind() == AtomicKind::add && (elt.isF16() || elt.isBF16());
+      state.accessWidths[op] = indexedAccessWidth(axes, rmw.getValue().getType(), rmw.getDst(),
+                                                  rmw.getOffsets(), rmw.getMask(), packs ? 4 : 0);
+    }
+  });
+}
 
 void tile::populateIndexedOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                                      LoweringState &state) {
-  patterns.add<GatherLowering, ScatterLowering>(converter, patterns.getContext());
-  patterns.add<AtomicRMWLowering, AtomicCASLowering>(converter, patterns.getContext(), state);
+  patterns.add<GatherLowering, ScatterLowering, AtomicRMWLowering, AtomicCASLowering>(
+      converter, patterns.getContext(), state);
 }

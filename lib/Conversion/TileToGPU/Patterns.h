@@ -118,6 +118,9 @@ void planSharedMemory(Operation *root, LoweringState &state);
 
 /// Elements per access for every tile.load/tile.store under `root`.
 void computeAccessWidths(Operation *root, LoweringState &state);
+/// Elements per access for every gather, scatter and atomic under `root`
+/// (IndexedOpsToGPU.cpp: what AxisInfo proves of offsets and masks).
+void computeIndexedAccessWidths(Operation *root, LoweringState &state);
 
 void populateMemoryOpPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                               LoweringState &state);
