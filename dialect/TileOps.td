@@ -220,37 +220,53 @@ def Tile_AtomicCASOp : Tile_Op<"atomic_cas",
 //===----------------------------------------------------------------------===//
 
 def Tile_NotifyOp : Tile_Op<"notify", [MemoryEffects<[MemRead, MemWrite]>]> {
-  let summary = "set flags[index] = value once the program's earlier writes are visible";
+  let summary = "set (or add to) flags[index] once the program's earlier writes are visible";
   let description = [{
     Every thread of the program finishes its earlier global writes (TMA
-    stores included), then `flags[index]` becomes `value` with release
-    semantics at GPU scope: a program whose `tile.wait_flag` sees `value`
-    sees those writes. (Python: `tile.notify`.)
+    stores included), then `flags[index]` becomes `value` (with `add`:
+    `flags[index] += value`, atomically) with release semantics at `scope`:
+    `gpu` orders the writes for programs of the same GPU, `sys` for every
+    GPU and the host (`flags` may point into a peer GPU's memory). A program
+    whose `tile.wait_flag` sees the value sees those writes. (Python:
+    `tile.notify`.)
 
     ```mlir
     tile.notify %flags[%i], %one : !tile.ptr<i32>
+    tile.notify %peer_flags[%i], %one scope = sys add : !tile.ptr<i32>
     ```
   }];
-  let arguments = (ins Tile_PtrType:$flags, I32:$index, I32:$value);
-  let assemblyFormat = "$flags `[` $index `]` `,` $value attr-dict `:` qualified(type($flags))";
+  let arguments = (ins Tile_PtrType:$flags, I32:$index, I32:$value,
+                       DefaultValuedAttr<Tile_MemoryScopeAttr,
+                                         "::mlir::tile::MemoryScope::gpu">:$scope,
+                       UnitAttr:$add);
+  let assemblyFormat = [{
+    $flags `[` $index `]` `,` $value (`scope` `=` $scope^)? (`add` $add^)? attr-dict `:`
+    qualified(type($flags))
+  }];
   let hasVerifier = 1;
 }
 
 def Tile_WaitFlagOp : Tile_Op<"wait_flag", [MemoryEffects<[MemRead, MemWrite]>]> {
-  let summary = "wait until flags[index] == value (acquire, GPU scope)";
+  let summary = "wait until flags[index] == value (acquire at gpu or sys scope)";
   let description = [{
     Every thread of the program waits until `flags[index]` holds `value`; its
     later reads see the writes the notifying program made before its
-    `tile.notify`. (Python: `tile.wait`; not `tile.wait`, which waits on an
+    `tile.notify` (of the same GPU at `gpu` scope, of any GPU at `sys`).
+    (Python: `tile.wait`; not `tile.wait`, which waits on an
     mbarrier.) The program it waits for must be running at the same time (a
     persistent grid of at most one program an SM), or it waits forever.
 
     ```mlir
     tile.wait_flag %flags[%i], %one : !tile.ptr<i32>
+    tile.wait_flag %flags[%i], %one scope = sys : !tile.ptr<i32>
     ```
   }];
-  let arguments = (ins Tile_PtrType:$flags, I32:$index, I32:$value);
-  let assemblyFormat = "$flags `[` $index `]` `,` $value attr-dict `:` qualified(type($flags))";
+  let arguments = (ins Tile_PtrType:$flags, I32:$index, I32:$value,
+                       DefaultValuedAttr<Tile_MemoryScopeAttr,
+                                         "::mlir::tile::MemoryScope::gpu">:$scope);
+  let assemblyFormat = [{
+    $flags `[` $index `]` `,` $value (`scope` `=` $scope^)? attr-dict `:` qualified(type($flags))
+  }];
   let hasVerifier = 1;
 }
 

@@ -217,15 +217,23 @@ LogicalResult AtomicCASOp::verify() {
 // Signals between programs
 //===----------------------------------------------------------------------===//
 
-/// Flags are 32-bit integers (the width of PTX's acquire loads and release stores).
-static LogicalResult verifyFlags(Operation *op, PtrType flags) {
+/// Flags are 32-bit integers (the width of PTX's acquire loads and release
+/// stores), ordered among programs: of one GPU (gpu) or of all of them (sys);
+/// a CTA's threads order through its barriers, not flags.
+static LogicalResult verifyFlags(Operation *op, PtrType flags, MemoryScope scope) {
   if (!flags.getElementType().isInteger(32))
     return op->emitOpError() << "flags must be an array of i32, got " << flags;
+  if (scope == MemoryScope::cta)
+    return op->emitOpError() << "scope must be gpu or sys (flags order programs), got cta";
   return success();
 }
 
-LogicalResult NotifyOp::verify() { return verifyFlags(*this, getFlags().getType()); }
-LogicalResult WaitFlagOp::verify() { return verifyFlags(*this, getFlags().getType()); }
+LogicalResult NotifyOp::verify() {
+  return verifyFlags(*this, getFlags().getType(), getScope());
+}
+LogicalResult WaitFlagOp::verify() {
+  return verifyFlags(*this, getFlags().getType(), getScope());
+}
 
 //===----------------------------------------------------------------------===//
 // Filling and indices

@@ -674,6 +674,20 @@ func.func @wait_flags(%flags: !tile.ptr<i16>, %i: i32, %v: i32) {
 }
 
 // -----
+func.func @notify_scope(%flags: !tile.ptr<i32>, %i: i32, %v: i32) {
+  // expected-error @+1 {{scope must be gpu or sys (flags order programs), got cta}}
+  tile.notify %flags[%i], %v scope = cta : !tile.ptr<i32>
+  return
+}
+
+// -----
+func.func @wait_scope(%flags: !tile.ptr<i32>, %i: i32, %v: i32) {
+  // expected-error @+1 {{scope must be gpu or sys (flags order programs), got cta}}
+  tile.wait_flag %flags[%i], %v scope = cta : !tile.ptr<i32>
+  return
+}
+
+// -----
 // Kernel attributes that passes divide by are checked when the IR is read.
 // expected-error @+1 {{tile.num_warps must be a power of two from 1 to 32 (warps per CTA: at most 1024 threads), got 0}}
 func.func @no_warps() attributes {tile.kernel, tile.num_warps = 0 : i32} {

@@ -209,5 +209,11 @@ func.func @signals(%flags: !tile.ptr<i32>, %i: i32, %v: i32) {
   tile.notify %flags[%i], %v : !tile.ptr<i32>
   // CHECK: tile.wait_flag %{{.*}}[%{{.*}}], %{{.*}} : !tile.ptr<i32>
   tile.wait_flag %flags[%i], %v : !tile.ptr<i32>
+  // CHECK: tile.notify %{{.*}}[%{{.*}}], %{{.*}} scope = sys add : !tile.ptr<i32>
+  tile.notify %flags[%i], %v scope = sys add : !tile.ptr<i32>
+  // CHECK: tile.notify %{{.*}}[%{{.*}}], %{{.*}} : !tile.ptr<i32>
+  tile.notify %flags[%i], %v scope = gpu : !tile.ptr<i32>
+  // CHECK: tile.wait_flag %{{.*}}[%{{.*}}], %{{.*}} scope = sys : !tile.ptr<i32>
+  tile.wait_flag %flags[%i], %v scope = sys : !tile.ptr<i32>
   return
 }

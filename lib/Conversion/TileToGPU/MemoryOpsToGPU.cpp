@@ -217,19 +217,24 @@ Value flagAddress(OpBuilder &b, Location loc, Value flags, Value index) {
 /// its own, and its lane 0 stores the flag with release semantics (as
 /// CUTLASS's GenericBarrier). A whole warp, not thread 0 alone: with lane 0
 /// held in the wait while its warp went on to the next wgmma (`.aligned`),
-/// warp-specialized stream-K hung.
+/// warp-specialized stream-K hung. At sys scope the release (a store, or a
+/// `red.add` for `add`) orders the writes for other GPUs too, through NVLink
+/// when the flag is a peer's.
 struct NotifyLowering : public OpConversionPattern<NotifyOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(NotifyOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
+    std::string scope = stringifyMemoryScope(op.getScope()).str();
+    std::string release = op.getAdd() ? "red.release." + scope + ".global.add.u32"
+                                      : "st.release." + scope + ".global.b32";
     gpu::BarrierOp::create(rewriter, loc);
     onWarpZero(rewriter, loc, [&](OpBuilder &b, Location l) {
       Value flag = flagAddress(b, l, adaptor.getFlags(), adaptor.getIndex());
       inlinePtx(b, l, Type(), {flag, adaptor.getValue()},
                 "{ .reg .pred first; .reg .b32 lane; mov.u32 lane, %laneid; "
                 "setp.eq.u32 first, lane, 0; cp.async.bulk.wait_group 0; "
-                "fence.proxy.async.global; @first st.release.gpu.global.b32 [$0], $1; }",
+                "fence.proxy.async.global; @first " + release + " [$0], $1; }",
                 "l,r");
     });
     rewriter.eraseOp(op);
@@ -251,6 +256,8 @@ struct WaitFlagLowering : public StatefulPattern<WaitFlagOp> {
                                 ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value want = adaptor.getValue();
+    std::string acquire =
+        "ld.acquire." + stringifyMemoryScope(op.getScope()).str() + ".global.b32 $0, [$1];";
     onWarpZero(rewriter, loc, [&](OpBuilder &b, Location l) {
       Value flag = flagAddress(b, l, adaptor.getFlags(), adaptor.getIndex());
       auto now = [](OpBuilder &t, Location tl) {
@@ -258,8 +265,7 @@ struct WaitFlagLowering : public StatefulPattern<WaitFlagOp> {
       };
       Value start = now(b, l);
       spinWhile(b, l, [&](OpBuilder &w, Location wl) {
-        Value seen = inlinePtx(w, wl, w.getI32Type(), {flag},
-                               "ld.acquire.gpu.global.b32 $0, [$1];", "=r,l");
+        Value seen = inlinePtx(w, wl, w.getI32Type(), {flag}, acquire, "=r,l");
         Value waiting = arith::CmpIOp::create(w, wl, arith::CmpIPredicate::ne, seen, want);
         Value elapsed = arith::SubIOp::create(w, wl, now(w, wl), start);
         Value tooLong = arith::AndIOp::create(
