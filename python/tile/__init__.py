@@ -18,8 +18,10 @@ from .language import argmax, argmin, cumprod, cumsum, device_assert, device_pri
 from .language import atomic_add, atomic_cas, atomic_max, atomic_min, atomic_xchg
 from .language import expand_dims, squeeze
 from .language import rand, randint, randint4x, randn
+from .language import barrier_all, num_ranks, rank, remote
 from .runtime import JITFunction, compile, gpu_available, jit
 from .autotune import Config, autotune  # noqa: E402  (after the runtime it uses)
+from . import distributed  # noqa: E402  (worlds of ranks: docs/distributed.md)
 
 __version__ = "0.1.0"
 
@@ -36,3 +38,4 @@ __all__ += ["argmax", "argmin", "cumprod", "cumsum", "device_assert", "device_pr
 __all__ += ["atomic_add", "atomic_cas", "atomic_max", "atomic_min", "atomic_xchg"]
 __all__ += ["expand_dims", "squeeze"]
 __all__ += ["rand", "randint", "randint4x", "randn"]
+__all__ += ["barrier_all", "distributed", "num_ranks", "rank", "remote"]

@@ -6,7 +6,11 @@ An array argument `x` of rank r becomes the parameters
     x (pointer), x_size0 .. x_size{r-1} (i32), x_stride0 .. x_stride{r-1} (i32)
 in elements, except that an innermost stride of 1 is specialized away (it is
 the constant 1 in the kernel). An int becomes one i32, a float one f32, a
-constexpr none.
+constexpr none. A symmetric array (one copy on each of `world` ranks,
+docs/distributed.md) becomes an array's parameters, then
+    x_rank (i32: the rank running the kernel), x_peer0 .. x_peer{world-1} (ptr)
+the base of each rank's copy (x_peer{rank} is x), so that `tile.remote`
+picks a peer's copy with no memory access; the world size is specialized.
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ def divisibility(value: int, cap: int = 16) -> int:
 class ArgSpec:
     """The compile-time facts about one argument that a specialization fixes."""
 
-    kind: str  # "constexpr" | "array" | "int" | "float"
+    kind: str  # "constexpr" | "array" | "symmetric" | "int" | "float"
     dtype: tl.dtype | None = None
     divisibility: int = 1  # array: base address alignment in bytes; int: value
     rank: int = 0
@@ -36,12 +40,18 @@ class ArgSpec:
     stride_divisibility: tuple[int, ...] = ()
     unit_inner_stride: bool = True
     value: Any = field(default=None, compare=False)
+    world: int = 0  # symmetric: the number of ranks holding a copy
+
+    @property
+    def is_array(self) -> bool:
+        return self.kind in ("array", "symmetric")
 
     def key(self) -> tuple:
         """What distinguishes specializations (constexprs by value)."""
         value = repr(self.value) if self.kind == "constexpr" else None
         return (self.kind, self.dtype, self.divisibility, self.rank, self.size_divisibility,
-                self.stride_divisibility, self.unit_inner_stride, value)
+                self.stride_divisibility, self.unit_inner_stride, value) + \
+            ((self.world,) if self.kind == "symmetric" else ())
 
 
 @dataclass(frozen=True)
@@ -50,7 +60,7 @@ class Param:
 
     name: str
     type: str  # "ptr" | "i32" | "f32"
-    source: str  # "value" | "pointer" | "size" | "stride"
+    source: str  # "value" | "pointer" | "size" | "stride" | "my_rank" | "peer"
     dim: int = -1
     divisibility: int = 1
 
@@ -67,7 +77,20 @@ def params_of(name: str, spec: ArgSpec) -> list[Param]:
                for d in range(spec.rank)]
     params += [Param(f"{name}_stride{d}", "i32", "stride", d, spec.stride_divisibility[d])
                for d in range(spec.rank) if not (d == spec.rank - 1 and spec.unit_inner_stride)]
+    if spec.kind == "symmetric":
+        params.append(Param(f"{name}_rank", "i32", "my_rank"))
+        params += [Param(f"{name}_peer{k}", "ptr", "peer", k, spec.divisibility)
+                   for k in range(spec.world)]
     return params
+
+
+def symmetric_spec(array: ArgSpec, peers, world: int) -> ArgSpec:
+    """A symmetric array's specialization from its local copy's (`array`) and the
+    base pointers of every rank's copy: aligned as the least aligned of them."""
+    from dataclasses import replace
+    aligned = all(p % 16 == 0 for p in peers)
+    return replace(array, kind="symmetric", world=world,
+                   divisibility=array.divisibility if aligned else 1)
 
 
 def array_key(dtype: tl.dtype, pointer: int, shape, strides) -> tuple:
@@ -109,7 +132,8 @@ def satisfies(actual: ArgSpec, required: ArgSpec) -> bool:
     """Whether a kernel compiled for `required` may run on an argument whose
     specialization is `actual`: same kind, dtype and rank, and every
     divisibility or unit stride the kernel assumes holds."""
-    if (actual.kind, actual.dtype, actual.rank) != (required.kind, required.dtype, required.rank):
+    if (actual.kind, actual.dtype, actual.rank, actual.world) != \
+            (required.kind, required.dtype, required.rank, required.world):
         return False
     holds = lambda have, need: need == 1 or have % need == 0  # noqa: E731
     # A unit inner stride is the constant 1 in the kernel: its divisibility is moot.
@@ -121,7 +145,8 @@ def satisfies(actual: ArgSpec, required: ArgSpec) -> bool:
             and (actual.unit_inner_stride or not required.unit_inner_stride))
 
 
-_TYPE = re.compile(r"^(?P<ptr>\*)?(?P<dtype>[A-Za-z0-9]+)(?:\[(?P<rank>\d+)\])?(?::(?P<div>\d+))?$")
+_TYPE = re.compile(r"^(?P<ptr>\*)?(?P<dtype>[A-Za-z0-9]+)(?:\[(?P<rank>\d+)\])?(?::(?P<div>\d+))?"
+                   r"(?:@(?P<world>\d+))?$")
 
 
 def parse_type_string(text: str, name: str) -> ArgSpec:
@@ -134,9 +159,16 @@ def parse_type_string(text: str, name: str) -> ArgSpec:
     div = int(m["div"]) if m and m["div"] else 1
     if dtype is None or div not in (1, 16):
         raise ValueError(f"argument '{name}': bad type string {text!r}; use e.g. '*f32:16', "
-                         "'*bf16[2]:16', 'i32', 'i32:16', 'f32'")
+                         "'*bf16[2]:16', '*f32:16@4' (symmetric over 4 ranks), 'i32', "
+                         "'i32:16', 'f32'")
+    if m["world"] and (not m["ptr"] or int(m["world"]) < 1):
+        raise ValueError(f"argument '{name}': '@ranks' is for symmetric arrays ('*f32:16@4'), "
+                         f"got {text!r}")
     if m["ptr"]:
         rank = int(m["rank"] or 1)
+        if m["world"]:
+            return ArgSpec("symmetric", dtype, div, rank, (div,) * rank, (div,) * rank, True,
+                           world=int(m["world"]))
         return ArgSpec("array", dtype, div, rank, (div,) * rank, (div,) * rank, True)
     if m["rank"]:
         raise ValueError(f"argument '{name}': a rank needs a pointer type ('*{m['dtype']}[..]')")

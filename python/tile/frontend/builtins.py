@@ -15,6 +15,7 @@ from mlir.dialects import arith
 
 from .. import language as tl
 from .ir import ScalarType, TileType, Value, ViewType
+from .distributed import Remote
 from .semantics import ArrayArg, Expanded, Number, describe
 from .views import Selected
 
@@ -165,6 +166,8 @@ class Builtins:
     def builtin_load(self, node, array, offset, shape=None, bound=None, multicast=False,
                      mask=None, other=0):
         array, offset = self.unselect(node, array, offset, "load")  # Q[b, h]: views.py
+        if isinstance(array, Remote) and not self.is_offset_tile(offset):  # distributed.py
+            return self.remote_load(node, array, offset, shape, bound, multicast, mask, other)
         if isinstance(offset, Expanded) and (mask is None or isinstance(mask, Expanded) and
                                              mask.dim == offset.dim):
             # A row or column of offsets: gathered as its 1-D tile, so that combining
@@ -197,6 +200,8 @@ class Builtins:
 
     def builtin_store(self, node, array, offset, value, bound=None, mask=None):
         array, offset = self.unselect(node, array, offset, "store")
+        if isinstance(array, Remote) and not self.is_offset_tile(offset):
+            return self.remote_store(node, array, offset, value, bound, mask)
         if self.lower_rank(offset, array, value):
             return self.selected_store(node, array, offset, value, mask)
         if self.is_indexed(offset, mask):  # a scatter, or a mask: indexed.py
@@ -224,13 +229,16 @@ class Builtins:
         value = self.int32(node, value, f"{what}'s value")
         return [array.pointer.ir, index.ir, value.ir]
 
-    def builtin_notify(self, node, flags, index, value=1):
+    def builtin_notify(self, node, flags, index, value=1, rank=None, op="set", scope="gpu"):
+        ordering = self.flag_ordering(node, scope, "notify", op)  # distributed.py
         self.emit(node, None, self.builder.ops.notify,
-                  *self.flag(node, flags, index, value, "notify"))
+                  *self.flag(node, self.notify_target(node, flags, rank), index, value,
+                             "notify"), **ordering)
 
-    def builtin_wait(self, node, flags, index, value=1):
+    def builtin_wait(self, node, flags, index, value=1, scope="gpu"):
+        ordering = self.flag_ordering(node, scope, "wait")
         self.emit(node, None, self.builder.ops.wait_flag,
-                  *self.flag(node, flags, index, value, "wait"))
+                  *self.flag(node, flags, index, value, "wait"), **ordering)
 
     # -- making tiles --------------------------------------------------------------
     def fill(self, node, name: str, shape, value, dtype) -> Value:

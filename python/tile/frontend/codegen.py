@@ -26,6 +26,7 @@ from . import ir
 from .builtins import Builtins
 from .control_flow import ControlFlow, Undefined
 from .debugging import Debugging
+from .distributed import Distributed, Symmetric
 from .early_exit import lower_early_exits
 from .elementwise import Elementwise
 from .indexed import Indexed
@@ -80,7 +81,7 @@ class Function:
 
 
 class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, Elementwise,
-                    Random, ControlFlow, Debugging, Views):
+                    Random, ControlFlow, Debugging, Views, Distributed):
     def __init__(self, kernel: KernelSource, specs: dict[str, ArgSpec], num_warps: int,
                  num_ctas: int = 1):
         self.specs = specs
@@ -163,17 +164,29 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
             values = {}
             for p in params:
                 values[(p.source, p.dim)] = Value(next(arg_values), next(arg_types).type)
-            if spec.kind == "array":
-                self.fn.scope[arg.arg] = ArrayArg(
-                    arg.arg, values[("pointer", -1)],
-                    tuple(values[("size", d)] for d in range(spec.rank)),
-                    tuple(values.get(("stride", d), 1) for d in range(spec.rank)),
-                    self.loc(arg))
+            if spec.is_array:
+                array = (arg.arg, values[("pointer", -1)],
+                         tuple(values[("size", d)] for d in range(spec.rank)),
+                         tuple(values.get(("stride", d), 1) for d in range(spec.rank)),
+                         self.loc(arg))
+                self.fn.scope[arg.arg] = ArrayArg(*array) if spec.kind == "array" else \
+                    self.symmetric_argument(arg, spec, array, values)
             else:
                 self.fn.scope[arg.arg] = values[("value", -1)]
         lower_early_exits(fn, True, self.error)
         self.visit_block(fn.body)
         return self.builder.finish(self.loc(fn))
+
+    def symmetric_argument(self, arg: ast.arg, spec: ArgSpec, array: tuple, values: dict):
+        """A symmetric array parameter; the first one brings the world (distributed.py)."""
+        my_rank = values[("my_rank", -1)]
+        if self.world is None:
+            self.world = (my_rank, spec.world)
+        elif self.world[1] != spec.world:
+            raise self.error(arg, f"symmetric array '{arg.arg}' spans {spec.world} ranks, an "
+                             f"earlier one {self.world[1]}: a kernel runs in one world")
+        return Symmetric(*array, tuple(values[("peer", k)] for k in range(spec.world)),
+                         my_rank)
 
     # -- blocks and liveness ---------------------------------------------------
     def visit_block(self, stmts: list[ast.stmt], rerun_reads: frozenset[str] = frozenset()):

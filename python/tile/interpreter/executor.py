@@ -78,10 +78,11 @@ class Launch:
     and the loop limit."""
 
     def __init__(self, grid: tuple[int, int, int], num_ctas: int = 1, scheduler=None,
-                 races=None, loop_limit: int = 0):
+                 races=None, loop_limit: int = 0, rank: int | None = None):
         self.grid, self.num_ctas = grid, num_ctas  # num_ctas: programs a cluster along axis 0
         self.scheduler, self.races = scheduler, races
         self.loop_limit = loop_limit  # iterations one loop may run in a program; 0: no limit
+        self.rank = rank  # the rank this launch runs on, in a world's launch (ranks.py)
 
     def program(self, linear: int) -> tuple[int, int, int]:
         """The program id (x, y, z) of the `linear`-th program (axis 0 fastest)."""

@@ -51,9 +51,11 @@ class RaceChecker:
     """The shadows and clocks of one launch over `grid`; `synchronized`: the
     kernel waits, so notify/wait orderings count."""
 
-    def __init__(self, grid: tuple[int, int, int], synchronized: bool):
-        self.grid = grid
-        programs = grid[0] * grid[1] * grid[2]
+    def __init__(self, grid: tuple[int, int, int], synchronized: bool, ranks: int = 0):
+        # ranks: the launch runs on each rank of a world (ranks.py); program
+        # positions then count rank by rank
+        self.grid, self.ranks = grid, ranks
+        programs = grid[0] * grid[1] * grid[2] * max(ranks, 1)
         if synchronized and programs > MAX_SYNCHRONIZED_PROGRAMS:
             raise ValueError(f"checking races between {programs} programs that wait for each "
                              f"other: the interpreter does up to {MAX_SYNCHRONIZED_PROGRAMS}; "
@@ -177,14 +179,19 @@ class RaceChecker:
                 ordered[rows] = clock[earlier[rows]] >= clocks[rows]
         return ordered
 
-    def release(self, programs: np.ndarray, flags, offsets: np.ndarray) -> None:
-        """A notify: each program's accesses so far happen before a wait that reads it."""
+    def release(self, programs: np.ndarray, flags, offsets: np.ndarray,
+                accumulate: bool = False) -> None:
+        """A notify: each program's accesses so far happen before a wait that reads it
+        (`accumulate`, a notify that adds: after every notify that added before)."""
         if not self.synchronized:
             return  # no program waits: nothing orders programs
         for row, program in enumerate(int(p) for p in programs):
             clock = self._clock(program)
             for element in flags.origin + offsets[row].reshape(-1):
-                self.flag_clocks[(flags, int(element))] = clock.copy()
+                key = (flags, int(element))
+                earlier = self.flag_clocks.get(key)
+                self.flag_clocks[key] = np.maximum(clock, earlier) \
+                    if accumulate and earlier is not None else clock.copy()
             clock[program] += 1
 
     def acquire(self, programs: np.ndarray, flags, offsets: np.ndarray) -> None:
@@ -223,16 +230,17 @@ class RaceChecker:
         this, that = (self._program(p) for p in (program, other))
         if done == "stores":  # two programs of one batch, in this op: the first one first
             first, second = sorted((program, other))
-            what = f"program {self._program(first)} and program {self._program(second)} " \
-                   "both store it here"
+            what = f"{self._program(first)} and {self._program(second)} both store it here"
         else:
-            what = f"program {this} {doing} it here; program {that} {done} it at " \
-                   f"{self._where(other_site)}"
+            what = f"{this} {doing} it here; {that} {done} it at {self._where(other_site)}"
         return error_at(op, f"race on {buffer.describe()} {at}: {what}, with no tile.notify -> "
                             "tile.wait ordering the two (on the GPU the result depends on "
                             "timing); interpret(..., check_races=False) turns this check off",
                         RaceError)
 
-    def _program(self, position: int) -> tuple[int, int, int]:
-        x, y = self.grid[0], self.grid[1]
-        return position % x, position // x % y, position // (x * y)
+    def _program(self, position: int) -> str:
+        """`program (x, y, z)`, with its rank in a world's launch."""
+        x, y, z = self.grid
+        rank, position = divmod(position, x * y * z)
+        pid = (position % x, position // x % y, position // (x * y))
+        return f"rank {rank}'s program {pid}" if self.ranks else f"program {pid}"

@@ -124,9 +124,14 @@ def _flags(ex: Executor, args):
 @handles("tile.notify")
 def _notify(ex: Executor, op, args):
     flags, offsets, values = _flags(ex, args)
-    flags.scatter(offsets, np.ones_like(offsets, bool), values)
+    add = "add" in op.attributes  # else set; the scope orders nothing more here
+    if add:
+        flags.read_modify_write(offsets, np.ones_like(offsets, bool),
+                                lambda old, k: old + values.reshape(-1)[k])
+    else:
+        flags.scatter(offsets, np.ones_like(offsets, bool), values)
     if ex.launch.races is not None:  # the program's earlier writes happen before any wait
-        ex.launch.races.release(ex.programs, flags, offsets)
+        ex.launch.races.release(ex.programs, flags, offsets, accumulate=add)
     if ex.scheduler.concurrent:
         ex.scheduler.notified(flags, offsets)
     return []
@@ -142,8 +147,10 @@ def _wait_flag(ex: Executor, op, args):
         except Deadlock:
             seen = flags.gather(offsets, np.ones_like(offsets, bool))
             row = next(r for r in range(ex.size) if seen[r, 0] != values[r, 0])
-            program = tuple(int(v) for v in ex.pids[row])
-            raise error_at(op, f"program {program} waits for {flags.describe()}"
+            program = f"program {tuple(int(v) for v in ex.pids[row])}"
+            if ex.launch.rank is not None:
+                program = f"rank {ex.launch.rank}'s {program}"
+            raise error_at(op, f"{program} waits for {flags.describe()}"
                                f"[{int(offsets[row, 0])}] == {int(values[row, 0])} (it holds "
                                f"{int(seen[row, 0])}), and every program left waits: none can "
                                "set it (on the GPU the kernel would hang)") from None

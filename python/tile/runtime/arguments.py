@@ -56,10 +56,16 @@ def raw_index(param: Param, spec: ArgSpec) -> int:
     """Where `param`'s value sits in its argument's raw values."""
     if param.source == "pointer" or param.source == "value":
         return 0
+    if param.source == "my_rank":  # a symmetric array's: after its sizes and strides
+        return 1 + 2 * spec.rank
+    if param.source == "peer":
+        return 2 + 2 * spec.rank + param.dim
     return 1 + param.dim + (spec.rank if param.source == "stride" else 0)
 
 
 def raw_length(spec: ArgSpec) -> int:
+    if spec.kind == "symmetric":
+        return 2 + 2 * spec.rank + spec.world
     return 1 + 2 * spec.rank if spec.kind == "array" else (0 if spec.kind == "constexpr" else 1)
 
 
@@ -117,9 +123,25 @@ def _read_unsupported(value, name, key, raw, stream=None):
 _READERS: dict[type, object] = {str: _read_type_string, bool: _read_bool}
 
 
+def _read_symmetric(value, name, key, raw, stream=None):
+    """One rank's symmetric array (tile.distributed): its copy as an array, then
+    the rank and every rank's base pointer (signature.py `params_of`)."""
+    array = as_device_array(value.local, name, stream)
+    key.append(("symmetric", value.world, all(p % 16 == 0 for p in value.pointers),
+                array_key(array.dtype, array.pointer, array.shape, array.strides)))
+    raw.append(array.pointer)
+    raw += array.shape
+    raw += array.strides
+    raw.append(value.rank)
+    raw += value.pointers
+    return array.device, array.stream
+
+
 def _reader_for(cls: type):
     """Picks (once per Python type) how to read arguments of that type."""
-    if hasattr(cls, "data_ptr") and hasattr(cls, "get_device") and hasattr(cls, "stride"):
+    if getattr(cls, "__tile_symmetric__", False):
+        reader = _read_symmetric
+    elif hasattr(cls, "data_ptr") and hasattr(cls, "get_device") and hasattr(cls, "stride"):
         _torch_dtypes()
         reader = _TORCH
     elif hasattr(cls, "__cuda_array_interface__"):

@@ -21,7 +21,7 @@ from .. import interpreter
 from .. import language as tl
 from ..compiler import CompiledKernel, CompileOptions, compile_ir, verify_ir
 from ..frontend import KernelSource, generate_ir
-from ..signature import ArgSpec, array_spec, params_of, parse_type_string
+from ..signature import ArgSpec, array_spec, params_of, parse_type_string, symmetric_spec
 from . import cache, driver, native
 from .arguments import as_device_array, collect, scalar_spec
 from .launcher import Launcher, ParamPacker, check_clusters, grid3, resolve_stream
@@ -206,13 +206,22 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
                 spec = scalar_spec(value, name)
                 runtime += [(p, value) for p in params_of(name, spec)]
             else:
-                array = as_device_array(value, name, on_host=on_host)
+                symmetric = getattr(value, "__tile_symmetric__", False)  # tile.distributed
+                array = as_device_array(value.local if symmetric else value, name,
+                                        on_host=on_host)
                 if on_host:
                     host_arrays[name] = array.host
                 spec = array_spec(array.dtype, array.pointer, array.shape, array.strides)
                 parts = {"pointer": lambda p: array.pointer,
                          "size": lambda p: array.shape[p.dim],
                          "stride": lambda p: array.strides[p.dim]}
+                if symmetric:
+                    spec = symmetric_spec(spec, value.pointers, value.world)
+                    parts["my_rank"] = lambda p, v=value: v.rank
+                    parts["peer"] = lambda p, v=value: v.pointers[p.dim]
+                    if on_host:
+                        host_arrays.update((f"{name}_peer{k}", peer)
+                                           for k, peer in enumerate(value.peers))
                 runtime += [(p, parts[p.source](p)) for p in params_of(name, spec)]
                 if array.device is not None:
                     devices.add(array.device)

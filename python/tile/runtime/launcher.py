@@ -135,7 +135,7 @@ class ParamPacker:
                     raise RuntimeError(f"{kernel}: TMA parameter {index} for '{t.arg}' is "
                                        f"{slot['size']} bytes or names no array argument")
                 arg_base, spec = bases[t.arg]
-                if spec.kind != "array" or spec.dtype.mlir != t.dtype:
+                if not spec.is_array or spec.dtype.mlir != t.dtype:
                     raise RuntimeError(f"{kernel}: argument '{t.arg}' is {spec.dtype}, its TMA "
                                        f"descriptor expects {t.dtype}")
                 self._tma.append((t, offset, arg_base, spec.rank))

@@ -30,6 +30,9 @@ _ARG_KINDS = ("array", "int", "float")
 
 
 def spec_to_json(name: str, spec: ArgSpec) -> dict:
+    if spec.kind == "symmetric":
+        raise ValueError(f"argument '{name}': symmetric arrays (docs/distributed.md) are not "
+                         "supported by AOT exports yet")
     return {"name": name, "kind": spec.kind, "dtype": spec.dtype.mlir if spec.dtype else None,
             "divisibility": spec.divisibility, "rank": spec.rank,
             "size_divisibility": list(spec.size_divisibility),
