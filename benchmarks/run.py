@@ -4,8 +4,8 @@ Each case checks its result against its reference in the same run; a failed
 check (or a case that raised) marks its row FAILED and makes the exit status 1.
     python3 benchmarks/run.py [--quick] [--only GROUP[,GROUP...]] [--list] [--json FILE]
     (or, from the repository root, python -m benchmarks.run ...)
-Groups: launch, compile, vector_add, softmax, norms, memory, gemm, fp8, w8a16, attention,
-attention_bwd, moe (default: all).
+Groups: launch, compile, vector_add, softmax, norms, memory, gemm, fp8, w8a16, moe,
+attention, attention_bwd (default: all).
 --quick runs a few cases of each group with shorter timings (a smoke test);
 --list prints the cases that would run, and needs neither torch nor a GPU.
 """
@@ -31,10 +31,8 @@ if __name__ == "__main__" and not __package__:
 GROUP_MODULES = {"launch": "launch_overhead", "compile": "compile_time",
                  "vector_add": "bench_vector_add", "softmax": "bench_softmax",
                  "norms": "bench_norms", "memory": "bench_memory", "gemm": "bench_gemm",
-                 "fp8": "bench_fp8",
-                 "w8a16": "bench_w8a16", "attention": "bench_attention",
-                 "attention_bwd": "bench_attention_backward",
-                 "moe": "bench_moe"}
+                 "fp8": "bench_fp8", "w8a16": "bench_w8a16", "moe": "bench_moe",
+                 "attention": "bench_attention", "attention_bwd": "bench_attention_backward"}
 GROUPS = tuple(GROUP_MODULES)
 
 
@@ -51,25 +49,23 @@ def group_module(group: str):
     return importlib.import_module(f"{__package__}.{GROUP_MODULES[group]}")
 
 
+# The groups whose one or few cases are fixed; every other group's module gives
+# cases(quick) and case_name(*case), and imports without torch.
+FIXED_CASES = {"launch": ["launch overhead (cached, 4 args)"],
+               "compile": ["cold compile, vector add", "cold compile, GEMM 128x256x64",
+                           "cold compile, attention d128 128x128"],
+               "vector_add": ["vector add 2^28 f32"]}
+
+
 def case_names(groups: list[str], quick: bool) -> list[str]:
-    from . import (bench_attention, bench_fp8, bench_gemm, bench_memory, bench_norms,
-                   bench_w8a16)
-    from . import bench_attention_backward, bench_moe
-    names = {"launch": ["launch overhead (cached, 4 args)"],
-             "compile": ["cold compile, vector add", "cold compile, GEMM 128x256x64",
-                         "cold compile, attention d128 128x128"],
-             "vector_add": ["vector add 2^28 f32"],
-             "softmax": ["softmax 65536x1024 f16"] + ([] if quick else ["softmax 32768x2048 f16"]),
-             "norms": [bench_norms.case_name(*c) for c in bench_norms.cases(quick)],
-             "memory": [bench_memory.case_name(*c) for c in bench_memory.cases(quick)],
-             "gemm": [bench_gemm.case_name(*c) for c in bench_gemm.cases(quick)],
-             "fp8": [bench_fp8.case_name(*c) for c in bench_fp8.cases(quick)],
-             "w8a16": [bench_w8a16.case_name(*c) for c in bench_w8a16.cases(quick)],
-             "attention": [bench_attention.case_name(*c) for c in bench_attention.cases(quick)],
-             "attention_bwd": [bench_attention_backward.case_name(*c)
-                               for c in bench_attention_backward.cases(quick)],
-             "moe": [bench_moe.case_name(*c) for c in bench_moe.cases(quick)]}
-    return [name for g in groups for name in names[g]]
+    names = []
+    for group in groups:
+        if group in FIXED_CASES:
+            names += FIXED_CASES[group]
+        else:
+            module = group_module(group)
+            names += [module.case_name(*case) for case in module.cases(quick)]
+    return names
 
 
 def run_group(group: str, quick: bool) -> list[dict]:
