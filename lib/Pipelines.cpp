@@ -12,8 +12,9 @@ namespace {
 struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
   Option<std::string> chip{*this, "chip", llvm::cl::desc("GPU architecture"),
                            llvm::cl::init("sm_90a")};
+  // PTX 8.1: the vector forms of red.global.add (IndexedOpsToGPU.cpp).
   Option<std::string> features{*this, "features", llvm::cl::desc("PTX features"),
-                               llvm::cl::init("+ptx80")};
+                               llvm::cl::init("+ptx81")};
   Option<unsigned> optLevel{*this, "opt-level", llvm::cl::desc("NVPTX opt level"),
                             llvm::cl::init(3)};
   Option<unsigned> stages{*this, "stages", llvm::cl::desc("shared-memory pipeline stages"),

@@ -203,21 +203,24 @@ func.func @pairs(%x: !tile.ptr<f32> {tile.divisibility = 16 : i64}, %out: !tile.
 
 // -----
 
-// Atomic adds of f16/bf16 pairs that are consecutive and 4-byte aligned are
-// one packed f16x2/bf16x2 add: a `red` when the old values are unused, an
-// `atom` returning both halves otherwise. f32 stays one add an element.
+// Atomic adds of consecutive, aligned float runs: a `red` (old values unused)
+// takes up to 16 bytes (`.v4.f32`, `.v4/.v8` of bf16/f16, PTX 8.1; a pair
+// on a 4-byte aligned pointer the packed `.bf16x2`); an `atom` a packed
+// f16x2/bf16x2 pair, returning both old halves.
 // CHECK-LABEL: gpu.func @packed_atomics
-// CHECK: red.relaxed.gpu.global.add.noftz.bf16x2 [$0], $1;
-// CHECK: atom.acq_rel.gpu.global.add.noftz.f16x2 $0, [$1], $2;
-// CHECK-SAME: "=r,l,r"
+// CHECK: red.relaxed.gpu.global.add.noftz.v4.bf16 [$0], {$1, $2, $3, $4}; }", "l,h,h,h,h"
+// CHECK: red.relaxed.gpu.global.add.noftz.bf16x2 [$0], $1; }", "l,r"
+// CHECK: atom.acq_rel.gpu.global.add.noftz.f16x2 $0, [$1], $2; }", "=r,l,r"
 // CHECK: llvm.bitcast %{{.*}} : i32 to vector<2xf16>
-// CHECK: red.relaxed.gpu.global.add.f32 [$0], $1;
+// CHECK: red.relaxed.gpu.global.add.v4.f32 [$0], {$1, $2, $3, $4}; }", "l,r,r,r,r"
+// CHECK-NOT: red.relaxed.gpu.global.add.f32
 // CHECK: gpu.return
-func.func @packed_atomics(%pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %ph: !tile.ptr<f16> {tile.divisibility = 16 : i64}, %pf: !tile.ptr<f32> {tile.divisibility = 16 : i64}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+func.func @packed_atomics(%pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb4: !tile.ptr<bf16> {tile.divisibility = 4 : i64}, %ph: !tile.ptr<f16> {tile.divisibility = 16 : i64}, %pf: !tile.ptr<f32> {tile.divisibility = 16 : i64}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
   %c0 = arith.constant 0 : i32
   %i = tile.iota : tensor<1024xi32>
   %vb = tile.load %pb[%c0] : !tile.ptr<bf16> -> tensor<1024xbf16>
   %a = tile.atomic_rmw add %pb[%i : tensor<1024xi32>], %vb sem = relaxed : !tile.ptr<bf16>, tensor<1024xbf16>
+  %a4 = tile.atomic_rmw add %pb4[%i : tensor<1024xi32>], %vb sem = relaxed : !tile.ptr<bf16>, tensor<1024xbf16>
   %vh = tile.load %ph[%c0] : !tile.ptr<f16> -> tensor<1024xf16>
   %b = tile.atomic_rmw add %ph[%i : tensor<1024xi32>], %vh : !tile.ptr<f16>, tensor<1024xf16>
   tile.store %b, %ph[%c0] : tensor<1024xf16>, !tile.ptr<f16>

@@ -7,7 +7,7 @@
 
 // The whole pipeline: vector add ends as NVVM/LLVM in a gpu.module, then PTX
 // for sm_90a with 16-byte global loads and stores.
-// LLVM: gpu.module @tile_kernels [#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx80">]
+// LLVM: gpu.module @tile_kernels [#nvvm.target<O = 3, chip = "sm_90a", features = "+ptx81">]
 // LLVM: llvm.func @vector_add(%{{.*}}: !llvm.ptr<1>
 // LLVM-SAME: nvvm.kernel
 // LLVM: nvvm.read.ptx.sreg.ctaid.x

@@ -38,23 +38,21 @@ def test_embedding_gathers_whole_rows_16_bytes_at_a_time():
     assert forward["ld.global.b32"] == 1 and not forward["ld.global.f32"]  # b32: the ids
 
 
-def test_embedding_backward_adds_with_red():
-    backward = global_accesses(embedding.embedding_backward.compile(
-        "*i64:16", "*f32[2]:16", "*f32[2]:16", **embedding.BLOCKS).ptx)
-    # Float32 stays one add an element (red.global.add.v2/v4.f32 needs PTX 8.1).
-    assert backward["red.relaxed.gpu.global.add.f32"] == 32
-    assert not any(k.startswith("atom.") for k in backward)
-
-
-@pytest.mark.parametrize("kernel,args,blocks,red", [
+@pytest.mark.parametrize("kernel,args,blocks,red,count", [
+    # The scatter-add of (32, 128) rows: runs of 2 columns a thread.
+    (embedding.embedding_backward, ("*i64:16", "*f32[2]:16", "*f32[2]:16"), embedding.BLOCKS,
+     "red.relaxed.gpu.global.add.v2.f32", 16),
+    # Bins are data: one add an element.
     (histogram.histogram, ("*f32:16", "*i32:16", 0.0, 1.0), dict(BLOCK=histogram.BLOCK),
-     "red.relaxed.gpu.global.add.u32"),
+     "red.relaxed.gpu.global.add.u32", 8),
+    # The partial tile added into C: runs of 4 columns.
     (split_k.gemm_split_k, ("*bf16[2]:16", "*bf16[2]:16", "*f32[2]:16"), split_k.BLOCKS,
-     "red.relaxed.gpu.global.add.f32")], ids=["histogram", "split_k"])
-def test_unused_atomic_results_are_red(kernel, args, blocks, red):
+     "red.relaxed.gpu.global.add.v4.f32", 8)],
+    ids=["embedding_backward", "histogram", "split_k"])
+def test_unused_atomic_results_are_red(kernel, args, blocks, red, count):
     accesses = global_accesses(kernel.compile(*args, **blocks).ptx)
-    assert accesses[red] > 0
-    assert not any(k.startswith("atom.") for k in accesses)
+    assert accesses[red] == count
+    assert not [k for k in accesses if k.startswith(("atom.", "red.")) and k != red]
 
 
 def test_rotary_vectorizes_halves_not_interleaved_pairs():
@@ -122,19 +120,20 @@ def test_a_mask_from_data_stays_scalar():
     assert accesses["ld.global.f32"] + accesses["ld.global.b32"] == 4
 
 
-@pytest.mark.parametrize("dtype,packed", [("bf16", "bf16x2"), ("f16", "f16x2")])
-def test_packed_atomic_adds(dtype, packed):
+@pytest.mark.parametrize("dtype", ["bf16", "f16"])
+def test_packed_atomic_adds(dtype):
+    # 8 elements a thread in runs of 4: a red of 4 (8 bytes) a run...
     red = global_accesses(add_pairs.compile(f"*{dtype}:16", f"*{dtype}:16", "i32:16",
                                             BLOCK=1024).ptx)
-    assert red[f"red.relaxed.gpu.global.add.noftz.{packed}"] > 0
-    assert not [k for k in red if k.startswith("atom.")]
+    assert red == Counter({"ld.global.v2.b32": 2, f"red.relaxed.gpu.global.add.noftz.v4.{dtype}": 2})
+    # ... an atom (old values used) of a packed pair, returning both halves...
     atom = global_accesses(add_pairs_old.compile(f"*{dtype}:16", f"*{dtype}:16",
                                                  f"*{dtype}:16", "i32:16", BLOCK=1024).ptx)
-    assert atom[f"atom.acq_rel.gpu.global.add.noftz.{packed}"] > 0
-    # An odd n: the mask may change between the two halves of a pair.
+    assert atom[f"atom.acq_rel.gpu.global.add.noftz.{dtype}x2"] == 4
+    # ... and with an odd n (the mask may change inside a run) one an element.
     scalar = global_accesses(add_pairs.compile(f"*{dtype}:16", f"*{dtype}:16", "i32",
                                                BLOCK=1024).ptx)
-    assert not [k for k in scalar if "x2" in k]
+    assert scalar[f"red.relaxed.gpu.global.add.noftz.{dtype}"] == 8 and len(scalar) == 2
 
 
 CASES = [(4096, 0), (1000, 0), (1001, 3), (4096, 1), (37, 5)]

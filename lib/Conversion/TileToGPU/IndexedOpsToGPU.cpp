@@ -2,7 +2,7 @@
 // elements i it holds (address = ptr + offset * size of the element), one
 // access for each run of its registers that AxisInfo proves consecutive and
 // aligned in memory under one mask bit (a vector ld/st.global, a packed
-// f16x2/bf16x2 atomic add), else one scalar access each. A masked-off element
+// f16x2/bf16x2 atomic add, a vector `red.add`), else one scalar access each. A masked-off element
 // is not accessed at all: loads give `other`, stores and atomics are skipped.
 // An atomic whose old values no one reads is a `red`. Where a layout has threads (or
 // registers) holding copies of an element, only one copy stores or applies
@@ -141,23 +141,40 @@ struct ScatterLowering : public StatefulPattern<ScatterOp> {
 };
 
 /// One atomic instruction's shape: its element type, the elements it covers
-/// (2: a packed f16x2/bf16x2 add of a register pair), whether a predicate
-/// `p` guards it, and whether it is a `red` (no old value: operands start at
-/// the address) or an `atom` (the old value is $0).
+/// (`width`), whether a predicate `p` guards it, and whether it is a `red`
+/// (no old value: operands start at the address) or an `atom` (the old value
+/// is $0). Two f16/bf16 elements are one packed f16x2/bf16x2 operand; wider
+/// runs (a `red` only) are PTX vectors, an operand an element.
 struct AtomicForm {
   Type elt;
   int64_t width = 1;
   bool guard = false;
   bool reduce = false;
-  /// The PTX register class and bit width of the operands (floats travel as
-  /// their bits; a pair as one 32-bit word).
-  unsigned bits() const { return elt.getIntOrFloatBitWidth() * width; }
-  char constraint() const { return bits() == 16 ? 'h' : bits() == 64 ? 'l' : 'r'; }
-  /// The operands' placeholders: the old value's (atom only), the address's,
-  /// the first value's.
+
+  bool packed() const { return width == 2 && elt.getIntOrFloatBitWidth() == 16; }
+  /// Operands a value takes, and the PTX register class and bit width of
+  /// each (floats travel as their bits).
+  int64_t operandsPerValue() const { return packed() ? 1 : width; }
+  unsigned operandBits() const { return elt.getIntOrFloatBitWidth() * (packed() ? 2 : 1); }
+  char constraint() const {
+    return operandBits() == 16 ? 'h' : operandBits() == 64 ? 'l' : 'r';
+  }
+  /// The placeholders of the old value (atom only), the address, value `i`.
   std::string old() const { return reduce ? "" : "$0, "; }
   std::string addr() const { return reduce ? "[$0]" : "[$1]"; }
-  std::string value(int i = 0) const { return "$" + std::to_string((reduce ? 1 : 2) + i); }
+  std::string value(int i = 0) const {
+    int64_t first = (reduce ? 1 : 2) + i * operandsPerValue();
+    if (operandsPerValue() == 1)
+      return "$" + std::to_string(first);
+    std::string list = "{";
+    for (int64_t k = 0; k < operandsPerValue(); ++k)
+      list += (k ? ", $" : "$") + std::to_string(first + k);
+    return list + "}";
+  }
+  /// The vector qualifier of a wider run (`.v4`), else nothing.
+  std::string vector() const {
+    return width > 1 && !packed() ? ".v" + std::to_string(width) : "";
+  }
 };
 
 Value toBits(OpBuilder &b, Location loc, Value v, Type bits) {
@@ -179,8 +196,11 @@ std::string semScope(MemorySemantics sem, MemoryScope scope) {
   return ("." + stringifyMemorySemantics(sem) + "." + stringifyMemoryScope(scope)).str();
 }
 
-/// `red` has no exchange and no compare-and-swap.
-bool hasReduceForm(AtomicKind kind) { return kind != AtomicKind::xchg; }
+/// Whether an atomic lowers to `red`: no one reads its old values, and `red`
+/// has its kind (not exchange; compare-and-swap is never one).
+bool lowersToReduce(AtomicRMWOp op) {
+  return op.getResult().use_empty() && op.getKind() != AtomicKind::xchg;
+}
 
 /// The instructions of a read-modify-write of one element (or packed pair).
 std::string rmwInstructions(AtomicKind kind, const AtomicForm &f, MemorySemantics sem,
@@ -195,10 +215,10 @@ std::string rmwInstructions(AtomicKind kind, const AtomicForm &f, MemorySemantic
   switch (kind) {
   case AtomicKind::add:
     if (f.elt.isF32())
-      return at + "add.f32" + args;
+      return at + "add" + f.vector() + ".f32" + args;
     if (f.elt.isF16() || f.elt.isBF16())
-      return at + "add.noftz." + (f.elt.isF16() ? "f16" : "bf16") + (f.width == 2 ? "x2" : "") +
-             args;
+      return at + "add.noftz" + f.vector() + "." + (f.elt.isF16() ? "f16" : "bf16") +
+             (f.packed() ? "x2" : "") + args;
     return at + "add." + u + args;
   case AtomicKind::xchg:
     return at + "exch." + b + args;
@@ -221,12 +241,12 @@ std::string rmwInstructions(AtomicKind kind, const AtomicForm &f, MemorySemantic
   llvm_unreachable("atomic kind");
 }
 
-/// One inline-PTX atomic on `values` (one element each, or a pair each for a
-/// packed form) at `addr`: the old value's bits (zero where `pred` is
-/// false), or nothing for a `red`.
+/// One inline-PTX atomic on `values` (its operands, as AtomicForm numbers
+/// them) at `addr`: the old value's bits (zero where `pred` is false), or
+/// nothing for a `red`.
 Value atomicPtx(OpBuilder &b, Location loc, const AtomicForm &form, Value addr,
                 ValueRange values, Value pred, StringRef body) {
-  Type bits = b.getIntegerType(form.bits());
+  Type bits = b.getIntegerType(form.operandBits());
   SmallVector<Value> operands{addr};
   std::string constraints = form.reduce ? "l" : std::string("=") + form.constraint() + ",l";
   for (Value v : values) {
@@ -241,7 +261,7 @@ Value atomicPtx(OpBuilder &b, Location loc, const AtomicForm &form, Value addr,
     ptx += "setp.ne.b32 p, $" + std::to_string(index) + ", 0; ";
   }
   if (!form.reduce)
-    ptx += "mov.b" + std::to_string(form.bits()) + " $0, 0; ";
+    ptx += "mov.b" + std::to_string(form.operandBits()) + " $0, 0; ";
   ptx += body.str() + " }";
   return inlinePtx(b, loc, form.reduce ? Type() : bits, operands, ptx, constraints);
 }
@@ -294,12 +314,16 @@ LogicalResult lowerAtomic(Operation *op, Value dst, Value offsets, ValueRange va
       rewriter, loc, rewriter.getZeroAttr(VectorType::get({layout->numRegisters()}, elt)));
   for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
     Value addr = elementAddress(rewriter, loc, dst, offsets, reg, elt);
-    SmallVector<Value> operands;
-    for (Value v : values)
-      operands.push_back(width == 1 ? extractRun(rewriter, loc, v, reg, 1)
-                                    : extractWord(rewriter, loc, v, reg));
     Value pred = andOf(rewriter, loc, maskBit(rewriter, loc, mask, reg), w.acts[reg]);
     AtomicForm form{elt, width, pred != nullptr, reduce};
+    SmallVector<Value> operands;
+    for (Value v : values) {
+      if (form.packed())
+        operands.push_back(extractWord(rewriter, loc, v, reg));
+      else
+        for (int64_t k = 0; k < width; ++k)
+          operands.push_back(extractRun(rewriter, loc, v, reg + k, 1));
+    }
     Value bits = atomicPtx(rewriter, loc, form, addr, operands, pred, body(form));
     if (reduce)
       continue;
@@ -323,7 +347,7 @@ struct AtomicRMWLowering : public StatefulPattern<AtomicRMWOp> {
   using StatefulPattern::StatefulPattern;
   LogicalResult matchAndRewrite(AtomicRMWOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    bool reduce = op.getResult().use_empty() && hasReduceForm(op.getKind());
+    bool reduce = lowersToReduce(op);
     MemorySemantics sem = op.getSem();
     std::string fence;
     if (reduce && reduceSemantics(sem) != sem)
@@ -345,7 +369,7 @@ struct AtomicCASLowering : public StatefulPattern<AtomicCASOp> {
                        {adaptor.getCmp(), adaptor.getValue()}, adaptor.getMask(), /*width=*/1,
                        /*reduce=*/false, "", rewriter, state, [&](const AtomicForm &form) {
                          return std::string(form.guard ? "@p " : "") + "atom" + order +
-                                ".global.cas.b" + std::to_string(form.bits()) + " " +
+                                ".global.cas.b" + std::to_string(form.operandBits()) + " " +
                                 form.old() + form.addr() + ", " + form.value(0) + ", " +
                                 form.value(1) + ";";
                        });
@@ -391,11 +415,14 @@ void tile::computeIndexedAccessWidths(Operation *root, LoweringState &state) {
                                                   scatter.getDst(), scatter.getOffsets(),
                                                   scatter.getMask(), kMaxAccessBytes);
     else if (auto rmw = dyn_cast<AtomicRMWOp>(op)) {
-      // Pairs of f16/bf16 adds are one packed f16x2/bf16x2 add.
+      // Adds of float runs: a `red` takes up to 16 bytes (`.v2/.v4.f32`,
+      // `.v4/.v8` of f16/bf16: PTX 8.1); an `atom` a packed f16x2/bf16x2 pair.
       Type elt = rmw.getValue().getType().getElementType();
-      bool packs = rmw.getKind() == AtomicKind::add && (elt.isF16() || elt.isBF16());
+      int64_t bytes = 0;
+      if (rmw.getKind() == AtomicKind::add && (elt.isF32() || elt.isF16() || elt.isBF16()))
+        bytes = lowersToReduce(rmw) ? kMaxAccessBytes : elt.isF32() ? 0 : 4;
       state.accessWidths[op] = indexedAccessWidth(axes, rmw.getValue().getType(), rmw.getDst(),
-                                                  rmw.getOffsets(), rmw.getMask(), packs ? 4 : 0);
+                                                  rmw.getOffsets(), rmw.getMask(), bytes);
     }
   });
 }
