@@ -59,13 +59,14 @@ def gemm_rs(A, B, Partial, Out, Ready, Done, epoch, BM: tile.constexpr, BN: tile
     tile.barrier_all(Done, epoch)
 
 
-def launch(world, a, b, partial, out, ready, done, epoch, programs, bm=16, bn=16, bk=16):
+def launch(world, a, b, partial, out, ready, done, epoch, programs, bm=16, bn=16, bk=16,
+           num_warps=4):
     if out[0].shape[0] % bm:
         raise ValueError(f"gemm_rs: each rank's rows ({out[0].shape[0]}) must be a multiple "
                          f"of BM ({bm})")
     world.launch(gemm_rs, (programs,),
                  lambda r: (a[r], b[r], partial, out[r], ready, done, epoch),
-                 BM=bm, BN=bn, BK=bk)
+                 BM=bm, BN=bn, BK=bk, num_warps=num_warps)
 
 
 def check_on_interpreter(ranks, rows=32, k=32, n=32, programs=2, launches=2):
@@ -96,7 +97,8 @@ def check_on_loopback(ranks=4, rows=1024, k=1024, n=1024):
          for _ in range(ranks)]
     b = [torch.randn(k, n, device=world.device, dtype=torch.bfloat16) for _ in range(ranks)]
     out = [torch.empty(rows, n, device=world.device) for _ in range(ranks)]
-    launch(world, a, b, partial, out, ready, done, 1, programs, 128, 128, 64)
+    # 8 warps: with 4 the scatter of a 128 x 128 f32 tile to its owner spills.
+    launch(world, a, b, partial, out, ready, done, 1, programs, 128, 128, 64, num_warps=8)
     torch.cuda.synchronize()
     total = sum(x.float() @ y.float() for x, y in zip(a, b))
     for r in range(ranks):

@@ -165,6 +165,24 @@ def test_ptx_across_gpus():
     assert barrier.cubin  # ptxas took it
 
 
+@pytest.mark.skipif(find_ptxas() is None, reason="ptxas not on PATH")
+def test_gemm_kernels_compile_for_the_gpu():
+    """The local copies' tiles load through TMA, the remote ones never (no
+    descriptor names a peer's pointer), and ptxas takes both GEMMs without
+    spills (GEMM-RS with 8 warps: its scatter of a 128 x 128 f32 tile spills
+    with 4)."""
+    flags = "*i32:16@4"
+    ag = ag_gemm.ag_gemm.compile("*bf16[2]:16", "*bf16[2]:16@4", "*bf16[2]:16", "*bf16[2]:16",
+                                 flags, flags, "i32", BM=128, BN=128, BK=64)
+    rs = gemm_rs.gemm_rs.compile("*bf16[2]:16", "*bf16[2]:16", "*f32[3]:16@4", "*f32[2]:16",
+                                 flags, flags, "i32", BM=128, BN=128, BK=64, num_warps=8)
+    for kernel in (ag, rs):  # as check_on_loopback launches them
+        assert kernel.cubin and kernel.metadata["spill_stores"] == 0
+        described = {t["arg"] for t in kernel.metadata["tma"]}
+        assert described and not any("_peer" in name for name in described)
+    assert "Full" in {t["arg"] for t in ag.metadata["tma"]}  # the gathered A, by TMA
+
+
 # -- the interpreter as N ranks -------------------------------------------------------
 @pytest.mark.parametrize("ranks", [2, 4, 8])
 def test_allreduce(ranks):
