@@ -9,7 +9,7 @@ from mlir import ir
 from ..compiler.driver import _parse as _parse_verified
 from ..compiler.mlir_context import new_context
 from ..runtime.launcher import grid3
-from . import debug_ops, indexed_ops, ops, reduction_ops, signals  # noqa: F401  (handlers)
+from . import debug_ops, indexed_ops, ops, ranks, reduction_ops, signals  # noqa: F401  (handlers)
 from .executor import run_function
 from .memory import Buffer
 

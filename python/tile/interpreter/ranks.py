@@ -17,7 +17,6 @@ from mlir import ir
 
 from ..errors import InterpreterError
 from ..runtime.launcher import check_clusters, grid3
-from .api import OPTIONS, _kernel_function, _parse, _parsed
 from .executor import HANDLERS, Executor, Launch, _argument, error_at, handles, loop_limit, \
     program_ids, uniform
 from .memory import Buffer
@@ -27,6 +26,7 @@ from .signals import Scheduler
 
 def launch_ranks(fn, grid, rank_args: list, kwargs: dict) -> None:
     """Interprets `fn[grid](*rank_args[r], **kwargs)` on each rank r at once."""
+    from .api import OPTIONS, _kernel_function, _parse, _parsed  # api imports this module
     kwargs = dict(kwargs)
     options = {name: kwargs.pop(name) for name in OPTIONS
                if name in kwargs and name not in fn.params}
@@ -101,6 +101,7 @@ def run_world(kernels: list, arguments: list, grid, loop_limit_override, check_r
 
 # Remote views pick a peer's pointer with `arith.select`: the interpreter's
 # pointers are Buffers, one for all programs of a task.
+from . import ops  # noqa: E402,F401  (the elementwise select, registered first)
 _select_values = HANDLERS["arith.select"]
 
 
