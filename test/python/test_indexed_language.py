@@ -230,10 +230,12 @@ def test_compiles_to_ptx(name):
     kernel, args, blocks = COMPILED[name]
     compiled = kernel.compile(*args, **blocks)
     ptx = compiled.ptx
-    if name in ("histogram", "extremes", "claim", "atomic_bf16"):
+    if name in ("histogram", "claim"):  # old values used; cas and xchg
         assert "atom." in ptx
-    if name == "extremes":
-        assert "atom.relaxed.cta.global" in ptx and "atom.release.sys.global" in ptx
+    if name == "extremes":  # old values unused: red, in the op's order and scope
+        assert "red.relaxed.cta.global" in ptx and "red.release.sys.global" in ptx
+    if name == "atomic_bf16":  # acq_rel and unused: a release red, then a fence
+        assert "red.release.gpu.global.add.noftz.bf16" in ptx and "fence.acq_rel.gpu;" in ptx
     if find_ptxas():
         assert compiled.cubin
 
