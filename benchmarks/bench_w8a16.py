@@ -1,11 +1,12 @@
-"""w8a16 GEMM (Y = X @ (W * scale[:, None]).T, X bf16, W int8, per-channel scales;
-examples/w8a16.py) against the torch path a user would otherwise take: dequantize,
-then multiply, `x @ (w.to(bf16) * scale[:, None]).T`, eager and under torch.compile.
-Decode shapes (M = 1, 16) read the weight once and are memory-bound (GB/s of the
-weight); prefill shapes (M = 4096) are TFLOP/s. Every side's result is checked
-against a float32 reference of the same product in the same run (relative Frobenius
-error below 1e-2); torch is imported inside the functions, so listing the cases
-needs neither torch nor a GPU."""
+"""w8a16 GEMM (Y = X @ (W * scale[:, None]).T, X bf16, W int8, per-channel scales):
+examples/w8a16.py's `w8a16_tuned` (tuned per shape over its CONFIGS) against the
+torch path a user would otherwise take, dequantize then multiply,
+`x @ (w.to(bf16) * scale[:, None]).T`, eager and under torch.compile. Decode shapes
+(M = 1, 16) read the weight once and are memory-bound (GB/s of the weight); prefill
+shapes (M = 4096) are TFLOP/s. Every side's result is checked against a float32
+reference of the same product in the same run (relative Frobenius error below
+1e-2); torch is imported inside the functions, so listing the cases needs neither
+torch nor a GPU."""
 from __future__ import annotations
 
 from .rows import interleaved, run_cases
@@ -49,7 +50,7 @@ def bench_case(M, N, K, warmup, rep) -> dict:
         return x @ (w.to(torch.bfloat16) * scale[:, None]).T
 
     compiled = torch.compile(dequantized_matmul, dynamic=False)
-    runs = {"tile": lambda: w8a16.launch(x, w, scale, outputs["tile"]),
+    runs = {"tile": lambda: w8a16.launch(x, w, scale, outputs["tile"], run="tuned"),
             "torch": lambda: outputs["torch"].copy_(dequantized_matmul(x, w, scale)),
             "torch.compile": lambda: outputs["torch.compile"].copy_(compiled(x, w, scale))}
     for run in runs.values():

@@ -1,9 +1,11 @@
 """w8a16 GEMM: Y = X @ (W * scale[:, None]).T with X bf16 (M, K), W int8 (N, K) and
 one scale per output channel (N,), the weight dequantized inside the kernel: each
 program's K loop loads W's int8 tile, converts it to bf16 in registers and multiplies
-X's tile by it on the tensor cores. The compiler writes the dequantized tile to shared
-memory for WGMMA (tile-store-mma-operands: two stages, so the multiply of one K step
-runs on while the next is dequantized). The scale is constant along K, so it
+X's tile by it on the tensor cores. The compiler copies X's and W's tiles by TMA into
+stages ahead of the loop (tile-pipeline; W's is read back from its stage into
+registers) and writes the dequantized tile to shared memory for WGMMA
+(tile-store-mma-operands: two stages, so the multiply of one K step runs on while the
+next is dequantized). The scale is constant along K, so it
 multiplies the f32 sums once, in the epilogue: (X @ W.T) * scale, the same product
 with BM x BN multiplies instead of BN x K.
 
@@ -33,20 +35,35 @@ def w8a16(X, W, scale, Y, BM: tile.constexpr, BN: tile.constexpr, BK: tile.const
 
 def blocks(M: int) -> dict:
     """Tiles for M rows: 64-row tiles (WGMMA's smallest M) and narrow 64-column ones
-    while M is small (decode), so that N / BN programs fill the GPU; 128 x 128
-    tiles once M gives programs enough."""
+    while M is small (decode), so that N / BN programs fill the GPU, with stages
+    enough to keep several of W's tiles in flight (decode reads the weight and little
+    else); 128 x 128 tiles once M gives programs enough."""
     if M <= 64:
-        return dict(BM=64, BN=64, BK=64, num_warps=4)
-    return dict(BM=128, BN=128, BK=64, num_warps=8)
+        return dict(BM=64, BN=64, BK=64, num_warps=4, num_stages=6)
+    return dict(BM=128, BN=128, BK=64, num_warps=8, num_stages=4)
+
+
+# What @tile.autotune times per shape: decode wants many of W's tiles in flight
+# (stages, narrower tiles for more programs), prefill the tensor cores' larger tiles.
+CONFIGS = [tile.Config(dict(BM=64, BN=64, BK=64), num_warps=4, num_stages=6),
+           tile.Config(dict(BM=64, BN=64, BK=64), num_warps=4, num_stages=4),
+           tile.Config(dict(BM=64, BN=32, BK=64), num_warps=4, num_stages=8),
+           tile.Config(dict(BM=128, BN=128, BK=64), num_warps=8, num_stages=4),
+           tile.Config(dict(BM=128, BN=256, BK=64), num_warps=8, num_stages=3)]
+w8a16_tuned = tile.autotune(CONFIGS, key=["X.shape[0]", "W.shape[0]", "W.shape[1]"],
+                            default=CONFIGS[0])(w8a16)
 
 
 def launch(x, w, scale, y, run=None):
-    """Y = X @ (W * scale[:, None]).T into y; `run` picks how (the interpreter's
-    `.interpret`); by default the GPU."""
+    """Y = X @ (W * scale[:, None]).T into y; `run` picks how: "interpret" (the CPU
+    interpreter, `blocks`' tiles), "tuned" (w8a16_tuned) or, by default, the GPU
+    with `blocks`' tiles."""
     M, N = x.shape[0], w.shape[0]
+    if run == "tuned":
+        grid = lambda meta: (tile.cdiv(M, meta["BM"]), tile.cdiv(N, meta["BN"]))  # noqa: E731
+        return w8a16_tuned[grid](x, w, scale, y)
     config = blocks(M)
-    grid = (tile.cdiv(M, config["BM"]), tile.cdiv(N, config["BN"]))
-    kernel = w8a16[grid]
+    kernel = w8a16[(tile.cdiv(M, config["BM"]), tile.cdiv(N, config["BN"]))]
     if run == "interpret":
         return kernel.interpret(x, w, scale, y, BM=config["BM"], BN=config["BN"],
                                 BK=config["BK"])

@@ -76,7 +76,7 @@ from gemm_epilogue import ACTIVATIONS, gemm_bias_act, reference_torch  # noqa: E
 from sanitize_examples import example_cases  # noqa: E402
 from softmax import softmax  # noqa: E402
 from vector_add import add  # noqa: E402
-from w8a16 import blocks as w8a16_blocks  # noqa: E402
+from w8a16 import CONFIGS as W8A16_CONFIGS  # noqa: E402
 from w8a16 import w8a16  # noqa: E402
 
 TOLERANCE = 1e-2  # relative (Frobenius) error of a bf16/f16 result, as the benchmarks'
@@ -301,10 +301,13 @@ def gemm_nt_cases() -> list[Case]:
 
 
 def w8a16_cases() -> list[Case]:
-    """examples/w8a16.py's two configurations (decode and prefill), ragged shapes."""
+    """examples/w8a16.py's configurations (those w8a16_tuned times), at a ragged decode
+    or prefill shape (K = 144: W's rows of 144 bytes come by TMA), and the first at
+    K = 136 (W's rows not 16-byte multiples: read into registers from global memory)."""
     cases = []
-    for M, N, K in [(5, 200, 136), (192, 200, 136)]:
-        options = w8a16_blocks(M)
+    shapes = [(5 if c.kwargs["BM"] == 64 else 192, 200, 144, c) for c in W8A16_CONFIGS]
+    for M, N, K, config in shapes + [(5, 200, 136, W8A16_CONFIGS[0])]:
+        options = launch_options(config)
 
         def run(torch, sms, M=M, N=N, K=K, options=options):
             x = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
@@ -316,8 +319,9 @@ def w8a16_cases() -> list[Case]:
             torch.cuda.synchronize()
             return relative_error_check(y, x.double() @ (w.double() * scale.double()[:, None]).T)
         cases.append(Case(f"w8a16 {M}x{N}x{K} {describe(options)}", w8a16,
-                          ("*bf16[2]:16", "*i8[2]", "*bf16", "*bf16[2]:16"), options, run,
-                          quick=M < 64, tags={"gemm", "w8a16"}))
+                          ("*bf16[2]:16", "*i8[2]" + (":16" if K % 16 == 0 else ""), "*bf16",
+                           "*bf16[2]:16"), options, run,
+                          quick=config is W8A16_CONFIGS[0], tags={"gemm", "w8a16"}))
     return cases
 
 

@@ -94,15 +94,17 @@ void stageThroughRegisters(scf::ForOp loop, ArrayRef<StagedLoad> loads) {
 LogicalResult pipeline(scf::ForOp loop, unsigned stages, bool multipleWarpgroups) {
   stageLoopInvariantOperands(loopInvariantOperands(loop));
   SmallVector<StagedLoad> loads = findStagedLoads(loop);
-  switch (classify(loop, loads)) {
-  case Staging::None:
-    return success();
-  case Staging::ThroughRegisters:
+  if (classify(loop, loads) == Staging::ThroughRegisters) {
     stageThroughRegisters(loop, loads);
     return success();
-  case Staging::TMA:
-    break;
   }
+  // Loads computed into an operand (a weight dequantized in the loop) join
+  // the ring where TMA can copy them; the loop reads them back from it. Not
+  // in a warp-specialized consumer: its producer copies what it stages.
+  if (!loop->getParentOfType<WarpSpecializeOp>())
+    llvm::append_range(loads, findComputedOperandLoads(loop));
+  if (loads.empty())
+    return success();
   if (!loop.getInductionVar().getType().isInteger(32))
     return loop.emitError("tile-pipeline: loop induction variable must be i32");
   Location loc = loop.getLoc();
@@ -118,8 +120,10 @@ LogicalResult pipeline(scf::ForOp loop, unsigned stages, bool multipleWarpgroups
   // Body: wait, multiply from shared memory, prefetch.
   Iteration it = consumeStage(loop, loads, st, stages);
   OpBuilder after(it.lastMma->getBlock(), std::next(it.lastMma->getIterator()));
-  // Another warpgroup may still read the stage about to be overwritten.
-  if (multipleWarpgroups)
+  // Another warpgroup's mma, or another warp's tile.load_shared, may still
+  // read the stage about to be overwritten.
+  if (multipleWarpgroups ||
+      llvm::any_of(loads, [](const StagedLoad &s) { return s.readIntoRegisters; }))
     BarrierOp::create(after, loc);
   Value ahead = arith::AddIOp::create(
       after, loc, loop.getInductionVar(),

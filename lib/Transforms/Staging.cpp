@@ -42,6 +42,55 @@ SmallVector<StagedLoad> findStagedLoads(scf::ForOp loop) {
   return found;
 }
 
+/// Whether `value` reaches operand a or b of an mma in `loop`'s body through
+/// the body's own ops.
+static bool feedsMmaOperand(scf::ForOp loop, Value value) {
+  SmallVector<Value> work{value};
+  llvm::DenseSet<Value> seen;
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    if (!seen.insert(v).second)
+      continue;
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (user->getBlock() != loop.getBody())
+        continue;
+      if (isa<MmaOp>(user)) {
+        if (use.getOperandNumber() <= 1)
+          return true;
+        continue;
+      }
+      llvm::append_range(work, user->getResults());
+    }
+  }
+  return false;
+}
+
+SmallVector<StagedLoad> findComputedOperandLoads(scf::ForOp loop) {
+  SmallVector<StagedLoad> found;
+  for (Operation &op : loop.getBody()->without_terminator()) {
+    auto load = dyn_cast<LoadOp>(op);
+    if (!load || !isa<ViewType>(load.getSrc().getType()) || load.getType().getRank() != 2 ||
+        loop->isAncestor(load.getSrc().getParentBlock()->getParentOp()) || !tmaCanCopy(load) ||
+        llvm::any_of(load.getResult().getUsers(), [](Operation *u) { return isa<MmaOp>(u); }) ||
+        !feedsMmaOperand(loop, load.getResult()))
+      continue;
+    // A TMA box: rows of whole 16-byte chunks, at most 256 of them; rows
+    // wider than one swizzle span go as several boxes of whole 8-row periods
+    // (what tile.load_shared then reads).
+    RankedTensorType tile = load.getType();
+    unsigned bits = tile.getElementType().getIntOrFloatBitWidth();
+    int64_t rows = tile.getDimSize(0), rowBytes = tile.getDimSize(1) * bits / 8;
+    if (bits % 8 || rowBytes % 16 || rows > 256 || (rowBytes > 128 && rows % 8))
+      continue;
+    found.push_back({load,
+                     SharedType::get(loop.getContext(), tile.getShape(), tile.getElementType(),
+                                     SwizzleAttr()),
+                     /*readIntoRegisters=*/true});
+  }
+  return found;
+}
+
 /// TMA can copy from the view: a 16-byte aligned base and outer strides that
 /// are multiples of 16 bytes (the runtime's specialization says so).
 bool tmaCanCopy(LoadOp load) { return tmaCanAddress(load.getSrc()); }
@@ -123,6 +172,13 @@ Iteration consumeStage(scf::ForOp loop, ArrayRef<StagedLoad> loads, const Stages
   WaitOp::create(in, loc, StageOp::create(in, loc, MBarrierType::get(ctx, 1), st.full, it.stage),
                  phase);
   for (auto [staged, buffer] : llvm::zip(loads, st.buffers)) {
+    if (staged.readIntoRegisters) {
+      OpBuilder at(staged.load);
+      Value view = StageOp::create(at, loc, staged.stageType, buffer, it.stage);
+      staged.load.getResult().replaceAllUsesWith(
+          LoadSharedOp::create(at, loc, staged.load.getType(), view).getResult());
+      continue;
+    }
     OpOperand &use = *staged.load.getResult().getUses().begin();
     OpBuilder at(use.getOwner());
     use.set(StageOp::create(at, loc, staged.stageType, buffer, it.stage));

@@ -16,11 +16,19 @@ Value iterationIndex(OpBuilder &b, scf::ForOp loop, Value iv);
 struct StagedLoad {
   mutable LoadOp load; // op handles are used by value
   SharedType stageType;
+  bool readIntoRegisters = false; // tile.load_shared from its stage (not an mma operand)
 };
 
 /// Loads of `loop` that qualify: from a view defined outside the loop, used
 /// once, as operand a or b of a tile.mma in the loop body.
 SmallVector<StagedLoad> findStagedLoads(scf::ForOp loop);
+
+/// Loads of `loop` computed into an mma operand rather than read by the mma
+/// (a weight dequantized in the loop): 2-D, from a view defined outside the
+/// loop that TMA can copy, reaching operand a or b of a tile.mma of the body
+/// through ops of the body only. Staged like operands, they are read back
+/// with tile.load_shared (`readIntoRegisters`).
+SmallVector<StagedLoad> findComputedOperandLoads(scf::ForOp loop);
 
 /// TMA can copy from the view (the rule shared with TMA stores: Analysis/TMA.h).
 bool tmaCanCopy(LoadOp load);
@@ -51,7 +59,8 @@ std::pair<Value, Value> stageAndParity(OpBuilder &b, Location loc, Value i, unsi
 
 /// The consumer's side of iteration i at the top of the loop body: wait until
 /// stage i % S is full (phase (i / S) % 2), and let each mma read its operand
-/// from that stage. Returns i, the stage, and the last such mma.
+/// from that stage (or read its tile from it with tile.load_shared where the
+/// load was). Returns i, the stage, and the last such mma.
 struct Iteration {
   Value index, stage;
   Operation *lastMma = nullptr;

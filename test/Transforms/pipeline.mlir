@@ -169,3 +169,52 @@ func.func @strided_inner(%a: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %b:
   }
   return
 }
+
+// A load computed into an operand (an int8 weight converted in the loop)
+// joins the TMA ring beside X's: a 3-stage buffer of its own, one barrier a
+// stage expecting both copies, read back where the load was with
+// tile.load_shared from this iteration's stage. One warpgroup, yet a CTA
+// barrier before the refill: another warp may still read the stage. A
+// computed load TMA cannot copy (no known divisibility) stays a load.
+// CHECK-LABEL: func.func @computed_operand
+// CHECK-DAG: %[[BX:.*]] = tile.alloc_shared : !tile.shared<3x64x64xbf16>
+// CHECK-DAG: %[[BW:.*]] = tile.alloc_shared : !tile.shared<3x128x64xi8>
+// CHECK: tile.alloc_mbarrier {arrivals = 2 : i32} : !tile.mbarrier<3>
+// CHECK: scf.if
+// CHECK: tile.async_load {{.*}} : !tile.view<bf16, 2>, !tile.shared<64x64xbf16>
+// CHECK: tile.async_load {{.*}} : !tile.view<i8, 2>, !tile.shared<128x64xi8>
+// CHECK: scf.for
+// CHECK: %[[STAGE:.*]] = arith.remsi
+// CHECK: tile.wait
+// CHECK: %[[WS:.*]] = tile.stage %[[BW]][%[[STAGE]]] : !tile.shared<3x128x64xi8> -> !tile.shared<128x64xi8>
+// CHECK-NEXT: %[[W:.*]] = tile.load_shared %[[WS]] : !tile.shared<128x64xi8> -> tensor<128x64xi8>
+// CHECK-NEXT: %[[Z:.*]] = tile.load %{{.*}} : !tile.view<i8, 2> -> tensor<128x64xi8>
+// CHECK-NEXT: arith.addi %[[W]], %[[Z]]
+// CHECK: tile.mma
+// CHECK-NEXT: tile.barrier
+// CHECK-NEXT: arith.constant 2
+// CHECK: scf.if
+// CHECK-COUNT-2: tile.async_load
+// CHECK-NOT: tile.async_load
+// CHECK: scf.yield
+func.func @computed_operand(%x: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %w: !tile.ptr<i8> {tile.divisibility = 16 : i64},
+                            %z: !tile.ptr<i8>, %K: i32 {tile.divisibility = 16 : i64}, %n: i32)
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %X = tile.make_view %x, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %W = tile.make_view %w, [%K, %K], [%K, %c1] : !tile.ptr<i8> -> !tile.view<i8, 2>
+  %Z = tile.make_view %z, [%K, %K], [%n, %c1] : !tile.ptr<i8> -> !tile.view<i8, 2>
+  %zero = arith.constant dense<0.0> : tensor<64x128xf32>
+  %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<64x128xf32>) : i32 {
+    %a = tile.load %X[%c0, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %q = tile.load %W[%c0, %k] : !tile.view<i8, 2> -> tensor<128x64xi8>
+    %zq = tile.load %Z[%c0, %k] : !tile.view<i8, 2> -> tensor<128x64xi8>
+    %s = arith.addi %q, %zq : tensor<128x64xi8>
+    %b = arith.sitofp %s : tensor<128x64xi8> to tensor<128x64xbf16>
+    %next = tile.mma %a, %b, %acc {transpose_b} : tensor<64x64xbf16>, tensor<128x64xbf16>, tensor<64x128xf32> -> tensor<64x128xf32>
+    scf.yield %next : tensor<64x128xf32>
+  }
+  return
+}

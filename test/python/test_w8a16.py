@@ -51,23 +51,35 @@ def test_interpreter_matches_numpy(M, N, K):
 
 
 @pytest.mark.parametrize("M", [16, 4096])
-def test_ptx_stores_the_dequantized_tile_for_wgmma(M):
-    """Both configurations: W's tile reaches shared memory through generic stores,
-    fenced for the async proxy before the wgmma, which reads it with a descriptor
-    (SS form); X's tile comes by TMA; ptxas takes it without spills."""
+def test_ptx_stages_w_by_tma_and_stores_the_dequantized_tile_for_wgmma(M):
+    """Both configurations: X's and W's tiles come by TMA (two tensor maps); W's
+    int8 stage is read back with 16-byte shared loads, converted, and written to
+    shared memory through generic stores fenced for the async proxy before the
+    wgmma reads it with a descriptor (SS form), left in flight; ptxas takes it
+    without spills."""
     config = blocks(M)
     kernel = w8a16.compile(*SIGNATURE, **config)
     ptx = kernel.ptx
     n = config["BN"]
     assert f"wgmma.mma_async.sync.aligned.m64n{n}k16.f32.bf16.bf16" in ptx
-    assert "cp.async.bulk.tensor.2d.shared::cluster.global" in ptx  # X by TMA
-    wgmma = ptx.index("wgmma.mma_async")
-    assert "fence.proxy.async.shared::cta;" in ptx[:wgmma]
-    assert "st.shared" in ptx[:wgmma]
-    assert "wgmma.wait_group.sync.aligned 1;" in ptx  # left in flight, two stages of W
+    assert [t["arg"] for t in kernel.metadata["tma"]][:2] == ["X", "W"]
+    step = ptx[ptx.index("mbarrier.try_wait"):ptx.index("wgmma.mma_async")]  # one k-step
+    assert "ld.shared.v4.b32" in step and "ld.global" not in step
+    assert "st.shared" in step and "fence.proxy.async.shared::cta;" in step
+    assert "wgmma.wait_group.sync.aligned 1;" in ptx  # in flight: two stages of B
     if find_ptxas() is not None:
         assert kernel.cubin is not None
         assert kernel.metadata["spill_stores"] == 0, kernel.metadata["ptxas_log"]
+
+
+def test_w_rows_tma_cannot_copy_are_loaded_into_registers():
+    """W's row stride with no 16-byte divisibility: its tiles are global loads, the
+    dequantized tile still goes through shared memory to the wgmma."""
+    kernel = w8a16.compile("*bf16[2]:16", "*i8[2]", "*bf16:16", "*bf16[2]:16", **blocks(16))
+    assert [t["arg"] for t in kernel.metadata["tma"]][:1] == ["X"]
+    assert "ld.global" in kernel.ptx and "wgmma.mma_async" in kernel.ptx
+    if find_ptxas() is not None:
+        assert kernel.cubin is not None
 
 
 def test_warp_specialized_compiles():

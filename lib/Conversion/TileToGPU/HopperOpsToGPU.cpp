@@ -239,6 +239,54 @@ void storeMatrices(OpBuilder &b, Location loc, const ThreadLayout &layout, Share
     }
 }
 
+/// Whether a tile of `layout` moves to or from `shared` in runs of up to 16
+/// bytes that stay within one chunk: a 2-D shared tile with a chosen swizzle
+/// (tile-select-swizzle), rows of whole spans (or 16-byte chunks), boxes of
+/// whole 8-row periods.
+bool runsFit(SharedType shared, const FailureOr<ThreadLayout> &layout, int64_t bytes) {
+  if (failed(layout) || shared.getShape().size() != 2 || !shared.getSwizzle() || !bytes)
+    return false;
+  int64_t span = shared.getSwizzle().getBytes(), rowBytes = shared.getShape()[1] * bytes;
+  return rowBytes % (span ? span : 16) == 0 &&
+         (rowBytes <= span || span == 0 || shared.getShape()[0] % 8 == 0);
+}
+
+/// A 2-D shared tile, laid out as TMA writes it (see swizzledOffset), into
+/// registers: each thread reads its runs (up to 16 bytes, within one chunk).
+/// tile-pipeline's stages of loads computed into an mma operand (an int8
+/// weight) are read so.
+struct LoadSharedLowering : public OpConversionPattern<LoadSharedOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(LoadSharedOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    SharedType src = op.getSrc().getType();
+    RankedTensorType tile = op.getResult().getType();
+    FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
+    Type elt = registerType(tile.getElementType());
+    int64_t bytes = elt.getIntOrFloatBitWidth() / 8;
+    if (!runsFit(src, layout, bytes))
+      return op.emitError("load_shared lowers from 2-D shared tiles with a chosen swizzle "
+                          "(tile-select-swizzle), rows of whole swizzle spans (or 16-byte "
+                          "chunks) and, for several boxes, a multiple of 8 rows");
+    Location loc = op.getLoc();
+    int64_t width = std::min<int64_t>(layout->contiguity(), 16 / bytes);
+    Type runType = width == 1 ? elt : Type(VectorType::get({width}, elt));
+    Value tid = threadId(rewriter, loc);
+    Value result = arith::ConstantOp::create(
+        rewriter, loc, rewriter.getZeroAttr(VectorType::get({layout->numRegisters()}, elt)));
+    for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
+      SmallVector<Value> c = layout->coords(rewriter, loc, tid, reg);
+      Value addr = LLVM::GEPOp::create(rewriter, loc, adaptor.getSrc().getType(),
+                                       rewriter.getI8Type(), adaptor.getSrc(),
+                                       ValueRange{swizzledOffset(rewriter, loc, src, c[0], c[1])});
+      Value run = LLVM::LoadOp::create(rewriter, loc, runType, addr, width * bytes);
+      result = insertRun(rewriter, loc, run, result, reg);
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 /// Registers into a 2-D shared tile, laid out as TMA would write it (see
 /// swizzledOffset). Each thread writes its runs (up to 16 bytes, so within
 /// one chunk) and fences them for the async proxy (tensor cores, TMA).
@@ -251,14 +299,7 @@ struct StoreSharedLowering : public OpConversionPattern<StoreSharedOp> {
     FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
     Type elt = tile.getElementType();
     int64_t bytes = elt.getIntOrFloatBitWidth() / 8;
-    bool fits = succeeded(layout) && dst.getShape().size() == 2 && dst.getSwizzle() && bytes;
-    if (fits) {
-      // Rows of whole spans (or 16-byte chunks), boxes of whole 8-row periods.
-      int64_t span = dst.getSwizzle().getBytes(), rowBytes = dst.getShape()[1] * bytes;
-      fits = rowBytes % (span ? span : 16) == 0 &&
-             (rowBytes <= span || span == 0 || dst.getShape()[0] % 8 == 0);
-    }
-    if (!fits)
+    if (!runsFit(dst, layout, bytes))
       return op.emitError("store_shared lowers into 2-D shared tiles with a chosen swizzle "
                           "(tile-select-swizzle), rows of whole swizzle spans (or 16-byte "
                           "chunks) and, for several boxes, a multiple of 8 rows");
@@ -509,7 +550,7 @@ void tile::populateHopperOpPatterns(TileTypeConverter &converter, RewritePattern
   patterns.add<AllocSharedLowering, AllocMBarrierLowering, AsyncLoadLowering>(converter, ctx,
                                                                              state);
   patterns.add<StageLowering, ArriveLowering, WarpSpecializeLowering, WaitLowering,
-               StoreSharedLowering>(converter, ctx);
+               LoadSharedLowering, StoreSharedLowering>(converter, ctx);
   patterns.add<AsyncStoreLowering, AsyncStoreWaitLowering, TurnLowering<TurnWaitOp>,
                TurnLowering<TurnPassOp>>(converter, ctx);
 }
