@@ -13,7 +13,7 @@ from tile.compiler import find_ptxas
 from tile.errors import CompilationError
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
-from w8a16 import blocks, launch, w8a16  # noqa: E402
+from w8a16 import CONFIGS, blocks, launch, w8a16  # noqa: E402
 
 SIGNATURE = ("*bf16[2]:16", "*i8[2]:16", "*bf16:16", "*bf16[2]:16")
 
@@ -70,6 +70,15 @@ def test_ptx_stages_w_by_tma_and_stores_the_dequantized_tile_for_wgmma(M):
     if find_ptxas() is not None:
         assert kernel.cubin is not None
         assert kernel.metadata["spill_stores"] == 0, kernel.metadata["ptxas_log"]
+
+
+@pytest.mark.skipif(find_ptxas() is None, reason="ptxas not on PATH")
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c.kwargs}w{c.num_warps}s{c.num_stages}")
+def test_tuned_configurations_keep_wgmma_pipelined(config):
+    """No configuration w8a16_tuned times spills or makes ptxas serialize its
+    wgmmas (C751x) or inject waits (C7519/C7517)."""
+    meta = w8a16.compile(*SIGNATURE, **config.launch_kwargs()).metadata
+    assert meta["spill_stores"] == 0 and "C75" not in meta["ptxas_log"], meta["ptxas_log"]
 
 
 def test_w_rows_tma_cannot_copy_are_loaded_into_registers():
