@@ -76,6 +76,11 @@ ENTRIES = [
     ("python/tile/ops/attention_kernels.py", "attention_fwd_persistent",
      [BF16_2D] * 4 + ["*f32:16", "i32:16", "i32", "i32", "f32"],
      dict(BM=128, BN=128, D=64, CAUSAL=False), dict(num_warps=8, warp_specialize=True)),
+    ("examples/distributed/allreduce.py", "allreduce_two_shot",
+     ["*f32:16", "*f32:16@4", "*f32:16@4", "*i32:16@4", "i32"], dict(BLOCK=256), {}),
+    ("examples/distributed/gemm_rs.py", "gemm_rs",
+     [BF16_2D, BF16_2D, "*f32[3]:16@4", "*f32[2]:16", "*i32:16@4", "*i32:16@4", "i32"],
+     dict(BM=128, BN=128, BK=64), dict(num_warps=8)),
     ("test/python/fuzz_kernels.py", "unary", ["*f32:16", "*f32:16"], dict(BLOCK=256, OP="exp"),
      {}),
     ("test/python/fuzz_kernels.py", "binary", ["*f32:16"] * 3 + ["i32:16"], dict(BLOCK=512), {}),
@@ -272,13 +277,14 @@ def change_constexpr(case, rng, budget):
 def change_signature(case, rng, budget):
     i = rng.randrange(len(case.args))
     old = case.args[i]
-    m = re.match(r"^(\*?)(\w+)(\[\d+\])?(:16)?$", old)
+    m = re.match(r"^(\*?)(\w+)(\[\d+\])?(:16)?(@\d+)?$", old)  # @N: symmetric over N ranks
     if not m[1]:  # scalars are i32 or f32
         new = rng.choice(["i32", "i32:16", "f32"])
     elif rng.random() < 0.7:
-        new = f"*{rng.choice(ARRAY_DTYPES)}{m[3] or ''}{m[4] or ''}"
+        new = f"*{rng.choice(ARRAY_DTYPES)}{m[3] or ''}{m[4] or ''}{m[5] or ''}"
     else:
-        new = f"*{m[2]}{rng.choice(['', '[1]', '[2]', '[3]'])}{rng.choice(['', ':16'])}"
+        world = rng.choice(["", "@1", "@2", "@8"]) if m[5] else ""
+        new = f"*{m[2]}{rng.choice(['', '[1]', '[2]', '[3]'])}{rng.choice(['', ':16'])}{world}"
     case.args[i] = new
     return f"argument {i}: {old} -> {new}"
 
