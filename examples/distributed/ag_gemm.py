@@ -87,16 +87,18 @@ def check_on_loopback(ranks=4, rows=1024, k=1024, n=1024):
     full = world.zeros((ranks * rows, k), torch.bfloat16)
     ready = world.zeros((ranks,), torch.int32)
     done = world.zeros((2 * ranks * programs,), torch.int32)
-    a = [torch.randn(rows, k, device=world.device, dtype=torch.bfloat16) for _ in range(ranks)]
-    b = [torch.randn(k, n, device=world.device, dtype=torch.bfloat16) for _ in range(ranks)]
-    c = [torch.empty(ranks * rows, n, device=world.device, dtype=torch.bfloat16)
-         for _ in range(ranks)]
-    launch(world, a, full, b, c, ready, done, 1, programs, 128, 128, 64)
-    torch.cuda.synchronize()
-    gathered = torch.cat(a)
-    for r in range(ranks):
-        torch.testing.assert_close(c[r].float(), (gathered @ b[r]).float(), rtol=2e-2,
-                                   atol=2e-1)
+    for epoch in (1, 2):  # twice: the flags count on without a reset
+        a = [torch.randn(rows, k, device=world.device, dtype=torch.bfloat16)
+             for _ in range(ranks)]
+        b = [torch.randn(k, n, device=world.device, dtype=torch.bfloat16) for _ in range(ranks)]
+        c = [torch.empty(ranks * rows, n, device=world.device, dtype=torch.bfloat16)
+             for _ in range(ranks)]
+        launch(world, a, full, b, c, ready, done, epoch, programs, 128, 128, 64)
+        torch.cuda.synchronize()
+        gathered = torch.cat(a)
+        for r in range(ranks):
+            torch.testing.assert_close(c[r].float(), (gathered @ b[r]).float(), rtol=2e-2,
+                                       atol=2e-1)
 
 
 if __name__ == "__main__":

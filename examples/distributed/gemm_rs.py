@@ -93,16 +93,19 @@ def check_on_loopback(ranks=4, rows=1024, k=1024, n=1024):
     partial = world.zeros((ranks, rows, n), torch.float32)
     ready = world.zeros((ranks,), torch.int32)
     done = world.zeros((2 * ranks * programs,), torch.int32)
-    a = [torch.randn(ranks * rows, k, device=world.device, dtype=torch.bfloat16)
-         for _ in range(ranks)]
-    b = [torch.randn(k, n, device=world.device, dtype=torch.bfloat16) for _ in range(ranks)]
-    out = [torch.empty(rows, n, device=world.device) for _ in range(ranks)]
-    # 8 warps: with 4 the scatter of a 128 x 128 f32 tile to its owner spills.
-    launch(world, a, b, partial, out, ready, done, 1, programs, 128, 128, 64, num_warps=8)
-    torch.cuda.synchronize()
-    total = sum(x.float() @ y.float() for x, y in zip(a, b))
-    for r in range(ranks):
-        torch.testing.assert_close(out[r], total[r * rows:(r + 1) * rows], rtol=2e-2, atol=2e-1)
+    for epoch in (1, 2):  # twice: the flags count on without a reset
+        a = [torch.randn(ranks * rows, k, device=world.device, dtype=torch.bfloat16)
+             for _ in range(ranks)]
+        b = [torch.randn(k, n, device=world.device, dtype=torch.bfloat16) for _ in range(ranks)]
+        out = [torch.empty(rows, n, device=world.device) for _ in range(ranks)]
+        # 8 warps: with 4 the scatter of a 128 x 128 f32 tile to its owner spills.
+        launch(world, a, b, partial, out, ready, done, epoch, programs, 128, 128, 64,
+               num_warps=8)
+        torch.cuda.synchronize()
+        total = sum(x.float() @ y.float() for x, y in zip(a, b))
+        for r in range(ranks):
+            torch.testing.assert_close(out[r], total[r * rows:(r + 1) * rows], rtol=2e-2,
+                                       atol=2e-1)
 
 
 if __name__ == "__main__":
