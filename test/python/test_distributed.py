@@ -44,6 +44,17 @@ def test_remote_needs_a_symmetric_array():
 
 
 @tile.jit
+def remote_of_selected(X, BLOCK: tile.constexpr):
+    v = tile.load(tile.remote(X[0], 1), (0,), (BLOCK,))  # <- selected remote
+    tile.store(X[0], (0,), v)
+
+
+def test_remote_of_an_indexed_array_says_how():
+    expect_error(remote_of_selected, "# <- selected remote", "index the remote view instead: "
+                 "tile.remote(X, peer)[i]", "*f32[2]:16@2", BLOCK=16)
+
+
+@tile.jit
 def constant_peer(X, BLOCK: tile.constexpr, PEER: tile.constexpr):
     v = tile.load(tile.remote(X, PEER), 0, BLOCK)  # <- constant peer
     tile.store(X, 0, v)
@@ -217,6 +228,29 @@ def test_remote_stores_land_in_the_peer():
     world.launch(ring, (1,), [(x, f)] * 3, BLOCK=4)
     for r in range(3):
         np.testing.assert_array_equal(x.arrays[r][4:], (r - 1) % 3)
+
+
+@tile.jit
+def gather_from_left(X, Y, Count, BM: tile.constexpr, BN: tile.constexpr):
+    """Y = the left rank's X, tile by tile in the view form (the last tiles stick
+    out: zeros read there); every program counts itself into rank 0's Count."""
+    left = (tile.rank() + tile.num_ranks() - 1) % tile.num_ranks()
+    i = tile.program_id(0) * BM
+    j = tile.program_id(1) * BN
+    tile.store(Y, (i, j), tile.load(tile.remote(X, left), (i, j), (BM, BN)))
+    tile.atomic_add(tile.remote(Count, 0), tile.zeros((1,), tile.int32), 1, scope="sys")
+
+
+def test_remote_view_loads_and_atomics():
+    world = HostWorld(4)
+    rng = np.random.default_rng(0)
+    x = world.symmetric([rng.standard_normal((20, 24)).astype(np.float32) for _ in range(4)])
+    count = world.zeros((1,), np.int32)
+    ys = [np.zeros((20, 24), np.float32) for _ in range(4)]
+    world.launch(gather_from_left, (3, 2), lambda r: (x, ys[r], count), BM=8, BN=16)
+    for r in range(4):
+        np.testing.assert_array_equal(ys[r], x.arrays[(r - 1) % 4])
+    assert count.arrays[0][0] == 4 * 6 and all(c[0] == 0 for c in count.arrays[1:])
 
 
 @tile.jit

@@ -66,8 +66,10 @@ class Distributed:
 
     def symmetric(self, node, array, what: str) -> Symmetric:
         if not isinstance(array, Symmetric):
+            hint = "; index the remote view instead: tile.remote(X, peer)[i]" \
+                if isinstance(getattr(array, "base", None), Symmetric) else ""
             raise self.error(node, f"{what} must be a symmetric array argument (one copy on "
-                             f"every rank), got {describe(array)}")
+                             f"every rank), got {describe(array)}{hint}")
         return array
 
     def peer_pointer(self, node, array: Symmetric, peer, what: str) -> Value:
