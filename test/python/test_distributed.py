@@ -1,8 +1,9 @@
 """Distributed kernels (docs/distributed.md): symmetric arrays, tile.remote,
 notify/wait across ranks, tile.barrier_all. The frontend's checks, the PTX
 (through ptxas), the interpreter running a launch as N ranks (deadlocks and
-races across ranks reported at the line), the examples/distributed kernels on
-2, 4 and 8 interpreted ranks against numpy, the pure-Python parts of the GPU
+races across ranks reported at the line), the examples/distributed kernels
+(AllReduce, AllGather-GEMM, GEMM-ReduceScatter, MoE all-to-all) on 2, 4 and 8
+interpreted ranks against numpy, the pure-Python parts of the GPU
 worlds, and, with the gpu marker, the kernels on a loopback world of one GPU."""
 import os
 import re
@@ -25,8 +26,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples
 import ag_gemm  # noqa: E402
 import allreduce  # noqa: E402
 import gemm_rs  # noqa: E402
+import moe_all_to_all  # noqa: E402
 
 SYM = "*f32:16@4"  # a symmetric 1-D f32 array over 4 ranks
+BF16_2D = "*bf16[2]:16"
 FLAGS = "*i32:16@4"
 
 
@@ -177,11 +180,11 @@ def test_ptx_across_gpus():
 
 
 @pytest.mark.skipif(find_ptxas() is None, reason="ptxas not on PATH")
-def test_gemm_kernels_compile_for_the_gpu():
+def test_kernels_compile_for_the_gpu():
     """The local copies' tiles load through TMA, the remote ones never (no
-    descriptor names a peer's pointer), and ptxas takes both GEMMs without
-    spills (GEMM-RS with 8 warps: its scatter of a 128 x 128 f32 tile spills
-    with 4)."""
+    descriptor names a peer's pointer), and ptxas takes both GEMMs and the MoE
+    all-to-all without spills, as their loopback runs launch them (GEMM-RS with
+    8 warps: its scatter of a 128 x 128 f32 tile spills with 4)."""
     flags = "*i32:16@4"
     ag = ag_gemm.ag_gemm.compile("*bf16[2]:16", "*bf16[2]:16@4", "*bf16[2]:16", "*bf16[2]:16",
                                  flags, flags, "i32", BM=128, BN=128, BK=64)
@@ -192,6 +195,10 @@ def test_gemm_kernels_compile_for_the_gpu():
         described = {t["arg"] for t in kernel.metadata["tma"]}
         assert described and not any("_peer" in name for name in described)
     assert "Full" in {t["arg"] for t in ag.metadata["tma"]}  # the gathered A, by TMA
+    moe = moe_all_to_all.moe_all_to_all.compile(
+        BF16_2D, "*i32:16", BF16_2D, "*bf16[3]:16@4", "*i32[2]:16@4", "*bf16[2]:16@4", flags,
+        flags, flags, "i32", BT=128, BH=32, num_warps=8)
+    assert moe.cubin and moe.metadata["spill_stores"] == 0
 
 
 # -- the interpreter as N ranks -------------------------------------------------------
@@ -208,6 +215,11 @@ def test_ag_gemm(ranks):
 @pytest.mark.parametrize("ranks", [2, 4, 8])
 def test_gemm_rs(ranks):
     gemm_rs.check_on_interpreter(ranks)
+
+
+@pytest.mark.parametrize("ranks", [2, 4, 8])
+def test_moe_all_to_all(ranks):
+    moe_all_to_all.check_on_interpreter(ranks)
 
 
 @tile.jit
@@ -328,6 +340,6 @@ def test_torch_world_needs_an_initialized_world():
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("example", [allreduce, ag_gemm, gemm_rs])
+@pytest.mark.parametrize("example", [allreduce, ag_gemm, gemm_rs, moe_all_to_all])
 def test_loopback_world_on_one_gpu(example):
     example.check_on_loopback()
