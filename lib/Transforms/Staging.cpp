@@ -191,7 +191,7 @@ Iteration consumeStage(scf::ForOp loop, ArrayRef<StagedLoad> loads, const Stages
 bool yieldedOnly(scf::ForOp loop, MmaOp mma) {
   auto acc = dyn_cast<BlockArgument>(mma.getAcc());
   return mma->getBlock() == loop.getBody() && acc && acc.getOwner() == loop.getBody() &&
-         mma.getResult().hasOneUse() &&
+         acc.hasOneUse() && mma.getResult().hasOneUse() &&
          *mma.getResult().getUsers().begin() == loop.getBody()->getTerminator();
 }
 

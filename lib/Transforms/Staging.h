@@ -69,7 +69,8 @@ Iteration consumeStage(scf::ForOp loop, ArrayRef<StagedLoad> loads, const Stages
                        unsigned stages);
 
 /// Whether `mma`, in `loop`'s body, accumulates into a value the loop
-/// carries and its result is only yielded (nothing in the loop reads it).
+/// carries and nothing else in the loop reads either (the carried value or
+/// its result, which is only yielded).
 bool yieldedOnly(scf::ForOp loop, MmaOp mma);
 
 /// Leaves in flight each mma of `loop` that accumulates into a carried value

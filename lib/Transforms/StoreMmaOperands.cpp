@@ -85,7 +85,8 @@ bool storeOperands(func::FuncOp kernel, MmaOp mma, SmallVector<Value> &doubleBuf
     Value value = use->get();
     auto tile = cast<RankedTensorType>(value.getType());
     bool computedInLoop = loop && loop->isAncestor(value.getParentBlock()->getParentOp());
-    if (loop && computedInLoop) {
+    // Stages are counted in i32, as the frontend's loops and tile-pipeline's.
+    if (computedInLoop && loop.getInductionVar().getType().isInteger(32)) {
       Value buffer = allocateAtTop(kernel, mma, sharedTypeOf(tile, 2));
       OpBuilder b(mma);
       Value two = constI32(b, loc, 2);
@@ -98,7 +99,7 @@ bool storeOperands(func::FuncOp kernel, MmaOp mma, SmallVector<Value> &doubleBuf
       continue;
     }
     Value buffer = allocateAtTop(kernel, mma, sharedTypeOf(tile));
-    OpBuilder b(loop ? loop.getOperation() : mma.getOperation());
+    OpBuilder b(loop && !computedInLoop ? loop.getOperation() : mma.getOperation());
     storeBetweenBarriers(b, loc, value, buffer);
     use->set(buffer);
   }

@@ -135,3 +135,24 @@ func.func @no_loop(%a: tensor<64x64xbf16>, %b: tensor<64x64xbf16>, %acc: tensor<
   %r = tile.mma %a, %b, %acc {transpose_a} : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
   return %r : tensor<64x64xf32>
 }
+
+// A loop counted in index (hand-written IR): one tile, written before the mma.
+// CHECK-LABEL: func.func @index_loop
+// CHECK: %[[SB:.*]] = tile.alloc_shared : !tile.shared<64x64xbf16>
+// CHECK: scf.for
+// CHECK: tile.barrier
+// CHECK-NEXT: tile.store_shared %{{.*}}, %[[SB]]
+// CHECK-NEXT: tile.barrier
+// CHECK-NEXT: tile.mma %arg0, %[[SB]], %{{.*}} : tensor<64x64xbf16>, !tile.shared<64x64xbf16>
+func.func @index_loop(%a: tensor<64x64xbf16>, %b: tensor<64x64xf32>, %n: index) -> tensor<64x64xf32>
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+  %acc = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %zero) -> (tensor<64x64xf32>) {
+    %bb = arith.truncf %b : tensor<64x64xf32> to tensor<64x64xbf16>
+    %next = tile.mma %a, %bb, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    scf.yield %next : tensor<64x64xf32>
+  }
+  return %acc : tensor<64x64xf32>
+}
