@@ -100,8 +100,10 @@ LogicalResult pipeline(scf::ForOp loop, unsigned stages, bool multipleWarpgroups
   }
   // Loads computed into an operand (a weight dequantized in the loop) join
   // the ring where TMA can copy them; the loop reads them back from it. Not
-  // in a warp-specialized consumer: its producer copies what it stages.
-  if (!loop->getParentOfType<WarpSpecializeOp>())
+  // in a warp-specialized consumer: its producer copies what it stages. Not
+  // a reason to refuse a loop not counted in i32 that stages nothing else.
+  if (!loop->getParentOfType<WarpSpecializeOp>() &&
+      loop.getInductionVar().getType().isInteger(32))
     llvm::append_range(loads, findComputedOperandLoads(loop));
   if (loads.empty())
     return success();
