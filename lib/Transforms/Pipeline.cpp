@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/MapVector.h"
 
 namespace mlir::tile {
 #define GEN_PASS_DEF_TILEPIPELINE
@@ -64,27 +65,25 @@ void issueCopies(OpBuilder &b, Location loc, scf::ForOp loop, ArrayRef<StagedLoa
 void stageThroughRegisters(scf::ForOp loop, ArrayRef<StagedLoad> loads) {
   Location loc = loop.getLoc();
   OpBuilder b(loop);
-  SmallVector<Value> buffers;
-  for (StagedLoad staged : loads)
-    buffers.push_back(AllocSharedOp::create(b, loc, staged.stageType));
-  Operation *firstMma = nullptr;
+  // Each staged load has one use, its mma; the loads of one mma are stored
+  // together just before it (a load after an earlier mma is stored after
+  // that mma, where it is defined).
+  llvm::MapVector<Operation *, SmallVector<std::pair<LoadOp, Value>>> byMma;
   for (StagedLoad staged : loads) {
-    Operation *user = *staged.load.getResult().getUsers().begin();
-    if (!firstMma || user->isBeforeInBlock(firstMma))
-      firstMma = user;
+    Value buffer = AllocSharedOp::create(b, loc, staged.stageType);
+    Operation *mma = *staged.load.getResult().getUsers().begin();
+    byMma[mma].push_back({staged.load, buffer});
   }
-  OpBuilder at(firstMma);
-  BarrierOp::create(at, loc);
-  for (auto [staged, buffer] : llvm::zip(loads, buffers)) {
-    LoadOp load = staged.load;
-    StoreSharedOp::create(at, loc, load.getResult(), buffer);
-  }
-  BarrierOp::create(at, loc);
-  for (auto [staged, buffer] : llvm::zip(loads, buffers)) {
-    LoadOp load = staged.load;
-    for (OpOperand &use : llvm::make_early_inc_range(load.getResult().getUses()))
-      if (isa<MmaOp>(use.getOwner()))
-        use.set(buffer);
+  for (auto &[mma, group] : byMma) {
+    OpBuilder at(mma);
+    BarrierOp::create(at, loc);  // the last reader of these buffers is done
+    for (auto [load, buffer] : group)
+      StoreSharedOp::create(at, loc, load.getResult(), buffer);
+    BarrierOp::create(at, loc);  // every thread's part is written
+    for (auto [load, buffer] : group)
+      for (OpOperand &use : llvm::make_early_inc_range(load.getResult().getUses()))
+        if (use.getOwner() == mma)
+          use.set(buffer);
   }
 }
 

@@ -113,6 +113,44 @@ func.func @no_tma(%a: !tile.ptr<bf16>, %b: !tile.ptr<bf16>, %M: i32, %N: i32, %K
   return
 }
 
+// Two mmas without TMA, the second one's operand loaded after the first mma
+// (attention backward's dQ step): each group of loads is stored just before
+// its own mma, where the load is defined.
+// CHECK-LABEL: func.func @no_tma_two_mmas
+// CHECK: %[[SA:.*]] = tile.alloc_shared : !tile.shared<64x64xbf16>
+// CHECK: %[[SB:.*]] = tile.alloc_shared : !tile.shared<64x64xbf16>
+// CHECK: %[[SC:.*]] = tile.alloc_shared : !tile.shared<64x64xbf16>
+// CHECK: scf.for
+// CHECK: %[[A:.*]] = tile.load
+// CHECK: %[[B:.*]] = tile.load
+// CHECK: tile.barrier
+// CHECK: tile.store_shared %[[A]], %[[SA]]
+// CHECK: tile.store_shared %[[B]], %[[SB]]
+// CHECK: tile.barrier
+// CHECK: %[[P:.*]] = tile.mma %[[SA]], %[[SB]]
+// CHECK: %[[C:.*]] = tile.load
+// CHECK: tile.barrier
+// CHECK: tile.store_shared %[[C]], %[[SC]]
+// CHECK: tile.barrier
+// CHECK: tile.mma {{.*}}, %[[SC]]
+func.func @no_tma_two_mmas(%a: !tile.ptr<bf16>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %A = tile.make_view %a, [%n, %c64], [%c64, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+  %acc = scf.for %k = %c0 to %n step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+    %x = tile.load %A[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %y = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %p = tile.mma %x, %y, %zero : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    %pb = arith.truncf %p : tensor<64x64xf32> to tensor<64x64xbf16>
+    %z = tile.load %A[%k, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %next = tile.mma %pb, %z, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    scf.yield %next : tensor<64x64xf32>
+  }
+  return
+}
+
 // Attention-like: Q, loaded before the loop, is copied into shared memory
 // once; K is staged; the first mma's result is read in the loop, so it is not
 // left in flight (no pending, no mma_wait).

@@ -4,8 +4,11 @@ epilogue a TMA store where C's strides allow it, a plain store where not."""
 import os
 import sys
 
+import ml_dtypes
+import numpy as np
 import pytest
 
+import tile
 from tile.compiler import find_ptxas
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
@@ -129,3 +132,32 @@ def test_store_descriptor_encodes_like_a_load():
     assert enc.box_dim == (64, 128) and enc.swizzle == "128B"
     with pytest.raises(TensorMapError, match="argument 'C'.*stride of dimension 0"):
         tiled_encoding(spec, 0x7F0000000000, (1000, 1535), (1535, 1))
+
+
+@tile.jit
+def two_products(A, B, C, BM: tile.constexpr, BK: tile.constexpr):
+    """(A_i B_k) B_k summed over k: the second mma's operand is loaded after the
+    first mma, as attention backward's dQ step loads K."""
+    acc = tile.zeros((BM, BK), tile.float32)
+    for k in range(0, A.shape[1], BK):
+        p = tile.mma(tile.load(A, (0, k), (BM, BK)), tile.load(B, (k, 0), (BK, BK)),
+                     tile.zeros((BM, BK), tile.float32))
+        acc = tile.mma(p.to(tile.bfloat16), tile.load(B, (k, 0), (BK, BK)), acc)
+    tile.store(C, (0, 0), acc.to(C.dtype))
+
+
+def test_operands_loaded_after_an_earlier_mma_without_tma():
+    """Row strides not known to be multiples of 16 bytes: the operands go through
+    registers into shared memory, each just before its own mma (once a compile
+    error: the second load's store was put before the first mma)."""
+    ptx = two_products.compile("*bf16[2]", "*bf16[2]", "*bf16[2]", BM=64, BK=64).ptx
+    assert ptx.count("wgmma.mma_async") >= 2 and "cp.async.bulk.tensor" not in ptx
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((64, 128)).astype(ml_dtypes.bfloat16) for _ in range(2))
+    b = b.reshape(128, 64)
+    c = np.zeros((64, 64), ml_dtypes.bfloat16)
+    two_products[(1,)].interpret(a, b, c, BM=64, BK=64)
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    want = sum((a64[:, k:k + 64] @ b64[k:k + 64]).astype(ml_dtypes.bfloat16).astype(np.float64)
+               @ b64[k:k + 64] for k in (0, 64))
+    assert np.allclose(c.astype(np.float64), want, rtol=2e-2, atol=2e-1)
