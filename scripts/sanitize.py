@@ -10,8 +10,8 @@ wrong launch shows even where the tool reports nothing.
 Configurations are fixed (no autotuning): each kernel's own, as examples/gemm.py,
 examples/gemm_epilogue.py and benchmarks/bench_*.py tune over them, including the
 warp-specialized, persistent, cluster (num_ctas=2) and stream-K variants; the
-examples written with masks, gathers and atomics (norms, cross-entropy, rotary,
-embedding, split-K, histogram) come from scripts/sanitize_examples.py. Shapes
+examples written with masks, gathers and atomics (its docstring lists them) come
+from scripts/sanitize_examples.py. Shapes
 keep to the kernels' rules (TMA: row strides a multiple of 16 bytes); attention
 runs at seq_len 256 (EVEN_SEQ, as the benchmark) and 200 (ragged, grouped heads).
 Outputs start as NaN, so a tile never stored fails the check. --quick keeps one

@@ -1,10 +1,10 @@
 """scripts/sanitize.py's cases for the examples written with masks, gathers,
 scatters, atomics and row reductions: norms, cross-entropy, rotary embedding,
 token embedding, split-K GEMM, the histogram, the MoE layer, dropout, and tile.ops'
-attention backward. Each case launches the
-example's kernels at a small, ragged shape (rows and vocabularies that are no
-multiple of a block, tokens that repeat, values outside the bins) and checks
-them against torch, so the sanitizer's tools see every masked edge.
+attention backward. Each case launches the example's kernels at a small,
+ragged shape (rows and vocabularies that are no multiple of a block, tokens
+that repeat, values outside the bins) and checks them against torch, so the
+sanitizer's tools see every masked edge.
 
 `example_cases()` gives the fields of sanitize.Case as dicts (this module
 imports nothing from sanitize.py, which runs as __main__); `also` names the
