@@ -17,18 +17,11 @@ from __future__ import annotations
 
 import math
 
+from .bench_attention import cases  # the forward rows' shapes
 from .rows import run_cases, throughput_row, timed
 
 TOLERANCE = 1e-2
 GRADIENTS = ("dq", "dk", "dv")
-
-
-def cases(quick: bool = False) -> list[tuple]:
-    """(B, H, N, D, causal) per row."""
-    if quick:
-        return [(8, 16, 1024, 64, False), (8, 16, 1024, 128, True)]
-    return [(8, 16, n, d, causal) for causal in (False, True) for d in (64, 128)
-            for n in (1024, 4096, 8192)]
 
 
 def case_name(B, H, N, D, causal) -> str:

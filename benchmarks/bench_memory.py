@@ -12,7 +12,7 @@ from __future__ import annotations
 import tile
 
 from .examples import cross_entropy, embedding, rotary
-from .rows import interleaved
+from .rows import bandwidth_row, interleaved
 
 IGNORE = -100
 # (kind, sizes) per row; --quick runs the first of each kind.
@@ -167,15 +167,4 @@ def bench(quick: bool = False) -> list[dict]:
     return run_cases(cases(quick), "memory", bench_case, case_name, row, quick)
 
 
-def row(r: dict) -> str:
-    if "error" in r:
-        return f"| {r['case']} | FAILED: {r['error']} | | | |"
-    worst = max(r["rel_errors"])
-    check = f"rel err {worst:.1e}" if r["correct"] else f"WRONG (rel err {worst:.1e})"
-    g = r["GBps"]
-    refs = f"torch {g['torch']:.0f}" + (f", torch.compile {g['torch.compile']:.0f}"
-                                        if "torch.compile" in g else "")
-    ratios = f"{r['vs_torch']:.3f} × torch" + (f", {r['vs_compile']:.3f} × torch.compile"
-                                               if r["vs_compile"] else "")
-    return (f"| {r['case']} | {check} | {g['tile']:.0f} GB/s | {refs} GB/s (copy "
-            f"{g['copy']:.0f}) | {ratios} (vs copy {r['vs_copy']:.3f}) |")
+row = bandwidth_row

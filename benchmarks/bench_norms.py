@@ -10,7 +10,7 @@ from __future__ import annotations
 import tile
 
 from .examples import norms
-from .rows import interleaved
+from .rows import bandwidth_row, interleaved
 
 # (M, N) per row; --quick runs the first.
 SHAPES = [(16384, 4096), (4096, 16384), (16384, 1000)]
@@ -125,13 +125,4 @@ def bench(quick: bool = False) -> list[dict]:
     return [bench_case(*case, warmup=warmup, rep=rep) for case in cases(quick)]
 
 
-def row(r: dict) -> str:
-    worst = max(r["rel_errors"])
-    check = f"rel err {worst:.1e}" if r["correct"] else f"WRONG (rel err {worst:.1e})"
-    g = r["GBps"]
-    refs = f"torch {g['torch']:.0f}" + (f", torch.compile {g['torch.compile']:.0f}"
-                                        if "torch.compile" in g else "")
-    ratios = f"{r['vs_torch']:.3f} × torch" + (f", {r['vs_compile']:.3f} × torch.compile"
-                                               if r["vs_compile"] else "")
-    return (f"| {r['case']} | {check} | {g['tile']:.0f} GB/s | {refs} GB/s (copy "
-            f"{g['copy']:.0f}) | {ratios} (vs copy {r['vs_copy']:.3f}) |")
+row = bandwidth_row

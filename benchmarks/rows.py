@@ -22,6 +22,22 @@ def run_cases(cases, kind: str, bench_case, case_name, row, quick: bool) -> list
     return rows
 
 
+def bandwidth_row(r: dict) -> str:
+    """A memory-bound benchmark's row: tile's GB/s beside torch's (and
+    torch.compile's) and a device copy's."""
+    if "error" in r:
+        return f"| {r['case']} | FAILED: {r['error']} | | | |"
+    worst = max(r["rel_errors"])
+    check = f"rel err {worst:.1e}" if r["correct"] else f"WRONG (rel err {worst:.1e})"
+    g = r["GBps"]
+    refs = f"torch {g['torch']:.0f}" + (f", torch.compile {g['torch.compile']:.0f}"
+                                        if "torch.compile" in g else "")
+    ratios = f"{r['vs_torch']:.3f} × torch" + (f", {r['vs_compile']:.3f} × torch.compile"
+                                               if r["vs_compile"] else "")
+    return (f"| {r['case']} | {check} | {g['tile']:.0f} GB/s | {refs} GB/s (copy "
+            f"{g['copy']:.0f}) | {ratios} (vs copy {r['vs_copy']:.3f}) |")
+
+
 def interleaved(runs: dict, warmup: int, rep: int, rounds: int = 5) -> tuple[dict, dict]:
     """Times each of `runs` in `rounds` rounds that take the runners in turn,
     each round starting one runner later (no runner always first while the

@@ -15,6 +15,8 @@ import torch
 import triton
 import triton.language as tl
 
+from .triton_ref import tuned_config
+
 BM = 128  # the padding of the segments (examples/moe.py GEMM["BM"])
 
 CONFIGS = [
@@ -70,8 +72,4 @@ def grouped_gemm(xp: torch.Tensor, w: torch.Tensor, yp: torch.Tensor,
 
 def grouped_gemm_config(M: int, N: int, K: int) -> str:
     """The configuration the autotuner chose for this shape, as "128x256x64 w8 s4"."""
-    for key, config in _grouped_gemm_kernel.cache.items():
-        if tuple(key[:3]) == (M, N, K):
-            kw = config.kwargs
-            return f"{BM}x{kw['BN']}x{kw['BK']} w{config.num_warps} s{config.num_stages}"
-    return "?"
+    return tuned_config(_grouped_gemm_kernel, (M, N, K), f"{BM}x{{BN}}x{{BK}}")

@@ -92,13 +92,29 @@ def matmul(a: torch.Tensor, b: torch.Tensor, bias: torch.Tensor | None = None,
     return c
 
 
+def tuned_config(kernel, key: tuple, blocks: str) -> str:
+    """The configuration Triton's autotuner chose for `kernel` where its key
+    starts with `key` (after a call), as `blocks` (formatted with the config's
+    kwargs) and " wW sS"; "?" before any."""
+    for tuned_key, config in kernel.cache.items():
+        if tuple(tuned_key[:len(key)]) == key:
+            return f"{blocks.format(**config.kwargs)} w{config.num_warps} s{config.num_stages}"
+    return "?"
+
+
 def matmul_config(M: int, N: int, K: int, bias: bool = False, act: str = "none") -> str:
     """The configuration Triton's autotuner chose for a shape (after a call)."""
-    for key, config in _matmul_kernel.cache.items():
-        if tuple(key[:5]) == (M, N, K, bias, act):
-            kw = config.kwargs
-            return f"{kw['BM']}x{kw['BN']}x{kw['BK']} w{config.num_warps} s{config.num_stages}"
-    return "?"
+    return tuned_config(_matmul_kernel, (M, N, K, bias, act), "{BM}x{BN}x{BK}")
+
+
+def vector_add(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    """out = x + y: the launch-overhead and compile-time benchmarks' kernel,
+    not decorated, so that each `triton.jit`s it afresh."""
+    offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offsets < n
+    a = tl.load(x_ptr + offsets, mask=mask)
+    b = tl.load(y_ptr + offsets, mask=mask)
+    tl.store(out_ptr + offsets, a + b, mask=mask)
 
 
 # -- attention forward ----------------------------------------------------------------------
@@ -182,8 +198,4 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool,
 
 
 def attention_config(N: int, D: int, causal: bool) -> str:
-    for key, config in _attention_kernel.cache.items():
-        if tuple(key[:3]) == (N, D, causal):
-            kw = config.kwargs
-            return f"{kw['BM']}x{kw['BN']} w{config.num_warps} s{config.num_stages}"
-    return "?"
+    return tuned_config(_attention_kernel, (N, D, causal), "{BM}x{BN}")
