@@ -150,6 +150,16 @@ struct TilePipeline : public tile::impl::TilePipelineBase<TilePipeline> {
     for (auto func : getOperation().getOps<func::FuncOp>()) {
       if (!func->hasAttr(kKernelAttr))
         continue;
+      // tile-warp-specialize's producer took the multicast loads it honours;
+      // what is left here loads per program.
+      bool specialized = !func.getOps<WarpSpecializeOp>().empty();
+      func.walk([&](LoadOp load) {
+        remarkMulticastDropped(
+            load, specialized ? "only the tiles that the producer warpgroup copies for a loop "
+                                "are multicast, and this load is not one of them"
+                              : "the kernel is not warp-specialized (multicast needs "
+                                "warp_specialize=True)");
+      });
       SmallVector<scf::ForOp> loops;
       func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
       for (scf::ForOp loop : loops)

@@ -3,6 +3,7 @@
 #ifndef TILE_TRANSFORMS_PRODUCERVALUES_H
 #define TILE_TRANSFORMS_PRODUCERVALUES_H
 
+#include "dialect/TilePasses.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
@@ -15,6 +16,9 @@ namespace mlir::tile {
 /// Scalars the consumer region computes, recomputed in the producer region:
 /// pure ops that make no register tile (scf.if over such ops included) are
 /// cloned; values defined above the warp_specialize are used as they are.
+/// `consumer` may also be the kernel's body before the split (to decide
+/// whether it can be made): its arguments and the allocations at its top,
+/// which the split hoists above the warp_specialize, count as above.
 struct ProducerValues {
   Region &consumer;
 
@@ -28,7 +32,16 @@ struct ProducerValues {
               }).wasInterrupted();
   }
   static bool recomputable(Operation *op) { return isMemoryEffectFree(op) && scalarOnly(op); }
-  bool inConsumer(Operation *op) const { return consumer.isAncestor(op->getParentRegion()); }
+  bool inConsumer(Operation *op) const {
+    return consumer.isAncestor(op->getParentRegion()) &&
+           !(op->getParentRegion() == &consumer && isa<AllocSharedOp, AllocMBarrierOp>(op));
+  }
+  /// Whether `arg` is a block argument of the consumer's own ops (a loop's
+  /// induction variable), not one from above.
+  bool inConsumer(BlockArgument arg) const {
+    Region *region = arg.getOwner()->getParent();
+    return region != &consumer && consumer.isAncestor(region);
+  }
 
   /// What `op` reads: its operands and the values its regions use from above.
   static SmallVector<Value> inputs(Operation *op) {
@@ -47,7 +60,7 @@ struct ProducerValues {
       return true;
     Operation *def = value.getDefiningOp();
     if (!def)
-      return !consumer.isAncestor(cast<BlockArgument>(value).getOwner()->getParent());
+      return !inConsumer(cast<BlockArgument>(value));
     if (!inConsumer(def))
       return true;
     return recomputable(def) &&
@@ -78,7 +91,7 @@ struct ProducerValues {
       return false;
     Operation *def = value.getDefiningOp();
     if (!def)
-      return consumer.isAncestor(cast<BlockArgument>(value).getOwner()->getParent());
+      return inConsumer(cast<BlockArgument>(value));
     return inConsumer(def) &&
            llvm::any_of(inputs(def), [&](Value v) { return varies(map, v, iv); });
   }

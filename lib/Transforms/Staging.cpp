@@ -4,6 +4,7 @@
 #include "Transforms/Staging.h"
 
 #include "Analysis/TMA.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/SetVector.h"
 
 using namespace mlir;
@@ -134,6 +135,11 @@ void stageLoopInvariantOperands(ArrayRef<LoadOp> loads) {
     if (load.getResult().use_empty())
       load.erase();
   }
+}
+
+void remarkMulticastDropped(LoadOp load, StringRef why) {
+  if (load.getMulticast() && numCtas(load->getParentOfType<func::FuncOp>()) > 1)
+    load.emitRemark() << "multicast not applied: " << why;
 }
 
 Stages allocateStages(OpBuilder &b, scf::ForOp loop, ArrayRef<StagedLoad> loads, unsigned stages) {

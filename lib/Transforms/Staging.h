@@ -41,6 +41,11 @@ SmallVector<LoadOp> loopInvariantOperands(scf::ForOp loop);
 /// mmas read it there.
 void stageLoopInvariantOperands(ArrayRef<LoadOp> loads);
 
+/// A `multicast` load of a kernel of several programs a cluster that is
+/// staged without multicast (only the warp-specialized producer multicasts)
+/// gets a remark saying `why`: the user asked for it.
+void remarkMulticastDropped(LoadOp load, StringRef why);
+
 /// How a loop's loads are staged: not at all, through registers (TMA cannot
 /// copy one of them), or by TMA.
 enum class Staging { None, ThroughRegisters, TMA };

@@ -6,6 +6,7 @@
 
 #include "Analysis/SharedMemory.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace mlir::tile {
 #define GEN_PASS_DEF_TILEWARPSPECIALIZE
@@ -379,12 +380,69 @@ SmallVector<SharedType> signature(const Feed &feed) {
   return llvm::map_to_vector(feed.loads, [](const StagedLoad &s) { return s.stageType; });
 }
 
-/// The loops to feed, if the kernel qualifies: TMA can copy every staged
-/// load, and the loops are all at the top of the body, or one loop sits in
-/// one outer scf.for at the top. Else none, and `why` says what failed.
-std::optional<SmallVector<Feed>> findFeeds(func::FuncOp func, std::string &why) {
-  Block &body = func.getBody().front();
+/// What the split needs, decided before anything is rewritten: the loops to
+/// feed, and the mma operands loaded once for the kernel, which are staged
+/// in place (not by the producer) once the kernel qualifies.
+struct Plan {
   SmallVector<Feed> feeds;
+  SmallVector<LoadOp> inPlace;
+};
+
+/// Why a kernel does not qualify, said to the user (who asked for
+/// warp_specialize), at the op that fails it.
+struct Refusal {
+  Operation *at;
+  std::string why;
+};
+
+/// Whether the producer can recompute what it needs of `feed` (bounds of its
+/// loops, views and coordinates of its copies), deciding over the kernel's
+/// body before the split (ProducerValues says what counts as above it);
+/// else the refusal.
+std::optional<Refusal> producerCannotCompute(const ProducerValues &values, const Feed &feed) {
+  SmallVector<scf::ForOp> outerOnly{feed.outer}, both{feed.outer, feed.loop};
+  auto atOuter = [&](Value v) { return values.computable(v, outerOnly); };
+  auto inLoop = [&](Value v) { return values.computable(v, both); };
+  auto boundsAt = [&](scf::ForOp loop) {
+    return !loop || (atOuter(loop.getLowerBound()) && atOuter(loop.getUpperBound()) &&
+                     atOuter(loop.getStep()));
+  };
+  // The producer recomputes the loop's bounds (they may depend on the outer
+  // loop: a causal kernel's key loops).
+  for (scf::ForOp loop : {feed.loop, feed.outer})
+    if (!boundsAt(loop))
+      return Refusal{loop, "the bounds of a loop of staged loads depend on a value read from "
+                           "memory or a tile, which the producer warpgroup cannot recompute"};
+  auto coordinates = [](const StagedLoad &s, auto computable) {
+    return computable(s.load.getSrc()) && llvm::all_of(s.load.getOffsets(), computable);
+  };
+  for (const StagedLoad &s : feed.loads)
+    if (!coordinates(s, inLoop))
+      return Refusal{s.load, "the coordinates of a staged load depend on a value read from "
+                             "memory or a tile, which the producer warpgroup cannot recompute"};
+  for (const StagedLoad &s : feed.tileLoads)
+    if (!coordinates(s, atOuter))
+      return Refusal{s.load, "the coordinates of a load made once per outer iteration depend "
+                             "on a value read from memory or a tile, which the producer "
+                             "warpgroup cannot recompute"};
+  return std::nullopt;
+}
+
+/// The plan, if the kernel qualifies: TMA can copy every staged load, the
+/// loops are all at the top of the body, or one loop sits in one outer
+/// scf.for at the top, and the producer can recompute their bounds and
+/// coordinates. Else why not. Reads the kernel only.
+FailureOr<Plan> decide(func::FuncOp func, Refusal &refusal) {
+  Block &body = func.getBody().front();
+  auto refuse = [&](Operation *at, std::string why) {
+    refusal = {at, std::move(why)};
+    return failure();
+  };
+  if (int64_t warps = numWarps(func); warps % 4 != 0)
+    return refuse(func, "num_warps=" + std::to_string(warps) +
+                            " is not whole warpgroups (a multiple of 4)");
+  Plan plan;
+  llvm::SetVector<Operation *> inPlace;
   SmallVector<scf::ForOp> loops;
   func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
   for (scf::ForOp loop : loops) {
@@ -396,63 +454,68 @@ std::optional<SmallVector<Feed>> findFeeds(func::FuncOp func, std::string &why) 
     }
     // Operands loaded once per outer iteration go to the producer (below);
     // those loaded once for the kernel are staged in place.
-    SmallVector<LoadOp> invariant, perTile;
+    SmallVector<LoadOp> perTile;
     if (loop->getBlock() == &body || outer)
-      for (LoadOp load : loopInvariantOperands(loop))
-        (outer && load->getBlock() == outer.getBody() && tmaCanCopy(load) ? perTile : invariant)
-            .push_back(load);
-    stageLoopInvariantOperands(invariant);
+      for (LoadOp load : loopInvariantOperands(loop)) {
+        if (outer && load->getBlock() == outer.getBody() && tmaCanCopy(load))
+          perTile.push_back(load);
+        else
+          inPlace.insert(load);
+      }
     SmallVector<StagedLoad> loads = findStagedLoads(loop);
     if (loads.empty())
       continue;
-    if (loop->getBlock() != &body && !outer) {
-      why = "a loop of staged loads is nested deeper than one outer loop";
-      return std::nullopt;
-    }
-    if (classify(loop, loads) != Staging::TMA || !loop.getInductionVar().getType().isInteger(32)) {
-      why = "TMA cannot copy every load of a loop (a 16-byte aligned view with 16-byte row "
-            "strides is needed) or its counter is not i32";
-      return std::nullopt;
-    }
-    feeds.push_back({loop, loads, outer});
+    if (loop->getBlock() != &body && !outer)
+      return refuse(loop, "a loop of staged loads is nested deeper than one outer loop");
+    if (!loop.getInductionVar().getType().isInteger(32))
+      return refuse(loop, "a loop of staged loads is not counted in i32");
+    if (classify(loop, loads) != Staging::TMA)
+      return refuse(loop, "TMA cannot copy every load of a loop (a 16-byte aligned view with "
+                          "16-byte row strides is needed)");
+    plan.feeds.push_back({loop, loads, outer});
     for (LoadOp load : perTile) {
       RankedTensorType tile = load.getType();
-      feeds.back().tileLoads.push_back(
+      plan.feeds.back().tileLoads.push_back(
           {load, SharedType::get(load.getContext(), tile.getShape(), tile.getElementType(),
                                  SwizzleAttr())});
     }
   }
+  SmallVector<Feed> &feeds = plan.feeds;
+  if (feeds.empty())
+    return refuse(func, "no loop loads tiles for the producer to copy");
   // Loops in a persistent kernel's outer loop: all in the same one, staging
   // the same tiles (they share one ring and one count).
   bool nested = llvm::any_of(feeds, [](const Feed &f) { return bool(f.outer); });
-  if (feeds.empty()) {
-    why = "no loop loads tiles for the producer to copy";
-    return std::nullopt;
-  }
   if (nested && llvm::any_of(feeds, [&](const Feed &f) {
         return f.outer != feeds.front().outer || signature(f) != signature(feeds.front());
-      })) {
-    why = "the loops in the outer loop do not stage the same tiles";
-    return std::nullopt;
-  }
-  return feeds;
+      }))
+    return refuse(func, "the loops in the outer loop do not stage the same tiles");
+  ProducerValues values{func.getBody()};
+  for (const Feed &feed : feeds)
+    if (std::optional<Refusal> r = producerCannotCompute(values, feed)) {
+      refusal = *r;
+      return failure();
+    }
+  plan.inPlace = llvm::map_to_vector(inPlace, [](Operation *op) { return cast<LoadOp>(op); });
+  return plan;
 }
 
 /// Splits `func` into a producer and its consumers; returns false (leaving
 /// the kernel as it was, for tile-pipeline, with a remark saying why: the
 /// user asked for warp_specialize) when it does not qualify.
 bool warpSpecialize(func::FuncOp func, unsigned stages, unsigned tileStages) {
-  int64_t warps = numWarps(func);
-  std::string why;
-  std::optional<SmallVector<Feed>> feeds;
-  if (warps % 4 != 0)
-    why = "num_warps=" + std::to_string(warps) + " is not whole warpgroups (a multiple of 4)";
-  else
-    feeds = findFeeds(func, why);
-  if (!feeds) {
-    func.emitRemark() << "warp_specialize not applied: " << why;
+  Refusal refusal{func, ""};
+  FailureOr<Plan> plan = decide(func, refusal);
+  if (failed(plan)) {
+    refusal.at->emitRemark() << "warp_specialize not applied: " << refusal.why;
     return false;
   }
+  int64_t warps = numWarps(func);
+  for (LoadOp load : plan->inPlace)
+    remarkMulticastDropped(load, "it is loaded once for the kernel, and each program stages "
+                                 "such an operand itself");
+  stageLoopInvariantOperands(plan->inPlace);
+  SmallVector<Feed> *feeds = &plan->feeds;
   // Allocations first (every thread initializes barriers together), then
   // the warp_specialize holding the rest of the body.
   Block &body = func.getBody().front();
@@ -474,29 +537,6 @@ bool warpSpecialize(func::FuncOp func, unsigned stages, unsigned tileStages) {
                                         std::next(ws->getIterator()),
                                         body.getTerminator()->getIterator());
   ProducerValues values{ws.getConsumer()};
-  bool ok = llvm::all_of(*feeds, [&](const Feed &feed) {
-    SmallVector<scf::ForOp> outerOnly{feed.outer}, both{feed.outer, feed.loop};
-    auto atOuter = [&](Value v) { return values.computable(v, outerOnly); };
-    auto inLoop = [&](Value v) { return values.computable(v, both); };
-    scf::ForOp loop = feed.loop;
-    // The producer recomputes the loop's bounds (they may depend on the
-    // outer loop: a causal kernel's key loops).
-    bool bounds = atOuter(loop.getLowerBound()) && atOuter(loop.getUpperBound()) &&
-                  atOuter(loop.getStep());
-    bool outerBounds = !feed.outer || (atOuter(feed.outer.getLowerBound()) &&
-                                       atOuter(feed.outer.getUpperBound()) &&
-                                       atOuter(feed.outer.getStep()));
-    return bounds && outerBounds && llvm::all_of(feed.loads, [&](const StagedLoad &s) {
-             return inLoop(s.load.getSrc()) && llvm::all_of(s.load.getOffsets(), inLoop);
-           }) && llvm::all_of(feed.tileLoads, [&](const StagedLoad &s) {
-             return atOuter(s.load.getSrc()) && llvm::all_of(s.load.getOffsets(), atOuter);
-           });
-  });
-  if (!ok) { // put the body back
-    body.getOperations().splice(ws->getIterator(), consumerBlock->getOperations());
-    ws.erase();
-    return false;
-  }
   // Loops one after the other that stage the same tiles share one ring of
   // stages (a causal attention's two key loops): the iterations count on.
   bool share = llvm::all_of(*feeds, [&](const Feed &f) {

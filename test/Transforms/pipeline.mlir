@@ -1,5 +1,6 @@
 // RUN: tile-opt %s -tile-pipeline=stages=3 | FileCheck %s
 // RUN: tile-opt %s -tile-pipeline=stages=4 | FileCheck %s --check-prefix=FOUR
+// RUN: tile-opt %s -tile-pipeline=stages=3 -verify-diagnostics -o /dev/null
 // RUN: not tile-opt %s -tile-pipeline=stages=100000 2>&1 | FileCheck %s --check-prefix=MANY
 // MANY: tile-pipeline: stages must be 2 to 8, got 100000
 
@@ -254,5 +255,53 @@ func.func @computed_operand(%x: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, 
     %next = tile.mma %a, %b, %acc {transpose_b} : tensor<64x64xbf16>, tensor<128x64xbf16>, tensor<64x128xf32> -> tensor<64x128xf32>
     scf.yield %next : tensor<64x128xf32>
   }
+  return
+}
+
+// A multicast load in clusters of two is left to each program when the
+// kernel is not warp-specialized, or when its producer does not copy that
+// load: a remark says so (the user asked for multicast). One program a
+// cluster: nothing to share, no remark.
+// CHECK-LABEL: func.func @multicast_unspecialized
+// CHECK: tile.async_load
+// CHECK-NOT: {multicast}
+// CHECK-LABEL: func.func @multicast_outside_the_producer
+// CHECK-LABEL: func.func @multicast_alone
+func.func @multicast_unspecialized(%pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32 {tile.divisibility = 16 : i64})
+    attributes {tile.kernel, tile.num_warps = 4 : i32, tile.num_ctas = 2 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %B = tile.make_view %pb, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+  %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+    %a = tile.load %B[%c0, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    // expected-remark @+1 {{multicast not applied: the kernel is not warp-specialized (multicast needs warp_specialize=True)}}
+    %b = tile.load %B[%k, %c0] {multicast} : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %next = tile.mma %a, %b, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    scf.yield %next : tensor<64x64xf32>
+  }
+  return
+}
+func.func @multicast_outside_the_producer(%pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32 {tile.divisibility = 16 : i64})
+    attributes {tile.kernel, tile.num_warps = 4 : i32, tile.num_ctas = 2 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %B = tile.make_view %pb, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  tile.warp_specialize producer {
+  } consumer {
+    // expected-remark @+1 {{multicast not applied: only the tiles that the producer warpgroup copies for a loop are multicast, and this load is not one of them}}
+    %b = tile.load %B[%c0, %c0] {multicast} : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    tile.store %b, %B[%K, %c0] : tensor<64x64xbf16>, !tile.view<bf16, 2>
+  }
+  return
+}
+func.func @multicast_alone(%pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32 {tile.divisibility = 16 : i64})
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %B = tile.make_view %pb, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %b = tile.load %B[%c0, %c0] {multicast} : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+  tile.store %b, %B[%K, %c0] : tensor<64x64xbf16>, !tile.view<bf16, 2>
   return
 }

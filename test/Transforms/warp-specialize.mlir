@@ -1,5 +1,6 @@
 // RUN: tile-opt %s -split-input-file -tile-warp-specialize=stages=4 | FileCheck %s
 // RUN: tile-opt %s -split-input-file -tile-warp-specialize="stages=4 tile-stages=1" | FileCheck %s --check-prefix=ONE
+// RUN: tile-opt %s -split-input-file -tile-warp-specialize=stages=4 -verify-diagnostics -o /dev/null
 
 // A GEMM main loop over two consumer warpgroups: the allocations come first;
 // the producer runs its own copy loop (recomputing the views) (wait until
@@ -161,7 +162,8 @@ func.func @release_now(%pq: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %N: 
 
 // Kernels that do not qualify are left to tile-pipeline: a K loop inside an
 // scf.if; two loops in one outer loop that stage different tiles (they would
-// need a ring and a count each); fewer than four warps.
+// need a ring and a count each); fewer than four warps. Each says why in a
+// remark (the user asked for warp_specialize).
 // CHECK-LABEL: func.func @under_if
 // CHECK-NOT: tile.warp_specialize
 // CHECK: tile.load
@@ -178,6 +180,7 @@ func.func @under_if(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32
   %A = tile.make_view %pa, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
   scf.if %flag {
     %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+    // expected-remark @+1 {{warp_specialize not applied: a loop of staged loads is nested deeper than one outer loop}}
     %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
       %a = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
       %b = tile.load %A[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
@@ -187,6 +190,7 @@ func.func @under_if(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32
   }
   return
 }
+// expected-remark @+1 {{warp_specialize not applied: the loops in the outer loop do not stage the same tiles}}
 func.func @two_rings_in_outer_loop(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32 {tile.divisibility = 16 : i64})
     attributes {tile.kernel, tile.num_warps = 4 : i32} {
   %c0 = arith.constant 0 : i32
@@ -211,6 +215,7 @@ func.func @two_rings_in_outer_loop(%pa: !tile.ptr<bf16> {tile.divisibility = 16 
   }
   return
 }
+// expected-remark @+1 {{warp_specialize not applied: num_warps=2 is not whole warpgroups (a multiple of 4)}}
 func.func @two_warps(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32 {tile.divisibility = 16 : i64})
     attributes {tile.kernel, tile.num_warps = 2 : i32} {
   %c0 = arith.constant 0 : i32
@@ -455,5 +460,140 @@ func.func @multicast_alone(%pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, 
   }
   %c = arith.truncf %acc : tensor<128x128xf32> to tensor<128x128xbf16>
   tile.store %c, %C[%c0, %n0] : tensor<128x128xbf16>, !tile.view<bf16, 2>
+  return
+}
+
+// -----
+
+// More kernels left to tile-pipeline, each with its remark: a grouped GEMM
+// whose loop bound depends on its tile's expert, read from memory (the
+// producer warpgroup recomputes only scalar arithmetic of the kernel's
+// arguments); a copy whose row depends on such a value; a loop counted in
+// index; a view TMA cannot copy (no 16-byte alignment known); no loop at all.
+// CHECK-LABEL: func.func @expert_from_memory
+// CHECK-NOT: tile.warp_specialize
+// CHECK-LABEL: func.func @row_from_memory
+// CHECK-NOT: tile.warp_specialize
+// CHECK-LABEL: func.func @index_loop
+// CHECK-NOT: tile.warp_specialize
+// CHECK-LABEL: func.func @not_tma
+// CHECK-NOT: tile.warp_specialize
+// CHECK-LABEL: func.func @no_loop
+// CHECK-NOT: tile.warp_specialize
+func.func @expert_from_memory(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pe: !tile.ptr<i32> {tile.divisibility = 16 : i64},
+                              %K: i32 {tile.divisibility = 16 : i64}, %i: i32)
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %A = tile.make_view %pa, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %et = tile.load %pe[%i] : !tile.ptr<i32> -> tensor<1xi32>
+  %e = tile.reduce max %et, dim = 0 : tensor<1xi32> -> i32
+  %some = arith.cmpi sge, %e, %c0 : i32
+  %ub = arith.select %some, %K, %c0 : i32
+  %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+  // expected-remark @+1 {{warp_specialize not applied: the bounds of a loop of staged loads depend on a value read from memory or a tile, which the producer warpgroup cannot recompute}}
+  %acc = scf.for %k = %c0 to %ub step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+    %a = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %row = arith.muli %e, %K : i32
+    %r = arith.addi %row, %k : i32
+    %b = tile.load %A[%r, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %next = tile.mma %a, %b, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    scf.yield %next : tensor<64x64xf32>
+  }
+  return
+}
+func.func @row_from_memory(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pe: !tile.ptr<i32> {tile.divisibility = 16 : i64},
+                           %K: i32 {tile.divisibility = 16 : i64}, %i: i32)
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %A = tile.make_view %pa, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %et = tile.load %pe[%i] : !tile.ptr<i32> -> tensor<1xi32>
+  %e = tile.reduce max %et, dim = 0 : tensor<1xi32> -> i32
+  %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+  %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+    %a = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %row = arith.muli %e, %K : i32
+    %r = arith.addi %row, %k : i32
+    // expected-remark @+1 {{warp_specialize not applied: the coordinates of a staged load depend on a value read from memory or a tile, which the producer warpgroup cannot recompute}}
+    %b = tile.load %A[%r, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %next = tile.mma %a, %b, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    scf.yield %next : tensor<64x64xf32>
+  }
+  return
+}
+func.func @index_loop(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32 {tile.divisibility = 16 : i64}, %n: index)
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %i0 = arith.constant 0 : index
+  %i1 = arith.constant 1 : index
+  %A = tile.make_view %pa, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+  // expected-remark @+1 {{warp_specialize not applied: a loop of staged loads is not counted in i32}}
+  %acc = scf.for %j = %i0 to %n step %i1 iter_args(%acc = %zero) -> (tensor<64x64xf32>) {
+    %k = arith.index_cast %j : index to i32
+    %a = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %b = tile.load %A[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %next = tile.mma %a, %b, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    scf.yield %next : tensor<64x64xf32>
+  }
+  return
+}
+func.func @not_tma(%pa: !tile.ptr<bf16>, %K: i32 {tile.divisibility = 16 : i64})
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %A = tile.make_view %pa, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+  // expected-remark @+1 {{warp_specialize not applied: TMA cannot copy every load of a loop (a 16-byte aligned view with 16-byte row strides is needed)}}
+  %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+    %a = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %b = tile.load %A[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %next = tile.mma %a, %b, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    scf.yield %next : tensor<64x64xf32>
+  }
+  return
+}
+// expected-remark @+1 {{warp_specialize not applied: no loop loads tiles for the producer to copy}}
+func.func @no_loop(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32 {tile.divisibility = 16 : i64})
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %A = tile.make_view %pa, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %a = tile.load %A[%c0, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+  tile.store %a, %A[%c0, %c0] : tensor<64x64xbf16>, !tile.view<bf16, 2>
+  return
+}
+
+// -----
+
+// A kernel that qualifies, in clusters of two, whose multicast operand is
+// loaded once for the kernel: it is staged in place by each program, which
+// a remark says (only the producer's copies of a loop's tiles multicast).
+// CHECK-LABEL: func.func @multicast_in_place
+// CHECK: tile.warp_specialize producer {
+// CHECK: } consumer {
+// CHECK: tile.async_load %{{.*}}[%{{.*}}, %{{.*}}], %{{.*}}, %{{.*}} : !tile.view<bf16, 2>, !tile.shared<128x64xbf16>
+// CHECK: scf.for
+func.func @multicast_in_place(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32 {tile.divisibility = 16 : i64}, %m0: i32)
+    attributes {tile.kernel, tile.num_warps = 8 : i32, tile.num_ctas = 2 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %A = tile.make_view %pa, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  // expected-remark @+1 {{multicast not applied: it is loaded once for the kernel, and each program stages such an operand itself}}
+  %q = tile.load %A[%m0, %c0] {multicast} : !tile.view<bf16, 2> -> tensor<128x64xbf16>
+  %zero = arith.constant dense<0.0> : tensor<128x64xf32>
+  %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<128x64xf32>) : i32 {
+    %b = tile.load %A[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %next = tile.mma %q, %b, %acc : tensor<128x64xbf16>, tensor<64x64xbf16>, tensor<128x64xf32> -> tensor<128x64xf32>
+    scf.yield %next : tensor<128x64xf32>
+  }
+  %c = arith.truncf %acc : tensor<128x64xf32> to tensor<128x64xbf16>
+  tile.store %c, %A[%m0, %c0] : tensor<128x64xbf16>, !tile.view<bf16, 2>
   return
 }
