@@ -172,6 +172,10 @@ Value tile::extractRun(OpBuilder &b, Location loc, Value regs, int64_t first, in
                                                ArrayRef<int64_t>{width}, ArrayRef<int64_t>{1});
 }
 
+Type tile::runType(Type elt, int64_t width) {
+  return width == 1 ? elt : VectorType::get({width}, elt);
+}
+
 Value tile::extractWord(OpBuilder &b, Location loc, Value regs, int64_t first) {
   return LLVM::BitcastOp::create(b, loc, b.getI32Type(), extractRun(b, loc, regs, first, 2));
 }
@@ -201,6 +205,14 @@ void tile::clusterBarrier(OpBuilder &b, Location loc, bool release) {
             std::string("barrier.cluster.arrive.") + (release ? "release" : "relaxed") +
                 ";\n\tbarrier.cluster.wait.acquire;",
             "");
+}
+
+Value tile::andOf(OpBuilder &b, Location loc, Value x, Value y) {
+  if (!x)
+    return y;
+  if (!y)
+    return x;
+  return arith::AndIOp::create(b, loc, x, y);
 }
 
 void tile::guarded(OpBuilder &b, Location loc, Value pred,

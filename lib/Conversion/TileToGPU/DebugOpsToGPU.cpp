@@ -130,7 +130,7 @@ struct AssertLowering : public StatefulPattern<AssertOp> {
       Value all;
       for (int64_t r = 0; r < regs.getNumElements(); ++r) {
         Value x = vector::ExtractOp::create(rewriter, loc, holds, ArrayRef<int64_t>{r});
-        all = all ? arith::AndIOp::create(rewriter, loc, all, x).getResult() : x;
+        all = andOf(rewriter, loc, all, x);
       }
       holds = all;
     }

@@ -251,6 +251,29 @@ bool runsFit(SharedType shared, const FailureOr<ThreadLayout> &layout, int64_t b
          (rowBytes <= span || span == 0 || shared.getShape()[0] % 8 == 0);
 }
 
+/// How a thread moves its registers of a tile to or from a shared tile: its
+/// layout, and runs of `width` elements of `bytes` each.
+struct SharedRuns {
+  ThreadLayout layout;
+  int64_t bytes, width;
+};
+
+/// The runs of `tile` that `op` moves `direction` ("from", "into") `shared`;
+/// an error on `op` where they do not fit (runsFit).
+FailureOr<SharedRuns> sharedRuns(Operation *op, SharedType shared, RankedTensorType tile,
+                                 StringRef direction) {
+  FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
+  int64_t bytes = registerType(tile.getElementType()).getIntOrFloatBitWidth() / 8;
+  if (!runsFit(shared, layout, bytes)) {
+    op->emitError() << op->getName().stripDialect() << " lowers " << direction
+                    << " 2-D shared tiles with a chosen swizzle (tile-select-swizzle), rows of "
+                       "whole swizzle spans (or 16-byte chunks) and, for several boxes, a "
+                       "multiple of 8 rows";
+    return failure();
+  }
+  return SharedRuns{*layout, bytes, std::min<int64_t>(layout->contiguity(), 16 / bytes)};
+}
+
 /// A 2-D shared tile, laid out as TMA writes it (see swizzledOffset), into
 /// registers: each thread reads its runs (up to 16 bytes, within one chunk).
 /// tile-pipeline's stages of loads computed into an mma operand (an int8
@@ -261,25 +284,22 @@ struct LoadSharedLowering : public OpConversionPattern<LoadSharedOp> {
                                 ConversionPatternRewriter &rewriter) const override {
     SharedType src = op.getSrc().getType();
     RankedTensorType tile = op.getResult().getType();
-    FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
+    FailureOr<SharedRuns> runs = sharedRuns(op, src, tile, "from");
+    if (failed(runs))
+      return failure();
+    const ThreadLayout &layout = runs->layout;
+    int64_t bytes = runs->bytes, width = runs->width;
     Type elt = registerType(tile.getElementType());
-    int64_t bytes = elt.getIntOrFloatBitWidth() / 8;
-    if (!runsFit(src, layout, bytes))
-      return op.emitError("load_shared lowers from 2-D shared tiles with a chosen swizzle "
-                          "(tile-select-swizzle), rows of whole swizzle spans (or 16-byte "
-                          "chunks) and, for several boxes, a multiple of 8 rows");
     Location loc = op.getLoc();
-    int64_t width = std::min<int64_t>(layout->contiguity(), 16 / bytes);
-    Type runType = width == 1 ? elt : Type(VectorType::get({width}, elt));
     Value tid = threadId(rewriter, loc);
     Value result = arith::ConstantOp::create(
-        rewriter, loc, rewriter.getZeroAttr(VectorType::get({layout->numRegisters()}, elt)));
-    for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
-      SmallVector<Value> c = layout->coords(rewriter, loc, tid, reg);
+        rewriter, loc, rewriter.getZeroAttr(VectorType::get({layout.numRegisters()}, elt)));
+    for (int64_t reg = 0; reg < layout.numRegisters(); reg += width) {
+      SmallVector<Value> c = layout.coords(rewriter, loc, tid, reg);
       Value addr = LLVM::GEPOp::create(rewriter, loc, adaptor.getSrc().getType(),
                                        rewriter.getI8Type(), adaptor.getSrc(),
                                        ValueRange{swizzledOffset(rewriter, loc, src, c[0], c[1])});
-      Value run = LLVM::LoadOp::create(rewriter, loc, runType, addr, width * bytes);
+      Value run = LLVM::LoadOp::create(rewriter, loc, runType(elt, width), addr, width * bytes);
       result = insertRun(rewriter, loc, run, result, reg);
     }
     rewriter.replaceOp(op, result);
@@ -296,41 +316,38 @@ struct StoreSharedLowering : public OpConversionPattern<StoreSharedOp> {
                                 ConversionPatternRewriter &rewriter) const override {
     SharedType dst = op.getDst().getType();
     RankedTensorType tile = op.getValue().getType();
-    FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
-    Type elt = tile.getElementType();
-    int64_t bytes = elt.getIntOrFloatBitWidth() / 8;
-    if (!runsFit(dst, layout, bytes))
-      return op.emitError("store_shared lowers into 2-D shared tiles with a chosen swizzle "
-                          "(tile-select-swizzle), rows of whole swizzle spans (or 16-byte "
-                          "chunks) and, for several boxes, a multiple of 8 rows");
+    FailureOr<SharedRuns> runs = sharedRuns(op, dst, tile, "into");
+    if (failed(runs))
+      return failure();
+    const ThreadLayout &layout = runs->layout;
+    int64_t bytes = runs->bytes, width = runs->width;
     Location loc = op.getLoc();
-    int64_t width = std::min<int64_t>(layout->contiguity(), 16 / bytes);
     Value tid = threadId(rewriter, loc);
-    Value owner = layout->owner(rewriter, loc, tid);
+    Value owner = layout.owner(rewriter, loc, tid);
     Value base = adaptor.getDst();
     // A window of columns [first, last): registers whose columns lie outside
     // it on every thread are skipped; where a register's columns are not
     // known statically, each thread checks its own.
     int64_t first = op.getColumn(), last = first + dst.getShape()[1];
     bool window = first != 0 || last != tile.getDimSize(1);
-    if (layout->wgmmaTileWarpgroups() && bytes == 2 && first % 16 == 0 && last % 16 == 0) {
-      storeMatrices(rewriter, loc, *layout, dst, adaptor.getValue(), base, tid, first, last);
+    if (layout.wgmmaTileWarpgroups() && bytes == 2 && first % 16 == 0 && last % 16 == 0) {
+      storeMatrices(rewriter, loc, layout, dst, adaptor.getValue(), base, tid, first, last);
       inlinePtx(rewriter, loc, Type(), {}, "fence.proxy.async.shared::cta;", "");
       rewriter.eraseOp(op);
       return success();
     }
-    for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
-      std::optional<std::pair<int64_t, int64_t>> span = layout->columnSpan(reg);
+    for (int64_t reg = 0; reg < layout.numRegisters(); reg += width) {
+      std::optional<std::pair<int64_t, int64_t>> span = layout.columnSpan(reg);
       if (window && span && (span->second <= first || span->first >= last))
         continue;
-      SmallVector<Value> c = layout->coords(rewriter, loc, tid, reg);
+      SmallVector<Value> c = layout.coords(rewriter, loc, tid, reg);
       Value col = c[1], inWindow = owner;
       if (window) {
         col = arith::SubIOp::create(rewriter, loc, col, constI64(rewriter, loc, first));
         if (!span || span->first < first || span->second > last) {
           Value in = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::ult, col,
                                            constI64(rewriter, loc, last - first));
-          inWindow = inWindow ? arith::AndIOp::create(rewriter, loc, inWindow, in) : in;
+          inWindow = andOf(rewriter, loc, inWindow, in);
         }
       }
       Value offset = swizzledOffset(rewriter, loc, dst, c[0], col);

@@ -21,14 +21,6 @@ using namespace mlir::tile;
 
 namespace {
 
-Value andOf(OpBuilder &b, Location loc, Value x, Value y) {
-  if (!x)
-    return y;
-  if (!y)
-    return x;
-  return arith::AndIOp::create(b, loc, x, y);
-}
-
 /// Address of the element at register `reg`'s offset: ptr + offset elements.
 Value elementAddress(OpBuilder &b, Location loc, Value ptr, Value offsets, int64_t reg,
                      Type elementType) {
@@ -65,12 +57,6 @@ Writers writers(OpBuilder &b, Location loc, const ThreadLayout &layout, Value ti
     w.acts.push_back(acts);
   }
   return w;
-}
-
-/// Registers `first` .. `first + width - 1` as one value (a vector when
-/// `width` > 1) of `width` elements of `elt`.
-Type runType(Type elt, int64_t width) {
-  return width == 1 ? elt : VectorType::get({width}, elt);
 }
 
 /// Elements per access of a gather, scatter or atomic (at least 1).

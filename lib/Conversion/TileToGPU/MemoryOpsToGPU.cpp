@@ -107,7 +107,7 @@ std::pair<Value, Value> address(OpBuilder &b, Location loc, const LoweredAccess 
       Value nonNeg = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, pos,
                                            constI64(b, loc, 0));
       in = arith::AndIOp::create(b, loc, in, nonNeg);
-      pred = pred ? arith::AndIOp::create(b, loc, pred, in).getResult() : in;
+      pred = andOf(b, loc, pred, in);
     }
   }
   Value addr = LLVM::GEPOp::create(b, loc, a.ptr.getType(), elementType, a.ptr,
@@ -115,8 +115,29 @@ std::pair<Value, Value> address(OpBuilder &b, Location loc, const LoweredAccess 
   return {addr, pred};
 }
 
-Type chunkType(Type elementType, int64_t width) {
-  return width == 1 ? elementType : VectorType::get({width}, elementType);
+/// What a load or store of a laid-out tile works with: the thread layout, the
+/// registers' type, elements and bytes per access, the converted access and
+/// the thread's index.
+struct TileAccess {
+  ThreadLayout layout;
+  Type elt;
+  int64_t width, bytes;
+  LoweredAccess access;
+  Value tid;
+};
+
+/// Failure where `tile` has no thread layout.
+FailureOr<TileAccess> tileAccess(OpBuilder &b, Location loc, RankedTensorType tile,
+                                 int64_t width, Value source, Type sourceType,
+                                 ValueRange offsets, Value bound) {
+  FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
+  if (failed(layout))
+    return failure();
+  Type elt = registerType(tile.getElementType());
+  int64_t bytes = std::max<int64_t>(1, elt.getIntOrFloatBitWidth() / 8);
+  LoweredAccess access = lowerAccess(b, loc, source, sourceType, offsets, bound);
+  Value tid = threadId(b, loc);
+  return TileAccess{*layout, elt, width, bytes, std::move(access), tid};
 }
 
 struct MakeViewLowering : public OpConversionPattern<MakeViewOp> {
@@ -143,25 +164,24 @@ struct LoadLowering : public StatefulPattern<LoadOp> {
   LogicalResult
   matchAndRewrite(LoadOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType tile = op.getResult().getType();
-    FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
-    if (failed(layout))
-      return rewriter.notifyMatchFailure(op, "needs a laid-out tile");
     Location loc = op.getLoc();
-    Type elt = registerType(tile.getElementType());
-    int64_t width = state.accessWidths.lookup(op);
-    int64_t bytes = std::max<int64_t>(1, elt.getIntOrFloatBitWidth() / 8);
-    LoweredAccess access = lowerAccess(rewriter, loc, adaptor.getSrc(), op.getSrc().getType(),
-                                       adaptor.getOffsets(), adaptor.getBound());
-    Value tid = threadId(rewriter, loc);
-    Type regsType = VectorType::get({layout->numRegisters()}, elt);
-    Type chunk = chunkType(elt, width);
+    FailureOr<TileAccess> a =
+        tileAccess(rewriter, loc, op.getResult().getType(), state.accessWidths.lookup(op),
+                   adaptor.getSrc(), op.getSrc().getType(), adaptor.getOffsets(),
+                   adaptor.getBound());
+    if (failed(a))
+      return rewriter.notifyMatchFailure(op, "needs a laid-out tile");
+    const ThreadLayout &layout = a->layout;
+    int64_t width = a->width;
+    Type regsType = VectorType::get({layout.numRegisters()}, a->elt);
+    Type chunk = runType(a->elt, width);
     Value result = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(regsType));
     Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(chunk));
-    for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
-      auto [addr, pred] = address(rewriter, loc, access, layout->coords(rewriter, loc, tid, reg), elt);
+    for (int64_t reg = 0; reg < layout.numRegisters(); reg += width) {
+      auto [addr, pred] = address(rewriter, loc, a->access,
+                                  layout.coords(rewriter, loc, a->tid, reg), a->elt);
       auto emitLoad = [&, addr = addr](OpBuilder &b, Location l) -> Value {
-        return LLVM::LoadOp::create(b, l, chunk, addr, width * bytes);
+        return LLVM::LoadOp::create(b, l, chunk, addr, width * a->bytes);
       };
       Value value = loadWhere(rewriter, loc, pred, emitLoad, zero);
       result = insertRun(rewriter, loc, value, result, reg);
@@ -177,26 +197,24 @@ struct StoreLowering : public StatefulPattern<StoreOp> {
   LogicalResult
   matchAndRewrite(StoreOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType tile = op.getValue().getType();
-    FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
-    if (failed(layout))
-      return rewriter.notifyMatchFailure(op, "needs a laid-out tile");
     Location loc = op.getLoc();
-    Type elt = registerType(tile.getElementType());
-    int64_t width = state.accessWidths.lookup(op);
-    int64_t bytes = std::max<int64_t>(1, elt.getIntOrFloatBitWidth() / 8);
-    LoweredAccess access = lowerAccess(rewriter, loc, adaptor.getDst(), op.getDst().getType(),
-                                       adaptor.getOffsets(), adaptor.getBound());
-    Value tid = threadId(rewriter, loc);
+    FailureOr<TileAccess> a =
+        tileAccess(rewriter, loc, op.getValue().getType(), state.accessWidths.lookup(op),
+                   adaptor.getDst(), op.getDst().getType(), adaptor.getOffsets(),
+                   adaptor.getBound());
+    if (failed(a))
+      return rewriter.notifyMatchFailure(op, "needs a laid-out tile");
+    const ThreadLayout &layout = a->layout;
+    int64_t width = a->width;
     // Threads holding copies of an element do not store it again.
-    Value owner = layout->owner(rewriter, loc, tid);
-    for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
-      auto [addr, pred] = address(rewriter, loc, access, layout->coords(rewriter, loc, tid, reg), elt);
+    Value owner = layout.owner(rewriter, loc, a->tid);
+    for (int64_t reg = 0; reg < layout.numRegisters(); reg += width) {
+      auto [addr, inBounds] = address(rewriter, loc, a->access,
+                                      layout.coords(rewriter, loc, a->tid, reg), a->elt);
       Value value = extractRun(rewriter, loc, adaptor.getValue(), reg, width);
-      if (owner)
-        pred = pred ? arith::AndIOp::create(rewriter, loc, pred, owner).getResult() : owner;
+      Value pred = andOf(rewriter, loc, inBounds, owner);
       guarded(rewriter, loc, pred, [&, addr = addr](OpBuilder &b, Location l) {
-        LLVM::StoreOp::create(b, l, value, addr, width * bytes);
+        LLVM::StoreOp::create(b, l, value, addr, width * a->bytes);
       });
     }
     rewriter.eraseOp(op);

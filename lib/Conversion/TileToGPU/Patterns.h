@@ -63,6 +63,8 @@ Value rowMajorIndex(OpBuilder &b, Location loc, ArrayRef<Value> coords,
 /// scalar (width 1) or a vector; and the inverse, writing such a run back.
 Value extractRun(OpBuilder &b, Location loc, Value regs, int64_t first, int64_t width);
 Value insertRun(OpBuilder &b, Location loc, Value run, Value regs, int64_t first);
+/// The type of such a run of `width` registers of type `elt`.
+Type runType(Type elt, int64_t width);
 
 /// Registers first and first+1 of a vector of 16-bit registers as one 32-bit
 /// word (how PTX takes packed bf16/f16 pairs: stmatrix, WGMMA's A fragment).
@@ -70,6 +72,8 @@ Value extractWord(OpBuilder &b, Location loc, Value regs, int64_t first);
 
 /// The thread's index in the CTA, as i64.
 Value threadId(OpBuilder &b, Location loc);
+/// `x` and `y`, two i1 conditions either of which may be null (no condition).
+Value andOf(OpBuilder &b, Location loc, Value x, Value y);
 /// Runs `body` where `pred` holds (always when `pred` is null).
 void guarded(OpBuilder &b, Location loc, Value pred,
              function_ref<void(OpBuilder &, Location)> body);

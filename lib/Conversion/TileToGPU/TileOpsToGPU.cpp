@@ -238,23 +238,15 @@ LogicalResult exchange(Operation *op, Value src, RankedTensorType srcType,
   return success();
 }
 
-struct ConvertLayoutLowering : public StatefulPattern<ConvertLayoutOp> {
-  using StatefulPattern::StatefulPattern;
+/// convert_layout and transpose (`transpose`): an exchange of registers.
+template <typename OpTy, bool transpose>
+struct ExchangeLowering : public StatefulPattern<OpTy> {
+  using StatefulPattern<OpTy>::StatefulPattern;
   LogicalResult
-  matchAndRewrite(ConvertLayoutOp op, OpAdaptor adaptor,
+  matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    return exchange(op, adaptor.getSrc(), op.getSrc().getType(), op.getType(),
-                    /*transpose=*/false, rewriter, getTypeConverter(), state);
-  }
-};
-
-struct TransposeLowering : public StatefulPattern<TransposeOp> {
-  using StatefulPattern::StatefulPattern;
-  LogicalResult
-  matchAndRewrite(TransposeOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    return exchange(op, adaptor.getSrc(), op.getSrc().getType(), op.getType(),
-                    /*transpose=*/true, rewriter, getTypeConverter(), state);
+    return exchange(op, adaptor.getSrc(), op.getSrc().getType(), op.getType(), transpose,
+                    rewriter, this->getTypeConverter(), this->state);
   }
 };
 
@@ -275,7 +267,8 @@ void tile::populateTileOpPatterns(TileTypeConverter &converter, RewritePatternSe
                GridQueryLowering<NumProgramsOp, gpu::GridDimOp>, ConstantLowering,
                SplatLowering, IotaLowering, BroadcastLowering, BarrierLowering>(converter, ctx);
   patterns.add<AccumulatorRescaleLowering>(converter, ctx);
-  patterns.add<ConvertLayoutLowering, TransposeLowering>(converter, ctx, state);
+  patterns.add<ExchangeLowering<ConvertLayoutOp, /*transpose=*/false>,
+               ExchangeLowering<TransposeOp, /*transpose=*/true>>(converter, ctx, state);
   populateReductionPatterns(converter, patterns, state);
   populateDebugPatterns(converter, patterns, state);
 }
