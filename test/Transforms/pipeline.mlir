@@ -105,6 +105,7 @@ func.func @no_tma(%a: !tile.ptr<bf16>, %b: !tile.ptr<bf16>, %M: i32, %N: i32, %K
   %A = tile.make_view %a, [%M, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
   %B = tile.make_view %b, [%K, %N], [%N, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
   %zero = arith.constant dense<0.0> : tensor<128x128xf32>
+  // expected-remark @+1 {{num_stages=3 not applied: TMA cannot copy every load of this loop (a 16-byte aligned view with 16-byte row strides is needed), so its tiles go through registers into one shared buffer each}}
   %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<128x128xf32>) : i32 {
     %x = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<128x64xbf16>
     %y = tile.load %B[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x128xbf16>
@@ -140,6 +141,7 @@ func.func @no_tma_two_mmas(%a: !tile.ptr<bf16>, %n: i32) attributes {tile.kernel
   %c64 = arith.constant 64 : i32
   %A = tile.make_view %a, [%n, %c64], [%c64, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
   %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+  // expected-remark @+1 {{num_stages=3 not applied: TMA cannot copy every load of this loop (a 16-byte aligned view with 16-byte row strides is needed), so its tiles go through registers into one shared buffer each}}
   %acc = scf.for %k = %c0 to %n step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
     %x = tile.load %A[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
     %y = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
@@ -200,6 +202,7 @@ func.func @strided_inner(%a: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %b:
   %A = tile.make_view %a, [%K, %K], [%c1, %K] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
   %B = tile.make_view %b, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
   %zero = arith.constant dense<0.0> : tensor<128x128xf32>
+  // expected-remark @+1 {{num_stages=3 not applied: TMA cannot copy every load of this loop (a 16-byte aligned view with 16-byte row strides is needed), so its tiles go through registers into one shared buffer each}}
   %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<128x128xf32>) : i32 {
     %x = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<128x64xbf16>
     %y = tile.load %B[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x128xbf16>

@@ -28,7 +28,10 @@ class CompileOptions:
     arch: str = "sm_90a"
     num_warps: int = 4
     opt_level: int = 3
-    stages: int = 3  # shared-memory buffers per operand that tile-pipeline stages
+    # Shared-memory buffers per operand that tile-pipeline stages; None: 3,
+    # the default, which a loop may take fewer of without a word (a number the
+    # user chose is reported where a loop cannot have it: report_unhonoured).
+    stages: int | None = None
     # A producer warpgroup issues the pipeline's copies (tile-pipeline decides
     # whether the kernel qualifies; the block then has 4 more warps).
     warp_specialize: bool = False
@@ -39,6 +42,13 @@ class CompileOptions:
     # through __assertfail; off, they trap without a message (a call would
     # serialize the kernel's wgmmas). TILE_DEBUG=1 turns it on.
     debug: bool = field(default_factory=lambda: os.environ.get("TILE_DEBUG", "0") == "1")
+    # An option a pass cannot honour is a CompilationError, not a warning.
+    # TILE_STRICT=1 turns it on.
+    strict: bool = field(default_factory=lambda: os.environ.get("TILE_STRICT", "0") == "1")
+
+    @property
+    def pipeline_stages(self) -> int:
+        return 3 if self.stages is None else self.stages
 
     def validate(self) -> None:
         if self.arch not in SUPPORTED_ARCHS:
@@ -47,7 +57,7 @@ class CompileOptions:
             raise ValueError(f"num_warps must be 1, 2, 4, 8 or 16, got {self.num_warps}")
         if self.opt_level not in (0, 1, 2, 3):
             raise ValueError(f"opt_level must be 0..3, got {self.opt_level}")
-        if not 2 <= self.stages <= 8:
+        if self.stages is not None and not 2 <= self.stages <= 8:
             raise ValueError(f"stages must be 2..8, got {self.stages}")
         if self.num_ctas not in (1, 2, 4):
             raise ValueError(f"num_ctas must be 1, 2 or 4, got {self.num_ctas!r}")
@@ -98,22 +108,31 @@ def _error_from_mlir(err, stage: str, tile_ir: str | None = None) -> Compilation
     return CompilationError(f"{stage} failed: {err}")
 
 
-def _report_unhonoured(kernel: str, remarks: list) -> None:
-    """Options a pass could not honour (e.g. warp_specialize on a kernel it
-    cannot split) reach the user as a warning naming the kernel and the
-    reason; with TILE_STRICT=1 as a CompilationError."""
+def report_unhonoured(kernel: str, remarks: list, options: CompileOptions) -> None:
+    """Options a pass could not honour (warp_specialize on a kernel it cannot
+    split, a multicast load staged per program, num_stages on a loop TMA
+    cannot feed) reach the user as a warning at the line of the op that
+    failed, naming the kernel and the reason; with `options.strict`
+    (TILE_STRICT=1) as a CompilationError. A remark on the stage count is
+    shown only where the user chose one (the default is a default). The
+    remarks are kept in the kernel's metadata ("unhonoured"), so that a kernel
+    read from the disk cache says the same."""
     for location, text in remarks:
+        if text.startswith("num_stages=") and options.stages is None:
+            continue
         m = _LOC.search(location)
-        where = f"{m['file']}:{m['line']}: " if m else ""
-        message = f"{where}{kernel}: {text}"
-        if os.environ.get("TILE_STRICT", "0") == "1":
-            raise CompilationError(f"{text} (TILE_STRICT=1)", m["file"] if m else None,
-                                   int(m["line"]) if m else None)
+        if options.strict:
+            import linecache
+            raise CompilationError(f"{kernel}: {text} (TILE_STRICT=1)",
+                                   m["file"] if m else None, int(m["line"]) if m else None,
+                                   int(m["col"]) - 1 if m else None,
+                                   linecache.getline(m["file"], int(m["line"])) or None
+                                   if m else None)
         import warnings
         if m:  # shown at the kernel's line
             warnings.warn_explicit(f"{kernel}: {text}", UserWarning, m["file"], int(m["line"]))
         else:
-            warnings.warn(message, stacklevel=2)
+            warnings.warn(f"{kernel}: {text}", stacklevel=2)
 
 
 def find_ptxas() -> str | None:
@@ -282,7 +301,7 @@ def _compile(tile_ir: str, name: str, options: CompileOptions, want_cubin: bool,
         clock = time.perf_counter()
 
         pipeline = (f"builtin.module(tile-to-llvm{{chip={options.arch} "
-                    f"opt-level={options.opt_level} stages={options.stages} "
+                    f"opt-level={options.opt_level} stages={options.pipeline_stages} "
                     f"warp-specialize={str(options.warp_specialize).lower()} "
                     f"tma-store={str(tma_store).lower()} debug={str(options.debug).lower()} "
                     f"{_extra_pipeline_options()}}})")
@@ -304,7 +323,7 @@ def _compile(tile_ir: str, name: str, options: CompileOptions, want_cubin: bool,
             raise _error_from_mlir(e, "lowering to LLVM") from None
         finally:
             handler.detach()
-        _report_unhonoured(name, remarks)
+        report_unhonoured(name, remarks, options)
         lap("tile_passes")
         asm["llvm"] = str(module)
         _dump(dump_dir, "1-llvm.mlir", asm["llvm"])
@@ -331,7 +350,7 @@ def _compile(tile_ir: str, name: str, options: CompileOptions, want_cubin: bool,
     metadata = {"name": name, "arch": options.arch, "num_warps": options.num_warps,
                 "num_ctas": options.num_ctas, "block": [block_threads, 1, 1], "shared_bytes": shared_bytes,
                 "params": kernel_params(asm["ptx"], name), "tma": tma,
-                "stage_seconds": seconds}
+                "stage_seconds": seconds, "unhonoured": [list(r) for r in remarks]}
     if want_cubin and find_ptxas() is not None:
         clock = time.perf_counter()
         asm["cubin"], info = run_ptxas(asm["ptx"], options.arch, options.opt_level)

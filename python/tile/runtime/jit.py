@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from .. import interpreter
 from .. import language as tl
 from ..compiler import CompiledKernel, CompileOptions, compile_ir, verify_ir
+from ..compiler.driver import report_unhonoured
 from ..frontend import KernelSource, generate_ir
 from ..signature import ArgSpec, array_spec, params_of, parse_type_string, symmetric_spec
 from . import cache, driver, native
@@ -232,7 +233,7 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
             raise ValueError(f"{self.__name__}: arrays are on different devices {sorted(devices)}")
         options = CompileOptions(
             num_warps=DEFAULT_NUM_WARPS if num_warps is None else num_warps,
-            stages=CompileOptions.stages if num_stages is None else num_stages,
+            stages=num_stages,
             warp_specialize=bool(warp_specialize),
             num_ctas=1 if num_ctas is None else num_ctas)
         options.validate()
@@ -271,6 +272,8 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
             kernel.metadata.setdefault("stage_seconds", {})["frontend"] = frontend_seconds
             if disk:
                 disk.store(entry, kernel)
+        else:  # what the compiler said when it was built, said again
+            report_unhonoured(self.__name__, kernel.metadata.get("unhonoured", []), bound.options)
         self._cache[key] = kernel
         return kernel
 
