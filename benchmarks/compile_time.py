@@ -26,15 +26,20 @@ STAGES = ("frontend", "tile_passes", "llvm_nvptx", "ptxas")
 SIGNATURE = ("*f32:16", "*f32:16", "*f32:16", "i32:16")
 
 
-def tile_compile_seconds() -> tuple[float, dict, object]:
+def timed_compile(kernel, signature: tuple, **options) -> tuple[float, dict, object]:
+    """Seconds tile takes to compile `kernel`'s function, in all and by stage,
+    and the compiled kernel."""
     import tile
-    add = examples.vector_add.add
     start = time.perf_counter()
-    kernel = tile.jit(add.fn).compile(*SIGNATURE, BLOCK=1024)  # a fresh in-memory cache
+    compiled = tile.jit(kernel.fn).compile(*signature, **options)  # a fresh in-memory cache
     total = time.perf_counter() - start
-    seconds = dict(kernel.metadata["stage_seconds"])
+    seconds = dict(compiled.metadata["stage_seconds"])
     seconds["frontend"] += seconds.pop("parse")  # AST -> IR text, and parsing/verifying it
-    return total, seconds, kernel
+    return total, seconds, compiled
+
+
+def tile_compile_seconds() -> tuple[float, dict, object]:
+    return timed_compile(examples.vector_add.add, SIGNATURE, BLOCK=1024)
 
 
 def triton_compile_seconds() -> float | None:
@@ -60,14 +65,7 @@ GEMM_BLOCKS = dict(BM=128, BN=256, BK=64)
 
 
 def tile_gemm_seconds() -> tuple[float, dict, object]:
-    import tile
-    gemm = examples.gemm.gemm
-    start = time.perf_counter()
-    kernel = tile.jit(gemm.fn).compile(*GEMM_SIGNATURE, **GEMM_BLOCKS, num_warps=8)
-    total = time.perf_counter() - start
-    seconds = dict(kernel.metadata["stage_seconds"])
-    seconds["frontend"] += seconds.pop("parse")
-    return total, seconds, kernel
+    return timed_compile(examples.gemm.gemm, GEMM_SIGNATURE, **GEMM_BLOCKS, num_warps=8)
 
 
 def triton_gemm_seconds() -> float | None:
@@ -122,15 +120,8 @@ ATTENTION_BLOCKS = dict(BM=128, BN=128, D=128, CAUSAL=False, EVEN_SEQ=True)
 
 
 def tile_attention_seconds() -> tuple[float, dict, object]:
-    import tile
-    attention_fwd = examples.attention.attention_fwd
-    start = time.perf_counter()
-    kernel = tile.jit(attention_fwd.fn).compile(*ATTENTION_SIGNATURE, **ATTENTION_BLOCKS,
-                                                num_warps=8, num_stages=2)
-    total = time.perf_counter() - start
-    seconds = dict(kernel.metadata["stage_seconds"])
-    seconds["frontend"] += seconds.pop("parse")
-    return total, seconds, kernel
+    return timed_compile(examples.attention.attention_fwd, ATTENTION_SIGNATURE,
+                         **ATTENTION_BLOCKS, num_warps=8, num_stages=2)
 
 
 def triton_attention_seconds() -> float | None:
