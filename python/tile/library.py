@@ -29,7 +29,9 @@ reorder or cache it) and compute wrong results silently. What counts as a store
 is read from the kernel's tile IR (stores, scatters, atomics, async stores,
 signals), traced back through views and pointer arithmetic to the kernel's
 parameter; a pointer the trace cannot follow (carried through a loop) is not
-checked.
+checked. Memory is shared when the storage is (a disjoint slice of an input
+counts too). The stores of each specialization are read once; a launch then
+costs a dictionary lookup per argument.
 """
 from __future__ import annotations
 
@@ -149,31 +151,37 @@ def _check_writes(kernel, grid, args, kwargs, on_host, op_name, guarded) -> None
     jit_fn = kernel.fn if isinstance(kernel, Autotuner) else kernel
     if isinstance(kernel, Autotuner):  # the stores do not depend on the block sizes
         kwargs = {**kernel.default.launch_kwargs(), **kwargs}
-    bound = jit_fn._bind(list(args), dict(kwargs), on_host=on_host)
-    written = _written_params(jit_fn, bound)
-    for param, (filename, line, col) in written.items():
-        value = bound.values.get(param)
-        if not isinstance(value, torch.Tensor) or not value.numel():
-            continue
-        input_name = guarded.get(value.untyped_storage().data_ptr())
-        if input_name is not None:
+    values = {**dict(zip(jit_fn.params, args)), **kwargs}
+    inputs = {param: guarded.get(value.untyped_storage().data_ptr())
+              for param, value in values.items()
+              if isinstance(value, torch.Tensor) and value.numel()}
+    if not any(inputs.values()):
+        return
+    for param, (filename, line, col) in _written_params(jit_fn, args, kwargs, values,
+                                                        on_host).items():
+        if inputs.get(param):
             raise CompilationError(
                 f"{jit_fn.__name__} writes its argument '{param}', which is custom op "
-                f"{op_name}'s input '{input_name}', not declared mutable: add "
-                f"'{input_name}' to mutates_args, or write into a new tensor",
+                f"{op_name}'s input '{inputs[param]}', not declared mutable: add "
+                f"'{inputs[param]}' to mutates_args, or write into a new tensor",
                 filename, line, col - 1, _source_line(filename, line))
 
 
 _written: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _written_params(jit_fn, bound) -> dict:
-    """{parameter name: (file, line, col) of its first store} of one specialization,
-    read from its tile IR."""
+def _written_params(jit_fn, args, kwargs, values: dict, on_host: bool) -> dict:
+    """{parameter name: (file, line, col) of its first store}, read from the tile
+    IR of the launch's specialization. Cached by what decides which parameters a
+    kernel stores to: its constexprs, each array's dtype and rank, and which ints
+    are 1 (specialized as constants); binding the launch again costs a
+    millisecond."""
+    key = tuple((name, _spec_part(value, name in jit_fn.constexpr_params))
+                for name, value in values.items())
     cache = _written.setdefault(jit_fn, {})
-    key = jit_fn._key(bound)
     if key not in cache:
         from .interpreter.api import _kernel_function, _parse
+        bound = jit_fn._bind(list(args), dict(kwargs), on_host=on_host)
         context, module = _parse(jit_fn._tile_ir(bound))
         with context:
             names = [param.name for param, _ in bound.runtime]
@@ -182,6 +190,16 @@ def _written_params(jit_fn, bound) -> dict:
             indices = _written_args(_kernel_function(module), functions, {})
             cache[key] = {names[i]: where for i, where in indices.items()}
     return cache[key]
+
+
+def _spec_part(value, constexpr: bool):
+    if constexpr or isinstance(value, (bool, str)) or value is None:
+        return repr(value)
+    if isinstance(value, torch.Tensor):
+        return (str(value.dtype), value.dim())
+    if isinstance(value, int):
+        return ("int", value == 1)
+    return type(value).__name__
 
 
 def _symbol(func) -> str:
