@@ -225,7 +225,7 @@ def store_rows(X, head, start, seq_len, x, ROWS: tile.constexpr):
 
 
 def attention_backward(q, k, v, o, lse, do, causal, scale, *, out=None, dkdv_blocks=None,
-                       dq_blocks=None, interpret=None):
+                       dq_blocks=None, interpret=None, launch=None):
     """(dq, dk, dv) of attention O = softmax(scale·QKᵀ [causal]) V.
 
     q, o, do: (B, H, N, D) tensors of one dtype, bfloat16 or float16 (torch
@@ -237,7 +237,8 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, out=None, dkdv_blo
     dtype and q's, k's and v's shapes (new ones by default).
     dkdv_blocks / dq_blocks override default_blocks(width)'s (BM, BN, num_warps,
     num_stages). interpret: run the kernels on the CPU interpreter (default: for
-    numpy arrays and CPU tensors)."""
+    numpy arrays and CPU tensors). launch(kernel, grid): launches a kernel instead
+    (tile.ops.attention's custom op passes tile.library.launch's)."""
     B, H, H_kv, N, D = _check(q, k, v, o, lse, do)
     if interpret is None:
         interpret = not getattr(q, "is_cuda", False)
@@ -258,8 +259,9 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, out=None, dkdv_blo
     flat_dq, flat_dk, flat_dv = (t.reshape(-1, D) for t in (dq, dk, dv))
     group = H // H_kv
 
-    def launch(kernel, grid):
-        return kernel[grid].interpret if interpret else kernel[grid]
+    if launch is None:
+        def launch(kernel, grid):
+            return kernel[grid].interpret if interpret else kernel[grid]
     launch(row_dot, (tile.cdiv(rows, ROW_DOT_ROWS),))(flat_o, flat_do, delta, BM=ROW_DOT_ROWS,
                                                       D=width)
     launch(attention_bwd_dkdv, (tile.cdiv(N, dkdv_blocks["BN"]), B * H_kv))(

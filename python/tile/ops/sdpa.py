@@ -127,12 +127,6 @@ def _check(q, k, v, causal, scale) -> tuple:
                               or not scale > 0):
         raise ValueError(f"tile.ops.attention: scale must be a positive number, got {scale!r}")
     if _is_torch(q):
-        import torch
-        if torch.is_grad_enabled() and any(x.requires_grad for x in named.values()):
-            grad = next(name for name, x in named.items() if x.requires_grad)
-            raise NotImplementedError(
-                f"tile.ops.attention: {grad} requires grad, but the backward pass is not "
-                "written yet: call it under torch.no_grad() or on detached tensors")
         devices = {x.device for x in named.values()}
         if len(devices) > 1:
             raise ValueError(f"tile.ops.attention: q, k and v are on {sorted(map(str, devices))}"
@@ -162,7 +156,7 @@ def _empty(like, shape, dtype=None):
 
 def attention(q, k, v, causal: bool = False, scale: float | None = None,
               return_lse: bool = False):
-    """softmax(q kᵀ · scale) v (forward only), as SDPA computes it.
+    """softmax(q kᵀ · scale) v, as SDPA computes it, with a backward for autograd.
 
     q: (B, H, N, D); k and v: (B, H_kv, N, D) with H_kv dividing H (grouped-query
     attention: query head h reads kv head h // (H // H_kv); H_kv = 1 is
@@ -178,20 +172,34 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None,
     (output, lse): lse the float32 (B, H, N) natural log-sum-exp of each query
     row's scaled scores, as a backward pass needs it.
 
+    On torch tensors it is the custom op torch.ops.tile.attention (so
+    torch.compile(fullgraph=True) traces it as one node), differentiable in q, k
+    and v (D up to 128): the forward then keeps the log-sum-exp and the backward
+    is attention_backward.attention_backward's kernels.
+
     Tuned on the first call of each (N, B·H, H / H_kv, D, dtype, causal,
     return_lse) over BLOCK_CONFIGS and PERSISTENT_CONFIGS (WIDE_CONFIGS above
     d128); tile.autotune's TILE_AUTOTUNE and TILE_AUTOTUNE_PRINT apply. With
-    TILE_INTERPRET=1, CPU tensors (or numpy arrays) run on the interpreter.
-    There is no backward yet: inputs that require grad (with grad enabled) are an
-    error."""
-    B, H, H_kv, N, Dh = _check(q, k, v, causal, scale)
-    out = _empty(q, (B, H, N, Dh))
-    # Without return_lse the kernel never touches L: the output stands for it.
-    lse = _empty(q, (B, H, N), _float32(q)) if return_lse else out.reshape(-1)
-    if B * H * N == 0:
-        return (out, lse) if return_lse else out
-    width = next(w for w in TILE_WIDTHS if w >= Dh)
+    TILE_INTERPRET=1, CPU tensors (or numpy arrays) run on the interpreter."""
+    _, _, _, _, Dh = _check(q, k, v, causal, scale)
     sm_scale = float(scale) if scale is not None else 1 / math.sqrt(Dh)
+    if _is_torch(q):
+        from . import attention_autograd
+        return attention_autograd.attention(q, k, v, causal, sm_scale, return_lse)
+    out, lse = forward(q, k, v, causal, sm_scale, return_lse, lambda kernel, grid: kernel[grid])
+    return (out, lse) if return_lse else out
+
+
+def forward(q, k, v, causal: bool, sm_scale: float, store_lse: bool, launch):
+    """(out, lse) of checked inputs (lse stands in as out's rows without store_lse:
+    the kernel never touches it then); launch(kernel, grid) launches."""
+    B, H, N, Dh = q.shape
+    H_kv = k.shape[1]
+    out = _empty(q, (B, H, N, Dh))
+    lse = _empty(q, (B, H, N), _float32(q)) if store_lse else out.reshape(-1)
+    if B * H * N == 0:
+        return out, lse
+    width = next(w for w in TILE_WIDTHS if w >= Dh)
     heads = B * H
 
     def grid(meta):
@@ -200,10 +208,11 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None,
             return (min(_multiprocessors(q), blocks * heads),)
         return (blocks, heads)
 
-    tuned[width > 128][grid](_rows(q), _rows(k), _rows(v), out.reshape(-1, Dh),
-                             lse.reshape(-1), N, heads, H // H_kv, sm_scale, D=width,
-                             CAUSAL=causal, EVEN_SEQ=N % EVEN == 0, STORE_LSE=bool(return_lse))
-    return (out, lse) if return_lse else out
+    launch(tuned[width > 128], grid)(
+        _rows(q), _rows(k), _rows(v), out.reshape(-1, Dh), lse.reshape(-1), N, heads,
+        H // H_kv, sm_scale, D=width, CAUSAL=causal, EVEN_SEQ=N % EVEN == 0,
+        STORE_LSE=bool(store_lse))
+    return out, lse
 
 
 def _float32(like):

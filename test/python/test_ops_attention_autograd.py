@@ -1,0 +1,156 @@
+"""tile.ops.attention's backward through autograd, and the op under torch.compile.
+On the CPU interpreter (TILE_INTERPRET=1, small sizes) the output and the
+gradients of q, k and v against torch's SDPA in float64: ragged N, N = 1,
+grouped- and multi-query heads, causal or not, bf16 and f16, a padded head dim;
+compiled with fullgraph=True (no graph break) it gives eager's bits;
+torch.library.opcheck passes on both ops. On the GPU the same against SDPA's
+autograd, compiled with inductor."""
+import pytest
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+import tile.ops  # noqa: E402
+from tile.ops import attention_autograd  # noqa: E402
+
+# ‖tile − float64 SDPA‖ / ‖float64 SDPA‖ of the output and of each gradient: the
+# inputs are rounded to bf16 (8 bits of mantissa) or f16 (11), and so are P and dS
+# before their mmas, as in FlashAttention-2.
+TOLERANCE = {torch.bfloat16: 2e-2, torch.float16: 4e-3}
+
+
+@pytest.fixture
+def interpret(monkeypatch):
+    monkeypatch.setenv("TILE_INTERPRET", "1")
+
+
+def make_inputs(B, H, H_kv, N, D, dtype, device="cpu", seed=0):
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randn(B, H, N, D, generator=g)
+    k, v = (torch.randn(B, H_kv, N, D, generator=g) for _ in "kv")
+    do = torch.randn(B, H, N, D, generator=g)
+    return [t.to(device=device, dtype=dtype) for t in (q, k, v, do)]
+
+
+def run(fn, q, k, v, do):
+    """fn's output and the gradients of q, k and v for output gradient do."""
+    q, k, v = (t.detach().clone().requires_grad_() for t in (q, k, v))
+    out = fn(q, k, v)
+    out.backward(do)
+    return out.detach(), q.grad, k.grad, v.grad
+
+
+def sdpa64(q, k, v, causal, scale=None):
+    group = q.shape[1] // k.shape[1]
+    return F.scaled_dot_product_attention(q.double(), k.double(), v.double(), is_causal=causal,
+                                          scale=scale, enable_gqa=group > 1)
+
+
+def assert_close_to_sdpa(got, q, k, v, do, causal, tolerance, scale=None):
+    want = run(lambda q, k, v: sdpa64(q, k, v, causal, scale), q, k, v, do.double())
+    for name, g, w in zip(("out", "dq", "dk", "dv"), got, want):
+        assert g.shape == w.shape and g.dtype == q.dtype, name
+        # With one key (N = 1) dq and dk are zero: the error is then absolute.
+        error = float((g.double() - w).norm() / max(float(w.norm()), 1.0))
+        assert error < tolerance, f"{name}: relative error {error:.2e}"
+
+
+@pytest.mark.parametrize("B, H, H_kv, N, D, causal", [
+    (1, 2, 2, 70, 32, False),   # N ragged, D padded to a 64-wide tile
+    (1, 4, 2, 70, 32, True),    # grouped-query, causal
+    (2, 2, 1, 1, 16, True),     # N = 1, multi-query
+    (1, 2, 2, 128, 64, True),   # N a multiple of the block (EVEN_SEQ)
+    (1, 3, 1, 45, 40, False),   # d40: rows of 80 bytes, the backward's register path
+])
+def test_gradients_match_sdpa(interpret, B, H, H_kv, N, D, causal):
+    q, k, v, do = make_inputs(B, H, H_kv, N, D, torch.bfloat16)
+    got = run(lambda q, k, v: tile.ops.attention(q, k, v, causal=causal), q, k, v, do)
+    assert_close_to_sdpa(got, q, k, v, do, causal, TOLERANCE[torch.bfloat16])
+
+
+def test_float16_scale_and_lse(interpret):
+    """f16, a given scale, and return_lse with grad: the LSE's gradient is not
+    propagated (it is an output for inspection), the output's is."""
+    q, k, v, do = make_inputs(1, 2, 1, 50, 64, torch.float16, seed=1)
+    got = run(lambda q, k, v: tile.ops.attention(q, k, v, causal=True, scale=0.2,
+                                                 return_lse=True)[0], q, k, v, do)
+    assert_close_to_sdpa(got, q, k, v, do, True, TOLERANCE[torch.float16], scale=0.2)
+
+
+def test_only_some_inputs_require_grad(interpret):
+    q, k, v, do = make_inputs(1, 2, 2, 33, 16, torch.bfloat16)
+    v = v.clone().requires_grad_()
+    out = tile.ops.attention(q, k, v)
+    out.backward(do)
+    want = sdpa64(q, k, v.detach(), False)
+    assert q.grad is None and k.grad is None and v.grad is not None
+    assert float((out.detach().double() - want).norm() / want.norm()) < TOLERANCE[torch.bfloat16]
+
+
+def test_compiled_fullgraph_matches_eager(interpret):
+    torch._dynamo.reset()
+    q, k, v, do = make_inputs(1, 4, 2, 70, 32, torch.bfloat16)
+
+    def f(q, k, v):
+        return tile.ops.attention(q, k, v, causal=True) * 2
+
+    eager = run(f, q, k, v, do)
+    compiled = run(torch.compile(f, fullgraph=True, backend="aot_eager"), q, k, v, do)
+    for name, c, e in zip(("out", "dq", "dk", "dv"), compiled, eager):
+        assert torch.equal(c, e), name
+    explanation = torch._dynamo.explain(f)(q, k, v)
+    assert explanation.graph_break_count == 0 and explanation.graph_count == 1
+
+
+def test_opcheck(interpret):
+    q, k, v, do = make_inputs(1, 2, 1, 20, 16, torch.bfloat16)
+    for t in (q, k, v):
+        t.requires_grad_()
+    torch.library.opcheck(attention_autograd.attention_op, (q, k, v, True, 0.25, True))
+    out, lse = attention_autograd.attention_op(q, k, v, True, 0.25, True)
+    torch.library.opcheck(attention_autograd.attention_backward_op,
+                          (q.detach(), k.detach(), v.detach(), out.detach(), lse.detach(), do, True,
+                           0.25))
+
+
+def test_no_grad_forward_keeps_no_lse(interpret):
+    q, k, v, _ = make_inputs(1, 2, 2, 20, 16, torch.bfloat16)
+    out, lse = attention_autograd.attention_op(q, k, v, False, 0.25, False)
+    assert lse.numel() == 0 and out.shape == q.shape
+
+
+def test_bad_input_names_the_argument(interpret):
+    q, k, v, _ = make_inputs(1, 4, 3, 8, 16, torch.bfloat16)
+    q.requires_grad_()
+    with pytest.raises(ValueError, match="k's 3 heads must divide q's 4"):
+        tile.ops.attention(q, k, v)
+    with pytest.raises(TypeError, match="v is float16 but q is bfloat16"):
+        tile.ops.attention(q, k[:, :2], v[:, :2].half())
+    strided = torch.randn(1, 2, 8, 32, dtype=torch.bfloat16)[..., ::2]
+    with pytest.raises(ValueError, match="k's last dim has stride 2; it must be 1"):
+        tile.ops.attention(q, strided, v[:, :2])
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("B, H, H_kv, N, D, causal", [
+    (2, 8, 8, 1000, 64, False), (2, 8, 2, 1000, 128, True), (1, 4, 1, 2048, 128, False),
+    (1, 4, 4, 777, 96, True)])
+def test_gpu_gradients_match_sdpa(B, H, H_kv, N, D, causal, dtype):
+    q, k, v, do = make_inputs(B, H, H_kv, N, D, dtype, device="cuda")
+    got = run(lambda q, k, v: tile.ops.attention(q, k, v, causal=causal), q, k, v, do)
+    assert_close_to_sdpa(got, q, k, v, do, causal, TOLERANCE[dtype])
+
+
+@pytest.mark.gpu
+def test_gpu_compiled_with_inductor_matches_eager():
+    torch._dynamo.reset()
+    q, k, v, do = make_inputs(2, 8, 2, 1000, 128, torch.bfloat16, device="cuda")
+
+    def f(q, k, v):
+        return tile.ops.attention(q.float().to(q.dtype), k, v, causal=True) * 2
+
+    eager = run(f, q, k, v, do)
+    compiled = run(torch.compile(f, fullgraph=True), q, k, v, do)
+    for name, c, e in zip(("out", "dq", "dk", "dv"), compiled, eager):
+        assert torch.equal(c, e), name
