@@ -3,9 +3,10 @@
     import tile.ops
     out = tile.ops.attention(q, k, v, causal=True)   # (B, H, N, D), as SDPA
 
-attention: scaled dot-product attention forward (sdpa.py; its kernels in
-attention_kernels.py; docs/ops.md). attention_backward.py holds the backward's
-kernels, not wired to autograd yet.
+attention: scaled dot-product attention (sdpa.py; its forward kernels in
+attention_kernels.py, its backward's in attention_backward.py; on torch tensors
+the custom ops of attention_autograd.py, differentiable and traced whole by
+torch.compile; docs/ops.md).
 """
 from .sdpa import attention
 
