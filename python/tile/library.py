@@ -35,6 +35,8 @@ costs a dictionary lookup per argument.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import re
 import threading
 import weakref
@@ -50,7 +52,9 @@ _WRITES = ("tile.store", "tile.scatter", "tile.atomic_rmw", "tile.atomic_cas",
            "tile.async_store", "tile.notify")
 _LOCATION = re.compile(r'loc\("([^"]+)":(\d+):(\d+)\)')
 
-_state = threading.local()  # .guard: the running custom op's (name, {storage: input name})
+# .guard: the running custom op's (name, {storage: read-only input name});
+# .faking: its fake implementation is running (launches are skipped).
+_state = threading.local()
 
 
 def custom_op(name: str, fn=None, *, mutates_args=(), device_types=None, schema=None):
@@ -86,8 +90,8 @@ def custom_op(name: str, fn=None, *, mutates_args=(), device_types=None, schema=
         finally:
             _state.faking = previous
 
-    _copy_signature(real, fn)
-    _copy_signature(fake, fn)
+    functools.update_wrapper(real, fn)  # torch reads the schema from fn's annotations
+    functools.update_wrapper(fake, fn)
     op_def = torch.library.custom_op(name, real, mutates_args=mutates_args,
                                      device_types=device_types, schema=schema)
     op_def.register_fake(fake)
@@ -129,14 +133,8 @@ def _is_fake(t: torch.Tensor) -> bool:
     return t.device.type == "meta" or is_fake(t)
 
 
-def _copy_signature(wrapper, fn) -> None:
-    import functools
-    functools.update_wrapper(wrapper, fn)
-
-
 def _read_only_inputs(fn, args, kwargs, mutable: set) -> dict:
     """{storage address: input name} of the tensor inputs the op may not write."""
-    import inspect
     bound = inspect.signature(fn).bind(*args, **kwargs)
     guarded = {}
     for input_name, value in bound.arguments.items():
