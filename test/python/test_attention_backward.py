@@ -173,7 +173,7 @@ def test_lowers_to_ptx(D, causal, dtype):
 def test_lowers_to_ptx_without_tma(causal):
     """Rows whose stride TMA cannot take (d40, d96) are loaded into registers and
     written to shared memory before each step's first mma."""
-    dkdv_blocks, dq_blocks = ab.default_blocks(64)
+    dkdv_blocks, dq_blocks = ab.default_blocks(64, tma=False)
     for kernel, outputs, blocks in ((ab.attention_bwd_dkdv, 2, dkdv_blocks),
                                     (ab.attention_bwd_dq, 1, dq_blocks)):
         compiled = kernel.compile(*signature("bf16", outputs, aligned=False), D=64,

@@ -39,18 +39,24 @@ def tile_width(D: int) -> int:
     return max(64, 1 << (D - 1).bit_length())
 
 
-def default_blocks(D: int) -> tuple[dict, dict]:
+def default_blocks(D: int, tma: bool = True) -> tuple[dict, dict]:
     """Block sizes, warps and stages of the dK/dV and the dQ kernel for head dim D.
     dK/dV: BN = 128 keys a program (two warpgroups of 64 rows hold dK and dV), BM
     queries a step: 32 at d128, where dK and dV take 128 registers a thread (BM =
     64 spilled in the causal kernel). dQ: BM = 128 queries a program, BN = 64 keys
     a step. Stages: as many as fit in 227 KiB of shared memory (Q, dO, K each
-    staged twice)."""
+    staged twice); none where TMA cannot copy the rows (`tma=False`: a row stride
+    that is no multiple of 16 bytes), whose tiles go through one shared buffer."""
     if D <= 64:
-        return dict(BM=64, BN=128, num_warps=8, num_stages=3), \
+        blocks = dict(BM=64, BN=128, num_warps=8, num_stages=3), \
             dict(BM=128, BN=64, num_warps=8, num_stages=3)
-    return dict(BM=32, BN=128, num_warps=8, num_stages=3), \
-        dict(BM=128, BN=64, num_warps=8, num_stages=2)
+    else:
+        blocks = dict(BM=32, BN=128, num_warps=8, num_stages=3), \
+            dict(BM=128, BN=64, num_warps=8, num_stages=2)
+    if not tma:
+        for b in blocks:
+            del b["num_stages"]
+    return blocks
 
 
 @tile.jit
@@ -243,7 +249,7 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, out=None, dkdv_blo
     if interpret is None:
         interpret = not getattr(q, "is_cuda", False)
     width = tile_width(D)
-    dkdv_default, dq_default = default_blocks(width)
+    dkdv_default, dq_default = default_blocks(width, tma=D * q.itemsize % 16 == 0)
     dkdv_blocks = {**dkdv_default, **(dkdv_blocks or {})}
     dq_blocks = {**dq_default, **(dq_blocks or {})}
     flat_q, flat_k, flat_v, flat_o, flat_do = (_rows(t, D) for t in (q, k, v, o, do))
