@@ -176,6 +176,14 @@ Type tile::runType(Type elt, int64_t width) {
   return width == 1 ? elt : VectorType::get({width}, elt);
 }
 
+Value tile::registersByRuns(OpBuilder &b, Location loc, Type elt, int64_t count,
+                            int64_t width, function_ref<Value(int64_t reg)> run) {
+  Value regs = arith::ConstantOp::create(b, loc, b.getZeroAttr(VectorType::get({count}, elt)));
+  for (int64_t reg = 0; reg < count; reg += width)
+    regs = insertRun(b, loc, run(reg), regs, reg);
+  return regs;
+}
+
 Value tile::extractWord(OpBuilder &b, Location loc, Value regs, int64_t first) {
   return LLVM::BitcastOp::create(b, loc, b.getI32Type(), extractRun(b, loc, regs, first, 2));
 }

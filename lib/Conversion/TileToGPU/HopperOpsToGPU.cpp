@@ -292,17 +292,15 @@ struct LoadSharedLowering : public OpConversionPattern<LoadSharedOp> {
     Type elt = registerType(tile.getElementType());
     Location loc = op.getLoc();
     Value tid = threadId(rewriter, loc);
-    Value result = arith::ConstantOp::create(
-        rewriter, loc, rewriter.getZeroAttr(VectorType::get({layout.numRegisters()}, elt)));
-    for (int64_t reg = 0; reg < layout.numRegisters(); reg += width) {
+    auto loadRun = [&](int64_t reg) -> Value {
       SmallVector<Value> c = layout.coords(rewriter, loc, tid, reg);
       Value addr = LLVM::GEPOp::create(rewriter, loc, adaptor.getSrc().getType(),
                                        rewriter.getI8Type(), adaptor.getSrc(),
                                        ValueRange{swizzledOffset(rewriter, loc, src, c[0], c[1])});
-      Value run = LLVM::LoadOp::create(rewriter, loc, runType(elt, width), addr, width * bytes);
-      result = insertRun(rewriter, loc, run, result, reg);
-    }
-    rewriter.replaceOp(op, result);
+      return LLVM::LoadOp::create(rewriter, loc, runType(elt, width), addr, width * bytes);
+    };
+    rewriter.replaceOp(op, registersByRuns(rewriter, loc, elt, layout.numRegisters(), width,
+                                           loadRun));
     return success();
   }
 };

@@ -84,18 +84,15 @@ struct GatherLowering : public StatefulPattern<GatherOp> {
     if (width > 1)
       other = vector::BroadcastOp::create(rewriter, loc, run, other);
     unsigned alignment = width > 1 ? width * elt.getIntOrFloatBitWidth() / 8 : 0;
-    Value result = arith::ConstantOp::create(
-        rewriter, loc, rewriter.getZeroAttr(VectorType::get({layout->numRegisters()}, elt)));
-    for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
+    auto gatherRun = [&](int64_t reg) {
       Value addr = elementAddress(rewriter, loc, adaptor.getSrc(), adaptor.getOffsets(), reg, elt);
       auto load = [&](OpBuilder &b, Location l) -> Value {
         return LLVM::LoadOp::create(b, l, run, addr, alignment);
       };
-      Value value =
-          loadWhere(rewriter, loc, maskBit(rewriter, loc, adaptor.getMask(), reg), load, other);
-      result = insertRun(rewriter, loc, value, result, reg);
-    }
-    rewriter.replaceOp(op, result);
+      return loadWhere(rewriter, loc, maskBit(rewriter, loc, adaptor.getMask(), reg), load, other);
+    };
+    rewriter.replaceOp(op, registersByRuns(rewriter, loc, elt, layout->numRegisters(), width,
+                                           gatherRun));
     return success();
   }
 };

@@ -173,20 +173,18 @@ struct LoadLowering : public StatefulPattern<LoadOp> {
       return rewriter.notifyMatchFailure(op, "needs a laid-out tile");
     const ThreadLayout &layout = a->layout;
     int64_t width = a->width;
-    Type regsType = VectorType::get({layout.numRegisters()}, a->elt);
     Type chunk = runType(a->elt, width);
-    Value result = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(regsType));
     Value zero = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(chunk));
-    for (int64_t reg = 0; reg < layout.numRegisters(); reg += width) {
+    auto loadRun = [&](int64_t reg) {
       auto [addr, pred] = address(rewriter, loc, a->access,
                                   layout.coords(rewriter, loc, a->tid, reg), a->elt);
       auto emitLoad = [&, addr = addr](OpBuilder &b, Location l) -> Value {
         return LLVM::LoadOp::create(b, l, chunk, addr, width * a->bytes);
       };
-      Value value = loadWhere(rewriter, loc, pred, emitLoad, zero);
-      result = insertRun(rewriter, loc, value, result, reg);
-    }
-    rewriter.replaceOp(op, result);
+      return loadWhere(rewriter, loc, pred, emitLoad, zero);
+    };
+    rewriter.replaceOp(op, registersByRuns(rewriter, loc, a->elt, layout.numRegisters(), width,
+                                           loadRun));
     return success();
   }
 };

@@ -65,6 +65,10 @@ Value extractRun(OpBuilder &b, Location loc, Value regs, int64_t first, int64_t 
 Value insertRun(OpBuilder &b, Location loc, Value run, Value regs, int64_t first);
 /// The type of such a run of `width` registers of type `elt`.
 Type runType(Type elt, int64_t width);
+/// A thread's `count` registers of type `elt`, built run by run: `run(reg)`
+/// gives registers reg .. reg + width - 1.
+Value registersByRuns(OpBuilder &b, Location loc, Type elt, int64_t count, int64_t width,
+                      function_ref<Value(int64_t reg)> run);
 
 /// Registers first and first+1 of a vector of 16-bit registers as one 32-bit
 /// word (how PTX takes packed bf16/f16 pairs: stmatrix, WGMMA's A fragment).
