@@ -295,20 +295,28 @@ def distinct_logits(T, E, generator=None):
     return torch.argsort(torch.rand(T, E, generator=generator), dim=1).float() * 0.25
 
 
-def main() -> int:
-    if not tile.gpu_available():
-        return run_on_interpreter()
+def run_on_gpu(T, E, H, N, topk):
+    """The layer on random bf16 inputs on the GPU: (out, buffers, want, w), want =
+    torch_reference's (output, experts, weights) for the same inputs, w the weights."""
     import torch
-    torch.manual_seed(0)
-    T, E, H, N, topk = 4096, 8, 4096, 14336, 2  # Mixtral 8x7B's first FFN GEMM
     x = torch.randn(T, H, device="cuda", dtype=torch.bfloat16)
     w = (torch.randn(E * H, N, device="cuda") / H ** 0.5).to(torch.bfloat16)
     logits = distinct_logits(T, E).cuda()
     out = torch.full((T, N), float("nan"), device="cuda", dtype=torch.bfloat16)
     b = torch_buffers(T, E, H, N, topk, "bfloat16", GEMM["BM"])
     moe_steps(x, logits, w, out, b, topk)
-    want, experts, _ = torch_reference(x, logits, w, topk)
+    want = torch_reference(x, logits, w, topk)
     torch.cuda.synchronize()
+    return out, b, want, w
+
+
+def main() -> int:
+    if not tile.gpu_available():
+        return run_on_interpreter()
+    import torch
+    torch.manual_seed(0)
+    T, E, H, N, topk = 4096, 8, 4096, 14336, 2  # Mixtral 8x7B's first FFN GEMM
+    out, b, (want, experts, _), _ = run_on_gpu(T, E, H, N, topk)
     error = float((out.float() - want).norm() / want.norm())
     ok = torch.equal(b.experts.long(), experts) and error < 1e-2
     print(f"GPU result {'matches' if ok else 'DIFFERS FROM'} torch (a loop over experts): "

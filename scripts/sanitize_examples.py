@@ -156,14 +156,7 @@ def moe_cases() -> list[dict]:
     T, E, H, N, topk = 333, 16, 192, 320, 4
 
     def run(torch, sms):
-        x = torch.randn(T, H, device="cuda", dtype=torch.bfloat16)
-        w = (torch.randn(E * H, N, device="cuda") / H ** 0.5).to(torch.bfloat16)
-        logits = moe.distinct_logits(T, E).cuda()
-        out = torch.full((T, N), float("nan"), device="cuda", dtype=torch.bfloat16)
-        b = moe.torch_buffers(T, E, H, N, topk, "bfloat16", moe.GEMM["BM"])
-        moe.moe_steps(x, logits, w, out, b, topk)
-        want, experts, _ = moe.torch_reference(x, logits, w, topk)
-        torch.cuda.synchronize()
+        out, b, (want, experts, _), _ = moe.run_on_gpu(T, E, H, N, topk)
         if not torch.equal(b.experts.long(), experts):
             return "routing differs from torch.topk"
         error = float((out.float() - want).norm() / want.norm())

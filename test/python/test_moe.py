@@ -108,14 +108,7 @@ def test_moe_kernels_compile(name, args, blocks):
 def test_gpu_moe_matches_torch(T, E, H, N, topk):
     import torch
     torch.manual_seed(T + E)
-    x = torch.randn(T, H, device="cuda", dtype=torch.bfloat16)
-    w = (torch.randn(E * H, N, device="cuda") / H ** 0.5).to(torch.bfloat16)
-    logits = moe.distinct_logits(T, E).cuda()
-    out = torch.full((T, N), float("nan"), device="cuda", dtype=torch.bfloat16)
-    b = moe.torch_buffers(T, E, H, N, topk, "bfloat16", moe.GEMM["BM"])
-    moe.moe_steps(x, logits, w, out, b, topk)
-    want, experts, weights = moe.torch_reference(x, logits, w, topk)
-    torch.cuda.synchronize()
+    out, b, (want, experts, weights), w = moe.run_on_gpu(T, E, H, N, topk)
     assert torch.equal(b.experts.long(), experts)
     torch.testing.assert_close(b.weights, weights, rtol=1e-4, atol=1e-6)
     assert torch.equal(b.counts.long(), torch.bincount(experts.ravel(), minlength=E))
