@@ -52,14 +52,23 @@ def keep_rate_is_plausible(kept: int, n: int, p: float) -> bool:
     return abs(kept - n * (1 - p)) <= 5 * (n * p * (1 - p)) ** 0.5
 
 
+def quotient(a, scale: float):
+    """a / scale correctly rounded to float32, as the kernel's `/` gives it: through
+    float64, whose quotient rounds to the same float32 (torch's own division by a
+    scalar multiplies by its reciprocal, which can differ in the last bit)."""
+    if hasattr(a, "double"):  # torch
+        return (a.double() / scale).float()
+    return (a.astype("float64") / scale).astype("float32")
+
+
 def check(x, y, dy, dx, p: float, xp) -> tuple[bool, str]:
     """What both runs check, on numpy or torch float32 arrays (x and dy never 0,
     so y != 0 is the mask): the kept elements are x / (1 - p) exactly; the
     backward keeps exactly the same elements; the keep rate is plausible."""
-    scale = 1 - xp.asarray(p, dtype=x.dtype)  # (1 - p) in float32, as the kernel computes it
+    scale = float(1 - xp.asarray(p, dtype=x.dtype))  # (1 - p) in float32, as the kernel computes it
     keep = y != 0
-    values = bool((y[keep] == x[keep] / scale).all())  # a NaN (never stored) fails here
-    same_mask = bool(((dx != 0) == keep).all()) and bool((dx[keep] == dy[keep] / scale).all())
+    values = bool((y[keep] == quotient(x[keep], scale)).all())  # a NaN (never stored) fails here
+    same_mask = bool(((dx != 0) == keep).all()) and bool((dx[keep] == quotient(dy[keep], scale)).all())
     kept, n = int(keep.sum()), x.shape[0]
     rate = keep_rate_is_plausible(kept, n, p)
     return values and same_mask and rate, (f"kept {kept / n:.4f} of {n} (1 - p = {1 - p}), "

@@ -26,12 +26,17 @@ def _check_compiled_matches_eager(backend, device):
     block = Block(48, 80, device=device)
     x = torch.randn(20, 48, generator=torch.Generator().manual_seed(1)).to(device)
     eager, eager_grads = _run(block, x)
-    # The same kernels run either way: the compiled graph calls the ops as eager does.
+    # The same kernels run either way: the compiled graph calls the ops as eager does,
+    # so the forward is bit for bit eager's. The backward's torch ops (GELU's derivative,
+    # the GEMMs, the bias sum) are inductor's own fused kernels under inductor, which
+    # round bf16 differently: those gradients agree to bf16's precision there.
     compiled = torch.compile(block, fullgraph=True, backend=backend)
     out, grads = _run(compiled, x)
     torch.testing.assert_close(out, eager, rtol=0, atol=0)
+    exact = backend == "aot_eager"
     for got, want in zip(grads, eager_grads):
-        torch.testing.assert_close(got, want, rtol=0, atol=0)
+        torch.testing.assert_close(got, want, rtol=0 if exact else 1.6e-2,
+                                   atol=0 if exact else 1e-2 * want.abs().max().item())
     # And both are right: against the block in float64 torch ops (bf16 GEMM output).
     torch.testing.assert_close(out.double(), reference(block, x).detach(), rtol=2e-2, atol=2e-2)
     xr = x.double().requires_grad_()
