@@ -21,7 +21,7 @@ static struct {
   PyObject *readers;       /* arguments._READERS: type -> reader */
   PyObject *reader_for;    /* arguments._reader_for: picks (and files) a new type's reader */
   PyObject *torch_reader;  /* the reader that marks torch tensor classes */
-  PyObject *torch_dtypes;  /* torch dtype -> MLIR element type name */
+  PyObject *torch_dtypes;  /* torch dtype -> (MLIR element type name, stride modulus) */
   PyObject *float_key;     /* the key part of a float argument */
   PyObject *stream_handle; /* driver.stream_handle: an int handle from a stream object */
   PyObject *streams;       /* the launcher module: its `_torch_raw_stream(device)` */
@@ -149,15 +149,17 @@ static int as_i64(PyObject *o, long long *out, int pointer) {
   return 0;
 }
 
-/* Reads the sizes or strides in tuple `t` into raw values and the key mask. */
-static int read_extents(Call *c, PyObject *t, Py_ssize_t rank, unsigned long long *mask,
-                        long long *last) {
+/* Reads the sizes or strides in tuple `t` into raw values and the key mask: a bit each
+ * (a multiple of 16), and for strides (`modulus` > 0) a second (a multiple of modulus). */
+static int read_extents(Call *c, PyObject *t, Py_ssize_t rank, long long modulus,
+                        unsigned long long *mask, long long *last) {
   for (Py_ssize_t d = 0; d < rank; d++) {
     long long v;
     if (as_i64(PyTuple_GetItem(t, d), &v, 0) < 0)
       return tl_decline(c, "a size or stride that is no int64");
     c->raw[c->nraw++].i = v;
     *mask = *mask << 1 | (v % 16 == 0);
+    if (modulus) *mask = *mask << 1 | (v % modulus == 0);
     *last = v;
   }
   return 0;
@@ -182,15 +184,20 @@ static int read_torch(Call *c, PyObject *v, Part *part) {
   if (c->device >= 0 && device != c->device) return tl_decline(c, "tensors on different devices");
   PyObject *dtype = PyObject_GetAttr(v, s_dtype);
   if (!dtype) return tl_decline(c, "no dtype");
-  PyObject *element = element_of(dtype); /* held by the table and by `last` */
-  if (!element && !PyErr_Occurred()) {    /* the tables may be new: let Python refill them */
+  PyObject *entry = element_of(dtype); /* held by the table and by `last` */
+  if (!entry && !PyErr_Occurred()) {    /* the tables may be new: let Python refill them */
     PyObject *reader = PyObject_CallFunctionObjArgs(hooks.reader_for, (PyObject *)Py_TYPE(v), NULL);
     Py_XDECREF(reader);
     PyErr_Clear();
-    element = element_of(dtype);
+    entry = element_of(dtype);
   }
   Py_DECREF(dtype); /* the tensor holds its dtype */
-  if (!element) return tl_decline(c, "an unsupported tensor dtype");
+  if (!entry) return tl_decline(c, "an unsupported tensor dtype");
+  if (!PyTuple_Check(entry) || PyTuple_Size(entry) != 2)
+    return tl_decline(c, "a dtype table entry that is no (name, modulus) pair");
+  PyObject *element = PyTuple_GetItem(entry, 0);
+  long long modulus = PyLong_AsLongLong(PyTuple_GetItem(entry, 1));
+  if (modulus < 1) return tl_decline(c, "a stride modulus below 1");
   if (!(o = call_method(v, s_data_ptr, last.data_ptr))) return tl_decline(c, "data_ptr() failed");
   long long pointer;
   int bad = as_i64(o, &pointer, 1);
@@ -216,7 +223,8 @@ static int read_torch(Call *c, PyObject *v, Part *part) {
   c->raw[c->nraw++].i = pointer;
   unsigned long long mask = 2 | ((unsigned long long)pointer % 16 == 0);
   long long last = 0;
-  if (read_extents(c, shape, rank, &mask, &last) || read_extents(c, strides, rank, &mask, &last))
+  if (read_extents(c, shape, rank, 0, &mask, &last) ||
+      read_extents(c, strides, rank, modulus, &mask, &last))
     return 1;
   c->device = device;
   part->kind = PART_ARRAY;

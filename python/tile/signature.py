@@ -93,22 +93,35 @@ def symmetric_spec(array: ArgSpec, peers, world: int) -> ArgSpec:
                    divisibility=array.divisibility if aligned else 1)
 
 
+def stride_modulus(dtype: tl.dtype) -> int:
+    """The elements in 16 bytes. TMA's rule for an outer stride is in bytes (a
+    multiple of 16), so a bf16 row of 4104 elements qualifies though 4104 is no
+    multiple of 16: a stride's specialization records this too."""
+    return 16 // max(1, dtype.bits // 8)
+
+
+_STRIDE_MODULUS = {d.mlir: stride_modulus(d) for d in tl.DTYPES.values()}
+
+
 def array_key(dtype: tl.dtype, pointer: int, shape, strides) -> tuple:
     """What `array_spec` specializes on, as a cheap hashable pair: the launch
     path computes this on every call and builds the `ArgSpec` only for a new
     key. The mask holds, after a leading 1 bit: pointer divisible by 16, each
-    size divisible by 16, each stride divisible by 16, innermost stride 1."""
+    size divisible by 16, two bits a stride (divisible by 16; by
+    `stride_modulus`, i.e. 16 bytes), innermost stride 1."""
+    m = _STRIDE_MODULUS[dtype.mlir]
     if len(strides) == 1:  # the loop below, unrolled for the most common rank
         (size,), (stride,) = shape, strides
-        return dtype.mlir, ((((2 | (pointer % 16 == 0)) << 1 | (size % 16 == 0)) << 1
-                             | (stride % 16 == 0)) << 1 | (stride == 1))
+        return dtype.mlir, (((((2 | (pointer % 16 == 0)) << 1 | (size % 16 == 0)) << 1
+                              | (stride % 16 == 0)) << 1 | (stride % m == 0)) << 1
+                            | (stride == 1))
     if not strides:
         raise ValueError("0-d arrays are not supported; pass a Python scalar")
     mask = 2 | (pointer % 16 == 0)
     for s in shape:
         mask = mask << 1 | (s % 16 == 0)
     for s in strides:
-        mask = mask << 1 | (s % 16 == 0)
+        mask = (mask << 1 | (s % 16 == 0)) << 1 | (s % m == 0)
     return dtype.mlir, mask << 1 | (strides[-1] == 1)  # a str hashes faster than a dtype
 
 
@@ -119,12 +132,14 @@ def array_spec(dtype: tl.dtype, pointer: int, shape, strides) -> ArgSpec:
 
 def spec_of_array_key(key: tuple) -> ArgSpec:
     dtype, mask = tl.BY_MLIR[key[0]], key[1]
-    rank = (mask.bit_length() - 3) // 2
-    bits = [(mask >> i) & 1 for i in range(2 * rank + 1, -1, -1)]  # pointer first
+    rank = (mask.bit_length() - 3) // 3
+    bits = [(mask >> i) & 1 for i in range(3 * rank + 1, -1, -1)]  # pointer first
     div = lambda bit: 16 if bit else 1  # noqa: E731
+    strides = bits[1 + rank:1 + 3 * rank]
     return ArgSpec("array", dtype, div(bits[0]), rank,
                    tuple(div(b) for b in bits[1:1 + rank]),
-                   tuple(div(b) for b in bits[1 + rank:1 + 2 * rank]),
+                   tuple(16 if whole else stride_modulus(dtype) if in_bytes else 1
+                         for whole, in_bytes in zip(strides[::2], strides[1::2])),
                    bool(bits[-1]))
 
 

@@ -161,3 +161,18 @@ def test_operands_loaded_after_an_earlier_mma_without_tma():
     want = sum((a64[:, k:k + 64] @ b64[k:k + 64]).astype(ml_dtypes.bfloat16).astype(np.float64)
                @ b64[k:k + 64] for k in (0, 64))
     assert np.allclose(c.astype(np.float64), want, rtol=2e-2, atol=2e-1)
+
+
+@pytest.mark.parametrize("row", [4104, 4100])
+def test_rows_of_16_bytes_take_tma(row):
+    """TMA's stride rule is 16 bytes, not 16 elements: f16 rows of 4104 elements
+    (8208 bytes) load and store through TMA; rows of 4100 (8200 bytes) cannot."""
+    from runtime_fakes import FakeCudaArray
+    arrays = [FakeCudaArray((256, 4096), "<f2", pointer=0x7F0000000000 + i * (1 << 24),
+                            strides=(row, 1)) for i in range(3)]
+    kernel = gemm_grouped.compile(*arrays, **GROUPED)
+    if row % 8 == 0:
+        assert [t["arg"] for t in kernel.metadata["tma"]] == ["A", "B", "C"]
+        assert kernel.ptx.count(TMA_STORE) == 4
+    else:
+        assert kernel.metadata["tma"] == [] and "cp.async.bulk.tensor" not in kernel.ptx

@@ -245,13 +245,18 @@ def test_array_key_decodes_to_array_spec():
     for shape, strides, pointer in itertools.product(
             [(16,), (17,), (32, 48), (33, 16), (2, 3, 5)], [None], [0x1000, 0x1004]):
         rank = len(shape)
-        for strides in itertools.product([1, 16, 3], repeat=rank):
-            key = array_key(tile.float16, pointer, shape, strides)
+        for strides, dtype in itertools.product(itertools.product([1, 16, 3, 8, 4], repeat=rank),
+                                                (tile.float16, tile.float32, tile.int8)):
+            key = array_key(dtype, pointer, shape, strides)
             spec = spec_of_array_key(key)
-            assert spec.rank == rank and spec.dtype == tile.float16
+            assert spec.rank == rank and spec.dtype == dtype
             assert spec.divisibility == (16 if pointer % 16 == 0 else 1)
             assert spec.size_divisibility == tuple(16 if s % 16 == 0 else 1 for s in shape)
-            assert spec.stride_divisibility == tuple(16 if s % 16 == 0 else 1 for s in strides)
+            # Strides: a multiple of 16 elements, else of 16 bytes (TMA's rule), else nothing.
+            in_16_bytes = 16 // (dtype.bits // 8)
+            assert spec.stride_divisibility == tuple(
+                16 if s % 16 == 0 else in_16_bytes if s % in_16_bytes == 0 else 1
+                for s in strides)
             assert spec.unit_inner_stride == (strides[-1] == 1)
 
 

@@ -10,7 +10,7 @@ import pytest
 import tile
 from tile.runtime import arguments, driver, launcher, native, tensormap
 from tile.runtime.launcher import ParamPacker
-from tile.signature import ArgSpec, array_spec
+from tile.signature import ArgSpec, array_spec, spec_of_array_key
 from runtime_fakes import (FakeCudaArray, FakeDriver, FakeLoadedKernel, FakeTensor, decode,
                            make_fake_torch)
 
@@ -253,6 +253,30 @@ def test_fast_path_keys_separate_specializations(fake_torch, fake_driver):
     f16 = tensors(fake_torch, 4096, dtype="float16")
     add[(4,)](*f16, 4096, BLOCK=1024)
     assert len(add._plans) == 5
+
+
+@tile.jit
+def copy_rows(x, out, BM: tile.constexpr, BN: tile.constexpr):
+    inside = (tile.arange(BN) < 4100)[None, :]  # masked: no TMA, which the fake driver lacks
+    tile.store(out, (0, 0), tile.load(x, (0, 0), (BM, BN), mask=inside), mask=inside)
+
+
+def test_fast_path_keys_row_strides_in_bytes(fake_torch, fake_driver):
+    """C's key is Python's: bf16 rows of 4104 elements (8208 bytes, a multiple of 16
+    bytes though not of 16 elements) launch fast on the second call, and the
+    specialization records the stride as a multiple of 8 elements."""
+    def rows(pointer):
+        return FakeTensor(fake_torch, (64, 4100), pointer=pointer, dtype="bfloat16",
+                          strides=(4104, 1))
+    x, out = rows(0x7F0000000000), rows(0x7F0000100000)
+    copy_rows[(1,)](x, out, BM=64, BN=64)
+    before = ext.stats()
+    copy_rows[(1,)](rows(0x7F0000200000), rows(0x7F0000300000), BM=64, BN=64)
+    after = ext.stats()
+    assert after["fast"] == before["fast"] + 1 and after["declined"] == before["declined"]
+    (key,) = copy_rows._launchers
+    arrays = [part for part in key if isinstance(part, tuple) and part[0] == "bf16"]
+    assert [spec_of_array_key(part).stride_divisibility for part in arrays] == [(8, 1)] * 2
 
 
 @tile.jit

@@ -17,7 +17,7 @@ import ctypes
 from dataclasses import dataclass
 
 from .. import language as tl
-from ..signature import INT32_RANGE, ArgSpec, Param, array_key
+from ..signature import INT32_RANGE, ArgSpec, Param, array_key, stride_modulus
 
 TORCH_STREAM = "torch"  # stream hint: the current torch stream of the arrays' device
 FLOAT_KEY = "f32"  # key part of a float argument (an int's is its divisibility flag)
@@ -233,7 +233,8 @@ def as_device_array(value, name: str, stream: int | None = None,
 
 # -- the exchange protocols ------------------------------------------------------------------
 _torch_dtype_table: dict = {}
-_TORCH_DTYPE_KEYS: dict = {}  # torch dtype -> MLIR name (array_key's first part), for the C path
+# torch dtype -> (MLIR name: array_key's first part, stride_modulus), for the C path
+_TORCH_DTYPE_KEYS: dict = {}
 
 
 def _torch_dtypes() -> dict:
@@ -244,7 +245,7 @@ def _torch_dtypes() -> dict:
         for attr, dtype in _TORCH_DTYPE_NAMES.items():
             if hasattr(torch, attr):
                 _torch_dtype_table[getattr(torch, attr)] = dtype
-                _TORCH_DTYPE_KEYS[getattr(torch, attr)] = dtype.mlir
+                _TORCH_DTYPE_KEYS[getattr(torch, attr)] = (dtype.mlir, stride_modulus(dtype))
     return _torch_dtype_table
 
 

@@ -69,7 +69,7 @@ def describe(spec: ArgSpec) -> str:
     if spec.divisibility > 1:
         facts.append("16-byte aligned")
     facts += [f"size{d} divisible by 16" for d, v in enumerate(spec.size_divisibility) if v > 1]
-    facts += [f"stride{d} divisible by 16" for d, v in enumerate(spec.stride_divisibility)
+    facts += [f"stride{d} divisible by {v}" for d, v in enumerate(spec.stride_divisibility)
               if v > 1]
     if spec.unit_inner_stride:
         facts.append("unit inner stride")
