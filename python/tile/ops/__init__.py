@@ -7,7 +7,10 @@ attention: scaled dot-product attention (sdpa.py; its forward kernels in
 attention_kernels.py, its backward's in attention_backward.py; on torch tensors
 the custom ops of attention_autograd.py, differentiable and traced whole by
 torch.compile; docs/ops.md).
+attention_decode: new query tokens against a KV cache, contiguous or paged
+(decode.py; kernels in decode_kernels.py), as flash_attn_with_kvcache.
 """
+from .decode import attention_decode
 from .sdpa import attention
 
-__all__ = ["attention"]
+__all__ = ["attention", "attention_decode"]
