@@ -22,7 +22,7 @@ import rotary
 import split_k
 
 import tile
-from tile.ops import attention_backward
+from tile.ops import attention_backward, decode, decode_kernels
 
 
 def passed(ok: bool, what: str) -> str | None:
@@ -225,7 +225,50 @@ def attention_backward_cases() -> list[dict]:
     return cases
 
 
+def decode_cases() -> list[dict]:
+    """Three new tokens of 8 query heads over 2 kv heads against a paged cache (pages of
+    16, shuffled) of ragged lengths (one sequence empty), 3 splits: the last page and
+    split partial, a split with no key; against float32 torch."""
+    B, q_len, H, H_kv, D, page, capacity = 3, 3, 8, 2, 64, 16, 150
+
+    def run(torch, sms):
+        per = -(-capacity // page)
+        table = torch.randperm(B * per + 2, device="cuda")[:B * per].int().reshape(B, per)
+        k_cache, v_cache = (torch.randn(B * per + 2, page, H_kv, D, device="cuda").bfloat16()
+                            for _ in range(2))
+        q = torch.randn(B, q_len, H, D, device="cuda").bfloat16()
+        lengths = torch.tensor([0, 37, capacity], device="cuda", dtype=torch.int32)
+        out = decode.attention_decode(q, k_cache, v_cache, lengths, table, num_splits=3)
+        if not (out[0] == 0).all():
+            return "the empty sequence's rows are not zero"
+        for b in (1, 2):
+            L = int(lengths[b])
+            keys, values = (c[table[b].long()].reshape(-1, H_kv, D)[:L].float()
+                            .repeat_interleave(H // H_kv, 1).transpose(0, 1)
+                            for c in (k_cache, v_cache))
+            s = q[b].float().transpose(0, 1) @ keys.transpose(1, 2) * D ** -0.5
+            s = s.masked_fill(torch.ones(q_len, L, device="cuda").tril(L - q_len) == 0,
+                              -float("inf"))
+            want = (torch.softmax(s, -1) @ values).transpose(0, 1)
+            error = float((out[b].float() - want).norm() / want.norm())
+            if error >= 1e-2:
+                return f"sequence {b}: relative error {error:.3g}"
+        return None
+    A, I = "*bf16[4]:16", "*i32:16"
+    return [dict(name=f"decode attention {q_len} tokens, {H} heads over {H_kv}, paged by {page}, "
+                      f"ragged lengths, 3 splits",
+                 kernel=decode_kernels.decode_split,
+                 signature=(A, A, A, "*i32[2]:16", I, "*f32[2]:16", "*f32:16", "f32")
+                 + ("i32",) * 15,
+                 options=dict(GROUP=H // H_kv, BM=decode.BLOCK_ROWS, BN=decode.BLOCK_KEYS[D],
+                              D=D, CAUSAL=True),
+                 run=run, quick=True, tags={"attention", "decode", "examples"},
+                 also=[(decode_kernels.decode_combine,
+                        ("*f32[2]:16", "*f32:16", A) + ("i32",) * 8,
+                        dict(BR=decode.COMBINE_ROWS, D=D))])]
+
+
 def example_cases() -> list[dict]:
     return (norms_cases() + cross_entropy_cases() + rotary_cases() + embedding_cases()
             + split_k_cases() + histogram_cases() + moe_cases() + dropout_cases()
-            + attention_backward_cases())
+            + attention_backward_cases() + decode_cases())
