@@ -3,9 +3,9 @@ cache, contiguous or paged, as flash_attn_with_kvcache computes it (without
 appending to the cache). Kernels: decode_kernels.py."""
 import math
 
-from .. import interpreter
 from .decode_kernels import decode_combine, decode_split
-from .sdpa import DTYPES, INT32_MAX, _dtype_name, _empty, _is_torch, _multiprocessors, _strides
+from .sdpa import (DTYPES, INT32_MAX, _dtype_name, _empty, _float32, _is_torch, _multiprocessors,
+                   _strides, check_head_array, check_placement)
 
 BLOCK_ROWS = 64      # query rows a program: one warpgroup's mma rows (a GQA group, tokens)
 # Keys an iteration, by the padded head dim: the K and V tiles sit in registers
@@ -33,20 +33,9 @@ def _check(q, k_cache, v_cache, cache_seqlens, block_table, causal, scale) -> tu
             raise TypeError(f"{where}: {name} is a {_name(x)} and q a {_name(q)}: pass one "
                             "kind of array")
     for name in ("q", "k_cache", "v_cache"):
-        x = arrays[name]
-        if len(x.shape) != 4:
-            layout = "(B, q_len, H, D)" if name == "q" else \
-                "(B, N, H_kv, D), or (pages, page_size, H_kv, D) with block_table"
-            raise ValueError(f"{where}: {name} must be 4-D {layout}, got shape "
-                             f"{tuple(x.shape)}")
-        if _dtype_name(x) not in DTYPES:
-            raise TypeError(f"{where}: {name} is {_dtype_name(x)}; bfloat16 and float16 are "
-                            "supported")
-        if x.dtype != q.dtype:
-            raise TypeError(f"{where}: {name} is {_dtype_name(x)} but q is {_dtype_name(q)}")
-        if _strides(x)[-1] != 1 and math.prod(x.shape) > 1:
-            raise ValueError(f"{where}: {name}'s last dim has stride {_strides(x)[-1]}; it "
-                             "must be 1")
+        layout = "(B, q_len, H, D)" if name == "q" else \
+            "(B, N, H_kv, D), or (pages, page_size, H_kv, D) with block_table"
+        check_head_array(where, name, arrays[name], q, layout)
     B, q_len, H, Dh = q.shape
     if tuple(k_cache.shape) != tuple(v_cache.shape):
         raise ValueError(f"{where}: k_cache {tuple(k_cache.shape)} and v_cache "
@@ -85,17 +74,7 @@ def _check(q, k_cache, v_cache, cache_seqlens, block_table, causal, scale) -> tu
             pages * page * H_kv * Dh > INT32_MAX:
         raise ValueError(f"{where}: the cache has more than {INT32_MAX} elements; the kernels "
                          "index with int32")
-    if _is_torch(q):
-        devices = {x.device for x in arrays.values()}
-        if len(devices) > 1:
-            raise ValueError(f"{where}: the arrays are on {sorted(map(str, devices))}; they "
-                             "must be on one device")
-        if q.device.type != "cuda" and not interpreter.requested():
-            raise ValueError(f"{where}: q is on {q.device}; pass CUDA tensors (or CPU ones "
-                             "with TILE_INTERPRET=1, for the CPU interpreter)")
-    elif not interpreter.requested():
-        raise TypeError(f"{where}: q is a {_name(q)}; pass torch CUDA tensors (host arrays "
-                        "run only on the interpreter, TILE_INTERPRET=1)")
+    check_placement(where, arrays)
     return B, q_len, H, H_kv, Dh, page, max_pages
 
 
@@ -157,13 +136,6 @@ def attention_decode(q, k_cache, v_cache, cache_seqlens, block_table=None, causa
         partial, lse, out, rows, num_splits, H, Dh, so[0], so[1], so[2], q_len,
         BR=COMBINE_ROWS, D=width)
     return out
-
-
-def _float32(like):
-    if _is_torch(like):
-        import torch
-        return torch.float32
-    return "float32"
 
 
 def _arange_column(like, n: int):

@@ -86,18 +86,7 @@ def _check(q, k, v, causal, scale) -> tuple:
         if _is_torch(x) != _is_torch(q):
             raise TypeError(f"tile.ops.attention: {name} is a {type(x).__name__} and q a "
                             f"{type(q).__name__}: pass one kind of array")
-        if len(x.shape) != 4:
-            raise ValueError(f"tile.ops.attention: {name} must be 4-D (B, H, N, D), got shape "
-                             f"{tuple(x.shape)}")
-        if _dtype_name(x) not in DTYPES:
-            raise TypeError(f"tile.ops.attention: {name} is {_dtype_name(x)}; bfloat16 and "
-                            "float16 are supported")
-        if x.dtype != q.dtype:
-            raise TypeError(f"tile.ops.attention: {name} is {_dtype_name(x)} but q is "
-                            f"{_dtype_name(q)}: one dtype for q, k and v")
-        if _strides(x)[-1] != 1 and math.prod(x.shape) > 1:  # an empty array's are any
-            raise ValueError(f"tile.ops.attention: {name}'s last dim has stride "
-                             f"{_strides(x)[-1]}; it must be 1 (contiguous head rows)")
+        check_head_array("tile.ops.attention", name, x, q, "(B, H, N, D)")
     B, H, N, Dh = q.shape
     if tuple(k.shape) != tuple(v.shape):
         raise ValueError(f"tile.ops.attention: k {tuple(k.shape)} and v {tuple(v.shape)} "
@@ -126,18 +115,40 @@ def _check(q, k, v, causal, scale) -> tuple:
     if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
                               or not scale > 0):
         raise ValueError(f"tile.ops.attention: scale must be a positive number, got {scale!r}")
+    check_placement("tile.ops.attention", named)
+    return B, H, H_kv, N, Dh
+
+
+def check_head_array(where: str, name: str, x, q, layout: str) -> None:
+    """x (argument `name`) 4-D as `layout` says, bf16 or f16 as q, unit last stride."""
+    if len(x.shape) != 4:
+        raise ValueError(f"{where}: {name} must be 4-D {layout}, got shape {tuple(x.shape)}")
+    if _dtype_name(x) not in DTYPES:
+        raise TypeError(f"{where}: {name} is {_dtype_name(x)}; bfloat16 and float16 are "
+                        "supported")
+    if x.dtype != q.dtype:
+        raise TypeError(f"{where}: {name} is {_dtype_name(x)} but q is {_dtype_name(q)}: one "
+                        "dtype for all")
+    if _strides(x)[-1] != 1 and math.prod(x.shape) > 1:  # an empty array's are any
+        raise ValueError(f"{where}: {name}'s last dim has stride {_strides(x)[-1]}; it must "
+                         "be 1 (contiguous head rows)")
+
+
+def check_placement(where: str, named: dict) -> None:
+    """The arrays (q first) on one CUDA device, or CPU tensors and host arrays
+    with TILE_INTERPRET=1; else a ValueError or TypeError saying so."""
+    q = named["q"]
     if _is_torch(q):
         devices = {x.device for x in named.values()}
         if len(devices) > 1:
-            raise ValueError(f"tile.ops.attention: q, k and v are on {sorted(map(str, devices))}"
+            raise ValueError(f"{where}: {', '.join(named)} are on {sorted(map(str, devices))}"
                              "; they must be on one device")
         if q.device.type != "cuda" and not interpreter.requested():
-            raise ValueError(f"tile.ops.attention: q is on {q.device}; pass CUDA tensors (or "
-                             "CPU ones with TILE_INTERPRET=1, for the CPU interpreter)")
+            raise ValueError(f"{where}: q is on {q.device}; pass CUDA tensors (or CPU ones with "
+                             "TILE_INTERPRET=1, for the CPU interpreter)")
     elif not interpreter.requested():
-        raise TypeError(f"tile.ops.attention: q is a {type(q).__name__}; pass torch CUDA "
-                        "tensors (host arrays run only on the interpreter, TILE_INTERPRET=1)")
-    return B, H, H_kv, N, Dh
+        raise TypeError(f"{where}: q is a {type(q).__name__}; pass torch CUDA tensors (host "
+                        "arrays run only on the interpreter, TILE_INTERPRET=1)")
 
 
 def _rows(x):
