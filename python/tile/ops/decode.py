@@ -4,7 +4,7 @@ appending to the cache). Kernels: decode_kernels.py."""
 import math
 
 from .decode_kernels import decode_combine, decode_split
-from .sdpa import (DTYPES, INT32_MAX, _dtype_name, _empty, _float32, _is_torch, _multiprocessors,
+from .sdpa import (INT32_MAX, _dtype_name, _empty, _float32, _is_torch, _multiprocessors,
                    _strides, check_head_array, check_placement)
 
 BLOCK_ROWS = 64      # query rows a program: one warpgroup's mma rows (a GQA group, tokens)
