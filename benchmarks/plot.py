@@ -7,6 +7,7 @@ import json
 import sys
 
 COLORS = {"cuBLAS": "tab:blue", "torch addmm+gelu": "tab:cyan", "torch": "tab:gray",
+          "torch.compile": "tab:green", "SDPA": "tab:orange",
           "Triton": "tab:purple", "flash": "tab:olive", "cuDNN": "tab:red"}
 
 
@@ -14,10 +15,12 @@ def ratios(result: dict) -> dict:
     """{reference: tile / reference} of a throughput row (higher is better), or {}."""
     if "vs" in result:  # GEMM and attention rows: one ratio per reference
         return dict(result["vs"])
-    for key, name in (("vs_torch", "torch"), ("vs_cublas", "cuBLAS"), ("vs_cudnn", "cuDNN")):
-        if result.get(key) is not None:  # vector add, softmax, earlier result files
-            return {name: result[key]}
-    return {}
+    found = {}
+    for key, name in (("vs_torch", "torch"), ("vs_compile", "torch.compile"),
+                      ("vs_cublas", "cuBLAS"), ("vs_cudnn", "cuDNN")):
+        if result.get(key) is not None:  # memory-bound rows, earlier result files
+            found[name] = result[key]
+    return found
 
 
 def main(path: str, out: str) -> None:
