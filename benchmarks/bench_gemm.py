@@ -2,7 +2,8 @@
 and vs the Triton kernel of benchmarks/triton_ref.py, side by side in one process.
 
 Cases: 4096³ and 8192³ bf16, the LLM shapes M=8192 with (N, K) in {4096, 14336}²
-in bf16, one fp16 row, and C = gelu(A @ B + bias) against torch (addmm, then
+in bf16, one fp16 row, three ragged shapes (N = 4104, 5000, 5008: rows of 16-byte
+multiples that are no multiple of 16 elements), and C = gelu(A @ B + bias) against torch (addmm, then
 gelu) and the Triton kernel with the same fused epilogue. tile's kernels are
 `gemm_tuned` / `gemm_bias_act_tuned` (examples/gemm.py, gemm_epilogue.py):
 @tile.autotune over four tilings, chosen per shape; plain GEMM rows also try
@@ -22,6 +23,9 @@ from .rows import fastest, run_cases, throughput_row, timed
 
 TOLERANCE = 1e-2
 LLM = [(8192, n, k) for n in (4096, 14336) for k in (4096, 14336)]
+# N no multiple of 16 elements, rows of whole 16 bytes (TMA's rule) but for none: the
+# specialization's stride facts decide the path (docs/perf-notes.md).
+RAGGED = [(4096, 4104, 4096), (3000, 5000, 2000), (3000, 5008, 2000)]
 
 
 def cases(quick: bool = False) -> list[tuple]:
@@ -31,7 +35,8 @@ def cases(quick: bool = False) -> list[tuple]:
                 (4096, 4096, 4096, "bfloat16", "gelu")]
     return ([(4096, 4096, 4096, "bfloat16", None), (8192, 8192, 8192, "bfloat16", None)]
             + [(m, n, k, "bfloat16", None) for m, n, k in LLM]
-            + [(8192, 8192, 8192, "float16", None), (8192, 14336, 4096, "bfloat16", "gelu")])
+            + [(8192, 8192, 8192, "float16", None), (8192, 14336, 4096, "bfloat16", "gelu")]
+            + [(m, n, k, "bfloat16", None) for m, n, k in RAGGED])
 
 
 def case_name(M, N, K, dtype, epilogue) -> str:
