@@ -268,7 +268,40 @@ def decode_cases() -> list[dict]:
                         dict(BR=decode.COMBINE_ROWS, D=D))])]
 
 
+@tile.jit
+def fill_by_tma(X, value, BM: tile.constexpr, BN: tile.constexpr):
+    """X's rows [pid * BM, ...) set to `value` by a view store (a TMA store)."""
+    tile.store(X, (tile.program_id(0) * BM, 0), tile.full((BM, BN), 1.0) * value)
+
+
+@tile.jit
+def add_one(X, Y, n, BLOCK: tile.constexpr):
+    """Y = X + 1 through masked gathers (plain ld.global)."""
+    offsets = tile.program_id(0) * BLOCK + tile.arange(BLOCK)
+    tile.store(Y, offsets, tile.load(X, offsets, mask=offsets < n) + 1.0, mask=offsets < n)
+
+
+def tma_store_cases() -> list[dict]:
+    """A probe of the tools rather than of a kernel: memory written only by a TMA store
+    (cp.async.bulk.tensor from shared memory), then read by another kernel's loads.
+    initcheck reported such reads in the MoE case (route's TMA-stored experts and
+    ranks, read by permute) while the results matched torch; this case tells a tool
+    that does not see TMA writes from a kernel that reads what nobody wrote."""
+    M, N, BM = 200, 64, 64
+
+    def run(torch, sms):
+        x = torch.empty(M, N, device="cuda")  # written below by TMA alone
+        y = torch.full_like(x, float("nan"))
+        fill_by_tma[(tile.cdiv(M, BM),)](x, 2.0, BM=BM, BN=N)
+        add_one[(tile.cdiv(M * N, 1024),)](x, y, M * N, BLOCK=1024)
+        return None if bool((y == 3.0).all()) else "the TMA-stored values did not read back"
+    return [dict(name=f"TMA store of {M}x{N} f32, read back by another kernel (initcheck probe)",
+                 kernel=fill_by_tma, signature=("*f32[2]:16", "f32"),
+                 options=dict(BM=BM, BN=N), run=run, quick=True, tags={"tma", "probe"},
+                 also=[(add_one, ("*f32[2]:16", "*f32[2]:16", "i32"), dict(BLOCK=1024))])]
+
+
 def example_cases() -> list[dict]:
     return (norms_cases() + cross_entropy_cases() + rotary_cases() + embedding_cases()
             + split_k_cases() + histogram_cases() + moe_cases() + dropout_cases()
-            + attention_backward_cases() + decode_cases())
+            + attention_backward_cases() + decode_cases() + tma_store_cases())
