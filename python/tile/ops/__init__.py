@@ -9,8 +9,11 @@ the custom ops of attention_autograd.py, differentiable and traced whole by
 torch.compile; docs/ops.md).
 attention_decode: new query tokens against a KV cache, contiguous or paged
 (decode.py; kernels in decode_kernels.py), as flash_attn_with_kvcache.
+attention_varlen: a batch of packed sequences of different lengths (varlen.py), as
+flash_attn_varlen_func.
 """
 from .decode import attention_decode
 from .sdpa import attention
+from .varlen import attention_varlen
 
-__all__ = ["attention", "attention_decode"]
+__all__ = ["attention", "attention_decode", "attention_varlen"]

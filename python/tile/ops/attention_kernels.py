@@ -168,3 +168,25 @@ def attention_forward(Q, K, V, O, L, seq_len, heads, group, sm_scale,
     else:
         attention_fwd(Q, K, V, O, L, seq_len, group, sm_scale, BM, BN, D, CAUSAL, EVEN_SEQ,
                       STORE_LSE)
+
+
+@tile.jit
+def attention_fwd_varlen(Q, K, V, O, L, cu_seqlens, total, group, sm_scale,
+                         BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
+                         CAUSAL: tile.constexpr, STORE_LSE: tile.constexpr = False):
+    """Sequences packed one after another (`flash_attn_varlen_func`'s layout): sequence
+    b is tokens cu_seqlens[b] .. cu_seqlens[b + 1] - 1 of `total`, Q and O (heads ·
+    total, Dh), K and V (kv_heads · total, Dh), head h's rows from h · total. Grid
+    (cdiv(longest sequence, BM), heads, batch): a program past its sequence's end
+    does nothing. Keys past the end are the next sequence's: masked (KEY_TAIL, or
+    the causal diagonal), as attention_fwd masks the next head's."""
+    b = tile.program_id(2)
+    start = tile.squeeze(tile.load(cu_seqlens, b, 1))
+    seq_len = tile.squeeze(tile.load(cu_seqlens, b + 1, 1)) - start
+    blocks = tile.cdiv(seq_len, BM)
+    block = blocks - 1 - tile.program_id(0) if CAUSAL else tile.program_id(0)
+    head = tile.program_id(1)
+    if tile.program_id(0) < blocks:
+        attention_block(Q, K, V, O, L, head * total + start, head // group * total + start,
+                        block * BM, seq_len, sm_scale * LOG2_E, BM, BN, D, CAUSAL, False,
+                        STORE_LSE)

@@ -119,10 +119,12 @@ def _check(q, k, v, causal, scale) -> tuple:
     return B, H, H_kv, N, Dh
 
 
-def check_head_array(where: str, name: str, x, q, layout: str) -> None:
-    """x (argument `name`) 4-D as `layout` says, bf16 or f16 as q, unit last stride."""
-    if len(x.shape) != 4:
-        raise ValueError(f"{where}: {name} must be 4-D {layout}, got shape {tuple(x.shape)}")
+def check_head_array(where: str, name: str, x, q, layout: str, rank: int = 4) -> None:
+    """x (argument `name`) of `rank` dims as `layout` says, bf16 or f16 as q, unit
+    last stride."""
+    if len(x.shape) != rank:
+        raise ValueError(f"{where}: {name} must be {rank}-D {layout}, got shape "
+                         f"{tuple(x.shape)}")
     if _dtype_name(x) not in DTYPES:
         raise TypeError(f"{where}: {name} is {_dtype_name(x)}; bfloat16 and float16 are "
                         "supported")
