@@ -1,7 +1,8 @@
 """scripts/sanitize.py's cases for the examples written with masks, gathers,
 scatters, atomics and row reductions: norms, cross-entropy, rotary embedding,
 token embedding, split-K GEMM, the histogram, the MoE layer, dropout, and tile.ops'
-attention backward. Each case launches the example's kernels at a small,
+attention backward, decode and varlen attention (plus a probe of the tools: memory
+written by a TMA store alone, read back). Each case launches the example's kernels at a small,
 ragged shape (rows and vocabularies that are no multiple of a block, tokens
 that repeat, values outside the bins) and checks them against torch, so the
 sanitizer's tools see every masked edge.
@@ -22,7 +23,7 @@ import rotary
 import split_k
 
 import tile
-from tile.ops import attention_backward, decode, decode_kernels
+from tile.ops import attention_backward, attention_kernels, decode, decode_kernels, sdpa
 
 
 def passed(ok: bool, what: str) -> str | None:
@@ -268,6 +269,51 @@ def decode_cases() -> list[dict]:
                         dict(BR=decode.COMBINE_ROWS, D=D))])]
 
 
+def varlen_cases() -> list[dict]:
+    """Five packed sequences (5, 0, 130, 64 and 1 tokens) of 4 query heads over 2, d64,
+    causal and not, in the tuner's default configuration: blocks past a sequence's
+    end, keys of the next sequence masked, the last rows past the array's end."""
+    lengths, H, H_kv, D = [5, 0, 130, 64, 1], 4, 2, 64
+    config = sdpa.DEFAULT_BLOCK_CONFIG
+    cases = []
+    for causal in (False, True):
+        def run(torch, sms, causal=causal):
+            cu = torch.tensor([0] + [sum(lengths[:i + 1]) for i in range(len(lengths))],
+                              device="cuda", dtype=torch.int32)
+            total = int(cu[-1])
+            q = torch.randn(H, total, D, device="cuda").bfloat16()
+            k, v = (torch.randn(H_kv, total, D, device="cuda").bfloat16() for _ in range(2))
+            out = torch.full_like(q, float("nan"))
+            lse = torch.full((H, total), float("nan"), device="cuda")
+            grid = (tile.cdiv(max(lengths), config.kwargs["BM"]), H, len(lengths))
+            attention_kernels.attention_fwd_varlen[grid](
+                *(x.reshape(-1, D) for x in (q, k, v, out)), lse.reshape(-1), cu, total,
+                H // H_kv, D ** -0.5, D=D, CAUSAL=causal, STORE_LSE=True,
+                **config.launch_kwargs())
+            for start, end in zip(cu[:-1].tolist(), cu[1:].tolist()):
+                if start == end:
+                    continue
+                qs, ks, vs = (x[:, start:end].float() for x in (q, k, v))
+                s = qs @ ks.repeat_interleave(H // H_kv, 0).transpose(1, 2) * D ** -0.5
+                if causal:
+                    s = s.masked_fill(torch.ones(end - start, end - start, device="cuda")
+                                      .triu(1).bool(), -float("inf"))
+                want = torch.softmax(s, -1) @ vs.repeat_interleave(H // H_kv, 0)
+                error = float((out[:, start:end].float() - want).norm() / want.norm())
+                lse_error = float((lse[:, start:end] - s.logsumexp(-1)).abs().max())
+                if not (error < 1e-2 and lse_error < 1e-3):
+                    return f"tokens {start}..{end}: rel err {error:.3g}, lse {lse_error:.3g}"
+            return None
+        cases.append(dict(
+            name=f"attention varlen {lengths} tokens, {H} heads over {H_kv}, d{D}"
+                 f"{' causal' if causal else ''}",
+            kernel=attention_kernels.attention_fwd_varlen,
+            signature=("*bf16[2]:16",) * 4 + ("*f32:16", "*i32:16", "i32", "i32", "f32"),
+            options=dict(D=D, CAUSAL=causal, STORE_LSE=True, **config.launch_kwargs()),
+            run=run, quick=causal, tags={"attention", "varlen", "examples"}))
+    return cases
+
+
 @tile.jit
 def fill_by_tma(X, value, BM: tile.constexpr, BN: tile.constexpr):
     """X's rows [pid * BM, ...) set to `value` by a view store (a TMA store)."""
@@ -304,4 +350,5 @@ def tma_store_cases() -> list[dict]:
 def example_cases() -> list[dict]:
     return (norms_cases() + cross_entropy_cases() + rotary_cases() + embedding_cases()
             + split_k_cases() + histogram_cases() + moe_cases() + dropout_cases()
-            + attention_backward_cases() + decode_cases() + tma_store_cases())
+            + attention_backward_cases() + decode_cases() + varlen_cases()
+            + tma_store_cases())
