@@ -5,7 +5,7 @@ check (or a case that raised) marks its row FAILED and makes the exit status 1.
     python3 benchmarks/run.py [--quick] [--only GROUP[,GROUP...]] [--list] [--json FILE]
     (or, from the repository root, python -m benchmarks.run ...)
 Groups: launch, compile, vector_add, softmax, norms, memory, gemm, fp8, w8a16, moe,
-attention, attention_bwd, decode (default: all).
+attention, attention_bwd, decode, varlen (default: all).
 --quick runs a few cases of each group with shorter timings (a smoke test);
 --list prints the cases that would run, and needs neither torch nor a GPU.
 """
@@ -33,7 +33,7 @@ GROUP_MODULES = {"launch": "launch_overhead", "compile": "compile_time",
                  "norms": "bench_norms", "memory": "bench_memory", "gemm": "bench_gemm",
                  "fp8": "bench_fp8", "w8a16": "bench_w8a16", "moe": "bench_moe",
                  "attention": "bench_attention", "attention_bwd": "bench_attention_backward",
-                 "decode": "bench_decode"}
+                 "decode": "bench_decode", "varlen": "bench_varlen"}
 GROUPS = tuple(GROUP_MODULES)
 
 
