@@ -120,8 +120,7 @@ void stageLoopInvariantOperands(ArrayRef<LoadOp> loads) {
     OpBuilder b(load);
     Value buffer = AllocSharedOp::create(b, loc, type);
     if (tmaCanCopy(load)) {
-      Value bar = AllocMBarrierOp::create(b, loc, MBarrierType::get(load.getContext(), 1),
-                                          b.getI32IntegerAttr(1));
+      Value bar = allocateStageBarriers(b, loc, /*stages=*/1, /*arrivals=*/1);
       AsyncLoadOp::create(b, loc, load.getSrc(), load.getOffsets(), buffer, bar);
       WaitOp::create(b, loc, bar, arith::ConstantIntOp::create(b, loc, b.getI1Type(), 0));
     } else {
@@ -142,18 +141,25 @@ void remarkMulticastDropped(LoadOp load, StringRef why) {
     load.emitRemark() << "multicast not applied: " << why;
 }
 
+Value allocateStageBuffer(OpBuilder &b, Location loc, const StagedLoad &staged, unsigned stages) {
+  SmallVector<int64_t> shape{int64_t(stages)};
+  shape.append(staged.stageType.getShape().begin(), staged.stageType.getShape().end());
+  return AllocSharedOp::create(b, loc,
+                               SharedType::get(b.getContext(), shape,
+                                               staged.stageType.getElementType(), SwizzleAttr()));
+}
+
+Value allocateStageBarriers(OpBuilder &b, Location loc, unsigned stages, int64_t arrivals) {
+  return AllocMBarrierOp::create(b, loc, MBarrierType::get(b.getContext(), stages),
+                                 b.getI32IntegerAttr(arrivals));
+}
+
 Stages allocateStages(OpBuilder &b, scf::ForOp loop, ArrayRef<StagedLoad> loads, unsigned stages) {
-  MLIRContext *ctx = loop.getContext();
   Location loc = loop.getLoc();
   Stages result;
-  for (const StagedLoad &staged : loads) {
-    SmallVector<int64_t> shape{int64_t(stages)};
-    shape.append(staged.stageType.getShape().begin(), staged.stageType.getShape().end());
-    result.buffers.push_back(AllocSharedOp::create(
-        b, loc, SharedType::get(ctx, shape, staged.stageType.getElementType(), SwizzleAttr())));
-  }
-  result.full = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, stages),
-                                        b.getI32IntegerAttr(loads.size()));
+  for (const StagedLoad &staged : loads)
+    result.buffers.push_back(allocateStageBuffer(b, loc, staged, stages));
+  result.full = allocateStageBarriers(b, loc, stages, loads.size());
   return result;
 }
 

@@ -51,6 +51,13 @@ void remarkMulticastDropped(LoadOp load, StringRef why);
 enum class Staging { None, ThroughRegisters, TMA };
 Staging classify(scf::ForOp loop, ArrayRef<StagedLoad> loads);
 
+/// The shared buffer of `stages` stages of `staged`'s tile (its swizzle is
+/// chosen later, by tile-select-swizzle): every ring of stages is made of these.
+Value allocateStageBuffer(OpBuilder &b, Location loc, const StagedLoad &staged, unsigned stages);
+
+/// One mbarrier per stage, each complete after `arrivals` arrivals.
+Value allocateStageBarriers(OpBuilder &b, Location loc, unsigned stages, int64_t arrivals);
+
 /// Shared buffers (one per staged load, `stages` deep) and the barriers that
 /// say a stage is full.
 struct Stages {

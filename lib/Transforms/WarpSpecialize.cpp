@@ -87,56 +87,29 @@ Operation *readerOf(const StagedLoad &staged) {
   return *staged.load.getResult().getUsers().begin();
 }
 
+/// Rings of `stages` stages for `loads`: one per mma that reads them
+/// (`byReader`), else one for all. Buffers in the loads' order, then each
+/// ring's barriers.
 SmallVector<Ring> allocateRings(OpBuilder &b, Location loc, ArrayRef<StagedLoad> loads,
-                                unsigned stages, int64_t warpgroups) {
-  MLIRContext *ctx = b.getContext();
+                                unsigned stages, int64_t warpgroups, bool byReader = true) {
   SmallVector<Ring> rings;
   llvm::DenseMap<Operation *, unsigned> ringOf;
   for (auto [i, staged] : llvm::enumerate(loads)) {
-    auto [it, fresh] = ringOf.try_emplace(readerOf(staged), rings.size());
+    auto [it, fresh] = ringOf.try_emplace(byReader ? readerOf(staged) : nullptr, rings.size());
     if (fresh)
       rings.emplace_back();
-    Ring &ring = rings[it->second];
-    SmallVector<int64_t> shape{int64_t(stages)};
-    shape.append(staged.stageType.getShape().begin(), staged.stageType.getShape().end());
-    ring.loads.push_back(i);
-    ring.buffers.push_back(AllocSharedOp::create(
-        b, loc, SharedType::get(ctx, shape, staged.stageType.getElementType(), SwizzleAttr())));
+    rings[it->second].loads.push_back(i);
+    rings[it->second].buffers.push_back(allocateStageBuffer(b, loc, staged, stages));
   }
   for (Ring &ring : rings) {
     ring.stages = stages;
     ring.cluster = llvm::any_of(ring.loads, [&](unsigned i) { return multicasts(loads[i].load); });
     int64_t programs = ring.cluster ? numCtas(loads.front().load->getParentOfType<func::FuncOp>())
                                     : 1;
-    ring.full = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, stages),
-                                        b.getI32IntegerAttr(ring.loads.size()));
-    ring.empty = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, stages),
-                                         b.getI32IntegerAttr(warpgroups * programs));
+    ring.full = allocateStageBarriers(b, loc, stages, ring.loads.size());
+    ring.empty = allocateStageBarriers(b, loc, stages, warpgroups * programs);
   }
   return rings;
-}
-
-/// The tile loads' ring: `stages` stages, one buffer per load.
-Ring allocateTileRing(OpBuilder &b, Location loc, ArrayRef<StagedLoad> loads,
-                      int64_t warpgroups, unsigned stages) {
-  MLIRContext *ctx = b.getContext();
-  Ring ring;
-  ring.stages = stages;
-  for (auto [i, staged] : llvm::enumerate(loads)) {
-    ring.loads.push_back(i);
-    SmallVector<int64_t> shape{int64_t(stages)};
-    shape.append(staged.stageType.getShape().begin(), staged.stageType.getShape().end());
-    ring.buffers.push_back(AllocSharedOp::create(
-        b, loc, SharedType::get(ctx, shape, staged.stageType.getElementType(), SwizzleAttr())));
-  }
-  ring.cluster = llvm::any_of(loads, [](const StagedLoad &s) { return multicasts(s.load); });
-  int64_t programs =
-      ring.cluster ? numCtas(loads.front().load->getParentOfType<func::FuncOp>()) : 1;
-  ring.full = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, stages),
-                                      b.getI32IntegerAttr(loads.size()));
-  ring.empty = AllocMBarrierOp::create(b, loc, MBarrierType::get(ctx, stages),
-                                       b.getI32IntegerAttr(warpgroups * programs));
-  return ring;
 }
 
 /// Bytes of the tiles `func` stores to views: tile-tma-store's epilogue
@@ -158,8 +131,9 @@ SmallVector<Ring> allocateTileRings(OpBuilder &b, Location loc, ArrayRef<Feed> f
   func::FuncOp func = feeds.front().loop->getParentOfType<func::FuncOp>();
   auto allocate = [&](unsigned n) {
     return llvm::map_to_vector(feeds, [&](const Feed &feed) {
-      return feed.tileLoads.empty() ? Ring()
-                                    : allocateTileRing(b, loc, feed.tileLoads, warpgroups, n);
+      return feed.tileLoads.empty()
+                 ? Ring()
+                 : allocateRings(b, loc, feed.tileLoads, n, warpgroups, /*byReader=*/false)[0];
     });
   };
   SmallVector<Ring> rings = allocate(stages);
