@@ -1,6 +1,8 @@
 """Decode attention, bf16: tile.ops.attention_decode (flash-decoding, python/tile/ops/
 decode.py) against SDPA on the same keys and values, side by side in one process.
 
+tile's row is the default split kernel (decode.SPLIT_KERNEL); the transposed one
+(decode_split_transposed) is timed beside it, checked alike, until the figures pick.
 Cases: one new token per sequence, H32 over H_kv 8 (GQA) at d128, batches 1-64 and
 KV lengths 4k-128k, contiguous and paged (pages of 16 or 64 tokens, shuffled); and
 multi-head d64. SDPA's inputs are its own best layout, (B, H_kv, N, D) contiguous
@@ -40,7 +42,7 @@ def bench_case(B, H, H_kv, D, N, page, warmup=100, rep=500) -> dict:
     import torch.nn.functional as F
 
     import tile.ops
-    from tile.ops.decode import BLOCK_KEYS
+    from tile.ops import decode
     torch.manual_seed(0)
     q = torch.randn(B, 1, H, D, device="cuda", dtype=torch.bfloat16)
     lengths = torch.full((B,), N, device="cuda", dtype=torch.int32)
@@ -56,21 +58,29 @@ def bench_case(B, H, H_kv, D, N, page, warmup=100, rep=500) -> dict:
         keys, values = (c[table.long()].reshape(B, N, H_kv, D) for c in (k_cache, v_cache))
     k_sdpa, v_sdpa = (t.transpose(1, 2).contiguous() for t in (keys, values))
     q_sdpa = q.transpose(1, 2)
-    out = torch.empty_like(q)
+    def split_kernel(name):  # tile.ops.attention_decode with decode.SPLIT_KERNEL = name
+        def run():
+            default, decode.SPLIT_KERNEL = decode.SPLIT_KERNEL, name
+            try:
+                return tile.ops.attention_decode(q, k_cache, v_cache, lengths, table)
+            finally:
+                decode.SPLIT_KERNEL = default
+        return run
 
-    def run_tile():
-        out.copy_(tile.ops.attention_decode(q, k_cache, v_cache, lengths, table))
-
-    runs = {"tile": lambda: tile.ops.attention_decode(q, k_cache, v_cache, lengths, table),
+    runs = {"tile": split_kernel(decode.SPLIT_KERNEL),
+            "tile transposed": split_kernel("transposed"),
             "SDPA": lambda: F.scaled_dot_product_attention(q_sdpa, k_sdpa, v_sdpa,
                                                            enable_gqa=True)}
-    run_tile()
-    want = runs["SDPA"]().transpose(1, 2)
+    want = runs["SDPA"]().transpose(1, 2).float()
+    errors = {name: float((runs[name]().float() - want).norm() / want.norm())
+              for name in ("tile", "tile transposed")}
     torch.cuda.synchronize()
-    error = float((out.float() - want.float()).norm() / want.float().norm())
+    width = max(64, 1 << (D - 1).bit_length())
+    _, rows, keys = decode.split_blocks(decode.SPLIT_KERNEL, H // H_kv, width)
     result = {"case": case_name(B, H, H_kv, D, N, page), "kind": "decode",
-              "shape": [B, H, H_kv, D, N], "page": page, "rel_error": error,
-              "correct": error < TOLERANCE, "tile_config": f"BN {BLOCK_KEYS[max(64, D)]}"}
+              "shape": [B, H, H_kv, D, N], "page": page, "rel_error": errors["tile"],
+              "errors": errors, "correct": all(e < TOLERANCE for e in errors.values()),
+              "tile_config": f"{decode.SPLIT_KERNEL}, {rows} rows x {keys} keys"}
     result.update(timed(runs, 0.0, warmup, rep))
     seconds = {name: ms * 1e-3 for name, ms in result["ms"].items()}
     result["GBps"] = {name: kv_bytes(B, H_kv, D, N) / s / 1e9 for name, s in seconds.items()}
@@ -86,9 +96,11 @@ def row(r: dict) -> str:
     """case | check | tile GB/s | SDPA GB/s | SDPA time / tile time."""
     if "error" in r:
         return f"| {r['case']} | FAILED: {r['error']} | | | |"
-    check = (f"rel err {r['rel_error']:.1e} vs SDPA" if r["correct"]
-             else f"FAILED: rel err {r['rel_error']:.1e} vs SDPA")
+    errors = r.get("errors", {"tile": r["rel_error"]})
+    worst = ", ".join(f"{name} {e:.1e}" for name, e in errors.items())
+    check = f"rel err vs SDPA: {worst}" if r["correct"] else f"FAILED: rel err vs SDPA: {worst}"
     g = r["GBps"]
+    others = ", ".join(f"{name} {g[name]:.0f}" for name in g if name != "tile")
+    ratios = ", ".join(f"{v:.3f} × {name}" for name, v in r["vs"].items())
     return (f"| {r['case']} | {check} | {g['tile']:.0f} GB/s of K and V "
-            f"({r['ms']['tile'] * 1e3:.1f} µs) | SDPA {g['SDPA']:.0f} GB/s | "
-            f"{r['vs']['SDPA']:.3f} × SDPA |")
+            f"({r['ms']['tile'] * 1e3:.1f} µs; {r['tile_config']}) | {others} GB/s | {ratios} |")

@@ -55,8 +55,11 @@ def make_cache(rng, B, H_kv, D, capacity, page, dtype=BF16):
     (1, 1, 64, 1, 64, 16, True, 4),       # a 64-head group: one full block of rows
     (1, 5, 32, 2, 64, 16, True, 2),       # 80 rows of one kv head: two row blocks
 ])
-def test_interpreter_matches_reference(monkeypatch, B, q_len, H, H_kv, D, page, causal, splits):
+@pytest.mark.parametrize("kernel", ["rows", "transposed"])
+def test_interpreter_matches_reference(monkeypatch, kernel, B, q_len, H, H_kv, D, page, causal,
+                                       splits):
     monkeypatch.setenv("TILE_INTERPRET", "1")
+    monkeypatch.setattr(tile.ops.decode, "SPLIT_KERNEL", kernel)
     rng = np.random.default_rng(B * 100 + q_len * 10 + H)
     capacity = 150
     seqlens = rng.integers(q_len, capacity + 1, B).astype(np.int32)
@@ -70,9 +73,11 @@ def test_interpreter_matches_reference(monkeypatch, B, q_len, H, H_kv, D, page, 
     assert np.abs(out.astype(np.float64) - want).max() < 2e-2
 
 
-def test_interpreter_empty_sequence_gives_zeros(monkeypatch):
+@pytest.mark.parametrize("kernel", ["rows", "transposed"])
+def test_interpreter_empty_sequence_gives_zeros(monkeypatch, kernel):
     """No key in the cache (and splits with no key of a short sequence): zeros, no NaN."""
     monkeypatch.setenv("TILE_INTERPRET", "1")
+    monkeypatch.setattr(tile.ops.decode, "SPLIT_KERNEL", kernel)
     rng = np.random.default_rng(1)
     q = rng.standard_normal((2, 1, 4, 64)).astype(BF16)
     k_cache, v_cache, table = make_cache(rng, 2, 2, 64, 256, 16)
@@ -109,27 +114,35 @@ def test_bad_input_names_the_argument(monkeypatch, change, message):
         tile.ops.attention_decode(**args)
 
 
-def test_kernels_compile_without_spills_to_d128():
-    """Each head width's key block keeps the kernel in registers (ptxas), d256 aside."""
+@pytest.mark.parametrize("name", ["rows", "transposed"])
+def test_kernels_compile_without_spills_to_d128(name):
+    """Each head width's blocks keep the split kernel in registers (ptxas), d256 aside;
+    the transposed one in fewer (its accumulator is D x 16 for a group of 8)."""
     from tile.compiler import find_ptxas
-    from tile.ops.decode import BLOCK_KEYS
-    from tile.ops.decode_kernels import decode_split
+    from tile.ops.decode import split_blocks
     for width in (64, 128):
-        kernel = decode_split.compile(
+        kernel, rows, keys = split_blocks(name, 8, width)
+        # As a launch specializes them: head_dim, page, split_len and the strides
+        # multiples of 16; q_len, kv_heads and max_pages not.
+        compiled = kernel.compile(
             "*bf16[4]:16", "*bf16[4]:16", "*bf16[4]:16", "*i32[2]:16", "*i32:16", "*f32[2]:16",
-            "*f32:16", "f32", *["i32"] * 15, GROUP=8, BM=64, BN=BLOCK_KEYS[width], D=width,
-            CAUSAL=True)
-        assert "wgmma.mma_async" in kernel.ptx
+            "*f32:16", "f32", "i32", "i32", "i32:16", "i32:16", "i32", "i32:16",
+            *["i32:16"] * 9, GROUP=8, BM=rows, BN=keys, D=width, CAUSAL=True)
+        assert "wgmma.mma_async" in compiled.ptx
         if find_ptxas() is not None:
-            assert kernel.metadata["spill_stores"] == 0, width
+            assert compiled.metadata["spill_stores"] == 0, width
+            if name == "transposed" and width == 128:
+                assert compiled.metadata["registers"] <= 192
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("kernel", ["rows", "transposed"])
 @pytest.mark.parametrize("B, q_len, H, H_kv, D, N, page", [
     (4, 1, 32, 8, 128, 4096, None), (4, 1, 32, 8, 128, 4096, 16), (2, 4, 16, 2, 64, 1000, 64),
     (1, 1, 8, 1, 256, 3000, 16), (8, 1, 16, 16, 96, 513, None)])
-def test_gpu_matches_sdpa(B, q_len, H, H_kv, D, N, page):
+def test_gpu_matches_sdpa(monkeypatch, kernel, B, q_len, H, H_kv, D, N, page):
     torch = pytest.importorskip("torch")
+    monkeypatch.setattr(tile.ops.decode, "SPLIT_KERNEL", kernel)
     import torch.nn.functional as F
     g = torch.Generator(device="cuda").manual_seed(0)
     lengths = torch.randint(max(1, N // 2), N + 1, (B,), generator=g, device="cuda",

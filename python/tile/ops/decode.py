@@ -3,7 +3,7 @@ cache, contiguous or paged, as flash_attn_with_kvcache computes it (without
 appending to the cache). Kernels: decode_kernels.py."""
 import math
 
-from .decode_kernels import decode_combine, decode_split
+from .decode_kernels import decode_combine, decode_split, decode_split_transposed
 from .sdpa import (INT32_MAX, _dtype_name, _empty, _float32, _is_torch, _multiprocessors,
                    _strides, check_head_array, check_placement)
 
@@ -11,6 +11,21 @@ BLOCK_ROWS = 64      # query rows a program: one warpgroup's mma rows (a GQA gro
 # Keys an iteration, by the padded head dim: the K and V tiles sit in registers
 # beside the accumulator (ptxas: no spills at 64 and 128; d256 spills some).
 BLOCK_KEYS = {64: 64, 128: 32, 256: 16}
+# The split kernel: "rows" (decode_split: query rows on the mma's 64 rows, measured
+# in docs/benchmarks.md) or "transposed" (decode_split_transposed: keys on the
+# mma's rows, 64 a block, the query rows on its 16 to 64 columns; 168 registers at
+# d128 against 254; not yet timed on a GPU, hence not the default).
+SPLIT_KERNEL = "rows"
+TRANSPOSED_KEYS = 64  # Pᵀ is the second mma's b with K = the keys: 128-byte rows
+
+
+def split_blocks(kernel: str, rows: int, width: int) -> tuple:
+    """(kernel, BM query rows a program, BN keys an iteration) for `rows` query
+    rows a kv head (q_len · group) at a padded head dim `width`."""
+    if kernel == "transposed":
+        return decode_split_transposed, min(64, max(16, 1 << (rows - 1).bit_length())), \
+            TRANSPOSED_KEYS
+    return decode_split, BLOCK_ROWS, BLOCK_KEYS[width]
 COMBINE_ROWS = 16    # query rows a combine program
 MAX_HEAD_DIM = 256
 
@@ -112,9 +127,9 @@ def attention_decode(q, k_cache, v_cache, cache_seqlens, block_table=None, causa
     if block_table is None:  # a contiguous cache: one page a sequence
         page, block_table = k_cache.shape[1], _arange_column(q, B)
     group = H // H_kv
-    row_blocks = -(-q_len * group // BLOCK_ROWS)
     width = max(64, 1 << (Dh - 1).bit_length())  # the mma reads 128-byte shared rows
-    keys = BLOCK_KEYS[width]
+    kernel, block_rows, keys = split_blocks(SPLIT_KERNEL, q_len * group, width)
+    row_blocks = -(-q_len * group // block_rows)
     if num_splits is None:
         num_splits = _splits(B * H_kv * row_blocks, max_pages * page, keys, q)
     if isinstance(num_splits, bool) or not isinstance(num_splits, int) or num_splits < 1:
@@ -127,10 +142,10 @@ def attention_decode(q, k_cache, v_cache, cache_seqlens, block_table=None, causa
     lse = _empty(q, (rows * num_splits,), _float32(q))
     sq, sk, sv = _strides(q), _strides(k_cache), _strides(v_cache)
     sm_scale = float(scale) if scale is not None else 1 / math.sqrt(Dh)
-    decode_split[(B * H_kv, num_splits, row_blocks)](
+    kernel[(B * H_kv, num_splits, row_blocks)](
         q, k_cache, v_cache, block_table, cache_seqlens, partial, lse, sm_scale, q_len, H_kv,
         Dh, page, max_pages, split_len, sq[0], sq[1], sq[2], sk[0], sk[1], sk[2],
-        sv[0], sv[1], sv[2], GROUP=group, BM=BLOCK_ROWS, BN=keys, D=width, CAUSAL=causal)
+        sv[0], sv[1], sv[2], GROUP=group, BM=block_rows, BN=keys, D=width, CAUSAL=causal)
     so = _strides(out)
     decode_combine[(-(-rows // COMBINE_ROWS),)](
         partial, lse, out, rows, num_splits, H, Dh, so[0], so[1], so[2], q_len,
