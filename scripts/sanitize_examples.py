@@ -229,17 +229,21 @@ def attention_backward_cases() -> list[dict]:
 def decode_cases() -> list[dict]:
     """Three new tokens of 8 query heads over 2 kv heads against a paged cache (pages of
     16, shuffled) of ragged lengths (one sequence empty), 3 splits: the last page and
-    split partial, a split with no key; against float32 torch."""
+    split partial, a split with no key; against float32 torch. Both split kernels."""
     B, q_len, H, H_kv, D, page, capacity = 3, 3, 8, 2, 64, 16, 150
 
-    def run(torch, sms):
+    def check(torch, kernel):
         per = -(-capacity // page)
         table = torch.randperm(B * per + 2, device="cuda")[:B * per].int().reshape(B, per)
         k_cache, v_cache = (torch.randn(B * per + 2, page, H_kv, D, device="cuda").bfloat16()
                             for _ in range(2))
         q = torch.randn(B, q_len, H, D, device="cuda").bfloat16()
         lengths = torch.tensor([0, 37, capacity], device="cuda", dtype=torch.int32)
-        out = decode.attention_decode(q, k_cache, v_cache, lengths, table, num_splits=3)
+        default, decode.SPLIT_KERNEL = decode.SPLIT_KERNEL, kernel
+        try:
+            out = decode.attention_decode(q, k_cache, v_cache, lengths, table, num_splits=3)
+        finally:
+            decode.SPLIT_KERNEL = default
         if not (out[0] == 0).all():
             return "the empty sequence's rows are not zero"
         for b in (1, 2):
@@ -256,17 +260,20 @@ def decode_cases() -> list[dict]:
                 return f"sequence {b}: relative error {error:.3g}"
         return None
     A, I = "*bf16[4]:16", "*i32:16"
-    return [dict(name=f"decode attention {q_len} tokens, {H} heads over {H_kv}, paged by {page}, "
-                      f"ragged lengths, 3 splits",
-                 kernel=decode_kernels.decode_split,
-                 signature=(A, A, A, "*i32[2]:16", I, "*f32[2]:16", "*f32:16", "f32")
-                 + ("i32",) * 15,
-                 options=dict(GROUP=H // H_kv, BM=decode.BLOCK_ROWS, BN=decode.BLOCK_KEYS[D],
-                              D=D, CAUSAL=True),
-                 run=run, quick=True, tags={"attention", "decode", "examples"},
-                 also=[(decode_kernels.decode_combine,
-                        ("*f32[2]:16", "*f32:16", A) + ("i32",) * 8,
-                        dict(BR=decode.COMBINE_ROWS, D=D))])]
+    signature = (A, A, A, "*i32[2]:16", I, "*f32[2]:16", "*f32:16", "f32") + ("i32",) * 15
+    cases = []
+    for name in ("rows", "transposed"):
+        kernel, rows, keys = decode.split_blocks(name, q_len * H // H_kv, D)
+        cases.append(dict(
+            name=f"decode attention ({name}) {q_len} tokens, {H} heads over {H_kv}, paged by "
+                 f"{page}, ragged lengths, 3 splits",
+            kernel=kernel, signature=signature,
+            options=dict(GROUP=H // H_kv, BM=rows, BN=keys, D=D, CAUSAL=True),
+            run=lambda torch, sms, name=name: check(torch, name), quick=True,
+            tags={"attention", "decode", "examples"},
+            also=[(decode_kernels.decode_combine, ("*f32[2]:16", "*f32:16", A) + ("i32",) * 8,
+                   dict(BR=decode.COMBINE_ROWS, D=D))]))
+    return cases
 
 
 def varlen_cases() -> list[dict]:
