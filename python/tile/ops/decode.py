@@ -5,7 +5,8 @@ import math
 
 from .decode_kernels import decode_combine, decode_split, decode_split_transposed
 from .sdpa import (INT32_MAX, _dtype_name, _empty, _float32, _is_torch, _multiprocessors,
-                   _strides, check_head_array, check_placement)
+                   _strides, check_causal_and_scale, check_head_array,
+                   check_placement)
 
 BLOCK_ROWS = 64      # query rows a program: one warpgroup's mma rows (a GQA group, tokens)
 # Keys an iteration, by the padded head dim: the K and V tiles sit in registers
@@ -80,11 +81,7 @@ def _check(q, k_cache, v_cache, cache_seqlens, block_table, causal, scale) -> tu
                              f"...) array, got {_dtype_name(block_table)} "
                              f"{tuple(block_table.shape)}")
         max_pages = block_table.shape[1]
-    if not isinstance(causal, bool):
-        raise TypeError(f"{where}: causal must be a bool, got {causal!r}")
-    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
-                              or not scale > 0):
-        raise ValueError(f"{where}: scale must be a positive number, got {scale!r}")
+    check_causal_and_scale(where, causal, scale)
     if max(math.prod(x.shape) for x in (q, k_cache)) > INT32_MAX or \
             pages * page * H_kv * Dh > INT32_MAX:
         raise ValueError(f"{where}: the cache has more than {INT32_MAX} elements; the kernels "

@@ -110,11 +110,7 @@ def _check(q, k, v, causal, scale) -> tuple:
     if max(B * H, B * H_kv) * N * Dh > INT32_MAX:
         raise ValueError(f"tile.ops.attention: q has {B * H * N * Dh} elements; the kernels "
                          f"index with int32, at most {INT32_MAX}")
-    if not isinstance(causal, bool):
-        raise TypeError(f"tile.ops.attention: causal must be a bool, got {causal!r}")
-    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
-                              or not scale > 0):
-        raise ValueError(f"tile.ops.attention: scale must be a positive number, got {scale!r}")
+    check_causal_and_scale("tile.ops.attention", causal, scale)
     check_placement("tile.ops.attention", named)
     return B, H, H_kv, N, Dh
 
@@ -134,6 +130,15 @@ def check_head_array(where: str, name: str, x, q, layout: str, rank: int = 4) ->
     if _strides(x)[-1] != 1 and math.prod(x.shape) > 1:  # an empty array's are any
         raise ValueError(f"{where}: {name}'s last dim has stride {_strides(x)[-1]}; it must "
                          "be 1 (contiguous head rows)")
+
+
+def check_causal_and_scale(where: str, causal, scale) -> None:
+    """causal a bool; scale None or a positive number."""
+    if not isinstance(causal, bool):
+        raise TypeError(f"{where}: causal must be a bool, got {causal!r}")
+    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
+                              or not scale > 0):
+        raise ValueError(f"{where}: scale must be a positive number, got {scale!r}")
 
 
 def check_placement(where: str, named: dict) -> None:

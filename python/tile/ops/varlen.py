@@ -11,7 +11,8 @@ import math
 from ..autotune import autotune
 from .attention_kernels import attention_fwd_varlen
 from .sdpa import (BLOCK_CONFIGS, INT32_MAX, TILE_WIDTHS, WIDE_CONFIGS, _dtype_name, _empty,
-                   _float32, _is_torch, check_head_array, check_placement)
+                   _float32, _is_torch, check_causal_and_scale, check_head_array,
+                   check_placement)
 
 _KEY = ["total", "group", "Q.shape[1]"]  # + dtypes and constexprs (D, CAUSAL, STORE_LSE)
 _PLAIN = {False: [c for c in BLOCK_CONFIGS if not c.warp_specialize],
@@ -55,11 +56,7 @@ def _check(q, k, v, cu_seqlens, max_seqlen, causal, scale) -> tuple:
     if isinstance(max_seqlen, bool) or not isinstance(max_seqlen, int) or max_seqlen < 0:
         raise ValueError(f"{where}: max_seqlen must be an int >= 0 (the longest sequence), "
                          f"got {max_seqlen!r}")
-    if not isinstance(causal, bool):
-        raise TypeError(f"{where}: causal must be a bool, got {causal!r}")
-    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
-                              or not scale > 0):
-        raise ValueError(f"{where}: scale must be a positive number, got {scale!r}")
+    check_causal_and_scale(where, causal, scale)
     if max(H, H_kv) * total * Dh > INT32_MAX:
         raise ValueError(f"{where}: q has {H * total * Dh} elements; the kernels index with "
                          f"int32, at most {INT32_MAX}")
