@@ -5,6 +5,7 @@
 
 #include "dialect/TileDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 
@@ -21,6 +22,12 @@ static int64_t capped(int64_t v) { return std::min(v, tile::kMaxDivisibility); }
 
 int64_t tile::getDivisibility(Value value) {
   if (auto arg = dyn_cast<BlockArgument>(value)) {
+    // A loop's induction variable is lb + k * step: divisible by both's.
+    if (auto loop = dyn_cast<scf::ForOp>(arg.getOwner()->getParentOp()))
+      return arg == loop.getInductionVar()
+                 ? std::min(getDivisibility(loop.getLowerBound()),
+                            getDivisibility(loop.getStep()))
+                 : 1;
     auto func = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
     if (!func || arg.getOwner() != &func.getFunctionBody().front())
       return 1;
@@ -42,6 +49,8 @@ int64_t tile::getDivisibility(Value value) {
     return std::min(div(op->getOperand(0)), div(op->getOperand(1)));
   if (isa<arith::ExtSIOp, arith::ExtUIOp, arith::IndexCastOp>(op))
     return div(op->getOperand(0));
+  if (auto select = dyn_cast<arith::SelectOp>(op)) // either side (a peer's pointer)
+    return std::min(div(select.getTrueValue()), div(select.getFalseValue()));
   if (isa<arith::ShLIOp>(op)) {
     APInt shift;
     if (matchPattern(op->getOperand(1), m_ConstantInt(&shift)) &&

@@ -22,6 +22,7 @@ from .language import barrier_all, num_ranks, rank, remote
 from .runtime import JITFunction, compile, gpu_available, jit
 from .autotune import Config, autotune  # noqa: E402  (after the runtime it uses)
 from . import distributed  # noqa: E402  (worlds of ranks: docs/distributed.md)
+from .copies import get, put  # noqa: E402  (written in the tile language: after jit)
 
 __version__ = "0.1.0"
 
@@ -38,4 +39,4 @@ __all__ += ["argmax", "argmin", "cumprod", "cumsum", "device_assert", "device_pr
 __all__ += ["atomic_add", "atomic_cas", "atomic_max", "atomic_min", "atomic_xchg"]
 __all__ += ["expand_dims", "squeeze"]
 __all__ += ["rand", "randint", "randint4x", "randn"]
-__all__ += ["barrier_all", "distributed", "num_ranks", "rank", "remote"]
+__all__ += ["barrier_all", "distributed", "get", "num_ranks", "put", "rank", "remote"]

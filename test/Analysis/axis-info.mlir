@@ -130,3 +130,26 @@ func.func @loop(%n: i32) {
   }
   return
 }
+
+// -----
+
+// A loop's induction variable is divisible by its lower bound's and its step's
+// divisibility (0 and 256: 256); a select by both sides' (16 and 8: 8).
+// (@induction_and_select)
+func.func @induction_and_select(%n: i32, %c: i1, %a: i32 {tile.divisibility = 16 : i64},
+                                %b: i32 {tile.divisibility = 8 : i64}) {
+  %c0 = arith.constant 0 : i32
+  %c256 = arith.constant 256 : i32
+  scf.for %k = %c0 to %n step %c256 : i32 {
+    // CHECK: :[[@LINE+1]]:{{[0-9]+}}: remark: {{.*}}contiguity = [1], divisibility = [256], constancy = [128]
+    %s = tile.splat %k : i32 -> tensor<128xi32>
+  }
+  scf.for %j = %a to %n step %c256 : i32 {
+    // CHECK: :[[@LINE+1]]:{{[0-9]+}}: remark: {{.*}}contiguity = [1], divisibility = [16], constancy = [128]
+    %s = tile.splat %j : i32 -> tensor<128xi32>
+  }
+  %sel = arith.select %c, %a, %b : i32
+  // CHECK: :[[@LINE+1]]:{{[0-9]+}}: remark: {{.*}}contiguity = [1], divisibility = [8], constancy = [128]
+  %ss = tile.splat %sel : i32 -> tensor<128xi32>
+  return
+}
