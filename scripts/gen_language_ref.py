@@ -1,7 +1,7 @@
 """Writes docs/language.md, the language reference, from python/tile/language.py:
 the module docstring (what kernels may use of Python itself), the dtypes, and every
 builtin's signature and docstring, under the section comments (`# -- name --`) of
-language.py. test/python/test_language_reference.py fails when the file is stale.
+language.py; then the functions written in tile itself (python/tile/copies.py). test/python/test_language_reference.py fails when the file is stale.
     python3 scripts/gen_language_ref.py [--check]"""
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def builtins(language) -> list[tuple[str, list[str], list]]:
 
 
 def signature(fn) -> str:
-    return f"tile.{fn.__name__}{inspect.signature(inspect.unwrap(fn))}"
+    text = f"tile.{fn.__name__}{inspect.signature(inspect.unwrap(fn))}"
+    return text.replace("tile.language.", "tile.")  # annotations as a kernel spells them
 
 
 def render() -> str:
@@ -69,6 +70,10 @@ def render() -> str:
             out += ["", " ".join(comments)]
         for fn in fns:
             out += ["", f"### `{signature(fn)}`", "", inspect.getdoc(inspect.unwrap(fn))]
+    from tile import copies
+    out += ["", "## Written in tile", "", inspect.getdoc(copies)]
+    for kernel in (copies.put, copies.get):  # @tile.jit functions: inlined where called
+        out += ["", f"### `{signature(kernel.fn)}`", "", inspect.getdoc(kernel.fn)]
     return "\n".join(out) + "\n"
 
 

@@ -266,6 +266,51 @@ def test_remote_view_loads_and_atomics():
 
 
 @tile.jit
+def put_right(X, Y, F, n, offset):
+    """Each program puts its share of X into the right rank's Y from `offset` on,
+    then tells it; every rank waits for its left neighbour's programs."""
+    right = (tile.rank() + 1) % tile.num_ranks()
+    share = tile.cdiv(n, tile.num_programs(0))
+    first = tile.program_id(0) * share
+    tile.put(Y, X, tile.minimum(share, n - first), right, dst_offset=offset + first,
+             src_offset=first, BLOCK=64)
+    tile.notify(F, tile.program_id(0), 1, rank=right, scope="sys")
+    tile.wait(F, tile.program_id(0), 1, scope="sys")
+
+
+@tile.jit
+def get_left(X, Y, n, offset):
+    left = (tile.rank() + tile.num_ranks() - 1) % tile.num_ranks()
+    tile.get(Y, X, n, left, src_offset=offset)
+
+
+@pytest.mark.parametrize("ranks", [2, 4])
+def test_put_and_get_ranges(ranks):
+    """tile.put splits a ragged range over programs into the right rank's copy;
+    tile.get reads the left rank's from an offset: nothing outside the ranges moves."""
+    world = HostWorld(ranks)
+    n, offset = 1000, 7
+    xs = [np.arange(n, dtype=np.float32) + 1000 * r for r in range(ranks)]
+    y = world.symmetric([np.full(n + 20, -1, np.float32) for _ in range(ranks)])
+    flags = world.zeros((3,), np.int32)
+    world.launch(put_right, (3,), lambda r: (xs[r], y, flags, n, offset))
+    for r in range(ranks):
+        want = np.full(n + 20, -1, np.float32)
+        want[offset:offset + n] = xs[(r - 1) % ranks]
+        np.testing.assert_array_equal(y.arrays[r], want)
+    ys = [np.full(n - offset, -1, np.float32) for _ in range(ranks)]
+    world.launch(get_left, (1,), lambda r: (y, ys[r], n - offset, offset + offset))
+    for r in range(ranks):
+        np.testing.assert_array_equal(ys[r], y.arrays[(r - 1) % ranks][2 * offset:n + offset])
+
+
+def test_put_and_get_compile_for_the_gpu():
+    put = put_right.compile("*f32:16", "*f32:16@4", "*i32:16@4", "i32", "i32")
+    get = get_left.compile("*f32:16@4", "*f32:16", "i32", "i32")
+    assert "st.global" in put.ptx and "ld.global" in get.ptx
+
+
+@tile.jit
 def waits_forever(X, F):
     if tile.rank() == 1:
         tile.wait(F, 0, 7, scope="sys")  # <- never set
