@@ -3,7 +3,9 @@ and vs the Triton kernel of benchmarks/triton_ref.py, side by side in one proces
 
 Cases: 4096³ and 8192³ bf16, the LLM shapes M=8192 with (N, K) in {4096, 14336}²
 in bf16, one fp16 row, three ragged shapes (N = 4104, 5000, 5008: rows of 16-byte
-multiples that are no multiple of 16 elements), and C = gelu(A @ B + bias) against torch (addmm, then
+multiples that are no multiple of 16 elements), five of few rows (M = 1 .. 256, N = K =
+8192: examples/gemm_small_m.py's swapped kernel is one more candidate there), and
+C = gelu(A @ B + bias) against torch (addmm, then
 gelu) and the Triton kernel with the same fused epilogue. tile's kernels are
 `gemm_tuned` / `gemm_bias_act_tuned` (examples/gemm.py, gemm_epilogue.py):
 @tile.autotune over four tilings, chosen per shape; plain GEMM rows also try
@@ -26,6 +28,10 @@ LLM = [(8192, n, k) for n in (4096, 14336) for k in (4096, 14336)]
 # N no multiple of 16 elements, rows of whole 16 bytes (TMA's rule) but for none: the
 # specialization's stride facts decide the path (docs/perf-notes.md).
 RAGGED = [(4096, 4104, 4096), (3000, 5000, 2000), (3000, 5008, 2000)]
+# Few rows (decode, small batches): examples/gemm_small_m.py's swapped kernel joins the
+# candidates at M <= SMALL_M.
+SMALL = [(m, 8192, 8192) for m in (1, 16, 64, 128, 256)]
+SMALL_M = 256
 
 
 def cases(quick: bool = False) -> list[tuple]:
@@ -36,7 +42,8 @@ def cases(quick: bool = False) -> list[tuple]:
     return ([(4096, 4096, 4096, "bfloat16", None), (8192, 8192, 8192, "bfloat16", None)]
             + [(m, n, k, "bfloat16", None) for m, n, k in LLM]
             + [(8192, 8192, 8192, "float16", None), (8192, 14336, 4096, "bfloat16", "gelu")]
-            + [(m, n, k, "bfloat16", None) for m, n, k in RAGGED])
+            + [(m, n, k, "bfloat16", None) for m, n, k in RAGGED]
+            + [(m, n, k, "bfloat16", None) for m, n, k in SMALL])
 
 
 def case_name(M, N, K, dtype, epilogue) -> str:
@@ -89,6 +96,10 @@ def bench_case(M, N, K, dtype, epilogue, warmup=100, rep=500) -> dict:
                         lambda: gemm_cluster_tuned[cluster_grid(M, N)](a, b, c)),
             "persistent cluster": (gemm_persistent_cluster_tuned, lambda: (
                 gemm_persistent_cluster_tuned[cluster_grid(M, N, programs)](a, b, c)))}
+        if M <= SMALL_M:
+            small = examples.load("gemm_small_m")
+            candidates["swap AB"] = (small.gemm_swap_ab_tuned, lambda: (
+                small.gemm_swap_ab_tuned[small.grid(M, N)](a, b, c)))
         choice = fastest({name: run for name, (_, run) in candidates.items()},
                          medians=choice_ms)
         kernel, run_tile = candidates[choice]

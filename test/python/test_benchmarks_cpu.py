@@ -88,7 +88,9 @@ def test_listing_needs_no_torch():
                     "GEMM 8192x4096x14336 bf16", "GEMM 8192x14336x4096 bf16",
                     "GEMM 8192x14336x14336 bf16", "GEMM 8192³ f16",
                     "GEMM 8192x14336x4096 bf16 + bias + gelu", "GEMM 4096x4104x4096 bf16",
-                    "GEMM 3000x5000x2000 bf16", "GEMM 3000x5008x2000 bf16"]
+                    "GEMM 3000x5000x2000 bf16", "GEMM 3000x5008x2000 bf16",
+                    "GEMM 1x8192x8192 bf16", "GEMM 16x8192x8192 bf16", "GEMM 64x8192x8192 bf16",
+                    "GEMM 128x8192x8192 bf16", "GEMM 256x8192x8192 bf16"]
     attention = [n for n in names if n.startswith("attention")]
     assert len(attention) == 12 and len(set(attention)) == 12
     for n in (1024, 4096, 8192):
