@@ -446,6 +446,44 @@ def ceil(x):
 
 
 @_builtin
+def trunc(x):
+    """x rounded toward zero, as a float, elementwise (floats)."""
+
+
+@_builtin
+def round(x):
+    """x rounded to the nearest integer, halves to even (as torch.round), as a
+    float, elementwise (floats)."""
+
+
+@_builtin
+def log1p(x):
+    """log(1 + x), exact near x = 0, elementwise (floats; within 1 ulp)."""
+
+
+@_builtin
+def expm1(x):
+    """exp(x) - 1, exact near x = 0, elementwise (floats; within 1 ulp)."""
+
+
+@_builtin
+def tan(x):
+    """The tangent of x radians, elementwise (floats; within 4 ulps)."""
+
+
+@_builtin
+def atan2(y, x):
+    """The angle of the point (x, y) in radians, in [-pi, pi], elementwise (floats;
+    within 3 ulps; broadcast and promoted as for `+`)."""
+
+
+@_builtin
+def pow(x, y):
+    """x ** y, elementwise (floats; within 4 ulps; broadcast and promoted as for
+    `+`); a negative x with a y that is not an integer gives NaN."""
+
+
+@_builtin
 def fma(a, b, c):
     """a * b + c rounded once, elementwise (floats; the three broadcast and promote
     as for `+`)."""
@@ -573,3 +611,8 @@ def cdiv(a, b):
 
 
 cdiv.__tile_builtin__ = "cdiv"  # also usable outside kernels, unlike the others
+
+
+# What `import tile` exports: the element types, constexpr and every language function.
+__all__ = ["constexpr", "dtype", *DTYPES,
+           *(name for name, value in globals().items() if hasattr(value, "__tile_builtin__"))]

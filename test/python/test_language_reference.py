@@ -31,3 +31,12 @@ def test_every_builtin_has_an_entry():
     assert not missing, f"builtins outside a `# -- section --` of language.py: {missing}"
     assert ("### `tile.load(array, offset, shape=None, bound=None, multicast=False, mask=None, "
             "other=0)`") in text
+
+
+def test_import_tile_exports_every_builtin_and_dtype():
+    import tile
+    names = [name for name, value in vars(language).items()
+             if getattr(value, "__tile_builtin__", None) == name]
+    names += list(language.DTYPES) + ["constexpr", "dtype"]
+    assert not [n for n in names if getattr(tile, n, None) is not getattr(language, n)]
+    assert set(names) <= set(tile.__all__)

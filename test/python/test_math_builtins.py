@@ -31,12 +31,27 @@ FLOAT_FUNCTIONS = {
     "floor": ("math.floor", np.floor, (-9.5, 9.5)),
     "ceil": ("math.ceil", np.ceil, (-9.5, 9.5)),
     "abs": ("math.absf", np.abs, (-9.5, 9.5)),
+    "trunc": ("arith.select", np.trunc, (-9.5, 9.5)),
+    "round": ("math.roundeven", np.rint, (-9.5, 9.5)),
+    "log1p": ("math.log1p", np.log1p, (-0.9, 20.0)),
+    "expm1": ("math.expm1", np.expm1, (-10.0, 10.0)),
+    "tan": ("math.tan", np.tan, (-1.5, 1.5)),
+}
+# Of two operands: IR op, numpy function, ranges of x and y.
+BINARY_FUNCTIONS = {
+    "atan2": ("math.atan2", np.arctan2, (-5.0, 5.0), (-3.0, 3.0)),
+    "pow": ("math.powf", np.power, (0.0, 4.0), (-3.0, 3.0)),
 }
 
 
 @tile.jit
 def unary(X, Y, FN: tile.constexpr, BLOCK: tile.constexpr):
     tile.store(Y, 0, FN(tile.load(X, 0, BLOCK)))
+
+
+@tile.jit
+def binary(X, Y, OUT, FN: tile.constexpr, BLOCK: tile.constexpr):
+    tile.store(OUT, 0, FN(tile.load(X, 0, BLOCK), tile.load(Y, 0, BLOCK)))
 
 
 @tile.jit
@@ -96,6 +111,40 @@ def test_reaches_ptx(fn):
         assert ".entry unary(" in ptx
 
 
+def binary_inputs(fn: str, dtype: str, n: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    (xl, xh), (yl, yh) = BINARY_FUNCTIONS[fn][2:]
+    rng = np.random.default_rng(5)
+    return tuple(rng.uniform(lo, hi, n).astype(NUMPY[dtype]) for lo, hi in ((xl, xh), (yl, yh)))
+
+
+@pytest.mark.parametrize("dtype", ["f32", "bf16"])
+@pytest.mark.parametrize("fn", sorted(BINARY_FUNCTIONS))
+def test_binary_functions(fn, dtype):
+    ir_op, reference = BINARY_FUNCTIONS[fn][:2]
+    text = binary.ir(*[f"*{dtype}:16"] * 3, FN=getattr(tile, fn), BLOCK=256)
+    assert f"{ir_op} " in text and ("arith.extf" in text) == (dtype != "f32")
+    x, y = binary_inputs(fn, dtype)
+    out = np.zeros_like(x)
+    binary[(1,)].interpret(x, y, out, FN=getattr(tile, fn), BLOCK=256)
+    want = reference(x.astype(np.float64), y.astype(np.float64)).astype(NUMPY[dtype])
+    tolerance = 1e-6 if dtype == "f32" else 1e-2
+    np.testing.assert_allclose(out.astype(np.float64), want.astype(np.float64), rtol=tolerance,
+                               atol=tolerance)
+    assert ".entry binary(" in binary.compile(*[f"*{dtype}:16"] * 3, FN=getattr(tile, fn),
+                                              BLOCK=256).ptx
+
+
+def test_trunc_and_round_at_halves_signs_and_nan():
+    x = np.array([-2.5, -1.5, -0.5, -0.0, 0.5, 1.5, 2.5, 3.7, -3.7, np.inf, -np.inf, np.nan,
+                  1e30, -1e30, 0.49999997, 2.0 ** 23 + 1], np.float32)
+    x = np.resize(x, 64)
+    for fn, reference in ((tile.trunc, np.trunc), (tile.round, np.rint)):
+        out = np.zeros_like(x)
+        unary[(1,)].interpret(x, out, FN=fn, BLOCK=64)
+        np.testing.assert_array_equal(out, reference(x))  # NaN equal to NaN; -0.0 == 0.0
+        assert np.array_equal(np.signbit(out), np.signbit(reference(x)))
+
+
 @pytest.mark.parametrize("dtype", ["i8", "i16", "i32"])
 def test_integer_abs_maximum_minimum_clamp(dtype):
     rng = np.random.default_rng(3)
@@ -142,15 +191,16 @@ def test_clamp_of_floats_keeps_nan(dtype):
 @tile.jit
 def constants(Y, BLOCK: tile.constexpr):
     c = tile.sigmoid(0.0) + tile.rsqrt(4) + tile.abs(-3) + tile.clamp(7, 0, 5) + \
-        tile.fma(2, 3, 1) + tile.floor(2.5) + tile.maximum(1, 2)
-    tile.static_assert(c == 0.5 + 0.5 + 3 + 5 + 7 + 2.0 + 2, "folded")
+        tile.fma(2, 3, 1) + tile.floor(2.5) + tile.maximum(1, 2) + tile.trunc(-2.5) + \
+        tile.round(2.5) + tile.pow(2, 3) + tile.atan2(0.0, 1.0) + tile.log1p(0.0)
+    tile.static_assert(c == 0.5 + 0.5 + 3 + 5 + 7 + 2.0 + 2 - 2 + 2 + 8, "folded")
     tile.store(Y, 0, tile.full((BLOCK,), c))
 
 
 def test_constants_fold_in_python():
     text = constants.ir("*f32:16", BLOCK=16)
     assert "math." not in text and "arith.maxsi" not in text
-    assert "dense<2.000000e+01>" in text
+    assert "dense<2.800000e+01>" in text
 
 
 @tile.jit
@@ -218,6 +268,24 @@ def test_gpu_matches_the_interpreter(fn, dtype):
     tolerance = 2e-6 if dtype == "f32" else 8e-3
     np.testing.assert_allclose(got, expected.astype(np.float32), rtol=tolerance,
                                atol=tolerance)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["f32", "bf16"])
+@pytest.mark.parametrize("fn", sorted(BINARY_FUNCTIONS))
+def test_gpu_binary_matches_the_interpreter(fn, dtype):
+    import torch
+    x, y = binary_inputs(fn, dtype, 4096)
+    expected = np.zeros_like(x)
+    binary[(1,)].interpret(x, y, expected, FN=getattr(tile, fn), BLOCK=4096)
+    torch_dtype = {"f32": torch.float32, "bf16": torch.bfloat16}[dtype]
+    gx, gy = (torch.from_numpy(v.astype(np.float32)).to(torch_dtype).cuda() for v in (x, y))
+    out = torch.zeros_like(gx)
+    binary[(1,)](gx, gy, out, FN=getattr(tile, fn), BLOCK=4096)
+    torch.cuda.synchronize()
+    tolerance = 4e-6 if dtype == "f32" else 8e-3  # libdevice: atan2 3 ulps, pow 4
+    np.testing.assert_allclose(out.float().cpu().numpy(), expected.astype(np.float32),
+                               rtol=tolerance, atol=tolerance)
 
 
 # -- static_assert ------------------------------------------------------------------

@@ -19,7 +19,8 @@ FLOAT_OPS = {  # op -> operands
     "math.tanh": 1, "math.erf": 1, "math.sin": 1, "math.cos": 1, "math.rsqrt": 1,
     "math.absf": 1, "math.floor": 1, "math.ceil": 1, "math.exp": 1, "math.exp2": 1,
     "math.log": 1, "math.log2": 1, "math.sqrt": 1, "math.fma": 3, "arith.minimumf": 2,
-    "arith.maximumf": 2, "arith.minnumf": 2, "arith.maxnumf": 2,
+    "arith.maximumf": 2, "arith.minnumf": 2, "arith.maxnumf": 2, "math.roundeven": 1,
+    "math.log1p": 1, "math.expm1": 1, "math.tan": 1, "math.atan2": 2, "math.powf": 2,
 }
 INTEGER_OPS = {"math.absi": 1, "arith.minsi": 2, "arith.maxsi": 2, "arith.minui": 2,
                "arith.maxui": 2}
@@ -28,7 +29,7 @@ NUMPY = {"f32": np.float32, "f16": np.float16, "bf16": ml_dtypes.bfloat16, "i32"
 
 # What the exact ones are in PTX, on f32 and i32 (i16: .s16/.u16).
 PTX = {"math.absf": "abs.f32", "math.floor": "cvt.rmi.f32.f32", "math.ceil": "cvt.rpi.f32.f32",
-       "math.fma": "fma.rn.f32", "arith.minimumf": "min.NaN.f32",
+       "math.fma": "fma.rn.f32", "math.roundeven": "cvt.rni.f32.f32", "arith.minimumf": "min.NaN.f32",
        "arith.maximumf": "max.NaN.f32", "arith.minnumf": "min.f32", "arith.maxnumf": "max.f32",
        "math.absi": "abs.s32", "arith.minsi": "min.s32", "arith.maxsi": "max.s32",
        "arith.minui": "min.u32", "arith.maxui": "max.u32"}
@@ -99,9 +100,11 @@ def test_integer_abs_lowers_without_libdevice():
 BLOCK = 1024
 # libdevice's bounds as NVIDIA documents them (CUDA C++ Programming Guide, "Mathematical
 # Functions", single precision, full range), in f32 ulps of the exact value.
-LIBDEVICE_ULPS = {"math.tanh": 2, "math.erf": 2, "math.sin": 2, "math.cos": 2, "math.rsqrt": 2}
+LIBDEVICE_ULPS = {"math.tanh": 2, "math.erf": 2, "math.sin": 2, "math.cos": 2, "math.rsqrt": 2,
+                  "math.log1p": 1, "math.expm1": 1, "math.tan": 4}
 REFERENCES = {"math.tanh": np.tanh, "math.erf": np.frompyfunc(math.erf, 1, 1),
-              "math.sin": np.sin, "math.cos": np.cos, "math.rsqrt": lambda x: 1 / np.sqrt(x)}
+              "math.sin": np.sin, "math.cos": np.cos, "math.rsqrt": lambda x: 1 / np.sqrt(x),
+              "math.log1p": np.log1p, "math.expm1": np.expm1, "math.tan": np.tan}
 
 
 def sweep(op: str) -> np.ndarray:
@@ -171,6 +174,7 @@ def gpu_inputs(op: str, operands: int, dtype: str, n: int) -> np.ndarray:
 # The GPU against the interpreter: exact ops agree exactly; libdevice's and the SFU's
 # functions within their bounds plus the interpreter's rounding.
 CLOSE_ULPS = {"math.tanh": 3, "math.erf": 3, "math.sin": 3, "math.cos": 3, "math.rsqrt": 3,
+              "math.log1p": 2, "math.expm1": 2, "math.tan": 5, "math.atan2": 4, "math.powf": 5,
               "math.exp": 4, "math.exp2": 4, "math.log": 4, "math.log2": 4, "math.sqrt": 3}
 
 

@@ -49,6 +49,13 @@ def _clamp(maximum, minimum) -> Callable:
     return emit
 
 
+def _trunc(gen, node, x: Value) -> Value:
+    # Toward zero: ceil below zero, floor elsewhere (exact; NaN and -0.0 kept).
+    below = gen.compare(node, ast.Lt(), x, gen.constant(node, 0.0, x.type))
+    return gen.select(node, below, op(math_ops.ceil)(gen, node, x),
+                      op(math_ops.floor)(gen, node, x))
+
+
 def _fold_sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
 
@@ -75,6 +82,13 @@ FUNCTIONS = {
     "cos": Function(math.cos, op(math_ops.cos)),
     "floor": Function(lambda x: float(math.floor(x)), op(math_ops.floor)),
     "ceil": Function(lambda x: float(math.ceil(x)), op(math_ops.ceil)),
+    "trunc": Function(lambda x: float(math.trunc(x)), _trunc),
+    "round": Function(lambda x: float(round(x)), op(math_ops.roundeven)),  # halves to even
+    "log1p": Function(math.log1p, op(math_ops.log1p)),
+    "expm1": Function(math.expm1, op(math_ops.expm1)),
+    "tan": Function(math.tan, op(math_ops.tan)),
+    "atan2": Function(math.atan2, op(math_ops.atan2)),
+    "pow": Function(math.pow, op(math_ops.powf)),
     "fma": Function(lambda a, b, c: a * b + c, op(math_ops.fma)),
     "abs": Function(abs, op(math_ops.absf), op(math_ops.absi), "exact"),
     "maximum": Function(max, op(arith.maximumf), op(arith.maxsi), "exact"),

@@ -261,7 +261,7 @@ def _unsigned(fn):
 def _in_f64(fn):
     """`fn` computed in f64 and rounded to f32, where the GPU computes it (libdevice,
     within 2 f32 ulps of the exact value); narrower types are rounded again."""
-    return lambda x: fn(np.asarray(x, np.float64)).astype(np.float32)
+    return lambda *xs: fn(*(np.asarray(x, np.float64) for x in xs)).astype(np.float32)
 
 
 def _erf(x: np.ndarray) -> np.ndarray:  # numpy has none
@@ -277,7 +277,10 @@ _ELEMENTWISE = {
     "math.sqrt": np.sqrt, "math.rsqrt": lambda x: 1 / np.sqrt(x), "math.absf": np.abs,
     "math.tanh": np.tanh, "math.erf": _in_f64(_erf),
     "math.sin": _in_f64(np.sin), "math.cos": _in_f64(np.cos), "math.floor": np.floor,
-    "math.ceil": np.ceil, "math.fma": fma, "math.absi": np.abs,
+    "math.ceil": np.ceil, "math.roundeven": np.rint, "math.log1p": _in_f64(np.log1p),
+    "math.expm1": _in_f64(np.expm1), "math.tan": _in_f64(np.tan),
+    "math.atan2": _in_f64(np.arctan2), "math.powf": _in_f64(np.power),
+    "math.fma": fma, "math.absi": np.abs,
     "arith.maxui": _unsigned(np.maximum), "arith.minui": _unsigned(np.minimum),
     "arith.addi": np.add, "arith.subi": np.subtract, "arith.muli": np.multiply,
     "arith.divsi": _divsi, "arith.floordivsi": np.floor_divide,
