@@ -19,6 +19,13 @@
 #define GET_TYPEDEF_CLASSES
 #include "dialect/TileTypes.h.inc"
 
+namespace mlir::tile {
+/// Tile_UsesSharedMemory (TileOps.td): the op's lowering needs the kernel's
+/// dynamic shared memory.
+template <typename ConcreteType>
+class UsesSharedMemory : public OpTrait::TraitBase<ConcreteType, UsesSharedMemory> {};
+} // namespace mlir::tile
+
 #define GET_OP_CLASSES
 #include "dialect/TileOps.h.inc"
 

@@ -16,8 +16,12 @@ SECTION = re.compile(r"^# -- (.+?) -+\s*$")
 
 
 def builtins(language) -> list[tuple[str, list[str], list]]:
-    """(section title, the section's comment lines, its builtins) in source order."""
-    lines = inspect.getsource(language).splitlines()
+    """(section title, the section's comment lines, its builtins) in source order:
+    language.py's, then those of the modules it takes builtins from."""
+    modules = [language] + list(dict.fromkeys(
+        sys.modules[fn.__module__] for fn in vars(language).values()
+        if getattr(fn, "__tile_builtin__", None) and fn.__module__ != language.__name__))
+    lines = [line for module in modules for line in inspect.getsource(module).splitlines()]
     sections, current = [], None
     for number, line in enumerate(lines, 1):
         match = SECTION.match(line)

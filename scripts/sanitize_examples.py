@@ -1,7 +1,7 @@
 """scripts/sanitize.py's cases for the examples written with masks, gathers,
 scatters, atomics and row reductions: norms, cross-entropy, rotary embedding,
 token embedding, split-K GEMM, the histogram, the MoE layer, dropout, and tile.ops'
-attention backward, decode and varlen attention (plus a probe of the tools: memory
+attention backward, decode and varlen attention, tile.sort (plus a probe of the tools: memory
 written by a TMA store alone, read back). Each case launches the example's kernels at a small,
 ragged shape (rows and vocabularies that are no multiple of a block, tokens
 that repeat, values outside the bins) and checks them against torch, so the
@@ -354,8 +354,37 @@ def tma_store_cases() -> list[dict]:
                  also=[(add_one, ("*f32[2]:16", "*f32[2]:16", "i32"), dict(BLOCK=1024))])]
 
 
+@tile.jit
+def sort_rows(X, V, I, DESCENDING: tile.constexpr, BM: tile.constexpr, BN: tile.constexpr):
+    """Each of X's BM rows of BN sorted (tile.sort: a bitonic network in shared memory)."""
+    values, indices = tile.sort(tile.load(X, (0, 0), (BM, BN)), descending=DESCENDING)
+    tile.store(V, (0, 0), values)
+    tile.store(I, (0, 0), indices)
+
+
+def sort_cases() -> list[dict]:
+    """tile.sort's barriers between the network's steps: racecheck's case."""
+    cases = []
+    for BM, BN, descending in [(4, 256, False), (16, 64, True)]:
+        def run(torch, sms, BM=BM, BN=BN, descending=descending):
+            x = torch.randint(-8, 8, (BM, BN), device="cuda").float()  # ties
+            x[0, ::5] = float("nan")
+            values = torch.empty_like(x)
+            indices = torch.empty(BM, BN, dtype=torch.int32, device="cuda")
+            sort_rows[(1,)](x, values, indices, DESCENDING=descending, BM=BM, BN=BN)
+            want, order = torch.sort(x, descending=descending, stable=True)
+            same = torch.equal(indices.long(), order) and torch.equal(
+                values.view(torch.int32), want.view(torch.int32))
+            return None if same else "differs from torch.sort(stable=True)"
+        cases.append(dict(name=f"sort {BM}x{BN} f32 {'descending' if descending else 'ascending'}",
+                          kernel=sort_rows, signature=("*f32[2]:16", "*f32[2]:16", "*i32[2]:16"),
+                          options=dict(DESCENDING=descending, BM=BM, BN=BN), run=run,
+                          quick=True, tags={"sort"}))
+    return cases
+
+
 def example_cases() -> list[dict]:
     return (norms_cases() + cross_entropy_cases() + rotary_cases() + embedding_cases()
             + split_k_cases() + histogram_cases() + moe_cases() + dropout_cases()
             + attention_backward_cases() + decode_cases() + varlen_cases()
-            + tma_store_cases())
+            + tma_store_cases() + sort_cases())

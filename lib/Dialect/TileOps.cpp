@@ -375,6 +375,20 @@ LogicalResult ScanOp::verify() {
   return verifyLayout(*this, src);
 }
 
+LogicalResult SortOp::verify() {
+  RankedTensorType src = getSrc().getType(), indices = getIndices().getType();
+  if (failed(verifyCombined(*this, src, getDim(), "sorts")))
+    return failure();
+  if (!llvm::isPowerOf2_64(src.getDimSize(getDim())))
+    return emitOpError() << "sorts rows of a power-of-two length, got "
+                         << src.getDimSize(getDim());
+  if (indices.getShape() != src.getShape() || !indices.getElementType().isInteger(32) ||
+      indices.getEncoding() != src.getEncoding())
+    return emitOpError() << "indices must be i32 of the source's shape and layout, got "
+                         << indices;
+  return verifyLayout(*this, src);
+}
+
 LogicalResult BroadcastOp::verify() {
   RankedTensorType src = getSrc().getType(), result = getResult().getType();
   int64_t dim = getDim();

@@ -327,11 +327,13 @@ private:
         setResult(reduce.getResult(), withEncoding(result, slice));
       return;
     }
-    // A scan runs along a blocked layout's registers, lanes and warps.
-    if (auto scan = dyn_cast<ScanOp>(op)) {
-      Attribute layout = scan.getSrc().getType().getEncoding();
+    // A scan runs along a blocked layout's registers, lanes and warps; a
+    // sort's values and indices come back in its source's blocked layout.
+    if (isa<ScanOp, SortOp>(op)) {
+      auto src = cast<RankedTensorType>(op->getOperand(0).getType());
+      Attribute layout = src.getEncoding();
       if (!isa_and_nonnull<BlockedLayoutAttr>(layout))
-        layout = defaultLayout(scan.getType()).getEncoding();
+        layout = defaultLayout(src).getEncoding();
       giveLayout(op, layout);
       return;
     }

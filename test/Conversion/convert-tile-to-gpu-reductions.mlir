@@ -85,6 +85,34 @@ func.func @cumsum(%x: !tile.ptr<f32>) attributes {tile.kernel, tile.num_warps = 
 
 // -----
 
+// A sort: each thread writes its elements (value, then i32 index) to the
+// scratch, then the bitonic network's 6 * 7 / 2 = 21 steps for rows of 64,
+// each a loop over pairs strided by the 128 threads and a barrier, then each
+// thread reads its registers back. NaN last ascending: the comparison swaps
+// the NaN tests of argmin's order.
+// CHECK-LABEL: gpu.func @sort_rows
+// CHECK: gpu.barrier
+// CHECK: llvm.store
+// CHECK: gpu.barrier
+// CHECK-COUNT-21: scf.for %{{.*}} = %{{.*}} to %c512{{.*}} step %c128
+// CHECK-NOT: scf.for
+// CHECK: llvm.load
+// PTX-LABEL: .entry sort_rows
+// PTX-COUNT-23: bar.sync
+func.func @sort_rows(%x: !tile.ptr<f32>, %i: !tile.ptr<i32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %r = tile.load %x[%c0] : !tile.ptr<f32> -> tensor<64xf32>
+  %t = tile.broadcast %r, dim = 0 : tensor<64xf32> -> tensor<16x64xf32>
+  %v, %j = tile.sort %t, dim = 1 : tensor<16x64xf32> -> tensor<16x64xi32>
+  %vs = tile.reduce sum %v, dim = 0 : tensor<16x64xf32> -> tensor<64xf32>
+  %js = tile.reduce sum %j, dim = 0 : tensor<16x64xi32> -> tensor<64xi32>
+  tile.store %vs, %x[%c0] : tensor<64xf32>, !tile.ptr<f32>
+  tile.store %js, %i[%c0] : tensor<64xi32>, !tile.ptr<i32>
+  return
+}
+
+// -----
+
 // Debugging ops are nothing without debug; with it, prints are printf calls
 // (each element by its owner, with its index) and a failed assert calls
 // __assertfail with the message and the op's file:line.

@@ -444,6 +444,27 @@ func.func @scan_f16(%s: tensor<128xf16>) {
 }
 
 // -----
+// Sorts, as scans, take f32 or i32 (the frontend converts); indices are i32.
+func.func @sort_f16(%s: tensor<128xf16>) {
+  // expected-error @+1 {{sorts f32 or i32 tiles, got 'f16'}}
+  %v, %i = tile.sort %s, dim = 0 : tensor<128xf16> -> tensor<128xi32>
+  return
+}
+
+// -----
+func.func @sort_indices(%s: tensor<8x128xf32>) {
+  // expected-error @+1 {{indices must be i32 of the source's shape and layout, got 'tensor<8x128xi64>'}}
+  %v, %i = tile.sort %s, dim = 1 : tensor<8x128xf32> -> tensor<8x128xi64>
+  return
+}
+
+// -----
+func.func @sort_length(%s: tensor<8x96xf32>) {
+  // expected-error @+1 {{sorts rows of a power-of-two length, got 96}}
+  %v, %i = tile.sort %s, dim = 1 : tensor<8x96xf32> -> tensor<8x96xi32>
+  return
+}
+
 func.func @assert_condition(%s: tensor<128xi32>) {
   // expected-error @+1 {{operand #0 must be 1-bit signless integer or statically shaped tensor of 1-bit signless integer values}}
   tile.assert %s, "positive" : tensor<128xi32>

@@ -110,6 +110,10 @@ func.func @reductions_to_scalars_and_scans(%s: tensor<64x128xf32>, %v: tensor<12
   %c = tile.scan sum %s, dim = 1 : tensor<64x128xf32>
   // CHECK: tile.scan prod %{{.*}}, dim = 0 : tensor<128xi32>
   %p = tile.scan prod %v, dim = 0 : tensor<128xi32>
+  // CHECK: tile.sort %{{.*}}, dim = 1 descending : tensor<64x128xf32> -> tensor<64x128xi32>
+  %sv, %si = tile.sort %s, dim = 1 descending : tensor<64x128xf32> -> tensor<64x128xi32>
+  // CHECK: tile.sort %{{.*}}, dim = 0 : tensor<128xi32> -> tensor<128xi32>
+  %tv, %ti = tile.sort %v, dim = 0 : tensor<128xi32> -> tensor<128xi32>
   // CHECK: tile.print "x", %{{.*}}, %{{.*}} : i32, tensor<64x128xf32>
   tile.print "x", %i, %c : i32, tensor<64x128xf32>
   // CHECK: tile.print "here"

@@ -241,3 +241,25 @@ func.func @scan_of_an_accumulator(%a: !tile.ptr<bf16>, %c: !tile.ptr<f32>, %n: i
   tile.store %r, %C[%c0, %c0] : tensor<64x64xf32>, !tile.view<f32, 2>
   return
 }
+
+// -----
+
+// A sort's values and indices take its source's blocked layout; a sort of an
+// mma accumulator reads a converted copy, as a scan does.
+// CHECK-LABEL: func.func @sort_of_an_accumulator
+// CHECK: %[[B:.*]] = tile.convert_layout %{{.*}} : tensor<64x64xf32, #tile.wgmma<warpgroups = 1>> -> tensor<64x64xf32, #[[L:tile.blocked<.*>]]>
+// CHECK: tile.sort %[[B]], dim = 1 descending : tensor<64x64xf32, #[[L]]> -> tensor<64x64xi32, #[[L]]>
+func.func @sort_of_an_accumulator(%a: !tile.ptr<bf16>, %c: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %A = tile.make_view %a, [%n, %n], [%n, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %C = tile.make_view %c, [%n, %n], [%n, %c1] : !tile.ptr<f32> -> !tile.view<f32, 2>
+  %x = tile.load %A[%c0, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+  %z = arith.constant dense<0.0> : tensor<64x64xf32>
+  %acc = tile.mma %x, %x, %z : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+  %v, %i = tile.sort %acc, dim = 1 descending : tensor<64x64xf32> -> tensor<64x64xi32>
+  %f = arith.sitofp %i : tensor<64x64xi32> to tensor<64x64xf32>
+  %r = arith.addf %v, %f : tensor<64x64xf32>
+  tile.store %r, %C[%c0, %c0] : tensor<64x64xf32>, !tile.view<f32, 2>
+  return
+}

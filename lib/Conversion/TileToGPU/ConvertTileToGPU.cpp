@@ -269,9 +269,8 @@ void tile::planSharedMemory(Operation *root, LoweringState &state) {
 static void declareSharedScratch(ModuleOp module, ArrayRef<func::FuncOp> kernels) {
   bool needed = llvm::any_of(kernels, [](func::FuncOp k) {
     return k.walk([](Operation *op) {
-              return isa<ReduceOp, ScanOp, ConvertLayoutOp, TransposeOp, AllocSharedOp,
-                         AllocMBarrierOp, AtomicRMWOp, AtomicCASOp>(op)
-                         ? WalkResult::interrupt() : WalkResult::advance();
+              return op->hasTrait<UsesSharedMemory>() ? WalkResult::interrupt()
+                                                      : WalkResult::advance();
             }).wasInterrupted();
   });
   if (!needed || module.lookupSymbol(kScratchName))

@@ -1,10 +1,12 @@
-// Reductions and scans: tile.reduce (sum, max, min, argmax, argmin; along a
-// dimension, or over all of them to a scalar) and tile.scan (inclusive sum and
-// product). Each works over the thread's registers first, then across lanes
-// with shuffles, then across warps through shared memory.
+// Reductions, scans and sorts: tile.reduce (sum, max, min, argmax, argmin;
+// along a dimension, or over all of them to a scalar) and tile.scan
+// (inclusive sum and product) work over the thread's registers first, then
+// across lanes with shuffles, then across warps through shared memory;
+// tile.sort runs a bitonic network in shared memory.
 #include "Conversion/TileToGPU/Patterns.h"
 #include "Conversion/TileToGPU/ThreadLayout.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -41,13 +43,13 @@ Value combineValues(OpBuilder &b, Location loc, ReduceKind kind, Value x, Value 
   llvm_unreachable("argmax/argmin combine (value, index) pairs");
 }
 
-/// argmax/argmin keep `y` over `x` when its value is better, or as good at a
-/// smaller index; NaN beats every number and ties with NaN (torch's rule).
-/// Symmetric, so every lane of a butterfly ends with the same pair.
-Partial combine(OpBuilder &b, Location loc, ReduceKind kind, Partial x, Partial y) {
-  if (!isArgKind(kind))
-    return {combineValues(b, loc, kind, x.value, y.value), Value()};
-  bool isMax = kind == ReduceKind::argmax;
+/// Whether `y` comes before `x` in argmax's order (`isMax`) or argmin's: a
+/// better value, or as good at a smaller index; NaN beats every number
+/// (torch's rule for argmax and argmin; `nanBest` false: loses to every
+/// number, as an ascending sort puts it last) and ties with NaN. With
+/// distinct indices the order is total.
+Value prefers(OpBuilder &b, Location loc, bool isMax, Partial x, Partial y,
+              bool nanBest = true) {
   Value better, same;
   if (isa<FloatType>(x.value.getType())) {
     auto cmp = [&](arith::CmpFPredicate p, Value l, Value r) {
@@ -55,10 +57,16 @@ Partial combine(OpBuilder &b, Location loc, ReduceKind kind, Partial x, Partial 
     };
     Value xNaN = cmp(arith::CmpFPredicate::UNO, x.value, x.value);
     Value yNaN = cmp(arith::CmpFPredicate::UNO, y.value, y.value);
-    Value notXNaN = arith::XOrIOp::create(b, loc, xNaN,
-                                          arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+    auto negate = [&](Value v) -> Value {
+      return arith::XOrIOp::create(b, loc, v,
+                                   arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
+    };
+    if (!nanBest)
+      std::swap(xNaN, yNaN); // y wins where x is NaN and y is not
+    Value notXNaN = negate(xNaN);
     better = cmp(isMax ? arith::CmpFPredicate::OGT : arith::CmpFPredicate::OLT, y.value, x.value);
-    better = arith::OrIOp::create(b, loc, better, arith::AndIOp::create(b, loc, yNaN, notXNaN));
+    Value nanWins = arith::AndIOp::create(b, loc, yNaN, notXNaN);
+    better = arith::OrIOp::create(b, loc, better, nanWins);
     same = arith::OrIOp::create(b, loc, cmp(arith::CmpFPredicate::OEQ, y.value, x.value),
                                 arith::AndIOp::create(b, loc, xNaN, yNaN));
   } else {
@@ -67,7 +75,15 @@ Partial combine(OpBuilder &b, Location loc, ReduceKind kind, Partial x, Partial 
     same = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, y.value, x.value);
   }
   Value earlier = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, y.index, x.index);
-  Value take = arith::OrIOp::create(b, loc, better, arith::AndIOp::create(b, loc, same, earlier));
+  return arith::OrIOp::create(b, loc, better, arith::AndIOp::create(b, loc, same, earlier));
+}
+
+/// argmax/argmin keep the pair that comes first in their order (prefers).
+/// Symmetric, so every lane of a butterfly ends with the same pair.
+Partial combine(OpBuilder &b, Location loc, ReduceKind kind, Partial x, Partial y) {
+  if (!isArgKind(kind))
+    return {combineValues(b, loc, kind, x.value, y.value), Value()};
+  Value take = prefers(b, loc, kind == ReduceKind::argmax, x, y);
   return {arith::SelectOp::create(b, loc, take, y.value, x.value),
           arith::SelectOp::create(b, loc, take, y.index, x.index)};
 }
@@ -437,9 +453,110 @@ struct ScanLowering : public StatefulPattern<ScanOp> {
     }
   }
 };
+/// Sorts each row along `dim` in shared memory: every thread writes its
+/// elements (value and i32 index along `dim`) at row * n + index, then a
+/// bitonic network runs, each step's pairs spread over the threads with a
+/// barrier after the step, and every thread reads its registers back. The
+/// order is argmin's (ascending) or argmax's (descending) with the index as
+/// the tie-break: total, so the sort is stable, and NaN is the greatest.
+struct SortLowering : public StatefulPattern<SortOp> {
+  using StatefulPattern::StatefulPattern;
+
+  LogicalResult
+  matchAndRewrite(SortOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getSrc().getType();
+    FailureOr<ThreadLayout> layout = ThreadLayout::get(type);
+    if (failed(layout))
+      return rewriter.notifyMatchFailure(op, "sorts a laid-out tile");
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    unsigned dim = op.getDim();
+    SmallVector<int64_t> rowShape(type.getShape());
+    int64_t n = rowShape[dim], total = type.getNumElements();
+    rowShape.erase(rowShape.begin() + dim);
+    WarpExchange rows = warpExchange(b, loc, state, type.getElementType(), total, true);
+    Value tid = threadId(b, loc);
+    // Where register `reg`'s element lies in the scratch, and its index along dim.
+    auto slotOf = [&](int64_t reg) -> std::pair<Value, Value> {
+      SmallVector<Value> coords = layout->coords(b, loc, tid, reg);
+      Value along = coords[dim];
+      coords.erase(coords.begin() + dim);
+      Value row = rowShape.empty() ? constI64(b, loc, 0) : rowMajorIndex(b, loc, coords, rowShape);
+      return {arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, row, constI64(b, loc, n)),
+                                    along),
+              along};
+    };
+    gpu::BarrierOp::create(b, loc); // earlier users of the scratch are done
+    Value owner = layout->owner(b, loc, tid);
+    for (int64_t r = 0; r < layout->numRegisters(); ++r) {
+      auto [slot, along] = slotOf(r);
+      Partial element{vector::ExtractOp::create(b, loc, adaptor.getSrc(), ArrayRef<int64_t>{r}),
+                      index32(b, loc, along)};
+      auto write = [&, slot = slot](OpBuilder &t, Location l) { rows.store(t, l, element, slot); };
+      if (owner)
+        guarded(b, loc, owner, write);
+      else
+        write(b, loc);
+    }
+    gpu::BarrierOp::create(b, loc);
+    int64_t threads = consumerThreads(op->getParentOfType<func::FuncOp>());
+    for (int64_t k = 2; k <= n; k *= 2)
+      for (int64_t j = k / 2; j >= 1; j /= 2) {
+        compareAndSwap(b, loc, rows, tid, threads, total / 2, n, k, j, op.getDescending());
+        gpu::BarrierOp::create(b, loc);
+      }
+    SmallVector<Value> values, indices;
+    for (int64_t r = 0; r < layout->numRegisters(); ++r) {
+      Partial element = rows.load(b, loc, slotOf(r).first, true);
+      values.push_back(element.value);
+      indices.push_back(element.index);
+    }
+    auto vector = [&](Type t, ArrayRef<Value> elements) -> Value {
+      return vector::FromElementsOp::create(b, loc, getTypeConverter()->convertType(t), elements);
+    };
+    rewriter.replaceOp(op, {vector(op.getValues().getType(), values),
+                            vector(op.getIndices().getType(), indices)});
+    return success();
+  }
+
+  /// One step (k, j) of the network over `pairs` pairs, pair p handled by
+  /// thread p % threads: in each row, element i (bit j of i clear) against
+  /// i + j, in order within a block of k ascending where bit k of i is clear.
+  static void compareAndSwap(OpBuilder &b, Location loc, const WarpExchange &rows, Value tid,
+                             int64_t threads, int64_t pairs, int64_t n, int64_t k, int64_t j,
+                             bool descending) {
+    scf::ForOp::create(
+        b, loc, tid, constI64(b, loc, pairs), constI64(b, loc, threads), ValueRange{},
+        [&](OpBuilder &t, Location l, Value p, ValueRange) {
+          auto c = [&](int64_t v) { return constI64(t, l, v); };
+          Value row = arith::DivUIOp::create(t, l, p, c(n / 2));
+          Value q = arith::RemUIOp::create(t, l, p, c(n / 2));
+          Value i = arith::AddIOp::create(
+              t, l, arith::MulIOp::create(t, l, arith::DivUIOp::create(t, l, q, c(j)), c(2 * j)),
+              arith::RemUIOp::create(t, l, q, c(j)));
+          Value first = arith::AddIOp::create(t, l, arith::MulIOp::create(t, l, row, c(n)), i);
+          Value second = arith::AddIOp::create(t, l, first, c(j));
+          Partial x = rows.load(t, l, first, true), y = rows.load(t, l, second, true);
+          Value up = arith::CmpIOp::create(t, l, arith::CmpIPredicate::eq,
+                                           arith::AndIOp::create(t, l, i, c(k)), c(0));
+          // Swap where y comes first in an ascending block, or x in a descending
+          // one. NaN is the greatest value: first descending, last ascending.
+          Value swap = arith::CmpIOp::create(t, l, arith::CmpIPredicate::eq, up,
+                                             prefers(t, l, descending, x, y, descending));
+          auto pick = [&](Value v, Value w) {
+            return arith::SelectOp::create(t, l, swap, v, w).getResult();
+          };
+          rows.store(t, l, {pick(y.value, x.value), pick(y.index, x.index)}, first);
+          rows.store(t, l, {pick(x.value, y.value), pick(x.index, y.index)}, second);
+          scf::YieldOp::create(t, l);
+        });
+  }
+};
 } // namespace
 
 void tile::populateReductionPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                                      LoweringState &state) {
-  patterns.add<ReduceLowering, ScanLowering>(converter, patterns.getContext(), state);
+  patterns.add<ReduceLowering, ScanLowering, SortLowering>(converter, patterns.getContext(),
+                                                           state);
 }

@@ -1,5 +1,5 @@
 """Reductions, scans and layout changes of tiles: `tile.sum`, `max`, `min`,
-`argmax`, `argmin`, `topk`, `cumsum`, `cumprod` and `transpose`.
+`argmax`, `argmin`, `topk`, `sort`, `cumsum`, `cumprod` and `transpose`.
 
 A mixin of the one visitor (`CodeGenerator`), as builtins.py is: `builtin_<name>`
 implements `tile.<name>` with the parameters of its declaration in language.py.
@@ -106,6 +106,22 @@ class Reductions:
             values = self.select(node, here, spread(top), 0 if values is None else values)
             indices = self.select(node, here, spread(best), 0 if indices is None else indices)
         return self.cast(node, values, x.type.dtype), indices
+
+    def builtin_sort(self, node, x, axis=-1, descending=False):
+        """tile.sort: computed as `max` compares (f16/bf16 as f32, narrow
+        integers as int32); the values converted back."""
+        x = self.tile(node, x, "sort's argument")
+        dim = self.reduce_axis(node, "sort", x, axis)
+        descending = self.constexpr_bool(node, descending, "sort's descending")
+        compute, _ = self.op_dtypes(node, "max", "sort", x)
+        xs = self.cast(node, x, compute)
+        b = self.builder
+        indices = TileType(x.type.shape, tl.int32)
+        values, order = b.ops.sort(b.type(xs.type), b.type(indices), xs.ir,
+                                   ir.IntegerAttr.get(b.type(ScalarType(tl.int32)), dim),
+                                   descending=descending or None, loc=b.at(self.loc(node)),
+                                   ip=b.ip)
+        return self.cast(node, Value(values, xs.type), x.type.dtype), Value(order, indices)
 
     def scan(self, node, kind: str, what: str, x, axis):
         """tile.scan: computed as `sum` is (f16/bf16 in f32, narrow integers in int32)."""

@@ -1,4 +1,5 @@
-"""tile.reduce and tile.scan: along a dimension, or (a scalar result) over all.
+"""tile.reduce, tile.scan and tile.sort: along a dimension, or (a scalar result)
+over all.
 
 max/min/argmax/argmin are exact; sums and products are computed in f64 and
 rounded once (the GPU combines in f32, in its own order of registers, lanes
@@ -43,3 +44,18 @@ def _scan(ex: Executor, op, args):
     result = _SCANS[kind](x.astype(np.float64 if floating else np.int64),
                           axis=_int_attr(op, "dim") + 1)
     return [result if floating else result.astype(np.int32)]
+
+
+@handles("tile.sort")
+def _sort(ex: Executor, op, args):
+    """Stable, NaN the greatest (torch.sort(stable=True)): keys ordered by
+    (NaN last, value), descending by (NaN first, -value); ties by index."""
+    x = args[0]
+    axis = _int_attr(op, "dim") + 1
+    wide = x.astype(np.float64 if np.issubdtype(x.dtype, np.floating) else np.int64)
+    nan = np.isnan(wide) if np.issubdtype(wide.dtype, np.floating) else np.zeros(x.shape, bool)
+    if "descending" in op.attributes:
+        order = np.lexsort((np.where(nan, 0, -wide), ~nan), axis=axis)
+    else:
+        order = np.lexsort((np.where(nan, 0, wide), nan), axis=axis)
+    return [np.take_along_axis(x, order, axis), order.astype(np.int32)]
