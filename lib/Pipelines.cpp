@@ -2,11 +2,15 @@
 // every stage a user sees can be replayed with tile-opt.
 #include "dialect/TilePasses.h"
 
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
+using namespace mlir::tile;
 
 namespace {
 struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
@@ -46,35 +50,36 @@ struct TileToLLVMOptions : public PassPipelineOptions<TileToLLVMOptions> {
                          llvm::cl::init(true)};
 };
 
-LogicalResult buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options,
-                              function_ref<LogicalResult(const Twine &)> errorHandler) {
-  std::string pipeline =
-      (options.warpSpecialize
-           ? "tile-warp-specialize{stages=" + std::to_string(options.stages) +
-                 " tile-stages=" + std::to_string(options.tileStages) + "}," +
-                 (options.overlapMma ? std::string("tile-overlap-mma{ping-pong=") +
-                                           (options.pingPong ? "true" : "false") +
-                                           " lookahead=" +
-                                           (options.lookahead ? "true" : "false") + "},"
-                                     : std::string())
-           : std::string()) +
-      "tile-pipeline{stages=" + std::to_string(options.stages) + "},tile-store-mma-operands," +
-      (options.tmaStore ? "tile-tma-store," : "") +
-      "tile-select-swizzle,tile-synthesize-tma,"
-      "tile-assign-layouts,convert-tile-to-gpu{debug=" + (options.debug ? "true" : "false") +
-      "},canonicalize,cse,"
-      "convert-scf-to-cf,"
-      "nvvm-attach-target{chip=" + options.chip + " features=" + options.features +
-      " O=" + std::to_string(options.optLevel) + "},"
-      "gpu.module(convert-vector-to-llvm,convert-gpu-to-nvvm,canonicalize,cse),"
-      "tile-tensormap-params,reconcile-unrealized-casts";
-  // A pipeline that does not parse fails the whole pass manager: going on
-  // with the passes that did parse would lower a kernel half-way.
-  std::string error;
-  llvm::raw_string_ostream os(error);
-  if (failed(parsePassPipeline(pipeline, pm, os)))
-    return errorHandler("tile-to-llvm: could not build pipeline " + pipeline + ": " + error);
-  return success();
+/// The passes, built from the options' values (no pipeline text to parse).
+void buildTileToLLVM(OpPassManager &pm, const TileToLLVMOptions &options) {
+  if (options.warpSpecialize) {
+    pm.addPass(createTileWarpSpecialize({options.stages, options.tileStages}));
+    if (options.overlapMma)
+      pm.addPass(createTileOverlapMma({options.pingPong, options.lookahead}));
+  }
+  pm.addPass(createTilePipeline({options.stages}));
+  pm.addPass(createTileStoreMmaOperands());
+  if (options.tmaStore)
+    pm.addPass(createTileTMAStore());
+  pm.addPass(createTileSelectSwizzle());
+  pm.addPass(createTileSynthesizeTMA());
+  pm.addPass(createTileAssignLayouts());
+  pm.addPass(createConvertTileToGPU({options.debug}));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createSCFToControlFlowPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features;
+  target.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  OpPassManager &device = pm.nest<gpu::GPUModuleOp>();
+  device.addPass(createConvertVectorToLLVMPass());
+  device.addPass(createConvertGpuOpsToNVVMOps());
+  device.addPass(createCanonicalizerPass());
+  device.addPass(createCSEPass());
+  pm.addPass(createTileTensorMapParams());
+  pm.addPass(createReconcileUnrealizedCastsPass());
 }
 } // namespace
 
@@ -89,7 +94,8 @@ void mlir::tile::registerTilePipelines() {
         TileToLLVMOptions options;
         if (failed(options.parseFromString(text)))
           return errorHandler("tile-to-llvm: bad options '" + text + "'");
-        return buildTileToLLVM(pm, options, errorHandler);
+        buildTileToLLVM(pm, options);
+        return success();
       },
       [](function_ref<void(const mlir::detail::PassOptions &)> optHandler) {
         optHandler(TileToLLVMOptions());

@@ -1,9 +1,13 @@
 // RUN: tile-opt %s -tile-to-llvm | FileCheck %s --check-prefix=LLVM
 // RUN: tile-opt %s -tile-to-llvm -gpu-module-to-binary=format=isa | FileCheck %s --check-prefix=PTX
-// A pipeline that does not parse fails, instead of running the passes that did:
-// RUN: not tile-opt %s -tile-to-llvm="chip='sm_90a bogus=1'" 2>&1 | FileCheck %s --check-prefix=BROKEN
-// BROKEN: tile-to-llvm: could not build pipeline
-// BROKEN-SAME: no such option bogus
+// Options that do not parse fail the pipeline instead of running part of it:
+// RUN: not tile-opt %s -tile-to-llvm="stages=3 bogus=1" 2>&1 | FileCheck %s --check-prefix=BROKEN
+// BROKEN: no such option bogus
+// BROKEN: tile-to-llvm: bad options 'stages=3 bogus=1'
+// The passes are built from the options' values, not from text: a value is
+// never read as more options.
+// RUN: tile-opt %s -tile-to-llvm="chip='sm_90a bogus=1'" | FileCheck %s --check-prefix=VERBATIM
+// VERBATIM: chip = "sm_90a bogus=1"
 
 // The whole pipeline: vector add ends as NVVM/LLVM in a gpu.module, then PTX
 // for sm_90a with 16-byte global loads and stores.
