@@ -7,7 +7,7 @@
         b = tile.load(y, start, BLOCK, bound=n)
         tile.store(out, start, a + b, bound=n)
 """
-from .errors import CompilationError
+from .errors import CaptureError, CompilationError
 from .language import *  # noqa: F401,F403  (language.__all__: element types and functions)
 from . import language as _language
 from .runtime import JITFunction, compile, gpu_available, jit
@@ -17,5 +17,5 @@ from .copies import get, put  # noqa: E402  (written in the tile language: after
 
 __version__ = "0.1.0"
 
-__all__ = [*_language.__all__, "CompilationError", "Config", "JITFunction", "autotune", "compile",
+__all__ = [*_language.__all__, "CaptureError", "CompilationError", "Config", "JITFunction", "autotune", "compile",
            "distributed", "get", "gpu_available", "jit", "put"]

@@ -44,7 +44,7 @@ import warnings
 from pathlib import Path
 
 from . import interpreter
-from .errors import CompilationError, KernelSourceError
+from .errors import CaptureError, CompilationError, KernelSourceError
 from .runtime import cache, driver
 from .runtime.jit import JITFunction, check_launch_options
 from .runtime.launcher import resolve_stream
@@ -58,10 +58,6 @@ _DTYPE = re.compile(r"^(\w+)\.dtype$")
 # configuration that fails any other way too, with a warning.
 SKIPPED_ERRORS = (CompilationError, ValueError, driver.CudaError)
 _REASON_LINES = 3  # of an error's message, in the tuning record and the final error
-
-
-class CaptureError(RuntimeError):
-    """A launch that would tune inside a CUDA graph capture."""
 
 
 def failure_reason(error: BaseException) -> str:
@@ -357,7 +353,7 @@ class Autotuner:
             raise CaptureError(
                 f"{self.__name__}: tuning key {key} for the first time inside a CUDA graph "
                 "capture; timing configurations cannot be captured. Launch the kernel once "
-                "with these shapes before capturing (a warm-up), or set TILE_AUTOTUNE=0")
+                "with these shapes before capturing (a warm-up)")
 
     def _print(self, key, record) -> None:
         print(f"tile.autotune {self.__name__} key={key}:", file=sys.stderr)

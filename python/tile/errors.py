@@ -51,3 +51,8 @@ class CompilationError(KernelSourceError):
 class InterpreterError(KernelSourceError):
     """A kernel that went wrong while interpreted on the CPU (`tile.interpreter`),
     e.g. an access outside an array that the GPU would have made silently."""
+
+
+class CaptureError(RuntimeError):
+    """A launch inside a CUDA graph capture that would compile, load or tune a
+    kernel (work a capture cannot hold): warm the kernel up before capturing."""

@@ -23,7 +23,12 @@ Besides these functions, kernels use Python itself:
   float8 tiles are only loaded, stored, converted and multiplied (`tile.mma`):
   convert with `.to(tile.float32)` before any other arithmetic. Operators apply
   to tiles, scalars and constants, never to an array argument itself.
-- `x.to(dtype)` converts, `t.shape` and `t.dtype` are constants, `t.T` transposes;
+- `x.to(dtype)` converts (`x.to(dtype, bitcast=True)` reinterprets the bits, of
+  equal width), `t.shape` and `t.dtype` are constants, `t.T` transposes; the
+  functions of `TILE_METHODS` are methods too, as in Triton: `x.sum(1)` is
+  `tile.sum(x, 1)`, `x.exp()` is `tile.exp(x)`. `x ** y` is `tile.pow(x, y)`,
+  but x * x * ... for a constant integer y of 0 to 4 (exact; integers too);
+  `abs(x)` is `tile.abs(x)`.
   an array argument's `A.shape[d]` is its runtime size and `A.dtype` its dtype.
 - `for i in range(start, stop, step)` becomes a loop (`scf.for`); names rebound
   in the body and read later are carried from one iteration to the next.
@@ -223,14 +228,31 @@ def neg_inf(shape, dtype=float32):
 
 
 @_builtin
-def arange(n):
-    """The int32 tile 0, 1, ..., n - 1 (`n` a constexpr power of two)."""
+def arange(start, end=None):
+    """The int32 tile 0, 1, ..., start - 1 (`arange(n)`), or start, ..., end - 1
+    (`arange(start, end)`, as Triton's tl.arange); constexprs, the length a
+    power of two."""
+
+
+@_builtin
+def zeros_like(x):
+    """A tile of x's shape and dtype filled with 0."""
+
+
+@_builtin
+def full_like(x, value):
+    """A tile of x's shape and dtype filled with `value` (a constant or a scalar)."""
 
 
 @_builtin
 def expand_dims(x, axis):
     """A 1-D tile x of N elements as the (1, N) row (axis 0) or the (N, 1) column
     (axis 1 or -1): `x[None, :]` and `x[:, None]`."""
+
+
+@_builtin
+def reshape(x, shape):
+    """x with dims of size 1 added or removed (tiles of up to two dims)."""
 
 
 @_builtin
@@ -251,21 +273,23 @@ def mma(a, b, acc, transpose_a=False, transpose_b=False):
 
 
 @_builtin
-def max(x, axis=None):
+def max(x, axis=None, keep_dims=False):
     """The maximum of a tile along `axis` (a constexpr): a tile of one dimension
     less; with axis=None, or of a 1-D tile, the maximum of all its elements (a
     scalar). Of x's dtype (int8, int16 and int1 are compared as int32, f16 and
-    bf16 as f32). A NaN among the elements gives NaN, as torch.max does."""
+    bf16 as f32). A NaN among the elements gives NaN, as torch.max does.
+    `keep_dims=True` (a constexpr; every reduction) keeps the reduced dim, of
+    size 1 (all of them with axis=None), as Triton's keep_dims."""
 
 
 @_builtin
-def min(x, axis=None):
+def min(x, axis=None, keep_dims=False):
     """The minimum of a tile along `axis`, or of all its elements (a scalar), as
     `max` is computed."""
 
 
 @_builtin
-def sum(x, axis=None):
+def sum(x, axis=None, keep_dims=False):
     """The sum of a tile along `axis` (a constexpr): a tile of one dimension less;
     with axis=None, or of a 1-D tile, the sum of all its elements (a scalar). As
     Triton's tl.sum, int8, int16 and int1 tiles sum to int32 (the sum of a
@@ -274,7 +298,7 @@ def sum(x, axis=None):
 
 
 @_builtin
-def argmax(x, axis=None):
+def argmax(x, axis=None, keep_dims=False):
     """The int32 index along `axis` of the first maximum of a tile (a tile of one
     dimension less); with axis=None, or of a 1-D tile, the row-major index of the
     first maximum of all its elements (a scalar). NaN counts as the greatest
@@ -282,7 +306,7 @@ def argmax(x, axis=None):
 
 
 @_builtin
-def argmin(x, axis=None):
+def argmin(x, axis=None, keep_dims=False):
     """The int32 index of the first minimum, as `argmax`; NaN counts as the least
     value, as in torch.argmin."""
 
@@ -301,13 +325,11 @@ def topk(x, k, axis=-1):
 
 @_builtin
 def sort(x, axis=-1, descending=False):
-    """`values, indices = tile.sort(x)`: x sorted along `axis` (ascending, or
-    descending if the constexpr `descending`), and the int32 positions along
-    `axis` the values came from, as torch.sort(stable=True): equal values keep
-    their order, NaN is the greatest value. The axis' size is a power of two.
-    A bitonic network in shared memory (a barrier per step, log2(n)·(log2(n)+1)/2
-    steps), meant for rows of up to a few thousand (MoE routing); f16 and bf16
-    compare as f32, int8, int16 and int1 as int32."""
+    """`values, indices = tile.sort(x)`: x sorted along `axis` (descending if the
+    constexpr `descending`) and the int32 positions the values came from, as
+    torch.sort(stable=True): equal values keep their order, NaN is the greatest.
+    A bitonic network in shared memory (a barrier a step), for rows of up to a few
+    thousand; f16/bf16 compare as f32, int8/int16/int1 as int32."""
 
 
 @_builtin
@@ -405,8 +427,7 @@ def trunc(x):
 
 @_builtin
 def round(x):
-    """x rounded to the nearest integer, halves to even (as torch.round), as a
-    float, elementwise (floats)."""
+    """x rounded to the nearest integer, halves to even (torch.round), elementwise."""
 
 
 @_builtin
@@ -426,14 +447,12 @@ def tan(x):
 
 @_builtin
 def atan2(y, x):
-    """The angle of the point (x, y) in radians, in [-pi, pi], elementwise (floats;
-    within 3 ulps; broadcast and promoted as for `+`)."""
+    """The angle of (x, y) in radians, in [-pi, pi], elementwise (floats; 3 ulps)."""
 
 
 @_builtin
 def pow(x, y):
-    """x ** y, elementwise (floats; within 4 ulps; broadcast and promoted as for
-    `+`); a negative x with a y that is not an integer gives NaN."""
+    """x ** y, elementwise (floats; 4 ulps); NaN for x < 0 and y not an integer."""
 
 
 @_builtin
@@ -555,6 +574,14 @@ def device_assert(condition, msg=""):
     somewhere: the launch fails with `msg` and the kernel's file:line."""
 
 
+# -- loops -----------------------------------------------------------------------
+@_builtin
+def static_range(start, stop=None, step=1):
+    """`for i in tile.static_range(4):` unrolled at compile time (Triton's
+    tl.static_range): the body once per value of range(start, stop, step)
+    (constexprs; at most 1024), `i` a constexpr in each copy."""
+
+
 # -- integers --------------------------------------------------------------------
 def cdiv(a, b):
     """Ceiling division `(a + b - 1) // b` of integers. In a kernel it is folded
@@ -565,6 +592,12 @@ def cdiv(a, b):
 
 cdiv.__tile_builtin__ = "cdiv"  # also usable outside kernels, unlike the others
 
+
+# Functions a tile also has as methods (`x.sum(axis)` is `tile.sum(x, axis)`).
+TILE_METHODS = ("sum", "max", "min", "argmax", "argmin", "topk", "sort", "cumsum", "cumprod",
+                "exp", "exp2", "log", "log2", "log1p", "expm1", "sqrt", "rsqrt", "abs",
+                "sigmoid", "tanh", "erf", "sin", "cos", "tan", "floor", "ceil", "trunc",
+                "round", "reshape", "expand_dims", "squeeze")
 
 # Sections kept in modules of their own, in the reference after these.
 from .language_signals import barrier_all, notify, num_ranks, rank, remote, wait  # noqa: E402

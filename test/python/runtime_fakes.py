@@ -33,7 +33,7 @@ class RecordingKernel:
 
     launches: list = []
 
-    def __init__(self, image, name, shared_bytes, device):
+    def __init__(self, image, name, shared_bytes, device, stream=None):
         self.name, self.shared_bytes, self.device = name, shared_bytes, device
         self.image = image
 
@@ -161,7 +161,7 @@ class FakeLoadedKernel:
 
     loads = 0
 
-    def __init__(self, image, name, shared_bytes, device):
+    def __init__(self, image, name, shared_bytes, device, stream=None):
         FakeLoadedKernel.loads += 1
         self.name, self.shared_bytes, self.device, self.image = name, shared_bytes, device, image
         self.function_handle = 0x1000 + FakeLoadedKernel.loads

@@ -233,8 +233,8 @@ def clamp_of_array(X, BLOCK: tile.constexpr):
 
 
 @tile.jit
-def python_abs(X, BLOCK: tile.constexpr):
-    y = abs(tile.load(X, 0, BLOCK))  # <- python abs
+def python_min(X, BLOCK: tile.constexpr):
+    y = min(tile.load(X, 0, BLOCK), 1.0)  # <- python min
 
 
 def test_misuse_names_the_line():
@@ -244,8 +244,8 @@ def test_misuse_names_the_line():
                  "abs needs a float or integer tile or scalar, got tile[64] of int1", BLOCK=64)
     expect_error(clamp_of_array, "# <- clamp array", "clamp on arrays (pointers) is not "
                  "supported", "*f32:16", BLOCK=64)
-    expect_error(python_abs, "# <- python abs",
-                 "abs() only works on constants here (use tile.abs)", "*f32:16", BLOCK=64)
+    expect_error(python_min, "# <- python min",
+                 "min() only works on constants here (use tile.minimum)", "*f32:16", BLOCK=64)
 
 
 # -- on the GPU ---------------------------------------------------------------------

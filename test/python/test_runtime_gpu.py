@@ -204,3 +204,22 @@ def test_driver_encodes_what_we_validate():
 def test_shared_memory_limit_is_the_device_limit():
     limit = driver.max_shared_bytes(0)
     assert 200 * 1024 <= limit <= 256 * 1024  # 227 KiB on H100
+
+
+def test_capture_replays_a_warmed_kernel_and_refuses_a_first_launch():
+    """A warmed specialization is captured and replays on new inputs; a first launch
+    inside the capture (it would load a module) is a CaptureError naming the warm-up."""
+    import torch
+    x, y, out = operands(4096)
+    add[(8,)](x, y, out, 4096, BLOCK=512)  # the warm-up
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        add[(8,)](x, y, out, 4096, BLOCK=512)
+    x.copy_(torch.randn_like(x))
+    out.fill_(float("nan"))
+    graph.replay()
+    torch.cuda.synchronize()
+    assert torch.equal(out, x + y)
+    with pytest.raises(tile.CaptureError, match="warm-up"):
+        with torch.cuda.graph(torch.cuda.CUDAGraph()):
+            add[(8,)](x, y, out, 4096, BLOCK=256)  # a new constexpr: a new module

@@ -323,3 +323,27 @@ def test_packer_rejects_an_abi_that_does_not_match():
         ParamPacker("k", [("n", spec)], [{"size": 4, "align": 4}] * 2, [])
     with pytest.raises(RuntimeError, match=r"parameter 0 \(n\) is 8 bytes in the kernel"):
         ParamPacker("k", [("n", spec)], [{"size": 8, "align": 8}], [])
+
+
+# -- CUDA graph capture --------------------------------------------------------------------
+def test_first_launch_inside_a_capture_is_refused(monkeypatch):
+    """Loading a kernel cannot be captured: the first launch of a specialization while
+    its stream captures is a CaptureError (before any driver call), a warmed one launches."""
+    monkeypatch.setattr(driver, "stream_capturing", lambda stream: True)
+    x, y, out = arrays(4096, pointer=0x7D0000000000)
+    with pytest.raises(tile.CaptureError, match=r"add_capture.*capture.*\(a warm-up\)"):
+        add_capture[(4,)](x, y, out, 4096, BLOCK=512)
+    monkeypatch.setattr(driver, "LoadedKernel", RecordingKernel)
+    RecordingKernel.launches = []
+    monkeypatch.setattr(driver, "stream_capturing", lambda stream: False)
+    add_capture[(4,)](x, y, out, 4096, BLOCK=512)  # the warm-up
+    monkeypatch.setattr(driver, "stream_capturing", lambda stream: True)
+    add_capture[(4,)](x, y, out, 4096, BLOCK=512)  # captured: nothing to load
+    assert len(RecordingKernel.launches) == 2
+
+
+@tile.jit
+def add_capture(x, y, out, n, BLOCK: tile.constexpr):
+    start = tile.program_id(0) * BLOCK
+    tile.store(out, start, tile.load(x, start, BLOCK, bound=n) + tile.load(y, start, BLOCK,
+                                                                            bound=n), bound=n)

@@ -266,10 +266,27 @@ class Builtins:
             raise self.error(node, f"neg_inf needs a float dtype, got {dtype.name}")
         return self.fill(node, "neg_inf", shape, float("-inf"), dtype)
 
-    def builtin_arange(self, node, n):
-        (n,) = self.tile_shape(node, n, "arange's size")
+    def builtin_arange(self, node, start, end=None):
+        if end is None:
+            (n,), start = self.tile_shape(node, start, "arange's size"), 0
+        else:
+            start = self.constexpr_int(node, start, "arange's start")
+            end = self.constexpr_int(node, end, "arange's end")
+            (n,) = self.tile_shape(node, end - start, "arange's length (end - start)")
         result = TileType((n,), tl.int32)
-        return self.emit(node, result, self.builder.ops.iota, self.builder.type(result))
+        iota = self.emit(node, result, self.builder.ops.iota, self.builder.type(result))
+        return self.binary(node, ast.Add(), iota, start) if start else iota
+
+    def builtin_static_range(self, node, start, stop=None, step=1):
+        raise self.error(node, "tile.static_range is only for `for i in tile.static_range(...)`")
+
+    def builtin_zeros_like(self, node, x):
+        x = self.tile(node, x, "zeros_like's argument")
+        return self.fill(node, "zeros_like", x.type.shape, 0, x.type.dtype)
+
+    def builtin_full_like(self, node, x, value):
+        x = self.tile(node, x, "full_like's argument")
+        return self.fill(node, "full_like", x.type.shape, value, x.type.dtype)
 
     # -- matrix multiply -------------------------------------------------------------
     def builtin_mma(self, node, a, b, acc, transpose_a=False, transpose_b=False):

@@ -42,13 +42,13 @@ MAX_INLINE_DEPTH = 16
 # Python builtins a kernel may call on constants.
 _PY_BUILTINS = (builtins.min, builtins.max, builtins.abs, builtins.int, builtins.float,
                 builtins.bool, builtins.len)
-_METHODS = ("to", "reshape")
+_METHODS = ("to", *tl.TILE_METHODS)  # x.sum(1) is tile.sum(x, 1)
 _UNARY_SYMBOL = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~", ast.Not: "not"}
 
 
 @dataclass(frozen=True)
 class Method:
-    """`x.to` or `x.reshape` before it is called."""
+    """`x.to` or `x.sum` (a function of TILE_METHODS) before it is called."""
 
     base: Any
     name: str
@@ -435,12 +435,15 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
         args = [self.visit(a) for a in node.args]
         kwargs = {k.arg: self.visit(k.value) for k in node.keywords}
         if isinstance(fn, Method):
-            if fn.name == "to" and len(args) == 1 and not kwargs:
+            if fn.name == "to":
+                if len(args) != 1 or set(kwargs) - {"bitcast"}:
+                    raise self.error(node, ".to() takes one dtype argument (and bitcast=)")
+                if self.constexpr_bool(node, kwargs.get("bitcast", False), ".to's bitcast"):
+                    return self.bitcast(node, fn.base, args[0])
                 return self.cast(node, fn.base, args[0])
-            if fn.name == "reshape" and not kwargs and args:
-                return self.reshape(node, fn.base, args[0] if len(args) == 1 else tuple(args))
-            raise self.error(node, f".{fn.name}() takes one dtype argument" if fn.name == "to"
-                             else ".reshape() takes the new shape")
+            if fn.name == "reshape" and len(args) > 1:  # x.reshape(m, n)
+                args = [tuple(args)]
+            args, fn = [fn.base, *args], getattr(tl, fn.name)
         name = getattr(fn, "__tile_builtin__", None)
         if name is not None:
             try:
@@ -453,6 +456,8 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
         if isinstance(fn, JITFunction):
             return self.inline(node, fn, args, kwargs)
         if any(fn is b for b in _PY_BUILTINS):  # by identity: kernel values need not hash
+            if fn is builtins.abs and len(args) == 1 and not kwargs and self.is_runtime(args[0]):
+                return self.builtin_abs(node, args[0])
             if any(self.is_runtime(a) or isinstance(a, ArrayArg) for a in args):
                 hint = {builtins.min: " (use tile.minimum)", builtins.max: " (use tile.maximum)",
                         builtins.abs: " (use tile.abs)"}

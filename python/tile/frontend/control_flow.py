@@ -225,6 +225,8 @@ class ControlFlow:
         if not isinstance(node.target, ast.Name):
             raise self.error(node.target, "a loop index must be a single name")
         it = node.iter
+        if isinstance(it, ast.Call) and self.visit(it.func) is tl.static_range:
+            return self.unroll(node, it)
         if not isinstance(it, ast.Call) or self.visit(it.func) is not builtins.range:
             raise self.error(it, "only `for i in range(...)` loops are supported")
         if it.keywords or not 1 <= len(it.args) <= 3:
@@ -254,6 +256,26 @@ class ControlFlow:
         self.visit_While(counted_loop(node, *names), "loop")
         self.fn.scope[index] = Undefined(f"the loop index '{index}' is only defined inside "
                                          f"the loop at line {self.loc(node).line}")
+
+    def unroll(self, node: ast.For, it: ast.Call):
+        """`for i in tile.static_range(...)`: the body once per value, i a constexpr."""
+        if it.keywords or not 1 <= len(it.args) <= 3:
+            raise self.error(it, "static_range takes 1 to 3 positional arguments")
+        bounds = [self.constexpr_int(it, self.visit(a), "static_range's bounds")
+                  for a in it.args]
+        exits = [n for stmt in node.body for n in ast.walk(stmt)
+                 if isinstance(n, (ast.Break, ast.Continue, ast.Return))]
+        if exits:
+            raise self.error(exits[0], "break, continue and return are not supported in a "
+                             "tile.static_range loop (use range)")
+        values = range(*bounds)
+        if len(values) > 1024:
+            raise self.error(it, f"static_range unrolls {len(values)} copies of its body; "
+                             "at most 1024 (use range)")
+        reads = frozenset(exposed_reads(node.body))
+        for k, value in enumerate(values):
+            self.fn.scope[node.target.id] = value
+            self.visit_block(node.body, reads if k + 1 < len(values) else frozenset())
 
     def build_for(self, node: ast.For, lb: Value, ub: Value, st: Value, index: str,
                   exits: list[str]):

@@ -88,22 +88,35 @@ def _skipped(node: ast.AST) -> bool:
     return isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef))
 
 
-def _exits(stmts: list[ast.stmt]) -> set[str]:
-    """What `stmts` may do early: "break"/"continue" of the loop around them (not
-    of loops inside them) and "return"."""
-    found: set[str] = set()
+def _exit_nodes(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    """The `break`/`continue` of the loop around `stmts` (not of loops inside them)
+    and the `return`s in them."""
+    found: list[ast.stmt] = []
 
     def walk(node: ast.AST, in_loop: bool):
         for child in ast.iter_child_nodes(node):
             if _skipped(child):
                 continue
-            if isinstance(child, ast.Return):
-                found.add("return")
-            elif isinstance(child, (ast.Break, ast.Continue)) and not in_loop:
-                found.add("break" if isinstance(child, ast.Break) else "continue")
+            if isinstance(child, ast.Return) or \
+                    (isinstance(child, (ast.Break, ast.Continue)) and not in_loop):
+                found.append(child)
             walk(child, in_loop or isinstance(child, (ast.For, ast.While)))
     walk(ast.Module(stmts, []), False)
     return found
+
+
+def _exits(stmts: list[ast.stmt]) -> set[str]:
+    """What `stmts` may do early: "break", "continue" and "return"."""
+    words = {ast.Break: "break", ast.Continue: "continue", ast.Return: "return"}
+    return {words[type(n)] for n in _exit_nodes(stmts)}
+
+
+def _is_static_range(loop: ast.stmt) -> bool:
+    """`for ... in tile.static_range(...)` (by name: this runs before any lookup)."""
+    it = getattr(loop, "iter", None)
+    func = it.func if isinstance(it, ast.Call) else None
+    return (isinstance(func, ast.Attribute) and func.attr == "static_range") or \
+        (isinstance(func, ast.Name) and func.id == "static_range")
 
 
 def _statements(stmts: list[ast.stmt]):
@@ -186,6 +199,9 @@ class _Lowering:
             return [stmt]
         if not isinstance(stmt, (ast.For, ast.While)) or not _exits(stmt.body):
             return [stmt]
+        if _is_static_range(stmt):  # unrolled by visit_For: no loop to leave
+            raise self.error(_exit_nodes(stmt.body)[0], "break, continue and return are not "
+                             "supported in a tile.static_range loop (use range)")
         exits = _exits(stmt.body)
         where = f"{stmt.lineno}:{stmt.col_offset}"
         inner = _Loop(f"<break {where}>" if "break" in exits else None,

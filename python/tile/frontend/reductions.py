@@ -24,10 +24,20 @@ class Reductions:
             raise self.error(node, f"{what}'s axis {axis} is out of range for {x.type}")
         return axis % rank
 
-    def reduce(self, node, kind: str, x, axis):
+    def reduce(self, node, kind: str, x, axis, keep_dims=False):
         """tile.reduce along `axis`, or over every dimension to a scalar (axis None,
-        or a 1-D tile); argmax/argmin compare as max/min do and give int32 indices."""
+        or a 1-D tile); argmax/argmin compare as max/min do and give int32 indices.
+        keep_dims: the reduced dims stay, of size 1."""
         x = self.tile(node, x, f"{kind}'s argument")
+        if self.constexpr_bool(node, keep_dims, f"{kind}'s keep_dims"):
+            reduced = self.reduce(node, kind, x, axis)
+            shape = list(x.type.shape)
+            for d in range(len(shape)) if axis is None else [self.reduce_axis(node, kind, x,
+                                                                                axis)]:
+                shape[d] = 1
+            if isinstance(reduced.type, ScalarType):
+                return self.fill(node, kind, tuple(shape), reduced, reduced.type.dtype)
+            return self.reshape(node, reduced, tuple(shape))
         shape = x.type.shape
         dim = None if axis is None else self.reduce_axis(node, kind, x, axis)
         if dim is not None and len(shape) > 1:
@@ -47,20 +57,20 @@ class Reductions:
             return emit(self.cast(node, x, compute))
         return self.computed_in(node, kind, kind, x, emit)
 
-    def builtin_max(self, node, x, axis=None):
-        return self.reduce(node, "max", x, axis)
+    def builtin_max(self, node, x, axis=None, keep_dims=False):
+        return self.reduce(node, "max", x, axis, keep_dims)
 
-    def builtin_min(self, node, x, axis=None):
-        return self.reduce(node, "min", x, axis)
+    def builtin_min(self, node, x, axis=None, keep_dims=False):
+        return self.reduce(node, "min", x, axis, keep_dims)
 
-    def builtin_sum(self, node, x, axis=None):
-        return self.reduce(node, "sum", x, axis)
+    def builtin_sum(self, node, x, axis=None, keep_dims=False):
+        return self.reduce(node, "sum", x, axis, keep_dims)
 
-    def builtin_argmax(self, node, x, axis=None):
-        return self.reduce(node, "argmax", x, axis)
+    def builtin_argmax(self, node, x, axis=None, keep_dims=False):
+        return self.reduce(node, "argmax", x, axis, keep_dims)
 
-    def builtin_argmin(self, node, x, axis=None):
-        return self.reduce(node, "argmin", x, axis)
+    def builtin_argmin(self, node, x, axis=None, keep_dims=False):
+        return self.reduce(node, "argmin", x, axis, keep_dims)
 
     def builtin_topk(self, node, x, k, axis=-1):
         """k rounds, each taking the first greatest element not yet taken: an

@@ -326,11 +326,23 @@ class Semantics(Shapes):
                                  f"{x}; load a tile from it with tile.load (or pass an "
                                  "offset to tile.load/tile.store)")
 
+    def power(self, node: ast.AST, base, exponent):
+        """`x ** y`: x * x * ... for a constant integer y of 1 to 4 (exact, and on
+        integers too), else tile.pow (floats)."""
+        if type(exponent) is int and 1 <= exponent <= 4 and self.is_runtime(base):
+            result = base
+            for _ in range(exponent - 1):
+                result = self.binary(node, ast.Mult(), result, base)
+            return result
+        return self.elementwise(node, "pow", base, exponent)
+
     def binary(self, node: ast.AST, op: ast.operator, lhs, rhs):
         sym = SYMBOL.get(type(op), type(op).__name__)
         self.no_arrays(node, f"'{sym}'", lhs, rhs)
         if not self.is_runtime(lhs) and not self.is_runtime(rhs):
             return self.fold(node, op, lhs, rhs)
+        if isinstance(op, ast.Pow):
+            return self.power(node, lhs, rhs)
         what = f"'{sym}'"
         (lhs, rhs), shaped = self.unify_lazily(node, what, [lhs, rhs])
         dtype, _ = self.op_dtypes(node, "compute", what, lhs)
@@ -398,6 +410,23 @@ class Semantics(Shapes):
                          results=[self.builder.type(a.type)])
 
     # -- conversions ---------------------------------------------------------------
+    def bitcast(self, node: ast.AST, x, dtype: tl.dtype):
+        """`x.to(dtype, bitcast=True)`: x's bits read as `dtype`, of the same width."""
+        if not isinstance(dtype, tl.dtype):
+            raise self.error(node, f".to() needs a dtype such as tile.int32, got {dtype!r}")
+        if isinstance(x, Expanded):
+            return self.expand(node, self.bitcast(node, x.value, dtype), x.dim)
+        if not isinstance(x, Value) or not isinstance(x.type, (ScalarType, TileType)):
+            raise self.error(node, f"cannot bitcast {describe(x)} to {dtype.name}")
+        src = x.type.dtype
+        if src.bits != dtype.bits or tl.int1 in (src, dtype):
+            raise self.error(node, f"a bitcast keeps the width: {describe(x)} ({src.bits} bits) "
+                             f"cannot be read as {dtype.name} ({dtype.bits} bits)")
+        if src == dtype:
+            return x
+        result = self.with_dtype(x.type, dtype)
+        return self.emit(node, result, arith.bitcast, self.builder.type(result), x.ir)
+
     def cast(self, node: ast.AST, x, dtype: tl.dtype):
         """`x.to(dtype)`: float width changes round to nearest, float to int truncates."""
         if not isinstance(dtype, tl.dtype):

@@ -171,6 +171,9 @@ class Shapes:
             return x
         return self.squeeze_dim(node, x, dims[0])
 
+    def builtin_reshape(self, node, x, shape):
+        return self.reshape(node, x, shape)
+
     def reshape(self, node, x, shape) -> Value:
         """`x.reshape(shape)`: adds or removes dims of size 1."""
         x = self.tile(node, x, "reshape's argument")

@@ -15,7 +15,7 @@ from mlir import ir
 
 from .executor import Executor, handles
 from .memory import Barrier, Buffer, SharedTile, View
-from .numerics import compute, float_to_int, fma, round_to, type_info
+from .numerics import STORAGE, compute, float_to_int, fma, round_to, type_info
 
 
 def _result(op, i: int = 0):
@@ -329,6 +329,13 @@ def _cmpi(ex: Executor, op, args):
          "arith.index_cast")
 def _convert(ex: Executor, op, args):
     return [args[0]]  # the executor rounds (or wraps) to the result type
+
+
+@handles("arith.bitcast")
+def _bitcast(ex: Executor, op, args):
+    """The same bits as the result's element type (of the same width)."""
+    x = np.ascontiguousarray(args[0])
+    return [x.view(STORAGE[_result(op).element])]
 
 
 @handles("arith.fptosi")

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from ..errors import CaptureError
+
 DEFAULT_SHARED_BYTES = 48 * 1024  # above this a kernel must opt in, per function
 
 
@@ -112,7 +114,15 @@ def stream_handle(stream) -> int:
 class LoadedKernel:
     """A kernel image loaded into one device's primary context, ready to launch."""
 
-    def __init__(self, image: bytes, name: str, shared_bytes: int, device: int):
+    def __init__(self, image: bytes, name: str, shared_bytes: int, device: int,
+                 stream: int | None = None):
+        """`stream`: the stream of the launch that loads it; loading while it
+        captures a CUDA graph is a CaptureError (the capture cannot hold it)."""
+        if stream is not None and stream_capturing(stream):
+            raise CaptureError(
+                f"{name}: first launch with these argument types and constexprs inside a "
+                "CUDA graph capture; loading the kernel cannot be captured. Launch it once "
+                "with these arguments before capturing (a warm-up)")
         cu = _cu()
         self.name, self.device, self.shared_bytes = name, device, shared_bytes
         self.context = primary_context(device)

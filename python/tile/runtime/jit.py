@@ -316,16 +316,18 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
         """The Python launch path; returns the launcher it used."""
         key, raw, device, hint, constexprs, stream = self._launch_key(args, kwargs)
         launcher = self._launchers.get(key)
+        stream = resolve_stream(stream, hint, device or 0)
         if launcher is None:
-            launcher = self._prepare(key, args, kwargs)
+            launcher = self._prepare(key, args, kwargs, stream)
         grid = _resolve_grid(self, grid, constexprs)
         if grid is not None:
             check_clusters(grid, launcher.num_ctas, self.__name__)  # an empty grid launches nothing, as in Triton
-            launcher(grid, resolve_stream(stream, hint, device or 0), raw)
+            launcher(grid, stream, raw)
         return launcher
 
-    def _prepare(self, key: tuple, args, kwargs) -> Launcher:
-        """A new specialization: compile (or fetch), load on the device, plan."""
+    def _prepare(self, key: tuple, args, kwargs, stream: int) -> Launcher:
+        """A new specialization: compile (or fetch), load on the device (refused
+        while `stream` captures a CUDA graph), plan."""
         bound = self._bind(list(args), dict(kwargs))
         if bound.unknown_memory:
             raise ValueError(f"{self.__name__}: argument '{bound.unknown_memory[0]}' points to "
@@ -339,7 +341,7 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
         if loaded is None:
             image = kernel.cubin or kernel.ptx.encode() + b"\0"
             loaded = driver.LoadedKernel(image, kernel.name, metadata["shared_bytes"],
-                                         bound.device)
+                                         bound.device, stream=stream)
             self._loaded[(self._key(bound), bound.device)] = loaded
         launcher = self._launchers[key] = Launcher(loaded, packer, metadata["block"],
                                                    metadata.get("num_ctas", 1))
