@@ -91,6 +91,8 @@ ENTRIES = [
      dict(BM=64, BN=64, BK=32), {}),
     ("test/python/fuzz_kernels.py", "loop_carried", ["*f32:16", "*f16:16", "i32", "f32"],
      dict(BLOCK=128), {}),
+    ("test/python/fuzz_kernels.py", "sort_and_habits", ["*f32[2]:16", "*bf16[2]:16",
+                                                        "*i32[2]:16"], dict(BM=8, BN=64), {}),
 ]
 CONSTEXPR_STRINGS = {"OP": ["exp", "log", "sqrt", "neg", "exp2", "sum", "max", "min"],
                      "ACT": ["none", "relu", "gelu", "silu"]}

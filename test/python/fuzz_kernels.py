@@ -70,3 +70,13 @@ def loop_carried(X, Y, n, scale, BLOCK: tile.constexpr):
     if total > 2:
         acc = acc * 0.5
     tile.store(Y, 0, acc.to(Y.dtype) + tile.arange(BLOCK).to(Y.dtype))
+
+
+@tile.jit
+def sort_and_habits(X, V, I, BM: tile.constexpr, BN: tile.constexpr):
+    x = tile.load(X, (0, 0), (BM, BN))
+    for k in tile.static_range(2):
+        x = x ** 2 + abs(x).log1p() * k - tile.sum(x, 1, keep_dims=True)
+    values, indices = tile.sort(x, 1, descending=True)
+    tile.store(V, (0, 0), values.to(V.dtype) + tile.zeros_like(values).to(V.dtype))
+    tile.store(I, (0, 0), indices + tile.arange(0, BN)[None, :])

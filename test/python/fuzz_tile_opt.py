@@ -78,7 +78,8 @@ class Seed:
 
 def run_line_passes(text: str) -> list[list[str]]:
     """The pass arguments of each `tile-opt %s ...` RUN line, without what only
-    lit needs (split-input-file: we split; verify-diagnostics; -o; the pipes)."""
+    lit needs (split-input-file: we split; verify-diagnostics; -o; redirections; the
+    pipes)."""
     result = []
     for line in re.findall(r"^// RUN: (.*)$", text, re.M):
         first = line.split("|")[0].strip()
@@ -91,7 +92,8 @@ def run_line_passes(text: str) -> list[list[str]]:
                 skip = False
             elif a == "-o":
                 skip = True
-            elif a.lstrip("-") not in ("split-input-file", "verify-diagnostics"):
+            elif a.lstrip("-") not in ("split-input-file", "verify-diagnostics") and \
+                    not re.fullmatch(r"\d?>&?\d?|\d?>.*", a):  # redirections: the shell's
                 kept.append(a)
         result.append(kept)
     return result or [[]]
