@@ -462,6 +462,11 @@ def fma(a, b, c):
 
 
 @_builtin
+def umulhi(a, b):
+    """The high 32 bits of the unsigned 64-bit product of int32s (tl.umulhi)."""
+
+
+@_builtin
 def abs(x):
     """|x|, elementwise (floats and integers; as on the GPU, |INT_MIN| is INT_MIN)."""
 

@@ -1,6 +1,6 @@
 """What a Triton user writes by habit: tl.arange(start, end), methods on tiles
 (x.sum(1), x.exp()), `**`, abs(), zeros_like/full_like, a reshape function,
-.to(dtype, bitcast=True), keep_dims and static_range. Each on the interpreter
+.to(dtype, bitcast=True), keep_dims, static_range and umulhi. Each on the interpreter
 against numpy, in the IR it should become, through PTX, and misuse at the line."""
 import ml_dtypes
 import numpy as np
@@ -223,3 +223,25 @@ def test_compiles():
             (kept, ("*f32[2]:16",) * 3, dict(BM=8, BN=16)),
             (unrolled, ("*f32:16",) * 2, dict(BLOCK=32))]:
         assert f".entry {kernel.__name__}(" in kernel.compile(*signature, **options).ptx
+
+
+@tile.jit
+def high_products(X, Y, Z, BLOCK: tile.constexpr):
+    tile.store(Z, 0, tile.umulhi(tile.load(X, 0, BLOCK), tile.load(Y, 0, BLOCK)))
+
+
+@tile.jit
+def float_umulhi(X, BLOCK: tile.constexpr):
+    y = tile.umulhi(tile.load(X, 0, BLOCK), 3)  # <- umulhi
+
+
+def test_umulhi():
+    rng = np.random.default_rng(4)
+    x, y = (rng.integers(-2 ** 31, 2 ** 31, 64).astype(np.int32) for _ in range(2))
+    x[:3], y[:3] = [-1, 2 ** 31 - 1, 0], [-1, -1, 5]
+    z = np.zeros(64, np.int32)
+    high_products[(1,)].interpret(x, y, z, BLOCK=64)
+    want = [(int(a) % 2 ** 32) * (int(b) % 2 ** 32) >> 32 for a, b in zip(x, y)]
+    np.testing.assert_array_equal(z, np.array(want, np.uint32).view(np.int32))
+    assert "mul.hi.u32" in high_products.compile("*i32:16", "*i32:16", "*i32:16", BLOCK=64).ptx
+    expect_error(float_umulhi, "# <- umulhi", "umulhi needs integers", "*f32:16", BLOCK=64)

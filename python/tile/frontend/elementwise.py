@@ -20,6 +20,7 @@ from typing import Callable
 from mlir.dialects import arith
 from mlir.dialects import math as math_ops
 
+from .. import language as tl
 from .ir import ScalarType, TileType, Value
 from .semantics import Number, describe
 
@@ -56,6 +57,29 @@ def _trunc(gen, node, x: Value) -> Value:
                       op(math_ops.floor)(gen, node, x))
 
 
+def _umulhi(gen, node, a: Value, b: Value) -> Value:
+    # The unsigned product widened to 64 bits, its high half (mul.hi.u32).
+    if a.type.dtype != tl.int32:
+        raise gen.error(node, f"umulhi needs int32 tiles or scalars, got {describe(a)}")
+    wide = gen.with_dtype(a.type, tl.int64)
+    a, b = (gen.emit(node, wide, arith.extui, gen.builder.type(wide), x.ir) for x in (a, b))
+    product = op(arith.muli)(gen, node, a, b)
+    high = op(arith.shrui)(gen, node, product, gen.constant(node, 32, wide))
+    narrow = gen.with_dtype(wide, tl.int32)
+    return gen.emit(node, narrow, arith.trunci, gen.builder.type(narrow), high.ir)
+
+
+def _fold_umulhi(a: int, b: int) -> int:
+    high = (a % 2 ** 32) * (b % 2 ** 32) >> 32
+    return high - 2 ** 32 if high >= 2 ** 31 else high  # as int32
+
+
+def _floats_refused(name: str) -> Callable:
+    def emit(gen, node, *xs: Value) -> Value:
+        raise gen.error(node, f"{name} needs integers, got {describe(xs[0])}")
+    return emit
+
+
 def _fold_sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x)) if x > -700 else 0.0
 
@@ -90,6 +114,7 @@ FUNCTIONS = {
     "atan2": Function(math.atan2, op(math_ops.atan2)),
     "pow": Function(math.pow, op(math_ops.powf)),
     "fma": Function(lambda a, b, c: a * b + c, op(math_ops.fma)),
+    "umulhi": Function(_fold_umulhi, _floats_refused("umulhi"), _umulhi, "exact"),
     "abs": Function(abs, op(math_ops.absf), op(math_ops.absi), "exact"),
     "maximum": Function(max, op(arith.maximumf), op(arith.maxsi), "exact"),
     "minimum": Function(min, op(arith.minimumf), op(arith.minsi), "exact"),
