@@ -247,3 +247,13 @@ def test_arch_is_checked_against_the_devices(artifact, monkeypatch):
     _fake_devices(monkeypatch, (10, 0))
     with pytest.raises(MetadataError, match="compiled for sm_90a; CUDA device 0 is sm_100"):
         load(artifact.metadata)
+
+
+def test_loading_inside_a_capture_is_refused(artifact, monkeypatch):
+    """An artifact's first launch on a device loads it: inside a CUDA graph capture,
+    a CaptureError before any driver call."""
+    monkeypatch.setattr(driver, "stream_capturing", lambda stream: True)
+    kernel = load(artifact.metadata)
+    x, y, out = (FakeCudaArray((1024,), pointer=0x7F0000000000 + i * 4096) for i in range(3))
+    with pytest.raises(tile.CaptureError, match="warm-up"):
+        kernel[(1,)](x, y, out, 1000, stream=3)

@@ -181,8 +181,9 @@ class AOTKernel:
         if grid is None:
             return
         device = device or 0
-        launcher = self._launchers.get(device) or self._load(device)
-        launcher(grid, resolve_stream(stream, hint, device), raw)
+        stream = resolve_stream(stream, hint, device)
+        launcher = self._launchers.get(device) or self._load(device, stream)
+        launcher(grid, stream, raw)
 
     def check_device(self, device: int | None = None) -> None:
         """Raises unless the kernel was compiled for `device`'s architecture (None:
@@ -200,7 +201,7 @@ class AOTKernel:
             raise MetadataError(self.path, "arch", f"the kernel is compiled for {arch}; "
                                 f"{present}")
 
-    def _load(self, device: int) -> Launcher:
+    def _load(self, device: int, stream: int | None = None) -> Launcher:
         self.check_device(device)
         meta = self.metadata
         loaded, errors = None, []
@@ -208,7 +209,8 @@ class AOTKernel:
             if kind in self.images:
                 image = self.images[kind] + (b"\0" if kind == "ptx" else b"")
                 try:
-                    loaded = driver.LoadedKernel(image, self.name, meta["shared_bytes"], device)
+                    loaded = driver.LoadedKernel(image, self.name, meta["shared_bytes"], device,
+                                                 stream=stream)
                     break
                 except driver.CudaError as e:
                     errors.append(f"{kind}: {e}")
