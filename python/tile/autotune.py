@@ -308,6 +308,7 @@ class Autotuner:
                               RuntimeWarning, stacklevel=5)
 
         for index, config in enumerate(self.configs):
+            self._progress(f"compiling configuration {index + 1} of {len(self.configs)}")
             launch_kwargs = {**kwargs, **config.launch_kwargs()}
 
             def run(launch_kwargs=launch_kwargs):
@@ -325,13 +326,16 @@ class Autotuner:
                 continue
             runs[index] = run
         samples = {index: [] for index in runs}
-        for _ in range(self.rounds):  # in turn: clock drift falls on every configuration
+        for round_ in range(self.rounds):  # in turn: clock drift falls on every configuration
+            self._progress(f"timing {len(runs)} configurations, round {round_ + 1} of "
+                           f"{self.rounds}")
             for index, run in list(runs.items()):
                 try:
                     samples[index].append(float(self.timer.time(run, stream, device)))
                 except Exception as e:
                     skip(index, e)
                     del runs[index], samples[index]
+        self._progress(None)
         timings = {index: statistics.median(times) for index, times in samples.items()}
         record = {"source": "tuned", "timings_ms": timings, "skipped": skipped}
         self.tuning[key] = record
@@ -354,6 +358,15 @@ class Autotuner:
                 f"{self.__name__}: tuning key {key} for the first time inside a CUDA graph "
                 "capture; timing configurations cannot be captured. Launch the kernel once "
                 "with these shapes before capturing (a warm-up)")
+
+    def _progress(self, what: str | None) -> None:
+        """One line on a terminal's stderr, rewritten as tuning goes (None: erased):
+        the first tuning of a key compiles every configuration, which takes a while."""
+        if not sys.stderr.isatty():
+            return
+        line = f"tile.autotune {self.__name__}: {what}" if what else ""
+        sys.stderr.write(f"\r{line:<79}" + ("" if what else "\r"))
+        sys.stderr.flush()
 
     def _print(self, key, record) -> None:
         print(f"tile.autotune {self.__name__} key={key}:", file=sys.stderr)

@@ -390,3 +390,26 @@ def test_choice_file_naming_no_configuration_is_tuned_again(recorder, tmp_path, 
     with pytest.warns(RuntimeWarning, match="corrupt choice"):
         tuned(timer)[grid](*arrays(), N)
     assert timer.timed == [256, 1024, 512] * 3
+
+
+def test_progress_on_a_terminal(recorder, monkeypatch):
+    """On a terminal, one line says which configuration compiles and which round is
+    timed, then is erased; elsewhere (a log, a pipe) nothing is written."""
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+    monkeypatch.setenv("TILE_CACHE", "0")  # each kernel tunes
+    for stream, expected in ((io.StringIO(), False), (Terminal(), True)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        kernel = tuned(FakeTimer(recorder, MS))
+        kernel[lambda meta: (N // meta["BLOCK"],)](*arrays(), N)
+        text = stream.getvalue()
+        assert ("compiling configuration 3 of 3" in text) == expected
+        assert ("round 1 of" in text) == expected
+        if expected:
+            assert text.endswith("\r") and text.split("\r")[-2].strip() == ""
+        else:
+            assert text == ""
