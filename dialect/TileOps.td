@@ -399,6 +399,24 @@ def Tile_SortOp : Tile_Op<"sort", [Pure, Tile_UsesSharedMemory, AllTypesMatch<["
   let hasVerifier = 1;
 }
 
+def Tile_TakeOp : Tile_Op<"take", [Pure, Tile_UsesSharedMemory]> {
+  let summary = "elements of a tile picked along one dimension by an index tile";
+  let description = [{
+    `result[i][j] = src[index[i][j]][j]` (dim 0), `src[i][index[i][j]]` (dim 1):
+    torch.gather and Triton's tl.gather. `index` is i32, of the source's rank
+    and of its sizes but along `dim`; the result has its shape. An index
+    outside the source is undefined.
+    `%r = tile.take %x[%i], dim = 1 : tensor<8x64xf32>, tensor<8x16xi32> -> tensor<8x16xf32>`
+  }];
+  let arguments = (ins Tile_RegisterTile:$src, Tile_RegisterTile:$index, I32Attr:$dim);
+  let results = (outs Tile_RegisterTile:$result);
+  let assemblyFormat = [{
+    $src `[` $index `]` `,` `dim` `=` $dim attr-dict `:` type($src) `,` type($index) `->`
+    type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Tile_BroadcastOp : Tile_Op<"broadcast", [Pure]> {
   let summary = "repeat a tile along a new dimension";
   let description = "`%b = tile.broadcast %v, dim = 1 : tensor<64xf32> -> tensor<64x128xf32>`";

@@ -1,7 +1,7 @@
 """scripts/sanitize.py's cases for the examples written with masks, gathers,
 scatters, atomics and row reductions: norms, cross-entropy, rotary embedding,
 token embedding, split-K GEMM, the histogram, the MoE layer, dropout, and tile.ops'
-attention backward, decode and varlen attention, tile.sort (plus a probe of the tools: memory
+attention backward, decode and varlen attention, tile.sort and tile.gather (plus a probe of the tools: memory
 written by a TMA store alone, read back). Each case launches the example's kernels at a small,
 ragged shape (rows and vocabularies that are no multiple of a block, tokens
 that repeat, values outside the bins) and checks them against torch, so the
@@ -362,6 +362,28 @@ def sort_rows(X, V, I, DESCENDING: tile.constexpr, BM: tile.constexpr, BN: tile.
     tile.store(I, (0, 0), indices)
 
 
+@tile.jit
+def gather_columns(X, I, Y, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
+    """Y = X's columns picked row by row (tile.gather: through shared memory)."""
+    x = tile.load(X, (0, 0), (BM, BN))
+    tile.store(Y, (0, 0), tile.gather(x, tile.load(I, (0, 0), (BM, BK)), 1))
+
+
+def gather_cases() -> list[dict]:
+    BM, BN, BK = 16, 128, 32
+
+    def run(torch, sms):
+        x = torch.randn(BM, BN, device="cuda")
+        index = torch.randint(0, BN, (BM, BK), device="cuda", dtype=torch.int32)
+        y = torch.full((BM, BK), float("nan"), device="cuda")
+        gather_columns[(1,)](x, index, y, BM=BM, BN=BN, BK=BK)
+        return None if torch.equal(y, torch.gather(x, 1, index.long())) else \
+            "differs from torch.gather"
+    return [dict(name=f"gather {BM}x{BN} f32 by {BM}x{BK} indices", kernel=gather_columns,
+                 signature=("*f32[2]:16", "*i32[2]:16", "*f32[2]:16"),
+                 options=dict(BM=BM, BN=BN, BK=BK), run=run, quick=True, tags={"gather"})]
+
+
 def sort_cases() -> list[dict]:
     """tile.sort's barriers between the network's steps: racecheck's case."""
     cases = []
@@ -387,4 +409,4 @@ def example_cases() -> list[dict]:
     return (norms_cases() + cross_entropy_cases() + rotary_cases() + embedding_cases()
             + split_k_cases() + histogram_cases() + moe_cases() + dropout_cases()
             + attention_backward_cases() + decode_cases() + varlen_cases()
-            + tma_store_cases() + sort_cases())
+            + tma_store_cases() + sort_cases() + gather_cases())

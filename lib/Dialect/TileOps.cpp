@@ -389,6 +389,26 @@ LogicalResult SortOp::verify() {
   return verifyLayout(*this, src);
 }
 
+LogicalResult TakeOp::verify() {
+  RankedTensorType src = getSrc().getType(), index = getIndex().getType();
+  RankedTensorType result = getResult().getType();
+  int64_t dim = getDim();
+  if (failed(verifyCombined(*this, src, dim, "takes from")))
+    return failure();
+  if (!index.getElementType().isInteger(32) || index.getRank() != src.getRank())
+    return emitOpError() << "index must be an i32 tile of the source's rank, got " << index;
+  for (int64_t d = 0; d < src.getRank(); ++d)
+    if (d != dim && index.getDimSize(d) != src.getDimSize(d))
+      return emitOpError() << "index must have the source's size in every dim but " << dim
+                           << ", got " << shapeString(index.getShape()) << " for "
+                           << shapeString(src.getShape());
+  if (result.getShape() != index.getShape() || result.getElementType() != src.getElementType() ||
+      result.getEncoding() != index.getEncoding())
+    return emitOpError() << "result must have the index's shape and layout and the source's "
+                         << "element type, got " << result;
+  return verifyLayout(*this, result);
+}
+
 LogicalResult BroadcastOp::verify() {
   RankedTensorType src = getSrc().getType(), result = getResult().getType();
   int64_t dim = getDim();

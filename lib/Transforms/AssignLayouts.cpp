@@ -224,29 +224,35 @@ private:
   /// Gives every tile operand and result of `op` the layout `layout`: an
   /// operand that can be made in it is made so, others are converted.
   void giveLayout(Operation *op, Attribute layout) {
-    for (unsigned i = 0; i < op->getNumOperands(); ++i) {
-      auto t = dyn_cast<RankedTensorType>(op->getOperand(i).getType());
-      if (!t || t.getEncoding() == layout)
-        continue;
-      auto broadcast = op->getOperand(i).getDefiningOp<BroadcastOp>();
-      if (broadcast && broadcast.getResult().hasOneUse())
-        relayout(broadcast, layout);
-      else if (isRelayoutableLoad(op->getOperand(i)))
-        setResult(op->getOperand(i), withEncoding(t, layout));
-      else if (scf::ForOp loop = retypableIterArg(op->getOperand(i), op)) {
-        auto arg = cast<BlockArgument>(op->getOperand(i));
-        unsigned index = arg.getArgNumber() - 1;
-        arg.setType(withEncoding(t, layout));
-        loop.getResult(index).setType(arg.getType());
-        remake(loop.getInitArgs()[index], layout);
-      } else if (canRemake(op->getOperand(i)))
-        remake(op->getOperand(i), layout);
-      else
-        convertOperand(op, i, withEncoding(t, layout));
-    }
+    for (unsigned i = 0; i < op->getNumOperands(); ++i)
+      giveOperandLayout(op, i, layout);
     for (Value result : op->getResults())
       if (auto t = dyn_cast<RankedTensorType>(result.getType()))
         setResult(result, withEncoding(t, layout));
+  }
+
+  /// Operand i of `op` in `layout`: its producer remade or relaid where it can
+  /// be, else a tile.convert_layout before `op`.
+  void giveOperandLayout(Operation *op, unsigned i, Attribute layout) {
+    Value operand = op->getOperand(i);
+    auto t = dyn_cast<RankedTensorType>(operand.getType());
+    if (!t || t.getEncoding() == layout)
+      return;
+    auto broadcast = operand.getDefiningOp<BroadcastOp>();
+    if (broadcast && broadcast.getResult().hasOneUse())
+      relayout(broadcast, layout);
+    else if (isRelayoutableLoad(operand))
+      setResult(operand, withEncoding(t, layout));
+    else if (scf::ForOp loop = retypableIterArg(operand, op)) {
+      auto arg = cast<BlockArgument>(operand);
+      unsigned index = arg.getArgNumber() - 1;
+      arg.setType(withEncoding(t, layout));
+      loop.getResult(index).setType(arg.getType());
+      remake(loop.getInitArgs()[index], layout);
+    } else if (canRemake(operand))
+      remake(operand, layout);
+    else
+      convertOperand(op, i, withEncoding(t, layout));
   }
 
   /// Visits ops in program order; a region's results are known once its
@@ -335,6 +341,19 @@ private:
       if (!isa_and_nonnull<BlockedLayoutAttr>(layout))
         layout = defaultLayout(src).getEncoding();
       giveLayout(op, layout);
+      return;
+    }
+    // A take reads its index in the result's (blocked) layout, register by
+    // register; its source may be in any layout (it goes through shared memory).
+    if (auto take = dyn_cast<TakeOp>(op)) {
+      RankedTensorType index = take.getIndex().getType();
+      Attribute layout = index.getEncoding();
+      if (!isa_and_nonnull<BlockedLayoutAttr>(layout))
+        layout = defaultLayout(index).getEncoding();
+      if (!take.getSrc().getType().getEncoding())
+        giveOperandLayout(op, 0, defaultLayout(take.getSrc().getType()).getEncoding());
+      giveOperandLayout(op, 1, layout);
+      setResult(take.getResult(), withEncoding(take.getType(), layout));
       return;
     }
     if (auto broadcast = dyn_cast<BroadcastOp>(op)) {

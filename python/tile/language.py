@@ -333,6 +333,15 @@ def sort(x, axis=-1, descending=False):
 
 
 @_builtin
+def gather(x, index, axis):
+    """`out[i, j] = x[index[i, j], j]` (axis 0) or `x[i, index[i, j]]` (axis 1):
+    elements of a tile picked along `axis`, as torch.gather and Triton's
+    tl.gather. `index` is an int32 tile of x's sizes but along `axis`; the
+    result has its shape. Through shared memory; an index outside x is an
+    error in the interpreter, undefined on the GPU."""
+
+
+@_builtin
 def cumsum(x, axis=0):
     """The inclusive cumulative sum of a tile along `axis` (a constexpr), of x's
     shape. f32 and int32 as they are; f16 and bf16 computed in f32 and rounded
@@ -502,58 +511,6 @@ def where(condition, a, b):
     else `b`, elementwise; all three broadcast as for `+`."""
 
 
-# -- random numbers --------------------------------------------------------------
-# Counter-based and stateless, as Triton's tl.randint4x, tl.randint, tl.rand and
-# tl.randn, which give the same numbers for the same arguments: element k is a
-# function of (seed, offsets[k]) alone, so any program, and a later kernel, draws
-# it again (dropout's backward rebuilds the forward's mask from the seed and the
-# offsets; examples/dropout.py). `seed` is an integer scalar or constant, one for
-# the whole tile; `offsets` an int32 or int64 tile (or scalar) of any shape,
-# which the results have; `n_rounds` a constexpr. The GPU and the interpreter
-# give the same bits (randn: within a few ulps, through log, sqrt and cos).
-@_builtin
-def randint4x(seed, offsets, n_rounds=10):
-    """The four words of Philox4x32 (Salmon et al., "Parallel random numbers: as
-    easy as 1, 2, 3", SC'11; Random123's philox4x32_R) as four int32 tiles:
-    `r0, r1, r2, r3 = tile.randint4x(seed, offsets)`, four independent streams
-    for the cost of one.
-
-    Element k's counter is (c0, c1, c2, c3) = (low word of offsets[k], its high
-    word (0 for int32 offsets), 0, 0) and the key (k0, k1) = (low word, high
-    word) of the seed as a 64-bit integer: an int32 seed sign-extended, an int64
-    one as it is, a constant any integer in [-2**63, 2**64). Each of `n_rounds`
-    rounds (10 by default) makes the words (hi(B*c2) ^ c1 ^ k0, lo(B*c2),
-    hi(A*c0) ^ c3 ^ k1, lo(A*c0)), then adds 0x9E3779B9 to k0 and 0xBB67AE85 to
-    k1; A = 0xD2511F53, B = 0xCD9E8D57, lo and hi are the low and high 32 bits of
-    the 64-bit unsigned product, and all else wraps modulo 2**32. The words are
-    uint32 (Triton's dtype); tiles hold them as the int32 of the same bits.
-    int8 and int16 offsets are sign-extended."""
-
-
-@_builtin
-def randint(seed, offsets, n_rounds=10):
-    """The first word c0 of `randint4x`: a random int32 tile (the bits of
-    Triton's uint32; compare or mask them, `%` and `>>` are signed here)."""
-
-
-@_builtin
-def rand(seed, offsets, n_rounds=10):
-    """Uniform float32 in [0, 1) from the first word x of `randint4x`, as Triton's
-    uint_to_uniform_float: x as an int32, -x - 1 where it is negative, converted
-    to float32 (rounded to nearest) and multiplied by the float32 4.6566127342e-10
-    (just below 2**-31, so that 2**31 - 1 gives less than 1). 0 is drawn; steps
-    are 2**-31 near 0 and float32's spacing above 2**-7."""
-
-
-@_builtin
-def randn(seed, offsets, n_rounds=10):
-    """Standard normal float32 by the Box-Muller transform of the first two words
-    of `randint4x`, as Triton's tl.randn: with u1 = maximum(`rand`'s float of c0,
-    1e-7) and u2 `rand`'s float of c1, sqrt(-2 * log(u1)) * cos(6.283185307179586
-    * u2) in float32 (so |x| < 5.7). log, sqrt and cos are `tile.log`, `tile.sqrt`
-    and `tile.cos`."""
-
-
 # -- compile-time checks -------------------------------------------------------------
 @_builtin
 def static_assert(condition, msg=""):
@@ -602,10 +559,11 @@ cdiv.__tile_builtin__ = "cdiv"  # also usable outside kernels, unlike the others
 TILE_METHODS = ("sum", "max", "min", "argmax", "argmin", "topk", "sort", "cumsum", "cumprod",
                 "exp", "exp2", "log", "log2", "log1p", "expm1", "sqrt", "rsqrt", "abs",
                 "sigmoid", "tanh", "erf", "sin", "cos", "tan", "floor", "ceil", "trunc",
-                "round", "reshape", "expand_dims", "squeeze")
+                "round", "gather", "reshape", "expand_dims", "squeeze")
 
 # Sections kept in modules of their own, in the reference after these.
-from .language_signals import barrier_all, notify, num_ranks, rank, remote, wait  # noqa: E402
+from .language_more import (barrier_all, notify, num_ranks, rand, randint,  # noqa: E402
+                            randint4x, randn, rank, remote, wait)
 
 # What `import tile` exports: the element types, constexpr and every language function.
 __all__ = ["constexpr", "dtype", *DTYPES,

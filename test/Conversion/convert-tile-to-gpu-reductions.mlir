@@ -113,6 +113,29 @@ func.func @sort_rows(%x: !tile.ptr<f32>, %i: !tile.ptr<i32>) attributes {tile.ke
 
 // -----
 
+// A take: the source's first holders write it to the scratch (row-major),
+// between barriers, then each thread reads its registers at the index.
+// CHECK-LABEL: gpu.func @take_rows
+// CHECK: gpu.barrier
+// CHECK: llvm.store
+// CHECK: gpu.barrier
+// CHECK: arith.extsi
+// CHECK: llvm.load
+// PTX-LABEL: .entry take_rows
+// PTX: st.shared
+// PTX: bar.sync
+// PTX: ld.shared
+func.func @take_rows(%x: !tile.ptr<f32>, %i: !tile.ptr<i32>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %r = tile.load %x[%c0] : !tile.ptr<f32> -> tensor<256xf32>
+  %j = tile.load %i[%c0] : !tile.ptr<i32> -> tensor<64xi32>
+  %t = tile.take %r[%j], dim = 0 : tensor<256xf32>, tensor<64xi32> -> tensor<64xf32>
+  tile.store %t, %x[%c0] : tensor<64xf32>, !tile.ptr<f32>
+  return
+}
+
+// -----
+
 // Debugging ops are nothing without debug; with it, prints are printf calls
 // (each element by its owner, with its index) and a failed assert calls
 // __assertfail with the message and the op's file:line.

@@ -459,6 +459,20 @@ func.func @sort_indices(%s: tensor<8x128xf32>) {
 }
 
 // -----
+func.func @take_index_sizes(%s: tensor<8x128xf32>, %i: tensor<4x16xi32>) {
+  // expected-error @+1 {{index must have the source's size in every dim but 1, got 4x16 for 8x128}}
+  %t = tile.take %s[%i], dim = 1 : tensor<8x128xf32>, tensor<4x16xi32> -> tensor<4x16xf32>
+  return
+}
+
+// -----
+func.func @take_result(%s: tensor<8x128xf32>, %i: tensor<8x16xi32>) {
+  // expected-error @+1 {{result must have the index's shape and layout and the source's element type, got 'tensor<8x16xi32>'}}
+  %t = tile.take %s[%i], dim = 1 : tensor<8x128xf32>, tensor<8x16xi32> -> tensor<8x16xi32>
+  return
+}
+
+// -----
 func.func @sort_length(%s: tensor<8x96xf32>) {
   // expected-error @+1 {{sorts rows of a power-of-two length, got 96}}
   %v, %i = tile.sort %s, dim = 1 : tensor<8x96xf32> -> tensor<8x96xi32>

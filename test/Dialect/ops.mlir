@@ -114,6 +114,10 @@ func.func @reductions_to_scalars_and_scans(%s: tensor<64x128xf32>, %v: tensor<12
   %sv, %si = tile.sort %s, dim = 1 descending : tensor<64x128xf32> -> tensor<64x128xi32>
   // CHECK: tile.sort %{{.*}}, dim = 0 : tensor<128xi32> -> tensor<128xi32>
   %tv, %ti = tile.sort %v, dim = 0 : tensor<128xi32> -> tensor<128xi32>
+  // CHECK: tile.take %{{.*}}[%{{.*}}], dim = 1 : tensor<64x128xf32>, tensor<64x16xi32> -> tensor<64x16xf32>
+  %pick = tile.reduce argmax %s, dim = 1 : tensor<64x128xf32> -> tensor<64xi32>
+  %idx = tile.broadcast %pick, dim = 1 : tensor<64xi32> -> tensor<64x16xi32>
+  %taken = tile.take %s[%idx], dim = 1 : tensor<64x128xf32>, tensor<64x16xi32> -> tensor<64x16xf32>
   // CHECK: tile.print "x", %{{.*}}, %{{.*}} : i32, tensor<64x128xf32>
   tile.print "x", %i, %c : i32, tensor<64x128xf32>
   // CHECK: tile.print "here"

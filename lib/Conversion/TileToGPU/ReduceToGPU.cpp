@@ -2,7 +2,8 @@
 // along a dimension, or over all of them to a scalar) and tile.scan
 // (inclusive sum and product) work over the thread's registers first, then
 // across lanes with shuffles, then across warps through shared memory;
-// tile.sort runs a bitonic network in shared memory.
+// tile.sort runs a bitonic network in shared memory, and tile.take reads a
+// tile written there.
 #include "Conversion/TileToGPU/Patterns.h"
 #include "Conversion/TileToGPU/ThreadLayout.h"
 
@@ -453,6 +454,22 @@ struct ScanLowering : public StatefulPattern<ScanOp> {
     }
   }
 };
+/// Writes a tile to the scratch, each element by its first holder:
+/// `write(builder, location, reg)` for every register, after a barrier (the
+/// scratch's earlier users are done) and before one (every element is there).
+void writeOwned(OpBuilder &b, Location loc, const ThreadLayout &layout, Value tid,
+                function_ref<void(OpBuilder &, Location, int64_t)> write) {
+  gpu::BarrierOp::create(b, loc);
+  Value owner = layout.owner(b, loc, tid);
+  for (int64_t r = 0; r < layout.numRegisters(); ++r) {
+    if (owner)
+      guarded(b, loc, owner, [&](OpBuilder &t, Location l) { write(t, l, r); });
+    else
+      write(b, loc, r);
+  }
+  gpu::BarrierOp::create(b, loc);
+}
+
 /// Sorts each row along `dim` in shared memory: every thread writes its
 /// elements (value and i32 index along `dim`) at row * n + index, then a
 /// bitonic network runs, each step's pairs spread over the threads with a
@@ -478,7 +495,7 @@ struct SortLowering : public StatefulPattern<SortOp> {
     WarpExchange rows = warpExchange(b, loc, state, type.getElementType(), total, true);
     Value tid = threadId(b, loc);
     // Where register `reg`'s element lies in the scratch, and its index along dim.
-    auto slotOf = [&](int64_t reg) -> std::pair<Value, Value> {
+    auto slotOf = [&](OpBuilder &b, Location loc, int64_t reg) -> std::pair<Value, Value> {
       SmallVector<Value> coords = layout->coords(b, loc, tid, reg);
       Value along = coords[dim];
       coords.erase(coords.begin() + dim);
@@ -487,19 +504,11 @@ struct SortLowering : public StatefulPattern<SortOp> {
                                     along),
               along};
     };
-    gpu::BarrierOp::create(b, loc); // earlier users of the scratch are done
-    Value owner = layout->owner(b, loc, tid);
-    for (int64_t r = 0; r < layout->numRegisters(); ++r) {
-      auto [slot, along] = slotOf(r);
-      Partial element{vector::ExtractOp::create(b, loc, adaptor.getSrc(), ArrayRef<int64_t>{r}),
-                      index32(b, loc, along)};
-      auto write = [&, slot = slot](OpBuilder &t, Location l) { rows.store(t, l, element, slot); };
-      if (owner)
-        guarded(b, loc, owner, write);
-      else
-        write(b, loc);
-    }
-    gpu::BarrierOp::create(b, loc);
+    writeOwned(b, loc, *layout, tid, [&](OpBuilder &t, Location l, int64_t r) {
+      auto [slot, along] = slotOf(t, l, r);
+      Value value = vector::ExtractOp::create(t, l, adaptor.getSrc(), ArrayRef<int64_t>{r});
+      rows.store(t, l, {value, index32(t, l, along)}, slot);
+    });
     int64_t threads = consumerThreads(op->getParentOfType<func::FuncOp>());
     for (int64_t k = 2; k <= n; k *= 2)
       for (int64_t j = k / 2; j >= 1; j /= 2) {
@@ -508,7 +517,7 @@ struct SortLowering : public StatefulPattern<SortOp> {
       }
     SmallVector<Value> values, indices;
     for (int64_t r = 0; r < layout->numRegisters(); ++r) {
-      Partial element = rows.load(b, loc, slotOf(r).first, true);
+      Partial element = rows.load(b, loc, slotOf(b, loc, r).first, true);
       values.push_back(element.value);
       indices.push_back(element.index);
     }
@@ -553,10 +562,46 @@ struct SortLowering : public StatefulPattern<SortOp> {
         });
   }
 };
+/// Picks elements along `dim` through shared memory: the source goes to the
+/// scratch row-major, then each thread reads each of its result registers at
+/// the register's coordinates with the one along `dim` replaced by the index.
+struct TakeLowering : public StatefulPattern<TakeOp> {
+  using StatefulPattern::StatefulPattern;
+
+  LogicalResult
+  matchAndRewrite(TakeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType srcType = op.getSrc().getType(), type = op.getType();
+    FailureOr<ThreadLayout> src = ThreadLayout::get(srcType), result = ThreadLayout::get(type);
+    if (failed(src) || failed(result))
+      return rewriter.notifyMatchFailure(op, "takes between laid-out tiles");
+    OpBuilder &b = rewriter;
+    Location loc = op.getLoc();
+    ArrayRef<int64_t> shape = srcType.getShape();
+    WarpExchange tile = warpExchange(b, loc, state, srcType.getElementType(),
+                                     srcType.getNumElements(), false);
+    Value tid = threadId(b, loc);
+    writeOwned(b, loc, *src, tid, [&](OpBuilder &t, Location l, int64_t r) {
+      Value slot = rowMajorIndex(t, l, src->coords(t, l, tid, r), shape);
+      tile.store(t, l, {vector::ExtractOp::create(t, l, adaptor.getSrc(), ArrayRef<int64_t>{r}),
+                        Value()}, slot);
+    });
+    SmallVector<Value> out;
+    for (int64_t r = 0; r < result->numRegisters(); ++r) {
+      SmallVector<Value> coords = result->coords(b, loc, tid, r);
+      Value index = vector::ExtractOp::create(b, loc, adaptor.getIndex(), ArrayRef<int64_t>{r});
+      coords[op.getDim()] = arith::ExtSIOp::create(b, loc, b.getI64Type(), index);
+      out.push_back(tile.load(b, loc, rowMajorIndex(b, loc, coords, shape), false).value);
+    }
+    rewriter.replaceOpWithNewOp<vector::FromElementsOp>(
+        op, getTypeConverter()->convertType(type), out);
+    return success();
+  }
+};
 } // namespace
 
 void tile::populateReductionPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                                      LoweringState &state) {
-  patterns.add<ReduceLowering, ScanLowering, SortLowering>(converter, patterns.getContext(),
-                                                           state);
+  patterns.add<ReduceLowering, ScanLowering, SortLowering, TakeLowering>(
+      converter, patterns.getContext(), state);
 }

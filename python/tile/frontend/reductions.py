@@ -1,5 +1,5 @@
 """Reductions, scans and layout changes of tiles: `tile.sum`, `max`, `min`,
-`argmax`, `argmin`, `topk`, `sort`, `cumsum`, `cumprod` and `transpose`.
+`argmax`, `argmin`, `topk`, `sort`, `gather`, `cumsum`, `cumprod` and `transpose`.
 
 A mixin of the one visitor (`CodeGenerator`), as builtins.py is: `builtin_<name>`
 implements `tile.<name>` with the parameters of its declaration in language.py.
@@ -12,6 +12,7 @@ from mlir import ir
 
 from .. import language as tl
 from .ir import ScalarType, TileType, Value
+from .semantics import describe
 
 ARG_KINDS = ("argmax", "argmin")
 
@@ -132,6 +133,25 @@ class Reductions:
                                    descending=descending or None, loc=b.at(self.loc(node)),
                                    ip=b.ip)
         return self.cast(node, Value(values, xs.type), x.type.dtype), Value(order, indices)
+
+    def builtin_gather(self, node, x, index, axis):
+        """tile.take: x computed as `max` compares (f16/bf16 as f32, narrow integers
+        as int32: exact both ways), the picked values converted back."""
+        x = self.tile(node, x, "gather's argument")
+        index = self.tile(node, index, "gather's index")
+        dim = self.reduce_axis(node, "gather", x, axis)
+        if index.type.dtype != tl.int32 or len(index.type.shape) != len(x.type.shape) or any(
+                n != m for d, (n, m) in enumerate(zip(index.type.shape, x.type.shape))
+                if d != dim):
+            raise self.error(node, f"gather's index must be an int32 tile of {x.type}'s sizes "
+                             f"but along axis {dim}, got {describe(index)}")
+        compute, _ = self.op_dtypes(node, "max", "gather", x)
+        xs = self.cast(node, x, compute)
+        result = TileType(index.type.shape, compute)
+        b = self.builder
+        taken = self.emit(node, result, b.ops.take, b.type(result), xs.ir, index.ir,
+                          ir.IntegerAttr.get(b.type(ScalarType(tl.int32)), dim))
+        return self.cast(node, taken, x.type.dtype)
 
     def scan(self, node, kind: str, what: str, x, axis):
         """tile.scan: computed as `sum` is (f16/bf16 in f32, narrow integers in int32)."""

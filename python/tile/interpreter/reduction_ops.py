@@ -1,5 +1,5 @@
-"""tile.reduce, tile.scan and tile.sort: along a dimension, or (a scalar result)
-over all.
+"""tile.reduce, tile.scan, tile.sort and tile.take: along a dimension, or (a
+scalar result) over all.
 
 max/min/argmax/argmin are exact; sums and products are computed in f64 and
 rounded once (the GPU combines in f32, in its own order of registers, lanes
@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .executor import Executor, handles
+from .memory import OutOfBounds
 from .numerics import compute, type_info
 from .ops import _int_attr, _keyword
 
@@ -59,3 +60,16 @@ def _sort(ex: Executor, op, args):
     else:
         order = np.lexsort((np.where(nan, 0, wide), nan), axis=axis)
     return [np.take_along_axis(x, order, axis), order.astype(np.int32)]
+
+
+@handles("tile.take")
+def _take(ex: Executor, op, args):
+    """An index outside the source is an error (the GPU's result is undefined)."""
+    x, index = args
+    axis = _int_attr(op, "dim") + 1
+    bad = (index < 0) | (index >= x.shape[axis])
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        raise OutOfBounds(f"gather index {int(index[bad][0])} outside the tile's "
+                          f"{x.shape[axis]} elements along axis {axis - 1}", row)
+    return [np.take_along_axis(x, index.astype(np.int64), axis)]
