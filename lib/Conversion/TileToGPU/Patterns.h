@@ -145,6 +145,9 @@ void populateTileOpPatterns(TileTypeConverter &converter, RewritePatternSet &pat
 /// tile.reduce and tile.scan (ReduceToGPU.cpp); part of the tile ops.
 void populateReductionPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                                LoweringState &state);
+/// tile.sort and tile.take (SortToGPU.cpp).
+void populateSortPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
+                          LoweringState &state);
 /// tile.print and tile.assert (DebugOpsToGPU.cpp): nothing without `state.debug`.
 void populateDebugPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                            LoweringState &state);

@@ -1,11 +1,10 @@
-// Reductions, scans and sorts: tile.reduce (sum, max, min, argmax, argmin;
-// along a dimension, or over all of them to a scalar) and tile.scan
-// (inclusive sum and product) work over the thread's registers first, then
-// across lanes with shuffles, then across warps through shared memory;
-// tile.sort runs a bitonic network in shared memory, and tile.take reads a
-// tile written there.
+// Reductions and scans: tile.reduce (sum, max, min, argmax, argmin; along a
+// dimension, or over all of them to a scalar) and tile.scan (inclusive sum and
+// product). Each works over the thread's registers first, then across lanes
+// with shuffles, then across warps through shared memory (WarpExchange.h).
 #include "Conversion/TileToGPU/Patterns.h"
 #include "Conversion/TileToGPU/ThreadLayout.h"
+#include "Conversion/TileToGPU/WarpExchange.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -14,43 +13,8 @@
 using namespace mlir;
 using namespace mlir::tile;
 
-namespace {
-
-bool isArgKind(ReduceKind kind) {
-  return kind == ReduceKind::argmax || kind == ReduceKind::argmin;
-}
-
-/// A partial result: the value and, for argmax/argmin, its i32 index.
-struct Partial {
-  Value value, index;
-};
-
-Value combineValues(OpBuilder &b, Location loc, ReduceKind kind, Value x, Value y) {
-  bool isFloat = isa<FloatType>(x.getType());
-  switch (kind) {
-  case ReduceKind::sum:
-    return isFloat ? arith::AddFOp::create(b, loc, x, y).getResult()
-                   : arith::AddIOp::create(b, loc, x, y).getResult();
-  case ReduceKind::max:
-    return isFloat ? arith::MaximumFOp::create(b, loc, x, y).getResult()
-                   : arith::MaxSIOp::create(b, loc, x, y).getResult();
-  case ReduceKind::min:
-    return isFloat ? arith::MinimumFOp::create(b, loc, x, y).getResult()
-                   : arith::MinSIOp::create(b, loc, x, y).getResult();
-  case ReduceKind::argmax:
-  case ReduceKind::argmin:
-    break;
-  }
-  llvm_unreachable("argmax/argmin combine (value, index) pairs");
-}
-
-/// Whether `y` comes before `x` in argmax's order (`isMax`) or argmin's: a
-/// better value, or as good at a smaller index; NaN beats every number
-/// (torch's rule for argmax and argmin; `nanBest` false: loses to every
-/// number, as an ascending sort puts it last) and ties with NaN. With
-/// distinct indices the order is total.
-Value prefers(OpBuilder &b, Location loc, bool isMax, Partial x, Partial y,
-              bool nanBest = true) {
+Value tile::prefers(OpBuilder &b, Location loc, bool isMax, Partial x, Partial y,
+                   bool nanBest) {
   Value better, same;
   if (isa<FloatType>(x.value.getType())) {
     auto cmp = [&](arith::CmpFPredicate p, Value l, Value r) {
@@ -79,6 +43,43 @@ Value prefers(OpBuilder &b, Location loc, bool isMax, Partial x, Partial y,
   return arith::OrIOp::create(b, loc, better, arith::AndIOp::create(b, loc, same, earlier));
 }
 
+Value tile::index32(OpBuilder &b, Location loc, Value coord) {
+  return arith::TruncIOp::create(b, loc, b.getI32Type(), coord);
+}
+
+WarpExchange tile::warpExchange(OpBuilder &b, Location loc, LoweringState &state, Type elt,
+                                int64_t slots, bool withIndex) {
+  int64_t bytes = llvm::alignTo(slots * elt.getIntOrFloatBitWidth() / 8, 4) +
+                  (withIndex ? slots * 4 : 0);
+  state.scratchBytes = std::max(state.scratchBytes, bytes);
+  return {sharedScratch(b, loc, state), elt, slots};
+}
+
+namespace {
+
+bool isArgKind(ReduceKind kind) {
+  return kind == ReduceKind::argmax || kind == ReduceKind::argmin;
+}
+
+Value combineValues(OpBuilder &b, Location loc, ReduceKind kind, Value x, Value y) {
+  bool isFloat = isa<FloatType>(x.getType());
+  switch (kind) {
+  case ReduceKind::sum:
+    return isFloat ? arith::AddFOp::create(b, loc, x, y).getResult()
+                   : arith::AddIOp::create(b, loc, x, y).getResult();
+  case ReduceKind::max:
+    return isFloat ? arith::MaximumFOp::create(b, loc, x, y).getResult()
+                   : arith::MaxSIOp::create(b, loc, x, y).getResult();
+  case ReduceKind::min:
+    return isFloat ? arith::MinimumFOp::create(b, loc, x, y).getResult()
+                   : arith::MinSIOp::create(b, loc, x, y).getResult();
+  case ReduceKind::argmax:
+  case ReduceKind::argmin:
+    break;
+  }
+  llvm_unreachable("argmax/argmin combine (value, index) pairs");
+}
+
 /// argmax/argmin keep the pair that comes first in their order (prefers).
 /// Symmetric, so every lane of a butterfly ends with the same pair.
 Partial combine(OpBuilder &b, Location loc, ReduceKind kind, Partial x, Partial y) {
@@ -97,47 +98,6 @@ Partial shuffleXor(OpBuilder &b, Location loc, Partial p, int64_t offset) {
         .getShuffleResult();
   };
   return {shuffle(p.value), shuffle(p.index)};
-}
-
-Value index32(OpBuilder &b, Location loc, Value coord) {
-  return arith::TruncIOp::create(b, loc, b.getI32Type(), coord);
-}
-
-/// Partial results of warps meet in shared memory: `slots` values (then as
-/// many indices for argmax/argmin) per warp position.
-struct WarpExchange {
-  Value scratch;
-  Type elt;
-  int64_t slots;
-
-  Value address(OpBuilder &b, Location loc, Value slot, bool index) const {
-    Type type = index ? b.getI32Type() : elt;
-    Value base = scratch;
-    if (index) // the indices follow the values, 4-byte aligned
-      base = LLVM::GEPOp::create(b, loc, scratch.getType(), b.getI8Type(), scratch,
-                                 ArrayRef<LLVM::GEPArg>{int32_t(llvm::alignTo(
-                                     slots * elt.getIntOrFloatBitWidth() / 8, 4))});
-    return LLVM::GEPOp::create(b, loc, scratch.getType(), type, base, ValueRange{slot});
-  }
-  void store(OpBuilder &b, Location loc, Partial p, Value slot) const {
-    LLVM::StoreOp::create(b, loc, p.value, address(b, loc, slot, false));
-    if (p.index)
-      LLVM::StoreOp::create(b, loc, p.index, address(b, loc, slot, true));
-  }
-  Partial load(OpBuilder &b, Location loc, Value slot, bool withIndex) const {
-    Partial p{LLVM::LoadOp::create(b, loc, elt, address(b, loc, slot, false)), Value()};
-    if (withIndex)
-      p.index = LLVM::LoadOp::create(b, loc, b.getI32Type(), address(b, loc, slot, true));
-    return p;
-  }
-};
-
-WarpExchange warpExchange(OpBuilder &b, Location loc, LoweringState &state, Type elt,
-                          int64_t slots, bool withIndex) {
-  int64_t bytes = llvm::alignTo(slots * elt.getIntOrFloatBitWidth() / 8, 4) +
-                  (withIndex ? slots * 4 : 0);
-  state.scratchBytes = std::max(state.scratchBytes, bytes);
-  return {sharedScratch(b, loc, state), elt, slots};
 }
 
 
@@ -454,154 +414,9 @@ struct ScanLowering : public StatefulPattern<ScanOp> {
     }
   }
 };
-/// Writes a tile to the scratch, each element by its first holder:
-/// `write(builder, location, reg)` for every register, after a barrier (the
-/// scratch's earlier users are done) and before one (every element is there).
-void writeOwned(OpBuilder &b, Location loc, const ThreadLayout &layout, Value tid,
-                function_ref<void(OpBuilder &, Location, int64_t)> write) {
-  gpu::BarrierOp::create(b, loc);
-  Value owner = layout.owner(b, loc, tid);
-  for (int64_t r = 0; r < layout.numRegisters(); ++r) {
-    if (owner)
-      guarded(b, loc, owner, [&](OpBuilder &t, Location l) { write(t, l, r); });
-    else
-      write(b, loc, r);
-  }
-  gpu::BarrierOp::create(b, loc);
-}
-
-/// Sorts each row along `dim` in shared memory: every thread writes its
-/// elements (value and i32 index along `dim`) at row * n + index, then a
-/// bitonic network runs, each step's pairs spread over the threads with a
-/// barrier after the step, and every thread reads its registers back. The
-/// order is argmin's (ascending) or argmax's (descending) with the index as
-/// the tie-break: total, so the sort is stable, and NaN is the greatest.
-struct SortLowering : public StatefulPattern<SortOp> {
-  using StatefulPattern::StatefulPattern;
-
-  LogicalResult
-  matchAndRewrite(SortOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType type = op.getSrc().getType();
-    FailureOr<ThreadLayout> layout = ThreadLayout::get(type);
-    if (failed(layout))
-      return rewriter.notifyMatchFailure(op, "sorts a laid-out tile");
-    OpBuilder &b = rewriter;
-    Location loc = op.getLoc();
-    unsigned dim = op.getDim();
-    SmallVector<int64_t> rowShape(type.getShape());
-    int64_t n = rowShape[dim], total = type.getNumElements();
-    rowShape.erase(rowShape.begin() + dim);
-    WarpExchange rows = warpExchange(b, loc, state, type.getElementType(), total, true);
-    Value tid = threadId(b, loc);
-    // Where register `reg`'s element lies in the scratch, and its index along dim.
-    auto slotOf = [&](OpBuilder &b, Location loc, int64_t reg) -> std::pair<Value, Value> {
-      SmallVector<Value> coords = layout->coords(b, loc, tid, reg);
-      Value along = coords[dim];
-      coords.erase(coords.begin() + dim);
-      Value row = rowShape.empty() ? constI64(b, loc, 0) : rowMajorIndex(b, loc, coords, rowShape);
-      return {arith::AddIOp::create(b, loc, arith::MulIOp::create(b, loc, row, constI64(b, loc, n)),
-                                    along),
-              along};
-    };
-    writeOwned(b, loc, *layout, tid, [&](OpBuilder &t, Location l, int64_t r) {
-      auto [slot, along] = slotOf(t, l, r);
-      Value value = vector::ExtractOp::create(t, l, adaptor.getSrc(), ArrayRef<int64_t>{r});
-      rows.store(t, l, {value, index32(t, l, along)}, slot);
-    });
-    int64_t threads = consumerThreads(op->getParentOfType<func::FuncOp>());
-    for (int64_t k = 2; k <= n; k *= 2)
-      for (int64_t j = k / 2; j >= 1; j /= 2) {
-        compareAndSwap(b, loc, rows, tid, threads, total / 2, n, k, j, op.getDescending());
-        gpu::BarrierOp::create(b, loc);
-      }
-    SmallVector<Value> values, indices;
-    for (int64_t r = 0; r < layout->numRegisters(); ++r) {
-      Partial element = rows.load(b, loc, slotOf(b, loc, r).first, true);
-      values.push_back(element.value);
-      indices.push_back(element.index);
-    }
-    auto vector = [&](Type t, ArrayRef<Value> elements) -> Value {
-      return vector::FromElementsOp::create(b, loc, getTypeConverter()->convertType(t), elements);
-    };
-    rewriter.replaceOp(op, {vector(op.getValues().getType(), values),
-                            vector(op.getIndices().getType(), indices)});
-    return success();
-  }
-
-  /// One step (k, j) of the network over `pairs` pairs, pair p handled by
-  /// thread p % threads: in each row, element i (bit j of i clear) against
-  /// i + j, in order within a block of k ascending where bit k of i is clear.
-  static void compareAndSwap(OpBuilder &b, Location loc, const WarpExchange &rows, Value tid,
-                             int64_t threads, int64_t pairs, int64_t n, int64_t k, int64_t j,
-                             bool descending) {
-    scf::ForOp::create(
-        b, loc, tid, constI64(b, loc, pairs), constI64(b, loc, threads), ValueRange{},
-        [&](OpBuilder &t, Location l, Value p, ValueRange) {
-          auto c = [&](int64_t v) { return constI64(t, l, v); };
-          Value row = arith::DivUIOp::create(t, l, p, c(n / 2));
-          Value q = arith::RemUIOp::create(t, l, p, c(n / 2));
-          Value i = arith::AddIOp::create(
-              t, l, arith::MulIOp::create(t, l, arith::DivUIOp::create(t, l, q, c(j)), c(2 * j)),
-              arith::RemUIOp::create(t, l, q, c(j)));
-          Value first = arith::AddIOp::create(t, l, arith::MulIOp::create(t, l, row, c(n)), i);
-          Value second = arith::AddIOp::create(t, l, first, c(j));
-          Partial x = rows.load(t, l, first, true), y = rows.load(t, l, second, true);
-          Value up = arith::CmpIOp::create(t, l, arith::CmpIPredicate::eq,
-                                           arith::AndIOp::create(t, l, i, c(k)), c(0));
-          // Swap where y comes first in an ascending block, or x in a descending
-          // one. NaN is the greatest value: first descending, last ascending.
-          Value swap = arith::CmpIOp::create(t, l, arith::CmpIPredicate::eq, up,
-                                             prefers(t, l, descending, x, y, descending));
-          auto pick = [&](Value v, Value w) {
-            return arith::SelectOp::create(t, l, swap, v, w).getResult();
-          };
-          rows.store(t, l, {pick(y.value, x.value), pick(y.index, x.index)}, first);
-          rows.store(t, l, {pick(x.value, y.value), pick(x.index, y.index)}, second);
-          scf::YieldOp::create(t, l);
-        });
-  }
-};
-/// Picks elements along `dim` through shared memory: the source goes to the
-/// scratch row-major, then each thread reads each of its result registers at
-/// the register's coordinates with the one along `dim` replaced by the index.
-struct TakeLowering : public StatefulPattern<TakeOp> {
-  using StatefulPattern::StatefulPattern;
-
-  LogicalResult
-  matchAndRewrite(TakeOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType srcType = op.getSrc().getType(), type = op.getType();
-    FailureOr<ThreadLayout> src = ThreadLayout::get(srcType), result = ThreadLayout::get(type);
-    if (failed(src) || failed(result))
-      return rewriter.notifyMatchFailure(op, "takes between laid-out tiles");
-    OpBuilder &b = rewriter;
-    Location loc = op.getLoc();
-    ArrayRef<int64_t> shape = srcType.getShape();
-    WarpExchange tile = warpExchange(b, loc, state, srcType.getElementType(),
-                                     srcType.getNumElements(), false);
-    Value tid = threadId(b, loc);
-    writeOwned(b, loc, *src, tid, [&](OpBuilder &t, Location l, int64_t r) {
-      Value slot = rowMajorIndex(t, l, src->coords(t, l, tid, r), shape);
-      tile.store(t, l, {vector::ExtractOp::create(t, l, adaptor.getSrc(), ArrayRef<int64_t>{r}),
-                        Value()}, slot);
-    });
-    SmallVector<Value> out;
-    for (int64_t r = 0; r < result->numRegisters(); ++r) {
-      SmallVector<Value> coords = result->coords(b, loc, tid, r);
-      Value index = vector::ExtractOp::create(b, loc, adaptor.getIndex(), ArrayRef<int64_t>{r});
-      coords[op.getDim()] = arith::ExtSIOp::create(b, loc, b.getI64Type(), index);
-      out.push_back(tile.load(b, loc, rowMajorIndex(b, loc, coords, shape), false).value);
-    }
-    rewriter.replaceOpWithNewOp<vector::FromElementsOp>(
-        op, getTypeConverter()->convertType(type), out);
-    return success();
-  }
-};
 } // namespace
 
 void tile::populateReductionPatterns(TileTypeConverter &converter, RewritePatternSet &patterns,
                                      LoweringState &state) {
-  patterns.add<ReduceLowering, ScanLowering, SortLowering, TakeLowering>(
-      converter, patterns.getContext(), state);
+  patterns.add<ReduceLowering, ScanLowering>(converter, patterns.getContext(), state);
 }

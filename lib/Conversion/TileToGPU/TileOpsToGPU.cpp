@@ -270,5 +270,6 @@ void tile::populateTileOpPatterns(TileTypeConverter &converter, RewritePatternSe
   patterns.add<ExchangeLowering<ConvertLayoutOp, /*transpose=*/false>,
                ExchangeLowering<TransposeOp, /*transpose=*/true>>(converter, ctx, state);
   populateReductionPatterns(converter, patterns, state);
+  populateSortPatterns(converter, patterns, state);
   populateDebugPatterns(converter, patterns, state);
 }
