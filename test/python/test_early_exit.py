@@ -463,3 +463,30 @@ def test_gemm_after_an_early_return_on_the_gpu():
     torch.cuda.synchronize()
     torch.testing.assert_close(c[:128], a.float() @ b.float(), rtol=1e-2, atol=1e-2)
     assert (c[128:] == -1).all()
+
+
+@tile.jit
+def inner_exits(X, Y, m, BLOCK: tile.constexpr):
+    """The outer loop never leaves early; its inner loop breaks and continues."""
+    acc = tile.zeros((BLOCK,), tile.float32)
+    for i in range(m):
+        for j in range(4):
+            if j == 1:
+                continue
+            if j > i:
+                break
+            acc += tile.load(X, j * BLOCK, BLOCK) * (i + 1)
+    tile.store(Y, 0, acc)
+
+
+def test_exits_of_a_loop_inside_a_loop_that_has_none():
+    text = inner_exits.ir("*f32:16", "*f32:16", "i32", BLOCK=32)
+    assert "scf.for" in text and "scf.while" in text  # the outer stays a for
+    x = np.random.default_rng(3).standard_normal(128).astype(np.float32)
+    y = np.zeros(32, np.float32)
+    inner_exits[(1,)].interpret(x, y, 4, BLOCK=32)
+    want = sum(x[j * 32:(j + 1) * 32] * (i + 1) for i in range(4) for j in range(4)
+               if j != 1 and j <= i)
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
+    assert ".entry inner_exits(" in inner_exits.compile("*f32:16", "*f32:16", "i32",
+                                                        BLOCK=32).ptx

@@ -197,7 +197,10 @@ class _Lowering:
             stmt.body = self.block(stmt.body, loop)
             stmt.orelse = self.block(stmt.orelse, loop)
             return [stmt]
-        if not isinstance(stmt, (ast.For, ast.While)) or not _exits(stmt.body):
+        if not isinstance(stmt, (ast.For, ast.While)):
+            return [stmt]
+        if not _exits(stmt.body):  # loops inside it may still leave early
+            stmt.body = self.block(stmt.body, _Loop(None, None))
             return [stmt]
         if _is_static_range(stmt):  # unrolled by visit_For: no loop to leave
             raise self.error(_exit_nodes(stmt.body)[0], "break, continue and return are not "
