@@ -188,6 +188,17 @@ def unrolled(X, Y, BLOCK: tile.constexpr):
 
 
 @tile.jit
+def unrolled_inner_break(X, Y, BLOCK: tile.constexpr):
+    acc = tile.zeros((BLOCK,))
+    for i in tile.static_range(2):
+        for j in range(4):  # an inner loop's own break is allowed
+            if j == i + 1:
+                break
+            acc += tile.load(X, j * BLOCK, BLOCK)
+    tile.store(Y, 0, acc)
+
+
+@tile.jit
 def unrolled_break(X, BLOCK: tile.constexpr):
     for i in tile.static_range(4):
         break  # <- break
@@ -206,6 +217,9 @@ def test_static_range():
     unrolled[(1,)].interpret(x, y, BLOCK=32)
     np.testing.assert_allclose(y, sum(x[i * 32:(i + 1) * 32] * i for i in range(1, 4)),
                                rtol=1e-6, atol=1e-6)
+    y = np.zeros(32, np.float32)
+    unrolled_inner_break[(1,)].interpret(x, y, BLOCK=32)
+    np.testing.assert_allclose(y, x[:32] + (x[:32] + x[32:64]), rtol=1e-6, atol=1e-6)
     expect_error(unrolled_break, "# <- break", "not supported in a tile.static_range loop",
                  "*f32:16", BLOCK=32)
     expect_error(static_range_value, "# <- value", "only for `for i in tile.static_range",

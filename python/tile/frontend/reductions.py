@@ -145,13 +145,11 @@ class Reductions:
                 if d != dim):
             raise self.error(node, f"gather's index must be an int32 tile of {x.type}'s sizes "
                              f"but along axis {dim}, got {describe(index)}")
-        compute, _ = self.op_dtypes(node, "max", "gather", x)
-        xs = self.cast(node, x, compute)
-        result = TileType(index.type.shape, compute)
-        b = self.builder
-        taken = self.emit(node, result, b.ops.take, b.type(result), xs.ir, index.ir,
-                          ir.IntegerAttr.get(b.type(ScalarType(tl.int32)), dim))
-        return self.cast(node, taken, x.type.dtype)
+        def emit(xs):
+            b, result = self.builder, TileType(index.type.shape, xs.type.dtype)
+            return self.emit(node, result, b.ops.take, b.type(result), xs.ir, index.ir,
+                             ir.IntegerAttr.get(b.type(ScalarType(tl.int32)), dim))
+        return self.computed_in(node, "max", "gather", x, emit)
 
     def scan(self, node, kind: str, what: str, x, axis):
         """tile.scan: computed as `sum` is (f16/bf16 in f32, narrow integers in int32)."""
