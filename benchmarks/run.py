@@ -5,7 +5,7 @@ check (or a case that raised) marks its row FAILED and makes the exit status 1.
     python3 benchmarks/run.py [--quick] [--only GROUP[,GROUP...]] [--list] [--json FILE]
     (or, from the repository root, python -m benchmarks.run ...)
 Groups: launch, compile, vector_add, softmax, norms, memory, gemm, fp8, w8a16, moe,
-attention, attention_bwd, decode, varlen (default: all).
+attention, attention_bwd, decode, varlen, training (default: all).
 --quick runs a few cases of each group with shorter timings (a smoke test);
 --list prints the cases that would run, and needs neither torch nor a GPU.
 """
@@ -33,7 +33,7 @@ GROUP_MODULES = {"launch": "launch_overhead", "compile": "compile_time",
                  "norms": "bench_norms", "memory": "bench_memory", "gemm": "bench_gemm",
                  "fp8": "bench_fp8", "w8a16": "bench_w8a16", "moe": "bench_moe",
                  "attention": "bench_attention", "attention_bwd": "bench_attention_backward",
-                 "decode": "bench_decode", "varlen": "bench_varlen"}
+                 "decode": "bench_decode", "varlen": "bench_varlen", "training": "bench_training"}
 GROUPS = tuple(GROUP_MODULES)
 
 
@@ -52,7 +52,8 @@ def group_module(group: str):
 
 # The groups whose one or few cases are fixed; every other group's module gives
 # cases(quick) and case_name(*case), and imports without torch.
-FIXED_CASES = {"launch": ["launch overhead (cached, 4 args)"],
+FIXED_CASES = {"launch": ["launch overhead (cached, 4 args)",
+                          "CUDA graph of 100 cached launches (vector add 4096)"],
                "compile": ["cold compile, vector add", "cold compile, GEMM 128x256x64",
                            "cold compile, attention d128 128x128"],
                "vector_add": ["vector add 2^28 f32"]}
@@ -74,7 +75,7 @@ def run_group(group: str, quick: bool) -> list[dict]:
     try:
         module = group_module(group)
         if group == "launch":
-            return [dict(module.bench(), kind="launch")]
+            return [dict(module.bench(), kind="launch"), dict(module.bench_graph(), kind="launch")]
         if group == "compile":
             return [dict(module.bench(), kind="compile"), dict(module.bench_gemm(), kind="compile"),
                     dict(module.bench_attention(), kind="compile")]

@@ -1,0 +1,138 @@
+"""A training step of a small GPT with tile's attention against the same model with
+SDPA's, side by side in one process (`training`).
+
+Two copies of one model (same seed, same weights): token and position embeddings,
+`layers` pre-norm blocks (LayerNorm, fused QKV projection, causal attention, output
+projection, a GELU MLP of 4x the width), a final LayerNorm and a vocabulary head; float32
+weights under bf16 autocast, AdamW. They differ only in the attention call:
+`tile.ops.attention(q, k, v, causal=True)` (the custom op, forward and backward kernels in
+tile) or `F.scaled_dot_product_attention(q, k, v, is_causal=True)` (torch picks its
+backend, flash on the H100). Each step the two train on the same batch of a next-token
+task a small model learns in a few dozen steps (token t+1 = (5 * token t + 3) mod vocab
+from a random start), so the loss falls from about ln(vocab).
+
+Check: the two loss curves agree at every one of `STEPS` steps within TOLERANCE
+(relative), and both fall by at least FALL (nats) from the first step's loss. Timing: each step of
+each model between synchronizations, the two models taking turns; the median over the
+steps after `WARMUP_STEPS` (the first steps compile and autotune) is the step time.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+import time
+
+STEPS, WARMUP_STEPS, TOLERANCE, FALL = 50, 10, 1e-2, 1.0
+VOCAB = 4096
+
+
+def cases(quick: bool) -> list[tuple]:
+    """(batch, tokens, width, heads, layers)"""
+    return [(4, 512, 512, 4, 2)] if quick else [(8, 1024, 1024, 8, 4), (4, 2048, 2048, 16, 2)]
+
+
+def case_name(B, N, C, H, layers) -> str:
+    return f"GPT training step B{B} N{N} C{C} H{H} (d{C // H}) x{layers} layers, causal"
+
+
+def make_model(torch, attention, N: int, C: int, H: int, layers: int):
+    nn, F = torch.nn, torch.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attention = attention  # a plain function, not a module: copies share it
+            self.norm1, self.norm2 = nn.LayerNorm(C), nn.LayerNorm(C)
+            self.qkv, self.proj = nn.Linear(C, 3 * C), nn.Linear(C, C)
+            self.up, self.down = nn.Linear(C, 4 * C), nn.Linear(4 * C, C)
+
+        def forward(self, x):
+            B = x.shape[0]
+            q, k, v = self.qkv(self.norm1(x)).view(B, N, 3, H, C // H).permute(2, 0, 3, 1, 4)
+            y = self.attention(q, k, v).transpose(1, 2).reshape(B, N, C)
+            x = x + self.proj(y)
+            return x + self.down(F.gelu(self.up(self.norm2(x))))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tokens, self.positions = nn.Embedding(VOCAB, C), nn.Embedding(N, C)
+            self.blocks = nn.ModuleList(Block() for _ in range(layers))
+            self.norm, self.head = nn.LayerNorm(C), nn.Linear(C, VOCAB, bias=False)
+
+        def forward(self, tokens):
+            x = self.tokens(tokens) + self.positions.weight
+            for block in self.blocks:
+                x = block(x)
+            return self.head(self.norm(x))
+
+    return GPT()
+
+
+def batch(torch, generator, B: int, N: int):
+    """Inputs and next-token targets of the affine sequence task."""
+    tokens = [torch.randint(0, VOCAB, (B, 1), generator=generator, device=generator.device)]
+    for _ in range(N):
+        tokens.append((5 * tokens[-1] + 3) % VOCAB)
+    sequence = torch.cat(tokens, dim=1)
+    return sequence[:, :-1], sequence[:, 1:]
+
+
+def bench_case(B, N, C, H, layers, warmup=None, rep=None) -> dict:
+    import copy
+
+    import torch
+    import torch.nn.functional as F
+
+    import tile
+    torch.manual_seed(0)
+    sdpa = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True)  # noqa: E731
+    ours = lambda q, k, v: tile.ops.attention(q, k, v, causal=True)  # noqa: E731
+    reference = make_model(torch, sdpa, N, C, H, layers).cuda()
+    model = copy.deepcopy(reference)
+    for block in model.blocks:  # the copy differs in its attention alone
+        block.attention = ours
+    sides = {"tile": model, "sdpa": reference}
+    optimizers = {name: torch.optim.AdamW(m.parameters(), lr=1e-3) for name, m in sides.items()}
+    generator = torch.Generator(device="cuda").manual_seed(1)
+    losses = {name: [] for name in sides}
+    times = {name: [] for name in sides}
+    for step in range(STEPS):
+        inputs, targets = batch(torch, generator, B, N)
+        names = list(sides) if step % 2 == 0 else list(sides)[::-1]
+        for name in names:
+            m, optimizer = sides[name], optimizers[name]
+            torch.cuda.synchronize()
+            start = time.perf_counter()
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                loss = F.cross_entropy(m(inputs).flatten(0, 1).float(), targets.flatten())
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            torch.cuda.synchronize()
+            times[name].append(time.perf_counter() - start)
+            losses[name].append(loss.item())
+    difference = max(abs(a - b) / b for a, b in zip(losses["tile"], losses["sdpa"]))
+    fell = all(curve[-1] <= curve[0] - FALL for curve in losses.values())
+    ms = {name: statistics.median(t[WARMUP_STEPS:]) * 1e3 for name, t in times.items()}
+    return {"case": case_name(B, N, C, H, layers), "kind": "training", "losses": losses,
+            "max_relative_difference": difference, "loss_fell": fell,
+            "first_loss": losses["sdpa"][0], "last_loss": {n: c[-1] for n, c in losses.items()},
+            "expected_first_loss": math.log(VOCAB), "ms": ms, "vs_sdpa": ms["sdpa"] / ms["tile"],
+            "correct": difference <= TOLERANCE and fell}
+
+
+def bench(quick: bool = False) -> list[dict]:
+    from .rows import run_cases
+    return run_cases(cases(quick), "training", bench_case, case_name, row, quick)
+
+
+def row(r: dict) -> str:
+    if "error" in r:
+        return f"| {r['case']} | FAILED: {r['error']} | | | |"
+    check = (f"loss curves within {r['max_relative_difference']:.1e} over {STEPS} steps "
+             f"({r['first_loss']:.2f} → {r['last_loss']['tile']:.3f})")
+    if not r["correct"]:
+        check = "WRONG: " + check + ("" if r["loss_fell"] else ", loss did not fall")
+    return (f"| {r['case']} | {check} | {r['ms']['tile']:.1f} ms/step | SDPA {r['ms']['sdpa']:.1f} "
+            f"ms/step | {r['vs_sdpa']:.3f} × SDPA |")
