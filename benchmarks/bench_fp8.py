@@ -12,16 +12,64 @@ from .rows import interleaved, run_cases
 TOLERANCE = 1e-2
 
 
+SCALINGS = ("rowwise", "blockwise")  # examples/gemm_fp8.py's, besides the unit scales
+
+
 def cases(quick: bool = False) -> list[tuple]:
-    """(M, N, K, stages) per row."""
+    """(M, N, K, stages) per unit-scale row; (M, N, K, scaling) per scaled row."""
     if quick:
-        return [(4096, 4096, 4096, 4)]
-    return [(m, m, m, stages) for m in (4096, 8192) for stages in (3, 4)]
+        return [(4096, 4096, 4096, 4), (1024, 4096, 4096, "blockwise")]
+    return ([(m, m, m, stages) for m in (4096, 8192) for stages in (3, 4)]
+            + [(m, 4096, 4096, scaling) for scaling in SCALINGS for m in (64, 1024, 8192)])
 
 
 def case_name(M, N, K, stages, BM=128, BN=256, BK=128, warps=8) -> str:
     shape = f"{M}³" if M == N == K else f"{M}x{N}x{K}"
+    if stages in SCALINGS:
+        return f"fp8 GEMM {shape}, {stages} scales (examples/gemm_fp8.py)"
     return f"fp8 GEMM {shape} ({BM}x{BN}x{BK} w{warps} s{stages})"
+
+
+def bench_scaled_case(M, N, K, scaling, warmup=50, rep=300) -> dict:
+    """examples/gemm_fp8.py with per-row x per-column or 1x128 / 128x128 block scales,
+    against cuBLAS through torch._scaled_mm: with the same row and column scales for
+    "rowwise", with one scale per tensor for "blockwise" (the same product with the
+    cheapest scaling: the bar block scaling is held to). Checked against the scaled
+    product in float32."""
+    import torch
+
+    from . import examples
+    fp8 = examples.gemm_fp8
+    a = torch.randn(M, K, device="cuda").to(torch.float8_e4m3fn)
+    w = torch.randn(N, K, device="cuda").to(torch.float8_e4m3fn)
+    c = torch.empty(M, N, device="cuda", dtype=torch.bfloat16)
+    if scaling == "rowwise":
+        scale_a = torch.rand(M, device="cuda") + 0.5
+        scale_w = torch.rand(N, device="cuda") + 0.5
+        run = lambda: fp8.launch_scaled(a, w, scale_a, scale_w, c, rowwise=True)  # noqa: E731
+        ref = lambda: torch._scaled_mm(a, w.t(), scale_a=scale_a[:, None],  # noqa: E731
+                                       scale_b=scale_w[None, :], out_dtype=torch.bfloat16)
+        expect = (a.float() @ w.float().t()) * scale_a[:, None] * scale_w[None, :]
+    else:
+        scale_a = torch.rand(K // fp8.BLOCK, M, device="cuda") + 0.5
+        scale_w = torch.rand(N // fp8.BLOCK, K // fp8.BLOCK, device="cuda") + 0.5
+        one = torch.ones((), device="cuda")
+        run = lambda: fp8.launch_blockwise(a, w, scale_a, scale_w, c)  # noqa: E731
+        ref = lambda: torch._scaled_mm(a, w.t(), scale_a=one, scale_b=one,  # noqa: E731
+                                       out_dtype=torch.bfloat16)
+        rows = scale_a.t().repeat_interleave(fp8.BLOCK, dim=1)
+        cols = scale_w.repeat_interleave(fp8.BLOCK, 0).repeat_interleave(fp8.BLOCK, 1)
+        expect = (a.float() * rows) @ (w.float() * cols).t()
+    run()
+    ref()
+    torch.cuda.synchronize()
+    error = float((c.float() - expect).norm() / expect.norm())
+    ms, _ = interleaved({"tile": run, "cuBLAS": ref}, warmup=warmup, rep=rep)
+    tf = lambda ms: 2.0 * M * N * K / (ms * 1e-3) / 1e12  # noqa: E731
+    return {"case": case_name(M, N, K, scaling), "kind": "fp8", "correct": error < TOLERANCE,
+            "rel_error": error, "tile_TFLOPs": tf(ms["tile"]), "ref_TFLOPs": {"cuBLAS": tf(ms["cuBLAS"])},
+            "vs": {"cuBLAS": ms["cuBLAS"] / ms["tile"]},
+            "reference": "rowwise" if scaling == "rowwise" else "per-tensor"}
 
 
 def bench_case(M, N, K, stages, BM=128, BN=256, BK=128, warps=8, warmup=50, rep=300) -> dict:
@@ -52,7 +100,10 @@ def bench_case(M, N, K, stages, BM=128, BN=256, BK=128, warps=8, warmup=50, rep=
 
 def bench(selected=None, quick: bool = False) -> list[dict]:
     def timed_case(*case, warmup, rep):  # the full run keeps bench_case's own timings
-        return bench_case(*case, **(dict(warmup=warmup, rep=rep) if quick else {}))
+        timing = dict(warmup=warmup, rep=rep) if quick else {}
+        if case[3] in SCALINGS:
+            return bench_scaled_case(*case, **timing)
+        return bench_case(*case, **timing)
     return run_cases(selected if selected is not None else cases(quick), "fp8", timed_case,
                      case_name, row, quick)
 
@@ -63,6 +114,7 @@ def row(r: dict) -> str:
         return f"| {r['case']} | FAILED: {r['error']} | | | |"
     check = f"rel err {r['rel_error']:.1e}" if r["correct"] else \
         f"FAILED: rel err {r['rel_error']:.1e}"
+    scales = f", {r['reference']} scales" if "reference" in r else ""
     return (f"| {r['case']} | {check} | {r['tile_TFLOPs']:.0f} TFLOP/s | cuBLAS fp8 "
-            f"(_scaled_mm) {r['ref_TFLOPs']['cuBLAS']:.0f} TFLOP/s | "
+            f"(_scaled_mm{scales}) {r['ref_TFLOPs']['cuBLAS']:.0f} TFLOP/s | "
             f"{r['vs']['cuBLAS']:.3f} × cuBLAS |")

@@ -112,7 +112,9 @@ def test_command_line_selection():
                                 "--only", "fp8"], capture_output=True, text=True, cwd=ROOT,
                                timeout=120)
     assert as_module.returncode == 0, as_module.stderr
-    assert as_module.stdout.splitlines() == ["fp8 GEMM 4096³ (128x256x128 w8 s4)"]
+    assert as_module.stdout.splitlines() == [
+        "fp8 GEMM 4096³ (128x256x128 w8 s4)",
+        "fp8 GEMM 1024x4096x4096, blockwise scales (examples/gemm_fp8.py)"]
 
 
 def gemm_result(error=2e-3):

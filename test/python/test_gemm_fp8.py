@@ -68,3 +68,42 @@ def test_matches_torch(M, N, K, num_warps, BN):
     ref = a.double() @ w.double().T
     assert not c.isnan().any()
     assert float((c.double() - ref).norm() / ref.norm()) < 1e-2
+
+
+# Scaled fp8 (examples/gemm_fp8.py): per tensor, per row x per column, per block.
+@pytest.mark.gpu
+@pytest.mark.parametrize("mode", ["tensorwise", "rowwise", "blockwise"])
+@pytest.mark.parametrize("M,N,K", [(1000, 776, 1024), (256, 4096, 2048)])
+def test_scaled_matches_float64(mode, M, N, K):
+    import numpy as np
+    import torch
+    from gemm_fp8 import BLOCK, launch_blockwise, launch_scaled, reference
+    a = torch.randn(M, K, device="cuda").to(torch.float8_e4m3fn)
+    w = torch.randn(N, K, device="cuda").to(torch.float8_e4m3fn)
+    if mode == "blockwise":
+        scale_a = torch.rand(M, K // BLOCK, device="cuda").t() + 0.5  # (K/128, M), strided
+        scale_w = torch.rand(tile.cdiv(N, BLOCK), K // BLOCK, device="cuda") + 0.5
+    else:
+        scale_a = torch.rand(M if mode == "rowwise" else 1, device="cuda") + 0.5
+        scale_w = torch.rand(N if mode == "rowwise" else 1, device="cuda") + 0.5
+    c = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)
+    if mode == "blockwise":
+        launch_blockwise(a, w, scale_a, scale_w, c)
+    else:
+        launch_scaled(a, w, scale_a, scale_w, c, rowwise=mode == "rowwise")
+    torch.cuda.synchronize()
+    expect = reference(np, a.float().cpu().numpy(), w.float().cpu().numpy(),
+                       scale_a.cpu().numpy(), scale_w.cpu().numpy(), mode)
+    got = c.double().cpu().numpy()
+    assert not np.isnan(got).any()
+    assert np.linalg.norm(got - expect) / np.linalg.norm(expect) < 1e-2
+
+
+def test_blockwise_compiles_to_fp8_wgmma_without_spills():
+    from gemm_fp8 import gemm_fp8_blockwise
+    kernel = gemm_fp8_blockwise.compile("*f8E4M3FN[2]:16", "*f8E4M3FN[2]:16", "*bf16[2]:16",
+                                        "*f32[2]", "*f32[2]:16", BM=128, BN=128, num_warps=8,
+                                        num_stages=4)
+    assert "wgmma.mma_async.sync.aligned.m64n128k32.f32.e4m3.e4m3" in kernel.ptx
+    if kernel.cubin is not None:
+        assert kernel.metadata["spill_stores"] == 0
