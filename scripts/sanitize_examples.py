@@ -1,6 +1,6 @@
 """scripts/sanitize.py's cases for the examples written with masks, gathers,
 scatters, atomics and row reductions: norms, cross-entropy, rotary embedding,
-token embedding, split-K GEMM, the histogram, the MoE layer, dropout, and tile.ops'
+token embedding, split-K GEMM, the scaled fp8 GEMMs, the histogram, the MoE layer, dropout, and tile.ops'
 attention backward, decode and varlen attention, tile.sort and tile.gather (plus a probe of the tools: memory
 written by a TMA store alone, read back). Each case launches the example's kernels at a small,
 ragged shape (rows and vocabularies that are no multiple of a block, tokens
@@ -16,6 +16,7 @@ from __future__ import annotations
 import cross_entropy
 import dropout
 import embedding
+import gemm_fp8
 import histogram
 import moe
 import norms
@@ -130,6 +131,41 @@ def split_k_cases() -> list[dict]:
                  signature=("*bf16[2]:16", "*bf16[2]:16", "*f32[2]"),
                  options=dict(split_k.BLOCKS), run=run, quick=True,
                  tags={"split_k", "atomics", "examples"})]
+
+
+def fp8_cases() -> list[dict]:
+    M, N, K = 136, 200, 384  # tiles stick out of M and N
+
+    def run_mode(mode):
+        def run(torch, sms):
+            import numpy as np
+            a = torch.randn(M, K, device="cuda").to(torch.float8_e4m3fn)
+            w = torch.randn(N, K, device="cuda").to(torch.float8_e4m3fn)
+            c = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)
+            if mode == "blockwise":
+                scale_a = torch.rand(K // 128, M, device="cuda") + 0.5
+                scale_w = torch.rand(tile.cdiv(N, 128), K // 128, device="cuda") + 0.5
+                gemm_fp8.launch_blockwise(a, w, scale_a, scale_w, c)
+            else:
+                scale_a = torch.rand(M, device="cuda") + 0.5
+                scale_w = torch.rand(N, device="cuda") + 0.5
+                gemm_fp8.launch_scaled(a, w, scale_a, scale_w, c, rowwise=True)
+            torch.cuda.synchronize()
+            expect = gemm_fp8.reference(np, a.float().cpu().numpy(), w.float().cpu().numpy(),
+                                        scale_a.cpu().numpy(), scale_w.cpu().numpy(), mode)
+            error = float(np.linalg.norm(c.double().cpu().numpy() - expect)
+                          / np.linalg.norm(expect))
+            return None if error < 1e-2 else f"relative error {error:.3g}"
+        return run
+    fp8 = ("*f8E4M3FN[2]:16", "*f8E4M3FN[2]:16", "*bf16[2]:16")
+    return [dict(name=f"fp8 GEMM {M}x{N}x{K} per-row scales", kernel=gemm_fp8.gemm_fp8_scaled,
+                 signature=fp8 + ("*f32:16", "*f32:16"),
+                 options=dict(BM=128, BN=128, BK=128, ROWWISE=True, num_warps=8, num_stages=4),
+                 run=run_mode("rowwise"), quick=False, tags={"fp8", "examples"}),
+            dict(name=f"fp8 GEMM {M}x{N}x{K} block scales", kernel=gemm_fp8.gemm_fp8_blockwise,
+                 signature=fp8 + ("*f32[2]:16", "*f32[2]:16"),
+                 options=dict(BM=128, BN=128, num_warps=8, num_stages=4),
+                 run=run_mode("blockwise"), quick=True, tags={"fp8", "examples"})]
 
 
 def histogram_cases() -> list[dict]:
@@ -407,6 +443,6 @@ def sort_cases() -> list[dict]:
 
 def example_cases() -> list[dict]:
     return (norms_cases() + cross_entropy_cases() + rotary_cases() + embedding_cases()
-            + split_k_cases() + histogram_cases() + moe_cases() + dropout_cases()
+            + split_k_cases() + fp8_cases() + histogram_cases() + moe_cases() + dropout_cases()
             + attention_backward_cases() + decode_cases() + varlen_cases()
             + tma_store_cases() + sort_cases() + gather_cases())
