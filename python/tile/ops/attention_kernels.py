@@ -16,6 +16,11 @@ is multi-query). L, written when STORE_LSE, is the (heads · seq_len,) float32
 log-sum-exp of each query row's scaled scores (natural log), what a backward
 pass needs; without STORE_LSE any array may stand for it.
 
+fp8 (e4m3) Q, K and V: fp8 WGMMA takes both operands K-major, so V comes
+transposed, Vᵀ of (Dh, kv_heads · seq_len), and P is rounded to e4m3 for P·V;
+the output is O's dtype (bf16). Scales are the caller's: sm_scale carries Q's and
+K's, V's multiplies the output (tile.ops.attention_fp8).
+
 Any seq_len: keys >= seq_len are masked out in the last key block only (causal:
 the diagonal blocks' mask already does it) and query rows >= seq_len, which
 belong to the next head, are never stored. EVEN_SEQ=True promises that seq_len is
@@ -38,7 +43,10 @@ def attend(q, K, V, kv_row, start_m, start_n, seq_len, qk_scale, m_i, l_i, acc,
     """One block of keys: S = Q Kᵀ, then the online softmax update (in log2 units:
     S · qk_scale; qk_scale > 0, so the row max scales with it)."""
     k = tile.load(K, (kv_row + start_n, 0), (BN, D))
-    v = tile.load(V, (kv_row + start_n, 0), (BN, D))
+    if V.dtype == tile.float8e4m3:  # Vᵀ, (Dh, rows): fp8 WGMMA reads both operands K-major
+        v = tile.load(V, (0, kv_row + start_n), (D, BN))
+    else:
+        v = tile.load(V, (kv_row + start_n, 0), (BN, D))
     s = tile.mma(q, k, tile.zeros((BM, BN), tile.float32), transpose_b=True)
     if MASK == DIAGONAL:  # key j counts for query i when j <= i (so j < seq_len too)
         rows = start_m + tile.arange(BM)
@@ -55,7 +63,10 @@ def attend(q, K, V, kv_row, start_m, start_n, seq_len, qk_scale, m_i, l_i, acc,
     alpha = tile.exp2(m_i - m_new)
     p = tile.exp2(s * qk_scale - m_new[:, None])  # one FMA and one exp2 an element
     l_i = l_i * alpha + tile.sum(p, 1)
-    acc = tile.mma(p.to(v.dtype), v, acc * alpha[:, None])
+    if V.dtype == tile.float8e4m3:  # p < 2^8 (above) fits e4m3's range
+        acc = tile.mma(p.to(v.dtype), v, acc * alpha[:, None], transpose_b=True)
+    else:
+        acc = tile.mma(p.to(v.dtype), v, acc * alpha[:, None])
     return m_new, l_i, acc
 
 
