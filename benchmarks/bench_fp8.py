@@ -20,10 +20,14 @@ def cases(quick: bool = False) -> list[tuple]:
     if quick:
         return [(4096, 4096, 4096, 4), (1024, 4096, 4096, "blockwise")]
     return ([(m, m, m, stages) for m in (4096, 8192) for stages in (3, 4)]
-            + [(m, 4096, 4096, scaling) for scaling in SCALINGS for m in (64, 1024, 8192)])
+            + [(m, 4096, 4096, scaling) for scaling in SCALINGS for m in (64, 1024, 8192)]
+            + [(4, 16, 8192, 128, causal) for causal in (False, True)])
 
 
 def case_name(M, N, K, stages, BM=128, BN=256, BK=128, warps=8) -> str:
+    if isinstance(BM, bool):  # an attention case: (B, H, N, D, causal)
+        return (f"attention fwd fp8 B{M} H{N} N{K} d{stages} "
+                f"{'causal' if BM else 'non-causal'} (tile.ops.attention_fp8)")
     shape = f"{M}³" if M == N == K else f"{M}x{N}x{K}"
     if stages in SCALINGS:
         return f"fp8 GEMM {shape}, {stages} scales (examples/gemm_fp8.py)"
@@ -98,9 +102,50 @@ def bench_case(M, N, K, stages, BM=128, BN=256, BK=128, warps=8, warmup=50, rep=
             "ref_TFLOPs": {"cuBLAS": tf(t_ref)}, "vs": {"cuBLAS": t_ref / t_tile}}
 
 
+ATTENTION_TOLERANCE = 5e-2  # P rounded to e4m3 costs ~2.5 % (test_attention_fp8.py)
+
+
+def bench_attention_case(B, H, N, D, causal, warmup=50, rep=300) -> dict:
+    """tile.ops.attention_fp8 (per-tensor scales) against tile's own bf16 forward
+    (tile.ops.attention) and SDPA's cuDNN backend on the same values in bf16. Check:
+    the fp8 output against SDPA flash's on the dequantized inputs (< 5e-2)."""
+    import torch
+    import torch.nn.functional as F
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    import tile
+    q8, k8, v8 = (torch.randn(B, H, N, D, device="cuda").to(torch.float8_e4m3fn)
+                  for _ in range(3))
+    scales = dict(q_scale=0.5, k_scale=0.5, v_scale=2.0)
+    q, k, v = (x.to(torch.bfloat16) * scales[n] for x, n in
+               ((q8, "q_scale"), (k8, "k_scale"), (v8, "v_scale")))
+    run = lambda: tile.ops.attention_fp8(q8, k8, v8, causal=causal, **scales)  # noqa: E731
+    bf16 = lambda: tile.ops.attention(q, k, v, causal=causal)  # noqa: E731
+
+    def cudnn():
+        with sdpa_kernel(SDPBackend.CUDNN_ATTENTION):
+            return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+        expect = F.scaled_dot_product_attention(q, k, v, is_causal=causal).float()
+    out = run()
+    bf16()
+    torch.cuda.synchronize()
+    error = float((out.float() - expect).norm() / expect.norm())
+    ms, _ = interleaved({"tile": run, "tile bf16": bf16, "cuDNN bf16": cudnn}, warmup=warmup,
+                        rep=rep)
+    tf = lambda ms: 4.0 * B * H * N * N * D / (2 if causal else 1) / (ms * 1e-3) / 1e12  # noqa
+    return {"case": case_name(B, H, N, D, causal), "kind": "fp8",
+            "correct": error < ATTENTION_TOLERANCE, "rel_error": error,
+            "tile_TFLOPs": tf(ms["tile"]), "attention": True,
+            "ref_TFLOPs": {n: tf(t) for n, t in ms.items() if n != "tile"},
+            "vs": {n: t / ms["tile"] for n, t in ms.items() if n != "tile"}}
+
+
 def bench(selected=None, quick: bool = False) -> list[dict]:
     def timed_case(*case, warmup, rep):  # the full run keeps bench_case's own timings
         timing = dict(warmup=warmup, rep=rep) if quick else {}
+        if len(case) == 5:
+            return bench_attention_case(*case, **timing)
         if case[3] in SCALINGS:
             return bench_scaled_case(*case, **timing)
         return bench_case(*case, **timing)
@@ -114,6 +159,11 @@ def row(r: dict) -> str:
         return f"| {r['case']} | FAILED: {r['error']} | | | |"
     check = f"rel err {r['rel_error']:.1e}" if r["correct"] else \
         f"FAILED: rel err {r['rel_error']:.1e}"
+    if r.get("attention"):
+        refs = ", ".join(f"{n} {t:.0f}" for n, t in r["ref_TFLOPs"].items())
+        ratios = ", ".join(f"{v:.3f} × {n}" for n, v in r["vs"].items())
+        return (f"| {r['case']} | {check} | {r['tile_TFLOPs']:.0f} TFLOP/s | {refs} TFLOP/s | "
+                f"{ratios} |")
     scales = f", {r['reference']} scales" if "reference" in r else ""
     return (f"| {r['case']} | {check} | {r['tile_TFLOPs']:.0f} TFLOP/s | cuBLAS fp8 "
             f"(_scaled_mm{scales}) {r['ref_TFLOPs']['cuBLAS']:.0f} TFLOP/s | "
