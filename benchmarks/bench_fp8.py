@@ -79,7 +79,7 @@ def bench_scaled_case(M, N, K, scaling, warmup=50, rep=300) -> dict:
 def bench_case(M, N, K, stages, BM=128, BN=256, BK=128, warps=8, warmup=50, rep=300) -> dict:
     import torch
 
-    import tile
+    import tile.ops
 
     from . import examples
     gemm_nt = examples.gemm.gemm_nt
@@ -113,7 +113,7 @@ def bench_attention_case(B, H, N, D, causal, warmup=50, rep=300) -> dict:
     import torch.nn.functional as F
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
-    import tile
+    import tile.ops
     q8, k8, v8 = (torch.randn(B, H, N, D, device="cuda").to(torch.float8_e4m3fn)
                   for _ in range(3))
     scales = dict(q_scale=0.5, k_scale=0.5, v_scale=2.0)

@@ -8,8 +8,8 @@ weights under bf16 autocast, AdamW. They differ only in the attention call:
 `tile.ops.attention(q, k, v, causal=True)` (the custom op, forward and backward kernels in
 tile) or `F.scaled_dot_product_attention(q, k, v, is_causal=True)` (torch picks its
 backend, flash on the H100). Each step the two train on the same batch of a next-token
-task a small model learns in a few dozen steps (token t+1 = (5 * token t + 3) mod vocab
-from a random start), so the loss falls from about ln(vocab).
+task (token t+1 = (5 * token t + 3) mod vocab half of the time, else random), so the
+loss falls from about ln(vocab) towards a floor well above zero.
 
 Check: the two loss curves agree at every one of `STEPS` steps within TOLERANCE
 (relative), and both fall by at least FALL (nats) from the first step's loss. Timing: each step of
@@ -70,10 +70,16 @@ def make_model(torch, attention, N: int, C: int, H: int, layers: int):
 
 
 def batch(torch, generator, B: int, N: int):
-    """Inputs and next-token targets of the affine sequence task."""
-    tokens = [torch.randint(0, VOCAB, (B, 1), generator=generator, device=generator.device)]
-    for _ in range(N):
-        tokens.append((5 * tokens[-1] + 3) % VOCAB)
+    """Inputs and next-token targets: each token follows the last by the affine rule
+    with probability 1/2, else is drawn at random, so the loss cannot fall below about
+    0.35 + ln(2·VOCAB)/2 nats (4.85 for 4096) and the curves stay comparable."""
+    start = torch.randint(0, VOCAB, (B, 1), generator=generator, device=generator.device)
+    noise = torch.randint(0, VOCAB, (B, N), generator=generator, device=generator.device)
+    ruled = torch.rand((B, N), generator=generator, device=generator.device) < 0.5
+    tokens = [start]
+    for t in range(N):
+        tokens.append(torch.where(ruled[:, t:t + 1], (5 * tokens[-1] + 3) % VOCAB,
+                                  noise[:, t:t + 1]))
     sequence = torch.cat(tokens, dim=1)
     return sequence[:, :-1], sequence[:, 1:]
 
@@ -84,7 +90,7 @@ def bench_case(B, N, C, H, layers, warmup=None, rep=None) -> dict:
     import torch
     import torch.nn.functional as F
 
-    import tile
+    import tile.ops
     torch.manual_seed(0)
     sdpa = lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True)  # noqa: E731
     ours = lambda q, k, v: tile.ops.attention(q, k, v, causal=True)  # noqa: E731

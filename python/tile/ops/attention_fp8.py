@@ -38,7 +38,7 @@ def attention_fp8(q, k, v, q_scale: float = 1.0, k_scale: float = 1.0, v_scale: 
     v · v_scale), as SDPA computes it on them, in bfloat16.
 
     q: (B, H, N, 128) float8_e4m3fn; k and v: (B, H_kv, N, 128), H_kv dividing H;
-    any N; unit last strides. q_scale, k_scale, v_scale: per-tensor dequantization
+    N a multiple of 128; unit last strides. q_scale, k_scale, v_scale: per-tensor dequantization
     scales (positive numbers); scale: of the scores, 1/sqrt(128) by default.
     Forward only (no autograd). v is transposed into a (128, B·H_kv·N) copy first
     (fp8 WGMMA reads both operands K-major); P is rounded to e4m3 before P·V, as
@@ -65,6 +65,10 @@ def attention_fp8(q, k, v, q_scale: float = 1.0, k_scale: float = 1.0, v_scale: 
         raise ValueError(f"{WHERE}: k's {H_kv} heads must divide q's {H}")
     if Dh not in HEAD_DIMS:
         raise ValueError(f"{WHERE}: head dim {Dh}; supported: {', '.join(map(str, HEAD_DIMS))}")
+    if N % EVEN:
+        raise ValueError(f"{WHERE}: N is {N}; the fp8 kernels take N a multiple of {EVEN} "
+                         "(their masked last key block stops the GPU with an illegal "
+                         "instruction, under investigation)")
     if B * H * N * Dh > INT32_MAX:
         raise ValueError(f"{WHERE}: q has {B * H * N * Dh} elements; at most {INT32_MAX}")
     for name, value in (("q_scale", q_scale), ("k_scale", k_scale), ("v_scale", v_scale)):
