@@ -100,8 +100,11 @@ def test_integer_abs_lowers_without_libdevice():
 BLOCK = 1024
 # libdevice's bounds as NVIDIA documents them (CUDA C++ Programming Guide, "Mathematical
 # Functions", single precision, full range), in f32 ulps of the exact value.
+# expm1 is the exception: NVIDIA documents 1, and this sweep measured 1.27 on the H100
+# (2026-12-07, measured from the exact value, where a correctly rounded result is 0.5
+# away); docs/passes.md gives the measured figure.
 LIBDEVICE_ULPS = {"math.tanh": 2, "math.erf": 2, "math.sin": 2, "math.cos": 2, "math.rsqrt": 2,
-                  "math.log1p": 1, "math.expm1": 1, "math.tan": 4}
+                  "math.log1p": 1, "math.expm1": 1.5, "math.tan": 4}
 REFERENCES = {"math.tanh": np.tanh, "math.erf": np.frompyfunc(math.erf, 1, 1),
               "math.sin": np.sin, "math.cos": np.cos, "math.rsqrt": lambda x: 1 / np.sqrt(x),
               "math.log1p": np.log1p, "math.expm1": np.expm1, "math.tan": np.tan}
