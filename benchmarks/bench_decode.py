@@ -1,8 +1,8 @@
 """Decode attention, bf16: tile.ops.attention_decode (flash-decoding, python/tile/ops/
 decode.py) against SDPA on the same keys and values, side by side in one process.
 
-tile's row is the default split kernel (decode.SPLIT_KERNEL); the transposed one
-(decode_split_transposed) is timed beside it, checked alike, until the figures pick.
+tile's row is the default split kernel (decode.SPLIT_KERNEL, "transposed"); the other
+one ("rows", decode_split) is timed beside it and checked alike.
 Cases: one new token per sequence, H32 over H_kv 8 (GQA) at d128, batches 1-64 and
 KV lengths 4k-128k, contiguous and paged (pages of 16 or 64 tokens, shuffled); and
 multi-head d64. SDPA's inputs are its own best layout, (B, H_kv, N, D) contiguous
@@ -67,13 +67,14 @@ def bench_case(B, H, H_kv, D, N, page, warmup=100, rep=500) -> dict:
                 decode.SPLIT_KERNEL = default
         return run
 
+    other = "rows" if decode.SPLIT_KERNEL == "transposed" else "transposed"
     runs = {"tile": split_kernel(decode.SPLIT_KERNEL),
-            "tile transposed": split_kernel("transposed"),
+            f"tile {other}": split_kernel(other),
             "SDPA": lambda: F.scaled_dot_product_attention(q_sdpa, k_sdpa, v_sdpa,
                                                            enable_gqa=True)}
     want = runs["SDPA"]().transpose(1, 2).float()
     errors = {name: float((runs[name]().float() - want).norm() / want.norm())
-              for name in ("tile", "tile transposed")}
+              for name in ("tile", f"tile {other}")}
     torch.cuda.synchronize()
     width = max(64, 1 << (D - 1).bit_length())
     _, rows, keys = decode.split_blocks(decode.SPLIT_KERNEL, H // H_kv, width)

@@ -12,11 +12,11 @@ BLOCK_ROWS = 64      # query rows a program: one warpgroup's mma rows (a GQA gro
 # Keys an iteration, by the padded head dim: the K and V tiles sit in registers
 # beside the accumulator (ptxas: no spills at 64 and 128; d256 spills some).
 BLOCK_KEYS = {64: 64, 128: 32, 256: 16}
-# The split kernel: "rows" (decode_split: query rows on the mma's 64 rows, measured
-# in docs/benchmarks.md) or "transposed" (decode_split_transposed: keys on the
-# mma's rows, 64 a block, the query rows on its 16 to 64 columns; 168 registers at
-# d128 against 254; not yet timed on a GPU, hence not the default).
-SPLIT_KERNEL = "rows"
+# The split kernel: "transposed" (decode_split_transposed: keys on the mma's rows,
+# 64 a block, the query rows on its 16 to 64 columns; 168 registers at d128) or
+# "rows" (decode_split: query rows on the mma's 64 rows, 254 registers). Transposed
+# ran 1.2-1.7 x faster on every decode row on the H100 (docs/benchmarks.md, e6efd39).
+SPLIT_KERNEL = "transposed"
 TRANSPOSED_KEYS = 64  # Pᵀ is the second mma's b with K = the keys: 128-byte rows
 
 
