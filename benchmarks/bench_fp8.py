@@ -47,18 +47,15 @@ def bench_scaled_case(M, N, K, scaling, warmup=50, rep=300) -> dict:
     a = torch.randn(M, K, device="cuda").to(torch.float8_e4m3fn)
     w = torch.randn(N, K, device="cuda").to(torch.float8_e4m3fn)
     c = torch.empty(M, N, device="cuda", dtype=torch.bfloat16)
+    scale_a, scale_w = (torch.rand(shape, device="cuda") + 0.5
+                        for shape in fp8.scale_shapes(scaling, M, N, K))
+    run = lambda: fp8.launch(scaling, a, w, scale_a, scale_w, c)  # noqa: E731
     if scaling == "rowwise":
-        scale_a = torch.rand(M, device="cuda") + 0.5
-        scale_w = torch.rand(N, device="cuda") + 0.5
-        run = lambda: fp8.launch_scaled(a, w, scale_a, scale_w, c, rowwise=True)  # noqa: E731
         ref = lambda: torch._scaled_mm(a, w.t(), scale_a=scale_a[:, None],  # noqa: E731
                                        scale_b=scale_w[None, :], out_dtype=torch.bfloat16)
         expect = (a.float() @ w.float().t()) * scale_a[:, None] * scale_w[None, :]
     else:
-        scale_a = torch.rand(K // fp8.BLOCK, M, device="cuda") + 0.5
-        scale_w = torch.rand(N // fp8.BLOCK, K // fp8.BLOCK, device="cuda") + 0.5
         one = torch.ones((), device="cuda")
-        run = lambda: fp8.launch_blockwise(a, w, scale_a, scale_w, c)  # noqa: E731
         ref = lambda: torch._scaled_mm(a, w.t(), scale_a=one, scale_b=one,  # noqa: E731
                                        out_dtype=torch.bfloat16)
         rows = scale_a.t().repeat_interleave(fp8.BLOCK, dim=1)

@@ -83,6 +83,24 @@ def launch_blockwise(a, w, scale_a, scale_w, c, interpret: bool = False):
     return kernel(a, w, c, scale_a, scale_w, BM=128, BN=128, num_warps=8, num_stages=4)
 
 
+MODES = ("tensorwise", "rowwise", "blockwise")
+
+
+def scale_shapes(mode: str, M: int, N: int, K: int) -> tuple:
+    """The shapes of A's and W's scales: (1,) each, (M,) and (N,), or A's per 1 x 128
+    block K-block-major, (K/128, M), and W's per 128 x 128 block, (N/128, K/128)."""
+    if mode == "blockwise":
+        return (K // BLOCK, M), (tile.cdiv(N, BLOCK), K // BLOCK)
+    return ((M,), (N,)) if mode == "rowwise" else ((1,), (1,))
+
+
+def launch(mode: str, a, w, scale_a, scale_w, c, interpret: bool = False):
+    """C = A @ W.T scaled as `mode` says, into c."""
+    if mode == "blockwise":
+        return launch_blockwise(a, w, scale_a, scale_w, c, interpret)
+    return launch_scaled(a, w, scale_a, scale_w, c, mode == "rowwise", interpret)
+
+
 def reference(np, a, w, scale_a, scale_w, mode: str):
     """The exact product in float64 (numpy arrays), each way of scaling."""
     a64, w64 = a.astype(np.float64), w.astype(np.float64)
@@ -104,21 +122,13 @@ def main() -> int:
     import torch
     ok = True
     M, N, K = 4096, 4096, 4096
-    for mode in ("tensorwise", "rowwise", "blockwise"):
+    for mode in MODES:
         a = torch.randn(M, K, device="cuda").to(torch.float8_e4m3fn)
         w = torch.randn(N, K, device="cuda").to(torch.float8_e4m3fn)
-        if mode == "blockwise":
-            scale_a = torch.rand(K // BLOCK, M, device="cuda") + 0.5
-            scale_w = torch.rand(N // BLOCK, K // BLOCK, device="cuda") + 0.5
-        else:
-            rows = (M, N) if mode == "rowwise" else (1, 1)
-            scale_a = torch.rand(rows[0], device="cuda") + 0.5
-            scale_w = torch.rand(rows[1], device="cuda") + 0.5
+        scale_a, scale_w = (torch.rand(shape, device="cuda") + 0.5
+                            for shape in scale_shapes(mode, M, N, K))
         c = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)
-        if mode == "blockwise":
-            launch_blockwise(a, w, scale_a, scale_w, c)
-        else:
-            launch_scaled(a, w, scale_a, scale_w, c, rowwise=mode == "rowwise")
+        launch(mode, a, w, scale_a, scale_w, c)
         torch.cuda.synchronize()
         expect = reference(np, a.float().cpu().numpy(), w.float().cpu().numpy(),
                            scale_a.cpu().numpy(), scale_w.cpu().numpy(), mode)
@@ -141,19 +151,11 @@ def run_on_interpreter() -> int:
     a = rng.standard_normal((M, K)).astype(ml_dtypes.float8_e4m3fn)
     w = rng.standard_normal((N, K)).astype(ml_dtypes.float8_e4m3fn)
     ok = True
-    for mode in ("tensorwise", "rowwise", "blockwise"):
-        if mode == "blockwise":
-            scale_a = (rng.random((K // BLOCK, M)) + 0.5).astype(np.float32)
-            scale_w = (rng.random((tile.cdiv(N, BLOCK), K // BLOCK)) + 0.5).astype(np.float32)
-        else:
-            rows = (M, N) if mode == "rowwise" else (1, 1)
-            scale_a = (rng.random(rows[0]) + 0.5).astype(np.float32)
-            scale_w = (rng.random(rows[1]) + 0.5).astype(np.float32)
+    for mode in MODES:
+        scale_a, scale_w = ((rng.random(shape) + 0.5).astype(np.float32)
+                            for shape in scale_shapes(mode, M, N, K))
         c = np.zeros((M, N), ml_dtypes.bfloat16)
-        if mode == "blockwise":
-            launch_blockwise(a, w, scale_a, scale_w, c, interpret=True)
-        else:
-            launch_scaled(a, w, scale_a, scale_w, c, rowwise=mode == "rowwise", interpret=True)
+        launch(mode, a, w, scale_a, scale_w, c, interpret=True)
         expect = reference(np, a, w, scale_a, scale_w, mode)
         error = np.linalg.norm(c.astype(np.float64) - expect) / np.linalg.norm(expect)
         ok &= error < 1e-2

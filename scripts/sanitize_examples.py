@@ -142,14 +142,9 @@ def fp8_cases() -> list[dict]:
             a = torch.randn(M, K, device="cuda").to(torch.float8_e4m3fn)
             w = torch.randn(N, K, device="cuda").to(torch.float8_e4m3fn)
             c = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)
-            if mode == "blockwise":
-                scale_a = torch.rand(K // 128, M, device="cuda") + 0.5
-                scale_w = torch.rand(tile.cdiv(N, 128), K // 128, device="cuda") + 0.5
-                gemm_fp8.launch_blockwise(a, w, scale_a, scale_w, c)
-            else:
-                scale_a = torch.rand(M, device="cuda") + 0.5
-                scale_w = torch.rand(N, device="cuda") + 0.5
-                gemm_fp8.launch_scaled(a, w, scale_a, scale_w, c, rowwise=True)
+            scale_a, scale_w = (torch.rand(shape, device="cuda") + 0.5
+                                for shape in gemm_fp8.scale_shapes(mode, M, N, K))
+            gemm_fp8.launch(mode, a, w, scale_a, scale_w, c)
             torch.cuda.synchronize()
             expect = gemm_fp8.reference(np, a.float().cpu().numpy(), w.float().cpu().numpy(),
                                         scale_a.cpu().numpy(), scale_w.cpu().numpy(), mode)

@@ -90,3 +90,16 @@ def test_gpu_matches_float64(B, H, H_kv, N, causal):
     dv = np.repeat(v.double().cpu().numpy() * 0.25, group, axis=1)
     want = reference(dq, dk, dv, 1 / math.sqrt(128), causal)
     assert relative_error(out.double().cpu().numpy(), want) < TOLERANCE
+
+
+def test_op_on_the_interpreter_matches_float64(monkeypatch):
+    """tile.ops.attention_fp8's own path (checks, Vᵀ, scales, launch) with CPU tensors on
+    the interpreter."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.setenv("TILE_INTERPRET", "1")
+    torch.manual_seed(0)
+    q, k, v = (torch.randn(1, 2, 128, 128).to(torch.float8_e4m3fn) for _ in range(3))
+    out = tile.ops.attention_fp8(q, k, v, q_scale=0.5, k_scale=2.0, v_scale=0.25, causal=True)
+    want = reference(q.double().numpy() * 0.5, k.double().numpy() * 2.0,
+                     v.double().numpy() * 0.25, 1 / math.sqrt(128), True)
+    assert relative_error(out.double().numpy(), want) < TOLERANCE

@@ -77,20 +77,15 @@ def test_matches_torch(M, N, K, num_warps, BN):
 def test_scaled_matches_float64(mode, M, N, K):
     import numpy as np
     import torch
-    from gemm_fp8 import BLOCK, launch_blockwise, launch_scaled, reference
+    from gemm_fp8 import launch, reference, scale_shapes
     a = torch.randn(M, K, device="cuda").to(torch.float8_e4m3fn)
     w = torch.randn(N, K, device="cuda").to(torch.float8_e4m3fn)
-    if mode == "blockwise":
-        scale_a = torch.rand(M, K // BLOCK, device="cuda").t() + 0.5  # (K/128, M), strided
-        scale_w = torch.rand(tile.cdiv(N, BLOCK), K // BLOCK, device="cuda") + 0.5
-    else:
-        scale_a = torch.rand(M if mode == "rowwise" else 1, device="cuda") + 0.5
-        scale_w = torch.rand(N if mode == "rowwise" else 1, device="cuda") + 0.5
+    scale_a, scale_w = (torch.rand(shape, device="cuda") + 0.5
+                        for shape in scale_shapes(mode, M, N, K))
+    if mode == "blockwise":  # a (M, K/128) tensor's transpose: any strides
+        scale_a = torch.rand(M, K // 128, device="cuda").t() + 0.5
     c = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)
-    if mode == "blockwise":
-        launch_blockwise(a, w, scale_a, scale_w, c)
-    else:
-        launch_scaled(a, w, scale_a, scale_w, c, rowwise=mode == "rowwise")
+    launch(mode, a, w, scale_a, scale_w, c)
     torch.cuda.synchronize()
     expect = reference(np, a.float().cpu().numpy(), w.float().cpu().numpy(),
                        scale_a.cpu().numpy(), scale_w.cpu().numpy(), mode)

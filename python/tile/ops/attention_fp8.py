@@ -7,8 +7,8 @@ import math
 
 from ..autotune import Config, autotune
 from .attention_kernels import attention_forward
-from .sdpa import (EVEN, INT32_MAX, _configs, _dtype_name, _multiprocessors, _strides,
-                   check_causal_and_scale, check_placement)
+from .sdpa import (EVEN, INT32_MAX, _configs, _dtype_name, _strides, check_causal_and_scale,
+                   check_placement, forward_grid)
 
 WHERE = "tile.ops.attention_fp8"
 # fp8 tiles of 128-byte rows: K's (BN, D) and Vᵀ's (D, BN) need D and BN >= 128.
@@ -81,17 +81,10 @@ def attention_fp8(q, k, v, q_scale: float = 1.0, k_scale: float = 1.0, v_scale: 
         return out
     sm_scale = (float(scale) if scale is not None else 1 / math.sqrt(Dh)) * q_scale * k_scale
     vt = v.reshape(-1, Dh).t().contiguous()  # (Dh, B·H_kv·N)
-    heads = B * H
-
-    def grid(meta):
-        blocks = -(-N // meta["BM"])
-        if meta["PERSISTENT"]:
-            return (min(_multiprocessors(q), blocks * heads),)
-        return (blocks, heads)
-
-    rows = out.view(-1, Dh)
-    tuned[grid](q.reshape(-1, Dh), k.reshape(-1, Dh), vt, rows, rows, N, heads, H // H_kv,
-                sm_scale, D=Dh, CAUSAL=causal, EVEN_SEQ=N % EVEN == 0, STORE_LSE=False)
+    rows = out.view(-1, Dh)  # also stands for the LSE array, which is not written
+    tuned[forward_grid(q, N, B * H)](
+        q.reshape(-1, Dh), k.reshape(-1, Dh), vt, rows, rows, N, B * H, H // H_kv, sm_scale,
+        D=Dh, CAUSAL=causal, EVEN_SEQ=N % EVEN == 0, STORE_LSE=False)
     if v_scale != 1:
         out.mul_(v_scale)  # V's scale, once on the bf16 output
     return out

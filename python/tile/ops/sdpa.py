@@ -219,18 +219,22 @@ def forward(q, k, v, causal: bool, sm_scale: float, store_lse: bool, launch):
         return out, lse
     width = next(w for w in TILE_WIDTHS if w >= Dh)
     heads = B * H
+    launch(tuned[width > 128], forward_grid(q, N, heads))(
+        _rows(q), _rows(k), _rows(v), out.reshape(-1, Dh), lse.reshape(-1), N, heads,
+        H // H_kv, sm_scale, D=width, CAUSAL=causal, EVEN_SEQ=N % EVEN == 0,
+        STORE_LSE=bool(store_lse))
+    return out, lse
 
+
+def forward_grid(q, N: int, heads: int):
+    """attention_forward's grid for a configuration: a program a (query block, head),
+    or, PERSISTENT, one a multiprocessor (at most one a tile)."""
     def grid(meta):
         blocks = -(-N // meta["BM"])
         if meta["PERSISTENT"]:
             return (min(_multiprocessors(q), blocks * heads),)
         return (blocks, heads)
-
-    launch(tuned[width > 128], grid)(
-        _rows(q), _rows(k), _rows(v), out.reshape(-1, Dh), lse.reshape(-1), N, heads,
-        H // H_kv, sm_scale, D=width, CAUSAL=causal, EVEN_SEQ=N % EVEN == 0,
-        STORE_LSE=bool(store_lse))
-    return out, lse
+    return grid
 
 
 def _float32(like):
