@@ -44,6 +44,20 @@ def Tile_NumProgramsOp : Tile_Op<"num_programs", [Pure]> {
   let assemblyFormat = "$axis attr-dict";
 }
 
+def Tile_AssumeMultipleOp : Tile_Op<"assume_multiple", [Pure, AllTypesMatch<["value", "result"]>]> {
+  let summary = "the kernel's promise that an integer is a multiple of a power of two";
+  let description = [{
+    `%y = tile.assume_multiple %x, 16 : i32` is %x, which the kernel promises is a
+    multiple of 16 (tile.multiple_of): the divisibility analysis takes it as a fact, so
+    accesses at offsets computed from %y can be as wide as that allows. Lowers to %x
+    itself; the interpreter checks the promise.
+  }];
+  let arguments = (ins AnySignlessInteger:$value, I64Attr:$multiple);
+  let results = (outs AnySignlessInteger:$result);
+  let assemblyFormat = "$value `,` $multiple attr-dict `:` type($value)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Global memory
 //===----------------------------------------------------------------------===//

@@ -43,6 +43,8 @@ int64_t tile::getDivisibility(Value value) {
   if (!op)
     return 1;
   auto div = [](Value v) { return getDivisibility(v); };
+  if (auto assume = dyn_cast<tile::AssumeMultipleOp>(op)) // the kernel's promise
+    return capped(std::max(int64_t(assume.getMultiple()), div(assume.getValue())));
   if (isa<arith::MulIOp>(op))
     return capped(div(op->getOperand(0)) * div(op->getOperand(1)));
   if (isa<arith::AddIOp, arith::SubIOp>(op))

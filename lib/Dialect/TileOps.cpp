@@ -44,6 +44,13 @@ static bool isPowerOf2Shape(ArrayRef<int64_t> shape) {
   return llvm::all_of(shape, [](int64_t d) { return llvm::isPowerOf2_64(d); });
 }
 
+LogicalResult AssumeMultipleOp::verify() {
+  int64_t multiple = getMultiple();
+  if (multiple < 1 || (multiple & (multiple - 1)))
+    return emitOpError() << "multiple must be a power of two, got " << multiple;
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Global memory
 //===----------------------------------------------------------------------===//

@@ -545,6 +545,15 @@ def static_range(start, stop=None, step=1):
 
 
 # -- integers --------------------------------------------------------------------
+@_builtin
+def multiple_of(x, n):
+    """`x` (an int32 or int64 scalar) with the kernel's promise that it is a multiple
+    of `n` (a constexpr power of two), as Triton's tl.multiple_of: accesses at
+    offsets computed from it may then be as wide as that allows. For values the
+    compiler cannot see through, such as a start loaded from memory. The interpreter
+    checks the promise; on the GPU a broken one gives wrong results."""
+
+
 def cdiv(a, b):
     """Ceiling division `(a + b - 1) // b` of integers. In a kernel it is folded
     when both are constants, else computed on int32 scalars; on the host (grid

@@ -153,3 +153,17 @@ func.func @induction_and_select(%n: i32, %c: i1, %a: i32 {tile.divisibility = 16
   %ss = tile.splat %sel : i32 -> tensor<128xi32>
   return
 }
+
+// -----
+// A kernel's promise (tile.multiple_of): an unknown scalar becomes a multiple of
+// 64, and the runs it starts begin at multiples of 64.
+// (@promised)
+func.func @promised(%m: i32) {
+  // CHECK: :[[@LINE+1]]:{{[0-9]+}}: remark: {{.*}}divisibility = [64]
+  %p = tile.assume_multiple %m, 64 : i32
+  %i = tile.iota : tensor<128xi32>
+  %sp = tile.splat %p : i32 -> tensor<128xi32>
+  // CHECK: :[[@LINE+1]]:{{[0-9]+}}: remark: {{.*}}contiguity = [128], divisibility = [64], constancy = [1]
+  %a = arith.addi %i, %sp : tensor<128xi32>
+  return
+}

@@ -39,6 +39,13 @@ func.func @axis_range() -> i32 {
   return %pid : i32
 }
 
+// -----
+func.func @multiple_pow2(%x: i32) -> i32 {
+  // expected-error @+1 {{multiple must be a power of two, got 12}}
+  %a = tile.assume_multiple %x, 12 : i32
+  return %a : i32
+}
+
 // ---- make_view
 
 // -----

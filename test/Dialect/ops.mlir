@@ -10,6 +10,15 @@ func.func @grid() -> (i32, i32) {
   return %pid, %n : i32, i32
 }
 
+// CHECK-LABEL: func.func @promise
+func.func @promise(%x: i32, %y: i64) -> (i32, i64) {
+  // CHECK: tile.assume_multiple %{{.*}}, 16 : i32
+  %a = tile.assume_multiple %x, 16 : i32
+  // CHECK: tile.assume_multiple %{{.*}}, 128 : i64
+  %b = tile.assume_multiple %y, 128 : i64
+  return %a, %b : i32, i64
+}
+
 // CHECK-LABEL: func.func @pointer_access
 func.func @pointer_access(%p: !tile.ptr<f32>, %q: !tile.ptr<bf16>, %off: i32, %n: i32) {
   // CHECK: tile.load %{{.*}}[%{{.*}}] bound %{{.*}} : !tile.ptr<f32> -> tensor<1024xf32>

@@ -27,6 +27,18 @@ struct GridQueryLowering : public OpConversionPattern<SourceOp> {
   }
 };
 
+/// A kernel's promise of divisibility is a fact for the analyses that ran
+/// before this conversion (access widths, TMA); the value is itself.
+struct AssumeMultipleLowering : public OpConversionPattern<AssumeMultipleOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AssumeMultipleOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, adaptor.getValue());
+    return success();
+  }
+};
+
 /// An mma's accumulator scaled by a row vector (online softmax's rescale,
 /// `mma(p, v, acc * alpha[:, None])`) is multiplied only in warps where some
 /// row's factor is not 1: once the running maxima settle (or a kernel keeps a
@@ -265,7 +277,8 @@ void tile::populateTileOpPatterns(TileTypeConverter &converter, RewritePatternSe
   MLIRContext *ctx = patterns.getContext();
   patterns.add<GridQueryLowering<ProgramIdOp, gpu::BlockIdOp>,
                GridQueryLowering<NumProgramsOp, gpu::GridDimOp>, ConstantLowering,
-               SplatLowering, IotaLowering, BroadcastLowering, BarrierLowering>(converter, ctx);
+               SplatLowering, IotaLowering, BroadcastLowering, BarrierLowering,
+               AssumeMultipleLowering>(converter, ctx);
   patterns.add<AccumulatorRescaleLowering>(converter, ctx);
   patterns.add<ExchangeLowering<ConvertLayoutOp, /*transpose=*/false>,
                ExchangeLowering<TransposeOp, /*transpose=*/true>>(converter, ctx, state);

@@ -345,6 +345,22 @@ class Builtins:
         return self.emit(node, a.type, arith.ceildivsi, a.ir, b.ir,
                          results=[self.builder.type(a.type)])
 
+    def builtin_multiple_of(self, node, x, n):
+        n = self.constexpr_int(node, n, "multiple_of's n")
+        if n < 1 or n & (n - 1):
+            raise self.error(node, f"multiple_of's n must be a power of two, got {n}")
+        if isinstance(x, int) and not isinstance(x, bool):  # a constexpr: checked here
+            if x % n:
+                raise self.error(node, f"multiple_of: {x} is not a multiple of {n}")
+            return x
+        if not isinstance(x, Value) or not isinstance(x.type, ScalarType) \
+                or x.type.dtype not in (tl.int32, tl.int64):
+            raise self.error(node, f"multiple_of's x must be an int32 or int64 scalar, got "
+                             f"{describe(x)}")
+        i64 = ir.IntegerType.get_signless(64)
+        return self.emit(node, x.type, self.builder.ops.assume_multiple, x.ir,
+                         ir.IntegerAttr.get(i64, n))
+
     # -- compile-time checks ----------------------------------------------------------
     def builtin_static_assert(self, node, condition, msg=""):
         if self.is_runtime(condition) or isinstance(condition, ArrayArg):

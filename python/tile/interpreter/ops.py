@@ -55,6 +55,18 @@ def _num_programs(ex: Executor, op, args):
     return [np.array([ex.grid[_int_attr(op, "axis")]], np.int32)]
 
 
+@handles("tile.assume_multiple")
+def _assume_multiple(ex: Executor, op, args):
+    """tile.multiple_of's promise, checked for every program."""
+    multiple = _int_attr(op, "multiple")
+    broken = np.nonzero(np.asarray(args[0]).astype(np.int64) % multiple)[0]
+    if broken.size:
+        first = broken[0]
+        raise ValueError(f"multiple_of: {args[0][first]} is not a multiple of {multiple} (program "
+                         f"{tuple(int(p) for p in ex.pids[first])})")
+    return [args[0]]
+
+
 # -- global memory ------------------------------------------------------------------
 def _pointer_box(offset: np.ndarray, bound, size: int):
     """Offsets and mask of the 1-D pointer form: element i is ptr[off + i] if off + i < bound."""
