@@ -18,14 +18,6 @@ BLOCK_CONFIGS = [Config(dict(BM=128, BN=128), num_warps=8, num_stages=s, warp_sp
                  for ws in (False, True) for s in (2, 3)]
 PERSISTENT_CONFIGS = [Config(dict(BM=128, BN=128), num_warps=8, num_stages=s,
                              warp_specialize=True) for s in (2, 3)]
-_CONFIGS = [Config(dict(BM=128, BN=128), num_warps=8, num_stages=s) for s in (2, 3)]
-PERSISTENT_CONFIGS = [Config(dict(BM=128, BN=128), num_warps=8, num_stages=s) for s in (2, 3)]
-_CONFIGS = [Config(dict(BM=128, BN=128), num_warps=8, num_stages=2),
-                 Config(dict(BM=128, BN=128), num_warps=8, num_stages=3),
-                 Config(dict(BM=128, BN=128), num_warps=8, num_stages=2, warp_specialize=True),
-                 Config(dict(BM=128, BN=128), num_warps=8, num_stages=3, warp_specialize=True)]
-PERSISTENT_CONFIGS = [Config(dict(BM=128, BN=128), num_warps=8, num_stages=s,
-                             warp_specialize=True) for s in (2, 3)]
 _CONFIGS = _configs(False, BLOCK_CONFIGS) + _configs(True, PERSISTENT_CONFIGS)
 tuned = autotune(_CONFIGS, key=["seq_len", "heads", "group", "Q.shape[1]"],
                  default=_CONFIGS[0])(attention_forward)
