@@ -1,17 +1,17 @@
 """fp8 e4m3 GEMM (C = A @ W.T, f32 accumulate, bf16 out): tile's `gemm_nt`
 (examples/gemm.py, 128x256x128 tiles, 8 warps, 3 and 4 stages) vs cuBLAS through
 torch._scaled_mm (unit scales), side by side in one process, tile's result checked
-against cuBLAS's (relative Frobenius error). Timing: rows.interleaved with 50 ms of
-warm-up and 300 ms of repeats (the figures in docs/ were taken so); --quick runs
-one case with the quick timings. torch is imported inside the functions, so
-listing the cases needs neither torch nor a GPU."""
+against cuBLAS's (relative Frobenius error); examples/gemm_fp8.py's scaled GEMMs
+(bench_scaled_case) and tile.ops.attention_fp8 (bench_attention_case), each against
+its reference as its docstring says. Timing: rows.interleaved with 50 ms of warm-up
+and 300 ms of repeats (the figures in docs/ were taken so); --quick runs two cases
+with the quick timings. torch is imported inside the functions, so listing the
+cases needs neither torch nor a GPU."""
 from __future__ import annotations
 
 from .rows import interleaved, run_cases
 
 TOLERANCE = 1e-2
-
-
 SCALINGS = ("rowwise", "blockwise")  # examples/gemm_fp8.py's, besides the unit scales
 
 
