@@ -31,13 +31,8 @@ def main() -> int:
     text = softmax.ir(*args, **blocks)
     print(f"softmax: verified tile IR, {len(text.splitlines())} lines "
           f"(BM={blocks['BM']}, BN={blocks['BN']}, f16 in and out, f32 math)")
-    try:
-        softmax.compile(*args, **blocks)
-    except tile.CompilationError as e:
-        print("GPU lowering: not available for this kernel yet, so nothing was compiled to PTX:"
-              f"\n  {str(e).splitlines()[0]}")
-        return run_on_interpreter(blocks, "there is no GPU lowering for it yet")
     if not tile.gpu_available():
+        softmax.compile(*args, **blocks)  # through ptxas too, where it is installed
         print("Compiled to PTX.")
         return run_on_interpreter(blocks, "there is no CUDA GPU here")
     import torch
