@@ -176,17 +176,23 @@ def gemm_persistent_cluster(A, B, C, BM: tile.constexpr, BN: tile.constexpr,
 
 
 @tile.jit
-def gemm_nt(A, W, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
-    """C = A @ W.T, W being N x K as nn.Linear stores it (both operands K-major,
-    the layout fp8 WGMMA takes: bf16, f16 or fp8 in)."""
-    i = tile.program_id(0) * BM
-    j = tile.program_id(1) * BN
+def matmul_nt_tile(A, W, i, j, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
+    """A[i:i+BM, :] @ W[j:j+BN, :].T, accumulated in f32: W is N x K as nn.Linear
+    stores it (both operands K-major, the layout fp8 WGMMA takes)."""
     acc = tile.zeros((BM, BN), tile.float32)
     for k in range(0, A.shape[1], BK):
         a = tile.load(A, (i, k), (BM, BK))
         w = tile.load(W, (j, k), (BN, BK))
         acc = tile.mma(a, w, acc, transpose_b=True)
-    tile.store(C, (i, j), acc.to(C.dtype))
+    return acc
+
+
+@tile.jit
+def gemm_nt(A, W, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
+    """C = A @ W.T (bf16, f16 or fp8 in)."""
+    i = tile.program_id(0) * BM
+    j = tile.program_id(1) * BN
+    tile.store(C, (i, j), matmul_nt_tile(A, W, i, j, BM, BN, BK).to(C.dtype))
 
 
 # One configuration does not serve every shape: @tile.autotune times these on the

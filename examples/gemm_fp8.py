@@ -19,6 +19,8 @@ With a GPU it runs against torch; otherwise on the CPU interpreter against numpy
 """
 import sys
 
+from gemm import matmul_nt_tile
+
 import tile
 
 BLOCK = 128  # the scaling block along K (and along N for W), DeepGEMM's
@@ -31,11 +33,7 @@ def gemm_fp8_scaled(A, W, C, scale_a, scale_w, BM: tile.constexpr, BN: tile.cons
     floats, scale_w of N), or times scale_a[0] * scale_w[0] (one float each)."""
     i = tile.program_id(0) * BM
     j = tile.program_id(1) * BN
-    acc = tile.zeros((BM, BN), tile.float32)
-    for k in range(0, A.shape[1], BK):
-        a = tile.load(A, (i, k), (BM, BK))
-        w = tile.load(W, (j, k), (BN, BK))
-        acc = tile.mma(a, w, acc, transpose_b=True)  # acc += a @ w.T
+    acc = matmul_nt_tile(A, W, i, j, BM, BN, BK)
     if ROWWISE:
         sa = tile.load(scale_a, i, BM, bound=A.shape[0])
         sw = tile.load(scale_w, j, BN, bound=W.shape[0])
