@@ -43,7 +43,8 @@ def attend(q, K, V, kv_row, start_m, start_n, seq_len, qk_scale, m_i, l_i, acc,
     """One block of keys: S = Q Kᵀ, then the online softmax update (in log2 units:
     S · qk_scale; qk_scale > 0, so the row max scales with it)."""
     k = tile.load(K, (kv_row + start_n, 0), (BN, D))
-    if V.dtype == tile.float8e4m3:  # Vᵀ, (Dh, rows): fp8 WGMMA reads both operands K-major
+    v_transposed = V.dtype == tile.float8e4m3  # fp8 WGMMA reads both operands K-major
+    if v_transposed:  # Vᵀ, (Dh, rows)
         v = tile.load(V, (0, kv_row + start_n), (D, BN))
     else:
         v = tile.load(V, (kv_row + start_n, 0), (BN, D))
@@ -63,10 +64,8 @@ def attend(q, K, V, kv_row, start_m, start_n, seq_len, qk_scale, m_i, l_i, acc,
     alpha = tile.exp2(m_i - m_new)
     p = tile.exp2(s * qk_scale - m_new[:, None])  # one FMA and one exp2 an element
     l_i = l_i * alpha + tile.sum(p, 1)
-    if V.dtype == tile.float8e4m3:  # p < 2^8 (above) fits e4m3's range
-        acc = tile.mma(p.to(v.dtype), v, acc * alpha[:, None], transpose_b=True)
-    else:
-        acc = tile.mma(p.to(v.dtype), v, acc * alpha[:, None])
+    # fp8: p < 2^8 (above) fits e4m3's range.
+    acc = tile.mma(p.to(v.dtype), v, acc * alpha[:, None], transpose_b=v_transposed)
     return m_new, l_i, acc
 
 
