@@ -327,8 +327,8 @@ def topk(x, k, axis=-1):
 def sort(x, axis=-1, descending=False):
     """`values, indices = tile.sort(x)`: x sorted along `axis` (descending if the
     constexpr `descending`) and the int32 positions the values came from, as
-    torch.sort(stable=True): equal values keep their order, NaN is the greatest.
-    A bitonic network in shared memory (a barrier a step), for rows of up to a few
+    torch.sort(stable=True): equal values keep their order, NaN is the greatest
+    (a NaN may come out with another sign or payload). A bitonic network in shared memory (a barrier a step), for rows of up to a few
     thousand; f16/bf16 compare as f32, int8/int16/int1 as int32."""
 
 

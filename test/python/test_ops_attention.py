@@ -163,10 +163,14 @@ def test_cpu_tensors_need_the_interpreter(monkeypatch):
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
 @pytest.mark.parametrize("N", [1000, 1024, 8000])
 @pytest.mark.parametrize("D", [64, 128])
-def test_gpu_matches_sdpa(D, N, dtype, causal):
-    """Tuned over every configuration that fits (N 1024: EVEN_SEQ), against
-    SDPA; the log-sum-exp against torch's of the float32 scores."""
+def test_gpu_matches_sdpa(D, N, dtype, causal, monkeypatch):
+    """Against SDPA; the log-sum-exp against torch's of the float32 scores. The
+    bf16 d128 N 1024 cases are tuned over every configuration that fits (EVEN_SEQ);
+    the rest launch the default configuration (tuning each would compile every
+    configuration of every case)."""
     import torch
+    if not (D == 128 and N == 1024 and dtype == "bfloat16"):
+        monkeypatch.setenv("TILE_AUTOTUNE", "0")
     import torch.nn.functional as F
     dtype = getattr(torch, dtype)
     B, H = (1, 4) if N > 4000 else (2, 4)

@@ -1,10 +1,11 @@
 """TMA copies whose innermost start is not a multiple of 16 bytes: a tile loaded at
 column `col` of a row-major array (the K loop's operand of an mma, so the pipeliner
 copies it by TMA). The view itself meets TMA's rules (16-byte aligned base and row
-stride); only the start column is odd. tile.ops.attention_fp8 at N = 1000 loads Vᵀ at
-such columns (8 bytes past a multiple of 16) and stopped the H100 with an illegal
-instruction; these cases tell whether the unaligned start is the cause. Each GPU case
-runs in its own process, so a fault there fails that case alone."""
+stride, so the launch keeps the TMA specialization); only the start column varies.
+tile.ops.attention_fp8 at N = 1000 loads Vᵀ at such columns (8 bytes past a multiple
+of 16) and stopped the H100 with an illegal instruction; these cases tell whether the
+unaligned start is the cause. Each GPU case runs in its own process, so a fault there
+fails that case alone."""
 import os
 import subprocess
 import sys
@@ -27,7 +28,9 @@ def shifted_gemm(A, B, C, col, BM: tile.constexpr, BN: tile.constexpr, BK: tile.
     tile.store(C, (0, 0), acc.to(C.dtype))
 
 
-CASES = [("bf16", 8), ("bf16", 3), ("f8E4M3FN", 8), ("f8E4M3FN", 16)]  # col 8 of fp8: 8 bytes
+# (dtype, start column): bf16 4 and fp8 8 start 8 bytes past a multiple of 16, bf16 3
+# and fp8 3 at odd bytes, bf16 8 and fp8 16 on a multiple of 16.
+CASES = [("bf16", 8), ("bf16", 4), ("bf16", 3), ("f8E4M3FN", 16), ("f8E4M3FN", 8), ("f8E4M3FN", 3)]
 
 
 @pytest.mark.parametrize("dtype,col", CASES)
@@ -46,9 +49,12 @@ dtype, col = sys.argv[2], int(sys.argv[3])
 fp8 = dtype.startswith("f8")
 BK = 128 if fp8 else 64
 torch_dtype = torch.float8_e4m3fn if fp8 else torch.bfloat16
-a = torch.randn(64, col + 2 * BK + 8, device="cuda").to(torch_dtype)
+a_bytes = 1 if fp8 else 2
+width = -(-(col + 2 * BK) * a_bytes // 16) * 16 // a_bytes  # rows a multiple of 16 bytes
+a = torch.randn(64, width, device="cuda").to(torch_dtype)
 b = torch.randn(64, 2 * BK, device="cuda").to(torch_dtype)
 c = torch.full((64, 64), float("nan"), device="cuda")
+assert "cp.async.bulk.tensor" in shifted_gemm.compile(a, b, c, col, BM=64, BN=64, BK=BK).ptx
 shifted_gemm[(1,)](a, b, c, col, BM=64, BN=64, BK=BK)
 torch.cuda.synchronize()
 want = a[:, col:col + 2 * BK].double() @ b.double().T
