@@ -77,12 +77,12 @@ def bench_case(B, H, N, D, causal, warmup=100, rep=500) -> dict:
     runs, outputs, unavailable = {"tile": run_tile, "Triton": run_triton}, {}, {}
     for name, backend in (("flash", SDPBackend.FLASH_ATTENTION),
                           ("cuDNN", SDPBackend.CUDNN_ATTENTION)):
-        def sdpa(backend=backend):
+        def run_sdpa(backend=backend):
             with sdpa_kernel(backend):
                 return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
         try:
-            outputs[name] = sdpa()
-            runs[name] = sdpa
+            outputs[name] = run_sdpa()
+            runs[name] = run_sdpa
         except RuntimeError as e:  # a backend this build or GPU lacks: reported, not fatal
             unavailable[name] = str(e).splitlines()[0][:120]
     run_tile()  # tunes on first use, then runs the choice

@@ -47,7 +47,8 @@ int64_t tile::getDivisibility(Value value) {
     return capped(std::max(int64_t(assume.getMultiple()), div(assume.getValue())));
   if (isa<arith::MulIOp>(op))
     return capped(div(op->getOperand(0)) * div(op->getOperand(1)));
-  if (isa<arith::AddIOp, arith::SubIOp>(op))
+  // a % b = a - q·b: a power of two dividing both divides it (seq_len % BN).
+  if (isa<arith::AddIOp, arith::SubIOp, arith::RemSIOp, arith::RemUIOp>(op))
     return std::min(div(op->getOperand(0)), div(op->getOperand(1)));
   if (isa<arith::ExtSIOp, arith::ExtUIOp, arith::IndexCastOp>(op))
     return div(op->getOperand(0));

@@ -8,7 +8,7 @@
 
 using namespace mlir;
 
-bool tile::tmaCanAddress(Value value, std::string *why) {
+bool tile::tmaCanAddress(Value value, ValueRange offsets, std::string *why) {
   auto fail = [&](const char *reason) {
     if (why)
       *why = reason;
@@ -34,5 +34,8 @@ bool tile::tmaCanAddress(Value value, std::string *why) {
   for (Value stride : view.getStrides().drop_back())
     if (getDivisibility(stride) * bytes < 16)
       return fail("an outer stride is not known to be a multiple of 16 bytes");
+  if (offsets.empty() || getDivisibility(offsets.back()) * bytes < 16)
+    return fail("the innermost offset is not known to be a multiple of 16 bytes "
+                "(tile.multiple_of can say so)");
   return true;
 }

@@ -96,9 +96,9 @@ LogicalResult pipeline(scf::ForOp loop, unsigned stages, bool multipleWarpgroups
   if (classify(loop, loads) == Staging::ThroughRegisters) {
     // The driver shows this only where the user chose num_stages.
     loop.emitRemark() << "num_stages=" << stages
-                      << " not applied: TMA cannot copy every load of this loop (a 16-byte "
-                         "aligned view with 16-byte row strides is needed), so its tiles go "
-                         "through registers into one shared buffer each";
+                      << " not applied: TMA cannot copy every load of this loop ("
+                      << tmaRefusal(loads)
+                      << "), so its tiles go through registers into one shared buffer each";
     stageThroughRegisters(loop, loads);
     return success();
   }

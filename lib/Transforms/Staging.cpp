@@ -92,9 +92,18 @@ SmallVector<StagedLoad> findComputedOperandLoads(scf::ForOp loop) {
   return found;
 }
 
-/// TMA can copy from the view: a 16-byte aligned base and outer strides that
-/// are multiples of 16 bytes (the runtime's specialization says so).
-bool tmaCanCopy(LoadOp load) { return tmaCanAddress(load.getSrc()); }
+/// TMA can copy the load's box (tmaCanAddress's rule).
+bool tmaCanCopy(LoadOp load, std::string *why) {
+  return tmaCanAddress(load.getSrc(), load.getOffsets(), why);
+}
+
+std::string tmaRefusal(ArrayRef<StagedLoad> loads) {
+  std::string why;
+  for (const StagedLoad &staged : loads)
+    if (!tmaCanCopy(staged.load, &why))
+      return why;
+  return why;
+}
 
 SmallVector<LoadOp> loopInvariantOperands(scf::ForOp loop) {
   llvm::SetVector<Operation *> loads;

@@ -5,6 +5,8 @@
 
 #include "dialect/TilePasses.h"
 
+#include <string>
+
 namespace mlir::tile::staging {
 
 Value constI32(OpBuilder &b, Location loc, int64_t v);
@@ -30,8 +32,12 @@ SmallVector<StagedLoad> findStagedLoads(scf::ForOp loop);
 /// with tile.load_shared (`readIntoRegisters`).
 SmallVector<StagedLoad> findComputedOperandLoads(scf::ForOp loop);
 
-/// TMA can copy from the view (the rule shared with TMA stores: Analysis/TMA.h).
-bool tmaCanCopy(LoadOp load);
+/// TMA can copy the load's box (the rule shared with TMA stores: Analysis/TMA.h);
+/// otherwise the reason goes to `why`.
+bool tmaCanCopy(LoadOp load, std::string *why = nullptr);
+
+/// Why TMA cannot copy one of `loads` (the first it cannot), for a remark.
+std::string tmaRefusal(ArrayRef<StagedLoad> loads);
 
 /// Loads before `loop` whose tiles only mmas in it read, as operand a or b
 /// (attention's Q).

@@ -38,7 +38,7 @@ std::string whyNot(StoreOp store) {
   if (layout && !isa<BlockedLayoutAttr, WgmmaLayoutAttr>(layout))
     return "its layout is not one tile.store_shared lowers";
   std::string why;
-  if (!tmaCanAddress(store.getDst(), &why))
+  if (!tmaCanAddress(store.getDst(), store.getOffsets(), &why))
     return why;
   return "";
 }

@@ -444,8 +444,7 @@ FailureOr<Plan> decide(func::FuncOp func, Refusal &refusal) {
     if (!loop.getInductionVar().getType().isInteger(32))
       return refuse(loop, "a loop of staged loads is not counted in i32");
     if (classify(loop, loads) != Staging::TMA)
-      return refuse(loop, "TMA cannot copy every load of a loop (a 16-byte aligned view with "
-                          "16-byte row strides is needed)");
+      return refuse(loop, "TMA cannot copy every load of a loop (" + tmaRefusal(loads) + ")");
     plan.feeds.push_back({loop, loads, outer});
     for (LoadOp load : perTile) {
       RankedTensorType tile = load.getType();

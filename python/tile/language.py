@@ -549,9 +549,11 @@ def static_range(start, stop=None, step=1):
 def multiple_of(x, n):
     """`x` (an int32 or int64 scalar) with the kernel's promise that it is a multiple
     of `n` (a constexpr power of two), as Triton's tl.multiple_of: accesses at
-    offsets computed from it may then be as wide as that allows. For values the
-    compiler cannot see through, such as a start loaded from memory. The interpreter
-    checks the promise; on the GPU a broken one gives wrong results."""
+    offsets computed from it may then be as wide as that allows, and an mma
+    operand's tile whose start column it makes a multiple of 16 bytes may be copied
+    by TMA. For values the compiler cannot see through, such as a start loaded from
+    memory or a scalar argument the launch cannot vouch for. The interpreter checks
+    the promise; on the GPU a broken one gives wrong results or a fault."""
 
 
 def cdiv(a, b):

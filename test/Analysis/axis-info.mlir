@@ -167,3 +167,18 @@ func.func @promised(%m: i32) {
   %a = arith.addi %i, %sp : tensor<128xi32>
   return
 }
+
+// -----
+// A remainder keeps what divides both sides: seq_len - seq_len % 128 of a seq_len
+// specialized ":16" is a multiple of 16 (the start of attention's last key block).
+// (@remainder)
+func.func @remainder(%n: i32 {tile.divisibility = 16 : i64}, %m: i32) {
+  %c128 = arith.constant 128 : i32
+  // CHECK: :[[@LINE+1]]:{{[0-9]+}}: remark: {{.*}}divisibility = [16]
+  %r = arith.remsi %n, %c128 : i32
+  // CHECK: :[[@LINE+1]]:{{[0-9]+}}: remark: {{.*}}divisibility = [16]
+  %full = arith.subi %n, %r : i32
+  // CHECK: :[[@LINE+1]]:{{[0-9]+}}: remark: {{.*}}divisibility = [1]
+  %u = arith.remui %m, %c128 : i32
+  return
+}

@@ -38,7 +38,7 @@
 // CHECK-NEXT: gpu.return
 func.func @gemm(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
                 %pc: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32 {tile.divisibility = 16 : i64},
-                %m0: i32, %n0: i32)
+                %m0: i32, %n0: i32 {tile.divisibility = 16 : i64})
     attributes {tile.kernel, tile.num_warps = 8 : i32, tile.num_ctas = 2 : i32} {
   %c0 = arith.constant 0 : i32
   %c1 = arith.constant 1 : i32
@@ -70,7 +70,7 @@ func.func @gemm(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.
 // CHECK-NOT: multicast::cluster
 // CHECK: gpu.return
 func.func @four(%pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pc: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
-                %K: i32 {tile.divisibility = 16 : i64}, %n0: i32)
+                %K: i32 {tile.divisibility = 16 : i64}, %n0: i32 {tile.divisibility = 16 : i64})
     attributes {tile.kernel, tile.num_warps = 8 : i32, tile.num_ctas = 4 : i32} {
   %c0 = arith.constant 0 : i32
   %c1 = arith.constant 1 : i32

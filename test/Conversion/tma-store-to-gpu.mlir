@@ -49,7 +49,7 @@
 // PTX-NOT: st.global
 func.func @gemm_epilogue(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
                          %pc: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
-                         %M: i32, %N: i32, %K: i32, %ld: i32 {tile.divisibility = 16 : i64}, %i: i32, %j: i32)
+                         %M: i32, %N: i32, %K: i32, %ld: i32 {tile.divisibility = 16 : i64}, %i: i32, %j: i32 {tile.divisibility = 16 : i64})
     attributes {tile.kernel, tile.num_warps = 8 : i32} {
   %c0 = arith.constant 0 : i32
   %c1 = arith.constant 1 : i32

@@ -22,7 +22,7 @@
 // CHECK-NOT: tile.store %
 func.func @gemm_epilogue(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
                          %pc: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
-                         %M: i32, %N: i32, %K: i32, %ld: i32 {tile.divisibility = 16 : i64}, %i: i32, %j: i32)
+                         %M: i32, %N: i32, %K: i32, %ld: i32 {tile.divisibility = 16 : i64}, %i: i32, %j: i32 {tile.divisibility = 16 : i64})
     attributes {tile.kernel, tile.num_warps = 8 : i32} {
   %c0 = arith.constant 0 : i32
   %c1 = arith.constant 1 : i32
@@ -178,6 +178,9 @@ func.func @not_taken(%p: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %q: !ti
   %strided = tile.make_view %p, [%n, %n], [%n, %n] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
   // expected-remark @+1 {{stays a plain store: the innermost stride is not the constant 1}}
   tile.store %t, %strided[%c0, %c0] : tensor<128x64xbf16>, !tile.view<bf16, 2>
+  %view = tile.make_view %p, [%n, %n], [%n, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  // expected-remark @+1 {{stays a plain store: the innermost offset is not known to be a multiple of 16 bytes (tile.multiple_of can say so)}}
+  tile.store %t, %view[%c0, %odd] : tensor<128x64xbf16>, !tile.view<bf16, 2>
   // expected-remark @+1 {{stays a plain store: the view is not made by tile.make_view}}
   tile.store %t, %V[%c0, %c0] : tensor<128x64xbf16>, !tile.view<bf16, 2>
   %C = tile.make_view %p, [%n, %n], [%n, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
@@ -230,7 +233,7 @@ func.func @not_taken(%p: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %q: !ti
 // CHECK-NEXT: tile.async_store_wait :
 // CHECK-NEXT: return
 func.func @branches(%pp: !tile.ptr<f32> {tile.divisibility = 16 : i64}, %pc: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
-                    %M: i32, %N: i32, %ld: i32 {tile.divisibility = 16 : i64}, %i: i32, %j: i32,
+                    %M: i32, %N: i32, %ld: i32 {tile.divisibility = 16 : i64}, %i: i32, %j: i32 {tile.divisibility = 16 : i64},
                     %acc: tensor<128x256xf32>, %partial: i1)
     attributes {tile.kernel, tile.num_warps = 8 : i32} {
   %c1 = arith.constant 1 : i32

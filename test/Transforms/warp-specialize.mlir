@@ -40,7 +40,7 @@
 // CHECK: tile.mma_wait
 // CHECK: tile.store
 func.func @gemm(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
-                %C: !tile.view<bf16, 2>, %K: i32, %t: i32, %g: i32, %n0: i32, %ld: i32 {tile.divisibility = 16 : i64})
+                %C: !tile.view<bf16, 2>, %K: i32, %t: i32, %g: i32, %n0: i32 {tile.divisibility = 16 : i64}, %ld: i32 {tile.divisibility = 16 : i64})
     attributes {tile.kernel, tile.num_warps = 8 : i32} {
   %c1 = arith.constant 1 : i32
   %m0 = arith.floordivsi %t, %g : i32
@@ -416,7 +416,7 @@ func.func @persistent_two_loops(%pk: !tile.ptr<bf16> {tile.divisibility = 16 : i
 // CHECK: tile.mma
 // CHECK: tile.arrive %{{.*}} {cluster} : !tile.mbarrier
 func.func @multicast(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
-                     %C: !tile.view<bf16, 2>, %K: i32 {tile.divisibility = 16 : i64}, %m0: i32, %n0: i32)
+                     %C: !tile.view<bf16, 2>, %K: i32 {tile.divisibility = 16 : i64}, %m0: i32, %n0: i32 {tile.divisibility = 16 : i64})
     attributes {tile.kernel, tile.num_warps = 8 : i32, tile.num_ctas = 2 : i32} {
   %c0 = arith.constant 0 : i32
   %c1 = arith.constant 1 : i32
@@ -445,7 +445,7 @@ func.func @multicast(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pb: !
 // CHECK-NOT: {cluster}
 // CHECK: return
 func.func @multicast_alone(%pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %C: !tile.view<bf16, 2>,
-                           %K: i32 {tile.divisibility = 16 : i64}, %n0: i32)
+                           %K: i32 {tile.divisibility = 16 : i64}, %n0: i32 {tile.divisibility = 16 : i64})
     attributes {tile.kernel, tile.num_warps = 8 : i32} {
   %c0 = arith.constant 0 : i32
   %c1 = arith.constant 1 : i32
@@ -481,7 +481,7 @@ func.func @multicast_alone(%pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, 
 // CHECK-LABEL: func.func @no_loop
 // CHECK-NOT: tile.warp_specialize
 func.func @expert_from_memory(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pe: !tile.ptr<i32> {tile.divisibility = 16 : i64},
-                              %K: i32 {tile.divisibility = 16 : i64}, %i: i32)
+                              %K: i32 {tile.divisibility = 16 : i64}, %i: i32 {tile.divisibility = 16 : i64})
     attributes {tile.kernel, tile.num_warps = 4 : i32} {
   %c0 = arith.constant 0 : i32
   %c1 = arith.constant 1 : i32
@@ -504,7 +504,7 @@ func.func @expert_from_memory(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64
   return
 }
 func.func @row_from_memory(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %pe: !tile.ptr<i32> {tile.divisibility = 16 : i64},
-                           %K: i32 {tile.divisibility = 16 : i64}, %i: i32)
+                           %K: i32 {tile.divisibility = 16 : i64}, %i: i32 {tile.divisibility = 16 : i64})
     attributes {tile.kernel, tile.num_warps = 4 : i32} {
   %c0 = arith.constant 0 : i32
   %c1 = arith.constant 1 : i32
@@ -549,7 +549,7 @@ func.func @not_tma(%pa: !tile.ptr<bf16>, %K: i32 {tile.divisibility = 16 : i64})
   %c64 = arith.constant 64 : i32
   %A = tile.make_view %pa, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
   %zero = arith.constant dense<0.0> : tensor<64x64xf32>
-  // expected-remark @+1 {{warp_specialize not applied: TMA cannot copy every load of a loop (a 16-byte aligned view with 16-byte row strides is needed)}}
+  // expected-remark @+1 {{warp_specialize not applied: TMA cannot copy every load of a loop (the base address is not known to be 16-byte aligned)}}
   %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
     %a = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
     %b = tile.load %A[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>

@@ -357,3 +357,25 @@ def test_moe_check_takes_only_routed_rows_and_fails_on_nan():
     assert bench_moe.passed({k: errors[k] for k in ("same", "close")})
     assert not bench_moe.passed({"off": errors["off"]})
     assert not bench_moe.passed({"unwritten": errors["unwritten"]})
+
+
+def test_no_function_rebinds_an_imported_module():
+    """A function that binds a name the module imports (a local `def sdpa` beside
+    `from tile.ops import sdpa`) makes every use of the import in it an
+    UnboundLocalError, which only the GPU run would reach: found here by scope."""
+    import symtable
+    offenders = []
+    for path in sorted(BENCHMARKS.rglob("*.py")):
+        top = symtable.symtable(path.read_text(), str(path), "exec")
+        imported = {s.get_name() for s in top.get_symbols() if s.is_imported()}
+
+        def visit(table):
+            for child in table.get_children():
+                if child.get_type() == "function":
+                    offenders.extend(f"{path.name}:{child.get_lineno()} {child.get_name()} "
+                                     f"binds {s.get_name()}" for s in child.get_symbols()
+                                     if s.get_name() in imported and s.is_local()
+                                     and not s.is_imported() and s.is_referenced())
+                visit(child)
+        visit(top)
+    assert not offenders, offenders

@@ -13,7 +13,8 @@ from .sdpa import (EVEN, INT32_MAX, _configs, _dtype_name, _strides, check_causa
 WHERE = "tile.ops.attention_fp8"
 # fp8 tiles of 128-byte rows: K's (BN, D) and Vᵀ's (D, BN) need D and BN >= 128.
 # The warp-specialized ones fit only with N a multiple of 128 (one key loop's
-# stages); the autotuner skips a configuration that does not fit.
+# stages) and need N a multiple of 16 (TMA); the autotuner skips a configuration
+# that does not compile.
 BLOCK_CONFIGS = [Config(dict(BM=128, BN=128), num_warps=8, num_stages=s, warp_specialize=ws)
                  for ws in (False, True) for s in (2, 3)]
 PERSISTENT_CONFIGS = [Config(dict(BM=128, BN=128), num_warps=8, num_stages=s,
@@ -30,7 +31,9 @@ def attention_fp8(q, k, v, q_scale: float = 1.0, k_scale: float = 1.0, v_scale: 
     v · v_scale), as SDPA computes it on them, in bfloat16.
 
     q: (B, H, N, 128) float8_e4m3fn; k and v: (B, H_kv, N, 128), H_kv dividing H;
-    N a multiple of 128; unit last strides. q_scale, k_scale, v_scale: per-tensor dequantization
+    unit last strides; N any length, fastest a multiple of 16 (Vᵀ's tiles start at
+    column head · N + 128 j, which TMA copies only at 16-byte columns; other N send the
+    key loop's tiles through registers). q_scale, k_scale, v_scale: per-tensor dequantization
     scales (positive numbers); scale: of the scores, 1/sqrt(128) by default.
     Forward only (no autograd). v is transposed into a (128, B·H_kv·N) copy first
     (fp8 WGMMA reads both operands K-major); P is rounded to e4m3 before P·V, as
@@ -57,10 +60,6 @@ def attention_fp8(q, k, v, q_scale: float = 1.0, k_scale: float = 1.0, v_scale: 
         raise ValueError(f"{WHERE}: k's {H_kv} heads must divide q's {H}")
     if Dh not in HEAD_DIMS:
         raise ValueError(f"{WHERE}: head dim {Dh}; supported: {', '.join(map(str, HEAD_DIMS))}")
-    if N % EVEN:
-        raise ValueError(f"{WHERE}: N is {N}; the fp8 kernels take N a multiple of {EVEN} "
-                         "(their masked last key block stops the GPU with an illegal "
-                         "instruction, under investigation)")
     if B * H * N * Dh > INT32_MAX:
         raise ValueError(f"{WHERE}: q has {B * H * N * Dh} elements; at most {INT32_MAX}")
     for name, value in (("q_scale", q_scale), ("k_scale", k_scale), ("v_scale", v_scale)):
