@@ -127,6 +127,19 @@ def bench_case(B, N, C, H, layers, warmup=None, rep=None) -> dict:
     losses = {name: [] for name in sides}
     times = {name: [] for name in sides}
     first_grads = {}
+
+    def train_step(name, inputs, targets, keep_grads=False):
+        m, optimizer = sides[name], optimizers[name]
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = F.cross_entropy(m(inputs).flatten(0, 1).float(), targets.flatten())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if keep_grads:
+            first_grads[name] = torch.cat([p.grad.flatten().float() for p in m.parameters()
+                                           if p.grad is not None])
+        optimizer.step()
+        return loss
+
     for step in range(STEPS):
         inputs, targets = batch(torch, generator, B, N)
         if step == 0:  # the float32 attention's gradients, the first step's yardstick
@@ -138,20 +151,17 @@ def bench_case(B, N, C, H, layers, warmup=None, rep=None) -> dict:
             del exact
         names = list(sides)[step % 3:] + list(sides)[:step % 3]
         for name in names:
-            m, optimizer = sides[name], optimizers[name]
             torch.cuda.synchronize()
             start = time.perf_counter()
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                loss = F.cross_entropy(m(inputs).flatten(0, 1).float(), targets.flatten())
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if step == 0:
-                first_grads[name] = torch.cat([p.grad.flatten().float() for p in m.parameters()
-                                               if p.grad is not None])
-            optimizer.step()
+            loss = train_step(name, inputs, targets, keep_grads=step == 0)
             torch.cuda.synchronize()
             times[name].append(time.perf_counter() - start)
             losses[name].append(loss.item())
+    # One more step each of tile's and SDPA's models under torch.profiler: where the
+    # step's time goes (the kernels that take the most, and the host's time).
+    inputs, targets = batch(torch, generator, B, N)
+    profile = {name: profiled(torch, lambda name=name: train_step(name, inputs, targets))
+               for name in ("tile", "sdpa")}
     def spread(x, y, steps=STEPS):
         return max(abs(a - b) / b for a, b in zip(losses[x][:steps], losses[y][:steps]))
 
@@ -167,11 +177,35 @@ def bench_case(B, N, C, H, layers, warmup=None, rep=None) -> dict:
     return {"case": case_name(B, N, C, H, layers), "kind": "training", "losses": losses,
             "max_relative_difference": difference, "backends_difference": backends,
             "early_relative_difference": early, "first_step_grad_error": grads,
+            "profile": profile,
             "loss_fell": fell,
             "first_loss": losses["sdpa"][0], "last_loss": {n: c[-1] for n, c in losses.items()},
             "expected_first_loss": math.log(VOCAB), "ms": ms, "vs_sdpa": ms["sdpa"] / ms["tile"],
             "vs_cudnn": ms["sdpa cuDNN"] / ms["tile"],
             "correct": grads_agree and early <= CURVE_TOLERANCE and fell}
+
+
+def profiled(torch, step, top: int = 12) -> dict:
+    """One `step()` under torch.profiler: its wall time, the host's busiest ops and
+    the GPU kernels that take the most time (µs, summed over the step)."""
+    from torch.profiler import ProfilerActivity, profile
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        step()
+        torch.cuda.synchronize()
+    wall = (time.perf_counter() - start) * 1e6
+    events = prof.key_averages()
+
+    def device_us(e):
+        return getattr(e, "device_time_total", None) or getattr(e, "cuda_time_total", 0)
+    kernels = sorted((e for e in events if str(getattr(e, "device_type", "")).endswith("CUDA")),
+                     key=device_us, reverse=True)
+    host = sorted(events, key=lambda e: e.self_cpu_time_total, reverse=True)
+    return {"wall_us": wall,
+            "gpu_us": sum(device_us(e) for e in kernels),
+            "kernels": [(e.key[:80], e.count, device_us(e)) for e in kernels[:top]],
+            "host": [(e.key[:80], e.count, e.self_cpu_time_total) for e in host[:top]]}
 
 
 def bench(quick: bool = False) -> list[dict]:
