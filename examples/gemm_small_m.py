@@ -32,12 +32,24 @@ def gemm_swap_ab(A, B, C, BN: tile.constexpr, BM: tile.constexpr, BK: tile.const
 
 
 # BM the rows of A a program takes (16 at decode), BN the rows of B's transpose;
-# stages as shared memory allows (the weight's tiles in flight).
+# stages as shared memory allows (the weight's tiles in flight). At M = 128-256 the
+# narrow BN = 64 tiles give N / 64 programs (128 at N = 8192) where a 128 x 128 tile of
+# C gives half the multiprocessors work.
 CONFIGS = [tile.Config(dict(BN=BN, BM=BM, BK=64), num_warps=BN // 16, num_stages=stages)
            for BN, BM, stages in [(64, 16, 8), (128, 16, 6), (64, 32, 8), (128, 32, 6),
-                                  (128, 64, 4)]]
+                                  (128, 64, 4), (64, 128, 6), (128, 128, 4), (64, 256, 4)]]
 KEY = ["A.shape[0]", "B.shape[1]", "A.shape[1]"]
-gemm_swap_ab_tuned = tile.autotune(CONFIGS, key=KEY, default=CONFIGS[0])(gemm_swap_ab)
+
+
+def rows_fit(args, configs):
+    """The configurations whose BM is no larger than M's power of two (at least 16):
+    a wider tile of A's rows only multiplies padding."""
+    rows = max(16, 1 << max(0, args["A"].shape[0] - 1).bit_length())
+    return [c for c in configs if c.kwargs["BM"] <= rows]
+
+
+gemm_swap_ab_tuned = tile.autotune(CONFIGS, key=KEY, default=CONFIGS[0],
+                                   prune=rows_fit)(gemm_swap_ab)
 
 
 def grid(M, N):
@@ -49,7 +61,7 @@ def main() -> int:
         return run_on_interpreter()
     import torch
     ok = True
-    for M, N, K in [(1, 4096, 4096), (16, 8192, 8192), (100, 4096, 1024)]:
+    for M, N, K in [(1, 4096, 4096), (16, 8192, 8192), (100, 4096, 1024), (256, 8192, 2048)]:
         a = torch.randn(M, K, device="cuda", dtype=torch.bfloat16)
         b = torch.randn(K, N, device="cuda", dtype=torch.bfloat16)
         c = torch.full((M, N), float("nan"), device="cuda", dtype=torch.bfloat16)

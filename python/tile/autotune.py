@@ -22,6 +22,10 @@ in a file named by the kernel's source, the configurations, the key's values, th
 device's name and the compiler; it is written atomically and checksummed, and a
 corrupt file is reported, deleted and tuned again.
 
+`prune(args, configs)`, if given, returns the configurations worth timing for
+this launch (`args`: the arguments by name), a model's cut before any compiling:
+the rest are recorded as pruned. It sees each key once, when that key is tuned.
+
 A key entry is an argument name (a scalar's value; an array's shape and dtype),
 `"A.shape[d]"`, `"A.dtype"`, or a function of the arguments by name. The dtypes of
 every array argument and the constexprs the call passes join the key. The kernel
@@ -193,7 +197,8 @@ class Autotuner:
     `kernel[grid](*args)`, with the tuned constexprs and options added."""
 
     def __init__(self, fn: JITFunction, configs, key, default: Config | None = None,
-                 warmup: float = 25, rep: float = 100, timer=None, rounds: int = 3):
+                 warmup: float = 25, rep: float = 100, timer=None, rounds: int = 3,
+                 prune=None):
         if not isinstance(fn, JITFunction):
             raise TypeError("@tile.autotune decorates a @tile.jit kernel: put it above @tile.jit")
         self.fn, self.__name__ = fn, fn.__name__
@@ -215,6 +220,10 @@ class Autotuner:
             key = [key]
         self._key_entries = [self._key_entry(k) for k in key]
         self._positions = {name: i for i, name in enumerate(fn.params)}
+        if prune is not None and not callable(prune):
+            raise TypeError(f"{self.__name__}: prune= is a function (args, configs) -> the "
+                            "configurations to time")
+        self.prune = prune
         self.rounds = rounds  # the budget of warmup + rep ms is split over them
         self.timer = timer or CudaEventTimer(warmup / rounds, rep / rounds)
         self.best: dict[tuple, Config] = {}  # key -> chosen configuration
@@ -307,7 +316,10 @@ class Autotuner:
                               f"({skipped[index]}); tuning goes on without it",
                               RuntimeWarning, stacklevel=5)
 
+        candidates = self._candidates(args, kwargs)
         for index, config in enumerate(self.configs):
+            if index not in candidates:
+                continue
             self._progress(f"compiling configuration {index + 1} of {len(self.configs)}")
             launch_kwargs = {**kwargs, **config.launch_kwargs()}
 
@@ -337,7 +349,8 @@ class Autotuner:
                     del runs[index], samples[index]
         self._progress(None)
         timings = {index: statistics.median(times) for index, times in samples.items()}
-        record = {"source": "tuned", "timings_ms": timings, "skipped": skipped}
+        record = {"source": "tuned", "timings_ms": timings, "skipped": skipped,
+                  "pruned": sorted(set(range(len(self.configs))) - candidates)}
         self.tuning[key] = record
         if not timings:
             reasons = "\n".join(f"  {self.configs[i]}: {why}" for i, why in sorted(skipped.items()))
@@ -349,6 +362,17 @@ class Autotuner:
             self._print(key, record)
         self._to_disk(key, device, record)
         return self.configs[best]
+
+    def _candidates(self, args, kwargs) -> set[int]:
+        """Indices of the configurations to time: all, or those `prune` keeps."""
+        if self.prune is None:
+            return set(range(len(self.configs)))
+        kept = self.prune(self._arguments(args, kwargs), list(self.configs))
+        indices = {i for i, c in enumerate(self.configs) for k in kept if k is c}
+        if not indices:
+            raise ValueError(f"{self.__name__}: prune= kept none of the {len(self.configs)} "
+                             "configurations (it must return some of the ones it was given)")
+        return indices
 
     def _refuse_capture(self, key, stream: int) -> None:
         # Timing synchronizes on events, which a CUDA graph capture forbids (and
@@ -372,6 +396,7 @@ class Autotuner:
         print(f"tile.autotune {self.__name__} key={key}:", file=sys.stderr)
         for i, config in enumerate(self.configs):
             what = (f"{record['timings_ms'][i]:.4f} ms" if i in record["timings_ms"]
+                    else "pruned" if i in record.get("pruned", ())
                     else f"skipped ({record['skipped'][i]})")
             mark = "  <- chosen" if i == record.get("best") else ""
             print(f"  {config}: {what}{mark}", file=sys.stderr)
@@ -460,11 +485,11 @@ class _TunedLauncher:
 
 
 def autotune(configs, key, default: Config | None = None, warmup: float = 25,
-             rep: float = 100, timer=None):
+             rep: float = 100, timer=None, prune=None):
     """Decorator over `@tile.jit`: chooses among `configs` (tile.Config) by timing
     them on the first launch of each `key` (see the module docstring)."""
     def decorate(fn):
-        return Autotuner(fn, configs, key, default, warmup, rep, timer)
+        return Autotuner(fn, configs, key, default, warmup, rep, timer, prune=prune)
     return decorate
 
 

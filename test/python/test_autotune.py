@@ -101,6 +101,34 @@ def test_fastest_configuration_is_chosen_and_launched(recorder):
     assert timer.timed == [256, 1024, 512] * 3 and len(recorder) == count + 1
 
 
+def test_prune_cuts_the_configurations_before_any_compile(recorder):
+    """prune sees the arguments by name and the configurations; only those it keeps
+    are compiled and timed, the rest recorded as pruned; each key asks it once."""
+    seen = []
+
+    def prune(args, configs):
+        seen.append((args["n"], len(configs)))
+        return [c for c in configs if c.kwargs["BLOCK"] <= 512]
+    timer = FakeTimer(recorder, MS)
+    kernel = tuned(timer, prune=prune)
+    kernel[grid](*arrays(), N)
+    key = (N, "<f4", "<f4", "<f4")
+    assert timer.timed == [256, 512] * 3 and seen == [(N, 3)]
+    assert kernel.best[key] == CONFIGS[2] and kernel.tuning[key]["pruned"] == [1]
+    assert {launch.grid[0] for launch in recorder} == {N // 256, N // 512}  # 1024 never ran
+    kernel[grid](*arrays(), N)
+    assert seen == [(N, 3)]
+
+
+def test_prune_errors(recorder):
+    with pytest.raises(TypeError, match="prune= is a function"):
+        tuned(FakeTimer(recorder, MS), prune=[CONFIGS[0]])
+    kernel = tuned(FakeTimer(recorder, MS), prune=lambda args, configs: [])
+    with pytest.raises(ValueError, match="prune= kept none of the 3 configurations"):
+        kernel[grid](*arrays(), N)
+    assert recorder == []
+
+
 class DriftingTimer(FakeTimer):
     """The first round flatters BLOCK=256 (a cool GPU runs whatever comes first
     fast); the later rounds give the steady times."""
