@@ -381,7 +381,7 @@ def Tile_ReduceOp : Tile_Op<"reduce", [Pure, Tile_UsesSharedMemory]> {
     ```
   }];
   let arguments = (ins Tile_ReduceKindAttr:$kind, Tile_RegisterTile:$src, I32Attr:$dim);
-  let results = (outs AnyTypeOf<[Tile_RegisterTile, F32, I32]>:$result);
+  let results = (outs AnyTypeOf<[Tile_RegisterTile, F32, I32, I64]>:$result);
   let assemblyFormat = "$kind $src `,` `dim` `=` $dim attr-dict `:` type($src) `->` type($result)";
   let hasVerifier = 1;
 }

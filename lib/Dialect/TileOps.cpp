@@ -331,14 +331,15 @@ static bool dropsDim(ArrayRef<int64_t> full, ArrayRef<int64_t> reduced, int64_t 
 }
 
 /// A reduction's or scan's `dim` within the tile, and an element type the
-/// lowering combines (f32 or i32: the frontend computes narrower types in these).
+/// lowering combines (f32, i32 or i64: the frontend computes narrower types in these).
 static LogicalResult verifyCombined(Operation *op, RankedTensorType src, int64_t dim,
                                     StringRef verb) {
   if (dim < 0 || dim >= src.getRank())
     return op->emitOpError() << "dim " << dim << " is out of range for a rank-"
                              << src.getRank() << " tile";
-  if (!src.getElementType().isF32() && !src.getElementType().isInteger(32))
-    return op->emitOpError() << verb << " f32 or i32 tiles, got " << src.getElementType();
+  Type elt = src.getElementType();
+  if (!elt.isF32() && !elt.isInteger(32) && !elt.isInteger(64))
+    return op->emitOpError() << verb << " f32, i32 or i64 tiles, got " << elt;
   return success();
 }
 

@@ -252,7 +252,8 @@ def expand_dims(x, axis):
 
 @_builtin
 def reshape(x, shape):
-    """x with dims of size 1 added or removed (tiles of up to two dims)."""
+    """x with dims of size 1 added or removed, to a shape of one or two dims
+    (`(BM, BK)` of a `(1, BM, BK)` tile loaded from a batched array)."""
 
 
 @_builtin
@@ -293,8 +294,8 @@ def sum(x, axis=None, keep_dims=False):
     """The sum of a tile along `axis` (a constexpr): a tile of one dimension less;
     with axis=None, or of a 1-D tile, the sum of all its elements (a scalar). As
     Triton's tl.sum, int8, int16 and int1 tiles sum to int32 (the sum of a
-    comparison counts its trues); f16 and bf16 tiles sum in f32, rounded back to
-    their dtype."""
+    comparison counts its trues); int32 and int64 sum in their own width (wrapping
+    on overflow); f16 and bf16 tiles sum in f32, rounded back to their dtype."""
 
 
 @_builtin
@@ -345,7 +346,7 @@ def gather(x, index, axis):
 def cumsum(x, axis=0):
     """The inclusive cumulative sum of a tile along `axis` (a constexpr), of x's
     shape. f32 and int32 as they are; f16 and bf16 computed in f32 and rounded
-    back; int8, int16 and int1 give int32 (as `sum`)."""
+    back; int8, int16 and int1 give int32 (as `sum`); int64 stays int64."""
 
 
 @_builtin

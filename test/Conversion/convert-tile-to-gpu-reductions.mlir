@@ -159,3 +159,25 @@ func.func @print_and_assert(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel
   tile.assert %pos, "x >= 0" : tensor<64xi1> loc("kernel.py":7:4)
   return
 }
+
+// -----
+
+// An i64 sum to a scalar: each shuffle moves the value's two 32-bit halves
+// (the hardware shuffles 32 bits) and joins them again.
+// CHECK-LABEL: gpu.func @sum_i64_to_scalar
+// CHECK: arith.trunci %{{.*}} : i64 to i32
+// CHECK: arith.shrui
+// CHECK: gpu.shuffle xor %{{.*}} : i32
+// CHECK: gpu.shuffle xor %{{.*}} : i32
+// CHECK: arith.shli
+// CHECK: arith.addi %{{.*}} : i64
+// PTX-LABEL: .entry sum_i64_to_scalar
+// PTX-COUNT-10: shfl.sync.bfly.b32
+func.func @sum_i64_to_scalar(%x: !tile.ptr<i64>) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %t = tile.load %x[%c0] : !tile.ptr<i64> -> tensor<64xi64>
+  %s = tile.reduce sum %t, dim = 0 : tensor<64xi64> -> i64
+  %b = tile.splat %s : i64 -> tensor<64xi64>
+  tile.store %b, %x[%c0] : tensor<64xi64>, !tile.ptr<i64>
+  return
+}

@@ -393,7 +393,7 @@ func.func @reduce_element(%s: tensor<64x128xf32>) {
 // The lowering combines f32 and i32; the frontend promotes f16, bf16 and
 // narrower integers before it reduces.
 func.func @reduce_f16(%s: tensor<64x128xf16>) {
-  // expected-error @+1 {{reduces f32 or i32 tiles, got 'f16'}}
+  // expected-error @+1 {{reduces f32, i32 or i64 tiles, got 'f16'}}
   %m = tile.reduce sum %s, dim = 1 : tensor<64x128xf16> -> tensor<64xf16>
   return
 }
@@ -445,15 +445,15 @@ func.func @scan_dim(%s: tensor<64x128xf32>) {
 // Scans of f16/bf16 run in f32 and of narrower integers in i32 (the frontend
 // converts), as sums do.
 func.func @scan_f16(%s: tensor<128xf16>) {
-  // expected-error @+1 {{scans f32 or i32 tiles, got 'f16'}}
+  // expected-error @+1 {{scans f32, i32 or i64 tiles, got 'f16'}}
   %c = tile.scan prod %s, dim = 0 : tensor<128xf16>
   return
 }
 
 // -----
-// Sorts, as scans, take f32 or i32 (the frontend converts); indices are i32.
+// Sorts, as scans, take f32, i32 or i64 (the frontend converts); indices are i32.
 func.func @sort_f16(%s: tensor<128xf16>) {
-  // expected-error @+1 {{sorts f32 or i32 tiles, got 'f16'}}
+  // expected-error @+1 {{sorts f32, i32 or i64 tiles, got 'f16'}}
   %v, %i = tile.sort %s, dim = 0 : tensor<128xf16> -> tensor<128xi32>
   return
 }

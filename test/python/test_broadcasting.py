@@ -157,6 +157,25 @@ def test_reshape_only_adds_or_removes_size_one_dims():
 
 
 @tile.jit
+def batch_rows(X, Y, Z, W):
+    t = tile.load(X, (1, 0, 0), (1, 64, 32))  # one batch of a (B, 64, 32) array
+    tile.store(Y, (0, 0), tile.reshape(t, (64, 32)))
+    column = tile.load(Z, (0, 0), (64, 1))
+    tile.store(W, (0, 0), column.reshape((64,)).reshape((1, 64)))
+
+
+def test_reshape_drops_every_size_one_dim_of_a_3d_tile():
+    x = np.arange(2 * 64 * 32, dtype=np.float32).reshape(2, 64, 32)
+    z = np.arange(64, dtype=np.float32).reshape(64, 1)
+    y, w = np.zeros((64, 32), np.float32), np.zeros((1, 64), np.float32)
+    batch_rows[(1,)].interpret(x, y, z, w)
+    np.testing.assert_array_equal(y, x[1])
+    np.testing.assert_array_equal(w[0], z[:, 0])
+    assert "ld.global" in batch_rows.compile("*f32[3]:16", "*f32[2]:16", "*f32[2]:16",
+                                              "*f32[2]:16").ptx
+
+
+@tile.jit
 def bad_squeeze(A, Y, N: tile.constexpr):
     a = tile.load(A, 0, N)
     tile.store(Y, 0, tile.squeeze(a[:, None], 0))  # <- squeeze

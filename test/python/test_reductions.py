@@ -296,3 +296,56 @@ def test_gpu_print_and_assert(tmp_path, debug):
     assert "pid (0, 0, 0) idx (2) x: 3.000000" in output, output
     assert "RETURNED" not in output and child.returncode != 0, output
     assert f"{script}:9" in output and "x must be positive" in output, output
+
+
+@tile.jit
+def int64_rows(X, S, M, A, C, Q, R: tile.constexpr, N: tile.constexpr):
+    """Each reduction of int64 rows, and a squeezed (1, N) row summed to a scalar."""
+    x = tile.load(X, (0, 0), (R, N))
+    tile.store(S, 0, tile.sum(x, axis=1))
+    tile.store(M, 0, tile.max(x, axis=1))
+    tile.store(A, 0, tile.argmax(x, axis=1))
+    tile.store(C, (0, 0), tile.cumsum(x, axis=1))
+    total = tile.sum(tile.squeeze(tile.load(X, (0, 0), (1, N)), 0))
+    tile.store(Q, 0, tile.full((1,), total, tile.int64))
+
+
+def int64_case(seed=0, R=16, N=64):
+    """Values past int32 (torch's labels and offsets are int64) and the outputs."""
+    x = np.random.default_rng(seed).integers(-(1 << 40), 1 << 40, (R, N)).astype(np.int64)
+    outs = (np.zeros(R, np.int64), np.zeros(R, np.int64), np.zeros(R, np.int32),
+            np.zeros((R, N), np.int64), np.zeros(1, np.int64))
+    return x, outs
+
+
+def check_int64(x, outs):
+    s, m, a, c, q = outs
+    np.testing.assert_array_equal(s, x.sum(1))
+    np.testing.assert_array_equal(m, x.max(1))
+    np.testing.assert_array_equal(a, x.argmax(1))
+    np.testing.assert_array_equal(c, np.cumsum(x, 1))
+    assert q[0] == x[0].sum()
+
+
+def test_int64_reductions_in_the_interpreter():
+    x, outs = int64_case()
+    int64_rows[(1,)].interpret(x, *outs, R=16, N=64)
+    check_int64(x, outs)
+
+
+def test_int64_reductions_compile_with_split_shuffles():
+    kernel = int64_rows.compile("*i64[2]:16", "*i64[1]:16", "*i64[1]:16", "*i32[1]:16",
+                                "*i64[2]:16", "*i64[1]:16", R=16, N=64)
+    assert "shfl.sync" in kernel.ptx and "shfl.sync.bfly.b64" not in kernel.ptx
+    if find_ptxas() is not None:
+        assert kernel.metadata["spill_stores"] == 0
+
+
+@pytest.mark.gpu
+def test_gpu_int64_reductions_match_numpy():
+    import torch
+    x, outs = int64_case(seed=1)
+    device = [torch.from_numpy(t).cuda() for t in (x, *outs)]
+    int64_rows[(1,)](*device, R=16, N=64)
+    torch.cuda.synchronize()
+    check_int64(x, [t.cpu().numpy() for t in device[1:]])

@@ -57,6 +57,26 @@ WarpExchange tile::warpExchange(OpBuilder &b, Location loc, LoweringState &state
 
 namespace {
 
+/// A warp shuffle of a 32- or 64-bit value (the hardware moves 32 bits: a 64-bit
+/// one goes as its two halves).
+Value shuffle(OpBuilder &b, Location loc, Value v, int64_t offset, gpu::ShuffleMode mode) {
+  auto move = [&](Value x) {
+    return gpu::ShuffleOp::create(b, loc, x, int32_t(offset), 32, mode).getShuffleResult();
+  };
+  Type type = v.getType();
+  if (type.getIntOrFloatBitWidth() != 64)
+    return move(v);
+  Type i32 = b.getI32Type(), i64 = b.getI64Type();
+  Value bits = isa<FloatType>(type) ? arith::BitcastOp::create(b, loc, i64, v).getResult() : v;
+  Value c32 = arith::ConstantIntOp::create(b, loc, i64, 32);
+  Value lo = move(arith::TruncIOp::create(b, loc, i32, bits));
+  Value hi = move(arith::TruncIOp::create(b, loc, i32, arith::ShRUIOp::create(b, loc, bits, c32)));
+  Value joined = arith::OrIOp::create(
+      b, loc, arith::ExtUIOp::create(b, loc, i64, lo),
+      arith::ShLIOp::create(b, loc, arith::ExtUIOp::create(b, loc, i64, hi), c32));
+  return isa<FloatType>(type) ? arith::BitcastOp::create(b, loc, type, joined).getResult() : joined;
+}
+
 bool isArgKind(ReduceKind kind) {
   return kind == ReduceKind::argmax || kind == ReduceKind::argmin;
 }
@@ -91,13 +111,10 @@ Partial combine(OpBuilder &b, Location loc, ReduceKind kind, Partial x, Partial 
 }
 
 Partial shuffleXor(OpBuilder &b, Location loc, Partial p, int64_t offset) {
-  auto shuffle = [&](Value v) -> Value {
-    if (!v)
-      return v;
-    return gpu::ShuffleOp::create(b, loc, v, int32_t(offset), 32, gpu::ShuffleMode::XOR)
-        .getShuffleResult();
+  auto xorLane = [&](Value v) -> Value {
+    return v ? shuffle(b, loc, v, offset, gpu::ShuffleMode::XOR) : v;
   };
-  return {shuffle(p.value), shuffle(p.index)};
+  return {xorLane(p.value), xorLane(p.index)};
 }
 
 
@@ -316,16 +333,14 @@ struct ScanLowering : public StatefulPattern<ScanOp> {
       Value incl = regs[r];
       int64_t stride = layout->laneStride(dim);
       for (int64_t step = 1; step < lanes; step *= 2) {
-        Value up = gpu::ShuffleOp::create(b, loc, incl, int32_t(step * stride), 32,
-                                          gpu::ShuffleMode::UP).getShuffleResult();
+        Value up = shuffle(b, loc, incl, step * stride, gpu::ShuffleMode::UP);
         Value in = both(cmpI64(b, loc, arith::CmpIPredicate::uge, lane, step),
                         cmpI64(b, loc, arith::CmpIPredicate::uge, pos, step * run));
         incl = arith::SelectOp::create(b, loc, in, combineScan(b, loc, kind, incl, up), incl);
       }
       Value prev = identity;
       if (lanes > 1)
-        prev = gpu::ShuffleOp::create(b, loc, incl, int32_t(stride), 32, gpu::ShuffleMode::UP)
-                   .getShuffleResult();
+        prev = shuffle(b, loc, incl, stride, gpu::ShuffleMode::UP);
       Value in = both(cmpI64(b, loc, arith::CmpIPredicate::uge, lane, 1),
                       cmpI64(b, loc, arith::CmpIPredicate::uge, pos, run));
       excl[row * repeats + k] = arith::SelectOp::create(b, loc, in, prev, identity);

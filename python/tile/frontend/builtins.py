@@ -21,7 +21,7 @@ from .views import Selected
 
 # Element types a register tile may have (the dialect's, plus i1 for masks).
 TILE_DTYPES = (tl.float32, tl.float16, tl.bfloat16, tl.float8e4m3, tl.float8e5m2,
-               tl.int32, tl.int16, tl.int8, tl.int1)
+               tl.int64, tl.int32, tl.int16, tl.int8, tl.int1)
 MMA_INPUTS = (tl.bfloat16, tl.float16, tl.float8e4m3, tl.float8e5m2)
 
 

@@ -107,7 +107,7 @@ class OpDtypes:
 
 # Which element types each operation takes and how it is promoted: the one table
 # every operator and builtin asks (`Semantics.op_dtypes`). The GPU lowering's
-# reductions handle f32 and i32 tiles, its math f32; float8 is only for storage,
+# reductions handle f32, i32 and i64 tiles, its math f32; float8 is only for storage,
 # `.to()` and mma. Promotions follow Triton: tl.sum of int8 is int32 (and of int1
 # counts the trues), tl.max of f16 is f16, tl.exp of bf16 computes in f32.
 OP_DTYPES = {
@@ -116,10 +116,13 @@ OP_DTYPES = {
     "compute": OpDtypes(_NOT_FLOAT8, "numbers, scalars or tiles"),
     "math": OpDtypes((tl.float32,), "a float tile or scalar", _TO_F32),
     # abs, maximum, minimum, clamp: exact in any width, so computed as they are.
-    "exact": OpDtypes((tl.float32, tl.float16, tl.bfloat16, tl.int32, tl.int16, tl.int8),
+    "exact": OpDtypes((tl.float32, tl.float16, tl.bfloat16, tl.int64, tl.int32, tl.int16,
+                       tl.int8),
                       "a float or integer tile or scalar"),
-    "max": OpDtypes((tl.float32, tl.int32), "a float or integer tile", {**_TO_F32, **_TO_I32}),
-    "sum": OpDtypes((tl.float32, tl.int32), "a float or integer tile", {**_TO_F32, **_TO_I32},
+    "max": OpDtypes((tl.float32, tl.int64, tl.int32), "a float or integer tile",
+                    {**_TO_F32, **_TO_I32}),
+    "sum": OpDtypes((tl.float32, tl.int64, tl.int32), "a float or integer tile",
+                    {**_TO_F32, **_TO_I32},
                     keeps_promoted=tuple(_TO_I32)),
 }
 OP_DTYPES["min"] = OP_DTYPES["max"]

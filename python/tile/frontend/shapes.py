@@ -181,10 +181,16 @@ class Shapes:
         own = x.type.shape
         if [n for n in own if n != 1] != [n for n in shape if n != 1] or len(shape) > 2:
             raise self.error(node, f"reshape of {x.type} to {tuple(shape)}: only dims of size "
-                             "1 are added or removed (tiles have 1 or 2 dims)")
+                             "1 are added or removed, to a shape of 1 or 2 dims")
         if tuple(shape) == own:
             return x
-        line = x if len(own) == 1 else self.squeeze_dim(node, x, own.index(1))
-        if len(shape) == 1:
-            return line
-        return self.expand(node, line, 1 if shape[1] == 1 and shape[0] != 1 else 0)
+        core = x  # x without its size-1 dims (one of them if all are)
+        for d in reversed(range(len(own))):
+            if own[d] == 1 and len(core.type.shape) > 1:
+                core = self.squeeze_dim(node, core, d)
+        ones = [i for i, n in enumerate(shape) if n == 1]
+        if all(n == 1 for n in core.type.shape):
+            ones = ones[1:]  # core's own dim stands for the first
+        for axis in ones:  # in increasing order, so each lands where shape has it
+            core = self.expand(node, core, axis)
+        return core

@@ -1,9 +1,10 @@
 """tile.reduce, tile.scan, tile.sort and tile.take: along a dimension, or (a
 scalar result) over all.
 
-max/min/argmax/argmin are exact; sums and products are computed in f64 and
+max/min/argmax/argmin are exact; float sums and products are computed in f64 and
 rounded once (the GPU combines in f32, in its own order of registers, lanes
-and warps, so results differ from these in the last bits).
+and warps, so results differ from these in the last bits); integer ones in
+int64, wrapped to the tile's width as the GPU's integer arithmetic wraps.
 """
 from __future__ import annotations
 
@@ -24,12 +25,19 @@ def _reduce(ex: Executor, op, args):
     greatest and the least value (numpy's rule, as torch's); over every
     dimension the row-major index."""
     kind = _keyword(op, "kind", tuple(_REDUCTIONS))
-    x = args[0].astype(np.float64) if kind == "sum" else compute(args[0])
+    x = args[0]
+    integer = np.issubdtype(x.dtype, np.integer)
+    if kind == "sum":
+        x = x.astype(np.int64 if integer else np.float64)
+    else:
+        x = compute(x)
     dim = _int_attr(op, "dim") + 1
     if type_info(str(op.results[0].type)).kind == "scalar":
         x, dim = x.reshape(x.shape[0], -1), 1
     result = _REDUCTIONS[kind](x, axis=dim)
-    return [result.astype(np.int32) if kind.startswith("arg") else result]
+    if kind.startswith("arg"):
+        return [result.astype(np.int32)]
+    return [result.astype(args[0].dtype) if kind == "sum" and integer else result]
 
 
 _SCANS = {"sum": np.cumsum, "prod": np.cumprod}
@@ -37,14 +45,14 @@ _SCANS = {"sum": np.cumsum, "prod": np.cumprod}
 
 @handles("tile.scan")
 def _scan(ex: Executor, op, args):
-    """f32 and i32 tiles (the verifier's rule): in f64, or in i64 wrapped to i32
-    as the GPU's i32 arithmetic wraps."""
+    """f32, i32 and i64 tiles (the verifier's rule): in f64, or in i64 wrapped to
+    the tile's width as the GPU's integer arithmetic wraps."""
     kind = _keyword(op, "kind", tuple(_SCANS))
     x = args[0]
     floating = np.issubdtype(x.dtype, np.floating)
     result = _SCANS[kind](x.astype(np.float64 if floating else np.int64),
                           axis=_int_attr(op, "dim") + 1)
-    return [result if floating else result.astype(np.int32)]
+    return [result if floating else result.astype(x.dtype)]
 
 
 @handles("tile.sort")
