@@ -270,7 +270,12 @@ def mma(a, b, acc, transpose_a=False, transpose_b=False):
 
     `transpose_b=True` takes b as N x K (attention's Q @ K^T), `transpose_a=True`
     takes a as K x M; both are constexprs. a and b are bf16, f16 or fp8 (the
-    same type); acc is f32 (or f16 with f16 inputs). M, N, K are multiples of 16."""
+    same type); acc is f32 (or f16 with f16 inputs). The interpreter takes M, N, K
+    multiples of 16; the GPU (WGMMA) needs more, and its compile says which rule a
+    kernel breaks: M a multiple of 64 (64 rows a warpgroup), N at most 256; operands
+    read from shared memory come in rows of 128 bytes, so with bf16/f16 K is a
+    multiple of 64 (M too with transpose_a), and N as well when b is K x N (with
+    transpose_b, K alone); fp8 takes a as M x K and b as N x K, K a multiple of 128."""
 
 
 @_builtin

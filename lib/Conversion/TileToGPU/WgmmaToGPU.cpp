@@ -120,10 +120,18 @@ struct MmaLowering : public OpConversionPattern<MmaOp> {
                             << perSpan << ", got " << N << " (or give b as N x K with "
                             << "transpose_b=True, K a multiple of " << perSpan << ")";
     }
-    if (!(elt.isBF16() || elt.isF16() || fp8) || (aType && swizzleOf(aType) != 128) ||
-        swizzleOf(bType) != 128 || N > 256 || (!kMajorB && N % 64) || (mMajorA && M % 64))
-      return op.emitError("mma lowering supports bf16/f16/fp8 operands in 128B-swizzled shared "
-                          "tiles (128-byte rows) and N <= 256 for now");
+    if (!(elt.isBF16() || elt.isF16() || fp8))
+      return op.emitError() << "mma's a and b are bf16, f16 or fp8, got " << elt;
+    if (aType && swizzleOf(aType) != 128)
+      return op.emitError() << "mma's a (" << (mMajorA ? "K x M, transpose_a=True" : "M x K")
+                            << ") is read from shared memory in rows of 128 bytes: "
+                            << (mMajorA ? "M" : "K") << " must be a multiple of " << perSpan
+                            << ", got " << (mMajorA ? M : K);
+    if (N > 256)
+      return op.emitError() << "an mma's N is at most 256 (one WGMMA), got " << N;
+    if ((!kMajorB && N % 64) || (mMajorA && M % 64))
+      return op.emitError() << "mma with " << (mMajorA ? "transpose_a needs M" : "b as K x N needs N")
+                            << " a multiple of 64, got " << (mMajorA ? M : N);
     Location loc = op.getLoc();
     int64_t warpgroups = layout.getWarpgroups();
     int64_t slabs = M / (64 * warpgroups), perSlab = N / 2;
