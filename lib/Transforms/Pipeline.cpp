@@ -165,6 +165,21 @@ struct TilePipeline : public tile::impl::TilePipelineBase<TilePipeline> {
                               : "the kernel is not warp-specialized (multicast needs "
                                 "warp_specialize=True)");
       });
+      // A loop that may exit early is an scf.while: its mmas read operands
+      // loaded each iteration, with nothing copied ahead.
+      func.walk([&](scf::WhileOp loop) {
+        bool loadsMmaOperands = false;
+        loop.getAfter().walk([&](MmaOp mma) {
+          for (Value operand : {mma.getA(), mma.getB()})
+            if (auto load = operand.getDefiningOp<LoadOp>(); load && loop->isAncestor(load))
+              loadsMmaOperands = true;
+        });
+        if (loadsMmaOperands)
+          loop.emitRemark() << "num_stages=" << unsigned(stages)
+                            << " not applied: this loop may exit early (break or return), and "
+                               "such a loop is not software-pipelined; its mma operands are "
+                               "loaded and written to shared memory each iteration";
+      });
       SmallVector<scf::ForOp> loops;
       func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
       for (scf::ForOp loop : loops)

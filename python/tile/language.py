@@ -36,8 +36,10 @@ Besides these functions, kernels use Python itself:
   constexprs is decided at compile time. `break` and `continue` work in both
   loops and `return` anywhere, also inside runtime `if`s and loops: they become
   flags: a loop that may break or return becomes an `scf.while`, and what
-  follows an exit runs under an `scf.if`. Neither is software-pipelined, so a
-  `tile.mma` in them does not compile (an error at the mma). Other `@tile.jit`
+  follows an exit runs under an `scf.if`. A while loop is not software-pipelined:
+  a `tile.mma` in one runs right but unpipelined, its operands loaded and written
+  to shared memory each iteration (with `num_stages` given, a warning says so;
+  keep exits out of mma loops). Other `@tile.jit`
   functions can be called: they are inlined, and may return values (one type
   on every path, and a value on every path if on any); a function that calls
   itself, directly or through others, is an error at the call closing the cycle.

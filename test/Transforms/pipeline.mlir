@@ -212,6 +212,33 @@ func.func @unaligned_column(%a: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
   return
 }
 
+// A loop that may exit early (an scf.while) is not pipelined; the remark says so.
+// CHECK-LABEL: func.func @early_exit
+// CHECK: scf.while
+// CHECK-NOT: tile.async_load
+func.func @early_exit(%a: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
+                      %K: i32 {tile.divisibility = 16 : i64})
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %A = tile.make_view %a, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+  // expected-remark @+1 {{num_stages=3 not applied: this loop may exit early (break or return), and such a loop is not software-pipelined; its mma operands are loaded and written to shared memory each iteration}}
+  %r:2 = scf.while (%k = %c0, %acc = %zero) : (i32, tensor<64x64xf32>) -> (i32, tensor<64x64xf32>) {
+    %go = arith.cmpi slt, %k, %K : i32
+    scf.condition(%go) %k, %acc : i32, tensor<64x64xf32>
+  } do {
+  ^bb0(%k: i32, %acc: tensor<64x64xf32>):
+    %x = tile.load %A[%c0, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %y = tile.load %A[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %next = tile.mma %x, %y, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    %k1 = arith.addi %k, %c64 : i32
+    scf.yield %k1, %next : i32, tensor<64x64xf32>
+  }
+  return
+}
+
 // CHECK-LABEL: func.func @strided_inner
 // CHECK: tile.alloc_shared : !tile.shared<128x64xbf16>
 // CHECK: scf.for

@@ -348,6 +348,18 @@ def test_gemm_with_break_on_the_interpreter():
     np.testing.assert_allclose(c, expected, rtol=1e-3, atol=1e-3)
 
 
+def test_num_stages_on_a_loop_with_break_warns(monkeypatch):
+    """The stage count cannot apply to an scf.while: asked for, it is not dropped
+    silently (TILE_STRICT=1 makes it an error); left to its default, nothing is said."""
+    monkeypatch.delenv("TILE_STRICT", raising=False)
+    monkeypatch.setenv("TILE_CACHE", "0")
+    with pytest.warns(UserWarning, match="num_stages=3 not applied: this loop may exit early"):
+        gemm_with_break.compile(*GEMM_SIGNATURE, BM=64, BN=64, BK=64, num_stages=3)
+    monkeypatch.setenv("TILE_STRICT", "1")
+    with pytest.raises(tile.CompilationError, match="num_stages=4 not applied"):
+        gemm_with_break.compile(*GEMM_SIGNATURE, BM=64, BN=64, BK=64, num_stages=4)
+
+
 # -- misuse -----------------------------------------------------------------------
 @tile.jit
 def kernel_returns_value(X, n):
