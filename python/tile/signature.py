@@ -170,12 +170,13 @@ def parse_type_string(text: str, name: str) -> ArgSpec:
     of 16), `"*bf16[2]:16"` (2-D), `"*f32"` (nothing known), `"i32"`, `"i32:16"`,
     `"f32"`."""
     m = _TYPE.match(text.strip())
-    dtype = tl.BY_MLIR.get(m["dtype"]) if m else None
+    # The IR's names (bf16, f8E4M3FN) or tile's (bfloat16, float8e4m3).
+    dtype = (tl.BY_MLIR.get(m["dtype"]) or tl.DTYPES.get(m["dtype"])) if m else None
     div = int(m["div"]) if m and m["div"] else 1
     if dtype is None or div not in (1, 16):
         raise ValueError(f"argument '{name}': bad type string {text!r}; use e.g. '*f32:16', "
-                         "'*bf16[2]:16', '*f32:16@4' (symmetric over 4 ranks), 'i32', "
-                         "'i32:16', 'f32'")
+                         "'*bf16[2]:16' (2-D), '*f8E4M3FN[2]:16' (or '*float8e4m3[2]:16'), "
+                         "'*f32:16@4' (symmetric over 4 ranks), 'i32', 'i32:16', 'f32'")
     if m["world"] and (not m["ptr"] or int(m["world"]) < 1):
         raise ValueError(f"argument '{name}': '@ranks' is for symmetric arrays ('*f32:16@4'), "
                          f"got {text!r}")

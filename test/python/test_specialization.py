@@ -160,3 +160,21 @@ def test_constexpr_defaults(frontend_runs):
     assert k.ir("*f32:16", BLOCK=128, VALUE=2.0) == default
     assert len(frontend_runs) == 1  # the defaults are the same specialization
     assert "tensor<64xf32>" in k.ir("*f32:16", 64)
+
+
+@tile.jit
+def first_row(X, Y, BN: tile.constexpr):
+    n = X.shape[1]  # <- rank
+    tile.store(Y, (0, 0), tile.load(X, (0, 0), (1, BN)))
+
+
+def test_type_strings_take_tile_dtype_names_and_say_the_rank():
+    """'*bfloat16[2]:16' is '*bf16[2]:16'; an array typed without [rank] is 1-D, and
+    indexing its shape past that says how to give the rank."""
+    from tile.signature import parse_type_string
+    assert parse_type_string("*float8e4m3[2]:16", "X") == parse_type_string("*f8E4M3FN[2]:16", "X")
+    assert parse_type_string("*bfloat16[2]:16", "X") == parse_type_string("*bf16[2]:16", "X")
+    with pytest.raises(ValueError, match=r"'\*f8E4M3FN\[2\]:16'"):
+        parse_type_string("*fp8[2]", "X")
+    with pytest.raises(tile.CompilationError, match=r"index 1 is out of range: X has 1 dim\(s\)"):
+        first_row.compile("*f32:16", "*f32[2]:16", BN=16)

@@ -358,6 +358,11 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
             try:
                 return base[index]
             except IndexError:
+                if isinstance(node.value, ast.Attribute) and node.value.attr == "shape":
+                    raise self.error(node, f"index {index} is out of range: "
+                                     f"{ast.unparse(node.value.value)} has {len(base)} "
+                                     "dim(s) (a type string gives an array's rank as "
+                                     "'*bf16[2]:16'; without [rank] it is 1-D)") from None
                 raise self.error(node, f"index {index} is out of range for a tuple of "
                                  f"{len(base)}") from None
         raise self.error(node, f"{describe(base)} cannot be indexed")
