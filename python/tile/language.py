@@ -141,6 +141,9 @@ def load(array, offset, shape=None, bound=None, multicast=False, mask=None, othe
     array); a strided array's element (i, j) is at `i * stride0 + j * stride1`.
     Nothing is bounds-checked: mask the offsets that may fall outside.
 
+    One element, `load(x, i)` or `load(A, (i, j))` (no shape): the element as
+    a scalar (a view load of one element, zero outside the array).
+
     `mask=` (any form): a boolean tile (a comparison) of the result's shape, or
     a 1-D one broadcast to it with `[:, None]` / `[None, :]`; where it is
     false the element is `other` (a number or scalar of the array's dtype;
@@ -174,6 +177,8 @@ def store(array, offset, value, bound=None, mask=None):
     the view form takes 1-D and 2-D arrays there. A tile of fewer dims than the
     array (`store(Y, (r, 0), v)`: v to row r) or an array indexed by leading
     integers (`store(O[b, h], (i, 0), o)`) is stored as `load` reads them.
+    A number or scalar at one element's place, `store(x, i, s)` or
+    `store(A, (i, j), s)`, writes that element (`store(Mean, row, mean)`).
     The tile's dtype must be the array's: convert with `.to(dtype)` first."""
 
 
@@ -182,8 +187,9 @@ def store(array, offset, value, bound=None, mask=None):
 # read-modify-write of the array element at offsets[k] with value[k] (`value` a
 # tile of the offsets' shape and the array's dtype, or a number or scalar
 # broadcast to it); elements with one offset are each applied, in no defined
-# order. They return the old values (zero where `mask` is false); unused,
-# they cost nothing more. `sem` orders this thread's other memory accesses
+# order. `offsets` may also be one int scalar (`atomic_add(Total, 0, s)`): one
+# element, the old value a scalar. They return the old values (zero where
+# `mask` is false); unused, they cost nothing more. `sem` orders this thread's other memory accesses
 # around each atomic: "relaxed", "acquire", "release" or "acq_rel"; `scope` is
 # whom it is atomic and ordered among: "cta", "gpu" or "sys" (constexpr strings).
 @_builtin

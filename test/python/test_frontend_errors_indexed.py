@@ -90,7 +90,7 @@ def masked_3d_store(X, B: tile.constexpr):
 
 @tile.jit
 def load_without_shape(x):
-    v = tile.load(x, 0)  # <- shape missing
+    v = tile.load(x, 0.5)  # <- shape missing
 
 
 CASES = {
@@ -131,4 +131,5 @@ def test_misuse_is_an_error_at_the_line(case):
 
 
 def test_load_needs_a_shape():
-    expect_error(load_without_shape, "# <- shape missing", "load needs a shape", VEC)
+    expect_error(load_without_shape, "# <- shape missing",
+                 "load needs a shape: load(x, start, BLOCK)", VEC)

@@ -63,9 +63,9 @@ def store_scalar(x, n):
     tile.store(x, 0, n)  # <- store scalar
 
 
-def test_store_value_must_be_tile():
-    expect_error(store_scalar, "# <- store scalar", "store's value must be a tile, got int32",
-                 VEC, "i32")
+def test_store_of_a_scalar_keeps_the_dtype_rule():
+    expect_error(store_scalar, "# <- store scalar", "store of int32 to the 1-D array 'x' of "
+                 "float32: element types differ", VEC, "i32")
 
 
 @tile.jit

@@ -56,6 +56,13 @@ class Builtins:
                 raise self.error(node, f"{what}: each dimension must be a power of two, got {d}")
         return tuple(dims)
 
+    def scalar_offsets(self, offset) -> bool:
+        """Whether `offset` is one integer, or a tuple of them (one element's place)."""
+        def scalar(x):
+            return isinstance(x, int) and not isinstance(x, bool) or \
+                isinstance(x, Value) and isinstance(x.type, ScalarType) and not x.type.dtype.is_float
+        return all(map(scalar, offset)) if isinstance(offset, (tuple, list)) else scalar(offset)
+
     def tile_dtype(self, node, dtype, what: str) -> tl.dtype:
         if not isinstance(dtype, tl.dtype):
             raise self.error(node, f"{what} must be a dtype such as tile.float32, "
@@ -180,9 +187,15 @@ class Builtins:
                 node, shape, "load's shape"), multicast, mask, other)
         if self.is_indexed(offset, mask):  # a gather, or a mask: indexed.py
             return self.indexed_load(node, array, offset, shape, bound, multicast, mask, other)
+        if shape is None and self.scalar_offsets(offset):  # one element, as a scalar
+            rank = len(offset) if isinstance(offset, (tuple, list)) else 1
+            one = self.builtin_load(node, array, offset, (1,) * rank, bound, multicast, mask,
+                                    other)
+            return self.builtin_squeeze(node, one)
         if shape is None:
             raise self.error(node, "load needs a shape: load(x, start, BLOCK) or "
-                             "load(A, (i, j), (BM, BN)); a gather's offsets are a tile")
+                             "load(A, (i, j), (BM, BN)); a gather's offsets are a tile, one "
+                             f"element's place ints (load(x, i)); got {describe(offset)}")
         multicast = self.constexpr_bool(node, multicast, "load's multicast")
         source, offsets, bound, type_ = self.access(node, array, offset, bound, "load")
         what = "load's shape" if isinstance(offset, (tuple, list)) else "load's size"
@@ -207,8 +220,14 @@ class Builtins:
         if self.is_indexed(offset, mask):  # a scatter, or a mask: indexed.py
             return self.indexed_store(node, array, offset, value, bound, mask)
         target, offsets, bound, type_ = self.access(node, array, offset, bound, "store")
-        value = self.tile(node, value, "store's value")
         rank = len(offset) if isinstance(offset, (tuple, list)) else 1
+        if isinstance(value, Number) or isinstance(value, Value) and \
+                isinstance(value.type, ScalarType):  # one element
+            if isinstance(value, Value) and value.type.dtype != type_.dtype:
+                raise self.error(node, f"store of {describe(value)} to {describe(array)}: "
+                                 "element types differ (convert with .to(dtype) first)")
+            value = self.fill(node, "store", (1,) * rank, value, type_.dtype)
+        value = self.tile(node, value, "store's value")
         if len(value.type.shape) != rank:
             raise self.error(node, f"store of a {value.type} with {rank} offset(s): the tile "
                              "needs one dimension per offset")

@@ -119,14 +119,23 @@ class Indexed:
     def atomic(self, node, kind: str, x, offsets, value, mask, sem, scope):
         what = f"atomic_{kind}"
         array = self.array(node, x, f"{what}'s first argument")
-        offsets = self.offsets(node, offsets, what)
+        one = self.scalar_offsets(offsets) and not isinstance(offsets, (tuple, list))
+        offsets = self.offsets(node, self.one_offset(node, offsets, what) if one else offsets,
+                               what)
         value = self.operand(node, value, offsets.type.shape, array, f"{what}'s value")
         keep = self.mask(node, mask, offsets.type.shape, what)
         b = self.builder
-        return self.emit(node, value.type, b.ops.atomic_rmw, b.attr(f"#tile<atomic_kind {kind}>"),
-                         array.pointer.ir, offsets.ir, value.ir,
-                         mask=keep.ir if keep is not None else None,
-                         **self.ordering(node, sem, scope, what))
+        old = self.emit(node, value.type, b.ops.atomic_rmw, b.attr(f"#tile<atomic_kind {kind}>"),
+                        array.pointer.ir, offsets.ir, value.ir,
+                        mask=keep.ir if keep is not None else None,
+                        **self.ordering(node, sem, scope, what))
+        return self.builtin_squeeze(node, old) if one else old
+
+    def one_offset(self, node, offset, what: str) -> Value:
+        """A scalar offset (one element, as Triton's tl.atomic_add(ptr + i, v)) as a
+        tile of one."""
+        dtype = self.dtype_of(offset) if isinstance(offset, Value) else tl.int32
+        return self.fill(node, what, (1,), offset, dtype if dtype in OFFSET_DTYPES else tl.int32)
 
     def builtin_atomic_add(self, node, x, offsets, value, mask=None, sem="acq_rel", scope="gpu"):
         return self.atomic(node, "add", x, offsets, value, mask, sem, scope)
@@ -144,15 +153,18 @@ class Indexed:
     def builtin_atomic_cas(self, node, x, offsets, cmp, value, mask=None, sem="acq_rel",
                            scope="gpu"):
         array = self.array(node, x, "atomic_cas's first argument")
-        offsets = self.offsets(node, offsets, "atomic_cas")
+        one = self.scalar_offsets(offsets) and not isinstance(offsets, (tuple, list))
+        offsets = self.offsets(node, self.one_offset(node, offsets, "atomic_cas") if one
+                               else offsets, "atomic_cas")
         shape = offsets.type.shape
         cmp = self.operand(node, cmp, shape, array, "atomic_cas's cmp")
         value = self.operand(node, value, shape, array, "atomic_cas's value")
         keep = self.mask(node, mask, shape, "atomic_cas")
-        return self.emit(node, value.type, self.builder.ops.atomic_cas, array.pointer.ir,
-                         offsets.ir, cmp.ir, value.ir,
-                         mask=keep.ir if keep is not None else None,
-                         **self.ordering(node, sem, scope, "atomic_cas"))
+        old = self.emit(node, value.type, self.builder.ops.atomic_cas, array.pointer.ir,
+                        offsets.ir, cmp.ir, value.ir,
+                        mask=keep.ir if keep is not None else None,
+                        **self.ordering(node, sem, scope, "atomic_cas"))
+        return self.builtin_squeeze(node, old) if one else old
 
     def ordering(self, node, sem, scope, what: str) -> dict:
         for value, name, allowed in ((sem, "sem", SEMANTICS), (scope, "scope", SCOPES)):

@@ -1,0 +1,77 @@
+"""One element at a time, as Triton code does with `tl.load(ptr + i)`: a load with
+no shape gives a scalar, a scalar stored at one place writes that element, and an
+atomic at a scalar offset returns the old value as a scalar. The interpreter
+against numpy, the kernel compiled (ptxas where present), and on a GPU."""
+import numpy as np
+import pytest
+
+import tile
+from expect_error import expect_error
+from tile.compiler import find_ptxas
+
+
+@tile.jit
+def row_stats(X, Mean, Label, Loss, Total, Count, Order, N: tile.constexpr):
+    row = tile.program_id(0)
+    mean = tile.sum(tile.load(X, (row, 0), (1, N))) / N
+    tile.store(Mean, row, mean)                          # a scalar at one place
+    label = tile.load(Label, row)                        # one int64 element
+    tile.store(Loss, row, tile.load(X, (row, 0)) + label.to(tile.float32))
+    tile.atomic_add(Total, 0, mean)                      # scalar offset and value
+    tile.atomic_add(Count, 0, 1)
+    tile.store(Order, row, tile.atomic_max(Count, 1, row))   # the old value, a scalar
+
+
+SIGNATURE = ("*f32[2]:16", "*f32:16", "*i64:16", "*f32:16", "*f32:16", "*i32:16", "*i32:16")
+
+
+def case(R=8, N=64, seed=0):
+    x = np.random.default_rng(seed).standard_normal((R, N)).astype(np.float32)
+    label = np.arange(R, dtype=np.int64) * 3  # small enough to be exact in float32
+    outs = (np.zeros(R, np.float32), np.zeros(R, np.float32), np.zeros(1, np.float32),
+            np.zeros(2, np.int32), np.zeros(R, np.int32))
+    return x, label, outs
+
+
+def check(x, label, outs):
+    mean, loss, total, count, order = outs
+    np.testing.assert_allclose(mean, x.mean(1), atol=1e-6)
+    np.testing.assert_allclose(loss, x[:, 0] + label, atol=1e-6)
+    np.testing.assert_allclose(total[0], x.mean(1).sum(), atol=1e-5)
+    assert count[0] == len(x) and count[1] == len(x) - 1
+    # Each program saw the largest row before it in some order: the old values
+    # are max(0, rows that came first), so sorted they never pass row - 1.
+    assert sorted(order)[0] == 0 and max(order) <= len(x) - 2
+
+
+def test_interpreter_matches_numpy():
+    x, label, outs = case()
+    row_stats[(len(x),)].interpret(x, outs[0], label, *outs[1:], N=64)
+    check(x, label, outs)
+
+
+def test_compiles():
+    kernel = row_stats.compile(*SIGNATURE, N=64)
+    assert "atom." in kernel.ptx
+    if find_ptxas() is not None:
+        assert kernel.metadata["spill_stores"] == 0
+
+
+@tile.jit
+def store_other_dtype(X, v):
+    tile.store(X, 0, v)  # <- dtype
+
+
+def test_a_scalar_of_another_dtype_is_an_error():
+    expect_error(store_other_dtype, "# <- dtype", "element types differ", "*bf16:16", "f32")
+
+
+@pytest.mark.gpu
+def test_gpu_matches_numpy():
+    import torch
+    x, label, outs = case(seed=1)
+    device = [torch.from_numpy(t).cuda() for t in (x, outs[0], label, *outs[1:])]
+    row_stats[(len(x),)](*device, N=64)
+    torch.cuda.synchronize()
+    host = [t.cpu().numpy() for t in device]
+    check(host[0], host[2], (host[1], *host[3:]))
