@@ -29,7 +29,9 @@ Besides these functions, kernels use Python itself:
   `tile.sum(x, 1)`, `x.exp()` is `tile.exp(x)`. `x ** y` is `tile.pow(x, y)`,
   but x * x * ... for a constant integer y of 0 to 4 (exact; integers too);
   `abs(x)` is `tile.abs(x)`.
-  an array argument's `A.shape[d]` is its runtime size and `A.dtype` its dtype.
+  an array argument's `A.shape[d]` is its runtime size, `A.stride(d)` its stride
+  in elements (as torch's; the constant 1 where the launch specialized a unit
+  stride) and `A.dtype` its dtype.
 - `for i in range(start, stop, step)` becomes a loop (`scf.for`); names rebound
   in the body and read later are carried from one iteration to the next.
   `if` and `while` on runtime booleans become `scf.if` / `scf.while`; `if` on

@@ -1,7 +1,8 @@
 """One element at a time, as Triton code does with `tl.load(ptr + i)`: a load with
 no shape gives a scalar, a scalar stored at one place writes that element, and an
-atomic at a scalar offset returns the old value as a scalar. The interpreter
-against numpy, the kernel compiled (ptxas where present), and on a GPU."""
+atomic at a scalar offset returns the old value as a scalar; and `A.stride(d)`, the
+strides Triton code passes by hand. The interpreter against numpy, the kernels
+compiled (ptxas where present), and on a GPU."""
 import numpy as np
 import pytest
 
@@ -75,3 +76,25 @@ def test_gpu_matches_numpy():
     torch.cuda.synchronize()
     host = [t.cpu().numpy() for t in device]
     check(host[0], host[2], (host[1], *host[3:]))
+
+
+@tile.jit
+def transpose_by_strides(X, Y, M: tile.constexpr, N: tile.constexpr):
+    offsets = tile.arange(M)[:, None] * X.stride(0) + tile.arange(N)[None, :] * X.stride(1)
+    tile.store(Y, (0, 0), tile.load(X, offsets))
+
+
+@tile.jit
+def stride_past_rank(X):
+    s = X.stride(2)  # <- stride
+
+
+def test_strides_address_a_transposed_array():
+    x = np.arange(64 * 32, dtype=np.float32).reshape(64, 32).T  # strides (1, 32)
+    y = np.zeros((32, 64), np.float32)
+    transpose_by_strides[(1,)].interpret(x, y, M=32, N=64)
+    np.testing.assert_array_equal(y, x)
+    assert "ld.global" in transpose_by_strides.compile("*f32[2]:16", "*f32[2]:16", M=32,
+                                                       N=64).ptx
+    expect_error(stride_past_rank, "# <- stride", "X.stride(d) takes one constexpr dim of its 2",
+                 "*f32[2]:16")

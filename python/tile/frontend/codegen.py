@@ -47,6 +47,12 @@ _UNARY_SYMBOL = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~", ast.Not: "not"}
 
 
 @dataclass(frozen=True)
+class StrideOf:
+    """`A.stride` before its call: `A.stride(d)` is dim d's stride in elements."""
+    array: ArrayArg
+
+
+@dataclass(frozen=True)
 class Method:
     """`x.to` or `x.sum` (a function of TILE_METHODS) before it is called."""
 
@@ -312,7 +318,7 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
         base = self.visit(node.value)
         if isinstance(base, ArrayArg):
             attrs = {"dtype": lambda: base.dtype, "shape": lambda: base.sizes,
-                     "ndim": lambda: base.rank}
+                     "ndim": lambda: base.rank, "stride": lambda: StrideOf(base)}
         elif isinstance(base, Value):
             type_ = base.type
             attrs = {"dtype": lambda: type_.dtype, **{m: lambda m=m: Method(base, m)
@@ -439,6 +445,12 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
             raise self.error(node, "*args and **kwargs are not supported in calls")
         args = [self.visit(a) for a in node.args]
         kwargs = {k.arg: self.visit(k.value) for k in node.keywords}
+        if isinstance(fn, StrideOf):  # A.stride(d): in elements, as torch's
+            if len(args) != 1 or kwargs or not isinstance(args[0], int) or \
+                    not -fn.array.rank <= args[0] < fn.array.rank:
+                raise self.error(node, f"{fn.array.name}.stride(d) takes one constexpr dim of "
+                                 f"its {fn.array.rank}, got {', '.join(map(describe, args))}")
+            return fn.array.strides[args[0]]
         if isinstance(fn, Method):
             if fn.name == "to":
                 if len(args) != 1 or set(kwargs) - {"bitcast"}:
