@@ -178,3 +178,13 @@ def test_type_strings_take_tile_dtype_names_and_say_the_rank():
         parse_type_string("*fp8[2]", "X")
     with pytest.raises(tile.CompilationError, match=r"index 1 is out of range: X has 1 dim\(s\)"):
         first_row.compile("*f32:16", "*f32[2]:16", BN=16)
+
+
+def test_ir_and_compile_take_host_arrays():
+    """numpy arrays specialize `ir` and `compile` as device arrays would (a launch
+    still needs device arrays or the interpreter)."""
+    import numpy as np
+    a = np.zeros(1024, np.float32)
+    assert add.ir(a, a, a, 1024, BLOCK=256) == add.ir("*f32:16", "*f32:16", "*f32:16", "i32:16",
+                                                      BLOCK=256)
+    assert ".entry add" in add.compile(a, a, a, 1024, BLOCK=256).ptx

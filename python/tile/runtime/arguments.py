@@ -216,6 +216,19 @@ def scalar_spec(value, name: str) -> ArgSpec:
     raise TypeError(f"argument '{name}': {type(value).__name__} is not a scalar")
 
 
+def is_host_array(value) -> bool:
+    """Whether `value` is an array in host memory (numpy, a CPU torch tensor, a
+    CPU DLPack array): what `ir` and `compile` may also specialize on."""
+    if hasattr(value, "__cuda_array_interface__"):
+        return False
+    if hasattr(value, "__dlpack_device__"):
+        try:
+            return int(value.__dlpack_device__()[0]) == 1  # kDLCPU
+        except Exception:
+            return False
+    return hasattr(value, "__array_interface__")
+
+
 def as_device_array(value, name: str, stream: int | None = None,
                     on_host: bool = False) -> DeviceArray | None:
     """A `DeviceArray` for array-like `value`, None for an int or float.

@@ -24,7 +24,7 @@ from ..compiler.driver import report_unhonoured
 from ..frontend import KernelSource, generate_ir
 from ..signature import ArgSpec, array_spec, params_of, parse_type_string, symmetric_spec
 from . import cache, driver, native
-from .arguments import as_device_array, collect, scalar_spec
+from .arguments import as_device_array, collect, is_host_array, scalar_spec
 from .launcher import Launcher, ParamPacker, check_clusters, grid3, resolve_stream
 from .tensormap import TensorMapSpec
 
@@ -282,8 +282,10 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
         and verified by MLIR, not lowered, so it works for every op the dialect
         knows even where the GPU lowering does not exist yet. Arguments are as
         for `compile` (arrays, or type strings like `"*bf16[2]:16"`);
-        `locations=True` keeps each op's `loc` into the kernel's source."""
-        return verify_ir(self._tile_ir(self._bind(list(args), dict(kwargs))), locations)
+        `locations=True` keeps each op's `loc` into the kernel's source. Host
+        arrays (numpy, CPU torch) specialize as device arrays would."""
+        return verify_ir(self._tile_ir(self._bind(list(args), dict(kwargs),
+                                                  on_host=_on_host(args, kwargs))), locations)
 
     def compile(self, *args, **kwargs) -> CompiledKernel:
         """Compiles (or returns the cached) specialization for these arguments;
@@ -291,8 +293,9 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
 
         Arguments are what a launch takes, or type strings standing for them
         (`"*f32:16"`, `"i32"`), so no GPU is needed:
-        `add.compile("*f32:16", "*f32:16", "*f32:16", "i32:16", BLOCK=1024)`."""
-        return self._compile(self._bind(list(args), dict(kwargs)))
+        `add.compile("*f32:16", "*f32:16", "*f32:16", "i32:16", BLOCK=1024)`; host
+        arrays (numpy, CPU torch) as well."""
+        return self._compile(self._bind(list(args), dict(kwargs), on_host=_on_host(args, kwargs)))
 
     # -- launch ------------------------------------------------------------------
     def _launch_key(self, args, kwargs):
@@ -392,3 +395,8 @@ def jit(fn=None):
     if fn is None:
         return jit
     return JITFunction(fn)
+
+
+def _on_host(args, kwargs) -> bool:
+    """`ir` and `compile` given host arrays bind them as the interpreter does."""
+    return any(is_host_array(v) for v in (*args, *kwargs.values()))
