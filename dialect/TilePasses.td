@@ -27,7 +27,8 @@ def TilePipeline : Pass<"tile-pipeline", "ModuleOp"> {
     multiplies from shared memory, and then issues the copies of iteration
     i + S - 1 into the stage that iteration i - 1 used. A prologue issues
     the first S - 1 iterations' copies. One barrier a stage; each copy is
-    one arrival.
+    one arrival. With `stages` = 1 nothing is copied ahead: the tiles go
+    through registers into one shared buffer each, as where TMA cannot copy.
   }];
   let options = [Option<"stages", "stages", "unsigned", "3", "shared buffers per operand">];
   let dependentDialects = ["::mlir::tile::TileDialect", "::mlir::scf::SCFDialect",

@@ -93,6 +93,10 @@ void stageThroughRegisters(scf::ForOp loop, ArrayRef<StagedLoad> loads) {
 LogicalResult pipeline(scf::ForOp loop, unsigned stages, bool multipleWarpgroups) {
   stageLoopInvariantOperands(loopInvariantOperands(loop));
   SmallVector<StagedLoad> loads = findStagedLoads(loop);
+  if (stages == 1 && !loads.empty()) { // num_stages=1: no copy ahead, as Triton's
+    stageThroughRegisters(loop, loads);
+    return success();
+  }
   if (classify(loop, loads) == Staging::ThroughRegisters) {
     // The driver shows this only where the user chose num_stages.
     loop.emitRemark() << "num_stages=" << stages
@@ -147,8 +151,8 @@ LogicalResult pipeline(scf::ForOp loop, unsigned stages, bool multipleWarpgroups
 struct TilePipeline : public tile::impl::TilePipelineBase<TilePipeline> {
   using TilePipelineBase::TilePipelineBase;
   void runOnOperation() override {
-    if (stages < 2 || stages > kMaxStages) {
-      getOperation().emitError() << "tile-pipeline: stages must be 2 to " << kMaxStages
+    if (stages < 1 || stages > kMaxStages) {
+      getOperation().emitError() << "tile-pipeline: stages must be 1 to " << kMaxStages
                                  << ", got " << stages.getValue();
       return signalPassFailure();
     }

@@ -551,15 +551,22 @@ bool warpSpecialize(func::FuncOp func, unsigned stages, unsigned tileStages) {
 struct TileWarpSpecialize : public tile::impl::TileWarpSpecializeBase<TileWarpSpecialize> {
   using TileWarpSpecializeBase::TileWarpSpecializeBase;
   void runOnOperation() override {
-    if (stages < 2 || stages > kMaxStages || tileStages < 1 || tileStages > kMaxStages) {
-      getOperation().emitError() << "tile-warp-specialize: stages must be 2 to " << kMaxStages
+    if (stages < 1 || stages > kMaxStages || tileStages < 1 || tileStages > kMaxStages) {
+      getOperation().emitError() << "tile-warp-specialize: stages must be 1 to " << kMaxStages
                                  << " and tile-stages 1 to " << kMaxStages << ", got " << stages.getValue()
                                  << " and " << tileStages.getValue();
       return signalPassFailure();
     }
-    for (auto func : getOperation().getOps<func::FuncOp>())
-      if (func->hasAttr(kKernelAttr))
-        warpSpecialize(func, stages, tileStages);
+    for (auto func : getOperation().getOps<func::FuncOp>()) {
+      if (!func->hasAttr(kKernelAttr))
+        continue;
+      if (stages == 1) { // one stage: nothing for a producer to copy ahead into
+        func.emitRemark("warp_specialize not applied: num_stages=1 leaves the producer "
+                        "warpgroup no ring of stages to fill ahead of the mmas");
+        continue;
+      }
+      warpSpecialize(func, stages, tileStages);
+    }
   }
 };
 } // namespace

@@ -2,7 +2,16 @@
 // RUN: tile-opt %s -tile-pipeline=stages=4 | FileCheck %s --check-prefix=FOUR
 // RUN: tile-opt %s -tile-pipeline=stages=3 -verify-diagnostics -o /dev/null
 // RUN: not tile-opt %s -tile-pipeline=stages=100000 2>&1 | FileCheck %s --check-prefix=MANY
-// MANY: tile-pipeline: stages must be 2 to 8, got 100000
+// RUN: tile-opt %s -tile-pipeline=stages=1 | FileCheck %s --check-prefix=ONE
+// One stage: nothing copied ahead, no barriers of stages, the gemm's tiles through
+// registers into one shared buffer each.
+// ONE-LABEL: func.func @gemm
+// ONE-NOT: tile.async_load
+// ONE-NOT: tile.alloc_mbarrier
+// ONE: tile.alloc_shared : !tile.shared<128x64xbf16>
+// ONE: scf.for
+// ONE: tile.store_shared
+// MANY: tile-pipeline: stages must be 1 to 8, got 100000
 
 // A GEMM main loop from 16-byte aligned arrays with 16-byte multiple row
 // strides (TMA can copy): both loads feed the mma, so both are staged: one

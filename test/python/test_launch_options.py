@@ -39,7 +39,8 @@ BAD_VALUES = [
     (dict(num_warps=32), "num_warps must be 1, 2, 4, 8 or 16, got 32"),
     (dict(num_ctas=3), "num_ctas must be 1, 2 or 4, got 3"),
     (dict(num_ctas=0), "num_ctas must be 1, 2 or 4, got 0"),
-    (dict(num_stages=9), "stages must be 2..8, got 9"),
+    (dict(num_stages=9), "num_stages must be 1..8 (1: no copies ahead), got 9"),
+    (dict(num_stages=0), "num_stages must be 1..8 (1: no copies ahead), got 0"),
 ]
 
 
@@ -105,6 +106,25 @@ def test_python_launch_path_checks_options_of_a_cached_launch(recorder):
 def test_good_options_still_compile():
     assert add.compile(*ALIGNED, BLOCK=1024, num_warps=8, num_stages=4,
                        warp_specialize=False, num_ctas=1).metadata["block"][0] == 256
+
+
+@tile.jit
+def matmul(A, B, C, BM: tile.constexpr, BN: tile.constexpr, BK: tile.constexpr):
+    acc = tile.zeros((BM, BN), tile.float32)
+    for k in range(0, A.shape[1], BK):
+        acc = tile.mma(tile.load(A, (0, k), (BM, BK)), tile.load(B, (k, 0), (BK, BN)), acc)
+    tile.store(C, (0, 0), acc)
+
+
+def test_one_stage_copies_nothing_ahead():
+    """num_stages=1, as Triton takes it: the mma loop runs unpipelined (no TMA
+    ring, no stage barriers); warp_specialize then has nothing to fill and says so."""
+    signature = ("*bf16[2]:16", "*bf16[2]:16", "*f32[2]:16")
+    one = matmul.compile(*signature, BM=64, BN=64, BK=64, num_stages=1)
+    assert "wgmma.mma_async" in one.ptx and "mbarrier" not in one.ptx
+    assert "mbarrier" in matmul.compile(*signature, BM=64, BN=64, BK=64, num_stages=2).ptx
+    with pytest.warns(UserWarning, match="warp_specialize not applied: num_stages=1"):
+        matmul.compile(*signature, BM=64, BN=64, BK=64, num_stages=1, warp_specialize=True)
 
 
 def test_config_checks_option_types():

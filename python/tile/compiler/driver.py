@@ -57,8 +57,8 @@ class CompileOptions:
             raise ValueError(f"num_warps must be 1, 2, 4, 8 or 16, got {self.num_warps}")
         if self.opt_level not in (0, 1, 2, 3):
             raise ValueError(f"opt_level must be 0..3, got {self.opt_level}")
-        if self.stages is not None and not 2 <= self.stages <= 8:
-            raise ValueError(f"stages must be 2..8, got {self.stages}")
+        if self.stages is not None and not 1 <= self.stages <= 8:
+            raise ValueError(f"num_stages must be 1..8 (1: no copies ahead), got {self.stages}")
         if self.num_ctas not in (1, 2, 4):
             raise ValueError(f"num_ctas must be 1, 2 or 4, got {self.num_ctas!r}")
 
