@@ -331,3 +331,14 @@ def fdiv_runtime_rounding(X, flag, BLOCK: tile.constexpr):
 def test_fdiv_rounding_is_constexpr():
     expect_error(fdiv_runtime_rounding, "# <- rounding", "fdiv's ieee_rounding", VEC, "i32",
                  BLOCK=128)
+
+
+@tile.jit
+def triton_dot(A, BM: tile.constexpr):
+    a = tile.load(A, (0, 0), (BM, BM))
+    c = tile.dot(a, a)  # <- dot
+
+
+def test_a_triton_name_says_what_tile_calls_it():
+    expect_error(triton_dot, "# <- dot", "tile has no attribute 'dot' (tile.mma(a, b, acc) is "
+                 "acc + a @ b)", "*bf16[2]:16", BM=64)

@@ -44,6 +44,23 @@ _PY_BUILTINS = (builtins.min, builtins.max, builtins.abs, builtins.int, builtins
                 builtins.bool, builtins.len)
 _METHODS = ("to", *tl.TILE_METHODS)  # x.sum(1) is tile.sum(x, 1)
 _UNARY_SYMBOL = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~", ast.Not: "not"}
+# Triton's names that tile spells otherwise: said where a kernel asks for them.
+_TRITON_NAMES = {
+    "dot": "tile.mma(a, b, acc) is acc + a @ b",
+    "trans": "t.T or tile.transpose(t)", "permute": "t.T or tile.transpose(t) for 2-D tiles",
+    "view": "tile.reshape adds or removes dims of size 1",
+    "make_block_ptr": "a view load takes the block's place: tile.load(A, (i, j), (BM, BK))",
+    "advance": "a view load takes the block's place: tile.load(A, (i, j + k), (BM, BK))",
+    "max_contiguous": "tile.multiple_of(x, n) promises alignment",
+    "broadcast_to": "tiles broadcast implicitly, as numpy's",
+    "associative_scan": "tile.cumsum and tile.cumprod",
+    "softmax": "write it: m = x.max(1); p = tile.exp(x - m[:, None]); p / p.sum(1)[:, None]",
+}
+
+
+def tile_package():
+    import tile
+    return tile
 
 
 @dataclass(frozen=True)
@@ -330,7 +347,10 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
             try:
                 return getattr(base, node.attr)
             except AttributeError:
-                raise self.error(node, f"{base!r} has no attribute '{node.attr}'") from None
+                hint = _TRITON_NAMES.get(node.attr) if base is tile_package() else None
+                what = base.__name__ if inspect.ismodule(base) else repr(base)
+                raise self.error(node, f"{what} has no attribute '{node.attr}'"
+                                 + (f" ({hint})" if hint else "")) from None
         if node.attr not in attrs:
             raise self.error(node, f"{describe(base)} has no attribute '{node.attr}' "
                              f"(it has {', '.join(sorted(attrs))})")
