@@ -12,22 +12,22 @@ from pathlib import Path
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 
-def load(name: str):
-    """examples/<name>.py as the module `name`, loaded once; a sibling it imports is
-    loaded first."""
+def load(name: str, folder: str = ""):
+    """examples/[folder/]<name>.py as the module `name`, loaded once; a sibling it
+    imports is loaded first."""
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except ModuleNotFoundError as e:
         del sys.modules[name]
-        if e.name is None or e.name == name or not (EXAMPLES / f"{e.name}.py").is_file():
+        if e.name is None or e.name == name or not (EXAMPLES / folder / f"{e.name}.py").is_file():
             raise
-        load(e.name)  # a sibling example, then this one again from the top
-        return load(name)
+        load(e.name, folder)  # a sibling example, then this one again from the top
+        return load(name, folder)
     except BaseException:
         del sys.modules[name]
         raise
