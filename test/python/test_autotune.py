@@ -214,7 +214,7 @@ def test_cache_off_keeps_the_choice_in_memory_only(recorder, tmp_path, monkeypat
 
 def test_configs_that_do_not_compile_are_skipped_with_the_reason(recorder):
     configs = [tile.Config(dict(BLOCK=1000)),  # not a power of two: the compiler refuses
-               tile.Config(dict(BLOCK=512), num_stages=1),  # out of range
+               tile.Config(dict(BLOCK=512), num_stages=9),  # out of range
                tile.Config(dict(BLOCK=1024))]
     timer = FakeTimer(recorder, MS)
     kernel = tuned(timer, configs=configs)
@@ -223,7 +223,7 @@ def test_configs_that_do_not_compile_are_skipped_with_the_reason(recorder):
     assert timer.timed == [1024] * 3 and record["best"] == 2
     assert record["skipped"][0].startswith("CompilationError") and "power of two" in \
         record["skipped"][0]
-    assert record["skipped"][1] == "ValueError: stages must be 2..8, got 1"
+    assert record["skipped"][1] == "ValueError: num_stages must be 1..8 (1: no copies ahead), got 9"
 
 
 def test_no_configuration_launches(recorder):
