@@ -5,12 +5,7 @@
 # is printed last. NVLink multicast stays off, here and in every child process.
 # Usage: bash scripts/distributed-suite.sh [--quick]   (OUT=dir keeps the logs and JSON)
 set -uo pipefail
-cd "$(dirname "$0")/.."
-if ! python3 -c "import mlir.ir" 2>/dev/null; then
-  mkdir -p /tmp/site && tar xJf .mlir-bundle/mlir-py312.tar.xz -C /tmp/site
-  export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
-fi
-export PYTHONPATH=$PWD/python:$PYTHONPATH PYTHONUNBUFFERED=1
+source "$(dirname "$0")/device-env.sh"
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 out=${OUT:-/tmp/tile-distributed-suite}
 mkdir -p "$out"

@@ -5,12 +5,7 @@
 # benchmarks, whose table is printed last.
 # On the device: carry [".mlir-bundle", "python/tile/_lib"] (make device-stage).
 set -uo pipefail
-cd "$(dirname "$0")/.."
-if ! python3 -c "import mlir.ir" 2>/dev/null; then
-  mkdir -p /tmp/site && tar xJf .mlir-bundle/mlir-py312.tar.xz -C /tmp/site
-  export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
-fi
-export PYTHONPATH=$PWD/python:$PYTHONPATH PYTHONUNBUFFERED=1
+source "$(dirname "$0")/device-env.sh"
 out=${OUT:-/tmp/tile-gpu-suite}
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.mem --format=csv,noheader
