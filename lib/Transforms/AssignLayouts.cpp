@@ -239,7 +239,8 @@ private:
     if (!t || t.getEncoding() == layout)
       return;
     auto broadcast = operand.getDefiningOp<BroadcastOp>();
-    if (broadcast && broadcast.getResult().hasOneUse())
+    // (Not into a slice layout: its source would be a slice of a slice.)
+    if (broadcast && broadcast.getResult().hasOneUse() && !isa<SliceLayoutAttr>(layout))
       relayout(broadcast, layout);
     else if (isRelayoutableLoad(operand))
       setResult(operand, withEncoding(t, layout));
@@ -328,6 +329,12 @@ private:
     }
     if (auto reduce = dyn_cast<ReduceOp>(op)) {
       auto src = cast<RankedTensorType>(reduce.getSrc().getType());
+      // A 2-D slice of a 3-D tile (one batch, reshaped) reduced again would be a
+      // slice of a slice, which no thread layout maps: reduce it blocked.
+      if (src.getRank() > 1 && isa_and_nonnull<SliceLayoutAttr>(src.getEncoding())) {
+        src = defaultLayout(src);
+        convertOperand(op, 0, src);
+      }
       auto slice = SliceLayoutAttr::get(op->getContext(), reduce.getDim(), src.getEncoding());
       if (auto result = dyn_cast<RankedTensorType>(reduce.getType())) // else a scalar
         setResult(reduce.getResult(), withEncoding(result, slice));

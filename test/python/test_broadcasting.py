@@ -201,3 +201,21 @@ def test_gpu_matches_numpy():
         torch.empty(128, device="cuda")
     one_element[(1,)](p, v, out, N=128)
     torch.testing.assert_close(out, v + 2.5 + torch.where(v > 0, 2.5, 0.0))
+
+
+@tile.jit
+def batch_softmax(X, Y, A: tile.constexpr, B: tile.constexpr):
+    x = tile.reshape(tile.load(X, (1, 0, 0), (1, A, B)), (A, B))  # one batch, as 2-D
+    e = tile.exp(x - tile.max(x, 1)[:, None])
+    tile.store(Y, (0, 0), e / e.sum(1)[:, None])
+
+
+def test_reductions_of_a_reshaped_batch():
+    """A (1, A, B) tile reshaped to (A, B) is reduced and broadcast back as any 2-D
+    tile (its layout, a slice of a 3-D one, is converted first)."""
+    x = np.random.default_rng(0).standard_normal((2, 16, 128)).astype(np.float32)
+    y = np.zeros((16, 128), np.float32)
+    batch_softmax[(1,)].interpret(x, y, A=16, B=128)
+    e = np.exp(x[1] - x[1].max(1, keepdims=True))
+    np.testing.assert_allclose(y, e / e.sum(1, keepdims=True), rtol=1e-5, atol=1e-6)
+    assert "ld.global" in batch_softmax.compile("*f32[3]:16", "*f32[2]:16", A=16, B=128).ptx

@@ -98,3 +98,18 @@ def test_strides_address_a_transposed_array():
                                                        N=64).ptx
     expect_error(stride_past_rank, "# <- stride", "X.stride(d) takes one constexpr dim of its 2",
                  "*f32[2]:16")
+
+
+@tile.jit
+def corner(A, V):
+    tile.store(A, (1, 2), tile.load(V, 0))   # one element of a 2-D array, a scalar
+    tile.store(A, (0, 0), 7.0)               # and a constant
+
+
+def test_a_scalar_stored_into_a_2d_array():
+    a, v = np.zeros((4, 4), np.float32), np.array([3.5], np.float32)
+    corner[(1,)].interpret(a, v)
+    want = np.zeros((4, 4), np.float32)
+    want[1, 2], want[0, 0] = 3.5, 7.0
+    np.testing.assert_array_equal(a, want)
+    assert "st.global" in corner.compile("*f32[2]:16", "*f32:16").ptx

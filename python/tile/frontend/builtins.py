@@ -215,18 +215,20 @@ class Builtins:
         array, offset = self.unselect(node, array, offset, "store")
         if isinstance(array, Remote) and not self.is_offset_tile(offset):
             return self.remote_store(node, array, offset, value, bound, mask)
+        if isinstance(array, ArrayArg) and self.scalar_offsets(offset) and (
+                isinstance(value, Number) or isinstance(value, Value) and
+                isinstance(value.type, ScalarType)):  # one element
+            if isinstance(value, Value) and value.type.dtype != array.dtype:
+                raise self.error(node, f"store of {describe(value)} to {describe(array)}: "
+                                 "element types differ (convert with .to(dtype) first)")
+            rank = len(offset) if isinstance(offset, (tuple, list)) else 1
+            value = self.fill(node, "store", (1,) * rank, value, array.dtype)
         if self.lower_rank(offset, array, value):
             return self.selected_store(node, array, offset, value, mask)
         if self.is_indexed(offset, mask):  # a scatter, or a mask: indexed.py
             return self.indexed_store(node, array, offset, value, bound, mask)
         target, offsets, bound, type_ = self.access(node, array, offset, bound, "store")
         rank = len(offset) if isinstance(offset, (tuple, list)) else 1
-        if isinstance(value, Number) or isinstance(value, Value) and \
-                isinstance(value.type, ScalarType):  # one element
-            if isinstance(value, Value) and value.type.dtype != type_.dtype:
-                raise self.error(node, f"store of {describe(value)} to {describe(array)}: "
-                                 "element types differ (convert with .to(dtype) first)")
-            value = self.fill(node, "store", (1,) * rank, value, type_.dtype)
         value = self.tile(node, value, "store's value")
         if len(value.type.shape) != rank:
             raise self.error(node, f"store of a {value.type} with {rank} offset(s): the tile "

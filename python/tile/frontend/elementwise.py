@@ -44,6 +44,15 @@ def _sigmoid(gen, node, x: Value) -> Value:
                     results=[gen.builder.type(x.type)])
 
 
+def _nan_wins(pick) -> Callable:
+    """max or min of constants as maximumf/minimumf compute: a NaN operand gives NaN
+    (Python's max(1.0, nan) is 1.0)."""
+    def fold(*xs):
+        nan = next((x for x in xs if isinstance(x, float) and math.isnan(x)), None)
+        return nan if nan is not None else pick(*xs)
+    return fold
+
+
 def _clamp(maximum, minimum) -> Callable:
     def emit(gen, node, x: Value, lo: Value, hi: Value) -> Value:
         return op(minimum)(gen, node, op(maximum)(gen, node, x, lo), hi)
@@ -116,9 +125,9 @@ FUNCTIONS = {
     "fma": Function(lambda a, b, c: a * b + c, op(math_ops.fma)),
     "umulhi": Function(_fold_umulhi, _floats_refused("umulhi"), _umulhi, "exact"),
     "abs": Function(abs, op(math_ops.absf), op(math_ops.absi), "exact"),
-    "maximum": Function(max, op(arith.maximumf), op(arith.maxsi), "exact"),
-    "minimum": Function(min, op(arith.minimumf), op(arith.minsi), "exact"),
-    "clamp": Function(lambda x, lo, hi: min(max(x, lo), hi),
+    "maximum": Function(_nan_wins(max), op(arith.maximumf), op(arith.maxsi), "exact"),
+    "minimum": Function(_nan_wins(min), op(arith.minimumf), op(arith.minsi), "exact"),
+    "clamp": Function(lambda x, lo, hi: _nan_wins(min)(_nan_wins(max)(x, lo), hi),
                       _clamp(arith.maximumf, arith.minimumf),
                       _clamp(arith.maxsi, arith.minsi), "exact"),
 }

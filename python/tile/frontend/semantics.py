@@ -68,6 +68,7 @@ _INT_OPS = {ast.Add: arith.addi, ast.Sub: arith.subi, ast.Mult: arith.muli,
 _FLOAT_OPS = {ast.Add: arith.addf, ast.Sub: arith.subf, ast.Mult: arith.mulf,
               ast.Div: arith.divf, ast.Mod: arith.remf}
 _CONTRACTABLE = (ast.Add, ast.Sub, ast.Mult)
+_BOOL_ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.FloorDiv, ast.Mod, ast.LShift, ast.RShift)
 _FOLD = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
          ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
          ast.Pow: operator.pow, ast.LShift: operator.lshift, ast.RShift: operator.rshift,
@@ -348,6 +349,10 @@ class Semantics(Shapes):
             return self.power(node, lhs, rhs)
         what = f"'{sym}'"
         (lhs, rhs), shaped = self.unify_lazily(node, what, [lhs, rhs])
+        if lhs.type.dtype == tl.int1 and type(op) in _BOOL_ARITHMETIC:
+            # As Python and numpy count: True + True is 2, not i1's wrap-around (an
+            # xor) or numpy's bool or.
+            lhs, rhs = (self.cast(node, x, tl.int32) for x in (lhs, rhs))
         dtype, _ = self.op_dtypes(node, "compute", what, lhs)
         table = _FLOAT_OPS if dtype.is_float else _INT_OPS
         if type(op) not in table:

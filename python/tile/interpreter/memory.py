@@ -45,7 +45,11 @@ class Buffer:
         low = array[tuple(slice(None, None, -1) if s < 0 else slice(None) for s in strides)]
         self.origin = sum((n - 1) * -s for n, s in zip(array.shape, strides) if s < 0)
         span = 1 + sum((n - 1) * abs(s) for n, s in zip(array.shape, strides)) if array.size else 0
-        self.flat = np.lib.stride_tricks.as_strided(low, shape=(span,), strides=(itemsize,))
+        # Through an unsigned view of the same width: as_strided rebuilds the array
+        # from its typestr, which ml_dtypes' float8_e5m2 ('<f1') does not survive.
+        bits = low.view(np.dtype(f"u{itemsize}")) if itemsize in (1, 2, 4, 8) else low
+        self.flat = np.lib.stride_tricks.as_strided(bits, shape=(span,),
+                                                    strides=(itemsize,)).view(array.dtype)
         self.owned = None  # which flat elements are the array's (None: all of them)
         if span != array.size:  # gaps (padding between rows) or overlap (zero strides)
             self.owned = np.zeros(span, dtype=bool)
