@@ -49,3 +49,18 @@ def test_float8_e5m2_arrays_on_the_interpreter():
     y = np.zeros(4, np.float32)
     widen[(1,)].interpret(x, y, N=4)
     np.testing.assert_array_equal(y, x.astype(np.float32))
+
+
+@tile.jit
+def powers(X, Y, N: tile.constexpr):
+    x = tile.load(X, 0, N)
+    tile.store(Y, (0, 0), x ** 0)
+    tile.store(Y, (1, 0), x ** 3)
+
+
+def test_integer_powers_zero_to_four():
+    x = np.arange(-3, 5, dtype=np.int32)
+    y = np.zeros((2, 8), np.int32)
+    powers[(1,)].interpret(x, y, N=8)
+    np.testing.assert_array_equal(y, np.stack([x ** 0, x ** 3]))
+    assert "mul.lo.s32" in powers.compile("*i32:16", "*i32[2]:16", N=8).ptx

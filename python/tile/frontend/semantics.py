@@ -332,7 +332,11 @@ class Semantics(Shapes):
 
     def power(self, node: ast.AST, base, exponent):
         """`x ** y`: x * x * ... for a constant integer y of 1 to 4 (exact, and on
-        integers too), else tile.pow (floats)."""
+        integers too), ones for y = 0 on integers, else tile.pow (floats; NaN ** 0
+        is 1 there)."""
+        if exponent == 0 and type(exponent) is int and self.is_runtime(base) and \
+                not self.dtype_of(base).is_float:
+            return self.binary(node, ast.Add(), self.binary(node, ast.Mult(), base, 0), 1)
         if type(exponent) is int and 1 <= exponent <= 4 and self.is_runtime(base):
             result = base
             for _ in range(exponent - 1):
