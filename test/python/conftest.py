@@ -1,15 +1,27 @@
+import os
+import shutil
+import tempfile
+
 import pytest
 
 import tile
 
+_USER_CACHE = {}
 
-@pytest.fixture(autouse=True, scope="session")
-def _private_kernel_cache(tmp_path_factory):
-    """Tests never read or fill the user's kernel cache."""
-    patch = pytest.MonkeyPatch()
-    patch.setenv("TILE_CACHE_DIR", str(tmp_path_factory.mktemp("tile-cache")))
-    yield
-    patch.undo()
+
+def pytest_configure(config):
+    """Tests never read or fill the user's kernel cache: a private one for the run."""
+    _USER_CACHE["dir"] = os.environ.get("TILE_CACHE_DIR")
+    _USER_CACHE["private"] = tempfile.mkdtemp(prefix="tile-cache-")
+    os.environ["TILE_CACHE_DIR"] = _USER_CACHE["private"]
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_USER_CACHE.pop("private", ""), ignore_errors=True)
+    if _USER_CACHE.get("dir") is None:
+        os.environ.pop("TILE_CACHE_DIR", None)
+    else:
+        os.environ["TILE_CACHE_DIR"] = _USER_CACHE["dir"]
 
 
 def pytest_collection_modifyitems(config, items):

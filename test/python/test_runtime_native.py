@@ -97,7 +97,7 @@ def test_pack_checks_descriptors_and_plans_check_layouts():
 
 
 # -- launches through the stand-in driver ------------------------------------------------------
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fake_driver_path(tmp_path_factory):
     from runtime_fakes import build_fake_driver
     try:

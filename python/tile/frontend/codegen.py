@@ -58,11 +58,6 @@ _TRITON_NAMES = {
 }
 
 
-def tile_package():
-    import tile
-    return tile
-
-
 @dataclass(frozen=True)
 class StrideOf:
     """`A.stride` before its call: `A.stride(d)` is dim d's stride in elements."""
@@ -347,8 +342,8 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
             try:
                 return getattr(base, node.attr)
             except AttributeError:
-                hint = _TRITON_NAMES.get(node.attr) if base is tile_package() else None
                 what = base.__name__ if inspect.ismodule(base) else repr(base)
+                hint = _TRITON_NAMES.get(node.attr) if what == "tile" else None
                 raise self.error(node, f"{what} has no attribute '{node.attr}'"
                                  + (f" ({hint})" if hint else "")) from None
         if node.attr not in attrs:

@@ -119,9 +119,7 @@ class Indexed:
     def atomic(self, node, kind: str, x, offsets, value, mask, sem, scope):
         what = f"atomic_{kind}"
         array = self.array(node, x, f"{what}'s first argument")
-        one = self.scalar_offsets(offsets) and not isinstance(offsets, (tuple, list))
-        offsets = self.offsets(node, self.one_offset(node, offsets, what) if one else offsets,
-                               what)
+        offsets, one = self.atomic_offsets(node, offsets, what)
         value = self.operand(node, value, offsets.type.shape, array, f"{what}'s value")
         keep = self.mask(node, mask, offsets.type.shape, what)
         b = self.builder
@@ -131,11 +129,14 @@ class Indexed:
                         **self.ordering(node, sem, scope, what))
         return self.builtin_squeeze(node, old) if one else old
 
-    def one_offset(self, node, offset, what: str) -> Value:
-        """A scalar offset (one element, as Triton's tl.atomic_add(ptr + i, v)) as a
-        tile of one."""
-        dtype = self.dtype_of(offset) if isinstance(offset, Value) else tl.int32
-        return self.fill(node, what, (1,), offset, dtype if dtype in OFFSET_DTYPES else tl.int32)
+    def atomic_offsets(self, node, offsets, what: str) -> tuple[Value, bool]:
+        """An atomic's offsets tile, and whether it stands for one scalar offset (one
+        element, as Triton's tl.atomic_add(ptr + i, v): the old value is a scalar)."""
+        if not self.scalar_offsets(offsets) or isinstance(offsets, (tuple, list)):
+            return self.offsets(node, offsets, what), False
+        dtype = self.dtype_of(offsets) if isinstance(offsets, Value) else tl.int32
+        return self.fill(node, what, (1,), offsets,
+                         dtype if dtype in OFFSET_DTYPES else tl.int32), True
 
     def builtin_atomic_add(self, node, x, offsets, value, mask=None, sem="acq_rel", scope="gpu"):
         return self.atomic(node, "add", x, offsets, value, mask, sem, scope)
@@ -153,9 +154,7 @@ class Indexed:
     def builtin_atomic_cas(self, node, x, offsets, cmp, value, mask=None, sem="acq_rel",
                            scope="gpu"):
         array = self.array(node, x, "atomic_cas's first argument")
-        one = self.scalar_offsets(offsets) and not isinstance(offsets, (tuple, list))
-        offsets = self.offsets(node, self.one_offset(node, offsets, "atomic_cas") if one
-                               else offsets, "atomic_cas")
+        offsets, one = self.atomic_offsets(node, offsets, "atomic_cas")
         shape = offsets.type.shape
         cmp = self.operand(node, cmp, shape, array, "atomic_cas's cmp")
         value = self.operand(node, value, shape, array, "atomic_cas's value")
