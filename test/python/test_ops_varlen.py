@@ -58,6 +58,15 @@ def test_interpreter_matches_reference(monkeypatch, lengths, H, H_kv, D, causal)
     assert np.abs(lse - want_lse).max() < 1e-3
 
 
+def test_max_seqlen_below_a_length_is_reported(monkeypatch):
+    """max_seqlen sizes the grid: one below a sequence's length would leave its last
+    rows unwritten. The interpreter (and TILE_DEBUG=1 on the GPU) says so."""
+    monkeypatch.setenv("TILE_INTERPRET", "1")
+    q, k, v, cu = packed(np.random.default_rng(7), [300, 20], 2, 1, 32)
+    with pytest.raises(Exception, match="max_seqlen is less than a sequence's length"):
+        tile.ops.attention_varlen(q, k, v, cu, 200)
+
+
 @pytest.mark.parametrize("change, message", [
     (dict(q=np.zeros((10, 4, 64), np.float32)), "q is float32"),
     (dict(q=np.zeros((1, 10, 4, 64), BF16)), "q must be 3-D"),

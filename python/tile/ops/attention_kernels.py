@@ -194,6 +194,10 @@ def attention_fwd_varlen(Q, K, V, O, L, cu_seqlens, total, group, sm_scale,
     start = tile.squeeze(tile.load(cu_seqlens, b, 1))
     seq_len = tile.squeeze(tile.load(cu_seqlens, b + 1, 1)) - start
     blocks = tile.cdiv(seq_len, BM)
+    # The caller's promise (max_seqlen sizes the grid), checked by the interpreter
+    # and under TILE_DEBUG=1.
+    tile.device_assert(blocks <= tile.num_programs(0),
+                       "max_seqlen is less than a sequence's length")
     block = blocks - 1 - tile.program_id(0) if CAUSAL else tile.program_id(0)
     head = tile.program_id(1)
     if tile.program_id(0) < blocks:

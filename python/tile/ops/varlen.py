@@ -74,8 +74,9 @@ def attention_varlen(q, k, v, cu_seqlens, max_seqlen: int, causal: bool = False,
     bfloat16 or float16, D a multiple of 8 up to 256, the last stride 1.
     cu_seqlens: int32 (batch + 1,), sequence b is tokens cu_seqlens[b] ..
     cu_seqlens[b + 1] - 1 (empty sequences allowed); max_seqlen: the longest
-    sequence's length, a Python int (it sizes the grid: nothing is read back from
-    the GPU). causal: token i of a sequence sees its tokens j <= i. scale: 1/sqrt(D)
+    sequence's length, a Python int that sizes the grid (nothing is read back from
+    the GPU; a smaller one leaves rows unwritten, which the interpreter and
+    TILE_DEBUG=1 report). causal: token i of a sequence sees its tokens j <= i. scale: 1/sqrt(D)
     by default. Queries and keys share cu_seqlens.
 
     Returns the (total, H, D) output in q's dtype; with return_lse, (output, lse),
