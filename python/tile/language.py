@@ -19,7 +19,7 @@ Besides these functions, kernels use Python itself:
   they take the other side's dtype (a float constant with integers gives
   float32). Comparisons, `where` and the elementwise functions promote alike.
   On int32, `//` rounds down (as Python) and `%` takes the sign of the
-  dividend (as C and Triton).
+  dividend (as C and Triton); on floats too, `%` is C's `fmod`.
   float8 tiles are only loaded, stored, converted and multiplied (`tile.mma`):
   convert with `.to(tile.float32)` before any other arithmetic. Operators apply
   to tiles, scalars and constants, never to an array argument itself.

@@ -146,14 +146,34 @@ func.func @one_row(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.nu
 
 // -----
 
-// A sum along a dimension narrower than its threads: a 1 x 64 tile over four
-// warps lays its one row on every warp, so each warp holds a copy. Copies count
-// as 0 (a select on the thread's row position) before the shuffles and the
-// exchange between warps: the sum is the row's, not four times it.
-// CHECK-LABEL: gpu.func @column_sum_of_one_row
+// A sum along a dimension narrower than its threads: a 2 x 32 tile over four
+// warps stacked along its rows lays each row on two warps, so they hold copies. Copies
+// count as 0 (a select on the thread's row position) before the shuffles and
+// the exchange between warps: the sum is the rows', not twice it.
+// CHECK-LABEL: gpu.func @column_sum_of_two_rows
 // CHECK: arith.cmpi sge
 // CHECK: arith.select
 // CHECK: gpu.barrier
+func.func @column_sum_of_two_rows(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c2 = arith.constant 2 : i32
+  %c1 = arith.constant 1 : i32
+  %X = tile.make_view %x, [%c2, %n], [%n, %c1] : !tile.ptr<f32> -> !tile.view<f32, 2>
+  %t = tile.load %X[%c0, %c0] : !tile.view<f32, 2> -> tensor<2x32xf32>
+  %s = tile.reduce sum %t, dim = 0 : tensor<2x32xf32> -> tensor<32xf32>
+  %b = tile.broadcast %s, dim = 0 : tensor<32xf32> -> tensor<2x32xf32>
+  tile.store %b, %X[%c0, %c0] : tensor<2x32xf32>, !tile.view<f32, 2>
+  return
+}
+
+// -----
+
+// Along a dimension of one element, each thread already holds its result:
+// no shuffle, no exchange between warps. A one-element tile to a scalar alike.
+// CHECK-LABEL: gpu.func @column_sum_of_one_row
+// CHECK-NOT: gpu.shuffle
+// CHECK-NOT: gpu.barrier
+// CHECK: gpu.return
 func.func @column_sum_of_one_row(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
   %c0 = arith.constant 0 : i32
   %c1 = arith.constant 1 : i32
@@ -162,23 +182,31 @@ func.func @column_sum_of_one_row(%x: !tile.ptr<f32>, %n: i32) attributes {tile.k
   %s = tile.reduce sum %t, dim = 0 : tensor<1x64xf32> -> tensor<64xf32>
   %b = tile.broadcast %s, dim = 0 : tensor<64xf32> -> tensor<1x64xf32>
   tile.store %b, %X[%c0, %c0] : tensor<1x64xf32>, !tile.view<f32, 2>
+  %one = tile.load %x[%n] : !tile.ptr<f32> -> tensor<1xf32>
+  %e = tile.reduce sum %one, dim = 0 : tensor<1xf32> -> f32
+  %i = tile.reduce argmax %one, dim = 0 : tensor<1xf32> -> i32
+  %f = arith.sitofp %i : i32 to f32
+  %g = arith.addf %e, %f : f32
+  %r = tile.splat %g : f32 -> tensor<1xf32>
+  tile.store %r, %x[%c0] : tensor<1xf32>, !tile.ptr<f32>
   return
 }
 
 // -----
 
 // The max of the same copies needs no select (a copy leaves a max as it is).
-// CHECK-LABEL: gpu.func @column_max_of_one_row
+// CHECK-LABEL: gpu.func @column_max_of_two_rows
 // CHECK-NOT: arith.select
 // CHECK: gpu.return
-func.func @column_max_of_one_row(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+func.func @column_max_of_two_rows(%x: !tile.ptr<f32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
   %c0 = arith.constant 0 : i32
   %c1 = arith.constant 1 : i32
-  %X = tile.make_view %x, [%c1, %n], [%n, %c1] : !tile.ptr<f32> -> !tile.view<f32, 2>
-  %t = tile.load %X[%c0, %c0] : !tile.view<f32, 2> -> tensor<1x64xf32>
-  %s = tile.reduce max %t, dim = 0 : tensor<1x64xf32> -> tensor<64xf32>
-  %b = tile.broadcast %s, dim = 0 : tensor<64xf32> -> tensor<1x64xf32>
-  tile.store %b, %X[%c0, %c0] : tensor<1x64xf32>, !tile.view<f32, 2>
+  %c2 = arith.constant 2 : i32
+  %X = tile.make_view %x, [%c2, %n], [%n, %c1] : !tile.ptr<f32> -> !tile.view<f32, 2>
+  %t = tile.load %X[%c0, %c0] : !tile.view<f32, 2> -> tensor<2x32xf32>
+  %s = tile.reduce max %t, dim = 0 : tensor<2x32xf32> -> tensor<32xf32>
+  %b = tile.broadcast %s, dim = 0 : tensor<32xf32> -> tensor<2x32xf32>
+  tile.store %b, %X[%c0, %c0] : tensor<2x32xf32>, !tile.view<f32, 2>
   return
 }
 

@@ -44,6 +44,18 @@ def test_integer_division_and_remainder_round_as_the_gpu():
     assert out.tolist() == [[3, -3, -3, 3], [3, -4, -4, 3], [1, -1, 1, -1]]
 
 
+def test_float_remainder_takes_the_dividends_sign():
+    """arith.remf is C's fmod (LLVM's frem, as the GPU computes it), not Python's %."""
+    out = np.zeros(4, np.float32)
+    body = """
+  %a = arith.constant dense<[5.5, -5.5, 5.5, -5.5]> : tensor<4xf32>
+  %b = arith.constant dense<[2.0, 2.0, -2.0, -2.0]> : tensor<4xf32>
+  %r = arith.remf %a, %b : tensor<4xf32>
+""" + store("%r", "tensor<4xf32>")
+    run_ir(kernel(body, "%out: !tile.ptr<f32>"), [out])
+    assert out.tolist() == [1.5, -1.5, 1.5, -1.5]
+
+
 def test_compare_select_and_integer_casts_wrap():
     out = np.zeros(4, np.int32)
     body = f"""

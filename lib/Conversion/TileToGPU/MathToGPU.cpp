@@ -8,6 +8,8 @@
 // - arith.divf with afn (tile.fdiv): div.full.f32;
 // - math.absi: llvm.abs, which PTX has as abs.s16/abs.s32 (libdevice has
 //   abs only for i32 and i64: i8 and i16 found no lowering);
+// - arith.fptosi to i8: clamped first (LLVM converts through cvt.rzi.s16 and
+//   keeps the low byte; wider results saturate in cvt itself);
 // - conversions to and from fp8 (tiles only): PTX's cvt.
 #include "Conversion/TileToGPU/Patterns.h"
 
@@ -20,7 +22,7 @@ namespace {
 
 bool isFp8(Type t) { return isa<Float8E4M3FNType, Float8E5M2Type>(t); }
 
-enum class Rule { asItself, sfu, fastDivision, integerAbs, fp8Conversion };
+enum class Rule { asItself, sfu, fastDivision, integerAbs, fp8Conversion, saturateToI8 };
 
 Rule ruleFor(Operation *op) {
   if (op->getNumResults() != 1 || op->getNumOperands() == 0)
@@ -35,6 +37,8 @@ Rule ruleFor(Operation *op) {
     return Rule::fastDivision;
   if (isa<math::AbsIOp>(op))
     return Rule::integerAbs;
+  if (isa<arith::FPToSIOp>(op) && to.isInteger(8))
+    return Rule::saturateToI8;
   if (isa<arith::ExtFOp, arith::TruncFOp>(op) && (isFp8(from) || isFp8(to)))
     return Rule::fp8Conversion;
   return Rule::asItself;
@@ -147,6 +151,19 @@ struct ElementwiseLowering : public ConversionPattern {
         return perElement([&](ValueRange x) { return convertFp8(rewriter, loc, x[0], from, to); });
       }
       break;
+    case Rule::saturateToI8: { // as cvt.rzi saturates wider results: NaN stays NaN, then 0
+      Type from = operands[0].getType();
+      auto bound = [&](double v) -> Value {
+        TypedAttr scalar = rewriter.getFloatAttr(getElementTypeOrSelf(from), v);
+        auto shaped = dyn_cast<VectorType>(from);
+        return arith::ConstantOp::create(
+            rewriter, loc, shaped ? TypedAttr(DenseElementsAttr::get(shaped, scalar)) : scalar);
+      };
+      Value low = arith::MaximumFOp::create(rewriter, loc, operands[0], bound(-128.0));
+      Value clamped = arith::MinimumFOp::create(rewriter, loc, low, bound(127.0));
+      rewriter.replaceOpWithNewOp<LLVM::FPToSIOp>(op, types[0], clamped);
+      return success();
+    }
     case Rule::asItself:
       break;
     }

@@ -147,6 +147,16 @@ struct ReduceLowering : public StatefulPattern<ReduceOp> {
     ReduceKind kind = op.getKind();
     auto resultType = cast<VectorType>(getTypeConverter()->convertType(resultTile));
     SmallVector<Partial> partial(resultType.getNumElements());
+    if (srcType.getShape()[dim] == 1) { // each thread holds the result: nothing to combine
+      SmallVector<Value> values(resultType.getNumElements());
+      for (int64_t r = 0; r < layout->numRegisters(); ++r)
+        if (Value &v = values[layout->sliceRegister(r, dim)]; !v)
+          v = isArgKind(kind) ? constI32(rewriter, loc, 0)
+                              : vector::ExtractOp::create(rewriter, loc, adaptor.getSrc(),
+                                                          ArrayRef<int64_t>{r}).getResult();
+      rewriter.replaceOpWithNewOp<vector::FromElementsOp>(op, resultType, values);
+      return success();
+    }
     // Where the tile is narrower along `dim` than its threads, some hold
     // copies: a sum counts those as 0 (the others are unchanged by copies).
     Value tid = threadId(rewriter, loc);
@@ -224,6 +234,10 @@ struct ReduceLowering : public StatefulPattern<ReduceOp> {
   Value toScalar(OpBuilder &b, ReduceOp op, Value src, const ThreadLayout &layout) const {
     Location loc = op.getLoc();
     ReduceKind kind = op.getKind();
+    if (op.getSrc().getType().getNumElements() == 1) // a one-element load: every thread has it
+      return isArgKind(kind) ? constI32(b, loc, 0)
+                             : vector::ExtractOp::create(b, loc, src, ArrayRef<int64_t>{0})
+                                   .getResult();
     Value tid = threadId(b, loc);
     Partial acc;
     for (int64_t r = 0; r < layout.numRegisters(); ++r) {

@@ -282,7 +282,7 @@ def _erf(x: np.ndarray) -> np.ndarray:  # numpy has none
 
 _ELEMENTWISE = {
     "arith.addf": np.add, "arith.subf": np.subtract, "arith.mulf": np.multiply,
-    "arith.divf": np.divide, "arith.negf": np.negative,
+    "arith.divf": np.divide, "arith.negf": np.negative, "arith.remf": np.fmod,
     "arith.maximumf": np.maximum, "arith.minimumf": np.minimum,  # NaN-propagating
     "arith.maxnumf": np.fmax, "arith.minnumf": np.fmin,  # NaN-ignoring
     "math.exp": np.exp, "math.exp2": np.exp2, "math.log": np.log, "math.log2": np.log2,
