@@ -50,6 +50,7 @@ from pathlib import Path
 from . import interpreter
 from .errors import CaptureError, CompilationError, KernelSourceError
 from .runtime import cache, driver
+from .runtime.dependencies import dependencies_hash
 from .runtime.jit import JITFunction, check_launch_options
 from .runtime.launcher import resolve_stream
 
@@ -406,7 +407,7 @@ class Autotuner:
         directory = cache.cache_dir()
         if directory is None:
             return None
-        identity = repr((_FORMAT, self.fn.source_hash, self.__name__, key,
+        identity = repr((_FORMAT, dependencies_hash(self.fn), self.__name__, key,
                          self.timer.device_name(device),
                          [c.to_json() for c in self.configs], cache.compiler_fingerprint()))
         name = hashlib.sha256(identity.encode()).hexdigest()

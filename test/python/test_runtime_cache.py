@@ -76,6 +76,31 @@ def test_key_covers_source_options_and_compiler():
     assert repr(CompileOptions(arch="sm_90a")) != repr(CompileOptions(arch="sm_100a"))
 
 
+@pytest.mark.parametrize("edit", ["helper", "constant"])
+def test_editing_a_helper_or_constant_in_another_file_misses(cache_dir, tmp_path, monkeypatch,
+                                                             edit):
+    """The key covers what the kernel's code names: a @tile.jit helper from another
+    module and a module-level constant (each run below is a fresh import, as a new
+    process would make); before, the old kernel came back from the disk."""
+    import importlib
+    (tmp_path / "stale_main.py").write_text(
+        "import tile\nfrom stale_helper import helper, C\n\n@tile.jit\n"
+        "def k(x, out, BLOCK: tile.constexpr):\n"
+        "    tile.store(out, 0, helper(tile.load(x, 0, BLOCK)) * C)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ptx = []
+    for added, scale in (("1.0", "3.0"), ("20.0", "3.0") if edit == "helper" else ("1.0", "50.0")):
+        (tmp_path / "stale_helper.py").write_text(
+            f"import tile\nC = {scale}\n\n@tile.jit\ndef helper(a):\n    return a + {added}\n")
+        for name in ("stale_main", "stale_helper"):
+            sys.modules.pop(name, None)
+        importlib.invalidate_caches()
+        ptx.append(importlib.import_module("stale_main").k.compile("*f32:16", "*f32:16",
+                                                                   BLOCK=16).ptx)
+    wanted = "0f41A00000" if edit == "helper" else "0f42480000"  # 20.0 or 50.0
+    assert wanted not in ptx[0] and wanted in ptx[1]
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty", "other_key"])
 def test_corrupt_entry_is_rebuilt_not_loaded(cache_dir, compiles, damage):
     good = tile.jit(add_source()).compile(*ALIGNED, BLOCK=1024)

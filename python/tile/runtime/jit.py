@@ -24,6 +24,7 @@ from ..compiler.driver import report_unhonoured
 from ..frontend import KernelSource, generate_ir
 from ..signature import ArgSpec, array_spec, params_of, parse_type_string, symmetric_spec
 from . import cache, driver, native
+from .dependencies import dependencies_hash
 from .arguments import as_device_array, collect, is_host_array, scalar_spec
 from .launcher import Launcher, ParamPacker, check_clusters, grid3, resolve_stream
 from .tensormap import TensorMapSpec
@@ -261,7 +262,7 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
         if kernel is not None:
             return kernel
         disk = cache.disk_cache() if want_cubin else None
-        entry = cache.entry_key(self.source_hash, key[0], key[1]) if disk else None
+        entry = cache.entry_key(dependencies_hash(self), key[0], key[1]) if disk else None
         kernel = disk.load(entry) if disk else None
         if kernel is None:
             start = time.perf_counter()
