@@ -69,12 +69,40 @@ def test_gradients_match_sdpa(interpret, B, H, H_kv, N, D, causal):
 
 
 def test_float16_scale_and_lse(interpret):
-    """f16, a given scale, and return_lse with grad: the LSE's gradient is not
-    propagated (it is an output for inspection), the output's is."""
+    """f16, a given scale, and return_lse with only the output used."""
     q, k, v, do = make_inputs(1, 2, 1, 50, 64, torch.float16, seed=1)
     got = run(lambda q, k, v: tile.ops.attention(q, k, v, causal=True, scale=0.2,
                                                  return_lse=True)[0], q, k, v, do)
     assert_close_to_sdpa(got, q, k, v, do, True, TOLERANCE[torch.float16], scale=0.2)
+
+
+@pytest.mark.parametrize("use_out", [True, False])
+def test_lse_gradient(interpret, use_out):
+    """A loss of the output and the LSE (as merging partial attentions makes), or of
+    the LSE alone: gradients against float64 autograd through an explicit softmax."""
+    q, k, v, do = make_inputs(1, 2, 1, 37, 32, torch.float16, seed=2)
+    weight = torch.randn(1, 2, 37, generator=torch.Generator().manual_seed(3))
+
+    def loss(attention):
+        qs, ks, vs = (t.detach().clone().requires_grad_() for t in (q, k, v))
+        out, lse = attention(qs, ks, vs)
+        total = (lse * weight).sum() + ((out.double() * do.double()).sum() if use_out else 0)
+        total.backward()
+        return qs.grad, ks.grad, vs.grad
+
+    def reference(q, k, v):
+        k, v = (t.double().repeat_interleave(2, 1) for t in (k, v))
+        s = (q.double() @ k.transpose(-1, -2) * 0.3).masked_fill(
+            torch.ones(37, 37, dtype=torch.bool).triu(1), float("-inf"))
+        return s.softmax(-1) @ v, s.logsumexp(-1)
+
+    got = loss(lambda q, k, v: tile.ops.attention(q, k, v, causal=True, scale=0.3,
+                                                  return_lse=True))
+    want = loss(reference)
+    for name, g, w in zip(("dq", "dk", "dv"), got, want):
+        w = torch.zeros_like(g, dtype=torch.float64) if w is None else w  # the LSE's dv
+        error = float((g.double() - w).norm() / max(float(w.norm()), 1.0))
+        assert error < TOLERANCE[torch.float16], f"{name}: relative error {error:.2e}"
 
 
 def test_only_some_inputs_require_grad(interpret):

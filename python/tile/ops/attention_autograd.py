@@ -29,11 +29,14 @@ def attention_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool
 @library.custom_op("tile::attention_backward", mutates_args=())
 def attention_backward_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out: torch.Tensor,
                           lse: torch.Tensor, grad_out: torch.Tensor, causal: bool,
-                          scale: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(dq, dk, dv) from the forward's output and log-sum-exp."""
+                          scale: float, grad_lse: torch.Tensor | None = None
+                          ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(dq, dk, dv) from the forward's output and log-sum-exp (and the gradient of
+    the log-sum-exp where the caller used it)."""
     # grad_out may come in any layout (an expand of a sum's gradient has strides 0).
-    return backward_kernels.attention_backward(q, k, v, out, lse, grad_out.contiguous(), causal,
-                                               scale, launch=_launch)
+    return backward_kernels.attention_backward(
+        q, k, v, out, lse, grad_out.contiguous(), causal, scale, launch=_launch,
+        grad_lse=None if grad_lse is None else grad_lse.to(torch.float32))
 
 
 def _setup_context(ctx, inputs, output):
@@ -41,15 +44,18 @@ def _setup_context(ctx, inputs, output):
     out, lse = output
     ctx.save_for_backward(q, k, v, out, lse)
     ctx.causal, ctx.scale, ctx.store_lse = causal, scale, store_lse
+    ctx.set_materialize_grads(False)  # an unused output's gradient is None, not zeros
 
 
-def _backward(ctx, grad_out, _grad_lse):
+def _backward(ctx, grad_out, grad_lse):
     q, k, v, out, lse = ctx.saved_tensors
     if not ctx.store_lse:  # attention() asks for it whenever an input requires grad
         raise RuntimeError("tile.ops.attention: the forward ran without grad enabled, so it "
                            "kept no log-sum-exp for a backward")
+    if grad_out is None:  # only the LSE was used
+        grad_out = torch.zeros_like(out)
     dq, dk, dv = attention_backward_op(q, k, v, out, lse, grad_out.to(q.dtype), ctx.causal,
-                                       ctx.scale)
+                                       ctx.scale, grad_lse)
     return dq, dk, dv, None, None, None
 
 

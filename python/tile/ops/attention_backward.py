@@ -230,8 +230,8 @@ def store_rows(X, head, start, seq_len, x, ROWS: tile.constexpr):
         tile.store(X, (head + start, 0), x, mask=(rows < seq_len)[:, None])
 
 
-def attention_backward(q, k, v, o, lse, do, causal, scale, *, out=None, dkdv_blocks=None,
-                       dq_blocks=None, interpret=None, launch=None):
+def attention_backward(q, k, v, o, lse, do, causal, scale, *, grad_lse=None, out=None,
+                       dkdv_blocks=None, dq_blocks=None, interpret=None, launch=None):
     """(dq, dk, dv) of attention O = softmax(scale·QKᵀ [causal]) V.
 
     q, o, do: (B, H, N, D) tensors of one dtype, bfloat16 or float16 (torch
@@ -239,7 +239,9 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, out=None, dkdv_blo
     H_kv dividing H (query head h reads kv head h // (H / H_kv), as
     tile.ops.attention); lse: (B, H, N) float32, the forward's row log-sum-exp of
     scale·QKᵀ (natural log). D: a multiple of 8 up to 128 (tiles of tile_width(D)
-    columns); N any length. out: (dq, dk, dv) to write, contiguous arrays of q's
+    columns); N any length. grad_lse: the gradient of lse too, if it has one
+    ((B, H, N) float32: ∂lse/∂S = P, so dS = P ∘ (dP - (Delta - grad_lse))).
+    out: (dq, dk, dv) to write, contiguous arrays of q's
     dtype and q's, k's and v's shapes (new ones by default).
     dkdv_blocks / dq_blocks override default_blocks(width)'s (BM, BN, num_warps,
     num_stages). interpret: run the kernels on the CPU interpreter (default: for
@@ -270,6 +272,11 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, out=None, dkdv_blo
             return kernel[grid].interpret if interpret else kernel[grid]
     launch(row_dot, (tile.cdiv(rows, ROW_DOT_ROWS),))(flat_o, flat_do, delta, BM=ROW_DOT_ROWS,
                                                       D=width)
+    if grad_lse is not None:
+        if tuple(grad_lse.shape) != (B, H, N):
+            raise ValueError(f"attention_backward: grad_lse must be (B, H, N) = {(B, H, N)}, "
+                             f"got {tuple(grad_lse.shape)}")
+        delta -= grad_lse.reshape(-1)
     launch(attention_bwd_dkdv, (tile.cdiv(N, dkdv_blocks["BN"]), B * H_kv))(
         flat_q, flat_k, flat_v, flat_do, flat_lse, delta, flat_dk, flat_dv, N, group,
         float(scale),
