@@ -60,9 +60,14 @@ def test_interpreter_matches_reference(monkeypatch, lengths, H, H_kv, D, causal)
 
 def test_max_seqlen_below_a_length_is_reported(monkeypatch):
     """max_seqlen sizes the grid: one below a sequence's length would leave its last
-    rows unwritten. The interpreter (and TILE_DEBUG=1 on the GPU) says so."""
+    rows unwritten. Refused on host inputs; the kernel's own check (TILE_DEBUG=1 on
+    the GPU) says so too."""
     monkeypatch.setenv("TILE_INTERPRET", "1")
     q, k, v, cu = packed(np.random.default_rng(7), [300, 20], 2, 1, 32)
+    with pytest.raises(ValueError, match="max_seqlen is 200, less than the longest"):
+        tile.ops.attention_varlen(q, k, v, cu, 200)
+    from tile.ops.varlen import _check
+    monkeypatch.setattr("tile.ops.varlen._check", lambda *a: _check(*a[:4], 300, *a[5:]))
     with pytest.raises(Exception, match="max_seqlen is less than a sequence's length"):
         tile.ops.attention_varlen(q, k, v, cu, 200)
 
@@ -74,6 +79,9 @@ def test_max_seqlen_below_a_length_is_reported(monkeypatch):
     (dict(k=np.zeros((9, 2, 64), BF16), v=np.zeros((9, 2, 64), BF16)), "share cu_seqlens"),
     (dict(cu_seqlens=np.array([0, 10], np.int64)), "cu_seqlens must be an int32"),
     (dict(max_seqlen=10.0), "max_seqlen must be an int"),
+    (dict(cu_seqlens=np.array([0, 6, 12], np.int32)), "cu_seqlens must rise from >= 0 to at "
+                                                       "most 10"),
+    (dict(cu_seqlens=np.array([0, 6, 4], np.int32)), "cu_seqlens must rise"),
     (dict(causal="yes"), "causal must be a bool"),
     (dict(scale=0), "scale must be a positive number"),
 ])

@@ -194,8 +194,10 @@ def attention_fwd_varlen(Q, K, V, O, L, cu_seqlens, total, group, sm_scale,
     start = tile.squeeze(tile.load(cu_seqlens, b, 1))
     seq_len = tile.squeeze(tile.load(cu_seqlens, b + 1, 1)) - start
     blocks = tile.cdiv(seq_len, BM)
-    # The caller's promise (max_seqlen sizes the grid), checked by the interpreter
-    # and under TILE_DEBUG=1.
+    # The caller's promises (cu_seqlens rises within the tokens; max_seqlen sizes
+    # the grid), checked under TILE_DEBUG=1.
+    tile.device_assert((start >= 0) & (seq_len >= 0) & (start + seq_len <= total),
+                       "cu_seqlens must rise from >= 0 to at most q's tokens")
     tile.device_assert(blocks <= tile.num_programs(0),
                        "max_seqlen is less than a sequence's length")
     block = blocks - 1 - tile.program_id(0) if CAUSAL else tile.program_id(0)

@@ -5,8 +5,8 @@ import math
 
 from .decode_kernels import decode_combine, decode_split, decode_split_transposed
 from .sdpa import (INT32_MAX, _dtype_name, _empty, _float32, _is_torch, _multiprocessors,
-                   _strides, check_causal_and_scale, check_head_array,
-                   check_placement)
+                   _strides, check_causal_and_scale, check_head_array, check_placement,
+                   host_values)
 
 BLOCK_ROWS = 64      # query rows a program: one warpgroup's mma rows (a GQA group, tokens)
 # Keys an iteration, by the padded head dim: the K and V tiles sit in registers
@@ -87,6 +87,18 @@ def _check(q, k_cache, v_cache, cache_seqlens, block_table, causal, scale) -> tu
         raise ValueError(f"{where}: the cache has more than {INT32_MAX} elements; the kernels "
                          "index with int32")
     check_placement(where, arrays)
+    lengths = host_values(cache_seqlens)  # on the GPU: read there, checked under TILE_DEBUG=1
+    held = max_pages * page
+    if lengths is not None and ((lengths < 0) | (lengths > held)).any():
+        raise ValueError(f"{where}: cache_seqlens must be 0 to {held} (the keys "
+                         f"{'block_table' if block_table is not None else 'k_cache'} holds "
+                         f"for a sequence), got {lengths.tolist()}")
+    table = host_values(block_table) if block_table is not None else None
+    if table is not None and lengths is not None:
+        used = [table[b, :-(-int(n) // page)] for b, n in enumerate(lengths)]
+        if any(((u < 0) | (u >= pages)).any() for u in used):
+            raise ValueError(f"{where}: block_table names pages outside k_cache's {pages} "
+                             "in a sequence's first cache_seqlens keys")
     return B, q_len, H, H_kv, Dh, page, max_pages
 
 

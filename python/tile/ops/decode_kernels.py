@@ -49,6 +49,8 @@ def key_block(K, V, BlockTable, b, kv_head, n, end, head_dim, page, max_pages, k
               k_head, v_page, v_pos, v_head, BN: tile.constexpr, D: tile.constexpr):
     """Keys n .. n + BN - 1 of sequence b (those < end), gathered through the block
     table: their positions, which are inside, and the K and V tiles (BN, D)."""
+    # The caller's promise (cache_seqlens within the pages), checked under TILE_DEBUG=1.
+    tile.device_assert(end <= page * max_pages, "cache_seqlens is more than the cache holds")
     pos = n + tile.arange(BN)
     inside = pos < end
     page_id = tile.load(BlockTable, b * max_pages + pos // page, mask=inside)

@@ -158,6 +158,15 @@ def check_placement(where: str, named: dict) -> None:
                         "arrays run only on the interpreter, TILE_INTERPRET=1)")
 
 
+def host_values(x):
+    """x's values as a numpy array where they can be read without a GPU sync (host
+    arrays and CPU tensors: the interpreter's inputs), else None."""
+    import numpy as np
+    if _is_torch(x):
+        return x.numpy() if x.device.type == "cpu" else None
+    return np.asarray(x)
+
+
 def _rows(x):
     """x's (B, H, N) flattened into rows: a view when they share one row stride,
     else a contiguous copy (reshape's rule)."""
