@@ -255,10 +255,18 @@ def _while(ex: Executor, op, args):
         if not condition[0]:
             return forwarded
         iterations += 1
+        program = tuple(int(i) for i in ex.pids[0])
         if limit and iterations > limit:
-            program = tuple(int(i) for i in ex.pids[0])
             raise ex.loop_limit_error(op, f"this while loop has not ended in program {program}")
         values = yield from ex.run_block(after, forwarded)
+        if ex.scheduler.concurrent:  # other programs go on (one may hold a lock this awaits)
+            from .signals import Deadlock, Spin
+            try:
+                yield Spin()
+            except Deadlock:
+                raise error_at(op, f"program {program} spins in this while loop, and every "
+                                   "program left spins too without changing memory: none can "
+                                   "leave its loop (on the GPU the kernel would hang)") from None
 
 
 # -- running a kernel ---------------------------------------------------------------

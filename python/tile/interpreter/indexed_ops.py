@@ -11,6 +11,8 @@ record them.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from .executor import Executor, handles
@@ -117,8 +119,9 @@ def _atomic_rmw(ex: Executor, op, args):
     active = np.broadcast_to(_active(mask, offsets), shape)
     values = _per_element(value, shape)[active]
     combine = _combine(kind, target.dtype)
-    return [target.read_modify_write(offsets, active,
-                                     lambda old, k: combine(old, values[k]))]
+    with _ordering(ex, op, target, offsets):
+        return [target.read_modify_write(offsets, active,
+                                         lambda old, k: combine(old, values[k]))]
 
 
 @handles("tile.atomic_cas")
@@ -135,5 +138,24 @@ def _atomic_cas(ex: Executor, op, args):
     def swap(old, k):
         equal = old.view(bits) == expected[k].view(bits)
         return np.where(equal, values[k], old)
-    return [target.read_modify_write(offsets, active, swap)]
+    with _ordering(ex, op, target, offsets):
+        return [target.read_modify_write(offsets, active, swap)]
+
+
+@contextmanager
+def _ordering(ex: Executor, op, target, offsets):
+    """An atomic's `sem` for the race checker, in kernels whose programs order
+    through memory (a spin lock's acquire and release): an acquire sees what the
+    releases of the element before it saw; a release passes on what this program
+    did so far."""
+    sem = _keyword(op, "sem", ("relaxed", "acquire", "release", "acq_rel")) \
+        if "sem" in op.attributes else "acq_rel"
+    races = ex.launch.races if ex.scheduler.concurrent else None
+    if races is not None:
+        rows = np.broadcast_to(offsets, (ex.size,) + offsets.shape[1:]).reshape(ex.size, -1)
+    if races is not None and sem in ("acquire", "acq_rel"):
+        races.acquire(ex.programs, target, rows)
+    yield
+    if races is not None and sem in ("release", "acq_rel"):
+        races.release(ex.programs, target, rows, accumulate=True)
 

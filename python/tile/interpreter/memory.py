@@ -37,6 +37,8 @@ def element_strides(array: np.ndarray, name: str) -> tuple[int, ...]:
 class Buffer:
     """One array argument's memory, addressed in elements from element [0, ..., 0]."""
 
+    changes = 0  # stores and atomics that changed memory, in any buffer (signals.py)
+
     def __init__(self, name: str, array: np.ndarray):
         self.name, self.shape = name, array.shape
         itemsize, strides = array.itemsize, element_strides(array, name)
@@ -103,6 +105,7 @@ class Buffer:
         if not self.flat.flags.writeable:
             raise OutOfBounds(f"store to {self.describe()}, which is read-only")
         self.flat[index[active]] = values[active]
+        Buffer.changes += 1
 
     def read_modify_write(self, offsets: np.ndarray, active: np.ndarray, update) -> np.ndarray:
         """Atomics: for each active element in order (row-major over programs, then
@@ -127,7 +130,10 @@ class Buffer:
         for n in range(int(occurrence.max(initial=-1)) + 1):
             k = np.flatnonzero(occurrence == n)
             old[k] = self.flat[targets[k]]
-            self.flat[targets[k]] = update(old[k], k)
+            new = np.asarray(update(old[k], k), self.dtype)
+            if (new.view(np.uint8) != old[k].view(np.uint8)).any():  # a failed CAS changes nothing
+                Buffer.changes += 1
+            self.flat[targets[k]] = new
         result = np.zeros(active.shape, self.dtype)
         result[active] = old
         return result

@@ -9,18 +9,39 @@ order: tasks whose flags were set, lowest program first, else the next program
 not started. When no task can run and some wait, none can ever set a flag: the
 first waiting program's wait is an error naming the flag (on the GPU the kernel
 would hang).
+
+A kernel whose while loops use atomics (a spin lock: `while atomic_cas(...) ==
+1`) runs the same way, each iteration of such a loop yielding a `Spin` so that
+the program holding the lock can go on. Spinning tasks take turns after every
+other runnable task; a whole round of them that changes no memory means none
+can leave its loop: an error naming the first one's loop.
 """
 from __future__ import annotations
 
 import heapq
+from collections import deque
 
 import numpy as np
 
 from .executor import Executor, _walk, error_at, finish, handles, suspends
+from .memory import Buffer
+
+_ATOMICS = ("tile.atomic_rmw", "tile.atomic_cas")
 
 
 class Deadlock(Exception):
     """Thrown into a waiting task: no task left can set its flag."""
+
+
+class Spin:
+    """What a task yields at each iteration of a loop that may wait for another
+    program through memory (a while loop with atomics)."""
+
+
+def spins(func) -> bool:
+    """Whether a while loop of the kernel uses atomics (may spin on a lock)."""
+    return any(op.name == "scf.while" and any(inner.name in _ATOMICS for inner in _walk(op))
+               for op in _walk(func))
 
 
 class Wait:
@@ -41,7 +62,9 @@ class Scheduler:
     not wait; as cooperative tasks (see the module's docstring) for those that do."""
 
     def __init__(self, func):
-        self.concurrent = any(op.name == "tile.wait_flag" for op in _walk(func))
+        self.concurrent = any(op.name == "tile.wait_flag" for op in _walk(func)) or spins(func)
+        self.spinning = deque()  # (number, generator) of tasks in a spin loop, in turn
+        self.idle_spins = 0  # spin iterations in a row that changed no memory
         self.blocked = {}  # task number -> (its generator, the Wait it yielded)
         self.waiters = {}  # (flags buffer, element) -> numbers of the tasks waiting on it
         self.ready = []  # heap of numbers of blocked tasks whose flags now hold
@@ -59,7 +82,7 @@ class Scheduler:
                 if picked is None:
                     started = next(unstarted, None)
                     if started is None:
-                        picked = self._next_ready(look_at_all=True)
+                        picked = self._next_ready(look_at_all=True) or self._next_spinner()
                         if picked is None:
                             break  # every task ended, or the waiting ones deadlock
                     else:
@@ -74,6 +97,9 @@ class Scheduler:
         finally:
             for steps, _ in self.blocked.values():
                 steps.close()  # the launch failed: drop the tasks left waiting
+            for _, steps in self.spinning:
+                steps.close()
+            self.spinning.clear()
             self.blocked.clear()
             self.waiters.clear()
             self.ready.clear()
@@ -84,9 +110,28 @@ class Scheduler:
             wait = resume(None)
         except StopIteration:
             return
+        if isinstance(wait, Spin):
+            self.spinning.append((number, steps))
+            return
         self.blocked[number] = steps, wait
         for key in wait.keys:
             self.waiters.setdefault(key, set()).add(number)
+
+    def _next_spinner(self):
+        """(number, generator) of the next spinning task; one that can never leave
+        its loop (a round of spins changed no memory) gets a Deadlock thrown in."""
+        if not self.spinning:
+            return None
+        changes = Buffer.changes
+        number, steps = self.spinning.popleft()
+        if changes == getattr(self, "_changes_seen", None):
+            self.idle_spins += 1
+        else:
+            self.idle_spins, self._changes_seen = 0, changes
+        if self.idle_spins > len(self.spinning) + 1:  # every spinner went round: no change
+            self._step(number, steps, lambda _: steps.throw(Deadlock()))
+            raise AssertionError("interpreter bug: a deadlocked spin went on")
+        return number, steps
 
     def _unblock(self, number: int):
         steps, wait = self.blocked.pop(number)
