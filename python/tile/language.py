@@ -543,7 +543,8 @@ def static_assert(condition, msg=""):
 def device_print(fmt, *values):
     """Prints `fmt` and each value (scalars and tiles) from the device, each line
     prefixed by the program id: a scalar once a program, a tile element by element
-    with its index ("pid (0, 0, 0) idx (3) x: 1.500000"), each element once."""
+    with its index ("pid (0, 0, 0) idx (3) x: 1.500000"), each element once. With
+    several values each line names its value, as Triton's: "x (operand 1): 1.500000"."""
 
 
 @_builtin
