@@ -40,9 +40,10 @@ def check(x, label, outs):
     np.testing.assert_allclose(loss, x[:, 0] + label, atol=1e-6)
     np.testing.assert_allclose(total[0], x.mean(1).sum(), atol=1e-5)
     assert count[0] == len(x) and count[1] == len(x) - 1
-    # Each program saw the largest row before it in some order: the old values
-    # are max(0, rows that came first), so sorted they never pass row - 1.
-    assert sorted(order)[0] == 0 and max(order) <= len(x) - 2
+    # Each program's old value is the largest row applied before it (0 for the
+    # first), in whatever order the programs ran: the last row's is at most the
+    # row before it, and the first applied saw 0.
+    assert min(order) == 0 and order[-1] <= len(x) - 2 and max(order) <= len(x) - 1
 
 
 def test_interpreter_matches_numpy():
