@@ -22,9 +22,10 @@ in a file named by the kernel's source, the configurations, the key's values, th
 device's name and the compiler; it is written atomically and checksummed, and a
 corrupt file is reported, deleted and tuned again.
 
-`prune(args, configs)`, if given, returns the configurations worth timing for
-this launch (`args`: the arguments by name), a model's cut before any compiling:
-the rest are recorded as pruned. It sees each key once, when that key is tuned.
+`prune(args, configs)`, if given, returns a list of the configurations worth
+timing for this launch (`args`: the arguments by name; some of `configs`, at least
+one), a model's cut before any compiling: the rest are recorded as pruned. It
+sees each key once, when that key is tuned.
 
 A key entry is an argument name (a scalar's value; an array's shape and dtype),
 `"A.shape[d]"`, `"A.dtype"`, or a function of the arguments by name. The dtypes of
@@ -369,7 +370,20 @@ class Autotuner:
         if self.prune is None:
             return set(range(len(self.configs)))
         kept = self.prune(self._arguments(args, kwargs), list(self.configs))
-        indices = {i for i, c in enumerate(self.configs) for k in kept if k is c}
+        if not isinstance(kept, (list, tuple)):
+            raise TypeError(f"{self.__name__}: prune= must return a list of the configurations "
+                            f"it was given (the ones to time); it returned {_short(kept)} "
+                            f"({type(kept).__name__})")
+        indices = set()
+        for k in kept:  # the configurations given, or equal ones
+            index = next((i for i, c in enumerate(self.configs) if k is c), None)
+            if index is None:
+                index = next((i for i, c in enumerate(self.configs) if k == c), None)
+            if index is None:
+                raise ValueError(f"{self.__name__}: prune= returned {_short(k)}, which is not "
+                                 f"one of the {len(self.configs)} configurations it was given "
+                                 "(it must return some of those, not new ones)")
+            indices.add(index)
         if not indices:
             raise ValueError(f"{self.__name__}: prune= kept none of the {len(self.configs)} "
                              "configurations (it must return some of the ones it was given)")
@@ -465,6 +479,11 @@ class Autotuner:
             cache.write_checksummed(path, _MAGIC, payload)
         except OSError as e:
             warnings.warn(f"tile.autotune: cannot write {path} ({e})", RuntimeWarning)
+
+
+def _short(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 class _TunedLauncher:

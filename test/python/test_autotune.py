@@ -129,6 +129,35 @@ def test_prune_errors(recorder):
     assert recorder == []
 
 
+
+@pytest.mark.parametrize("returned, error, says", [
+    (lambda configs: 1, TypeError, "add: prune= must return a list of the configurations it "
+                                   r"was given \(the ones to time\); it returned 1 \(int\)"),
+    (lambda configs: configs[0], TypeError, r"it returned Config\(BLOCK=256, num_warps=2\) "
+                                            r"\(Config\)"),
+    (lambda configs: (c for c in configs), TypeError, r"it returned <generator .*\(generator\)"),
+    (lambda configs: None, TypeError, r"it returned None \(NoneType\)"),
+    (lambda configs: [configs[0], tile.Config(dict(BLOCK=64))], ValueError,
+     r"add: prune= returned Config\(BLOCK=64, num_warps=4\), which is not one of the 3 "
+     "configurations it was given"),
+    (lambda configs: ["BLOCK=256"], ValueError, "prune= returned 'BLOCK=256', which is not"),
+])
+def test_prune_must_return_some_of_its_configurations(recorder, returned, error, says):
+    kernel = tuned(FakeTimer(recorder, MS), prune=lambda args, configs: returned(configs))
+    with pytest.raises(error, match=says):
+        kernel[grid](*arrays(), N)
+    assert recorder == [] and kernel.best == {}
+
+
+def test_prune_may_return_a_tuple_or_equal_configurations(recorder):
+    timer = FakeTimer(recorder, MS)
+    copies = lambda args, configs: (tile.Config(dict(BLOCK=512), num_warps=4), configs[0])
+    kernel = tuned(timer, prune=copies)
+    kernel[grid](*arrays(), N)
+    key = (N, "<f4", "<f4", "<f4")
+    assert kernel.best[key] is CONFIGS[2] and kernel.tuning[key]["pruned"] == [1]
+
+
 class DriftingTimer(FakeTimer):
     """The first round flatters BLOCK=256 (a cool GPU runs whatever comes first
     fast); the later rounds give the steady times."""

@@ -117,3 +117,26 @@ def test_bad_options_raise_before_mlir():
 def test_launch_needs_arrays_not_type_strings():
     with pytest.raises(TypeError, match="type strings can be compiled, not launched"):
         add[(1,)](*ALIGNED, BLOCK=1024)
+
+
+def test_tile_ptxas_that_is_no_program_is_named(tmp_path, monkeypatch):
+    """TILE_PTXAS naming a missing file, a file without execute permission or one that is
+    not a program: an error naming TILE_PTXAS and the path, not subprocess's bare OSError."""
+    from tile.compiler.driver import run_ptxas
+    from tile.errors import CompilationError
+    monkeypatch.setenv("TILE_CACHE", "0")
+    missing = tmp_path / "nonexistent" / "ptxas"
+    monkeypatch.setenv("TILE_PTXAS", str(missing))
+    with pytest.raises(FileNotFoundError, match=f"TILE_PTXAS={missing} is not a file"):
+        find_ptxas()
+    with pytest.raises(FileNotFoundError, match=f"TILE_PTXAS={missing} is not a file"):
+        tile.jit(add.fn).compile(*ALIGNED, BLOCK=1024)
+    data = tmp_path / "ptxas"
+    data.write_bytes(b"\x00\x01 not a program")
+    monkeypatch.setenv("TILE_PTXAS", str(data))
+    with pytest.raises(PermissionError, match=f"TILE_PTXAS={data} is not executable"):
+        find_ptxas()
+    data.chmod(0o755)
+    assert find_ptxas() == str(data)
+    with pytest.raises(CompilationError, match=f"could not run TILE_PTXAS={data}: "):
+        run_ptxas(".version 8.0\n", "sm_90a", 3)

@@ -64,6 +64,29 @@ def test_positional_signature_and_errors(tmp_path):
         tile.compile(add, SIGNATURE, target="sm_80", output_dir=tmp_path)
 
 
+def test_compile_and_load_refuse_what_they_do_not_take(artifact, tmp_path):
+    """tile.compile of a plain function, load of a directory or of the artifact object:
+    a TypeError or ValueError saying what to pass, not an AttributeError or OSError."""
+    from tile.runtime.metadata import MetadataError
+    with pytest.raises(TypeError, match=r"tile.compile: kernel must be a @tile.jit function, "
+                                        r"got <lambda> \(function\)"):
+        tile.compile(lambda x: x, ["i32"], output_dir=tmp_path)
+    with pytest.raises(TypeError, match="an @tile.autotune kernel: compile its .fn"):
+        tile.compile(tile.autotune([tile.Config({"BLOCK": 128})], key=["n"])(add), SIGNATURE,
+                     output_dir=tmp_path)
+    with pytest.raises(TypeError, match="signature must be a dict .* got str"):
+        tile.compile(add, "*f32:16", output_dir=tmp_path)
+    directory = artifact.metadata.parent
+    with pytest.raises(MetadataError, match=f"^{re.escape(str(directory))}: is a directory; "
+                                            r"tile.runtime.load takes the .json metadata file "
+                                            r"tile.compile wrote \(here: add.json\)"):
+        load(directory)
+    with pytest.raises(TypeError, match=r"pass the artifact's .metadata"):
+        load(artifact)
+    with pytest.raises(TypeError, match="takes the path of the .json metadata file .* got int"):
+        load(3)
+
+
 @tile.jit
 def fill(x, BLOCK: tile.constexpr = 128, VALUE: tile.constexpr = 2.0):
     tile.store(x, 0, tile.full((BLOCK,), VALUE))
@@ -171,6 +194,10 @@ MALFORMED = {  # name: (edit of the JSON document, or bytes for the file; the fi
     "shared_string": (_edit(shared_bytes="0"), "shared_bytes: is a string"),
     "arch_format": (_edit(arch="hopper"), "arch: 'hopper' is not a CUDA arch"),
     "arch_number": (_edit(arch=90), "arch: is an integer, expected a non-empty string"),
+    "arch_unsupported": (_edit(arch="sm_80"), r"arch: 'sm_80' is not an arch tile compiles for "
+                                              r"\(sm_90a\)"),
+    "num_warps_3": (_edit(num_warps=3), "num_warps: is 3, must be one of 1, 2, 4, 8, 16"),
+    "num_warps_32": (_edit(num_warps=32), "num_warps: is 32, must be one of 1, 2, 4, 8, 16"),
     "params_dict": (_edit(params={}), "params: is an object, expected a list"),
     "param_align": (_in("params", 0, align=3), r"params\[0\].align: 3 is not a power of two"),
     "params_count": (lambda meta: {**meta, "params": meta["params"][:-1]},
@@ -224,29 +251,24 @@ def _fake_devices(monkeypatch, *capabilities):
 
 def test_arch_is_checked_against_the_devices(artifact, monkeypatch):
     from tile.runtime.metadata import MetadataError
-    meta = json.loads(artifact.metadata.read_text())
-    artifact.metadata.write_text(json.dumps({**meta, "arch": "sm_80"}))
-    kernel = load(artifact.metadata)  # no device: only the format is checked
+    kernel = load(artifact.metadata)  # no device: only the metadata is checked
     named = re.escape(str(artifact.metadata))
-    _fake_devices(monkeypatch, (9, 0))
-    with pytest.raises(MetadataError, match=f"{named}: arch: the kernel is compiled for sm_80; "
-                                            "CUDA device 0 is sm_90"):
+    _fake_devices(monkeypatch, (10, 0))
+    with pytest.raises(MetadataError, match=f"{named}: arch: the kernel is compiled for sm_90a; "
+                                            "CUDA device 0 is sm_100"):
         load(artifact.metadata)
     x, y, out = (FakeCudaArray((1024,), pointer=0x7F0000000000 + i * 4096) for i in range(3))
-    with pytest.raises(MetadataError, match="compiled for sm_80; CUDA device 0 is sm_90"):
+    with pytest.raises(MetadataError, match="compiled for sm_90a; CUDA device 0 is sm_100"):
         kernel[(1,)](x, y, out, 1000)  # loaded before the device was there: its launch
     assert RecordingKernel.launches == []  # nothing loaded, nothing launched
 
-    artifact.metadata.write_text(json.dumps(meta))  # sm_90a: runs on 9.0 only
+    _fake_devices(monkeypatch, (9, 0))  # sm_90a: runs on 9.0 only
     load(artifact.metadata)[(1,)](x, y, out, 1000)
     assert len(RecordingKernel.launches) == 1
     _fake_devices(monkeypatch, (10, 0), (9, 0))
     kernel = load(artifact.metadata)  # device 1 can run it
     with pytest.raises(MetadataError, match="compiled for sm_90a; CUDA device 0 is sm_100"):
         kernel[(1,)](x, y, out, 1000)  # on device 0
-    _fake_devices(monkeypatch, (10, 0))
-    with pytest.raises(MetadataError, match="compiled for sm_90a; CUDA device 0 is sm_100"):
-        load(artifact.metadata)
 
 
 def test_loading_inside_a_capture_is_refused(artifact, monkeypatch):

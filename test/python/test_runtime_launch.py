@@ -130,6 +130,60 @@ def test_int_out_of_range(recorder):
         add[(1,)](x, y, out, 2**31, BLOCK=1024)
 
 
+@tile.jit
+def scale(x, out, n, alpha, BLOCK: tile.constexpr):
+    start = tile.program_id(0) * BLOCK
+    tile.store(out, start, tile.load(x, start, BLOCK, bound=n) * alpha, bound=n)
+
+
+def test_numpy_scalars_are_ints_and_floats(recorder):
+    """np.int32/np.int64/np.float32/np.float64 launch as the int or float they hold:
+    the same specialization and parameters (int32's range for ints)."""
+    x, out, _ = arrays(4096)
+    abi = scale.compile(x, out, 4096, 0.5, BLOCK=1024).metadata["params"]
+
+    def scalars():  # n and alpha, as the driver reads them
+        blobs = read_params(recorder[-1].kernel_params, abi)
+        return decode(blobs[4], "i32"), decode(blobs[-1], "f32")
+    scale[(1,)](x, out, 4096, 0.5, BLOCK=1024)
+    launchers = len(scale._launchers)
+    assert scalars() == (4096, 0.5)
+    for n, alpha in ((np.int32(4096), np.float32(0.5)), (np.int64(4096), np.float64(0.5)),
+                     (np.uint16(4096), np.float16(0.5))):
+        scale[(1,)](x, out, n, alpha, BLOCK=1024)
+        assert scalars() == (4096, 0.5)
+    assert len(scale._launchers) == launchers  # the specialization of 4096, 0.5
+    with pytest.raises(ValueError, match=r"scale: argument 'n' = 2147483648 does not fit"):
+        scale[(1,)](x, out, np.int64(2**31), 0.5, BLOCK=1024)
+    with pytest.raises(TypeError, match="argument 'n': bool parameters must be tile.constexpr"):
+        scale[(1,)](x, out, np.bool_(False), 0.5, BLOCK=1024)
+
+
+@pytest.mark.parametrize("alpha", [1e40, -1e39, np.float64(3.5e38)])
+def test_float_beyond_float32_is_an_error(recorder, alpha):
+    """A finite float that float32 cannot hold would become inf: a ValueError naming the
+    argument, on the GPU path, the interpreter and `compile`; inf and nan themselves pass."""
+    x, out, _ = arrays(4096)
+    says = r"argument 'alpha' = .* is outside float32's range"
+    with pytest.raises(ValueError, match="scale: " + says):
+        scale[(1,)](x, out, 4096, alpha, BLOCK=1024)
+    host = np.zeros(16, np.float32)
+    with pytest.raises(ValueError, match=says):
+        scale[(1,)].interpret(host, host, 16, alpha, BLOCK=16)
+    assert recorder == []
+    for special in (float("inf"), float("-inf"), float("nan"), 3.4028235e38):
+        scale[(1,)](x, out, 4096, special, BLOCK=1024)
+    assert len(recorder) == 4
+
+
+def test_numpy_scalars_on_the_interpreter():
+    host, out = np.arange(16, dtype=np.float32), np.zeros(16, np.float32)
+    for n, alpha in ((np.int32(16), np.float32(2.0)), (np.int64(16), np.float64(2.0))):
+        out[:] = 0
+        scale[(1,)].interpret(host, out, n, alpha, BLOCK=16)
+        np.testing.assert_array_equal(out, host * 2)
+
+
 def test_size_out_of_int32_range_names_the_parameter(recorder):
     big = [FakeCudaArray((2**31,), pointer=0x7F0000000000 + i * 2**40) for i in range(3)]
     with pytest.raises(ValueError, match=r"x_size0 = 2147483648 does not fit in int32"):

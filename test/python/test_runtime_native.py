@@ -374,6 +374,35 @@ def test_fast_path_stream_grid_and_floats(fake_torch, fake_driver):
         scale[(2**31,)](x, out, 4096, 2.5, BLOCK=1024)
 
 
+def test_numpy_scalars_launch_as_python_numbers(fake_torch, fake_driver):
+    """np.float32 / np.int32 / np.int64 scalars: C leaves them to the Python path, which
+    reads them as the float or int they hold (same key, same parameters); a float
+    beyond float32's range is a ValueError naming the argument, in C's path as in Python's."""
+    import numpy as np
+    x, out = tensors(fake_torch, 4096, count=2)
+    fake_driver.expect([0, 8, 16, 24, 28, 32], [8, 4, 8, 4, 4, 4])
+    kinds = ["ptr", "i32", "ptr", "i32", "i32", "f32"]
+    scale[(4,)](x, out, 4096, 2.5, BLOCK=1024)
+    launchers = len(scale._launchers)
+    for n, alpha in ((np.int32(4096), np.float32(2.5)), (np.int64(4096), np.float64(2.5)),
+                     (4096, np.float16(2.5))):
+        before = ext.stats()
+        scale[(4,)](x, out, n, alpha, BLOCK=1024)
+        assert ext.stats()["fast"] == before["fast"]  # C declined: the Python path read them
+        assert launched_params(fake_driver, kinds)[-2:] == [4096, 2.5]
+    assert len(scale._launchers) == launchers  # the same specialization as 4096, 2.5
+    for alpha in (1e40, np.float64(-1e40)):
+        with pytest.raises(ValueError, match=r"scale: argument 'alpha' = -?1e\+40 is outside "
+                                             "float32's range"):
+            scale[(4,)](x, out, 4096, alpha, BLOCK=1024)
+    scale[(4,)](x, out, 4096, float("inf"), BLOCK=1024)  # inf itself is a float32
+    assert launched_params(fake_driver, kinds)[-1] == float("inf")
+    with pytest.raises(TypeError, match="argument 'n': bool parameters must be tile.constexpr"):
+        scale[(4,)](x, out, np.bool_(True), 2.5, BLOCK=1024)
+    with pytest.raises(ValueError, match="argument 'n' = 4294967296 does not fit in int32"):
+        scale[(4,)](x, out, np.int64(2**32), 2.5, BLOCK=1024)
+
+
 def test_fast_path_leaves_errors_to_the_python_path(fake_torch, fake_driver):
     x, y, out = tensors(fake_torch, 4096)
     add[(4,)](x, y, out, 4096, BLOCK=1024)
@@ -429,3 +458,37 @@ def test_bound_launcher_interface():
     assert bound.fn is add and bound.grid == (4,) and callable(bound.interpret)
     with pytest.raises(TypeError):
         ext.Bound(object(), add, (4,))
+
+
+@pytest.mark.parametrize("chosen, says", [("/nonexistent/_launch.abi3.so", "is not a file"),
+                                          ("/etc/passwd", "does not load: .+")])
+def test_a_launch_lib_that_does_not_load_is_a_warning(monkeypatch, chosen, says):
+    """TILE_LAUNCH_LIB names the extension to load: when that file cannot be, a
+    RuntimeWarning naming it and why, and the Python path (not a silent fallback)."""
+    monkeypatch.setenv("TILE_LAUNCH_LIB", chosen)
+    monkeypatch.delenv("TILE_NATIVE_LAUNCH", raising=False)
+    message = f"TILE_LAUNCH_LIB={chosen} {says}; launches take the pure-Python path"
+    with pytest.warns(RuntimeWarning, match=message):
+        module, reason = native._load()
+    assert module is None and f"TILE_LAUNCH_LIB={chosen}" in reason
+    monkeypatch.setenv("TILE_NATIVE_LAUNCH", "0")  # turned off: nothing to say
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert native._load() == (None, "turned off by TILE_NATIVE_LAUNCH")
+
+
+def test_a_launch_lib_warning_points_at_the_import(tmp_path):
+    import os
+    import subprocess
+    script = tmp_path / "user.py"
+    script.write_text("import os\nimport tile\nprint(tile.runtime.native.path_name())\n")
+    env = {**os.environ, "TILE_LAUNCH_LIB": str(tmp_path / "gone.so"),
+           "PYTHONPATH": os.pathsep.join(sys.path)}
+    env.pop("TILE_NATIVE_LAUNCH", None)
+    proc = subprocess.run([sys.executable, "-W", "always", str(script)], capture_output=True,
+                          text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"user.py:2: RuntimeWarning: TILE_LAUNCH_LIB={tmp_path / 'gone.so'} is not a file" \
+        in proc.stderr
+    assert proc.stdout.startswith("Python (TILE_LAUNCH_LIB=")

@@ -2,6 +2,7 @@
 what makes two calls share a specialization, and what separates them."""
 import importlib
 
+import numpy as np
 import pytest
 
 import tile
@@ -188,3 +189,32 @@ def test_ir_and_compile_take_host_arrays():
     assert add.ir(a, a, a, 1024, BLOCK=256) == add.ir("*f32:16", "*f32:16", "*f32:16", "i32:16",
                                                       BLOCK=256)
     assert ".entry add" in add.compile(a, a, a, 1024, BLOCK=256).ptx
+
+
+@tile.jit
+def flagged(out, F: tile.constexpr):
+    x = tile.full((16,), 2.0, tile.float32)
+    if F:
+        x = x + 1.0
+    tile.store(out, 0, x)
+
+
+@pytest.mark.parametrize("value, kind", [
+    (np.ones(3), "numpy.ndarray"), ({"a": 1}, "dict"), ({1, 2}, "set"),
+    ((1, np.ones(2)), "numpy.ndarray"), ([1, {}], "dict")])
+def test_constexpr_must_be_a_constant(value, kind):
+    """An array (or any unhashable value) bound to a constexpr is a TypeError naming the
+    parameter and the type, at bind time: not numpy's 'truth value is ambiguous' from
+    inside the frontend."""
+    out = np.zeros(16, np.float32)
+    says = rf"flagged: constexpr argument 'F' is a {kind}; a tile.constexpr is a constant"
+    with pytest.raises(TypeError, match=says):
+        fresh(flagged)[(1,)].interpret(out, value)
+    with pytest.raises(TypeError, match=says):
+        fresh(flagged).ir("*f32:16", F=value)
+
+
+def test_constexpr_constants_still_bind():
+    for value in (True, 0, 2.5, "relu", None, tile.float16, (1, 2), [1, 2], np.int32(1),
+                  np.float32(0.0)):
+        fresh(flagged).ir("*f32:16", F=value)

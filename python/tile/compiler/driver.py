@@ -20,7 +20,8 @@ from pathlib import Path
 from ..errors import CompilationError
 from .mlir_context import new_context
 
-SUPPORTED_ARCHS = ("sm_90a",)
+SUPPORTED_ARCHS = ("sm_90a",)  # the targets tile compiles for (and AOT metadata may name)
+NUM_WARPS = (1, 2, 4, 8, 16)  # the warps a program may have (before warp_specialize's 4)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class CompileOptions:
     def validate(self) -> None:
         if self.arch not in SUPPORTED_ARCHS:
             raise ValueError(f"unsupported arch {self.arch!r}; tile targets {SUPPORTED_ARCHS}")
-        if self.num_warps not in (1, 2, 4, 8, 16):
+        if self.num_warps not in NUM_WARPS:
             raise ValueError(f"num_warps must be 1, 2, 4, 8 or 16, got {self.num_warps}")
         if self.opt_level not in (0, 1, 2, 3):
             raise ValueError(f"opt_level must be 0..3, got {self.opt_level}")
@@ -136,7 +137,14 @@ def report_unhonoured(kernel: str, remarks: list, options: CompileOptions) -> No
 
 
 def find_ptxas() -> str | None:
+    """`$TILE_PTXAS` if set (it must name an executable file), else `ptxas` on
+    PATH, then in `$CUDA_HOME/bin` and `/usr/local/cuda/bin`; None if none is."""
     if env := os.environ.get("TILE_PTXAS"):
+        if not os.path.isfile(env):
+            raise FileNotFoundError(f"TILE_PTXAS={env} is not a file: set it to the ptxas of "
+                                    "CUDA 12.4+ or unset it to search PATH and CUDA_HOME")
+        if not os.access(env, os.X_OK):
+            raise PermissionError(f"TILE_PTXAS={env} is not executable")
         return env
     if found := shutil.which("ptxas"):
         return found
@@ -173,8 +181,12 @@ def run_ptxas(ptx: str, arch: str, opt_level: int) -> tuple[bytes, dict]:
     with tempfile.TemporaryDirectory(prefix="tile-") as tmp:
         src, out = Path(tmp) / "kernel.ptx", Path(tmp) / "kernel.cubin"
         src.write_text(ptx)
-        proc = subprocess.run([ptxas, f"-arch={arch}", f"-O{opt_level}", "-v", str(src),
-                               "-o", str(out)], capture_output=True, text=True)
+        try:
+            proc = subprocess.run([ptxas, f"-arch={arch}", f"-O{opt_level}", "-v", str(src),
+                                   "-o", str(out)], capture_output=True, text=True)
+        except OSError as e:  # not a program this machine can run
+            where = "TILE_PTXAS=" if os.environ.get("TILE_PTXAS") else "ptxas at "
+            raise CompilationError(f"could not run {where}{ptxas}: {e.strerror or e}") from None
         if proc.returncode != 0:
             raise CompilationError(f"ptxas rejected the generated PTX:\n{proc.stderr}")
         log = proc.stderr + proc.stdout

@@ -45,6 +45,18 @@ def compile(kernel, signature, target: str = "sm_90a", output_dir=".", name: str
     `"f32"`) or, for constexpr parameters, the value; or those in parameter order.
     Constexpr parameters with a default may be left out (they take the default)."""
     from ..compiler import find_ptxas
+    from .jit import JITFunction
+    if not isinstance(kernel, JITFunction):
+        hint = (" (an @tile.autotune kernel: compile its .fn with a configuration's "
+                "constexprs and num_warps)" if isinstance(getattr(kernel, "fn", None),
+                                                           JITFunction) else "")
+        raise TypeError(f"tile.compile: kernel must be a @tile.jit function, got "
+                        f"{getattr(kernel, '__name__', None) or type(kernel).__name__!s} "
+                        f"({type(kernel).__name__}){hint}")
+    if not isinstance(signature, (dict, list, tuple)):
+        raise TypeError(f"tile.compile: signature must be a dict from parameter name to type "
+                        f"string or value, or a list of them in parameter order; got "
+                        f"{type(signature).__name__}")
     defaults = {n: p.default for n, p in kernel.signature.parameters.items()
                 if n in kernel.constexpr_params and p.default is not p.empty}
     if isinstance(signature, dict):

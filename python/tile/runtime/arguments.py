@@ -1,7 +1,9 @@
 """What a kernel argument is, read on every launch: a CUDA torch tensor, any
 array with `__cuda_array_interface__` (CuPy, Numba) or `__dlpack__`, a Python
-int or a Python float. When a kernel is interpreted on the CPU, arrays are host
-arrays instead (numpy, CPU torch): `as_device_array(..., on_host=True)`.
+int or float, or a numpy integer or floating scalar (read as the Python int or
+float: an int must fit in int32, a finite float in float32's range). When a kernel
+is interpreted on the CPU, arrays are host arrays instead (numpy, CPU torch):
+`as_device_array(..., on_host=True)`.
 
 `collect` turns the runtime arguments of one call into
   - a specialization key part per argument (`signature.array_key` for arrays),
@@ -14,6 +16,9 @@ It runs on every launch, so the common cases are kept to a few attribute reads.
 from __future__ import annotations
 
 import ctypes
+import math
+import struct
+import sys
 from dataclasses import dataclass
 
 from .. import language as tl
@@ -22,6 +27,8 @@ from ..signature import INT32_RANGE, ArgSpec, Param, array_key, stride_modulus
 TORCH_STREAM = "torch"  # stream hint: the current torch stream of the arrays' device
 FLOAT_KEY = "f32"  # key part of a float argument (an int's is its divisibility flag)
 _INT_MIN, _INT_MAX = INT32_RANGE
+_F32_MAX = 3.4028234663852886e38  # the largest finite float32
+_SCALAR = object()  # a reader's device for a scalar argument: no array, nothing to merge
 
 _TORCH_DTYPE_NAMES = {"float32": tl.float32, "float16": tl.float16, "bfloat16": tl.bfloat16,
                       "float8_e4m3fn": tl.float8e4m3, "float8_e5m2": tl.float8e5m2,
@@ -92,6 +99,59 @@ def _append_array(array: DeviceArray, key, raw):
     raw += array.strides
 
 
+def _int_out_of_range(value, name) -> ValueError:
+    return ValueError(f"argument '{name}' = {value} does not fit in int32")
+
+
+def check_float(value: float, name: str) -> None:
+    """A float argument is passed as float32: a finite value that would round to
+    infinity is an error (inf and nan themselves pass)."""
+    if not -_F32_MAX <= value <= _F32_MAX and math.isfinite(value):
+        try:
+            struct.pack("<f", value)  # rounds to the largest float32, or overflows
+        except OverflowError:
+            raise ValueError(f"argument '{name}' = {value!r} is outside float32's range "
+                             f"(magnitude at most {_F32_MAX:.8g}); float arguments are passed "
+                             "as float32") from None
+
+
+def python_scalar(value):
+    """A numpy bool, integer or floating scalar as the Python bool, int or float it
+    holds; any other value unchanged."""
+    np = sys.modules.get("numpy")
+    if np is None or not isinstance(value, np.generic):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def _is_numpy_scalar_type(cls: type) -> bool:
+    np = sys.modules.get("numpy")
+    return np is not None and issubclass(cls, (np.bool_, np.integer, np.floating))
+
+
+def _read_numpy_scalar(value, name, key, raw, stream=None):
+    """np.int32(3), np.float32(2.5), ...: read as the Python int or float (the C
+    path leaves them to this one)."""
+    value = python_scalar(value)
+    if type(value) is bool:
+        _read_bool(value, name, key, raw)
+    if type(value) is int:
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise _int_out_of_range(value, name)
+        key.append(value % 16 == 0)
+    else:
+        check_float(value, name)
+        key.append(FLOAT_KEY)
+    raw.append(value)
+    return _SCALAR, None
+
+
 def _read_type_string(value, name, key, raw, stream=None):
     raise TypeError(f"argument '{name}' is the type string {value!r}: type strings can be "
                     "compiled, not launched")
@@ -141,6 +201,8 @@ def _reader_for(cls: type):
     """Picks (once per Python type) how to read arguments of that type."""
     if getattr(cls, "__tile_symmetric__", False):
         reader = _read_symmetric
+    elif _is_numpy_scalar_type(cls):
+        reader = _read_numpy_scalar
     elif hasattr(cls, "data_ptr") and hasattr(cls, "get_device") and hasattr(cls, "stride"):
         _torch_dtypes()
         reader = _TORCH
@@ -165,11 +227,13 @@ def collect(names, values, key: list, raw: list, stream: int | None = None):
         cls = type(value)
         if cls is int:
             if not _INT_MIN <= value <= _INT_MAX:
-                raise ValueError(f"argument '{name}' = {value} does not fit in int32")
+                raise _int_out_of_range(value, name)
             key.append(value % 16 == 0)
             raw.append(value)
             continue
         if cls is float:
+            if not -_F32_MAX <= value <= _F32_MAX:  # inf, nan or out of range
+                check_float(value, name)
             key.append(FLOAT_KEY)
             raw.append(value)
             continue
@@ -190,6 +254,8 @@ def collect(names, values, key: list, raw: list, stream: int | None = None):
             array_hint = TORCH_STREAM
         else:
             array_device, array_hint = reader(value, name, key, raw, stream)
+            if array_device is _SCALAR:
+                continue
         if device is None:
             device = array_device
         elif array_device != device:
@@ -203,15 +269,18 @@ def collect(names, values, key: list, raw: list, stream: int | None = None):
 
 
 def scalar_spec(value, name: str) -> ArgSpec:
-    """The specialization of an int or float argument (what `collect` keys on)."""
+    """The specialization of an int or float argument (what `collect` keys on);
+    numpy scalars as the Python int or float they hold."""
     from ..signature import divisibility
+    value = python_scalar(value)
     if isinstance(value, bool):
         _read_bool(value, name, None, None)
     if isinstance(value, int):
         if not _INT_MIN <= value <= _INT_MAX:
-            raise ValueError(f"argument '{name}' = {value} does not fit in int32")
+            raise _int_out_of_range(value, name)
         return ArgSpec("int", tl.int32, divisibility(value))
     if isinstance(value, float):
+        check_float(value, name)
         return ArgSpec("float", tl.float32)
     raise TypeError(f"argument '{name}': {type(value).__name__} is not a scalar")
 
@@ -219,7 +288,7 @@ def scalar_spec(value, name: str) -> ArgSpec:
 def is_host_array(value) -> bool:
     """Whether `value` is an array in host memory (numpy, a CPU torch tensor, a
     CPU DLPack array): what `ir` and `compile` may also specialize on."""
-    if hasattr(value, "__cuda_array_interface__"):
+    if _is_numpy_scalar_type(type(value)) or hasattr(value, "__cuda_array_interface__"):
         return False
     if hasattr(value, "__dlpack_device__"):
         try:
@@ -233,7 +302,7 @@ def as_device_array(value, name: str, stream: int | None = None,
                     on_host: bool = False) -> DeviceArray | None:
     """A `DeviceArray` for array-like `value`, None for an int or float.
     `on_host`: the kernel is interpreted, so arrays must be host arrays."""
-    if type(value) in (int, float):
+    if type(value) in (int, float) or _is_numpy_scalar_type(type(value)):
         return None
     if on_host:
         return _as_host_array(value, name)

@@ -25,7 +25,7 @@ from ..frontend import KernelSource, generate_ir
 from ..signature import ArgSpec, array_spec, params_of, parse_type_string, symmetric_spec
 from . import cache, driver, native
 from .dependencies import dependencies_hash
-from .arguments import as_device_array, collect, is_host_array, scalar_spec
+from .arguments import as_device_array, collect, is_host_array, python_scalar, scalar_spec
 from .launcher import Launcher, ParamPacker, check_clusters, grid3, resolve_stream
 from .tensormap import TensorMapSpec
 
@@ -47,6 +47,41 @@ def check_launch_options(where: str, num_warps=None, num_stages=None, warp_speci
     if warp_specialize is not None and not isinstance(warp_specialize, bool):
         raise TypeError(f"{where}: warp_specialize must be True or False, got "
                         f"{warp_specialize!r} ({type(warp_specialize).__name__})")
+
+
+def check_constexpr(kernel: str, name: str, value) -> None:
+    """A constexpr's value is a constant the kernel is specialized on: None, a
+    bool, int, float, str, tile dtype, function, or a tuple or list of them. Data
+    (an array, a tensor, a dict, a set) is a TypeError naming the parameter."""
+    if isinstance(value, (tuple, list)):
+        for item in value:
+            check_constexpr(kernel, name, item)
+        return
+    if value is None or isinstance(value, (bool, int, float, str, bytes, tl.dtype)):
+        return
+    if isinstance(value, type) or callable(value) and not _is_array(value):
+        return  # a helper function, a @tile.jit function, a class
+    try:
+        hash(value)
+        unhashable = False
+    except TypeError:
+        unhashable = True
+    if unhashable or _is_array(value):
+        kind = type(value)
+        raise TypeError(f"{kernel}: constexpr argument '{name}' is a "
+                        f"{kind.__module__ + '.' if kind.__module__ != 'builtins' else ''}"
+                        f"{kind.__qualname__}; a tile.constexpr is a constant the kernel is "
+                        "specialized on (an int, float, bool, str, None, tile dtype, function, "
+                        "or a tuple of them). Pass arrays as runtime arguments (parameters "
+                        "without tile.constexpr)")
+
+
+def _is_array(value) -> bool:
+    """An array or tensor object (numpy scalars are numbers, not arrays)."""
+    if python_scalar(value) is not value:
+        return False
+    return any(hasattr(value, attr) for attr in ("__array_interface__", "__array__",
+                                                 "__cuda_array_interface__", "__dlpack__"))
 
 
 def _is_constexpr(annotation, globals_) -> bool:
@@ -198,9 +233,10 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
         specs, runtime, devices, host_arrays, unknown_memory = {}, [], set(), {}, []
         for name in self.params:
             if name in constexprs:
+                check_constexpr(self.__name__, name, constexprs[name])
                 specs[name] = ArgSpec("constexpr", value=constexprs[name])
                 continue
-            value = values[name]
+            value = python_scalar(values[name])  # np.int32(3) as 3
             if isinstance(value, str):
                 spec = parse_type_string(value, name)
                 runtime += [(p, None) for p in params_of(name, spec)]

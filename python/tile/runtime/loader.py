@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 from .. import language as tl
@@ -88,6 +89,12 @@ def _actual_spec(part) -> ArgSpec:
 def read_metadata(path: Path) -> dict:
     """The JSON object of an AOT kernel's metadata file; MetadataError naming the
     file when it is not one."""
+    if path.is_dir():
+        found = sorted(p.name for p in path.glob("*.json"))
+        raise MetadataError(path, "", "is a directory; tile.runtime.load takes the .json "
+                            "metadata file tile.compile wrote" +
+                            (f" (here: {', '.join(found[:5])}{', ...' * (len(found) > 5)})"
+                             if found else ""))
     try:
         meta = json.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError as e:
@@ -103,6 +110,12 @@ def read_metadata(path: Path) -> dict:
 
 class AOTKernel:
     def __init__(self, metadata_path):
+        if hasattr(metadata_path, "metadata") and hasattr(metadata_path, "cubin"):
+            raise TypeError("tile.runtime.load takes the path of the metadata file: pass the "
+                            "artifact's .metadata (tile.compile(...).metadata)")
+        if not isinstance(metadata_path, (str, os.PathLike)):
+            raise TypeError("tile.runtime.load takes the path of the .json metadata file "
+                            f"tile.compile wrote, got {type(metadata_path).__name__}")
         path = Path(metadata_path)
         meta, fields = read_metadata(path), Fields(path)
         self.path, self.metadata = path, meta

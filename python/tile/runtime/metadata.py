@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from ..compiler.driver import NUM_WARPS, SUPPORTED_ARCHS  # no MLIR: the rules, not the passes
 from .tensormap import TensorMapError, TensorMapSpec
 
 MAX_BLOCK_THREADS = 1024
@@ -111,10 +112,14 @@ class Fields:
 
 
 def check_arch(fields: Fields, meta: dict, prefix: str = "") -> str:
-    """The target arch's format: sm_ and the compute capability (sm_90a)."""
+    """The target arch: sm_ and the compute capability, one tile compiles for
+    (`CompileOptions.validate`'s SUPPORTED_ARCHS)."""
     arch = fields.string(meta, "arch", prefix)
     if not _ARCH.match(arch):
         fields.fail(_join(prefix, "arch"), f"{arch!r} is not a CUDA arch such as 'sm_90a'")
+    if arch not in SUPPORTED_ARCHS:
+        fields.fail(_join(prefix, "arch"), f"{arch!r} is not an arch tile compiles for "
+                                           f"({', '.join(SUPPORTED_ARCHS)})")
     return arch
 
 
@@ -128,7 +133,10 @@ def check_launch_metadata(fields: Fields, meta: dict, prefix: str = "") -> list[
     """The fields every launch reads (the JIT's compiled metadata and AOT metadata
     alike): arch, block, shared_bytes, params, tma, num_ctas. Returns the TMA specs."""
     check_arch(fields, meta, prefix)
-    fields.integer(meta, "num_warps", prefix, minimum=1)
+    num_warps = fields.integer(meta, "num_warps", prefix, minimum=1)
+    if num_warps not in NUM_WARPS:  # as `CompileOptions.validate` takes it
+        fields.fail(_join(prefix, "num_warps"), f"is {num_warps}, must be one of "
+                                                f"{', '.join(map(str, NUM_WARPS))}")
     block = fields.integers(meta, "block", prefix, length=3, minimum=1)
     if block[0] * block[1] * block[2] > MAX_BLOCK_THREADS:
         fields.fail(_join(prefix, "block"), f"{block} is more than {MAX_BLOCK_THREADS} threads")
