@@ -81,12 +81,9 @@ def parse_signature(kernel, items: list[str]) -> tuple[dict, dict]:
 def compile_command(args) -> None:
     from .runtime import compile as aot_compile
     kernel = load_kernel(args.kernel)
-    arguments, options = parse_signature(kernel, args.arguments)
-    unknown = set(options) - {"num_warps"}
-    if unknown:
-        raise UsageError(f"compile takes num_warps as its launch option, not {sorted(unknown)}")
+    arguments, options = parse_signature(kernel, args.arguments)  # launch options as a launch
     artifact = aot_compile(kernel, arguments, target=args.target, output_dir=args.output,
-                           num_warps=options.get("num_warps", 4))
+                           **options)
     for path in (artifact.metadata, artifact.cubin, artifact.ptx, artifact.fatbin):
         if path is not None:
             print(path)

@@ -103,6 +103,29 @@ def test_constexpr_defaults_may_be_left_out(tmp_path):
         tile.compile(fill, {"BLOCK": 64}, output_dir=tmp_path)
 
 
+def test_launch_options_of_a_tuned_configuration(tmp_path, monkeypatch):
+    """num_stages, warp_specialize and num_ctas as a launch takes them (the GEMM of
+    examples/gemm.py in clusters of two, warp-specialized); the loader checks that
+    the grid holds whole clusters."""
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "examples"))
+    from gemm import gemm_cluster
+    art = tile.compile(gemm_cluster, {"A": "*f16[2]:16", "B": "*f16[2]:16", "C": "*f32[2]:16",
+                                      "BM": 128, "BN": 256, "BK": 64, "GROUP": 8},
+                       output_dir=tmp_path, num_warps=8, num_stages=4, warp_specialize=True,
+                       num_ctas=2)
+    meta = json.loads(art.metadata.read_text())
+    ptx = art.ptx.read_text()
+    assert meta["num_ctas"] == 2 and ".reqnctapercluster 2, 1, 1" in ptx
+    assert "setmaxnreg" in ptx  # the producer warpgroup gives its registers up
+    monkeypatch.setattr(driver, "LoadedKernel", RecordingKernel)
+    RecordingKernel.launches = []
+    kernel = load(art.metadata)
+    a, b, c = (FakeCudaArray((256, 256), typestr=t, pointer=0x7F0000000000 + i * (1 << 20))
+               for i, t in enumerate(("<f2", "<f2", "<f4")))
+    with pytest.raises(ValueError, match="clusters of 2 along axis 0"):
+        kernel[(3,)](a, b, c)
+
+
 def test_loader_checks_arguments(artifact, monkeypatch):
     monkeypatch.setattr(driver, "LoadedKernel", RecordingKernel)
     RecordingKernel.launches = []

@@ -39,11 +39,15 @@ def _fatbin(cubin: Path, ptx: Path, arch: str, out: Path) -> Path | None:
 
 
 def compile(kernel, signature, target: str = "sm_90a", output_dir=".", name: str | None = None,
-            num_warps: int = 4) -> AOTArtifact:
+            num_warps: int = 4, num_stages: int | None = None, warp_specialize: bool = False,
+            num_ctas: int = 1) -> AOTArtifact:
     """Compiles `kernel` (a `@tile.jit` function) for one signature: a dict from
     parameter name to a type string (`"*f32:16"`, `"*bf16[2]:16"`, `"i32"`,
     `"f32"`) or, for constexpr parameters, the value; or those in parameter order.
-    Constexpr parameters with a default may be left out (they take the default)."""
+    Constexpr parameters with a default may be left out (they take the default).
+    num_warps, num_stages, warp_specialize and num_ctas are the launch options of
+    the same names (an autotuner's Config gives them); num_ctas is kept in the
+    metadata, and the loaded kernel's grid is checked against it."""
     from ..compiler import find_ptxas
     from .jit import JITFunction
     if not isinstance(kernel, JITFunction):
@@ -85,7 +89,9 @@ def compile(kernel, signature, target: str = "sm_90a", output_dir=".", name: str
             runtime[param] = value
     if find_ptxas() is None:
         raise FileNotFoundError("tile.compile needs ptxas (CUDA 12.4+) on PATH or in TILE_PTXAS")
-    bound = kernel._bind([], {**runtime, **constexprs, "num_warps": num_warps})
+    bound = kernel._bind([], {**runtime, **constexprs, "num_warps": num_warps,
+                              "num_stages": num_stages, "warp_specialize": warp_specialize,
+                              "num_ctas": num_ctas})
     bound.options = dataclasses.replace(bound.options, arch=target)
     bound.options.validate()
     compiled = kernel._compile(bound)
@@ -105,7 +111,8 @@ def compile(kernel, signature, target: str = "sm_90a", output_dir=".", name: str
     files = {"cubin": cubin, "ptx": ptx, **({"fatbin": fatbin} if fatbin else {})}
     metadata = {
         "format": FORMAT, "kernel": compiled.name, "arch": target,
-        "num_warps": meta["num_warps"], "block": meta["block"],
+        "num_warps": meta["num_warps"], "num_ctas": bound.options.num_ctas,
+        "block": meta["block"],
         "shared_bytes": meta["shared_bytes"], "params": meta["params"],
         "tma": meta.get("tma", []),
         "args": [spec_to_json(n, bound.specs[n]) for n in kernel.params

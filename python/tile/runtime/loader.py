@@ -22,7 +22,7 @@ from .. import language as tl
 from ..signature import ArgSpec, satisfies, spec_of_array_key
 from . import driver
 from .arguments import FLOAT_KEY, collect
-from .launcher import Launcher, ParamPacker, grid3, resolve_stream
+from .launcher import Launcher, ParamPacker, check_clusters, grid3, resolve_stream
 from .metadata import Fields, MetadataError, arch_capability, check_launch_metadata
 
 FORMAT = "tile-aot/1"
@@ -193,6 +193,7 @@ class AOTKernel:
         grid = grid3(grid, self.name)
         if grid is None:
             return
+        check_clusters(grid, self.metadata.get("num_ctas", 1), self.name)
         device = device or 0
         stream = resolve_stream(stream, hint, device)
         launcher = self._launchers.get(device) or self._load(device, stream)
@@ -232,7 +233,8 @@ class AOTKernel:
                                    + "; ".join(errors))
         packer = ParamPacker(self.name, [(n, self.specs[n]) for n in self.arg_names],
                              meta["params"], self._tma)
-        launcher = self._launchers[device] = Launcher(loaded, packer, meta["block"])
+        launcher = self._launchers[device] = Launcher(loaded, packer, meta["block"],
+                                                      meta.get("num_ctas", 1))
         return launcher
 
 
