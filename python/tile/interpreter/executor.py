@@ -342,8 +342,10 @@ def run_function(func, arguments: list, grid: tuple[int, int, int], *,
     limit = loop_limit(loop_limit_override)
     body = func.regions[0].blocks[0]
     if len(arguments) != len(body.arguments):
-        raise TypeError(f"the kernel takes {len(body.arguments)} parameters, "
-                        f"{len(arguments)} were given")
+        kinds = ", ".join(str(a.type) for a in body.arguments)
+        raise TypeError(f"the kernel takes {len(body.arguments)} parameters ({kinds}), "
+                        f"{len(arguments)} were given: one value a func.func parameter, an "
+                        "array's sizes and strides as numbers where the IR lists them")
     env = {arg: _argument(arg, value, i)
            for i, (arg, value) in enumerate(zip(body.arguments, arguments))}
     attrs = func.attributes
