@@ -141,6 +141,24 @@ private:
     });
   }
 
+  /// Whether `v` (for which canRemake holds) has a broadcast among what makes it.
+  static bool madeWithBroadcast(Value v) {
+    Operation *def = v.getDefiningOp();
+    if (isa<BroadcastOp>(def))
+      return true;
+    return llvm::any_of(def->getOperands(), [](Value operand) {
+      return isa<RankedTensorType>(operand.getType()) && madeWithBroadcast(operand);
+    });
+  }
+
+  /// canRemake, in `encoding`: not a tile made with a broadcast into a slice
+  /// layout (the broadcast's source would be a slice of a slice, which no thread
+  /// layout maps: a 3-D mask wanted by a reduction's slice, say); that one is
+  /// converted instead.
+  static bool canRemakeIn(Value v, Attribute encoding) {
+    return canRemake(v) && !(isa<SliceLayoutAttr>(encoding) && madeWithBroadcast(v));
+  }
+
   /// A loop-carried value that starts as a fill and whose first reader is
   /// `user`: the loop can carry it in `user`'s layout instead (as attention's
   /// running row max and sum, carried in the layout of the rows they update).
@@ -183,7 +201,7 @@ private:
       broadcast.getSrcMutable().assign(src);
       convert.erase();
     }
-    if (canRemake(src))
+    if (canRemakeIn(src, want))
       remake(src, want);
     else
       convertOperand(broadcast, 0, withEncoding(cast<RankedTensorType>(src.getType()), want));
@@ -250,7 +268,7 @@ private:
       arg.setType(withEncoding(t, layout));
       loop.getResult(index).setType(arg.getType());
       remake(loop.getInitArgs()[index], layout);
-    } else if (canRemake(operand))
+    } else if (canRemakeIn(operand, layout))
       remake(operand, layout);
     else
       convertOperand(op, i, withEncoding(t, layout));
@@ -369,7 +387,7 @@ private:
       auto want = withEncoding(broadcast.getSrc().getType(),
                                SliceLayoutAttr::get(op->getContext(), broadcast.getDim(),
                                                     result.getEncoding()));
-      if (canRemake(broadcast.getSrc()))
+      if (canRemakeIn(broadcast.getSrc(), want.getEncoding()))
         remake(broadcast.getSrc(), want.getEncoding());
       else
         convertOperand(op, 0, want);

@@ -263,3 +263,29 @@ func.func @sort_of_an_accumulator(%a: !tile.ptr<bf16>, %c: !tile.ptr<f32>, %n: i
   tile.store %r, %C[%c0, %c0] : tensor<64x64xf32>, !tile.view<f32, 2>
   return
 }
+
+// -----
+
+// A 2-D tile made of a broadcast index row, broadcast again to 3-D: its source
+// in the 3-D layout's slice would put the row in a slice of a slice, which no
+// thread layout maps, so the 2-D tile is converted into the slice instead.
+// CHECK-LABEL: func.func @index_tile_broadcast_to_3d
+// CHECK: tile.iota : tensor<8xi32, #tile.slice<dim = 0, parent = #tile.blocked
+// CHECK: %[[T:.*]] = tile.broadcast {{.*}} -> tensor<4x8xi32, #tile.blocked
+// CHECK: tile.convert_layout %[[T]] : tensor<4x8xi32, #tile.blocked<{{.*}}>> -> tensor<4x8xi32, #tile.slice<dim = 0, parent = #tile.blocked
+func.func @index_tile_broadcast_to_3d(%x: !tile.ptr<i32>, %n: i32) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c2 = arith.constant 2 : i32
+  %c4 = arith.constant 4 : i32
+  %c8 = arith.constant 8 : i32
+  %c32 = arith.constant 32 : i32
+  %X = tile.make_view %x, [%c2, %c4, %c8], [%c32, %c8, %c1] : !tile.ptr<i32> -> !tile.view<i32, 3>
+  %t = tile.load %X[%c0, %c0, %c0] : !tile.view<i32, 3> -> tensor<2x4x8xi32>
+  %i = tile.iota : tensor<8xi32>
+  %row = tile.broadcast %i, dim = 0 : tensor<8xi32> -> tensor<4x8xi32>
+  %b = tile.broadcast %row, dim = 0 : tensor<4x8xi32> -> tensor<2x4x8xi32>
+  %s = arith.addi %t, %b : tensor<2x4x8xi32>
+  tile.store %s, %X[%c0, %c0, %c0] : tensor<2x4x8xi32>, !tile.view<i32, 3>
+  return
+}
