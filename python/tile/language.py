@@ -6,10 +6,12 @@ source and turns each call into tile IR. Calling one outside a kernel raises.
 Besides these functions, kernels use Python itself:
 - arithmetic `+ - * / // % & | ^ << >>` and comparisons on tiles and scalars.
   Operands broadcast as in numpy: a scalar or a constant to any tile, and
-  tiles whose shapes, aligned on the right, have in each dim the same size or
-  1 (a dim of size 1 stretches; a 1-D tile with a 2-D one is a row).
-  `v[:, None]` of a 1-D tile is the (N, 1) column, `v[None, :]` the (1, N) row
-  (also `tile.expand_dims(v, axis)`, `v.reshape((N, 1))`): `s - m[:, None]`
+  tiles of any ranks whose shapes, aligned on the right, have in each dim the
+  same size or 1 (a dim of size 1 stretches: a (2, 4, 8) tile takes (8,),
+  (4, 8) or (2, 1, 8) ones). In a tile's index `None` adds a dim of size 1
+  and `:` keeps one (`...`: those not named), as numpy: `v[:, None]` of a 1-D
+  tile is the (N, 1) column, `v[None, :]` the (1, N) row, `m[:, :, None]` of a
+  2-D one (M, N, 1) (also `tile.expand_dims`, `x.reshape`): `s - m[:, None]`
   subtracts a row max, `a[:, None] * b[None, :]` is the (M, N) outer product,
   and a row or column may be stored, reduced or loaded through (a gather with
   a row of offsets gives a row). Sides of different dtypes
@@ -18,8 +20,9 @@ Besides these functions, kernels use Python itself:
   float32, a narrower integer with a wider one the wider. Constants are weak:
   they take the other side's dtype (a float constant with integers gives
   float32). Comparisons, `where` and the elementwise functions promote alike.
-  On int32, `//` rounds down (as Python) and `%` takes the sign of the
-  dividend (as C and Triton); on floats too, `%` is C's `fmod`.
+  `/` is true division (integers are divided as float32, as in Python and
+  Triton); on int32, `//` rounds down (as Python) and `%` takes the sign of
+  the dividend (as C and Triton); on floats too, `%` is C's `fmod`.
   float8 tiles are only loaded, stored, converted and multiplied (`tile.mma`):
   convert with `.to(tile.float32)` before any other arithmetic. Operators apply
   to tiles, scalars and constants, never to an array argument itself.
@@ -28,23 +31,26 @@ Besides these functions, kernels use Python itself:
   functions of `TILE_METHODS` are methods too, as in Triton: `x.sum(1)` is
   `tile.sum(x, 1)`, `x.exp()` is `tile.exp(x)`. `x ** y` is `tile.pow(x, y)`,
   but x * x * ... for a constant integer y of 0 to 4 (exact; integers too);
-  `abs(x)` is `tile.abs(x)`.
+  `abs(x)` is `tile.abs(x)`, `min(a, b, ...)` and `max(a, b, ...)` of runtime
+  values `tile.minimum` / `tile.maximum` taken left to right (constants fold).
   an array argument's `A.shape[d]` is its runtime size, `A.stride(d)` its stride
   in elements (as torch's; the constant 1 where the launch specialized a unit
   stride) and `A.dtype` its dtype.
 - `for i in range(start, stop, step)` becomes a loop (`scf.for`); names rebound
-  in the body and read later are carried from one iteration to the next.
-  `if` and `while` on runtime booleans become `scf.if` / `scf.while`; `if` on
-  constexprs is decided at compile time. `break` and `continue` work in both
-  loops and `return` anywhere, also inside runtime `if`s and loops: they become
-  flags: a loop that may break or return becomes an `scf.while`, and what
-  follows an exit runs under an `scf.if`. A while loop is not software-pipelined:
-  a `tile.mma` in one runs right but unpipelined, its operands loaded and written
-  to shared memory each iteration (with `num_stages` given, a warning says so;
-  keep exits out of mma loops). Other `@tile.jit`
-  functions can be called: they are inlined, and may return values (one type
-  on every path, and a value on every path if on any); a function that calls
-  itself, directly or through others, is an error at the call closing the cycle.
+  in the body and read later are carried from one iteration to the next (a
+  negative step must be a constant, as in `range(n - 1, -1, -1)`; a runtime one
+  positive). `if` and `while` on runtime booleans become `scf.if` /
+  `scf.while`; `if` on constexprs is decided at compile time. `break` and
+  `continue` work in both loops and `return` anywhere, also inside runtime
+  `if`s and loops: they become flags: a loop that may break or return becomes
+  an `scf.while`, and what follows an exit runs under an `scf.if`. A while
+  loop is not software-pipelined: a `tile.mma` in one runs right but
+  unpipelined, its operands loaded and written to shared memory each iteration
+  (with `num_stages` given, a warning says so; keep exits out of mma loops).
+  Other `@tile.jit` functions can be called: they are inlined, and may return
+  values (one type on every path, and a value on every path if on any); a
+  function that calls itself, directly or through others, is an error at the
+  call closing the cycle.
 """
 from __future__ import annotations
 
@@ -147,7 +153,7 @@ def load(array, offset, shape=None, bound=None, multicast=False, mask=None, othe
     a scalar (a view load of one element, zero outside the array).
 
     `mask=` (any form): a boolean tile (a comparison) of the result's shape, or
-    a 1-D one broadcast to it with `[:, None]` / `[None, :]`; where it is
+    one that broadcasts to it as numpy (`n < m` of 1-D `n` is a row); where it is
     false the element is `other` (a number or scalar of the array's dtype;
     zero by default). A gather reads nothing where the mask is false. The 1-D
     and view forms still load within their bounds (a masked 1-D load without
@@ -256,14 +262,15 @@ def full_like(x, value):
 
 @_builtin
 def expand_dims(x, axis):
-    """A 1-D tile x of N elements as the (1, N) row (axis 0) or the (N, 1) column
-    (axis 1 or -1): `x[None, :]` and `x[:, None]`."""
+    """x with a new dim of size 1 at `axis` (a constexpr; -1 is last), as numpy: of a
+    1-D tile the (1, N) row (axis 0: `x[None, :]`) or the (N, 1) column (axis 1 or
+    -1: `x[:, None]`); of a 2-D tile axis 2 is `x[:, :, None]`."""
 
 
 @_builtin
 def reshape(x, shape):
-    """x with dims of size 1 added or removed, to a shape of one or two dims
-    (`(BM, BK)` of a `(1, BM, BK)` tile loaded from a batched array)."""
+    """x with dims of size 1 added or removed (`(BM, BK)` of a `(1, BM, BK)` tile
+    loaded from a batched array, `(M, N, 1)` of an (M, N) one), any ranks."""
 
 
 @_builtin

@@ -219,3 +219,137 @@ def test_reductions_of_a_reshaped_batch():
     e = np.exp(x[1] - x[1].max(1, keepdims=True))
     np.testing.assert_allclose(y, e / e.sum(1, keepdims=True), rtol=1e-5, atol=1e-6)
     assert "ld.global" in batch_softmax.compile("*f32[3]:16", "*f32[2]:16", A=16, B=128).ptx
+
+
+# -- tiles of three and more dims ---------------------------------------------------
+# numpy's rules for any ranks: a (2, 4, 8) tile takes (8,), (1, 8), (4, 8), a
+# reduction of itself and (2, 1, 8)-style tiles; `None` in an index adds a dim.
+@tile.jit
+def with_1d(X, V, O):
+    x = tile.load(X, (0, 0, 0), (2, 4, 8))
+    tile.store(O, (0, 0, 0), x * tile.load(V, 0, 8) + tile.arange(8).to(tile.float32))
+
+
+@tile.jit
+def with_2d(X, O):
+    x = tile.load(X, (0, 0, 0), (2, 4, 8))
+    row = tile.arange(8).to(tile.float32)[None, :]  # (1, 8)
+    tile.store(O, (0, 0, 0), x + tile.load(X, (1, 0, 0), (4, 8)) * row + tile.sum(x, 0))
+
+
+@tile.jit
+def masked(X, n, O):
+    x = tile.load(X, (0, 0, 0), (2, 4, 8), mask=tile.arange(8) < n, other=-1.0)
+    tile.store(O, (0, 0, 0), tile.where(tile.arange(8) < 5, x, 0.0))
+
+
+@tile.jit
+def outer3(X, O):
+    a, b, c = tile.arange(2).to(tile.float32), tile.arange(4), tile.arange(8)
+    x = tile.load(X, (0, 0, 0), (2, 4, 8))
+    tile.store(O, (0, 0, 0), x + a[:, None, None] * 100 + b[None, :, None] * 10 + c[None, None, :]
+               + b[:, None] + a.reshape((2, 1, 1)))
+
+
+@tile.jit
+def gather3(X, s0, s1, O):
+    b, m, n = tile.arange(2), tile.arange(4), tile.arange(8)
+    offsets = b[:, None, None] * s0 + m[None, :, None] * s1 + n[None, None, :]
+    tile.store(O, (0, 0, 0), tile.load(X, offsets, mask=(n < 6)[None, None, :]))
+
+
+@tile.jit
+def with_index_2d(X, O):
+    x = tile.load(X, (0, 0, 0), (2, 4, 8))
+    index = tile.arange(4)[:, None] * 8 + tile.arange(8)[None, :]  # a 2-D index tile
+    s = tile.sum(x, 0)                                              # (4, 8) of a 3-D tile
+    tile.store(O, (0, 0, 0), x + index[None, :, :].to(tile.float32)
+               + tile.where(tile.arange(8) < 3, s, -s) + (s + tile.arange(8).to(tile.float32)))
+
+
+@tile.jit
+def with_4d(X, O):
+    x = tile.load(X, (0, 0, 0, 0), (2, 2, 4, 8))
+    tile.store(O, (0, 0, 0, 0), x + tile.sum(x, 1)[:, None] + tile.arange(8).to(tile.float32))
+
+
+X3 = np.random.default_rng(3).standard_normal((2, 4, 8)).astype(np.float32)
+T3 = "*f32[3]:16"
+
+
+def interpret(kernel, *args, shape=(2, 4, 8), **constexprs):
+    out = np.zeros(shape, np.float32)
+    kernel[(1,)].interpret(*args, out, **constexprs)
+    return out
+
+
+def test_3d_tiles_broadcast_with_lower_ranks_as_numpy():
+    v, n = np.linspace(-1, 1, 8, dtype=np.float32), np.arange(8)
+    np.testing.assert_allclose(interpret(with_1d, X3, v), X3 * v + n, rtol=1e-6)
+    np.testing.assert_allclose(interpret(with_2d, X3), X3 + X3[1] * n[None, :] + X3.sum(0),
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(interpret(masked, X3, 6),
+                                  np.where(n < 5, np.where(n < 6, X3, -1), 0))
+    a, b, c = np.arange(2.0), np.arange(4.0), np.arange(8.0)
+    np.testing.assert_allclose(interpret(outer3, X3), X3 + a[:, None, None] * 100 +
+                               b[None, :, None] * 10 + c + b[:, None] + a.reshape(2, 1, 1),
+                               rtol=1e-6)
+    flat = np.arange(64, dtype=np.float32)
+    offsets = np.arange(2)[:, None, None] * 32 + np.arange(4)[None, :, None] * 8 + np.arange(8)
+    np.testing.assert_array_equal(interpret(gather3, flat, 32, 8),
+                                  np.where(np.arange(8) < 6, flat[offsets], 0))
+    s, index = X3.sum(0), np.arange(32).reshape(4, 8)
+    np.testing.assert_allclose(interpret(with_index_2d, X3),
+                               X3 + index + np.where(n < 3, s, -s) + (s + n), rtol=1e-5,
+                               atol=1e-5)
+    x4 = np.random.default_rng(4).standard_normal((2, 2, 4, 8)).astype(np.float32)
+    np.testing.assert_allclose(interpret(with_4d, x4, shape=x4.shape),
+                               x4 + x4.sum(1)[:, None] + n, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kernel,args", [
+    (with_1d, (T3, "*f32:16", T3)), (with_2d, (T3, T3)), (masked, (T3, "i32", T3)),
+    (outer3, (T3, T3)), (gather3, ("*f32:16", "i32", "i32", T3)), (with_index_2d, (T3, T3)),
+    (with_4d, ("*f32[4]:16", "*f32[4]:16")),
+])
+def test_3d_broadcasts_reach_a_cubin(kernel, args):
+    compiled = kernel.compile(*args)
+    assert f".entry {kernel.__name__}(" in compiled.ptx
+    if find_ptxas() is not None:
+        assert compiled.cubin
+
+
+@tile.jit
+def no_index(X, O):
+    x = tile.load(X, (0, 0, 0), (2, 4, 8))
+    tile.store(O, (0, 0, 0), x[0])  # <- int index
+
+
+@tile.jit
+def bad_3d(X, O):
+    x = tile.load(X, (0, 0, 0), (2, 4, 8))
+    tile.store(O, (0, 0, 0), x + tile.load(X, (0, 0, 0), (2, 8)))  # <- 3d shapes
+
+
+def test_3d_misuse_names_the_line():
+    expect_error(no_index, "# <- int index", "tile[2, 4, 8] of float32 cannot be indexed",
+                 T3, T3)
+    expect_error(bad_3d, "# <- 3d shapes", "do not broadcast", T3, T3)
+
+
+@pytest.mark.gpu
+def test_gpu_3d_broadcasts_match_the_interpreter():
+    import torch
+    x4 = np.random.default_rng(4).standard_normal((2, 2, 4, 8)).astype(np.float32)
+    flat = np.arange(64, dtype=np.float32)
+    for kernel, args, shape in [
+            (with_1d, (X3, np.linspace(-1, 1, 8, dtype=np.float32)), X3.shape),
+            (with_2d, (X3,), X3.shape), (masked, (X3, 6), X3.shape), (outer3, (X3,), X3.shape),
+            (gather3, (flat, 32, 8), X3.shape), (with_index_2d, (X3,), X3.shape),
+            (with_4d, (x4,), x4.shape)]:
+        want = interpret(kernel, *args, shape=shape)
+        out = torch.full(shape, float("nan"), device="cuda")
+        kernel[(1,)](*(torch.from_numpy(a).cuda() if isinstance(a, np.ndarray) else a
+                       for a in args), out)
+        np.testing.assert_allclose(out.cpu().numpy(), want, rtol=1e-5, atol=1e-5,
+                                   err_msg=kernel.__name__)

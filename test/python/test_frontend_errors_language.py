@@ -172,11 +172,23 @@ def test_broadcast_size_mismatch():
 @tile.jit
 def index_2d(BM: tile.constexpr):
     s = tile.zeros((BM, BM), tile.float32)
-    r = s[:, None]  # <- index
+    r = s[0, :]  # <- index
 
 
-def test_only_1d_tiles_expand():
-    expect_error(index_2d, "# <- index", "a tile[64, 64] of float32 cannot be indexed", BM=64)
+def test_tiles_take_only_none_and_whole_dims_as_indices():
+    expect_error(index_2d, "# <- index", "a tile[64, 64] of float32 cannot be indexed; only "
+                 "dims of size 1 are added with None", BM=64)
+
+
+@tile.jit
+def index_too_many(BM: tile.constexpr):
+    s = tile.zeros((BM, BM), tile.float32)
+    r = s[:, :, :, None]  # <- too many
+
+
+def test_more_whole_dims_than_the_tile_has():
+    expect_error(index_too_many, "# <- too many", "too many indices for tile[64, 64] of float32",
+                 BM=64)
 
 
 @tile.jit
@@ -191,13 +203,14 @@ def test_float8_is_not_promoted():
 
 
 @tile.jit
-def int_true_division(n):
-    h = n / 2  # <- int div
+def int_true_division(Y, n):
+    tile.store(Y, 0, n / 2)
 
 
-def test_int_true_division():
-    expect_error(int_true_division, "# <- int div",
-                 "operator '/' is not supported on int32 (use // for integer division)", "i32")
+def test_int_true_division_is_float32():
+    # As Python and Triton: int / int divides as float32 (// is floor division).
+    ir = int_true_division.ir("*f32:16", "i32")
+    assert "arith.sitofp" in ir and "arith.divf" in ir
 
 
 @tile.jit

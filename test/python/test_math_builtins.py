@@ -234,7 +234,7 @@ def clamp_of_array(X, BLOCK: tile.constexpr):
 
 @tile.jit
 def python_min(X, BLOCK: tile.constexpr):
-    y = min(tile.load(X, 0, BLOCK), 1.0)  # <- python min
+    y = min(tile.load(X, 0, BLOCK))  # <- python min
 
 
 def test_misuse_names_the_line():
@@ -245,7 +245,8 @@ def test_misuse_names_the_line():
     expect_error(clamp_of_array, "# <- clamp array", "clamp on arrays (pointers) is not "
                  "supported", "*f32:16", BLOCK=64)
     expect_error(python_min, "# <- python min",
-                 "min() only works on constants here (use tile.minimum)", "*f32:16", BLOCK=64)
+                 "min() of runtime values takes two or more numbers, scalars or tiles and "
+                 "no keywords (to reduce a tile, use tile.min(x))", "*f32:16", BLOCK=64)
 
 
 # -- on the GPU ---------------------------------------------------------------------

@@ -216,6 +216,83 @@ def test_misuse_names_the_line():
                  "string, got the constant 3", "*f32:16")
 
 
+# -- keep_dims on tiles of three dims ---------------------------------------------------
+@tile.jit
+def kept_3d(X, Y, FN: tile.constexpr, AXIS: tile.constexpr):
+    x = tile.load(X, (0, 0, 0), (2, 4, 8))
+    tile.store(Y, (0, 0, 0), x - FN(x, AXIS, keep_dims=True).to(tile.float32))
+
+
+@tile.jit
+def softmax_3d(X, Y, BN: tile.constexpr):
+    x = tile.load(X, (0, 0, 0), (2, 4, BN))
+    e = tile.exp(x - tile.max(x, 2, keep_dims=True))
+    tile.store(Y, (0, 0, 0), e / e.sum(2)[:, :, None])
+
+
+@tile.jit
+def new_axes(X, Y):
+    x = tile.load(X, (0, 0, 0), (2, 4, 8))
+    m = tile.max(x, 1)      # (2, 8)
+    s = tile.sum(x, 0)      # (4, 8)
+    tile.store(Y, (0, 0, 0), x - m[:, None, :] + s[None, :, :] + s[None] * 0.5
+               + tile.expand_dims(tile.min(x, 2), 2) + tile.reshape(tile.sum(x, 2), (2, 4, 1))
+               + tile.squeeze(tile.sum(x, 1, keep_dims=True), 1)[:, None])
+
+
+@pytest.mark.parametrize("fn", sorted(REDUCTIONS))
+@pytest.mark.parametrize("axis", [0, 1, 2, -1, None])
+def test_keep_dims_on_3d_tiles(fn, axis):
+    x = np.random.default_rng(5).standard_normal((2, 4, 8)).astype(np.float32)
+    y = np.zeros_like(x)
+    kept_3d[(1,)].interpret(x, y, FN=getattr(tile, fn), AXIS=axis)
+    if fn.startswith("arg") and axis is None:
+        want = x - np.float32(REDUCTIONS[fn](x))
+    elif fn.startswith("arg"):
+        want = x - np.expand_dims(REDUCTIONS[fn](x, axis), axis).astype(np.float32)
+    else:
+        want = x - REDUCTIONS[fn](x, axis=axis, keepdims=True)
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
+
+
+def test_keep_dims_and_new_axes_on_3d_tiles_compile():
+    x = np.random.default_rng(6).standard_normal((2, 4, 8)).astype(np.float32)
+    y = np.zeros_like(x)
+    softmax_3d[(1,)].interpret(x, y, BN=8)
+    e = np.exp(x - x.max(2, keepdims=True))
+    np.testing.assert_allclose(y, e / e.sum(2, keepdims=True), rtol=1e-5, atol=1e-6)
+    new_axes[(1,)].interpret(x, y)
+    s = x.sum(0)
+    np.testing.assert_allclose(y, x - x.max(1)[:, None, :] + s[None] * 1.5
+                               + x.min(2)[:, :, None] + x.sum(2)[:, :, None]
+                               + x.sum(1)[:, None], rtol=1e-5, atol=1e-5)
+    signature = ("*f32[3]:16", "*f32[3]:16")
+    for kernel, constexprs in [(softmax_3d, dict(BN=8)), (new_axes, {}),
+                               (kept_3d, dict(FN=tile.max, AXIS=2)),
+                               (kept_3d, dict(FN=tile.argmin, AXIS=0)),
+                               (kept_3d, dict(FN=tile.sum, AXIS=None))]:
+        compiled = kernel.compile(*signature, **constexprs)
+        assert f".entry {kernel.__name__}(" in compiled.ptx
+        if find_ptxas() is not None:
+            assert compiled.cubin
+
+
+@pytest.mark.gpu
+def test_gpu_keep_dims_and_new_axes_on_3d_tiles():
+    import torch
+    x = np.random.default_rng(7).standard_normal((2, 4, 8)).astype(np.float32)
+    cases = [(softmax_3d, dict(BN=8)), (new_axes, {})] + [
+        (kept_3d, dict(FN=getattr(tile, fn), AXIS=axis))
+        for fn in sorted(REDUCTIONS) for axis in (0, 1, 2, None)]
+    for kernel, constexprs in cases:
+        want = np.zeros_like(x)
+        kernel[(1,)].interpret(x, want, **constexprs)
+        out = torch.full(x.shape, float("nan"), device="cuda")
+        kernel[(1,)](torch.from_numpy(x).cuda(), out, **constexprs)
+        np.testing.assert_allclose(out.cpu().numpy(), want, rtol=1e-5, atol=1e-5,
+                                   err_msg=f"{kernel.__name__} {constexprs}")
+
+
 # -- on the GPU ---------------------------------------------------------------------
 @pytest.mark.gpu
 @pytest.mark.parametrize("fn", sorted(REDUCTIONS))

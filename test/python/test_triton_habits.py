@@ -1,7 +1,9 @@
 """What a Triton user writes by habit: tl.arange(start, end), methods on tiles
 (x.sum(1), x.exp()), `**`, abs(), zeros_like/full_like, a reshape function,
-.to(dtype, bitcast=True), keep_dims, static_range and umulhi. Each on the interpreter
-against numpy, in the IR it should become, through PTX, and misuse at the line."""
+.to(dtype, bitcast=True), keep_dims, static_range, umulhi, range with a negative
+step, `/` of integers and Python's min()/max() on runtime values. Each on the
+interpreter against numpy, in the IR it should become, through PTX, and misuse at
+the line."""
 import ml_dtypes
 import numpy as np
 import pytest
@@ -259,3 +261,153 @@ def test_umulhi():
     np.testing.assert_array_equal(z, np.array(want, np.uint32).view(np.int32))
     assert "mul.hi.u32" in high_products.compile("*i32:16", "*i32:16", "*i32:16", BLOCK=64).ptx
     expect_error(float_umulhi, "# <- umulhi", "umulhi needs integers", "*f32:16", BLOCK=64)
+
+
+# -- range with a negative step, int / int, min() and max() ------------------------------
+@tile.jit
+def count_down(X, Y, start, stop, STEP: tile.constexpr):
+    acc = 0.0
+    trips = 0
+    for i in range(start, stop, STEP):
+        acc = acc * 2.0 + tile.load(X, i)
+        trips += 1
+    tile.store(Y, 0, acc)
+    tile.store(Y, 1, trips.to(tile.float32))
+
+
+@tile.jit
+def count_down_break(X, Y, n):
+    acc = 0.0
+    for i in range(n - 1, -1, -1):  # a break: an scf.while that counts down
+        v = tile.load(X, i)
+        if v > 100.0:
+            break
+        acc = acc * 2.0 + v
+    tile.store(Y, 0, acc)
+
+
+@tile.jit
+def count_down_constant(Y):
+    acc = 0
+    for i in range(7, -1, -3):
+        acc = acc * 10 + i
+    tile.store(Y, 0, acc)
+
+
+def python_loop(x, start, stop, step, stop_above=None):
+    acc, trips = 0.0, 0
+    for i in range(start, stop, step):
+        if stop_above is not None and x[i] > stop_above:
+            break
+        acc, trips = acc * 2 + x[i], trips + 1
+    return acc, trips
+
+
+@pytest.mark.parametrize("start,stop,step", [(15, -1, -1), (15, 3, -2), (15, 0, -3),
+                                             (15, -1, -4), (15, -1, -16), (3, 15, -1),
+                                             (7, 7, -1), (0, 16, 3)])
+def test_range_with_a_negative_constant_step(start, stop, step):
+    x = np.random.default_rng(7).integers(0, 3, 16).astype(np.float32)
+    y = np.zeros(2, np.float32)
+    count_down[(1,)].interpret(x, y, start, stop, STEP=step)
+    np.testing.assert_array_equal(y, python_loop(x, start, stop, step))
+
+
+def test_range_counting_down_with_break_and_constants():
+    x = np.array([1, 0, 1, 1, 500, 1, 0, 1], np.float32)
+    y = np.zeros(1, np.float32)
+    count_down_break[(1,)].interpret(x, y, 8)
+    assert y[0] == python_loop(x, 7, -1, -1, stop_above=100)[0]
+    z = np.zeros(1, np.int32)
+    count_down_constant[(1,)].interpret(z)
+    assert z[0] == 741
+    ir = count_down.ir("*f32:16", "*f32:16", "i32", "i32", STEP=-2)
+    assert "arith.maxsi" in ir and "scf.for" in ir  # max(0, cdiv(start - stop, 2)) trips
+    assert "scf.while" in count_down_break.ir("*f32:16", "*f32:16", "i32")
+
+
+@tile.jit
+def runtime_negative_step(X, n, s):
+    for i in range(n, 0, -s):  # <- runtime step
+        pass
+
+
+def test_a_runtime_negative_step_is_an_error():
+    expect_error(runtime_negative_step, "# <- runtime step", "a negative step must be a "
+                 "constant", "*f32:16", "i32", "i32")
+
+
+@tile.jit
+def true_division(Y, n, BLOCK: tile.constexpr):
+    a = tile.arange(BLOCK) - 3
+    tile.store(Y, 0, a / 2)
+    tile.store(Y, BLOCK, a / (a + 4))
+    tile.store(Y, 2 * BLOCK, n / 4 + a // 2)   # a runtime int scalar, then floor division
+
+
+def test_int_true_division_gives_float32():
+    y = np.zeros(24, np.float32)
+    true_division[(1,)].interpret(y, 7, BLOCK=8)
+    a = np.arange(8) - 3
+    np.testing.assert_allclose(y, np.concatenate([a / 2, a / (a + 4), 7 / 4 + a // 2]),
+                               rtol=1e-6)
+    ir = true_division.ir("*f32:16", "i32", BLOCK=8)
+    assert "arith.sitofp" in ir and "arith.divf" in ir and "arith.floordivsi" in ir
+
+
+@tile.jit
+def python_min_max(X, Y, n, BLOCK: tile.constexpr):
+    e = min(n, 3)                              # runtime scalars: tile.minimum
+    x = tile.load(X, 0, BLOCK, bound=max(e, 1, BLOCK // 4))
+    tile.store(Y, 0, max(x, 0.5) + min(x, tile.zeros((BLOCK,)), 0.25) + min(BLOCK, 4))
+
+
+@tile.jit
+def python_min_of_one_tile(X, BLOCK: tile.constexpr):
+    y = max(tile.load(X, 0, BLOCK))  # <- max of one
+
+
+def test_python_min_and_max_on_runtime_values():
+    x = np.linspace(-1, 1, 8, dtype=np.float32)
+    for n, bound in [(5, 3), (1, 2)]:
+        y = np.zeros(8, np.float32)
+        python_min_max[(1,)].interpret(x, y, n, BLOCK=8)
+        xs = np.where(np.arange(8) < bound, x, 0)
+        np.testing.assert_allclose(y, np.maximum(xs, 0.5) + np.minimum(np.minimum(xs, 0), 0.25)
+                                   + 4)
+    ir = python_min_max.ir("*f32:16", "*f32:16", "i32", BLOCK=8)
+    assert "arith.minsi" in ir and "arith.maxsi" in ir and "arith.maximumf" in ir
+    expect_error(python_min_of_one_tile, "# <- max of one", "(to reduce a tile, use "
+                 "tile.max(x))", "*f32:16", BLOCK=8)
+
+
+def test_new_habits_compile():
+    for kernel, signature, options in [
+            (count_down, ("*f32:16", "*f32:16", "i32", "i32"), dict(STEP=-1)),
+            (count_down_break, ("*f32:16", "*f32:16", "i32"), {}),
+            (count_down_constant, ("*i32:16",), {}),
+            (true_division, ("*f32:16", "i32"), dict(BLOCK=64)),
+            (python_min_max, ("*f32:16", "*f32:16", "i32"), dict(BLOCK=64))]:
+        assert f".entry {kernel.__name__}(" in kernel.compile(*signature, **options).ptx
+
+
+@pytest.mark.gpu
+def test_gpu_new_habits_match_the_interpreter():
+    import torch
+    x = np.random.default_rng(8).integers(0, 3, 16).astype(np.float32)
+    x[9] = 500.0
+    for kernel, args, size, constexprs in [
+            (count_down, (x, None, 15, -1), 2, dict(STEP=-1)),
+            (count_down, (x, None, 14, 2), 2, dict(STEP=-3)),
+            (count_down_break, (x, None, 16), 1, {}),
+            (true_division, (None, 7), 24, dict(BLOCK=8)),
+            (python_min_max, (x[:8], None, 5), 8, dict(BLOCK=8))]:
+        want = np.zeros(size, np.float32)
+        kernel[(1,)].interpret(*(want if a is None else a for a in args), **constexprs)
+        out = torch.full((size,), float("nan"), device="cuda")
+        kernel[(1,)](*(out if a is None else torch.from_numpy(a).cuda()
+                       if isinstance(a, np.ndarray) else a for a in args), **constexprs)
+        np.testing.assert_allclose(out.cpu().numpy(), want, rtol=1e-6, err_msg=kernel.__name__)
+    z = torch.zeros(1, dtype=torch.int32, device="cuda")
+    count_down_constant[(1,)](z)
+    assert z.item() == 741

@@ -357,18 +357,17 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
             index = node.slice
             parts = index.elts if isinstance(index, ast.Tuple) else [index]
 
-            def is_none(e):
-                return isinstance(e, ast.Constant) and e.value is None
-
-            def is_all(e):
-                return isinstance(e, ast.Slice) and not (e.lower or e.upper or e.step)
-            if len(base.type.shape) == 1 and len(parts) == 2:
-                if is_all(parts[0]) and is_none(parts[1]):
-                    return self.expand(node, base, 1)
-                if is_none(parts[0]) and is_all(parts[1]):
-                    return self.expand(node, base, 0)
-            raise self.error(node, f"a {base.type} cannot be indexed; only a 1-D tile's "
-                             "v[:, None] (a column) and v[None, :] (a row) are supported")
+            def part(e):  # None, ... or slice(None) for `:`; False for anything else
+                if isinstance(e, ast.Constant) and (e.value is None or e.value is ...):
+                    return e.value
+                whole = isinstance(e, ast.Slice) and not (e.lower or e.upper or e.step)
+                return slice(None) if whole else False
+            kinds = [part(e) for e in parts]
+            if any(k is False for k in kinds):
+                raise self.error(node, f"a {base.type} cannot be indexed; only dims of size "
+                                 "1 are added with None (numpy's v[:, None], v[None, :], "
+                                 "m[:, :, None]), ':' keeping a dim whole")
+            return self.index_tile(node, base, kinds)
         if isinstance(base, ArrayArg):  # Q[b, h]: a lower-rank array (views.py)
             return self.select_array(node, base, self.visit(node.slice))
         if isinstance(base, (tuple, list)):
@@ -490,6 +489,9 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
         if any(fn is b for b in _PY_BUILTINS):  # by identity: kernel values need not hash
             if fn is builtins.abs and len(args) == 1 and not kwargs and self.is_runtime(args[0]):
                 return self.builtin_abs(node, args[0])
+            if (fn is builtins.min or fn is builtins.max) and \
+                    any(self.is_runtime(a) for a in args):
+                return self.min_max(node, fn.__name__, args, kwargs)
             if any(self.is_runtime(a) or isinstance(a, ArrayArg) for a in args):
                 hint = {builtins.min: " (use tile.minimum)", builtins.max: " (use tile.maximum)",
                         builtins.abs: " (use tile.abs)"}
@@ -506,6 +508,19 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
         raise self.error(node, f"cannot call {getattr(fn, '__name__', fn)!r} in a tile kernel "
                          "(call tile.* functions, @tile.jit functions, or min/max/abs/int/"
                          "float/bool/len on constants)")
+
+    def min_max(self, node: ast.Call, name: str, args: list, kwargs: dict):
+        """Python's min(a, b, ...) / max(a, b, ...) with a runtime value among them:
+        tile.minimum / tile.maximum, left to right (constants alone fold as Python)."""
+        elementwise = {"min": "minimum", "max": "maximum"}[name]
+        if kwargs or len(args) < 2:
+            hint = f" (to reduce a tile, use tile.{name}(x))" if len(args) == 1 else ""
+            raise self.error(node, f"{name}() of runtime values takes two or more "
+                             f"numbers, scalars or tiles and no keywords{hint}")
+        result = args[0]
+        for a in args[1:]:
+            result = self.elementwise(node, elementwise, result, a)
+        return result
 
     # -- inlining ------------------------------------------------------------
     def inline(self, node: ast.Call, callee, args: list, kwargs: dict):

@@ -234,18 +234,31 @@ class ControlFlow:
         args = [self.visit(a) for a in it.args]
         start, stop, step = (0, args[0], 1) if len(args) == 1 else \
             (args[0], args[1], 1) if len(args) == 2 else args
-        if isinstance(step, int) and not isinstance(step, bool) and step <= 0:
-            raise self.error(it, f"range's step must be positive, got {step}")
+        constant_step = isinstance(step, int) and not isinstance(step, bool)
+        if constant_step and step == 0:
+            raise self.error(it, "range's step must not be zero")
+        if len(it.args) == 3 and isinstance(it.args[2], ast.UnaryOp) and \
+                isinstance(it.args[2].op, ast.USub) and self.is_runtime(step):
+            raise self.error(it.args[2], "range's step is negative and only known at run time; "
+                             "a negative step must be a constant (a literal or a constexpr), "
+                             "a runtime step positive")
         lb, ub, st = (self.int32(it, v, f"range's {w}")
                       for v, w in zip((start, stop, step), ("start", "stop", "step")))
+        descending = constant_step and step < 0
         index = node.target.id
         exits = getattr(node, "exit_flags", [])  # it may break or return (early_exit.py)
         if all(self.fn.scope.get(f) is False for f in exits):
             # An scf.for while no exit is taken at run time (only constexpr ifs may
             # take one); else built again as an scf.while that tests the flags.
+            bounds, index_of = (lb, ub, st), None
+            if descending:  # k = 0, 1, ... trips - 1 and i = start + k * step
+                bounds = self.descending(it, lb, ub, step)
+
+                def index_of(k):
+                    return self.binary(it, ast.Add(), lb, self.binary(it, ast.Mult(), k, step))
             scope, depth = dict(self.fn.scope), self.builder.depth
             try:
-                return self.build_for(node, lb, ub, st, index, exits)
+                return self.build_for(node, *bounds, index, exits, index_of)
             except _ExitsAtRunTime as e:
                 self.builder.close_to(depth)
                 e.loop.erase()
@@ -253,9 +266,18 @@ class ControlFlow:
         where = f"{node.lineno}:{node.col_offset}"
         names = [f"<{w} {where}>" for w in ("counter", "stop", "step")]
         self.fn.scope.update(zip(names, (lb, ub, st)))
-        self.visit_While(counted_loop(node, *names), "loop")
+        self.visit_While(counted_loop(node, *names, descending), "loop")
         self.fn.scope[index] = Undefined(f"the loop index '{index}' is only defined inside "
                                          f"the loop at line {self.loc(node).line}")
+
+    def descending(self, node: ast.AST, lb: Value, ub: Value, step: int):
+        """(0, the trip count, 1) of `range(lb, ub, step)` with a negative constant
+        step: cdiv(lb - ub, -step), or 0 where lb <= ub."""
+        span = self.binary(node, ast.Sub(), lb, ub)
+        trips = self.binary(node, ast.FloorDiv(), self.binary(node, ast.Add(), span, -step - 1),
+                            -step)
+        trips = self.int32(node, self.elementwise(node, "maximum", trips, 0), "range's trips")
+        return self.int32(node, 0, "range's start"), trips, self.int32(node, 1, "range's step")
 
     def unroll(self, node: ast.For, it: ast.Call):
         """`for i in tile.static_range(...)`: the body once per value, i a constexpr."""
@@ -273,7 +295,9 @@ class ControlFlow:
             self.visit_block(node.body, reads if k + 1 < len(values) else frozenset())
 
     def build_for(self, node: ast.For, lb: Value, ub: Value, st: Value, index: str,
-                  exits: list[str]):
+                  exits: list[str], index_of=None):
+        """An scf.for from lb to ub by st; the loop index is its induction variable,
+        or `index_of` of it (computed at the top of the body)."""
         loop_reads = frozenset(exposed_reads(node.body))
         names, fixed = self.carried(node, node.body, self.live_after() | loop_reads,
                                     {index, *exits})
@@ -287,6 +311,8 @@ class ControlFlow:
         args_ = [Value(a, t) for a, t in zip(loop.inner_iter_args, types)]
         self.fn.scope.update({index: iv, **dict(zip(names, args_))})
         b.push_block(loop.body)
+        if index_of is not None:
+            self.fn.scope[index] = index_of(iv)
         self.in_region(node.body, loop_reads)
         if any(self.fn.scope.get(f) is not False for f in exits):
             raise _ExitsAtRunTime(loop.operation)

@@ -72,12 +72,15 @@ def none_of(flags: list[str]) -> ast.expr:
     return ast.UnaryOp(ast.Not(), either)
 
 
-def counted_loop(node: ast.For, counter: str, stop: str, step: str) -> ast.While:
+def counted_loop(node: ast.For, counter: str, stop: str, step: str,
+                 descending: bool = False) -> ast.While:
     """`for i in range(...)` whose `exit_flags` may end it early, as
     `while not flags and counter < stop: i = counter; counter += step; body`
-    (`visit_For` binds counter, stop and step to the range's checked values)."""
-    test = ast.BoolOp(ast.And(), [none_of(node.exit_flags),
-                                  ast.Compare(_name(counter), [ast.Lt()], [_name(stop)])])
+    (`counter > stop` for a negative step; `visit_For` binds counter, stop and
+    step to the range's checked values)."""
+    before_stop = ast.Compare(_name(counter), [ast.Gt() if descending else ast.Lt()],
+                              [_name(stop)])
+    test = ast.BoolOp(ast.And(), [none_of(node.exit_flags), before_stop])
     advance = ast.Assign([_name(counter, True)],
                          ast.BinOp(_name(counter), ast.Add(), _name(step)))
     body = [ast.Assign([node.target], _name(counter)), advance] + node.body

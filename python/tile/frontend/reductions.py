@@ -94,10 +94,11 @@ class Reductions:
 
         def line(m):  # 0 .. m-1 along dim, to broadcast against x
             iota = self.builtin_arange(node, m)
-            return iota if len(shape) == 1 else self.expand(node, iota, 1 - dim)
+            return self.with_ones(node, iota, tuple(m if d == dim else 1
+                                                    for d in range(len(shape))), "topk")
 
         def spread(r):  # a reduction's result, to broadcast along dim again
-            return r if len(shape) == 1 else self.expand(node, r, dim)
+            return r if len(shape) == 1 else self.add_dim(node, r, dim)
 
         def eq(a, b):
             return self.compare(node, ast.Eq(), a, b)

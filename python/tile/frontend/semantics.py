@@ -353,6 +353,9 @@ class Semantics(Shapes):
             return self.power(node, lhs, rhs)
         what = f"'{sym}'"
         (lhs, rhs), shaped = self.unify_lazily(node, what, [lhs, rhs])
+        if isinstance(op, ast.Div) and not lhs.type.dtype.is_float:
+            # True division, as Python and Triton: integers are divided as float32.
+            lhs, rhs = (self.cast(node, x, tl.float32) for x in (lhs, rhs))
         if lhs.type.dtype == tl.int1 and type(op) in _BOOL_ARITHMETIC:
             # As Python and numpy count: True + True is 2, not i1's wrap-around (an
             # xor) or numpy's bool or.
@@ -360,8 +363,7 @@ class Semantics(Shapes):
         dtype, _ = self.op_dtypes(node, "compute", what, lhs)
         table = _FLOAT_OPS if dtype.is_float else _INT_OPS
         if type(op) not in table:
-            hint = " (use // for integer division)" if isinstance(op, ast.Div) else ""
-            raise self.error(node, f"operator '{sym}' is not supported on {describe(lhs)}{hint}")
+            raise self.error(node, f"operator '{sym}' is not supported on {describe(lhs)}")
         # a * b + c may become one FMA, as under nvcc's and Triton's defaults.
         flags = {"fastmath": self.builder.attr("#arith.fastmath<contract>")} \
             if type(op) in _CONTRACTABLE and dtype.is_float else {}
