@@ -4,7 +4,7 @@ These functions are never executed by Python: the frontend reads a kernel's
 source and turns each call into tile IR. Calling one outside a kernel raises.
 
 Besides these functions, kernels use Python itself:
-- arithmetic `+ - * / // % & | ^ << >>` and comparisons on tiles and scalars.
+- arithmetic `+ - * / // % & | ^ << >> ~` and comparisons on tiles and scalars.
   Operands broadcast as in numpy: a scalar or a constant to any tile, and
   tiles of any ranks whose shapes, aligned on the right, have in each dim the
   same size or 1 (a dim of size 1 stretches: a (2, 4, 8) tile takes (8,),

@@ -110,3 +110,23 @@ def test_names_joined_by_if_keep_one_type():
     expect_error(branches_of_two_dtypes, "# <- join", "'v' is tile[64] of float16 in the `if` "
                  "branch and tile[64] of float32 in the `else` branch", "*f16:16", "*f16:16",
                  "i32", BLOCK=64)
+
+
+@tile.jit
+def fp8_and_ints(X, I, BACK, BLOCK: tile.constexpr):
+    x = tile.load(X, 0, BLOCK)
+    tile.store(I, 0, x.to(tile.int32))            # truncates, as from float32
+    tile.store(BACK, 0, x.to(tile.int8).to(X.dtype))
+
+
+@pytest.mark.parametrize("dtype, name", [(ml_dtypes.float8_e4m3fn, "f8E4M3FN"),
+                                         (ml_dtypes.float8_e5m2, "f8E5M2")])
+def test_fp8_converts_to_and_from_integers_through_float32(dtype, name):
+    """(The GPU lowering has no fp8 <-> integer conversion of its own.)"""
+    x = np.array([-3.5, -1, 0, 1, 2.5, 7, 96, -192], dtype=dtype)
+    i, back = np.zeros(8, np.int32), np.zeros(8, dtype)
+    fp8_and_ints[(1,)].interpret(x, i, back, BLOCK=8)
+    want = np.trunc(x.astype(np.float32))
+    assert (i == want).all() and (back.astype(np.float32) == np.clip(want, -128, 127)).all()
+    ptx = fp8_and_ints.compile(f"*{name}:16", "*i32:16", f"*{name}:16", BLOCK=8).ptx
+    assert ".entry fp8_and_ints(" in ptx

@@ -381,6 +381,27 @@ def test_python_min_and_max_on_runtime_values():
                  "tile.max(x))", "*f32:16", BLOCK=8)
 
 
+@tile.jit
+def inverted(X, Y, M, BLOCK: tile.constexpr):
+    x = tile.load(X, 0, BLOCK)
+    tile.store(Y, 0, ~x)                              # every bit flipped
+    tile.store(M, 0, (~(x > 3)).to(tile.int32))       # not, on a mask
+
+
+def test_invert_flips_bits_and_negates_masks():
+    x = np.arange(-4, 12, dtype=np.int32)
+    y, m = np.zeros_like(x), np.zeros_like(x)
+    inverted[(1,)].interpret(x, y, m, BLOCK=16)
+    assert (y == ~x).all() and (m == (x <= 3)).all()
+    assert ".entry inverted(" in inverted.compile("*i32:16", "*i32:16", "*i32:16", BLOCK=16).ptx
+
+    @tile.jit
+    def on_floats(X, BLOCK: tile.constexpr):
+        tile.store(X, 0, ~tile.load(X, 0, BLOCK))
+    with pytest.raises(tile.CompilationError, match="'~' needs an integer or boolean"):
+        on_floats.compile("*f32:16", BLOCK=16)
+
+
 def test_new_habits_compile():
     for kernel, signature, options in [
             (count_down, ("*f32:16", "*f32:16", "i32", "i32"), dict(STEP=-1)),

@@ -405,8 +405,7 @@ class CodeGenerator(ast.NodeVisitor, Semantics, Builtins, Indexed, Reductions, E
                 raise self.error(node, f"'-' is not defined on {describe(operand)}") from None
         if isinstance(node.op, ast.UAdd):
             return operand
-        raise self.error(node, f"unsupported unary operator {type(node.op).__name__} on "
-                         f"{describe(operand)}")
+        return self.invert(node, operand)  # ast.Invert
 
     def visit_BinOp(self, node: ast.BinOp):
         return self.binary(node, node.op, self.visit(node.left), self.visit(node.right))

@@ -402,6 +402,17 @@ class Semantics(Shapes):
             raise self.error(node, f"'not' needs a boolean (a comparison), got {describe(x)}")
         return self.binary(node, ast.BitXor(), x, True)
 
+    def invert(self, node: ast.AST, x):
+        """`~x`: every bit flipped on integers (x ^ -1), `not` on booleans, as Triton."""
+        if not self.is_runtime(x):
+            if isinstance(x, bool) or not isinstance(x, int):
+                raise self.error(node, f"'~' is not defined on {describe(x)}")
+            return ~x
+        (x,) = self.unify(node, "'~'", [x])
+        if x.type.dtype.is_float:
+            raise self.error(node, f"'~' needs an integer or boolean, got {describe(x)}")
+        return self.binary(node, ast.BitXor(), x, True if x.type.dtype == tl.int1 else -1)
+
     @staticmethod
     def with_dtype(type_, dtype: tl.dtype):
         return TileType(type_.shape, dtype) if isinstance(type_, TileType) else ScalarType(dtype)
@@ -462,6 +473,9 @@ class Semantics(Shapes):
                 return emit(arith.truncf, emit(arith.extf, x,
                                                  self.with_dtype(x.type, tl.float32)), result)
             return emit(arith.extf if dtype.bits > src.bits else arith.truncf, x, result)
+        if (src.is_float and src.bits == 8) != (dtype.is_float and dtype.bits == 8):
+            if not (src.is_float and dtype.is_float):  # fp8 <-> int: through float32
+                return self.cast(node, self.cast(node, x, tl.float32), dtype)
         if not src.is_float and dtype.is_float:
             return emit(arith.uitofp if src == tl.int1 else arith.sitofp, x, result)
         if src.is_float:
