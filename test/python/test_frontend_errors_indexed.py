@@ -94,10 +94,10 @@ def load_without_shape(x):
 
 
 CASES = {
-    "mask shape": (mask_shape, "load's mask is tile[64] of int1 but the tile is tile[128]",
+    "mask shape": (mask_shape, "load's mask is tile[64] of int1 but the tile's shape is [128]",
                    (VEC,)),
     "mask broadcast": (mask_broadcast, "load's mask is tile[256, 1] of int1 (a 1-D "
-                       "tile[:, None]) but the tile is tile[128, 128]", (MAT,)),
+                       "tile[:, None]) but the tile's shape is [128, 128]", (MAT,)),
     "not boolean": (mask_not_boolean, "store's mask must be a boolean tile", (VEC,)),
     "float offsets": (float_offsets, "load's offsets must be an int32 or int64 tile (element "
                       "offsets into the array), got tile[128] of float32", (VEC,)),

@@ -355,3 +355,15 @@ def triton_dot(A, BM: tile.constexpr):
 def test_a_triton_name_says_what_tile_calls_it():
     expect_error(triton_dot, "# <- dot", "tile has no attribute 'dot' (tile.mma(a, b, acc) is "
                  "acc + a @ b)", "*bf16[2]:16", BM=64)
+
+
+@tile.jit
+def stores_a_sort(X, Y, BLOCK: tile.constexpr):
+    v = tile.sort(tile.load(X, 0, BLOCK))
+    tile.store(Y, 0, v)  # <- a tuple stored
+
+
+def test_a_tuple_is_named_as_one():
+    """tile.sort returns (values, indices): the message names both, not their reprs."""
+    expect_error(stores_a_sort, "# <- a tuple stored", "got a tuple of 2 (tile[64] of float32, "
+                 "tile[64] of int32): unpack it first", "*f32:16", "*f32:16", BLOCK=64)

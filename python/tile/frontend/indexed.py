@@ -195,8 +195,8 @@ class Indexed:
             raise self.error(node, f"{what}'s mask must be a boolean tile (a comparison), "
                              f"got {describe(mask)}")
         if not self.broadcasts(mask, shape):
-            raise self.error(node, f"{what}'s mask is {describe(mask)} but the tile is "
-                             f"{TileType(shape, tl.int1)}: the mask must have its shape "
+            raise self.error(node, f"{what}'s mask is {describe(mask)} but the tile's shape "
+                             f"is {list(shape)}: the mask must have its shape "
                              "(or broadcast to it with [:, None] / [None, :])")
         return self.coerce(node, mask, shape, tl.int1, f"{what}'s mask")
 

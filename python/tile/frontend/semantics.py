@@ -58,6 +58,8 @@ def describe(x) -> str:
         return f"the constant {x}"
     if isinstance(x, (int, float)):
         return f"the constant {x!r}"
+    if isinstance(x, tuple):  # what tile.sort, tile.topk and helpers return
+        return f"a tuple of {len(x)} ({', '.join(describe(v) for v in x)}): unpack it first"
     return repr(x)
 
 
