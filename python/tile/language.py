@@ -38,19 +38,17 @@ Besides these functions, kernels use Python itself:
   stride) and `A.dtype` its dtype.
 - `for i in range(start, stop, step)` becomes a loop (`scf.for`); names rebound
   in the body and read later are carried from one iteration to the next (a
-  negative step must be a constant, as in `range(n - 1, -1, -1)`; a runtime one
-  positive). `if` and `while` on runtime booleans become `scf.if` /
-  `scf.while`; `if` on constexprs is decided at compile time. `break` and
-  `continue` work in both loops and `return` anywhere, also inside runtime
-  `if`s and loops: they become flags: a loop that may break or return becomes
-  an `scf.while`, and what follows an exit runs under an `scf.if`. A while
-  loop is not software-pipelined: a `tile.mma` in one runs right but
-  unpipelined, its operands loaded and written to shared memory each iteration
-  (with `num_stages` given, a warning says so; keep exits out of mma loops).
-  Other `@tile.jit` functions can be called: they are inlined, and may return
-  values (one type on every path, and a value on every path if on any); a
-  function that calls itself, directly or through others, is an error at the
-  call closing the cycle.
+  negative step must be a constant, as in `range(n - 1, -1, -1)`). `if` and
+  `while` on runtime booleans become `scf.if` / `scf.while`; `if` on constexprs
+  is decided at compile time. `break`, `continue` and `return` work anywhere,
+  also inside runtime `if`s and loops: a loop that may exit early becomes an
+  `scf.while`, what follows an exit runs under an `scf.if`. A while loop is not
+  software-pipelined: its `tile.mma` runs unpipelined, operands loaded and
+  written to shared memory each iteration (a warning says so where `num_stages`
+  is given; keep exits out of mma loops). Other `@tile.jit` functions can be
+  called: inlined, they may return values (one type on every path, and a value
+  on every path if on any); a function calling itself, directly or through
+  others, is an error at the call closing the cycle.
 """
 from __future__ import annotations
 
@@ -550,8 +548,7 @@ def static_assert(condition, msg=""):
 def device_print(fmt, *values):
     """Prints `fmt` and each value (scalars and tiles) from the device, each line
     prefixed by the program id: a scalar once a program, a tile element by element
-    with its index ("pid (0, 0, 0) idx (3) x: 1.500000"), each element once. With
-    several values each line names its value, as Triton's: "x (operand 1): 1.500000"."""
+    with its index ("pid (0, 0, 0) idx (3) x: 1.500000"; "x (operand 1)" with several)."""
 
 
 @_builtin
