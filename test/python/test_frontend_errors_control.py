@@ -345,4 +345,5 @@ def bad_unpack(x, BLOCK: tile.constexpr):
 
 
 def test_tuple_unpack_count():
-    expect_error(bad_unpack, "# <- unpack", "cannot unpack (1, 2, 3) into 2 names", VEC, BLOCK=64)
+    expect_error(bad_unpack, "# <- unpack", "cannot unpack a tuple of 3 (the constant 1, the constant 2, the "
+                 "constant 3) into 2 names", VEC, BLOCK=64)

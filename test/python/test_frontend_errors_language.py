@@ -366,4 +366,4 @@ def stores_a_sort(X, Y, BLOCK: tile.constexpr):
 def test_a_tuple_is_named_as_one():
     """tile.sort returns (values, indices): the message names both, not their reprs."""
     expect_error(stores_a_sort, "# <- a tuple stored", "got a tuple of 2 (tile[64] of float32, "
-                 "tile[64] of int32): unpack it first", "*f32:16", "*f32:16", BLOCK=64)
+                 "tile[64] of int32)", "*f32:16", "*f32:16", BLOCK=64)

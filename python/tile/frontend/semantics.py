@@ -59,7 +59,7 @@ def describe(x) -> str:
     if isinstance(x, (int, float)):
         return f"the constant {x!r}"
     if isinstance(x, tuple):  # what tile.sort, tile.topk and helpers return
-        return f"a tuple of {len(x)} ({', '.join(describe(v) for v in x)}): unpack it first"
+        return f"a tuple of {len(x)} ({', '.join(describe(v) for v in x)})"
     return repr(x)
 
 
