@@ -54,9 +54,11 @@ class Buffer:
                                                     strides=(itemsize,)).view(array.dtype)
         self.owned = None  # which flat elements are the array's (None: all of them)
         if span != array.size:  # gaps (padding between rows) or overlap (zero strides)
+            # Marked through a strided view of the mask: a byte of memory an element
+            # of the span, not an index per element of the array.
             self.owned = np.zeros(span, dtype=bool)
-            elements = sum(i * s for i, s in zip(np.indices(array.shape), strides))
-            self.owned[self.origin + elements] = True
+            np.lib.stride_tricks.as_strided(
+                self.owned, shape=array.shape, strides=tuple(abs(s) for s in strides))[...] = True
 
     @property
     def dtype(self) -> np.dtype:
