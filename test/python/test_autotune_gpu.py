@@ -51,21 +51,26 @@ def test_tunes_the_gemm_and_matches_torch(tmp_path, monkeypatch):
 
 
 def test_event_timer_agrees_with_torch_events():
+    """Rounds of each timer in turn, compared by their fastest round: other work on
+    the GPU (tests of other processes) only makes a round slower."""
     import torch
     a = torch.randn(4096, 4096, device="cuda", dtype=torch.bfloat16)
     out = torch.empty_like(a)
     run = lambda: torch.matmul(a, a, out=out)
-    ms = CudaEventTimer(warmup=10, rep=50).time(run, torch.cuda.current_stream().cuda_stream, 0)
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    timer = CudaEventTimer(warmup=10, rep=50)
+    ours, reference = [], []
     for _ in range(5):
-        run()
-    start.record()
-    for _ in range(20):
-        run()
-    end.record()
-    torch.cuda.synchronize()
-    reference = start.elapsed_time(end) / 20
-    assert 0.7 < ms / reference < 1.5, (ms, reference)
+        ours.append(timer.time(run, torch.cuda.current_stream().cuda_stream, 0))
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        for _ in range(5):
+            run()
+        start.record()
+        for _ in range(20):
+            run()
+        end.record()
+        torch.cuda.synchronize()
+        reference.append(start.elapsed_time(end) / 20)
+    assert 0.7 < min(ours) / min(reference) < 1.5, (ours, reference)
 
 
 def test_cuda_graph_capture_replays_a_tuned_kernel_and_refuses_to_tune(tmp_path, monkeypatch):
