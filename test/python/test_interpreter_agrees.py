@@ -1,10 +1,12 @@
 """Corners where the interpreter and the GPU's code used to part ways: boolean
 arithmetic (i1 adds wrap, an xor, where numpy's bool adds or), folded NaN
-operands of maximum/minimum/clamp, and float8_e5m2 arrays on the interpreter."""
+operands of maximum/minimum/clamp, float8_e5m2 arrays on the interpreter, and
+float to int8 (the GPU kept the low byte of a 16-bit conversion)."""
 import math
 
 import ml_dtypes
 import numpy as np
+import pytest
 
 import tile
 
@@ -64,3 +66,34 @@ def test_integer_powers_zero_to_four():
     powers[(1,)].interpret(x, y, N=8)
     np.testing.assert_array_equal(y, np.stack([x ** 0, x ** 3]))
     assert "mul.lo.s32" in powers.compile("*i32:16", "*i32[2]:16", N=8).ptx
+
+
+@tile.jit
+def to_int8(X, Q, N: tile.constexpr):
+    tile.store(Q, 0, tile.load(X, 0, N).to(tile.int8))
+
+
+SATURATING = np.array([300, -300, 1e10, -1e10, 127.9, -128.9, 200, 3.7, np.nan, -0.5, 126.5,
+                       np.inf, -np.inf, 1.5, -2.5, 64], np.float32)
+
+
+def test_float_to_int8_saturates():
+    """Truncated, then clamped to [-128, 127], NaN 0 (cvt.rzi's rule for wider
+    results): the GPU's conversion went through 16 bits and kept the low byte."""
+    q = np.zeros(16, np.int8)
+    to_int8[(1,)].interpret(SATURATING, q, N=16)
+    want = np.nan_to_num(np.clip(np.trunc(SATURATING), -128, 127), nan=0).astype(np.int8)
+    np.testing.assert_array_equal(q, want)
+    ptx = to_int8.compile("*f32:16", "*i8:16", N=16).ptx
+    assert "max.NaN.f32" in ptx and "min.NaN.f32" in ptx  # the clamp before cvt
+
+
+@pytest.mark.gpu
+def test_gpu_float_to_int8_matches_the_interpreter():
+    import torch
+    x = torch.tensor(SATURATING, device="cuda")
+    q = torch.zeros(16, dtype=torch.int8, device="cuda")
+    to_int8[(1,)](x, q, N=16)
+    want = np.zeros(16, np.int8)
+    to_int8[(1,)].interpret(SATURATING, want, N=16)
+    np.testing.assert_array_equal(q.cpu().numpy(), want)
