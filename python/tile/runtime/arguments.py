@@ -135,12 +135,8 @@ def _is_numpy_scalar_type(cls: type) -> bool:
     return np is not None and issubclass(cls, (np.bool_, np.integer, np.floating))
 
 
-def _read_numpy_scalar(value, name, key, raw, stream=None):
-    """np.int32(3), np.float32(2.5), ...: read as the Python int or float (the C
-    path leaves them to this one)."""
-    value = python_scalar(value)
-    if type(value) is bool:
-        _read_bool(value, name, key, raw)
+def _append_scalar(value, name, key, raw) -> None:
+    """An int (int32, keyed by its divisibility by 16) or a float (float32)."""
     if type(value) is int:
         if not _INT_MIN <= value <= _INT_MAX:
             raise _int_out_of_range(value, name)
@@ -149,6 +145,15 @@ def _read_numpy_scalar(value, name, key, raw, stream=None):
         check_float(value, name)
         key.append(FLOAT_KEY)
     raw.append(value)
+
+
+def _read_numpy_scalar(value, name, key, raw, stream=None):
+    """np.int32(3), np.float32(2.5), ...: read as the Python int or float (the C
+    path leaves them to this one)."""
+    value = python_scalar(value)
+    if type(value) is bool:
+        _read_bool(value, name, key, raw)
+    _append_scalar(value, name, key, raw)
     return _SCALAR, None
 
 
@@ -225,17 +230,8 @@ def collect(names, values, key: list, raw: list, stream: int | None = None):
     device = hint = None
     for name, value in zip(names, values):
         cls = type(value)
-        if cls is int:
-            if not _INT_MIN <= value <= _INT_MAX:
-                raise _int_out_of_range(value, name)
-            key.append(value % 16 == 0)
-            raw.append(value)
-            continue
-        if cls is float:
-            if not -_F32_MAX <= value <= _F32_MAX:  # inf, nan or out of range
-                check_float(value, name)
-            key.append(FLOAT_KEY)
-            raw.append(value)
+        if cls is int or cls is float:
+            _append_scalar(value, name, key, raw)
             continue
         reader = _READERS.get(cls) or _reader_for(cls)
         if reader is _TORCH:  # inline: the common case
