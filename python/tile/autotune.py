@@ -376,9 +376,7 @@ class Autotuner:
                             f"({type(kept).__name__})")
         indices = set()
         for k in kept:  # the configurations given, or equal ones
-            index = next((i for i, c in enumerate(self.configs) if k is c), None)
-            if index is None:
-                index = next((i for i, c in enumerate(self.configs) if k == c), None)
+            index = next((i for i, c in enumerate(self.configs) if k is c or k == c), None)
             if index is None:
                 raise ValueError(f"{self.__name__}: prune= returned {_short(k)}, which is not "
                                  f"one of the {len(self.configs)} configurations it was given "

@@ -248,6 +248,7 @@ def _if(ex: Executor, op, args):
 def _while(ex: Executor, op, args):
     if ex.size > 1:  # programs leave the loop at different times: run each alone
         return (yield from ex.diverge(op, np.arange(ex.size)))
+    from .signals import Deadlock, Spin  # (signals.py imports this module)
     before, after = op.regions[0].blocks[0], op.regions[1].blocks[0]
     values, limit, iterations = args, ex.launch.loop_limit, 0
     while True:
@@ -260,7 +261,6 @@ def _while(ex: Executor, op, args):
             raise ex.loop_limit_error(op, f"this while loop has not ended in program {program}")
         values = yield from ex.run_block(after, forwarded)
         if ex.scheduler.concurrent:  # other programs go on (one may hold a lock this awaits)
-            from .signals import Deadlock, Spin
             try:
                 yield Spin()
             except Deadlock:

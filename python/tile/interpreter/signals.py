@@ -65,6 +65,7 @@ class Scheduler:
         self.concurrent = any(op.name == "tile.wait_flag" for op in _walk(func)) or spins(func)
         self.spinning = deque()  # (number, generator) of tasks in a spin loop, in turn
         self.idle_spins = 0  # spin iterations in a row that changed no memory
+        self.changes_seen = None  # Buffer.changes at the last spin
         self.blocked = {}  # task number -> (its generator, the Wait it yielded)
         self.waiters = {}  # (flags buffer, element) -> numbers of the tasks waiting on it
         self.ready = []  # heap of numbers of blocked tasks whose flags now hold
@@ -124,10 +125,10 @@ class Scheduler:
             return None
         changes = Buffer.changes
         number, steps = self.spinning.popleft()
-        if changes == getattr(self, "_changes_seen", None):
+        if changes == self.changes_seen:
             self.idle_spins += 1
         else:
-            self.idle_spins, self._changes_seen = 0, changes
+            self.idle_spins, self.changes_seen = 0, changes
         if self.idle_spins > len(self.spinning) + 1:  # every spinner went round: no change
             self._step(number, steps, lambda _: steps.throw(Deadlock()))
             raise AssertionError("interpreter bug: a deadlocked spin went on")
