@@ -77,6 +77,20 @@ def Tile_MakeViewOp : Tile_Op<"make_view", [Pure, AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+def Tile_AddPtrOp : Tile_Op<"addptr", [Pure, AllTypesMatch<["ptr", "result"]>]> {
+  let summary = "a pointer `offset` elements past another";
+  let description = [{
+    `%q = tile.addptr %p, %off : !tile.ptr<bf16>, i64` is `%p + %off` elements
+    (Triton's addptr on a scalar). The frontend adds the part of an element offset
+    that is the same for a whole tile (a selection's leading indices times their
+    strides, a tile's start) in 64 bits here, so that the per-element offsets of
+    the gather or scatter that follows stay 32-bit on arrays of 2^31+ elements.
+  }];
+  let arguments = (ins Tile_PtrType:$ptr, AnySignlessInteger:$offset);
+  let results = (outs Tile_PtrType:$result);
+  let assemblyFormat = "$ptr `,` $offset attr-dict `:` qualified(type($ptr)) `,` type($offset)";
+}
+
 def Tile_LoadOp : Tile_Op<"load", [MemoryEffects<[MemRead]>, AttrSizedOperandSegments]> {
   let summary = "load a register tile from global memory; zero outside the bounds";
   let description = [{

@@ -52,6 +52,11 @@ int64_t tile::getDivisibility(Value value) {
     return std::min(div(op->getOperand(0)), div(op->getOperand(1)));
   if (isa<arith::ExtSIOp, arith::ExtUIOp, arith::IndexCastOp>(op))
     return div(op->getOperand(0));
+  if (auto add = dyn_cast<tile::AddPtrOp>(op)) { // bytes: the pointer's, and the offset's
+    int64_t bytes = std::max<int64_t>(
+        1, add.getPtr().getType().getElementType().getIntOrFloatBitWidth() / 8);
+    return std::min(div(add.getPtr()), capped(div(add.getOffset()) * bytes));
+  }
   if (auto select = dyn_cast<arith::SelectOp>(op)) // either side (a peer's pointer)
     return std::min(div(select.getTrueValue()), div(select.getFalseValue()));
   if (isa<arith::ShLIOp>(op)) {

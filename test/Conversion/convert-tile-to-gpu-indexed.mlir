@@ -181,6 +181,33 @@ func.func @not_vectorized(%x: !tile.ptr<f32>, %y: !tile.ptr<f32> {tile.divisibil
 
 // -----
 
+// A pointer moved in 64 bits (row r of an array of 2^31+ elements): one
+// getelementptr by the i64 offset, then the tile's i32 offsets. A row start
+// that is a multiple of 4 elements keeps the 16-byte alignment: one vector
+// access a run of 4; an odd start leaves scalar accesses.
+// CHECK-LABEL: gpu.func @moved_pointer
+// CHECK: %[[ROW:.*]] = llvm.getelementptr %{{.*}}[%{{.*}}] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f32
+// CHECK: llvm.getelementptr %[[ROW]][%{{.*}}] : (!llvm.ptr<1>, i64) -> !llvm.ptr<1>, f32
+// CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<1> -> vector<4xf32>
+// CHECK: llvm.store %{{.*}} : f32, !llvm.ptr<1>
+// CHECK-NOT: vector<4xf32>, !llvm.ptr<1>
+// CHECK: gpu.return
+func.func @moved_pointer(%x: !tile.ptr<f32> {tile.divisibility = 16 : i64}, %out: !tile.ptr<f32> {tile.divisibility = 16 : i64}, %r: i32, %n: i32 {tile.divisibility = 16 : i64}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %wide = arith.extsi %r : i32 to i64
+  %n64 = arith.extsi %n : i32 to i64
+  %start = arith.muli %wide, %n64 : i64
+  %row = tile.addptr %x, %start : !tile.ptr<f32>, i64
+  %i = tile.iota : tensor<512xi32>
+  %v = tile.gather %row[%i : tensor<512xi32>] : !tile.ptr<f32> -> tensor<512xf32>
+  %one = arith.constant 1 : i64
+  %odd = arith.addi %start, %one : i64
+  %shifted = tile.addptr %out, %odd : !tile.ptr<f32>, i64
+  tile.scatter %v, %shifted[%i : tensor<512xi32>] : tensor<512xf32>, !tile.ptr<f32>
+  return
+}
+
+// -----
+
 // Rows of two columns (offsets 2 * row + col): 2 * row is even, so each
 // row's pair is one 8-byte access.
 // CHECK-LABEL: gpu.func @pairs

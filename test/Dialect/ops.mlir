@@ -19,6 +19,15 @@ func.func @promise(%x: i32, %y: i64) -> (i32, i64) {
   return %a, %b : i32, i64
 }
 
+// CHECK-LABEL: func.func @moved_pointer
+func.func @moved_pointer(%p: !tile.ptr<bf16>, %o: i64, %q: i32) -> (!tile.ptr<bf16>, !tile.ptr<bf16>) {
+  // CHECK: tile.addptr %{{.*}}, %{{.*}} : !tile.ptr<bf16>, i64
+  %a = tile.addptr %p, %o : !tile.ptr<bf16>, i64
+  // CHECK: tile.addptr %{{.*}}, %{{.*}} : !tile.ptr<bf16>, i32
+  %b = tile.addptr %a, %q : !tile.ptr<bf16>, i32
+  return %a, %b : !tile.ptr<bf16>, !tile.ptr<bf16>
+}
+
 // CHECK-LABEL: func.func @pointer_access
 func.func @pointer_access(%p: !tile.ptr<f32>, %q: !tile.ptr<bf16>, %off: i32, %n: i32) {
   // CHECK: tile.load %{{.*}}[%{{.*}}] bound %{{.*}} : !tile.ptr<f32> -> tensor<1024xf32>

@@ -57,6 +57,40 @@ def test_selections_reach_a_cubin():
 
 
 @tile.jit
+def copy_far_rows(X, Y, N: tile.constexpr):
+    r = tile.program_id(0)
+    row = tile.load(X, (r, 0), (N,))                            # a selection's gather
+    tile.store(Y, (r, 0), row[None, :], mask=(row != 0)[None, :])  # a masked view store
+
+
+def test_far_rows_move_the_pointer_in_64_bits():
+    """Row r of an m x n array starts r · n elements in, past 2^31 on arrays of
+    2^31+ elements: the pointer moves by that in 64 bits (tile.addptr), and the
+    gather and scatter take 32-bit offsets within the row."""
+    x = np.arange(1, 4 * 8 + 1, dtype=np.int8).reshape(4, 8)
+    y = np.zeros((4, 8), np.int8)
+    copy_far_rows[(4,)].interpret(x, y, N=8)
+    np.testing.assert_array_equal(y, x)
+    ir = copy_far_rows.compile("*i8[2]", "*i8[2]", N=128).asm["tile"]
+    assert ir.count(": !tile.ptr<i8>, i64") == 2
+    for op in ("tile.gather", "tile.scatter"):
+        line = next(line for line in ir.splitlines() if op in line)
+        assert "xi32>" in line.split("[")[1].split("]")[0], line  # 32-bit offsets
+
+
+@pytest.mark.gpu
+def test_gpu_far_rows_of_an_array_past_two_to_the_31():
+    import torch
+    rows, n = 524800, 4096  # 2^31 + 2^21 int8 elements
+    x = torch.zeros(rows, n, dtype=torch.int8, device="cuda")
+    x[-3:] = torch.randint(1, 100, (3, n), dtype=torch.int8, device="cuda")
+    y = torch.zeros_like(x)
+    copy_far_rows[(rows,)](x, y, N=4096)
+    torch.testing.assert_close(y[-3:], x[-3:])
+    assert int(y[:8].abs().sum()) == 0  # nothing wrapped onto the first rows
+
+
+@tile.jit
 def too_many(Q, D: tile.constexpr):
     q = tile.load(Q[0, 1], 0, D)  # <- too many
 

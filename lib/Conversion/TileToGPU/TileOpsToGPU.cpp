@@ -39,6 +39,20 @@ struct AssumeMultipleLowering : public OpConversionPattern<AssumeMultipleOp> {
   }
 };
 
+/// A pointer plus an element offset: one getelementptr (64-bit address math).
+struct AddPtrLowering : public OpConversionPattern<AddPtrOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(AddPtrOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Type pointer = getTypeConverter()->convertType(op.getType());
+    Type element = getTypeConverter()->convertType(op.getPtr().getType().getElementType());
+    rewriter.replaceOpWithNewOp<LLVM::GEPOp>(op, pointer, element, adaptor.getPtr(),
+                                             ValueRange{adaptor.getOffset()});
+    return success();
+  }
+};
+
 /// An mma's accumulator scaled by a row vector (online softmax's rescale,
 /// `mma(p, v, acc * alpha[:, None])`) is multiplied only in warps where some
 /// row's factor is not 1: once the running maxima settle (or a kernel keeps a
@@ -278,7 +292,7 @@ void tile::populateTileOpPatterns(TileTypeConverter &converter, RewritePatternSe
   patterns.add<GridQueryLowering<ProgramIdOp, gpu::BlockIdOp>,
                GridQueryLowering<NumProgramsOp, gpu::GridDimOp>, ConstantLowering,
                SplatLowering, IotaLowering, BroadcastLowering, BarrierLowering,
-               AssumeMultipleLowering>(converter, ctx);
+               AssumeMultipleLowering, AddPtrLowering>(converter, ctx);
   patterns.add<AccumulatorRescaleLowering>(converter, ctx);
   patterns.add<ExchangeLowering<ConvertLayoutOp, /*transpose=*/false>,
                ExchangeLowering<TransposeOp, /*transpose=*/true>>(converter, ctx, state);

@@ -20,6 +20,7 @@ start, the strides and the sizes.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import math
 
 from mlir.dialects import arith
@@ -76,9 +77,15 @@ class Indexed:
             return self.scatter(node, array, offsets, value, mask, None)
         value = self.tile(node, value, "store's value")
         if isinstance(offset, (tuple, list)):
-            offsets, inside = self.view_offsets(node, array, offset, value.type.shape)
+            if array.rank > 2 or len(value.type.shape) != array.rank:
+                raise self.error(node, f"store: a masked store takes a 1-D or 2-D view of the "
+                                 f"tile's rank; got a {value.type.shape} tile and "
+                                 f"{describe(array)}")
+            array, offsets, inside = self.box_offsets(node, array, offset, value.type.shape,
+                                                      "store")
         else:
-            offsets, inside = self.range_offsets(node, array, offset, value.type.shape, bound)
+            array, offsets, inside = self.range_offsets(node, array, offset, value.type.shape,
+                                                        bound)
         if value.type.dtype != array.dtype:
             raise self.error(node, f"store of a {value.type} to {describe(array)}: element "
                              "types differ (convert with .to(dtype) first)")
@@ -244,40 +251,75 @@ class Indexed:
         return self.binary(node, ast.BitAnd(), a, b)
 
     def range_offsets(self, node, array: ArrayArg, start, shape, bound):
-        """A 1-D store's offsets (start + i, times the stride) and which are inside the bound."""
+        """A 1-D store's (array, offsets, which are inside the bound): start + i, times
+        the stride; a strided array's pointer is moved to the start (see box_offsets)."""
         if array.rank != 1:
             raise self.error(node, f"store: the 1-D form needs a 1-D array, got "
                              f"{describe(array)}; pass one offset per dimension")
         if len(shape) != 1:
             raise self.error(node, f"store of a {len(shape)}-D tile with one offset")
         start = self.int32(node, start, "store's offset")
-        index = self.binary(node, ast.Add(), self.builtin_arange(node, shape[0]), start)
+        local = self.builtin_arange(node, shape[0])
+        index = self.binary(node, ast.Add(), local, start)
         inside = None
         if bound is not None:
             inside = self.compare(node, ast.Lt(), index, self.int32(node, bound, "store's bound"))
         elif isinstance(array.strides[0], Value):  # as the strided form: within the size
             inside = self.compare(node, ast.Lt(), index, array.sizes[0])
-        return self.scaled(node, index, array.strides[0]), inside
+        stride = array.strides[0]
+        if stride == 1 and not isinstance(stride, Value):
+            return array, index, inside  # below the size, which is below 2^31
+        return self.moved(node, array, self.wide_offset(node, start, stride)), \
+            self.scaled(node, local, stride), inside
 
-    def view_offsets(self, node, array: ArrayArg, start, shape):
-        """A 2-D view store's offsets and which elements are inside the array's sizes."""
+    def box_offsets(self, node, array: ArrayArg, start, shape: tuple[int, ...], what: str):
+        """A tile of `shape` at `start` (one offset per dim of the array; the tile takes the
+        trailing dims): (the array with its pointer moved to the tile's first element,
+        the element offsets from there, which elements are inside the array's sizes).
+        The move is counted in 64 bits and the offsets within the tile in 32: an array
+        may span 2^31 elements or more (row r of an m x n array is r · n elements in),
+        the rows of one tile do not."""
         if len(start) != array.rank:
-            raise self.error(node, f"store: {describe(array)} needs {array.rank} offsets, "
+            raise self.error(node, f"{what}: {describe(array)} needs {array.rank} offsets, "
                              f"got {len(start)}")
-        if array.rank > 2 or len(shape) != array.rank:
-            raise self.error(node, f"store: a masked store takes a 1-D or 2-D view of the "
-                             f"tile's rank; got a {shape} tile and {describe(array)}")
-        offsets, inside = None, None
+        lead = array.rank - len(shape)
+        first, offsets, inside = None, None, None
         for d, s in enumerate(start):
-            index = self.binary(node, ast.Add(), self.builtin_arange(node, shape[d]),
-                                self.int32(node, s, f"store's offset {d}"))
-            ok = self.compare(node, ast.Lt(), index, array.sizes[d])
-            scaled = self.scaled(node, index, array.strides[d])
-            if array.rank == 2:
-                ok, scaled = Expanded(ok, 1 - d), Expanded(scaled, 1 - d)
-            offsets = scaled if offsets is None else self.binary(node, ast.Add(), offsets, scaled)
+            begin = self.int32(node, s, f"{what}'s offset {d}")
+            index = begin
+            if d >= lead:
+                local = self.builtin_arange(node, shape[d - lead])
+                index = self.binary(node, ast.Add(), local, begin)
+            ok = self.binary(node, ast.BitAnd(), self.compare(node, ast.GtE(), index, 0),
+                             self.compare(node, ast.Lt(), index, array.sizes[d]))
+            if not (isinstance(s, int) and s == 0):
+                part = self.wide_offset(node, begin, array.strides[d])
+                first = part if first is None else self.binary(node, ast.Add(), first, part)
+            if d >= lead:
+                part = self.scaled(node, local, array.strides[d])
+                if len(shape) == 2:  # a row of offsets, then a column
+                    ok = self.expand(node, ok, 1 - (d - lead))
+                    part = self.expand(node, part, 1 - (d - lead))
+                offsets = part if offsets is None else self.binary(node, ast.Add(), offsets, part)
             inside = ok if inside is None else self.binary(node, ast.BitAnd(), inside, ok)
-        return offsets, inside
+        full = TileType(shape, offsets.type.dtype)
+        return self.moved(node, array, first), \
+            self.coerce(node, offsets, full.shape, full.dtype, what), \
+            self.coerce(node, inside, shape, inside.type.dtype, what)
+
+    def wide_offset(self, node, index: Value, stride) -> Value:
+        """index * stride as an int64 scalar."""
+        wide = self.cast(node, index, tl.int64)
+        return wide if stride == 1 and not isinstance(stride, Value) else \
+            self.binary(node, ast.Mult(), wide, stride)
+
+    def moved(self, node, array: ArrayArg, offset: Value | None) -> ArrayArg:
+        """The array with its pointer `offset` elements on (tile.addptr)."""
+        if offset is None:
+            return array
+        pointer = self.emit(node, array.pointer.type, self.builder.ops.addptr, array.pointer.ir,
+                            offset.ir)
+        return dataclasses.replace(array, pointer=pointer)
 
     def scaled(self, node, index: Value, stride) -> Value:
         """index * stride (a stride specialized to 1 is the constant 1)."""

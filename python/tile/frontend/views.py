@@ -59,36 +59,10 @@ class Views:
         offset = tuple(offset) if isinstance(offset, (tuple, list)) else (offset,)
         return array.base, array.index + offset
 
-    def selected_offsets(self, node, array: ArrayArg, offset, shape: tuple[int, ...],
-                         what: str) -> tuple[Value, Value]:
-        """(element offsets of a tile of `shape` at `offset`, which of them are inside
-        the array's sizes)."""
-        if len(offset) != array.rank:
-            raise self.error(node, f"{what}: {describe(array)} needs {array.rank} offsets, "
-                             f"got {len(offset)}")
-        lead = array.rank - len(shape)
-        offsets, inside = None, None
-        for d, start in enumerate(offset):
-            index = self.int32(node, start, f"{what}'s offset {d}")
-            if d >= lead:
-                index = self.binary(node, ast.Add(), self.builtin_arange(node, shape[d - lead]),
-                                    index)
-            ok = self.binary(node, ast.BitAnd(), self.compare(node, ast.GtE(), index, 0),
-                             self.compare(node, ast.Lt(), index, array.sizes[d]))
-            scaled = self.scaled(node, index, array.strides[d])
-            if d >= lead and len(shape) == 2:  # a row of offsets, then a column
-                ok = self.expand(node, ok, 1 - (d - lead))
-                scaled = self.expand(node, scaled, 1 - (d - lead))
-            offsets = scaled if offsets is None else self.binary(node, ast.Add(), offsets, scaled)
-            inside = ok if inside is None else self.binary(node, ast.BitAnd(), inside, ok)
-        full = TileType(shape, offsets.type.dtype)
-        return self.coerce(node, offsets, full.shape, full.dtype, what), \
-            self.coerce(node, inside, shape, inside.type.dtype, what)
-
     def selected_load(self, node, array: ArrayArg, offset, shape, multicast, mask, other):
         if multicast is not False:
             raise self.error(node, "load: multicast loads a tile of the view's rank")
-        offsets, inside = self.selected_offsets(node, array, offset, shape, "load")
+        array, offsets, inside = self.box_offsets(node, array, offset, shape, "load")
         keep = self.both(node, self.mask(node, mask, shape, "load"), inside)
         return self.gather(node, array, offsets, None, None, False, keep, other)
 
@@ -96,5 +70,6 @@ class Views:
         if value.type.dtype != array.dtype:
             raise self.error(node, f"store of a {value.type} to {describe(array)}: element "
                              "types differ (convert with .to(dtype) first)")
-        offsets, inside = self.selected_offsets(node, array, offset, value.type.shape, "store")
+        array, offsets, inside = self.box_offsets(node, array, offset, value.type.shape,
+                                                  "store")
         return self.scatter(node, array, offsets, value, mask, inside)

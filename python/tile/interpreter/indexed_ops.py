@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from .executor import Executor, handles
-from .memory import OutOfBounds
+from .memory import Buffer, OutOfBounds, Shifted, resolve
 from .numerics import compute, round_to, type_info
 from .ops import _by_program, _gather, _keyword
 
@@ -54,10 +54,21 @@ def _masked_hint(fn):
     return handler
 
 
+@handles("tile.addptr")
+def _addptr(ex: Executor, op, args):
+    pointer, offset = args
+    shift = np.asarray(offset).astype(np.int64).reshape(-1)
+    if isinstance(pointer, Shifted):
+        return [Shifted(pointer.buffer, pointer.shift + shift)]
+    if not isinstance(pointer, Buffer):
+        raise NotImplementedError("addptr of a value that is not a kernel argument")
+    return [Shifted(pointer, shift)]
+
+
 @handles("tile.gather")
 @_masked_hint
 def _gather_op(ex: Executor, op, args):
-    source, offsets = args[0], args[1].astype(np.int64)
+    source, offsets = resolve(args[0], args[1].astype(np.int64))
     mask, other = _optional_operands(op, args, 2)
     active = _active(mask, offsets)
     values = _gather(ex, op, source, offsets, active)
@@ -69,7 +80,7 @@ def _gather_op(ex: Executor, op, args):
 @handles("tile.scatter")
 @_masked_hint
 def _scatter_op(ex: Executor, op, args):
-    value, target, offsets = args[0], args[1], args[2].astype(np.int64)
+    value, (target, offsets) = args[0], resolve(args[1], args[2].astype(np.int64))
     mask, _ = _optional_operands(op, args, 3)
     active = _active(mask, offsets)
     target.scatter(offsets, active, value)
@@ -112,7 +123,7 @@ def _per_element(x: np.ndarray, shape: tuple) -> np.ndarray:
 @handles("tile.atomic_rmw")
 @_masked_hint
 def _atomic_rmw(ex: Executor, op, args):
-    target, offsets, value = args[0], args[1].astype(np.int64), args[2]
+    (target, offsets), value = resolve(args[0], args[1].astype(np.int64)), args[2]
     mask, _ = _optional_operands(op, args, 3)
     kind = _keyword(op, "kind", ("add", "max", "min", "xchg"))
     shape = (ex.size,) + offsets.shape[1:]
@@ -127,7 +138,8 @@ def _atomic_rmw(ex: Executor, op, args):
 @handles("tile.atomic_cas")
 @_masked_hint
 def _atomic_cas(ex: Executor, op, args):
-    target, offsets, cmp, value = args[0], args[1].astype(np.int64), args[2], args[3]
+    (target, offsets), cmp, value = resolve(args[0], args[1].astype(np.int64)), args[2], \
+        args[3]
     mask, _ = _optional_operands(op, args, 4)
     shape = (ex.size,) + offsets.shape[1:]
     active = np.broadcast_to(_active(mask, offsets), shape)

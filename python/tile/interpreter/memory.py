@@ -166,6 +166,26 @@ class View:
         return offsets, inside
 
 
+@dataclass(frozen=True)
+class Shifted:
+    """`tile.addptr`: a buffer's pointer moved by `shift` elements, of shape (P or 1,)."""
+
+    buffer: Buffer
+    shift: np.ndarray
+
+    def subset(self, programs: np.ndarray) -> "Shifted":
+        return Shifted(self.buffer, _rows(self.shift, programs))
+
+    def resolve(self, offsets: np.ndarray) -> tuple[Buffer, np.ndarray]:
+        """(the buffer, offsets from its first element) for offsets from this pointer."""
+        return self.buffer, offsets + self.shift.reshape((-1,) + (1,) * (offsets.ndim - 1))
+
+
+def resolve(pointer, offsets: np.ndarray) -> tuple[Buffer, np.ndarray]:
+    """A gather's, scatter's or atomic's buffer and offsets, from its pointer operand."""
+    return pointer.resolve(offsets) if isinstance(pointer, Shifted) else (pointer, offsets)
+
+
 class SharedTile:
     """`!tile.shared<...>`: one tile per program. `rows` picks this batch's programs
     from `data`, so a subset of programs writes through to the whole batch's tiles."""
@@ -207,6 +227,6 @@ def subset(value, programs: np.ndarray):
     """The part of a value that belongs to `programs` (indices into the batch)."""
     if isinstance(value, np.ndarray):
         return _rows(value, programs)
-    if isinstance(value, (View, SharedTile)):
+    if isinstance(value, (View, SharedTile, Shifted)):
         return value.subset(programs)
     return value  # Buffer, Barrier: the same for every program
