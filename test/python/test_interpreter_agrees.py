@@ -97,3 +97,23 @@ def test_gpu_float_to_int8_matches_the_interpreter():
     want = np.zeros(16, np.int8)
     to_int8[(1,)].interpret(SATURATING, want, N=16)
     np.testing.assert_array_equal(q.cpu().numpy(), want)
+
+
+@tile.jit
+def truths_and_wide_ints(X, F, B, W, N: tile.constexpr):
+    tile.store(B, 0, tile.load(X, 0, N).to(tile.int1).to(tile.int8))
+    tile.store(W, 0, tile.load(F, 0, N).to(tile.int64))
+
+
+def test_int_to_bool_is_nonzero_and_float_to_int64_saturates():
+    """`.to(int1)` is x != 0 (not the low bit, which trunci keeps on the GPU);
+    float -> int64 saturates at int64's ends (2^63 is not below its largest)."""
+    x = np.array([0, 1, 2, -1, 4, 3, -2, 100], np.int32)
+    f = np.array([np.inf, -np.inf, 2.0**63, -2.0**63, 3e38, np.nan, -1.5, 7.9], np.float32)
+    b, w = np.zeros(8, np.int8), np.zeros(8, np.int64)
+    truths_and_wide_ints[(1,)].interpret(x, f, b, w, N=8)
+    np.testing.assert_array_equal(b, (x != 0).astype(np.int8))
+    big, small = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+    np.testing.assert_array_equal(w, [big, small, big, small, big, 0, -1, 7])
+    ptx = truths_and_wide_ints.compile("*i32:16", "*f32:16", "*i8:16", "*i64:16", N=8).ptx
+    assert "setp.ne.b32" in ptx and "and.b32" not in ptx and "cvt.rzi.s64.f32" in ptx

@@ -92,3 +92,23 @@ def test_a_for_loop_past_the_limit_is_an_error_before_it_runs():
     assert time.perf_counter() - started < 5
     count_for[(1,)].interpret(x, 1000)
     assert (x == 1000).all()
+
+
+@tile.jit
+def count_from(X, start, n, step):
+    total = tile.zeros((16,), tile.int32)
+    for _ in range(start, n, step):  # <- the stepped loop
+        total = total + 1
+    tile.store(X, 0, total)
+
+
+def test_a_for_loop_whose_counter_would_wrap_is_an_error():
+    """The GPU's int32 counter passes 2^31 - 1 after the last iteration, wraps
+    negative and stays below the end: the loop never ends there."""
+    x = np.zeros(16, np.int32)
+    with pytest.raises(InterpreterError) as info:
+        count_from[(1,)].interpret(x, 2**31 - 10, 2**31 - 1, 4)
+    assert "# <- the stepped loop" in str(info.value)
+    assert "passes 2147483647 after the last iteration" in str(info.value)
+    count_from[(1,)].interpret(x, 2**31 - 10, 2**31 - 1, 3)  # ends at 2^31 - 1 exactly
+    assert (x == 3).all()

@@ -487,4 +487,6 @@ class Semantics(Shapes):
             return emit(arith.fptosi, x, result)
         if src == tl.int1:
             return emit(arith.extui, x, result)
+        if dtype == tl.int1:  # truth, as torch's and Triton's: any bit set, not the low bit
+            return self.compare(node, ast.NotEq(), x, 0)
         return emit(arith.extsi if dtype.bits > src.bits else arith.trunci, x, result)

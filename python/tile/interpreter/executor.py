@@ -230,6 +230,10 @@ def _for(ex: Executor, op, args):
                                       f"(range({lower}, {upper}, {step}))")
     body = op.regions[0].blocks[0]
     counter = type_info(str(body.arguments[0].type)).dtype
+    if iterations and lower + iterations * step > np.iinfo(counter).max:
+        raise ValueError(f"range({lower}, {upper}, {step}): the {counter.name} loop counter "
+                         f"passes {np.iinfo(counter).max} after the last iteration; on the GPU "
+                         "it wraps and the loop does not end")
     for i in range(lower, upper, step):
         values = yield from ex.run_block(body, [np.array([i], counter)] + values)
     return values

@@ -84,7 +84,11 @@ def float_to_int(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """`arith.fptosi` as PTX `cvt.rzi` does it: truncate, saturate, NaN -> 0."""
     info = np.iinfo(dtype)
     x = np.trunc(x.astype(np.float64))
-    return np.where(np.isnan(x), 0, np.clip(x, info.min, info.max)).astype(dtype)
+    # int64's largest value is not a float64 (it rounds up to 2^63): values at or past
+    # 2^63 are set to it after the conversion, not clipped to it before.
+    high = x >= 2.0 ** (info.bits - 1)
+    inside = np.where(np.isnan(x) | high, 0, np.clip(x, info.min, info.max)).astype(dtype)
+    return np.where(high, np.array(info.max, dtype), inside)
 
 
 @dataclass(frozen=True)

@@ -340,6 +340,8 @@ def _cmpi(ex: Executor, op, args):
 @handles("arith.truncf", "arith.extf", "arith.sitofp", "arith.extsi", "arith.trunci",
          "arith.index_cast")
 def _convert(ex: Executor, op, args):
+    if op.name == "arith.trunci" and _result(op).element == "i1":
+        return [(args[0] & 1).astype(np.bool_)]  # the low bit, as the GPU's trunci
     return [args[0]]  # the executor rounds (or wraps) to the result type
 
 
