@@ -206,6 +206,14 @@ Iteration consumeStage(scf::ForOp loop, ArrayRef<StagedLoad> loads, const Stages
     if (!it.lastMma || it.lastMma->isBeforeInBlock(use.getOwner()))
       it.lastMma = use.getOwner();
   }
+  // Every operand computed from its load (scaled, transposed): the stages are
+  // read into registers, and the copies ahead follow the loop's last mma (or
+  // the op of the body that holds it).
+  if (!it.lastMma)
+    for (Operation &op : loop.getBody()->without_terminator())
+      if (isa<MmaOp>(op) || op.walk([](MmaOp) { return WalkResult::interrupt(); })
+                                .wasInterrupted())
+        it.lastMma = &op;
   return it;
 }
 

@@ -320,6 +320,38 @@ func.func @computed_operand(%x: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, 
   return
 }
 
+// Both operands computed from their loads (scaled in the loop): both are read
+// back from their stages into registers, and the copies ahead follow the mma
+// (no mma reads a stage itself to say where the refill goes).
+// CHECK-LABEL: func.func @computed_operands_only
+// CHECK: scf.for
+// CHECK: tile.wait
+// CHECK: tile.load_shared
+// CHECK: tile.load_shared
+// CHECK: tile.mma
+// CHECK-NEXT: tile.barrier
+// CHECK: scf.if
+// CHECK-COUNT-2: tile.async_load
+// CHECK: scf.yield
+func.func @computed_operands_only(%x: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %K: i32 {tile.divisibility = 16 : i64})
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %X = tile.make_view %x, [%K, %K], [%K, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %two = arith.constant dense<2.0> : tensor<64x64xbf16>
+  %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+  %acc = scf.for %k = %c0 to %K step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+    %a = tile.load %X[%c0, %k] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %b = tile.load %X[%k, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %a2 = arith.mulf %a, %two : tensor<64x64xbf16>
+    %b2 = arith.mulf %b, %two : tensor<64x64xbf16>
+    %next = tile.mma %a2, %b2, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    scf.yield %next : tensor<64x64xf32>
+  }
+  return
+}
+
 // A multicast load in clusters of two is left to each program when the
 // kernel is not warp-specialized, or when its producer does not copy that
 // load: a remark says so (the user asked for multicast). One program a
