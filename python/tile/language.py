@@ -22,7 +22,10 @@ Besides these functions, kernels use Python itself:
   float32). Comparisons, `where` and the elementwise functions promote alike.
   `/` is true division (integers are divided as float32, as in Python and
   Triton); on int32, `//` rounds down (as Python) and `%` takes the sign of
-  the dividend (as C and Triton); on floats too, `%` is C's `fmod`.
+  the dividend (as C and Triton); on floats too, `%` is C's `fmod`. Arithmetic
+  on constants alone (constexprs, literals, names bound only to them) is Python's,
+  done while compiling, as Triton's constexpr arithmetic is: `-7 % 2` is 1 there.
+  `x.to(tile.int1)` of an integer is `x != 0`.
   float8 tiles are only loaded, stored, converted and multiplied (`tile.mma`):
   convert with `.to(tile.float32)` before any other arithmetic. Operators apply
   to tiles, scalars and constants, never to an array argument itself.
@@ -285,7 +288,7 @@ def mma(a, b, acc, transpose_a=False, transpose_b=False):
 
     `transpose_b=True` takes b as N x K (attention's Q @ K^T), `transpose_a=True`
     takes a as K x M; both are constexprs. a and b are bf16, f16 or fp8 (the
-    same type); acc is f32 (or f16 with f16 inputs). The interpreter takes M, N, K
+    same type); acc is f32 (convert the result for f16). The interpreter takes M, N, K
     multiples of 16; the GPU (WGMMA) needs more, and its compile says which rule a
     kernel breaks: M a multiple of 64 (64 rows a warpgroup), N at most 256; operands
     read from shared memory come in rows of 128 bytes, so with bf16/f16 K is a
@@ -578,9 +581,9 @@ def multiple_of(x, n):
 
 
 def cdiv(a, b):
-    """Ceiling division `(a + b - 1) // b` of integers. In a kernel it is folded
-    when both are constants, else computed on int32 scalars; on the host (grid
-    sizes) it is plain Python."""
+    """Ceiling division of integers, ceil(a / b) (`(a + b - 1) // b` for b > 0, without
+    its overflow). In a kernel it is folded when both are constants, else computed
+    on int32 scalars; on the host (grid sizes) it is plain Python."""
     return -(-a // b)
 
 

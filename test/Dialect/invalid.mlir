@@ -347,7 +347,7 @@ func.func @mma_f32_operands(%a: tensor<64x16xf32>, %b: tensor<16x64xf32>, %c: te
 
 // -----
 func.func @mma_acc_type(%a: tensor<64x16xbf16>, %b: tensor<16x64xbf16>, %c: tensor<64x64xbf16>) {
-  // expected-error @+1 {{accumulator must be f32 (or f16 with f16 operands), got 'bf16' with 'bf16' operands}}
+  // expected-error @+1 {{accumulator must be f32, got 'bf16' (accumulate in f32, then convert the result with .to())}}
   %d = tile.mma %a, %b, %c : tensor<64x16xbf16>, tensor<16x64xbf16>, tensor<64x64xbf16> -> tensor<64x64xbf16>
   return
 }

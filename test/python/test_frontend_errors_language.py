@@ -92,6 +92,17 @@ def test_mma_input_dtype():
 
 
 @tile.jit
+def mma_f16_acc(BM: tile.constexpr):
+    a = tile.zeros((BM, BM), tile.float16)
+    c = tile.mma(a, a, a)  # <- mma f16 acc
+
+
+def test_mma_accumulates_in_float32():
+    expect_error(mma_f16_acc, "# <- mma f16 acc", "mma: the accumulator must be float32, got "
+                 "tile[64, 64] of float16 (accumulate in float32", BM=64)
+
+
+@tile.jit
 def mma_acc_shape(A, BM: tile.constexpr):
     a = tile.load(A, (0, 0), (BM, 2 * BM))
     c = tile.mma(a, a, tile.zeros((BM, BM), tile.float32), transpose_b=True)

@@ -318,10 +318,9 @@ class Builtins:
         if a.type.dtype not in MMA_INPUTS or b.type.dtype != a.type.dtype:
             raise self.error(node, f"mma: a and b must both be bfloat16, float16 or fp8; got "
                              f"{a.type} and {b.type}")
-        accs = (tl.float32, tl.float16) if a.type.dtype == tl.float16 else (tl.float32,)
-        if acc.type.dtype not in accs:
-            raise self.error(node, f"mma: the accumulator of {a.type.dtype.name} inputs must "
-                             f"be {' or '.join(d.name for d in accs)}, got {acc.type}")
+        if acc.type.dtype != tl.float32:
+            raise self.error(node, f"mma: the accumulator must be float32, got {acc.type} "
+                             "(accumulate in float32, then convert the result with .to())")
         (m, ka), (kb, n) = a.type.shape[::-1] if ta else a.type.shape, \
             b.type.shape[::-1] if tb else b.type.shape
         a_dims = "K x M" if ta else "M x K"
