@@ -12,54 +12,57 @@
 #include <Python.h>
 #include <structmember.h>
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "launch.h"
 
 struct Stats tl_stats;
 
-/* Copies each TMA descriptor from the cache: 0, or 1 when one is not cached yet. */
+/* Copies each TMA descriptor from the cache, found by the array's raw values (abi.py):
+ * 0, or 1 when one is not cached yet. */
 static int fill_descriptors(Call *c, const Plan *p, unsigned char *buffer) {
   for (Py_ssize_t i = 0; i < p->ntma; i++) {
     const TmaSlot *t = &p->tma[i];
-    const ArrayRead *a = NULL;
-    for (int j = 0; j < c->narrays; j++)
-      if (c->arrays[j].base == t->base) a = &c->arrays[j];
-    if (!a || !p->descriptors) return tl_decline(c, "no array for a TMA descriptor");
-    /* DescriptorCache's key: (pointer, tuple(shape), tuple(strides), box, swizzle, dtype) */
-    PyObject *pointer = PyLong_FromUnsignedLongLong(c->raw[t->base].u);
-    PyObject *shape = PySequence_Tuple(a->shape), *strides = PySequence_Tuple(a->strides);
-    PyObject *key = pointer && shape && strides
-                        ? PyTuple_Pack(6, pointer, shape, strides, t->box, t->swizzle, t->dtype)
-                        : NULL;
-    Py_XDECREF(pointer);
-    Py_XDECREF(shape);
-    Py_XDECREF(strides);
+    if ((Py_ssize_t)t->base + t->count > c->nraw) return tl_decline(c, "no array for a TMA slot");
+    PyObject *key = PyTuple_New(t->count);
+    for (unsigned j = 0; key && j < t->count; j++) {
+      const Raw *r = &c->raw[t->base + j]; /* the pointer first: unsigned */
+      PyObject *v = j == 0 ? PyLong_FromUnsignedLongLong(r->u) : PyLong_FromLongLong(r->i);
+      if (!v) Py_CLEAR(key);
+      else PyTuple_SetItem(key, j, v);
+    }
     if (!key) return -1;
-    PyObject *blob = PyDict_GetItemWithError(p->descriptors, key);
+    PyObject *blob = PyDict_GetItemWithError(t->table, key);
     Py_DECREF(key);
-    if (!blob || !PyBytes_Check(blob) || PyBytes_Size(blob) != TENSOR_MAP_BYTES)
+    if (!blob || !PyBytes_Check(blob) || PyBytes_Size(blob) != t->size)
       return tl_decline(c, "a TMA descriptor not encoded yet");
-    memcpy(buffer + t->offset, PyBytes_AsString(blob), TENSOR_MAP_BYTES);
+    memcpy(buffer + t->offset, PyBytes_AsString(blob), t->size);
   }
   return 0;
 }
 
+/* Whether TILE_INTERPRET asks for the interpreter: interpreter.requested() decides, asked
+ * again only when the variable's text changes (a getenv and a compare per launch). */
 static int interpret_requested(void) {
-  const char *value = getenv("TILE_INTERPRET"), *end;
-  if (!value || !*value) return 0;
-  for (const char *s = value; *s; s++)
-    if ((unsigned char)*s >= 128) return 1; /* let Python's str.strip decide */
-  while (isspace((unsigned char)*value)) value++;
-  for (end = value + strlen(value); end > value && isspace((unsigned char)end[-1]); end--) {}
-  size_t n = (size_t)(end - value);
-  static const char *const yes[] = {"1", "true", "yes", "on"};
-  for (int i = 0; i < 4; i++)
-    if (n == strlen(yes[i]) && strncasecmp(value, yes[i], n) == 0) return 1;
-  return 0;
+  static char *seen;  /* the text last decided on (NULL: unset) */
+  static int decided, answer;
+  const char *value = getenv("TILE_INTERPRET");
+  if (decided && (value ? seen && strcmp(seen, value) == 0 : !seen)) return answer;
+  PyObject *result = PyObject_CallNoArgs(tl_rules.interpret_requested);
+  int truth = result ? PyObject_IsTrue(result) : -1;
+  Py_XDECREF(result);
+  if (truth < 0) { /* the Python path asks again, and raises */
+    PyErr_Clear();
+    return 1;
+  }
+  char *copy = value ? strdup(value) : NULL;
+  if (value && !copy) return 1;
+  free(seen);
+  seen = copy;
+  decided = 1;
+  answer = truth;
+  return answer;
 }
 
 /* -- Bound: kernel[grid] ---------------------------------------------------------------------- */
@@ -200,10 +203,6 @@ slow:
   result = slow(self, a, args, ckey);
 done:
   if (buffer && buffer != local) free(buffer);
-  for (int j = 0; j < c.narrays; j++) {
-    Py_DECREF(c.arrays[j].shape);
-    Py_DECREF(c.arrays[j].strides);
-  }
   Py_XDECREF(plan_obj);
   Py_XDECREF(key);
   return result;

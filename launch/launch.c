@@ -4,10 +4,13 @@
  * every Python from 3.11 on. The CUDA driver is opened with dlopen on first
  * launch, so importing this module needs no GPU and no libcuda.
  *
+ *   configure(table)     the launch ABI's rules (python/tile/runtime/abi.py,
+ *                        `native_table()`): nothing below restates one
  *   plan(...)            a loaded specialization's launch plan: the function,
  *                        its context, block, shared bytes and the parameter
- *                        layout (offset and kind of each kernel parameter and
- *                        where its value sits among the call's raw values)
+ *                        layout (offset and struct code of each kernel parameter
+ *                        and where its value sits among the call's raw values)
+ *   read_arguments(values)   the fast path's reading of arguments (for tests)
  *   pack(plan, raw, descriptors)    the parameter bytes (for tests)
  *   launch(plan, grid, stream, raw, descriptors)   pack, then cuLaunchKernel
  *   Bound(kernel, fn, grid)   `kernel[grid]`: calling it binds the arguments
@@ -138,12 +141,7 @@ int tl_driver_launch(const Plan *p, const unsigned grid[3], unsigned long long s
 static void plan_free(PyObject *capsule) {
   Plan *p = PyCapsule_GetPointer(capsule, PLAN_CAPSULE);
   if (!p) return;
-  for (Py_ssize_t i = 0; i < p->ntma; i++) {
-    Py_XDECREF(p->tma[i].box);
-    Py_XDECREF(p->tma[i].swizzle);
-    Py_XDECREF(p->tma[i].dtype);
-  }
-  Py_XDECREF(p->descriptors);
+  for (Py_ssize_t i = 0; i < p->ntma; i++) Py_XDECREF(p->tma[i].table);
   free(p->slots);
   free(p->tma);
   free(p);
@@ -165,21 +163,48 @@ static int as_u32(PyObject *seq, Py_ssize_t i, unsigned *out, const char *what) 
   return 0;
 }
 
-/* plan(function, context, block, shared, size, slots, tma, descriptors)
- * slots: per kernel parameter, (kind, offset, index): kind 0 pointer (u64), 1 i32, 2 f32,
- *        3 TMA descriptor (128 bytes); index: where the value sits among the raw values, or
- *        for kind 3 the entry of `tma`.
- * tma:   per descriptor, (offset, base, rank, box, swizzle, dtype): `base` is the raw index
- *        of the array's pointer; box, swizzle and dtype complete the key of `descriptors`
- *        (the DescriptorCache's dict: (pointer, shape, strides, box, swizzle, dtype) ->
- *        128 bytes), where the fast path looks descriptors up. */
+/* A slot's struct code ('Q', 'i', 'f' or '<n>s', runtime/abi.py) as its kind and size;
+ * -1 with an error for any other. */
+static int parse_code(PyObject *code, Slot *s) {
+  const char *text = PyUnicode_Check(code) ? PyUnicode_AsUTF8AndSize(code, NULL) : NULL;
+  if (!text) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "plan: a slot code is a str");
+    return -1;
+  }
+  static const struct { const char *code; unsigned kind, size; } scalars[] = {
+      {"Q", SLOT_PTR, 8}, {"i", SLOT_I32, 4}, {"f", SLOT_F32, 4}};
+  for (int i = 0; i < 3; i++)
+    if (strcmp(text, scalars[i].code) == 0) {
+      s->kind = scalars[i].kind;
+      s->size = scalars[i].size;
+      return 0;
+    }
+  char *end;
+  unsigned long n = strtoul(text, &end, 10);
+  if (end != text && strcmp(end, "s") == 0 && n > 0 && n <= LOCAL_BUFFER) {
+    s->kind = SLOT_BYTES;
+    s->size = (unsigned)n;
+    return 0;
+  }
+  PyErr_Format(PyExc_ValueError, "plan: unknown slot code '%s'", text);
+  return -1;
+}
+
+/* plan(function, context, block, shared, size, slots, tma)
+ * slots: per kernel parameter, (code, offset, index): code a struct code, 'Q' pointer,
+ *        'i' int32, 'f' float32, '<n>s' n bytes (a TMA descriptor); index: where the value
+ *        sits among the raw values, or for '<n>s' the entry of `tma`.
+ * tma:   per descriptor, (base, count, table): the array's raw values are
+ *        raw[base .. base + count), and `table` (the descriptor cache's dict of its
+ *        encoding) maps them, as a tuple, to the descriptor's bytes; the fast path looks
+ *        descriptors up there. */
 static PyObject *py_plan(PyObject *mod, PyObject *args) {
   (void)mod;
   unsigned long long function, context;
-  PyObject *block, *slots, *tma, *descriptors;
+  PyObject *block, *slots, *tma;
   unsigned shared, size;
-  if (!PyArg_ParseTuple(args, "KKOIIOOO:plan", &function, &context, &block, &shared, &size,
-                        &slots, &tma, &descriptors))
+  if (!PyArg_ParseTuple(args, "KKOIIOO:plan", &function, &context, &block, &shared, &size,
+                        &slots, &tma))
     return NULL;
   Plan *p = calloc(1, sizeof(Plan));
   if (!p) return PyErr_NoMemory();
@@ -211,53 +236,49 @@ static PyObject *py_plan(PyObject *mod, PyObject *args) {
     PyObject *entry = PySequence_GetItem(tma, i);
     if (!entry) goto fail;
     TmaSlot *t = &p->tma[i];
-    int ok = PySequence_Size(entry) == 6 && as_u32(entry, 0, &t->offset, "offset") == 0 &&
-             as_u32(entry, 1, &t->base, "base") == 0 && as_u32(entry, 2, &t->rank, "rank") == 0;
-    if (ok) {
-      t->box = PySequence_GetItem(entry, 3);
-      t->swizzle = PySequence_GetItem(entry, 4);
-      t->dtype = PySequence_GetItem(entry, 5);
-      ok = t->box && t->swizzle && t->dtype;
-    }
+    int ok = PySequence_Size(entry) == 3 && as_u32(entry, 0, &t->base, "base") == 0 &&
+             as_u32(entry, 1, &t->count, "count") == 0;
+    if (ok) ok = (t->table = PySequence_GetItem(entry, 2)) != NULL;
     Py_DECREF(entry);
     if (!ok) {
-      if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "plan: a TMA entry is 6 items");
+      if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "plan: a TMA entry is 3 items");
       goto fail;
     }
-    if ((unsigned long long)t->offset + TENSOR_MAP_BYTES > size) {
-      PyErr_SetString(PyExc_ValueError, "plan: a TMA descriptor lies past the buffer");
+    if (!PyDict_Check(t->table) || t->count < 1) {
+      PyErr_SetString(PyExc_TypeError, "plan: a TMA entry's table is a dict, count above 0");
       goto fail;
     }
   }
   p->nslots = nslots;
   for (Py_ssize_t i = 0; i < nslots; i++) {
-    PyObject *entry = PySequence_GetItem(slots, i);
+    PyObject *entry = PySequence_GetItem(slots, i), *code = NULL;
     if (!entry) goto fail;
     Slot *s = &p->slots[i];
-    int ok = PySequence_Size(entry) == 3 && as_u32(entry, 0, &s->kind, "kind") == 0 &&
-             as_u32(entry, 1, &s->offset, "offset") == 0 &&
+    int ok = PySequence_Size(entry) == 3 && (code = PySequence_GetItem(entry, 0)) &&
+             parse_code(code, s) == 0 && as_u32(entry, 1, &s->offset, "offset") == 0 &&
              as_u32(entry, 2, &s->index, "index") == 0;
+    Py_XDECREF(code);
     Py_DECREF(entry);
     if (!ok) {
       if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "plan: a slot is 3 items");
       goto fail;
     }
-    static const unsigned sizes[] = {8, 4, 4, TENSOR_MAP_BYTES};
-    if (s->kind > SLOT_TMA || (unsigned long long)s->offset + sizes[s->kind] > size ||
-        (s->kind == SLOT_TMA && s->index >= ntma)) {
+    if ((unsigned long long)s->offset + s->size > size ||
+        (s->kind == SLOT_BYTES && s->index >= ntma)) {
       PyErr_Format(PyExc_ValueError, "plan: slot %zd (kind %u, offset %u, index %u) does not "
                    "fit a %u-byte buffer", i, s->kind, s->offset, s->index, size);
       goto fail;
     }
+    if (s->kind == SLOT_BYTES) { /* the descriptor's bytes go to its slot */
+      p->tma[s->index].size = s->size;
+      p->tma[s->index].offset = s->offset;
+    }
   }
-  if (descriptors != Py_None) {
-    if (!PyDict_Check(descriptors)) {
-      PyErr_SetString(PyExc_TypeError, "plan: descriptors is a dict or None");
+  for (Py_ssize_t i = 0; i < ntma; i++)
+    if (!p->tma[i].size) {
+      PyErr_Format(PyExc_ValueError, "plan: TMA entry %zd has no slot", i);
       goto fail;
     }
-    Py_INCREF(descriptors);
-    p->descriptors = descriptors;
-  }
   return capsule;
 fail:
   Py_DECREF(capsule);
@@ -279,8 +300,8 @@ static int put_f32(unsigned char *at, double v) {
   return 0;
 }
 
-/* Fills `buffer` from Python raw values (a list or tuple) and descriptor blobs (128 bytes
- * each, one per TMA entry). A value that does not fit its parameter raises OverflowError
+/* Fills `buffer` from Python raw values (a list or tuple) and descriptor blobs (one per
+ * TMA entry, of its slot's size). A value that does not fit its parameter raises OverflowError
  * naming the parameter's index. */
 int tl_fill_from_python(const Plan *p, PyObject *raw, PyObject *blobs, unsigned char *buffer) {
   int is_list = PyList_Check(raw);
@@ -293,19 +314,18 @@ int tl_fill_from_python(const Plan *p, PyObject *raw, PyObject *blobs, unsigned 
   for (Py_ssize_t i = 0; i < p->nslots; i++) {
     const Slot *s = &p->slots[i];
     unsigned char *at = buffer + s->offset;
-    if (s->kind == SLOT_TMA) {
+    if (s->kind == SLOT_BYTES) {
       PyObject *blob = PySequence_GetItem(blobs, s->index);
       if (!blob) return -1;
       Py_buffer view;
       int got = PyObject_GetBuffer(blob, &view, PyBUF_SIMPLE);
       Py_DECREF(blob);
       if (got < 0) return -1;
-      int ok = view.len == TENSOR_MAP_BYTES;
-      if (ok) memcpy(at, view.buf, TENSOR_MAP_BYTES);
+      int ok = view.len == s->size;
+      if (ok) memcpy(at, view.buf, s->size);
       PyBuffer_Release(&view);
       if (!ok) {
-        PyErr_Format(PyExc_ValueError, "TMA descriptor %u is not %d bytes", s->index,
-                     TENSOR_MAP_BYTES);
+        PyErr_Format(PyExc_ValueError, "TMA descriptor %u is not %u bytes", s->index, s->size);
         return -1;
       }
       continue;
@@ -381,8 +401,9 @@ static PyObject *py_pack(PyObject *mod, PyObject *args) {
   return result;
 }
 
+/* 0 with the grid in out; 1 for anything else (more than the configured limits included). */
 int tl_grid_from_tuple(PyObject *grid, unsigned out[3]) {
-  static const long long limits[3] = {2147483647LL, 65535, 65535};
+  const long long *limits = tl_rules.grid_limits;
   Py_ssize_t n = PyTuple_Size(grid);
   if (n < 1 || n > 3) return 1;
   out[0] = out[1] = out[2] = 1;
@@ -454,12 +475,16 @@ static PyObject *py_stats(PyObject *mod, PyObject *unused) {
 }
 
 static PyMethodDef methods[] = {
-    {"plan", py_plan, METH_VARARGS, "plan(function, context, block, shared, size, slots, tma, "
-                                    "descriptors) -> a launch plan"},
+    {"plan", py_plan, METH_VARARGS, "plan(function, context, block, shared, size, slots, tma) "
+                                    "-> a launch plan"},
     {"pack", py_pack, METH_VARARGS, "pack(plan, raw, descriptors) -> the parameter bytes"},
     {"launch", py_launch, METH_VARARGS, "launch(plan, grid3, stream, raw, descriptors)"},
-    {"configure", (PyCFunction)(void (*)(void))tl_py_configure, METH_VARARGS | METH_KEYWORDS,
-     "configure(**hooks): the Python objects the fast path reads (see fast.c)"},
+    {"configure", tl_py_configure, METH_O,
+     "configure(table): the ABI's rules and the runtime objects the fast path reads "
+     "(tile.runtime.abi.native_table())"},
+    {"read_arguments", tl_py_read_arguments, METH_O,
+     "read_arguments(values) -> (key parts, raw values, device), as the fast path reads "
+     "them, or (None, why) when it leaves them to the Python path"},
     {"kernel", tl_py_kernel, METH_VARARGS, "kernel(name, params, npositional, no_default, "
                                            "table, slow, grid, interpret) -> the per-kernel "
                                            "state Bound reads (bind.c)"},
@@ -494,8 +519,7 @@ PyMODINIT_FUNC PyInit__launch(void) {
     Py_DECREF(m);
     return NULL;
   }
-  if (PyModule_AddIntConstant(m, "TENSOR_MAP_BYTES", TENSOR_MAP_BYTES) < 0 ||
-      PyModule_AddIntConstant(m, "LIMITED_API", Py_LIMITED_API) < 0) {
+  if (PyModule_AddIntConstant(m, "LIMITED_API", Py_LIMITED_API) < 0) {
     Py_DECREF(m);
     return NULL;
   }

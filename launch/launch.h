@@ -1,4 +1,6 @@
-/* Shared between launch.c (driver, plans, packing) and fast.c (the fast path). */
+/* Shared between launch.c (driver, plans, packing), read.c (reading a call) and fast.c (the
+ * fast path). The rules they follow are python/tile/runtime/abi.py's: configure() hands them
+ * over (struct Rules), and plans carry the slot codes; nothing here restates one. */
 #ifndef TILE_LAUNCH_H
 #define TILE_LAUNCH_H
 
@@ -6,18 +8,19 @@
 
 #define PLAN_CAPSULE "tile._launch.Plan"
 #define KERNEL_CAPSULE "tile._launch.Kernel"
-#define TENSOR_MAP_BYTES 128
 #define LOCAL_BUFFER 4096 /* parameter bytes packed on the stack; larger plans use the heap */
 
-enum { SLOT_PTR = 0, SLOT_I32 = 1, SLOT_F32 = 2, SLOT_TMA = 3 };
+/* A slot's struct code, parsed: 'Q' (u64), 'i' (int32), 'f' (float32), '<n>s' (n bytes). */
+enum { SLOT_PTR, SLOT_I32, SLOT_F32, SLOT_BYTES };
 
 typedef struct {
-  unsigned kind, offset, index;
+  unsigned kind, offset, index, size;
 } Slot;
 
 typedef struct {
-  unsigned offset, base, rank;
-  PyObject *box, *swizzle, *dtype; /* the rest of the descriptor cache's key */
+  unsigned offset, size;         /* where its bytes go, how many */
+  unsigned base, count;          /* the array's raw values: raw[base .. base + count) */
+  PyObject *table;              /* the descriptor cache's dict of its encoding: by those values */
 } TmaSlot;
 
 typedef struct {
@@ -26,8 +29,16 @@ typedef struct {
   Py_ssize_t nslots, ntma;
   Slot *slots;
   TmaSlot *tma;
-  PyObject *descriptors; /* dict (pointer, shape, strides, box, swizzle, dtype) -> bytes */
 } Plan;
+
+/* The ABI's rules (runtime/abi.py `native_table`), set by configure(). */
+struct Rules {
+  long long int_min, int_max, grid_limits[3];
+  unsigned long long int_low_bits;       /* an int's key: value & this == 0 (divisor - 1) */
+  PyObject *int_keys[2], *float_key;      /* key parts: int [divisible], float */
+  PyObject *interpret_requested;          /* interpreter.requested */
+};
+extern struct Rules tl_rules;
 
 /* One raw value of a call: a pointer, a size, stride or int, or a float. */
 typedef union {
@@ -99,23 +110,18 @@ int tl_bind(const Kernel *k, const Call_args *a, Bound_args *b);
 #define MAX_ARRAYS 32
 #define MAX_RANK 16
 
-typedef struct {
-  unsigned base;
-  PyObject *shape, *strides; /* for the TMA descriptor key */
-} ArrayRead;
-
-enum { PART_INT = 5, PART_INT16 = 6, PART_FLOAT = 7, PART_ARRAY = 8 };
+enum { PART_INT = 5, PART_INT_DIVISIBLE = 6, PART_FLOAT = 7, PART_ARRAY = 8 };
 
 typedef struct {
   int kind;
   PyObject *element, *dtype; /* arrays: MLIR element type name, torch dtype (borrowed) */
   unsigned long long mask;   /* arrays: signature.array_key's divisibility mask */
+  int rank;                  /* arrays: 1 + 2 * rank raw values */
 } Part;
 
 typedef struct {
   Raw raw[MAX_RAW];
   Py_ssize_t nraw;
-  ArrayRead arrays[MAX_ARRAYS];
   int narrays;
   long device;     /* -1: no arrays */
   const char *why; /* why the call goes to the Python path */
@@ -135,7 +141,8 @@ int tl_read_call(Call *c, Kernel *k, const Bound_args *b, PyObject **plan, PyObj
 int tl_resolve_stream(Call *c, PyObject *given, unsigned long long *stream);
 void tl_memo_clear(Kernel *k);
 
-PyObject *tl_py_configure(PyObject *mod, PyObject *args, PyObject *kwargs);
+PyObject *tl_py_configure(PyObject *mod, PyObject *table);
+PyObject *tl_py_read_arguments(PyObject *mod, PyObject *values);
 PyObject *tl_py_kernel(PyObject *mod, PyObject *args);
 PyObject *tl_py_forget(PyObject *mod, PyObject *capsule);
 PyObject *tl_bound_type(void);

@@ -3,45 +3,61 @@
  * per-kernel memo, the key (built only when the memo misses) in the kernel's dict. Anything
  * unusual declines: the Python path reads it and words any error.
  *
- * The key is `collect`'s (runtime/arguments.py), except that a constexpr that is an int is
- * itself rather than its repr: (num_warps, num_stages, *constexprs, *argument parts, device).
- * The signature holds the same facts as words: ints by value, torch dtypes and constexprs of
- * immutable types (configure's identity_types) by identity, with those objects held by the
- * memo entry so that an identity cannot be reused. Equal signatures mean equal keys. */
+ * The raw values and key parts are runtime/abi.py's, by the rules configure() was given
+ * (divisors, ranges, key parts); read_arguments() returns them for the tests that hold the
+ * two readers to one another. The key is (num_warps, num_stages, *constexprs, *argument
+ * parts, device), a constexpr that is an int being itself rather than its repr. The
+ * signature holds the same facts as words: ints by value, torch dtypes and constexprs of
+ * immutable types (identity_types) by identity, with those objects held by the memo entry
+ * so that an identity cannot be reused. Equal signatures mean equal keys. */
 #define Py_LIMITED_API 0x030B0000
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include <dlfcn.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "launch.h"
+
+struct Rules tl_rules;
 
 static struct {
   PyObject *readers;       /* arguments._READERS: type -> reader */
   PyObject *reader_for;    /* arguments._reader_for: picks (and files) a new type's reader */
   PyObject *torch_reader;  /* the reader that marks torch tensor classes */
-  PyObject *torch_dtypes;  /* torch dtype -> (MLIR element type name, stride modulus) */
-  PyObject *float_key;     /* the key part of a float argument */
+  PyObject *torch_dtypes;  /* torch dtype -> (MLIR element type name, array divisors) */
   PyObject *stream_handle; /* driver.stream_handle: an int handle from a stream object */
-  PyObject *streams;       /* the launcher module: its `_torch_raw_stream(device)` */
+  PyObject *streams;       /* the module whose attribute torch_stream is torch's accessor */
+  PyObject *torch_stream;  /* that attribute's name */
   PyObject *identity;      /* immutable types: a constexpr of one is known by identity */
 } hooks;
-static PyObject *s_get_device, *s_dtype, *s_data_ptr, *s_shape, *s_stride, *s_torch_stream;
+static PyObject *s_get_device, *s_dtype, *s_data_ptr, *s_shape, *s_stride;
+
+/* A torch dtype's key rule, parsed from its torch_dtypes entry: what array_key tests. */
+typedef struct {
+  PyObject *dtype, *element; /* held */
+  unsigned long long pointer, size, stride, stride_bytes; /* each divisor - 1 */
+} DtypeRule;
 
 /* The last torch tensor class read, with its methods looked up once (a tensor has no
- * methods of its own), and the last dtype with its element type name: most launches pass
- * tensors of one class and dtype, and these spare a dict lookup or two per tensor. */
+ * methods of its own), and the dtypes seen last with their rules: most launches pass
+ * tensors of one class and few dtypes, and these spare dict lookups per tensor. */
+#define DTYPE_RULES 8
 static struct {
   PyObject *type, *get_device, *data_ptr, *stride;
-  PyObject *dtype, *element;
+  DtypeRule rules[DTYPE_RULES];
+  int next_rule;
 } last;
 
 static void forget_last(void) {
-  PyObject *held[] = {last.type, last.get_device, last.data_ptr, last.stride, last.dtype,
-                      last.element};
+  PyObject *held[4 + 2 * DTYPE_RULES] = {last.type, last.get_device, last.data_ptr, last.stride};
+  for (int i = 0; i < DTYPE_RULES; i++) {
+    held[4 + 2 * i] = last.rules[i].dtype;
+    held[5 + 2 * i] = last.rules[i].element;
+  }
   memset(&last, 0, sizeof last);
-  for (int i = 0; i < 6; i++) Py_XDECREF(held[i]);
+  for (int i = 0; i < 4 + 2 * DTYPE_RULES; i++) Py_XDECREF(held[i]);
 }
 
 /* f(arg): through PyObject_Vectorcall where the running Python's stable ABI has it (3.12+;
@@ -49,35 +65,90 @@ static void forget_last(void) {
 typedef PyObject *(*VectorcallFn)(PyObject *, PyObject *const *, size_t, PyObject *);
 static VectorcallFn vectorcall;
 
-PyObject *tl_py_configure(PyObject *mod, PyObject *args, PyObject *kwargs) {
+/* table[name] as a new reference; a KeyError naming it when absent. */
+static PyObject *entry(PyObject *table, const char *name) {
+  PyObject *v = PyDict_GetItemString(table, name);
+  if (!v) PyErr_Format(PyExc_KeyError, "configure: the table has no '%s'", name);
+  Py_XINCREF(v);
+  return v;
+}
+
+/* A power of two's low bits (divisor - 1); -1 with an error for anything else. */
+static int low_bits(PyObject *divisor, unsigned long long *out) {
+  long long d = PyLong_AsLongLong(divisor);
+  if (d == -1 && PyErr_Occurred()) return -1;
+  if (d < 1 || (d & (d - 1))) {
+    PyErr_Format(PyExc_ValueError, "configure: divisor %lld is no power of two", d);
+    return -1;
+  }
+  *out = (unsigned long long)d - 1;
+  return 0;
+}
+
+static int as_ll(PyObject *seq, Py_ssize_t i, long long *out) {
+  PyObject *item = PySequence_GetItem(seq, i);
+  if (!item) return -1;
+  *out = PyLong_AsLongLong(item);
+  Py_DECREF(item);
+  return *out == -1 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* configure(table): runtime/abi.py `native_table()` (its docstring names every entry). */
+PyObject *tl_py_configure(PyObject *mod, PyObject *table) {
   (void)mod;
-  static char *names[] = {"readers", "reader_for", "torch_reader", "torch_dtypes", "float_key",
-                          "stream_handle", "streams", "identity_types", "cuda_error", NULL};
-  PyObject *v[9];
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!OOO!OOOO!O:configure", names, &PyDict_Type,
-                                   &v[0], &v[1], &v[2], &PyDict_Type, &v[3], &v[4], &v[5], &v[6],
-                                   &PyTuple_Type, &v[7], &v[8]))
+  if (!PyDict_Check(table)) {
+    PyErr_SetString(PyExc_TypeError, "configure: the table is a dict (abi.native_table())");
     return NULL;
-  if (!s_torch_stream) {
+  }
+  if (!s_stride) {
     s_get_device = PyUnicode_InternFromString("get_device");
     s_dtype = PyUnicode_InternFromString("dtype");
     s_data_ptr = PyUnicode_InternFromString("data_ptr");
     s_shape = PyUnicode_InternFromString("shape");
     s_stride = PyUnicode_InternFromString("stride");
-    s_torch_stream = PyUnicode_InternFromString("_torch_raw_stream");
-    if (!s_get_device || !s_dtype || !s_data_ptr || !s_shape || !s_stride || !s_torch_stream)
-      return NULL;
+    if (!s_get_device || !s_dtype || !s_data_ptr || !s_shape || !s_stride) return NULL;
   }
-  PyObject **slots[] = {&hooks.readers, &hooks.reader_for, &hooks.torch_reader,
-                        &hooks.torch_dtypes, &hooks.float_key, &hooks.stream_handle,
-                        &hooks.streams, &hooks.identity, &tl_CudaError};
-  for (int i = 0; i < 9; i++) {
-    PyObject *old = *slots[i];
-    Py_INCREF(v[i]);
-    *slots[i] = v[i];
-    Py_XDECREF(old);
+  struct Rules rules = {0};
+  /* The objects kept, by their entry's name; then the entries read into `rules`. */
+  static const char *const names[] = {"readers", "reader_for", "torch_reader", "torch_dtypes",
+                                      "stream_handle", "streams", "torch_stream",
+                                      "identity_types", "cuda_error", "float_key",
+                                      "interpret_requested", "int_range", "int_keys",
+                                      "int_divisor", "grid_limits"};
+  PyObject **kept[] = {&hooks.readers, &hooks.reader_for, &hooks.torch_reader,
+                       &hooks.torch_dtypes, &hooks.stream_handle, &hooks.streams,
+                       &hooks.torch_stream, &hooks.identity, &tl_CudaError, &tl_rules.float_key,
+                       &tl_rules.interpret_requested};
+  enum { N = sizeof names / sizeof names[0], KEPT = sizeof kept / sizeof kept[0] };
+  PyObject *v[N] = {NULL};
+  int ok = 1;
+  for (int i = 0; i < N && ok; i++) ok = (v[i] = entry(table, names[i])) != NULL;
+  ok = ok && PyDict_Check(v[0]) && PyDict_Check(v[3]) && PyUnicode_Check(v[6]) &&
+       PyTuple_Check(v[7]) && PySequence_Size(v[11]) == 2 && PySequence_Size(v[12]) == 2 &&
+       PySequence_Size(v[14]) == 3;
+  if (!ok && !PyErr_Occurred())
+    PyErr_SetString(PyExc_TypeError, "configure: a table entry of the wrong type");
+  ok = ok && as_ll(v[11], 0, &rules.int_min) == 0 && as_ll(v[11], 1, &rules.int_max) == 0 &&
+       low_bits(v[13], &rules.int_low_bits) == 0;
+  for (int i = 0; i < 3 && ok; i++) ok = as_ll(v[14], i, &rules.grid_limits[i]) == 0;
+  for (int i = 0; i < 2 && ok; i++) ok = (rules.int_keys[i] = PySequence_GetItem(v[12], i)) != NULL;
+  if (ok) { /* from here nothing fails: swap the new in, the old out */
+    PyObject *old_keys[2] = {tl_rules.int_keys[0], tl_rules.int_keys[1]};
+    rules.float_key = tl_rules.float_key;
+    rules.interpret_requested = tl_rules.interpret_requested;
+    tl_rules = rules;
+    for (int i = 0; i < KEPT; i++) {
+      PyObject *old = *kept[i];
+      *kept[i] = v[i];
+      v[i] = old;
+    }
+    rules.int_keys[0] = old_keys[0];
+    rules.int_keys[1] = old_keys[1];
+    forget_last(); /* classes and dtypes are read by the new rules from here */
   }
-  forget_last(); /* classes and dtypes are read by the new hooks from here */
+  for (int i = 0; i < N; i++) Py_XDECREF(v[i]); /* the old objects, or on failure the new */
+  for (int i = 0; i < 2; i++) Py_XDECREF(rules.int_keys[i]);
+  if (!ok) return NULL;
   if (Py_Version >= 0x030C0000) *(void **)&vectorcall = dlsym(RTLD_DEFAULT, "PyObject_Vectorcall");
   Py_RETURN_NONE;
 }
@@ -117,18 +188,39 @@ static PyObject *call_method(PyObject *obj, PyObject *name, PyObject *cached) {
   return PyObject_CallMethodObjArgs(obj, name, NULL);
 }
 
-static PyObject *element_of(PyObject *dtype) {
-  if (dtype == last.dtype) return last.element;
-  PyObject *element = PyDict_GetItemWithError(hooks.torch_dtypes, dtype);
-  if (element) {
-    PyObject *held[] = {last.dtype, last.element};
-    Py_INCREF(dtype);
-    Py_INCREF(element);
-    last.dtype = dtype;
-    last.element = element;
-    for (int i = 0; i < 2; i++) Py_XDECREF(held[i]);
+/* The rule of a torch dtype entry (element, (pointer, size, stride, stride bytes) divisors),
+ * filed among the last seen; NULL with an error when the entry is malformed. */
+static const DtypeRule *parse_rule(PyObject *dtype, PyObject *entry) {
+  PyObject *divisors = PyTuple_Check(entry) && PyTuple_Size(entry) == 2
+                           ? PyTuple_GetItem(entry, 1) : NULL;
+  if (!divisors || !PyTuple_Check(divisors) || PyTuple_Size(divisors) != 4 ||
+      !PyUnicode_Check(PyTuple_GetItem(entry, 0))) {
+    PyErr_SetString(PyExc_ValueError, "a torch_dtypes entry is no (name, 4 divisors)");
+    return NULL;
   }
-  return element;
+  DtypeRule rule;
+  unsigned long long *bits[] = {&rule.pointer, &rule.size, &rule.stride, &rule.stride_bytes};
+  for (int i = 0; i < 4; i++)
+    if (low_bits(PyTuple_GetItem(divisors, i), bits[i]) < 0) return NULL;
+  DtypeRule *slot = &last.rules[last.next_rule];
+  last.next_rule = (last.next_rule + 1) % DTYPE_RULES;
+  PyObject *held[] = {slot->dtype, slot->element};
+  rule.dtype = dtype;
+  rule.element = PyTuple_GetItem(entry, 0);
+  Py_INCREF(rule.dtype);
+  Py_INCREF(rule.element);
+  *slot = rule;
+  Py_XDECREF(held[0]);
+  Py_XDECREF(held[1]);
+  return slot;
+}
+
+/* The key rule of a torch dtype: NULL when the dtype is not supported (or on an error). */
+static const DtypeRule *rule_of(PyObject *dtype) {
+  for (int i = 0; i < DTYPE_RULES; i++)
+    if (last.rules[i].dtype == dtype) return &last.rules[i];
+  PyObject *entry = PyDict_GetItemWithError(hooks.torch_dtypes, dtype);
+  return entry ? parse_rule(dtype, entry) : NULL;
 }
 
 /* An int64 (a pointer: also a uint64, stored as its bits); PyLong_AsLongAndOverflow is the
@@ -149,17 +241,18 @@ static int as_i64(PyObject *o, long long *out, int pointer) {
   return 0;
 }
 
-/* Reads the sizes or strides in tuple `t` into raw values and the key mask: a bit each
- * (a multiple of 16), and for strides (`modulus` > 0) a second (a multiple of modulus). */
-static int read_extents(Call *c, PyObject *t, Py_ssize_t rank, long long modulus,
-                        unsigned long long *mask, long long *last) {
+/* Reads the sizes or strides in tuple `t` into raw values and the key mask: a bit per
+ * divisor (given as its low bits; `second` 0 for sizes, which have one). */
+static int read_extents(Call *c, PyObject *t, Py_ssize_t rank, unsigned long long first,
+                        unsigned long long second, int two, unsigned long long *mask,
+                        long long *last) {
   for (Py_ssize_t d = 0; d < rank; d++) {
     long long v;
     if (as_i64(PyTuple_GetItem(t, d), &v, 0) < 0)
       return tl_decline(c, "a size or stride that is no int64");
     c->raw[c->nraw++].i = v;
-    *mask = *mask << 1 | (v % 16 == 0);
-    if (modulus) *mask = *mask << 1 | (v % modulus == 0);
+    *mask = *mask << 1 | ((v & first) == 0);
+    if (two) *mask = *mask << 1 | ((v & second) == 0);
     *last = v;
   }
   return 0;
@@ -173,8 +266,8 @@ static PyObject *as_tuple(PyObject *o) {
   return t;
 }
 
-/* A torch tensor: its key part (dtype name, divisibility mask, as signature.array_key)
- * in *part: 0; or 1 to decline. */
+/* A torch tensor: its key part (dtype name, divisibility mask: signature.array_key by the
+ * dtype's divisors) in *part: 0; or 1 to decline. */
 static int read_torch(Call *c, PyObject *v, Part *part) {
   PyObject *o = call_method(v, s_get_device, last.get_device);
   if (!o) return tl_decline(c, "get_device() failed");
@@ -184,20 +277,15 @@ static int read_torch(Call *c, PyObject *v, Part *part) {
   if (c->device >= 0 && device != c->device) return tl_decline(c, "tensors on different devices");
   PyObject *dtype = PyObject_GetAttr(v, s_dtype);
   if (!dtype) return tl_decline(c, "no dtype");
-  PyObject *entry = element_of(dtype); /* held by the table and by `last` */
-  if (!entry && !PyErr_Occurred()) {    /* the tables may be new: let Python refill them */
+  const DtypeRule *rule = rule_of(dtype); /* holds the dtype and its element name */
+  if (!rule && !PyErr_Occurred()) {       /* the tables may be new: let Python refill them */
     PyObject *reader = PyObject_CallFunctionObjArgs(hooks.reader_for, (PyObject *)Py_TYPE(v), NULL);
     Py_XDECREF(reader);
     PyErr_Clear();
-    entry = element_of(dtype);
+    rule = rule_of(dtype);
   }
   Py_DECREF(dtype); /* the tensor holds its dtype */
-  if (!entry) return tl_decline(c, "an unsupported tensor dtype");
-  if (!PyTuple_Check(entry) || PyTuple_Size(entry) != 2)
-    return tl_decline(c, "a dtype table entry that is no (name, modulus) pair");
-  PyObject *element = PyTuple_GetItem(entry, 0);
-  long long modulus = PyLong_AsLongLong(PyTuple_GetItem(entry, 1));
-  if (modulus < 1) return tl_decline(c, "a stride modulus below 1");
+  if (!rule) return tl_decline(c, "an unsupported tensor dtype");
   if (!(o = call_method(v, s_data_ptr, last.data_ptr))) return tl_decline(c, "data_ptr() failed");
   long long pointer;
   int bad = as_i64(o, &pointer, 1);
@@ -216,21 +304,21 @@ static int read_torch(Call *c, PyObject *v, Part *part) {
     Py_DECREF(strides);
     return tl_decline(c, "an array of unusual rank or too many arguments");
   }
-  ArrayRead *a = &c->arrays[c->narrays++]; /* owns shape and strides from here */
-  a->shape = shape;
-  a->strides = strides;
-  a->base = (unsigned)c->nraw;
   c->raw[c->nraw++].i = pointer;
-  unsigned long long mask = 2 | ((unsigned long long)pointer % 16 == 0);
+  unsigned long long mask = 2 | (((unsigned long long)pointer & rule->pointer) == 0);
   long long last = 0;
-  if (read_extents(c, shape, rank, 0, &mask, &last) ||
-      read_extents(c, strides, rank, modulus, &mask, &last))
-    return 1;
+  int declined = read_extents(c, shape, rank, rule->size, 0, 0, &mask, &last) ||
+                 read_extents(c, strides, rank, rule->stride, rule->stride_bytes, 1, &mask, &last);
+  Py_DECREF(shape);
+  Py_DECREF(strides);
+  if (declined) return 1;
+  c->narrays++;
   c->device = device;
   part->kind = PART_ARRAY;
-  part->element = element; /* held by the dtype table */
-  part->dtype = dtype;     /* held by the tensor, and by the memo entry once stored */
+  part->element = rule->element; /* held by the dtype table */
+  part->dtype = rule->dtype;     /* held by the tensor, and by the memo entry once stored */
   part->mask = mask << 1 | (last == 1);
+  part->rank = (int)rank;
   return 0;
 }
 
@@ -251,9 +339,11 @@ static int read_argument(Call *c, Py_ssize_t j, PyObject *v) {
   if (Py_IS_TYPE(v, &PyLong_Type)) {
     int overflow;
     long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
-    if (overflow || x < INT32_MIN || x > INT32_MAX) return tl_decline(c, "an int out of int32");
+    if (overflow || x < tl_rules.int_min || x > tl_rules.int_max)
+      return tl_decline(c, "an int out of its range");
     c->raw[c->nraw++].i = x;
-    c->parts[j].kind = x % 16 == 0 ? PART_INT16 : PART_INT;
+    c->parts[j].kind = ((unsigned long long)x & tl_rules.int_low_bits) == 0 ? PART_INT_DIVISIBLE
+                                                                             : PART_INT;
     c->sig[c->nsig++] = (unsigned long long)c->parts[j].kind;
     return 0;
   }
@@ -307,6 +397,20 @@ static void sign_value(Call *c, PyObject *v) {
   c->memo = 0;
 }
 
+/* The key part of runtime argument j (a new reference): runtime/abi.py's. */
+static PyObject *part_object(const Part *p) {
+  if (p->kind == PART_ARRAY) {
+    PyObject *bits = PyLong_FromUnsignedLongLong(p->mask);
+    PyObject *part = bits ? PyTuple_Pack(2, p->element, bits) : NULL;
+    Py_XDECREF(bits);
+    return part;
+  }
+  PyObject *part = p->kind == PART_FLOAT ? tl_rules.float_key
+                                         : tl_rules.int_keys[p->kind == PART_INT_DIVISIBLE];
+  Py_INCREF(part);
+  return part;
+}
+
 /* The call's key tuple (what the kernel's dict is keyed by). */
 static PyObject *make_key(const Call *c, const Kernel *k, const Bound_args *b) {
   Py_ssize_t nrt = k->nruntime, nce = k->nconst;
@@ -326,16 +430,7 @@ static PyObject *make_key(const Call *c, const Kernel *k, const Bound_args *b) {
     PyTuple_SetItem(key, 2 + j, part);
   }
   for (Py_ssize_t j = 0; j < nrt; j++) {
-    const Part *p = &c->parts[j];
-    if (p->kind == PART_ARRAY) {
-      PyObject *bits = PyLong_FromUnsignedLongLong(p->mask);
-      part = bits ? PyTuple_Pack(2, p->element, bits) : NULL;
-      Py_XDECREF(bits);
-      if (!part) goto fail;
-    } else {
-      part = p->kind == PART_FLOAT ? hooks.float_key : p->kind == PART_INT16 ? Py_True : Py_False;
-      Py_INCREF(part);
-    }
+    if (!(part = part_object(&c->parts[j]))) goto fail;
     PyTuple_SetItem(key, 2 + nce + j, part);
   }
   part = c->device >= 0 ? PyLong_FromLong(c->device) : Py_None;
@@ -426,7 +521,7 @@ int tl_resolve_stream(Call *c, PyObject *given, unsigned long long *stream) {
     return 0;
   }
   if (given == Py_None) {
-    PyObject *accessor = PyObject_GetAttr(hooks.streams, s_torch_stream);
+    PyObject *accessor = PyObject_GetAttr(hooks.streams, hooks.torch_stream);
     if (!accessor) return -1;
     PyObject *device = PyLong_FromLong(c->device);
     handle = device ? call1(accessor, device) : NULL;
@@ -445,3 +540,68 @@ int tl_resolve_stream(Call *c, PyObject *given, unsigned long long *stream) {
   return 0;
 }
 
+
+/* The raw values of a read call as Python numbers: a list. */
+static PyObject *raw_list(const Call *c, Py_ssize_t nargs) {
+  PyObject *raw = PyList_New(c->nraw);
+  Py_ssize_t at = 0;
+  for (Py_ssize_t j = 0; raw && j < nargs; j++) {
+    /* an array's raw values: (pointer: unsigned, sizes, strides) */
+    Py_ssize_t count = c->parts[j].kind == PART_ARRAY ? 1 + 2 * c->parts[j].rank : 1;
+    for (Py_ssize_t i = at; i < at + count; i++) {
+      PyObject *v = c->parts[j].kind == PART_FLOAT ? PyFloat_FromDouble(c->raw[i].f)
+                    : c->parts[j].kind == PART_ARRAY && i == at
+                        ? PyLong_FromUnsignedLongLong(c->raw[i].u)
+                        : PyLong_FromLongLong(c->raw[i].i);
+      if (!v) {
+        Py_CLEAR(raw);
+        break;
+      }
+      PyList_SetItem(raw, i, v);
+    }
+    at += count;
+  }
+  return raw;
+}
+
+/* read_arguments(values) -> (parts, raw, device) as the fast path reads them (device None
+ * without arrays), or (None, why) when it declines them to the Python path. */
+PyObject *tl_py_read_arguments(PyObject *mod, PyObject *values) {
+  (void)mod;
+  if (!tl_configured()) {
+    PyErr_SetString(PyExc_RuntimeError, "read_arguments: not configured");
+    return NULL;
+  }
+  PyObject *items = PySequence_Tuple(values), *result = NULL;
+  if (!items) return NULL;
+  Py_ssize_t n = PyTuple_Size(items);
+  Call *c = calloc(1, sizeof(Call)); /* too large for every caller's stack */
+  if (!c) {
+    Py_DECREF(items);
+    return PyErr_NoMemory();
+  }
+  c->device = -1;
+  int status = n > MAX_PARAMS ? tl_decline(c, "too many arguments") : 0;
+  for (Py_ssize_t j = 0; j < n && !status; j++)
+    status = read_argument(c, j, PyTuple_GetItem(items, j));
+  if (status > 0) {
+    result = Py_BuildValue("(Os)", Py_None, c->why);
+  } else if (status == 0) {
+    PyObject *parts = PyTuple_New(n), *raw = parts ? raw_list(c, n) : NULL;
+    int ok = raw != NULL;
+    for (Py_ssize_t j = 0; ok && j < n; j++) {
+      PyObject *part = part_object(&c->parts[j]);
+      ok = part != NULL;
+      if (ok) PyTuple_SetItem(parts, j, part);
+    }
+    PyObject *device = c->device >= 0 ? PyLong_FromLong(c->device) : Py_None;
+    if (device == Py_None) Py_INCREF(device);
+    if (ok && device) result = PyTuple_Pack(3, parts, raw, device);
+    Py_XDECREF(device);
+    Py_XDECREF(parts);
+    Py_XDECREF(raw);
+  }
+  free(c);
+  Py_DECREF(items);
+  return result;
+}

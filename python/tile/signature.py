@@ -21,9 +21,10 @@ from typing import Any
 from . import language as tl
 
 INT32_RANGE = (-2**31, 2**31 - 1)
+DIVISOR = 16  # ints, pointers (in bytes), sizes and strides specialize on it, as in Triton
 
 
-def divisibility(value: int, cap: int = 16) -> int:
+def divisibility(value: int, cap: int = DIVISOR) -> int:
     """16 if `value` is a multiple of 16 (as Triton specializes), else 1."""
     return cap if value % cap == 0 else 1
 
@@ -100,28 +101,35 @@ def stride_modulus(dtype: tl.dtype) -> int:
     return 16 // max(1, dtype.bits // 8)
 
 
-_STRIDE_MODULUS = {d.mlir: stride_modulus(d) for d in tl.DTYPES.values()}
+def array_divisors(dtype: tl.dtype) -> tuple[int, int, int, int]:
+    """What an array's key tests, in its bit order: the pointer (bytes), each size,
+    each stride by DIVISOR elements and again by `stride_modulus` (16 bytes). Powers
+    of two, so that the C reader tests them with a mask."""
+    return DIVISOR, DIVISOR, DIVISOR, stride_modulus(dtype)
+
+
+_ARRAY_DIVISORS = {d.mlir: array_divisors(d) for d in tl.DTYPES.values()}
 
 
 def array_key(dtype: tl.dtype, pointer: int, shape, strides) -> tuple:
     """What `array_spec` specializes on, as a cheap hashable pair: the launch
     path computes this on every call and builds the `ArgSpec` only for a new
-    key. The mask holds, after a leading 1 bit: pointer divisible by 16, each
-    size divisible by 16, two bits a stride (divisible by 16; by
-    `stride_modulus`, i.e. 16 bytes), innermost stride 1."""
-    m = _STRIDE_MODULUS[dtype.mlir]
+    key. The mask holds, after a leading 1 bit: pointer divisible, each size
+    divisible, two bits a stride (by DIVISOR; by `stride_modulus`, i.e. 16 bytes),
+    innermost stride 1 (`array_divisors`; runtime/abi.py describes the key)."""
+    p, n, s, m = _ARRAY_DIVISORS[dtype.mlir]
     if len(strides) == 1:  # the loop below, unrolled for the most common rank
         (size,), (stride,) = shape, strides
-        return dtype.mlir, (((((2 | (pointer % 16 == 0)) << 1 | (size % 16 == 0)) << 1
-                              | (stride % 16 == 0)) << 1 | (stride % m == 0)) << 1
+        return dtype.mlir, (((((2 | (pointer % p == 0)) << 1 | (size % n == 0)) << 1
+                              | (stride % s == 0)) << 1 | (stride % m == 0)) << 1
                             | (stride == 1))
     if not strides:
         raise ValueError("0-d arrays are not supported; pass a Python scalar")
-    mask = 2 | (pointer % 16 == 0)
-    for s in shape:
-        mask = mask << 1 | (s % 16 == 0)
-    for s in strides:
-        mask = (mask << 1 | (s % 16 == 0)) << 1 | (s % m == 0)
+    mask = 2 | (pointer % p == 0)
+    for size in shape:
+        mask = mask << 1 | (size % n == 0)
+    for stride in strides:
+        mask = (mask << 1 | (stride % s == 0)) << 1 | (stride % m == 0)
     return dtype.mlir, mask << 1 | (strides[-1] == 1)  # a str hashes faster than a dtype
 
 
@@ -132,13 +140,13 @@ def array_spec(dtype: tl.dtype, pointer: int, shape, strides) -> ArgSpec:
 
 def spec_of_array_key(key: tuple) -> ArgSpec:
     dtype, mask = tl.BY_MLIR[key[0]], key[1]
+    p, n, s, m = _ARRAY_DIVISORS[key[0]]
     rank = (mask.bit_length() - 3) // 3
     bits = [(mask >> i) & 1 for i in range(3 * rank + 1, -1, -1)]  # pointer first
-    div = lambda bit: 16 if bit else 1  # noqa: E731
     strides = bits[1 + rank:1 + 3 * rank]
-    return ArgSpec("array", dtype, div(bits[0]), rank,
-                   tuple(div(b) for b in bits[1:1 + rank]),
-                   tuple(16 if whole else stride_modulus(dtype) if in_bytes else 1
+    return ArgSpec("array", dtype, p if bits[0] else 1, rank,
+                   tuple(n if b else 1 for b in bits[1:1 + rank]),
+                   tuple(s if whole else m if in_bytes else 1
                          for whole, in_bytes in zip(strides[::2], strides[1::2])),
                    bool(bits[-1]))
 

@@ -47,9 +47,9 @@ def tma_packer():
     return ParamPacker("k", [("a", spec), ("n", I32), ("alpha", F32)], ABI, [tma])
 
 
-def plan_of(packer, descriptors=None, function=0x1234, context=FakeDriver.CONTEXT):
+def plan_of(packer, function=0x1234, context=FakeDriver.CONTEXT):
     return ext.plan(function, context, (128, 1, 1), 1024, packer.size, packer.slots,
-                    packer.tma_layout(), descriptors)
+                    packer.tma_layout())
 
 
 # -- packing ---------------------------------------------------------------------------------
@@ -91,9 +91,13 @@ def test_pack_checks_descriptors_and_plans_check_layouts():
     with pytest.raises(ValueError, match="not 128 bytes"):
         ext.pack(plan_of(packer), [0, 1, 1, 1, 1, 0, 0.0], [bytes(64)])
     with pytest.raises(ValueError, match="does not fit a 8-byte buffer"):
-        ext.plan(1, 2, (1, 1, 1), 0, 8, [(1, 6, 0)], [], None)
+        ext.plan(1, 2, (1, 1, 1), 0, 8, [("i", 6, 0)], [])
     with pytest.raises(ValueError, match="does not fit"):
-        ext.plan(1, 2, (1, 1, 1), 0, 8, [(3, 0, 0)], [], None)  # a TMA slot with no entry
+        ext.plan(1, 2, (1, 1, 1), 0, 8, [("8s", 0, 0)], [])  # a TMA slot with no entry
+    with pytest.raises(ValueError, match="unknown slot code 'd'"):
+        ext.plan(1, 2, (1, 1, 1), 0, 8, [("d", 0, 0)], [])
+    with pytest.raises(ValueError, match="TMA entry 0 has no slot"):
+        ext.plan(1, 2, (1, 1, 1), 0, 8, [], [(0, 1, {})])
 
 
 # -- launches through the stand-in driver ------------------------------------------------------

@@ -69,17 +69,21 @@ def test_descriptor_specs_are_checked(entry, message):
 
 
 def test_descriptor_cache_keys():
+    """By the spec's encoding, then the array's raw values (pointer, *shape, *strides):
+    the slice of a call's raw values the C path looks up (runtime/abi.py)."""
     encoded = []
     cache = DescriptorCache(capacity=3, encoder=lambda enc: encoded.append(enc) or bytes(128))
     s, other_box = spec(), spec(box=[64, 64])
-    cache.descriptor(s, 0x1000, (64, 64), (64, 1))
-    cache.descriptor(s, 0x1000, [64, 64], [64, 1])  # same key from lists
-    assert len(encoded) == 1
-    cache.descriptor(s, 0x2000, (64, 64), (64, 1))  # pointer
-    cache.descriptor(s, 0x1000, (64, 128), (128, 1))  # shape, strides
-    cache.descriptor(other_box, 0x1000, (64, 64), (64, 1))  # box
+    cache.descriptor(s, (0x1000, 64, 64, 64, 1))
+    cache.descriptor(spec(param=9, arg="b"), (0x1000, 64, 64, 64, 1))  # same encoding
+    assert len(encoded) == 1 and encoded[0].global_dim == (64, 64)
+    assert cache.table(s) == {(0x1000, 64, 64, 64, 1): bytes(128)}
+    cache.descriptor(s, (0x2000, 64, 64, 64, 1))  # pointer
+    cache.descriptor(s, (0x1000, 64, 128, 128, 1))  # shape, strides
+    cache.descriptor(other_box, (0x1000, 64, 64, 64, 1))  # box
     assert len(encoded) == 4 and len(cache) == 3  # bounded: the oldest went
-    cache.descriptor(s, 0x1000, (64, 64), (64, 1))
+    assert (0x1000, 64, 64, 64, 1) not in cache.table(s)
+    cache.descriptor(s, (0x1000, 64, 64, 64, 1))
     assert len(encoded) == 5
 
 
@@ -87,7 +91,7 @@ def test_bad_arrays_are_not_cached():
     cache = DescriptorCache(encoder=lambda enc: bytes(128))
     for _ in range(2):
         with pytest.raises(TensorMapError):
-            cache.descriptor(spec(), 0x1004, (64, 64), (64, 1))
+            cache.descriptor(spec(), (0x1004, 64, 64, 64, 1))
     assert len(cache) == 0
 
 

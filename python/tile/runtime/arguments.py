@@ -12,6 +12,8 @@ is interpreted on the CPU, arrays are host arrays instead (numpy, CPU torch):
     says where each kernel parameter's value sits),
   - the device and the stream the arrays came with.
 It runs on every launch, so the common cases are kept to a few attribute reads.
+The rules it follows (raw layout, key parts) are runtime/abi.py's, which the C
+fast path reads too.
 """
 from __future__ import annotations
 
@@ -22,10 +24,10 @@ import sys
 from dataclasses import dataclass
 
 from .. import language as tl
-from ..signature import INT32_RANGE, ArgSpec, Param, array_key, stride_modulus
+from ..signature import DIVISOR, INT32_RANGE, ArgSpec, Param, array_divisors, array_key
+from .abi import FLOAT_KEY, INT_KEYS
 
 TORCH_STREAM = "torch"  # stream hint: the current torch stream of the arrays' device
-FLOAT_KEY = "f32"  # key part of a float argument (an int's is its divisibility flag)
 _INT_MIN, _INT_MAX = INT32_RANGE
 _F32_MAX = 3.4028234663852886e38  # the largest finite float32
 _SCALAR = object()  # a reader's device for a scalar argument: no array, nothing to merge
@@ -140,7 +142,7 @@ def _append_scalar(value, name, key, raw) -> None:
     if type(value) is int:
         if not _INT_MIN <= value <= _INT_MAX:
             raise _int_out_of_range(value, name)
-        key.append(value % 16 == 0)
+        key.append(INT_KEYS[value % DIVISOR == 0])
     else:
         check_float(value, name)
         key.append(FLOAT_KEY)
@@ -311,7 +313,7 @@ def as_device_array(value, name: str, stream: int | None = None,
 
 # -- the exchange protocols ------------------------------------------------------------------
 _torch_dtype_table: dict = {}
-# torch dtype -> (MLIR name: array_key's first part, stride_modulus), for the C path
+# torch dtype -> (MLIR name: array_key's first part, array_divisors), for the C path
 _TORCH_DTYPE_KEYS: dict = {}
 
 
@@ -323,7 +325,7 @@ def _torch_dtypes() -> dict:
         for attr, dtype in _TORCH_DTYPE_NAMES.items():
             if hasattr(torch, attr):
                 _torch_dtype_table[getattr(torch, attr)] = dtype
-                _TORCH_DTYPE_KEYS[getattr(torch, attr)] = (dtype.mlir, stride_modulus(dtype))
+                _TORCH_DTYPE_KEYS[getattr(torch, attr)] = (dtype.mlir, array_divisors(dtype))
     return _torch_dtype_table
 
 

@@ -4,33 +4,28 @@ plan: the parameter layout, packed and launched in C (`_launch.launch`), which
 `kernel[grid]`'s C fast path also uses. Without it: one gather of the parameter
 values out of the raw argument values, one `struct.pack_into` into a buffer that
 the kernelParams array already points into, the TMA descriptors copied in (from
-their cache), one cuLaunchKernel through cuda.bindings.
+their cache), one cuLaunchKernel through cuda.bindings. Both follow the slot codes
+and the descriptor cache's keys of runtime/abi.py.
 """
 from __future__ import annotations
 
 import ctypes
 import operator
 import struct
-import sys
 import threading
 
-from .. import language as tl
 from ..signature import ArgSpec, Param, params_of
-from . import arguments, native
+from . import abi, native
+from .abi import GRID_LIMITS, PARAM_CODES, param_size, tma_code
 from .arguments import TORCH_STREAM, raw_index, raw_length
-from .driver import CudaError, LoadedKernel, stream_handle
+from .driver import LoadedKernel, stream_handle
 from .tensormap import DESCRIPTORS, TENSOR_MAP_BYTES, TensorMapSpec
-
-# signature.Param.type -> (struct code, bytes, the C plan's slot kind)
-_PARAM_CODES = {"ptr": ("Q", 8, 0), "i32": ("i", 4, 1), "f32": ("f", 4, 2)}
-_SLOT_TMA = 3
-_GRID_LIMITS = (2**31 - 1, 65535, 65535)
 
 
 def grid3(grid, kernel: str):
     """A grid as 3 ints, or None for an empty grid (which launches nothing)."""
     if type(grid) is tuple and len(grid) == 1 and type(grid[0]) is int \
-            and 0 < grid[0] <= _GRID_LIMITS[0]:
+            and 0 < grid[0] <= GRID_LIMITS[0]:
         return grid[0], 1, 1  # the common case, first
     if type(grid) is not tuple:
         grid = (grid,) if isinstance(grid, int) else tuple(grid) if isinstance(grid, list) \
@@ -48,7 +43,7 @@ def grid3(grid, kernel: str):
             x, y, z = map(operator.index, grid)  # numpy integers
         except TypeError:
             _bad_grid(grid, kernel)
-    if 0 < x <= _GRID_LIMITS[0] and 0 < y <= _GRID_LIMITS[1] and 0 < z <= _GRID_LIMITS[2]:
+    if 0 < x <= GRID_LIMITS[0] and 0 < y <= GRID_LIMITS[1] and 0 < z <= GRID_LIMITS[2]:
         return x, y, z
     if x >= 0 and y >= 0 and z >= 0 and (x == 0 or y == 0 or z == 0):
         return None  # as in Triton: an empty grid is not an error
@@ -121,7 +116,7 @@ class ParamPacker:
             raise RuntimeError(f"{kernel}: the kernel has {len(abi)} parameters, the signature "
                                f"makes {len(params)} plus {len(tma)} TMA descriptors")
         fmt, offsets, gather, self.params, self._tma = "<", [], [], [], []
-        self.slots = []  # (kind, offset, raw index or TMA entry) per parameter: the C layout
+        self.slots = []  # (struct code, offset, raw index or TMA entry) per parameter: the C plan's
         offset, pending = 0, iter(params)
         for index, slot in enumerate(abi):
             aligned = -(-offset // slot["align"]) * slot["align"]
@@ -139,12 +134,13 @@ class ParamPacker:
                     raise RuntimeError(f"{kernel}: argument '{t.arg}' is {spec.dtype}, its TMA "
                                        f"descriptor expects {t.dtype}")
                 self._tma.append((t, offset, arg_base, spec.rank))
-                self.slots.append((_SLOT_TMA, offset, len(self._tma) - 1))
+                self.slots.append((tma_code(TENSOR_MAP_BYTES), offset, len(self._tma) - 1))
                 fmt += f"{TENSOR_MAP_BYTES}x"
             else:
                 param, at = next(pending)
-                code, size, kind = _PARAM_CODES[param.type]
-                self.slots.append((kind, offset, at))
+                code = PARAM_CODES[param.type]
+                size = param_size(code)
+                self.slots.append((code, offset, at))
                 if slot["size"] != size:
                     raise RuntimeError(f"{kernel}: parameter {index} ({param.name}) is "
                                        f"{slot['size']} bytes in the kernel, {size} here")
@@ -180,16 +176,15 @@ class ParamPacker:
             view[base + offset:base + offset + TENSOR_MAP_BYTES] = blob
 
     def descriptors(self, raw: list) -> list[bytes]:
-        """The TMA descriptors of a call, in the order of `tma_layout` (from their cache)."""
-        return [DESCRIPTORS.descriptor(spec, raw[base], raw[base + 1:base + 1 + rank],
-                                       raw[base + 1 + rank:base + 1 + 2 * rank])
+        """The TMA descriptors of a call, in the order of `tma_layout` (from their cache,
+        by the array's raw values)."""
+        return [DESCRIPTORS.descriptor(spec, tuple(raw[base:base + 1 + 2 * rank]))
                 for spec, _, base, rank in self._tma]
 
     def tma_layout(self) -> list[tuple]:
-        """(offset, raw index of the pointer, rank, box, swizzle, dtype) per descriptor,
-        for the C plan: the last four complete `DescriptorCache`'s key."""
-        return [(offset, base, rank, spec.box, spec.swizzle, spec.dtype)
-                for spec, offset, base, rank in self._tma]
+        """(raw index of the array's pointer, its number of raw values, the cache's
+        table of its encoding) per descriptor, for the C plan."""
+        return [(base, 1 + 2 * rank, DESCRIPTORS.table(spec)) for spec, _, base, rank in self._tma]
 
     def range_error(self, raw: list) -> Exception:
         return self._range_error(self._gather(raw))
@@ -197,7 +192,7 @@ class ParamPacker:
     def _range_error(self, values) -> Exception:
         """Names the parameter whose value does not fit (sizes and strides are i32)."""
         for param, value in zip(self.params, values):
-            code = _PARAM_CODES[param.type][0]
+            code = PARAM_CODES[param.type]
             try:
                 struct.pack("<" + code, value)
             except (struct.error, OverflowError):
@@ -221,7 +216,7 @@ def make_plan(loaded, packer: ParamPacker, block):
         return None
     return native.module.plan(function, loaded.context_handle, tuple(block),
                               loaded.shared_bytes, packer.size, packer.slots,
-                              packer.tma_layout(), DESCRIPTORS.entries)
+                              packer.tma_layout())
 
 
 class Launcher:
@@ -246,13 +241,5 @@ class Launcher:
             self.loaded.launch(grid, self.block, stream, self.packer.kernel_params)
 
 
-if native.module is not None:  # the objects the C fast path reads (by reference)
-    native.module.configure(readers=arguments._READERS, reader_for=arguments._reader_for,
-                            torch_reader=arguments._TORCH,
-                            torch_dtypes=arguments._TORCH_DTYPE_KEYS,
-                            float_key=arguments.FLOAT_KEY, stream_handle=stream_handle,
-                            streams=sys.modules[__name__],
-                            # constexprs of these types are known by identity in the C
-                            # path's memo (immutable: same object, same repr)
-                            identity_types=(str, float, bool, bytes, tl.dtype),
-                            cuda_error=CudaError)
+if native.module is not None:  # the C fast path follows the ABI's rules (runtime/abi.py)
+    native.module.configure(abi.native_table())

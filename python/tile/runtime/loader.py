@@ -19,9 +19,10 @@ import os
 from pathlib import Path
 
 from .. import language as tl
-from ..signature import ArgSpec, satisfies, spec_of_array_key
+from ..signature import ArgSpec, satisfies
 from . import driver
-from .arguments import FLOAT_KEY, collect
+from .abi import spec_of_part
+from .arguments import collect
 from .launcher import Launcher, ParamPacker, check_clusters, grid3, resolve_stream
 from .metadata import Fields, MetadataError, arch_capability, check_launch_metadata
 
@@ -75,15 +76,6 @@ def describe(spec: ArgSpec) -> str:
     if spec.unit_inner_stride:
         facts.append("unit inner stride")
     return ", ".join(facts)
-
-
-def _actual_spec(part) -> ArgSpec:
-    """The specialization behind one `collect` key part."""
-    if isinstance(part, tuple):
-        return spec_of_array_key(part)
-    if part == FLOAT_KEY:
-        return ArgSpec("float", tl.float32)
-    return ArgSpec("int", tl.int32, 16 if part else 1)
 
 
 def read_metadata(path: Path) -> dict:
@@ -171,7 +163,7 @@ class AOTKernel:
     def check(self, key: list) -> None:
         """Raises unless each argument fits the compiled specialization."""
         for name, part in zip(self.arg_names, key):
-            actual, required = _actual_spec(part), self.specs[name]
+            actual, required = spec_of_part(part), self.specs[name]
             if not satisfies(actual, required):
                 raise ValueError(f"{self.name}: argument '{name}' does not fit the compiled "
                                  f"signature: it needs {describe(required)}; got "

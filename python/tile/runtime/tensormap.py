@@ -9,8 +9,8 @@ A descriptor serves TMA loads and stores alike (out-of-bounds box elements
 read zero and are not written). `tiled_encoding` turns that and an array into
 the arguments of cuTensorMapEncodeTiled, checking the hardware's rules first
 so a bad array gets an error naming it, not CUDA_ERROR_INVALID_VALUE;
-`encode` calls the driver, and `descriptor` caches the 128 bytes per
-(pointer, shape, strides, box, swizzle, dtype).
+`encode` calls the driver, and `descriptor` caches the 128 bytes by the
+spec's `encoding` and then the array's raw values (runtime/abi.py).
 """
 from __future__ import annotations
 
@@ -78,6 +78,11 @@ class TensorMapSpec:
             raise TensorMapError(f"{where}: the inner box extent is {inner_bytes} bytes, more "
                                  f"than the {spec.swizzle}-byte swizzle span")
         return spec
+
+    @property
+    def encoding(self) -> tuple:
+        """What a descriptor depends on besides the array."""
+        return self.box, self.swizzle, self.dtype
 
 
 @dataclass(frozen=True)
@@ -151,33 +156,38 @@ def encode(enc: TiledEncoding) -> bytes:
 
 
 class DescriptorCache:
-    """Encoded descriptors by (pointer, shape, strides, box, swizzle, dtype);
-    the oldest entries go first beyond `capacity`."""
+    """Encoded descriptors: per spec `encoding`, a dict by the array's raw values
+    (pointer, *shape, *strides), which the C launch path reads (`table`). The
+    oldest entries go first beyond `capacity` in all."""
 
     def __init__(self, capacity: int = 4096, encoder=encode):
         self.capacity, self.encoder = capacity, encoder
-        self._entries: dict[tuple, bytes] = {}
+        self._tables: dict[tuple, dict[tuple, bytes]] = {}
+        self._order: dict[tuple, None] = {}  # (encoding, array's raw values), oldest first
 
-    def descriptor(self, spec: TensorMapSpec, pointer: int, shape, strides) -> bytes:
-        key = (pointer, tuple(shape), tuple(strides), spec.box, spec.swizzle, spec.dtype)
-        found = self._entries.get(key)
+    def table(self, spec: TensorMapSpec) -> dict:
+        """The descriptors of `spec`'s encoding, by the array's raw values."""
+        return self._tables.setdefault(spec.encoding, {})
+
+    def descriptor(self, spec: TensorMapSpec, array_raw: tuple) -> bytes:
+        """`array_raw`: the array's raw values, (pointer, *shape, *strides)."""
+        table = self.table(spec)
+        found = table.get(array_raw)
         if found is None:
-            found = self.encoder(tiled_encoding(spec, pointer, shape, strides))
+            rank = (len(array_raw) - 1) // 2
+            found = self.encoder(tiled_encoding(spec, array_raw[0], array_raw[1:1 + rank],
+                                                array_raw[1 + rank:]))
             if len(found) != TENSOR_MAP_BYTES:
                 raise TensorMapError(f"encoder returned {len(found)} bytes, not 128")
-            if len(self._entries) >= self.capacity:
-                del self._entries[next(iter(self._entries))]
-            self._entries[key] = found
+            if len(self._order) >= self.capacity:
+                encoding, oldest = next(iter(self._order))
+                del self._order[encoding, oldest], self._tables[encoding][oldest]
+            table[array_raw] = found
+            self._order[spec.encoding, array_raw] = None
         return found
 
     def __len__(self) -> int:
-        return len(self._entries)
-
-    @property
-    def entries(self) -> dict:
-        """The cache itself, by key: the C launch path looks descriptors up in it (and
-        leaves a miss to `descriptor`)."""
-        return self._entries
+        return len(self._order)
 
 
 DESCRIPTORS = DescriptorCache()
