@@ -134,3 +134,11 @@ def test_launch_without_grid():
 def test_wrong_argument_count():
     with pytest.raises(TypeError, match="bad_axis: missing a required argument"):
         bad_axis.compile("*f32:16", BLOCK=64)
+
+
+def test_a_kernel_without_source_is_a_clear_error():
+    namespace = {}
+    exec("def typed_at_a_prompt(X):\n    pass\n", namespace)
+    with pytest.raises(TypeError, match="the source of 'typed_at_a_prompt' cannot be read.*"
+                                        r"define it in a \.py file"):
+        tile.jit(namespace["typed_at_a_prompt"])

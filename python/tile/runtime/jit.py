@@ -118,7 +118,12 @@ class JITFunction(native.module.KernelBase if native.module is not None else obj
         self.fn = fn
         self.__name__ = fn.__name__
         self.__doc__ = fn.__doc__
-        lines, first_line = inspect.getsourcelines(fn)
+        try:
+            lines, first_line = inspect.getsourcelines(fn)
+        except (OSError, TypeError) as e:  # a prompt, exec or a built-in: no source to parse
+            raise TypeError(f"@tile.jit: the source of '{getattr(fn, '__name__', fn)}' cannot be "
+                            f"read ({e}); tile parses a kernel's source, so define it in a "
+                            ".py file (not at an interactive prompt or in exec)") from None
         text = "".join(lines)
         dedented = textwrap.dedent(text)
         indent = len(lines[0]) - len(lines[0].lstrip())
