@@ -84,11 +84,6 @@ def scatter_shape(x, B: tile.constexpr):
 
 
 @tile.jit
-def masked_3d_store(X, B: tile.constexpr):
-    tile.store(X, (0, 0, 0), tile.load(X, (0, 0, 0), (B, B, B)), mask=True)  # <- 3-D
-
-
-@tile.jit
 def load_without_shape(x):
     v = tile.load(x, 0.5)  # <- shape missing
 
@@ -118,7 +113,6 @@ CASES = {
     "int array": (atomic_value_constant, "atomic_add's value 0.5 cannot be int32", (IVEC,)),
     "scatter shape": (scatter_shape, "store's value is tile[256] of float32 but the offsets' "
                       "shape is (128,)", (VEC,)),
-    "3-D": (masked_3d_store, "a masked store takes a 1-D or 2-D view", ("*f32[3]:16",)),
 }
 
 
@@ -127,7 +121,7 @@ def test_misuse_is_an_error_at_the_line(case):
     kernel, message, args = CASES[case]
     marker = "# <- " + {"mask broadcast": "broadcast", "not boolean": "not boolean",
                         "atomic dtype": "atomic dtype"}.get(case, case)
-    expect_error(kernel, marker, message, *args, B=128 if kernel is not masked_3d_store else 16)
+    expect_error(kernel, marker, message, *args, B=128)
 
 
 def test_load_needs_a_shape():

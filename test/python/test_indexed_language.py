@@ -109,6 +109,22 @@ def test_masked_view_load_and_store():
 
 
 @tile.jit
+def masked_3d(X, Y, B: tile.constexpr, M: tile.constexpr, N: tile.constexpr):
+    b = tile.program_id(0) * B
+    x = tile.load(X, (b, 0, 0), (B, M, N))
+    tile.store(Y, (b, 1, 2), x, mask=x > 0)  # the positives, moved by (0, 1, 2)
+
+
+def test_masked_store_to_a_3d_view():
+    x = rng.standard_normal((6, 5, 7)).astype(np.float32)
+    y = np.zeros((6, 5, 7), np.float32)
+    masked_3d[(3,)].interpret(x, y, B=2, M=8, N=8)
+    want = np.zeros_like(y)
+    want[:, 1:, 2:] = np.maximum(x[:, :4, :5], 0)
+    assert np.array_equal(y, want)
+
+
+@tile.jit
 def masked_1d(x, out, keep_below, B: tile.constexpr):
     s = tile.program_id(0) * B
     pos = s + tile.arange(B)
@@ -215,6 +231,7 @@ COMPILED = {
     "gather_rows_i64": (gather_rows, (MAT, "*i32:16", MAT), dict(BT=32, BD=32, WIDE=True)),
     "scatter_1d": (scatter_1d, (VEC, "*i32:16", VEC, "i32"), dict(B=128)),
     "masked_view": (masked_view, (MAT, MAT), dict(BM=32, BN=8)),
+    "masked_3d": (masked_3d, ("*f32[3]:16", "*f32[3]:16"), dict(B=2, M=8, N=8)),
     "scatter_constant": (scatter_constant, (VEC, "*i32:16"), dict(B=128)),
     "other_negative_zero": (other_negative_zero, (VEC, VEC), dict(B=128)),
     "masked_1d": (masked_1d, ("*i32:16", "*i32:16", "i32"), dict(B=128)),
@@ -272,6 +289,10 @@ def test_gpu_gather_scatter_and_masks_match_torch():
     got = torch.ones(128, device="cuda")
     other_negative_zero[(1,)](torch.ones(128, device="cuda"), got, B=128)
     assert (got[::2] == 1).all() and torch.signbit(got[1::2]).all() and not got[1::2].any()
+    x3 = torch.randn(6, 5, 7, device="cuda")
+    y3 = torch.zeros(6, 5, 7, device="cuda")
+    masked_3d[(3,)](x3, y3, B=2, M=8, N=8)
+    assert torch.equal(y3[:, 1:, 2:], x3[:, :4, :5].clamp(min=0)) and not y3[:, 0].any()
 
 
 @pytest.mark.gpu

@@ -77,10 +77,6 @@ class Indexed:
             return self.scatter(node, array, offsets, value, mask, None)
         value = self.tile(node, value, "store's value")
         if isinstance(offset, (tuple, list)):
-            if array.rank > 2 or len(value.type.shape) != array.rank:
-                raise self.error(node, f"store: a masked store takes a 1-D or 2-D view of the "
-                                 f"tile's rank; got a {value.type.shape} tile and "
-                                 f"{describe(array)}")
             array, offsets, inside = self.box_offsets(node, array, offset, value.type.shape,
                                                       "store")
         else:
@@ -300,6 +296,9 @@ class Indexed:
                 if len(shape) == 2:  # a row of offsets, then a column
                     ok = self.expand(node, ok, 1 - (d - lead))
                     part = self.expand(node, part, 1 - (d - lead))
+                elif len(shape) > 2:  # a line along dim d of the tile, size 1 elsewhere
+                    line = tuple(n if k == d - lead else 1 for k, n in enumerate(shape))
+                    ok, part = (self.with_ones(node, x, line, what) for x in (ok, part))
                 offsets = part if offsets is None else self.binary(node, ast.Add(), offsets, part)
             inside = ok if inside is None else self.binary(node, ast.BitAnd(), inside, ok)
         full = TileType(shape, offsets.type.dtype)
