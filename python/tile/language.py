@@ -179,7 +179,7 @@ def store(array, offset, value, bound=None, mask=None):
     `store(x, start, v, bound=n)` (1-D), `store(C, (i, j), c)` (N-D view) and
     `store(x, offsets, v)` (scatter: `v[k]` to the element at `offsets[k]`, or
     a number or scalar `v` to every offset; two elements with one offset write
-    one of them, which is not defined).
+    one of them, which is not defined: the interpreter reports differing ones).
     Elements outside the bound (1-D) or the array's sizes (view) are not
     written, nor those where `mask=` (as `load`'s) is false. A masked 1-D or
     view store is a scatter (one access an element, no TMA or vector stores);

@@ -159,3 +159,27 @@ def test_a_load_not_ordered_after_the_store_races(early_notify, wait):
         assert "program (1, 0, 0) loads it here; program (0, 0, 0) stored it at" in message
     else:  # one batch: every program loads, then every program stores
         assert "program (0, 0, 0) stores it here; program (1, 0, 0) loaded it at" in message
+
+
+@tile.jit
+def scatter_onto_few(X, OUT, B: tile.constexpr, SAME: tile.constexpr):
+    i = tile.arange(B)
+    v = tile.load(X, 0, B)
+    tile.store(OUT, i % 4, v * 0.0 + 3.0 if SAME else v)  # <- the scatter
+
+
+def test_one_scatter_writing_one_element_twice_with_different_values_is_an_error():
+    """Within one program the GPU keeps either value (which one is not defined), the
+    interpreter the later one: with different values that is reported, with equal
+    values (a constant to many offsets) it is not."""
+    x = np.arange(16, dtype=np.float32)
+    out = np.zeros(4, np.float32)
+    with pytest.raises(RaceError) as info:
+        scatter_onto_few[(1,)].interpret(x, out, B=16, SAME=False)
+    message = str(info.value)
+    assert "# <- the scatter" in message
+    assert "elements (0,) and (4,) of one scatter of program (0, 0, 0) write different " \
+           "values to element offset 0" in message
+    scatter_onto_few[(1,)].interpret(x, out, B=16, SAME=True)
+    assert (out == 3).all()
+    scatter_onto_few[(1,)].interpret(x, out, B=16, SAME=False, check_races=False)

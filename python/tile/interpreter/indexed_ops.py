@@ -15,9 +15,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from .executor import Executor, handles
+from .executor import Executor, error_at, handles
 from .memory import Buffer, OutOfBounds, Shifted, resolve
 from .numerics import compute, round_to, type_info
+from .races import RaceError, differing_duplicate
 from .ops import _by_program, _gather, _keyword
 
 _MASK_HINT = "mask the elements whose offsets fall outside the array"
@@ -83,6 +84,14 @@ def _scatter_op(ex: Executor, op, args):
     value, (target, offsets) = args[0], resolve(args[1], args[2].astype(np.int64))
     mask, _ = _optional_operands(op, args, 3)
     active = _active(mask, offsets)
+    if ex.launch.races is not None and (clash := differing_duplicate(offsets, active, value)):
+        row, first, second, offset = clash
+        raise error_at(op, f"store: elements {first} and {second} of one scatter of program "
+                           f"{tuple(int(p) for p in ex.pids[row])} write different values to "
+                           f"element offset {offset} of {target.describe()}; the GPU keeps "
+                           "either one (which is not defined): mask all but one, or use an "
+                           "atomic; interpret(..., check_races=False) turns this check off",
+                       RaceError)
     target.scatter(offsets, active, value)
     if ex.launch.races is not None:
         ex.launch.races.store(ex, op, target, offsets, active)

@@ -31,6 +31,32 @@ class RaceError(InterpreterError):
     no notify/wait ordering between them: on the GPU the result depends on timing."""
 
 
+def differing_duplicate(offsets, active, values):
+    """(batch row, tile index, other tile index, offset) of two active elements of one
+    program's scatter that write different values to one element, or None: the GPU
+    keeps either one (which is not defined), the interpreter the later one."""
+    offsets, active, values = np.broadcast_arrays(offsets, active, values)
+    rows = np.broadcast_to(np.arange(offsets.shape[0]).reshape((-1,) + (1,) * (offsets.ndim - 1)),
+                           offsets.shape)
+    positions = np.flatnonzero(active)
+    if positions.size < 2:
+        return None
+    o, r = offsets.reshape(-1)[positions], rows.reshape(-1)[positions]
+    order = np.lexsort((positions, o, r))  # by program, offset, then tile position
+    o, r, positions = o[order], r[order], positions[order]
+    same = (o[1:] == o[:-1]) & (r[1:] == r[:-1])
+    if not same.any():
+        return None
+    bits = np.ascontiguousarray(values.reshape(-1)[positions])
+    bits = bits.view(np.uint8).reshape(bits.size, -1)  # bit for bit: NaNs, -0.0
+    differ = same & (bits[1:] != bits[:-1]).any(axis=1)
+    if not differ.any():
+        return None
+    i = int(np.argmax(differ))
+    index = lambda p: tuple(int(k) for k in np.unravel_index(p, offsets.shape)[1:])
+    return int(r[i]), index(positions[i]), index(positions[i + 1]), int(o[i])
+
+
 class Shadow:
     """One array's accesses in this launch, by flat element."""
 
