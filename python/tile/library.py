@@ -171,8 +171,9 @@ _written: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def _written_params(jit_fn, args, kwargs, values: dict, on_host: bool) -> dict:
     """{parameter name: (file, line, col) of its first store}, read from the tile
     IR of the launch's specialization. Cached by what decides which parameters a
-    kernel stores to: its constexprs, each array's dtype and rank, and which ints
-    are 1 (specialized as constants); binding the launch again costs a
+    kernel stores to: its constexprs, each array's dtype, rank and whether its
+    innermost stride is 1, and which ints are 1 (each specialized as a constant that
+    may decide a branch: signature.array_key); binding the launch again costs a
     millisecond."""
     key = tuple((name, _spec_part(value, name in jit_fn.constexpr_params))
                 for name, value in values.items())
@@ -193,8 +194,8 @@ def _written_params(jit_fn, args, kwargs, values: dict, on_host: bool) -> dict:
 def _spec_part(value, constexpr: bool):
     if constexpr or isinstance(value, (bool, str)) or value is None:
         return repr(value)
-    if isinstance(value, torch.Tensor):
-        return (str(value.dtype), value.dim())
+    if isinstance(value, torch.Tensor):  # a unit innermost stride is specialized as 1
+        return (str(value.dtype), value.dim(), value.dim() > 0 and value.stride(-1) == 1)
     if isinstance(value, int):
         return ("int", value == 1)
     return type(value).__name__

@@ -121,6 +121,32 @@ def test_writing_an_input_not_declared_mutable_is_refused():
         add_in_place_undeclared(torch.ones(200)[50:150], y)
 
 
+@tile.jit
+def copy_or_write_z(X, Y, Z, BLOCK: tile.constexpr):
+    x = tile.load(X, 0, BLOCK, bound=X.shape[0])
+    if X.stride(0) == 1:  # a constant where the launch specialized a unit stride
+        tile.store(Y, 0, x, bound=X.shape[0])
+    else:
+        tile.store(Z, 0, x, bound=X.shape[0])
+
+
+@tile.library.custom_op("tile_test::copy_by_stride", mutates_args=())
+def copy_by_stride(x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    y = torch.zeros(x.shape[0])
+    tile.library.launch(copy_or_write_z)[(1,)](x, y, z, BLOCK=16)
+    return y
+
+
+def test_the_write_check_follows_the_unit_stride_specialization():
+    """Which parameters a kernel stores to may depend on a unit stride: the check's
+    cache of them keys on it, so a contiguous call first does not hide the store."""
+    z = torch.zeros(8)
+    torch.testing.assert_close(copy_by_stride(torch.arange(8.0), z), torch.arange(8.0))
+    with pytest.raises(tile.CompilationError, match="writes its argument 'Z'"):
+        copy_by_stride(torch.arange(16.0)[::2], z)
+    assert not z.any()
+
+
 def test_declared_mutation_runs_and_compiles():
     x, y = torch.ones(100), torch.arange(100.0)
     add_in_place(x, y)
