@@ -62,8 +62,10 @@ def test_bad_inputs_name_the_argument():
     with pytest.raises(ValueError, match="head dim 64"):
         small = torch.zeros(1, 2, 128, 64, dtype=torch.float8_e4m3fn)
         tile.ops.attention_fp8(small, small, small)
-    with pytest.raises(ValueError, match="v_scale must be a positive number"):
+    with pytest.raises(ValueError, match="v_scale must be a positive finite number"):
         tile.ops.attention_fp8(q, q, q, v_scale=0)
+    with pytest.raises(ValueError, match="k_scale must be a positive finite number"):
+        tile.ops.attention_fp8(q, q, q, k_scale=float("inf"))
     with pytest.raises(ValueError, match="heads must divide"):
         three = torch.zeros(1, 3, 128, 128, dtype=torch.float8_e4m3fn)
         tile.ops.attention_fp8(q, three, three)

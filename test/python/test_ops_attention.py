@@ -108,8 +108,10 @@ def test_option_errors(interpret):
     q, k, v = inputs(1, 2, 1, 8, 16)
     with pytest.raises(TypeError, match="causal must be a bool"):
         tile.ops.attention(q, k, v, causal=1)
-    with pytest.raises(ValueError, match="scale must be a positive number"):
+    with pytest.raises(ValueError, match="scale must be a positive finite number"):
         tile.ops.attention(q, k, v, scale=-1.0)
+    with pytest.raises(ValueError, match="scale must be a positive finite number"):
+        tile.ops.attention(q, k, v, scale=float("inf"))
 
 
 def test_host_arrays_need_the_interpreter(monkeypatch):

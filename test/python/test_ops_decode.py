@@ -106,7 +106,8 @@ def test_interpreter_empty_sequence_gives_zeros(monkeypatch, kernel):
     (dict(q=np.zeros((2, 1, 4, 12), BF16), k_cache=np.zeros((2, 32, 2, 12), BF16),
           v_cache=np.zeros((2, 32, 2, 12), BF16)), "head dim is 12"),
     (dict(causal=1), "causal must be a bool"),
-    (dict(scale=-1.0), "scale must be a positive number"),
+    (dict(scale=-1.0), "scale must be a positive finite number"),
+    (dict(scale=float("inf")), "scale must be a positive finite number"),
     (dict(num_splits=0), "num_splits must be a positive int"),
 ])
 def test_bad_input_names_the_argument(monkeypatch, change, message):
@@ -117,6 +118,15 @@ def test_bad_input_names_the_argument(monkeypatch, change, message):
     args.update(change)
     with pytest.raises((TypeError, ValueError), match=message):
         tile.ops.attention_decode(**args)
+
+
+def test_inputs_that_require_grad_are_refused(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setenv("TILE_INTERPRET", "1")
+    q = torch.zeros(2, 1, 4, 64, dtype=torch.bfloat16)
+    cache = torch.zeros(2, 32, 2, 64, dtype=torch.bfloat16, requires_grad=True)
+    with pytest.raises(ValueError, match="attention_decode has no backward, and k_cache"):
+        tile.ops.attention_decode(q, cache, cache.detach(), torch.ones(2, dtype=torch.int32))
 
 
 @pytest.mark.parametrize("name", ["rows", "transposed"])

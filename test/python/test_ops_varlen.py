@@ -83,7 +83,8 @@ def test_max_seqlen_below_a_length_is_reported(monkeypatch):
                                                        "most 10"),
     (dict(cu_seqlens=np.array([0, 6, 4], np.int32)), "cu_seqlens must rise"),
     (dict(causal="yes"), "causal must be a bool"),
-    (dict(scale=0), "scale must be a positive number"),
+    (dict(scale=0), "scale must be a positive finite number"),
+    (dict(scale=float("inf")), "scale must be a positive finite number"),
 ])
 def test_bad_input_names_the_argument(monkeypatch, change, message):
     monkeypatch.setenv("TILE_INTERPRET", "1")
@@ -93,6 +94,19 @@ def test_bad_input_names_the_argument(monkeypatch, change, message):
     args.update(change)
     with pytest.raises((TypeError, ValueError), match=message):
         tile.ops.attention_varlen(**args)
+
+
+def test_inputs_that_require_grad_are_refused(monkeypatch):
+    """No backward: a gradient would be dropped without a word."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.setenv("TILE_INTERPRET", "1")
+    q = torch.zeros(10, 4, 64, dtype=torch.bfloat16, requires_grad=True)
+    k = v = torch.zeros(10, 2, 64, dtype=torch.bfloat16)
+    cu = torch.tensor([0, 4, 10], dtype=torch.int32)
+    with pytest.raises(ValueError, match="attention_varlen has no backward, and q require"):
+        tile.ops.attention_varlen(q, k, v, cu, 6)
+    with torch.no_grad():
+        assert tile.ops.attention_varlen(q, k, v, cu, 6).shape == (10, 4, 64)
 
 
 def test_configurations_compile_without_spills():

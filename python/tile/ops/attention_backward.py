@@ -247,6 +247,8 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, grad_lse=None, out
     num_stages). interpret: run the kernels on the CPU interpreter (default: for
     numpy arrays and CPU tensors). launch(kernel, grid): launches a kernel instead
     (tile.ops.attention's custom op passes tile.library.launch's)."""
+    from .sdpa import check_causal_and_scale  # sdpa's autograd imports this module
+    check_causal_and_scale("attention_backward", causal, scale)
     B, H, H_kv, N, D = _check(q, k, v, o, lse, do)
     if interpret is None:
         interpret = not getattr(q, "is_cuda", False)

@@ -63,8 +63,9 @@ def attention_fp8(q, k, v, q_scale: float = 1.0, k_scale: float = 1.0, v_scale: 
     if B * H * N * Dh > INT32_MAX:
         raise ValueError(f"{WHERE}: q has {B * H * N * Dh} elements; at most {INT32_MAX}")
     for name, value in (("q_scale", q_scale), ("k_scale", k_scale), ("v_scale", v_scale)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"{WHERE}: {name} must be a positive number, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                not 0 < value < math.inf:
+            raise ValueError(f"{WHERE}: {name} must be a positive finite number, got {value!r}")
     check_causal_and_scale(WHERE, causal, scale)
     check_placement(WHERE, named)
     out = torch.empty((B, H, N, Dh), dtype=torch.bfloat16, device=q.device)

@@ -5,8 +5,8 @@ import math
 
 from .decode_kernels import decode_combine, decode_split, decode_split_transposed
 from .sdpa import (INT32_MAX, _dtype_name, _empty, _float32, _is_torch, _multiprocessors,
-                   _strides, check_causal_and_scale, check_head_array, check_placement,
-                   host_values)
+                   _strides, check_causal_and_scale, check_head_array, check_no_grad,
+                   check_placement, host_values)
 
 BLOCK_ROWS = 64      # query rows a program: one warpgroup's mma rows (a GQA group, tokens)
 # Keys an iteration, by the padded head dim: the K and V tiles sit in registers
@@ -87,6 +87,7 @@ def _check(q, k_cache, v_cache, cache_seqlens, block_table, causal, scale) -> tu
         raise ValueError(f"{where}: the cache has more than {INT32_MAX} elements; the kernels "
                          "index with int32")
     check_placement(where, arrays)
+    check_no_grad(where, {n: x for n, x in arrays.items() if n in ("q", "k_cache", "v_cache")})
     lengths = host_values(cache_seqlens)  # on the GPU: read there, checked under TILE_DEBUG=1
     held = max_pages * page
     if lengths is not None and ((lengths < 0) | (lengths > held)).any():

@@ -133,12 +133,26 @@ def check_head_array(where: str, name: str, x, q, layout: str, rank: int = 4) ->
 
 
 def check_causal_and_scale(where: str, causal, scale) -> None:
-    """causal a bool; scale None or a positive number."""
+    """causal a bool; scale None or a positive finite number."""
     if not isinstance(causal, bool):
         raise TypeError(f"{where}: causal must be a bool, got {causal!r}")
     if scale is not None and (isinstance(scale, bool) or not isinstance(scale, (int, float))
-                              or not scale > 0):
-        raise ValueError(f"{where}: scale must be a positive number, got {scale!r}")
+                              or not 0 < scale < math.inf):
+        raise ValueError(f"{where}: scale must be a positive finite number, got {scale!r}")
+
+
+def check_no_grad(where: str, named: dict) -> None:
+    """For ops without a backward: a tensor that needs a gradient would get none."""
+    wanting = [name for name, x in named.items() if getattr(x, "requires_grad", False)]
+    if wanting and _grad_enabled():
+        raise ValueError(f"{where} has no backward, and {', '.join(wanting)} require grad: "
+                         "call it under torch.no_grad() or pass detached tensors "
+                         "(tile.ops.attention is differentiable)")
+
+
+def _grad_enabled() -> bool:
+    import torch
+    return torch.is_grad_enabled()
 
 
 def check_placement(where: str, named: dict) -> None:

@@ -12,7 +12,7 @@ from ..autotune import autotune
 from .attention_kernels import attention_fwd_varlen
 from .sdpa import (BLOCK_CONFIGS, INT32_MAX, TILE_WIDTHS, WIDE_CONFIGS, _dtype_name, _empty,
                    _float32, _is_torch, check_causal_and_scale, check_head_array,
-                   check_placement, host_values)
+                   check_no_grad, check_placement, host_values)
 
 _KEY = ["total", "group", "Q.shape[1]"]  # + dtypes and constexprs (D, CAUSAL, STORE_LSE)
 _PLAIN = {False: [c for c in BLOCK_CONFIGS if not c.warp_specialize],
@@ -61,6 +61,7 @@ def _check(q, k, v, cu_seqlens, max_seqlen, causal, scale) -> tuple:
         raise ValueError(f"{where}: q has {H * total * Dh} elements; the kernels index with "
                          f"int32, at most {INT32_MAX}")
     check_placement(where, named)
+    check_no_grad(where, {n: x for n, x in named.items() if n in ("q", "k", "v")})
     cu = host_values(cu_seqlens)  # on the GPU: read there, checked under TILE_DEBUG=1
     if cu is not None and (cu[0] < 0 or (cu[1:] < cu[:-1]).any() or cu[-1] > total):
         raise ValueError(f"{where}: cu_seqlens must rise from >= 0 to at most {total} "
@@ -80,7 +81,8 @@ def attention_varlen(q, k, v, cu_seqlens, max_seqlen: int, causal: bool = False,
     q: (total, H, D); k and v: (total, H_kv, D), H_kv dividing H (grouped-query);
     bfloat16 or float16, D a multiple of 8 up to 256, the last stride 1.
     cu_seqlens: int32 (batch + 1,), sequence b is tokens cu_seqlens[b] ..
-    cu_seqlens[b + 1] - 1 (empty sequences allowed); max_seqlen: the longest
+    cu_seqlens[b + 1] - 1 (empty sequences allowed; the rows of tokens outside
+    every sequence are not written); max_seqlen: the longest
     sequence's length, a Python int that sizes the grid (nothing is read back from
     the GPU; a smaller one leaves rows unwritten). cu_seqlens and max_seqlen
     are checked where they are on the host (the interpreter), and on the GPU by
