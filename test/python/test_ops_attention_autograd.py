@@ -3,7 +3,7 @@ On the CPU interpreter (TILE_INTERPRET=1, small sizes) the output and the
 gradients of q, k and v against torch's SDPA in float64: ragged N, N = 1,
 grouped- and multi-query heads, causal or not, bf16 and f16, a padded head dim;
 compiled with fullgraph=True (no graph break) it gives eager's bits;
-torch.library.opcheck passes on both ops. On the GPU the same against SDPA's
+torch.library.opcheck passes on both ops (with and without the LSE). On the GPU the same against SDPA's
 autograd, compiled with inductor."""
 import pytest
 
@@ -134,11 +134,24 @@ def test_opcheck(interpret):
     q, k, v, do = make_inputs(1, 2, 1, 20, 16, torch.bfloat16)
     for t in (q, k, v):
         t.requires_grad_()
-    torch.library.opcheck(attention_autograd.attention_op, (q, k, v, True, 0.25, True))
+    for store_lse in (True, False):  # without the LSE, the backward recomputes it
+        torch.library.opcheck(attention_autograd.attention_op, (q, k, v, True, 0.25, store_lse))
     out, lse = attention_autograd.attention_op(q, k, v, True, 0.25, True)
     torch.library.opcheck(attention_autograd.attention_backward_op,
                           (q.detach(), k.detach(), v.detach(), out.detach(), lse.detach(), do, True,
                            0.25))
+
+
+def test_the_op_called_without_the_lse_still_differentiates(interpret):
+    q, k, v, do = make_inputs(1, 2, 1, 20, 16, torch.bfloat16)
+    grads = []
+    for store_lse in (True, False):
+        leaves = [t.detach().requires_grad_() for t in (q, k, v)]
+        out, _ = attention_autograd.attention_op(*leaves, True, 0.25, store_lse)
+        out.backward(do)
+        grads.append([t.grad for t in leaves])
+    for with_lse, recomputed in zip(*grads):
+        assert torch.equal(with_lse, recomputed)
 
 
 def test_no_grad_forward_keeps_no_lse(interpret):

@@ -49,9 +49,9 @@ def _setup_context(ctx, inputs, output):
 
 def _backward(ctx, grad_out, grad_lse):
     q, k, v, out, lse = ctx.saved_tensors
-    if not ctx.store_lse:  # attention() asks for it whenever an input requires grad
-        raise RuntimeError("tile.ops.attention: the forward ran without grad enabled, so it "
-                           "kept no log-sum-exp for a backward")
+    if not ctx.store_lse:  # the op called directly without it (attention() asks for it
+        _, lse = attention_op(q, k, v, ctx.causal, ctx.scale, True)  # when a grad is needed)
+        grad_lse = None  # of the empty stand-in output
     if grad_out is None:  # only the LSE was used
         grad_out = torch.zeros_like(out)
     dq, dk, dv = attention_backward_op(q, k, v, out, lse, grad_out.to(q.dtype), ctx.causal,
