@@ -3,10 +3,9 @@
 // iteration late, right behind the next iteration's first one, so that it
 // runs on the tensor cores while the softmax runs (FlashAttention-3's
 // intra-warpgroup overlap). See the pass description in TilePasses.td.
-#include "dialect/TilePasses.h"
+#include "Transforms/LoopExpansion.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/SetVector.h"
 
 namespace mlir::tile {
@@ -203,14 +202,9 @@ ValueRange lookAhead(const Plan &plan, OpBuilder &b, ArrayRef<Value> inits,
   Block *body = loop.getBody();
   auto yield = cast<scf::YieldOp>(body->getTerminator());
   unsigned n = loop.getNumRegionIterArgs();
-  Value second = arith::AddIOp::create(b, loc, lb, step);
-  Value two = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, second, ub);
-  // The last iteration: lb + ((ub - lb - 1) / step) * step.
-  Value one = arith::ConstantOp::create(b, loc, b.getIntegerAttr(lb.getType(), 1));
-  Value span = arith::SubIOp::create(b, loc, arith::SubIOp::create(b, loc, ub, lb), one);
-  Value last = arith::AddIOp::create(
-      b, loc, lb,
-      arith::MulIOp::create(b, loc, arith::DivSIOp::create(b, loc, span, step), step));
+  Value second = loops::advance(b, loc, lb, step, 1);
+  Value two = loops::runs(b, loc, second, ub);
+  Value last = loops::lastIteration(b, loc, loops::boundsOf(loop));
   SmallVector<Type> types;
   for (Value v : inits)
     types.push_back(v.getType());
@@ -222,9 +216,7 @@ ValueRange lookAhead(const Plan &plan, OpBuilder &b, ArrayRef<Value> inits,
   // Q·Kᵀ of iteration `iv`, not waited for.
   auto issueFirst = [&](OpBuilder &at, Value iv, ValueRange args) {
     IRMapping map;
-    map.map(loop.getInductionVar(), iv);
-    for (unsigned i = 0; i < n; ++i)
-      map.map(loop.getRegionIterArgs()[i], args[i]);
+    loops::mapIteration(map, loop, iv, args);
     for (Operation *op : beforeFirst)
       at.clone(*op, map);
     auto first = cast<MmaOp>(at.clone(*plan.first, map));
@@ -248,9 +240,7 @@ ValueRange lookAhead(const Plan &plan, OpBuilder &b, ArrayRef<Value> inits,
   auto finish = [&](OpBuilder &at, Value iv, ValueRange args, Value s, Value pv, int pvPending,
                     IRMapping &before, SmallVector<Value> &results) {
     IRMapping now;
-    now.map(loop.getInductionVar(), iv);
-    for (unsigned i = 0; i < n; ++i)
-      now.map(loop.getRegionIterArgs()[i], args[i]);
+    loops::mapIteration(now, loop, iv, args);
     for (Operation *op : beforeFirst)
       if (!isa<WaitOp>(op)) // its operands landed: the wait ran an iteration ago
         at.clone(*op, now);
@@ -277,7 +267,7 @@ ValueRange lookAhead(const Plan &plan, OpBuilder &b, ArrayRef<Value> inits,
     Value done = MmaWaitOp::create(at, loc, s, at.getI32IntegerAttr(0));
     IRMapping before;
     Value pv = issueDeferred(at, args, before);
-    Value next = issueFirst(at, arith::AddIOp::create(at, loc, iv, step), args.take_front(n));
+    Value next = issueFirst(at, loops::advance(at, loc, iv, step, 1), args.take_front(n));
     SmallVector<Value> results;
     finish(at, iv, args, done, pv, /*pvPending=*/1, before, results); // Q·Kᵀ(j+1) runs on
     results.push_back(next);
@@ -299,11 +289,10 @@ ValueRange lookAhead(const Plan &plan, OpBuilder &b, ArrayRef<Value> inits,
   // every wgmma of the kernel: C7513); an odd one left runs after the loop.
   Value s1 = issueFirst(t, second, ValueRange(inits).take_front(n));
   Value twoSteps = arith::AddIOp::create(t, loc, step, step);
-  Value count = arith::DivSIOp::create(t, loc, arith::SubIOp::create(t, loc, last, second), step);
+  Value count = loops::iterationIndex(t, loc, last, second, step);
   Value pairs = arith::DivSIOp::create(
       t, loc, count, arith::ConstantOp::create(t, loc, t.getIntegerAttr(lb.getType(), 2)));
-  Value pairsEnd = arith::AddIOp::create(t, loc, second,
-                                         arith::MulIOp::create(t, loc, pairs, twoSteps));
+  Value pairsEnd = loops::advance(t, loc, second, twoSteps, pairs);
   SmallVector<Value> loopInits(inits.begin(), inits.end());
   loopInits.push_back(s1);
   auto main = scf::ForOp::create(t, loc, second, pairsEnd, twoSteps, loopInits);
@@ -312,12 +301,12 @@ ValueRange lookAhead(const Plan &plan, OpBuilder &b, ArrayRef<Value> inits,
     ValueRange args = main.getRegionIterArgs();
     Value iv = main.getInductionVar();
     SmallVector<Value> mid = step1(at, iv, args.drop_back(), args.back());
-    SmallVector<Value> end = step1(at, arith::AddIOp::create(at, loc, iv, step),
+    SmallVector<Value> end = step1(at, loops::advance(at, loc, iv, step, 1),
                                    ValueRange(mid).drop_back(), mid.back());
     scf::YieldOp::create(at, loc, end);
   }
   ValueRange out = main.getResults();
-  Value odd = arith::CmpIOp::create(t, loc, arith::CmpIPredicate::slt, pairsEnd, last);
+  Value odd = loops::runs(t, loc, pairsEnd, last);
   auto tail = scf::IfOp::create(t, loc, types, odd, /*withElse=*/true);
   {
     OpBuilder at = OpBuilder::atBlockEnd(tail.thenBlock());
@@ -345,7 +334,7 @@ void rotate(Plan &plan, bool pingPong, bool lookahead) {
   SmallVector<Value> carried(plan.carried.begin(), plan.carried.end());
 
   OpBuilder b(loop);
-  Value any = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, lb, ub);
+  Value any = loops::runs(b, loc, lb, ub);
   // Prologue: iteration 0 without the deferred mma. It yields the carried
   // values other than the accumulator (which it leaves as it was), and the
   // values the deferred mma reads. (The else branch makes its own copies of
@@ -416,7 +405,7 @@ void rotate(Plan &plan, bool pingPong, bool lookahead) {
     scf::YieldOp::create(e, loc, none);
   }
   // Main loop: iterations 1.. with the previous iteration's deferred mma.
-  Value second = arith::AddIOp::create(b, loc, lb, step);
+  Value second = loops::advance(b, loc, lb, step, 1);
   SmallVector<Value> inits;
   for (unsigned i = 0, k = 0; i < n; ++i)
     inits.push_back(i == plan.accIndex ? loop.getInitArgs()[i] : prologue.getResult(k++));
@@ -438,9 +427,7 @@ void rotate(Plan &plan, bool pingPong, bool lookahead) {
     Block *nb = rotated.getBody();
     OpBuilder t = OpBuilder::atBlockEnd(nb);
     IRMapping now, before; // this iteration's values; the deferred ops' inputs
-    now.map(loop.getInductionVar(), rotated.getInductionVar());
-    for (unsigned i = 0; i < n; ++i)
-      now.map(loop.getRegionIterArgs()[i], rotated.getRegionIterArgs()[i]);
+    loops::mapIteration(now, loop, rotated.getInductionVar(), rotated.getRegionIterArgs());
     before.map(loop.getRegionIterArgs()[plan.accIndex], rotated.getRegionIterArgs()[plan.accIndex]);
     for (auto [i, v] : llvm::enumerate(carried))
       before.map(v, rotated.getRegionIterArgs()[n + i]);

@@ -1,5 +1,6 @@
 // tile-pipeline: loads feeding mma in a loop become multi-stage asynchronous
 // copies into shared memory (see the pass description in TilePasses.td).
+#include "Transforms/LoopExpansion.h"
 #include "Transforms/Staging.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -17,47 +18,19 @@ using namespace mlir::tile::staging;
 
 namespace {
 
-
-
-/// `value` as it would be computed in the iteration whose induction variable
-/// is `iv`: ops of the loop body it depends on are cloned before `b`'s
-/// insertion point; values from outside the loop are used as they are.
-Value atIteration(OpBuilder &b, scf::ForOp loop, Value value, Value iv, IRMapping &map) {
-  if (value == loop.getInductionVar())
-    return iv;
-  if (Value known = map.lookupOrNull(value))
-    return known;
-  Operation *def = value.getDefiningOp();
-  if (!def || def->getBlock() != loop.getBody())
-    return value;
-  for (Value operand : def->getOperands())
-    map.map(operand, atIteration(b, loop, operand, iv, map));
-  Operation *clone = b.clone(*def, map);
-  return clone->getResult(cast<OpResult>(value).getResultNumber());
-}
-
-
-/// Issues the copies of the iteration with induction variable `iv` into
-/// stage `stage`, if that iteration exists.
+/// Issues the copies of the iteration at `iv` into stage `stage` of `ring`,
+/// if that iteration runs.
 void issueCopies(OpBuilder &b, Location loc, scf::ForOp loop, ArrayRef<StagedLoad> loads,
-                 ArrayRef<Value> buffers, Value barriers, Value iv, Value stage) {
-  Value exists = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, iv,
-                                       loop.getUpperBound());
-  scf::IfOp::create(b, loc, exists, [&](OpBuilder &t, Location l) {
-    IRMapping map;
-    Value bar = StageOp::create(t, l, MBarrierType::get(t.getContext(), 1), barriers, stage);
-    for (auto [staged, buffer] : llvm::zip(loads, buffers)) {
-      LoadOp load = staged.load;
-      SmallVector<Value> offsets;
-      for (Value o : load.getOffsets())
-        offsets.push_back(atIteration(t, loop, o, iv, map));
-      Value dst = StageOp::create(t, l, staged.stageType, buffer, stage);
-      AsyncLoadOp::create(t, l, load.getSrc(), offsets, dst, bar);
-    }
-    scf::YieldOp::create(t, l);
-  });
+                 const Ring &ring, Value iv, Value stage) {
+  scf::IfOp::create(b, loc, loops::runs(b, loc, iv, loop.getUpperBound()),
+                    [&](OpBuilder &t, Location l) {
+                      IRMapping map;
+                      copyIntoStage(t, l, ring, loads, stage, [&](Value v) {
+                        return loops::atIteration(t, loop, v, iv, map);
+                      });
+                      scf::YieldOp::create(t, l);
+                    });
 }
-
 
 /// Where TMA cannot copy (a ragged row stride, say), the loads stay register
 /// loads and are written into one shared buffer per operand before the mma:
@@ -119,29 +92,23 @@ LogicalResult pipeline(scf::ForOp loop, unsigned stages, bool multipleWarpgroups
     return loop.emitError("tile-pipeline: loop induction variable must be i32");
   Location loc = loop.getLoc();
   OpBuilder b(loop);
-  Stages st = allocateStages(b, loop, loads, stages);
-  Value lb = loop.getLowerBound(), step = loop.getStep();
+  Ring ring = allocateRings(b, loc, loads, stages).front();
   // Prologue: iterations 0 .. S-2.
   for (unsigned s = 0; s + 1 < stages; ++s) {
-    Value iv = arith::AddIOp::create(
-        b, loc, lb, arith::MulIOp::create(b, loc, step, constI32(b, loc, s)));
-    issueCopies(b, loc, loop, loads, st.buffers, st.full, iv, constI32(b, loc, s));
+    Value iv = loops::advance(b, loc, loop.getLowerBound(), loop.getStep(), s);
+    issueCopies(b, loc, loop, loads, ring, iv, constI32(b, loc, s));
   }
   // Body: wait, multiply from shared memory, prefetch.
-  Iteration it = consumeStage(loop, loads, st, stages);
+  Iteration it = consumeStage(loop, loads, ring);
   OpBuilder after(it.lastMma->getBlock(), std::next(it.lastMma->getIterator()));
   // Another warpgroup's mma, or another warp's tile.load_shared, may still
   // read the stage about to be overwritten.
   if (multipleWarpgroups ||
       llvm::any_of(loads, [](const StagedLoad &s) { return s.readIntoRegisters; }))
     BarrierOp::create(after, loc);
-  Value ahead = arith::AddIOp::create(
-      after, loc, loop.getInductionVar(),
-      arith::MulIOp::create(after, loc, step, constI32(after, loc, stages - 1)));
-  Value nextStage = arith::RemSIOp::create(
-      after, loc, arith::AddIOp::create(after, loc, it.index, constI32(after, loc, stages - 1)),
-      constI32(after, loc, stages));
-  issueCopies(after, loc, loop, loads, st.buffers, st.full, ahead, nextStage);
+  // The copies of iteration i + S - 1 go to the stage iteration i - 1 used.
+  Value ahead = loops::advance(after, loc, loop.getInductionVar(), loop.getStep(), stages - 1);
+  issueCopies(after, loc, loop, loads, ring, ahead, previousStage(after, loc, it.index, stages));
   for (StagedLoad &staged : loads)
     staged.load.erase();
   leaveMmasInFlight(loop);

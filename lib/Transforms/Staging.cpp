@@ -3,6 +3,8 @@
 // side of an iteration, and mma groups left in flight.
 #include "Transforms/Staging.h"
 
+#include "Transforms/LoopExpansion.h"
+
 #include "Analysis/TMA.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/SetVector.h"
@@ -14,12 +16,6 @@ namespace mlir::tile::staging {
 
 Value constI32(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
-}
-
-Value iterationIndex(OpBuilder &b, scf::ForOp loop, Value iv) {
-  Location loc = loop.getLoc();
-  return arith::DivSIOp::create(b, loc, arith::SubIOp::create(b, loc, iv, loop.getLowerBound()),
-                                loop.getStep());
 }
 
 /// Loads of `loop` that qualify: from a view defined outside the loop, used
@@ -145,12 +141,18 @@ void stageLoopInvariantOperands(ArrayRef<LoadOp> loads) {
   }
 }
 
+bool multicastInCluster(LoadOp load) {
+  return load.getMulticast() && numCtas(load->getParentOfType<func::FuncOp>()) > 1;
+}
+
 void remarkMulticastDropped(LoadOp load, StringRef why) {
-  if (load.getMulticast() && numCtas(load->getParentOfType<func::FuncOp>()) > 1)
+  if (multicastInCluster(load))
     load.emitRemark() << "multicast not applied: " << why;
 }
 
-Value allocateStageBuffer(OpBuilder &b, Location loc, const StagedLoad &staged, unsigned stages) {
+/// The shared buffer of `stages` stages of `staged`'s tile.
+static Value allocateStageBuffer(OpBuilder &b, Location loc, const StagedLoad &staged,
+                                 unsigned stages) {
   SmallVector<int64_t> shape{int64_t(stages)};
   shape.append(staged.stageType.getShape().begin(), staged.stageType.getShape().end());
   return AllocSharedOp::create(b, loc,
@@ -163,13 +165,38 @@ Value allocateStageBarriers(OpBuilder &b, Location loc, unsigned stages, int64_t
                                  b.getI32IntegerAttr(arrivals));
 }
 
-Stages allocateStages(OpBuilder &b, scf::ForOp loop, ArrayRef<StagedLoad> loads, unsigned stages) {
-  Location loc = loop.getLoc();
-  Stages result;
-  for (const StagedLoad &staged : loads)
-    result.buffers.push_back(allocateStageBuffer(b, loc, staged, stages));
-  result.full = allocateStageBarriers(b, loc, stages, loads.size());
-  return result;
+SmallVector<Ring> allocateRings(OpBuilder &b, Location loc, ArrayRef<StagedLoad> loads,
+                                unsigned stages, const RingOptions &options) {
+  SmallVector<Ring> rings;
+  llvm::DenseMap<Operation *, unsigned> ringOf;
+  for (auto [i, staged] : llvm::enumerate(loads)) {
+    auto [it, fresh] =
+        ringOf.try_emplace(options.key ? options.key(staged) : nullptr, rings.size());
+    if (fresh)
+      rings.emplace_back();
+    rings[it->second].loads.push_back(i);
+    rings[it->second].buffers.push_back(allocateStageBuffer(b, loc, staged, stages));
+  }
+  for (Ring &ring : rings) {
+    ring.stages = stages;
+    ring.cluster = options.multicast && llvm::any_of(ring.loads, [&](unsigned i) {
+                     return multicastInCluster(loads[i].load);
+                   });
+    int64_t programs =
+        ring.cluster ? numCtas(loads.front().load->getParentOfType<func::FuncOp>()) : 1;
+    ring.full = allocateStageBarriers(b, loc, stages, ring.loads.size());
+    if (options.consumers)
+      ring.empty = allocateStageBarriers(b, loc, stages, options.consumers * programs);
+  }
+  return rings;
+}
+
+void eraseRing(const Ring &ring) {
+  for (Value v : ring.buffers)
+    v.getDefiningOp()->erase();
+  for (Value bars : {ring.full, ring.empty})
+    if (bars)
+      bars.getDefiningOp()->erase();
 }
 
 std::pair<Value, Value> stageAndParity(OpBuilder &b, Location loc, Value i, unsigned stages) {
@@ -181,30 +208,65 @@ std::pair<Value, Value> stageAndParity(OpBuilder &b, Location loc, Value i, unsi
   return {stage, parity};
 }
 
-Iteration consumeStage(scf::ForOp loop, ArrayRef<StagedLoad> loads, const Stages &st,
-                       unsigned stages) {
-  MLIRContext *ctx = loop.getContext();
+Value previousStage(OpBuilder &b, Location loc, Value i, unsigned stages) {
+  return arith::RemSIOp::create(
+      b, loc, arith::AddIOp::create(b, loc, i, constI32(b, loc, stages - 1)),
+      constI32(b, loc, stages));
+}
+
+Value stageBarrier(OpBuilder &b, Location loc, Value barriers, Value stage) {
+  return StageOp::create(b, loc, MBarrierType::get(b.getContext(), 1), barriers, stage);
+}
+
+Value stageTile(OpBuilder &b, Location loc, const StagedLoad &staged, Value buffer, Value stage) {
+  return StageOp::create(b, loc, staged.stageType, buffer, stage);
+}
+
+void copyIntoStage(OpBuilder &b, Location loc, const Ring &ring, ArrayRef<StagedLoad> loads,
+                   Value stage, function_ref<Value(Value)> at) {
+  Value full = stageBarrier(b, loc, ring.full, stage);
+  for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
+    LoadOp load = loads[index].load;
+    SmallVector<Value> offsets = llvm::map_to_vector(load.getOffsets(), at);
+    Value dst = stageTile(b, loc, loads[index], buffer, stage);
+    AsyncLoadOp::create(b, load.getLoc(), at(load.getSrc()), offsets, dst, full,
+                        ring.cluster && multicastInCluster(load));
+  }
+}
+
+void waitUntilFull(OpBuilder &b, Location loc, const Ring &ring, Value stage, Value parity) {
+  WaitOp::create(b, loc, stageBarrier(b, loc, ring.full, stage), parity);
+}
+
+void releaseStage(OpBuilder &b, Location loc, const Ring &ring, Value stage) {
+  ArriveOp::create(b, loc, stageBarrier(b, loc, ring.empty, stage), ring.cluster);
+}
+
+void readFromStage(OpBuilder &b, Location loc, const StagedLoad &staged, Value buffer,
+                   Value stage) {
+  Value tile = stageTile(b, loc, staged, buffer, stage);
+  if (staged.readIntoRegisters)
+    tile = LoadSharedOp::create(b, loc, staged.load.getType(), tile).getResult();
+  staged.load.getResult().replaceAllUsesWith(tile);
+}
+
+Iteration consumeStage(scf::ForOp loop, ArrayRef<StagedLoad> loads, const Ring &ring) {
   Location loc = loop.getLoc();
   OpBuilder in(loop.getBody(), loop.getBody()->begin());
   Iteration it;
-  it.index = iterationIndex(in, loop, loop.getInductionVar());
-  auto [stage, phase] = stageAndParity(in, loc, it.index, stages);
+  it.index = loops::iterationIndex(in, loop, loop.getInductionVar());
+  auto [stage, phase] = stageAndParity(in, loc, it.index, ring.stages);
   it.stage = stage;
-  WaitOp::create(in, loc, StageOp::create(in, loc, MBarrierType::get(ctx, 1), st.full, it.stage),
-                 phase);
-  for (auto [staged, buffer] : llvm::zip(loads, st.buffers)) {
-    if (staged.readIntoRegisters) {
-      OpBuilder at(staged.load);
-      Value view = StageOp::create(at, loc, staged.stageType, buffer, it.stage);
-      staged.load.getResult().replaceAllUsesWith(
-          LoadSharedOp::create(at, loc, staged.load.getType(), view).getResult());
-      continue;
-    }
-    OpOperand &use = *staged.load.getResult().getUses().begin();
-    OpBuilder at(use.getOwner());
-    use.set(StageOp::create(at, loc, staged.stageType, buffer, it.stage));
-    if (!it.lastMma || it.lastMma->isBeforeInBlock(use.getOwner()))
-      it.lastMma = use.getOwner();
+  waitUntilFull(in, loc, ring, it.stage, phase);
+  for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
+    const StagedLoad &staged = loads[index];
+    // A tile read back into registers is read where the load was; an
+    // operand's view is made right before its mma.
+    Operation *reader = *staged.load.getResult().getUsers().begin();
+    OpBuilder at(staged.readIntoRegisters ? staged.load.getOperation() : reader);
+    readFromStage(at, loc, staged, buffer, it.stage);
+    if (!staged.readIntoRegisters && (!it.lastMma || it.lastMma->isBeforeInBlock(reader)))
+      it.lastMma = reader;
   }
   // Every operand computed from its load (scaled, transposed): the stages are
   // read into registers, and the copies ahead follow the loop's last mma (or

@@ -1,6 +1,7 @@
 // tile-store-mma-operands: mma operands computed in registers (a dequantized
 // weight) are written to shared memory, where WGMMA reads them (see the pass
 // description in dialect/TilePasses.td).
+#include "Transforms/LoopExpansion.h"
 #include "Transforms/Staging.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -91,7 +92,7 @@ bool storeOperands(func::FuncOp kernel, MmaOp mma, SmallVector<Value> &doubleBuf
       OpBuilder b(mma);
       Value two = constI32(b, loc, 2);
       Value stage = arith::RemSIOp::create(
-          b, loc, iterationIndex(b, loop, loop.getInductionVar()), two);
+          b, loc, loops::iterationIndex(b, loop, loop.getInductionVar()), two);
       Value view = StageOp::create(b, loc, sharedTypeOf(tile), buffer, stage);
       storeBetweenBarriers(b, loc, value, view);
       use->set(view);

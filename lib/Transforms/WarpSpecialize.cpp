@@ -1,6 +1,7 @@
 // tile-warp-specialize: a producer warpgroup issues the pipelined TMA copies,
 // the kernel's own warps consume them (see the pass description in
 // TilePasses.td).
+#include "Transforms/LoopExpansion.h"
 #include "Transforms/ProducerValues.h"
 #include "Transforms/Staging.h"
 
@@ -32,19 +33,11 @@ struct Feed {
   SmallVector<StagedLoad> tileLoads;
 };
 
-/// Iterations `loop` runs: max(0, ceil((ub - lb) / step)).
-Value tripCount(OpBuilder &b, Location loc, Value lb, Value ub, Value step) {
-  Value span = arith::SubIOp::create(b, loc, ub, lb);
-  Value trips = arith::DivSIOp::create(
-      b, loc, arith::AddIOp::create(b, loc, span, arith::SubIOp::create(b, loc, step, constI32(b, loc, 1))),
-      step);
-  return arith::MaxSIOp::create(b, loc, trips, constI32(b, loc, 0));
-}
-
 /// The trip count of `loop`, built at `b` from bounds read through `get`.
 Value tripsOf(OpBuilder &b, scf::ForOp loop, function_ref<Value(Value)> get) {
-  return tripCount(b, loop.getLoc(), get(loop.getLowerBound()), get(loop.getUpperBound()),
-                   get(loop.getStep()));
+  return loops::tripCount(
+      b, loop.getLoc(),
+      {get(loop.getLowerBound()), get(loop.getUpperBound()), get(loop.getStep())});
 }
 
 /// Iterations of the stages that came before `feed.loop` at the top of the
@@ -61,55 +54,23 @@ Value iterationsBefore(OpBuilder &b, const Feed &feed, function_ref<Value(Value)
   return total;
 }
 
-/// The loads one mma reads share a ring: per load its stage buffers and,
-/// per stage, a barrier saying the stage is full (one arrival per copy) and
-/// one saying it is empty again (one arrival per consumer warpgroup). A ring
-/// per mma lets the consumers release K once Q·Kᵀ read it while V waits for
-/// P·V; a GEMM's A and B share one.
-struct Ring {
-  SmallVector<unsigned> loads; // indices into the feed's loads
-  SmallVector<Value> buffers;  // one per load
-  Value full, empty;
-  /// Some copy into the ring is a multicast: the producers of the cluster's
-  /// programs fill each other's stages, so a stage is empty once the
-  /// consumers of every program released it.
-  bool cluster = false;
-  unsigned stages = 1;
-};
-
-/// Whether the producer multicasts `load` (a `multicast` load in a kernel of
-/// several programs a cluster).
-bool multicasts(LoadOp load) {
-  return load.getMulticast() && numCtas(load->getParentOfType<func::FuncOp>()) > 1;
-}
-
 Operation *readerOf(const StagedLoad &staged) {
   return *staged.load.getResult().getUsers().begin();
 }
 
-/// Rings of `stages` stages for `loads`: one per mma that reads them
-/// (`byReader`), else one for all. Buffers in the loads' order, then each
-/// ring's barriers.
-SmallVector<Ring> allocateRings(OpBuilder &b, Location loc, ArrayRef<StagedLoad> loads,
-                                unsigned stages, int64_t warpgroups, bool byReader = true) {
-  SmallVector<Ring> rings;
-  llvm::DenseMap<Operation *, unsigned> ringOf;
-  for (auto [i, staged] : llvm::enumerate(loads)) {
-    auto [it, fresh] = ringOf.try_emplace(byReader ? readerOf(staged) : nullptr, rings.size());
-    if (fresh)
-      rings.emplace_back();
-    rings[it->second].loads.push_back(i);
-    rings[it->second].buffers.push_back(allocateStageBuffer(b, loc, staged, stages));
-  }
-  for (Ring &ring : rings) {
-    ring.stages = stages;
-    ring.cluster = llvm::any_of(ring.loads, [&](unsigned i) { return multicasts(loads[i].load); });
-    int64_t programs = ring.cluster ? numCtas(loads.front().load->getParentOfType<func::FuncOp>())
-                                    : 1;
-    ring.full = allocateStageBarriers(b, loc, stages, ring.loads.size());
-    ring.empty = allocateStageBarriers(b, loc, stages, warpgroups * programs);
-  }
-  return rings;
+/// Rings of `stages` stages for `loads`, emptied by the consumer warpgroups:
+/// one per mma that reads them (`byReader`), else one for all. A ring per mma
+/// lets the consumers release K once Q·Kᵀ read it while V waits for P·V; a
+/// GEMM's A and B share one.
+SmallVector<Ring> allocateProducerRings(OpBuilder &b, Location loc, ArrayRef<StagedLoad> loads,
+                                        unsigned stages, int64_t warpgroups,
+                                        bool byReader = true) {
+  RingOptions options;
+  if (byReader)
+    options.key = readerOf;
+  options.consumers = warpgroups;
+  options.multicast = true;
+  return staging::allocateRings(b, loc, loads, stages, options);
 }
 
 /// Bytes of the tiles `func` stores to views: tile-tma-store's epilogue
@@ -133,7 +94,8 @@ SmallVector<Ring> allocateTileRings(OpBuilder &b, Location loc, ArrayRef<Feed> f
     return llvm::map_to_vector(feeds, [&](const Feed &feed) {
       return feed.tileLoads.empty()
                  ? Ring()
-                 : allocateRings(b, loc, feed.tileLoads, n, warpgroups, /*byReader=*/false)[0];
+                 : allocateProducerRings(b, loc, feed.tileLoads, n, warpgroups,
+                                         /*byReader=*/false)[0];
     });
   };
   SmallVector<Ring> rings = allocate(stages);
@@ -149,48 +111,22 @@ SmallVector<Ring> allocateTileRings(OpBuilder &b, Location loc, ArrayRef<Feed> f
   if (stages == 1 || llvm::all_of(feeds, [](const Feed &f) { return f.tileLoads.empty(); }) ||
       bytes <= kMaxSharedBytes)
     return rings;
-  for (Ring &ring : rings) {
-    for (Value v : ring.buffers)
-      v.getDefiningOp()->erase();
-    if (ring.full) {
-      ring.full.getDefiningOp()->erase();
-      ring.empty.getDefiningOp()->erase();
-    }
-  }
+  for (const Ring &ring : rings)
+    eraseRing(ring);
   return allocate(1);
-}
-
-Value barrierAt(OpBuilder &b, Location loc, Value bars, Value stage) {
-  return StageOp::create(b, loc, MBarrierType::get(b.getContext(), 1), bars, stage);
-}
-
-/// The producer's copy of `load`'s tile into the buffer `dst` makes, arriving
-/// on `full`: the view and offsets recomputed where `map` knows the
-/// induction variables.
-void copyLoad(OpBuilder &b, ProducerValues &values, IRMapping &map, LoadOp load,
-              function_ref<Value()> dst, Value full) {
-  SmallVector<Value> offsets;
-  for (Value o : load.getOffsets())
-    offsets.push_back(values.rebuild(b, map, o));
-  Value buffer = dst();
-  AsyncLoadOp::create(b, load.getLoc(), values.rebuild(b, map, load.getSrc()), offsets, buffer,
-                      full, multicasts(load));
 }
 
 /// The producer's refill of `stage` of `ring` (whose loads index `loads`):
 /// wait until it is empty (the phase before this round's, `parity` flipped:
-/// the first round passes at once), then copy each load into it.
+/// the first round passes at once), then copy each load into it, its view and
+/// coordinates recomputed where `map` knows the induction variables.
 void fillStage(OpBuilder &b, Location loc, ProducerValues &values, IRMapping &map,
                const Ring &ring, ArrayRef<StagedLoad> loads, Value stage, Value parity) {
   Value phase = arith::XOrIOp::create(b, loc, parity,
                                       arith::ConstantIntOp::create(b, loc, b.getI1Type(), 1));
-  WaitOp::create(b, loc, barrierAt(b, loc, ring.empty, stage), phase);
-  Value full = barrierAt(b, loc, ring.full, stage);
-  for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
-    const StagedLoad &staged = loads[index];
-    copyLoad(b, values, map, staged.load,
-             [&] { return StageOp::create(b, loc, staged.stageType, buffer, stage); }, full);
-  }
+  WaitOp::create(b, loc, stageBarrier(b, loc, ring.empty, stage), phase);
+  copyIntoStage(b, loc, ring, loads, stage,
+                [&](Value v) { return values.rebuild(b, map, v); });
 }
 
 /// Outer iteration t's copies of the tile loads into their ring.
@@ -198,7 +134,8 @@ void copyTileLoads(OpBuilder &b, ProducerValues &values, IRMapping &map, const F
                    const Ring &ring, scf::ForOp outer) {
   Location loc = feed.loop.getLoc();
   auto [stage, parity] =
-      stageAndParity(b, loc, iterationIndex(b, outer, outer.getInductionVar()), ring.stages);
+      stageAndParity(b, loc, loops::iterationIndex(b, outer, outer.getInductionVar()),
+                     ring.stages);
   fillStage(b, loc, values, map, ring, feed.tileLoads, stage, parity);
 }
 
@@ -209,19 +146,18 @@ void consumeTileLoads(const Feed &feed, const Ring &ring) {
   Location loc = feed.loop.getLoc();
   OpBuilder at(feed.tileLoads.front().load);
   auto [stage, parity] = stageAndParity(
-      at, loc, iterationIndex(at, feed.outer, feed.outer.getInductionVar()), ring.stages);
-  WaitOp::create(at, loc, barrierAt(at, loc, ring.full, stage), parity);
+      at, loc, loops::iterationIndex(at, feed.outer, feed.outer.getInductionVar()), ring.stages);
+  waitUntilFull(at, loc, ring, stage, parity);
   for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
     const StagedLoad &staged = feed.tileLoads[index];
-    staged.load.getResult().replaceAllUsesWith(
-        StageOp::create(at, loc, staged.stageType, buffer, stage));
+    readFromStage(at, loc, staged, buffer, stage);
     staged.load.erase();
   }
   Operation *last = feed.loop;
   while (isa_and_nonnull<MmaWaitOp>(last->getNextNode()))
     last = last->getNextNode();
   OpBuilder after(last->getBlock(), std::next(last->getIterator()));
-  ArriveOp::create(after, loc, barrierAt(after, loc, ring.empty, stage), ring.cluster);
+  releaseStage(after, loc, ring, stage);
 }
 
 /// The producer's copy loop for `feed`, at `b`: for each iteration (counted
@@ -243,9 +179,7 @@ void buildCopyLoop(OpBuilder &b, ProducerValues &values, IRMapping &map, const F
   OpBuilder in(producer.getBody()->getTerminator());
   IRMapping inner = map;
   inner.map(loop.getInductionVar(), producer.getInductionVar());
-  Value i = arith::DivSIOp::create(
-      in, loc, arith::SubIOp::create(in, loc, producer.getInductionVar(), lb),
-      producer.getStep());
+  Value i = loops::iterationIndex(in, producer, producer.getInductionVar());
   if (base)
     i = arith::AddIOp::create(in, loc, base, i);
   auto [stage, parity] = stageAndParity(in, loc, i, stages);
@@ -311,7 +245,7 @@ void rewriteConsumer(const Feed &feed, ArrayRef<Ring> rings, Value base, unsigne
   scf::ForOp loop = feed.loop;
   Location loc = loop.getLoc();
   OpBuilder top(loop.getBody(), loop.getBody()->begin());
-  Value index = iterationIndex(top, loop, loop.getInductionVar());
+  Value index = loops::iterationIndex(top, loop, loop.getInductionVar());
   if (base)
     index = arith::AddIOp::create(top, loc, base, index);
   auto [stage, parity] = stageAndParity(top, loc, index, stages);
@@ -319,12 +253,9 @@ void rewriteConsumer(const Feed &feed, ArrayRef<Ring> rings, Value base, unsigne
   for (const Ring &ring : rings) {
     Operation *mma = readerOf(feed.loads[ring.loads.front()]);
     OpBuilder at(mma);
-    for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
-      const StagedLoad &staged = feed.loads[index];
-      OpOperand &use = *staged.load.getResult().getUses().begin();
-      use.set(StageOp::create(at, loc, staged.stageType, buffer, stage));
-    }
-    WaitOp::create(at, loc, barrierAt(at, loc, ring.full, stage), parity);
+    for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers))
+      readFromStage(at, loc, feed.loads[index], buffer, stage);
+    waitUntilFull(at, loc, ring, stage, parity);
     readers.push_back({mma, ring});
   }
   for (const StagedLoad &staged : feed.loads)
@@ -334,16 +265,13 @@ void rewriteConsumer(const Feed &feed, ArrayRef<Ring> rings, Value base, unsigne
     auto mma = cast<MmaOp>(op);
     OpBuilder after(mma->getBlock(), std::next(mma->getIterator()));
     if (mma.getPending() == 0) {
-      ArriveOp::create(after, loc, barrierAt(after, loc, ring.empty, stage), ring.cluster);
+      releaseStage(after, loc, ring, stage);
       continue;
     }
     Value started = arith::CmpIOp::create(after, loc, arith::CmpIPredicate::sgt, index,
                                           constI32(after, loc, 0));
     scf::IfOp::create(after, loc, started, [&, &ring = ring](OpBuilder &t, Location l) {
-      Value previous = arith::RemSIOp::create(
-          t, l, arith::AddIOp::create(t, l, index, constI32(t, l, stages - 1)),
-          constI32(t, l, stages));
-      ArriveOp::create(t, l, barrierAt(t, l, ring.empty, previous), ring.cluster);
+      releaseStage(t, l, ring, previousStage(t, l, index, stages));
       scf::YieldOp::create(t, l);
     });
   }
@@ -519,8 +447,9 @@ bool warpSpecialize(func::FuncOp func, unsigned stages, unsigned tileStages) {
   OpBuilder producer = OpBuilder::atBlockEnd(producerBlock);
   SmallVector<SmallVector<Ring>> rings;
   for (auto [index, feed] : llvm::enumerate(*feeds)) {
-    rings.push_back(!share || index == 0 ? allocateRings(b, loc, feed.loads, stages, warps / 4)
-                                         : rings.front());
+    rings.push_back(!share || index == 0
+                        ? allocateProducerRings(b, loc, feed.loads, stages, warps / 4)
+                        : rings.front());
     if (share)
       for (const Feed &earlier : ArrayRef(*feeds).take_front(index))
         feed.earlier.push_back(earlier.loop);
