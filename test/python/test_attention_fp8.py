@@ -66,7 +66,7 @@ def test_bad_inputs_name_the_argument():
         tile.ops.attention_fp8(q, q, q, v_scale=0)
     with pytest.raises(ValueError, match="k_scale must be a positive finite number"):
         tile.ops.attention_fp8(q, q, q, k_scale=float("inf"))
-    with pytest.raises(ValueError, match="heads must divide"):
+    with pytest.raises(ValueError, match="heads must be at least one and divide"):
         three = torch.zeros(1, 3, 128, 128, dtype=torch.float8_e4m3fn)
         tile.ops.attention_fp8(q, three, three)
 

@@ -84,7 +84,7 @@ def test_empty(interpret):
     (lambda q, k, v: (q[0], k, v), ValueError, r"q must be 4-D \(B, H, N, D\)"),
     (lambda q, k, v: (q, k[:, :, :50], v[:, :, :50]), ValueError, "k has 50 keys, q 100"),
     (lambda q, k, v: (q, k[:, :1], v), ValueError, r"k \(2, 1, 100, 48\) and v"),
-    (lambda q, k, v: (q[:, :3], k, v), ValueError, "k's 2 heads must divide q's 3"),
+    (lambda q, k, v: (q[:, :3], k, v), ValueError, "k has 2 heads and q 3; k's heads must be at least one and divide q's"),
     (lambda q, k, v: (q, k[..., :40], v[..., :40]), ValueError, "k's head dim is 40, q's 48"),
     (lambda q, k, v: (q[..., ::2], k[..., ::2], v[..., ::2]), ValueError,
      "q's last dim has stride 2; it must be 1"),

@@ -92,7 +92,7 @@ def test_interpreter_empty_sequence_gives_zeros(monkeypatch, kernel):
     (dict(q=np.zeros((2, 1, 4, 64), np.float32)), "q is float32"),
     (dict(q=np.zeros((2, 4, 64), BF16)), "q must be 4-D"),
     (dict(k_cache=np.zeros((2, 32, 3, 64), BF16), v_cache=np.zeros((2, 32, 3, 64), BF16)),
-     "must divide q's 4"),
+     "k_cache has 3 heads and q 4"),
     (dict(cache_seqlens=np.zeros(2, np.int64)), "cache_seqlens must be an int32"),
     (dict(block_table=np.zeros((3, 2), np.int32)), "block_table must be an int32"),
     (dict(cache_seqlens=np.array([1, 33], np.int32)), "cache_seqlens must be 0 to 32"),

@@ -75,7 +75,7 @@ def test_max_seqlen_below_a_length_is_reported(monkeypatch):
 @pytest.mark.parametrize("change, message", [
     (dict(q=np.zeros((10, 4, 64), np.float32)), "q is float32"),
     (dict(q=np.zeros((1, 10, 4, 64), BF16)), "q must be 3-D"),
-    (dict(k=np.zeros((10, 3, 64), BF16), v=np.zeros((10, 3, 64), BF16)), "must divide q's 4"),
+    (dict(k=np.zeros((10, 3, 64), BF16), v=np.zeros((10, 3, 64), BF16)), "k has 3 heads and q 4"),
     (dict(k=np.zeros((9, 2, 64), BF16), v=np.zeros((9, 2, 64), BF16)), "share cu_seqlens"),
     (dict(cu_seqlens=np.array([0, 10], np.int64)), "cu_seqlens must be an int32"),
     (dict(max_seqlen=10.0), "max_seqlen must be an int"),

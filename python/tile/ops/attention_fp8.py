@@ -8,7 +8,7 @@ import math
 from ..autotune import Config, autotune
 from .attention_kernels import attention_forward
 from .sdpa import (EVEN, INT32_MAX, _configs, _dtype_name, _strides, check_causal_and_scale,
-                   check_placement, forward_grid)
+                   check_heads, check_placement, forward_grid)
 
 WHERE = "tile.ops.attention_fp8"
 # fp8 tiles of 128-byte rows: K's (BN, D) and Vᵀ's (D, BN) need D and BN >= 128.
@@ -56,8 +56,7 @@ def attention_fp8(q, k, v, q_scale: float = 1.0, k_scale: float = 1.0, v_scale: 
         raise ValueError(f"{WHERE}: k {tuple(k.shape)} and v {tuple(v.shape)} must be "
                          f"(B, H_kv, N, D) of q's B, N and D {tuple(q.shape)}")
     H_kv = k.shape[1]
-    if H_kv == 0 or H % H_kv:
-        raise ValueError(f"{WHERE}: k's {H_kv} heads must divide q's {H}")
+    check_heads(WHERE, H, H_kv)
     if Dh not in HEAD_DIMS:
         raise ValueError(f"{WHERE}: head dim {Dh}; supported: {', '.join(map(str, HEAD_DIMS))}")
     if B * H * N * Dh > INT32_MAX:

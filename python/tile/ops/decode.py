@@ -5,7 +5,7 @@ import math
 
 from .decode_kernels import decode_combine, decode_split, decode_split_transposed
 from .sdpa import (INT32_MAX, _dtype_name, _empty, _float32, _is_torch, _multiprocessors,
-                   _strides, check_causal_and_scale, check_head_array, check_no_grad,
+                   _strides, check_causal_and_scale, check_head_array, check_heads, check_no_grad,
                    check_placement, host_values)
 
 BLOCK_ROWS = 64      # query rows a program: one warpgroup's mma rows (a GQA group, tokens)
@@ -59,9 +59,7 @@ def _check(q, k_cache, v_cache, cache_seqlens, block_table, causal, scale) -> tu
     pages, page, H_kv, Dk = k_cache.shape
     if Dk != Dh:
         raise ValueError(f"{where}: k_cache's head dim is {Dk}, q's {Dh}")
-    if H_kv == 0 or H % H_kv:
-        raise ValueError(f"{where}: k_cache's {H_kv} heads must divide q's {H} (query head h "
-                         "reads kv head h // (H // H_kv))")
+    check_heads(where, H, H_kv, "k_cache")
     if Dh % 8 or not 8 <= Dh <= MAX_HEAD_DIM:
         raise ValueError(f"{where}: q's head dim is {Dh}; supported: multiples of 8 from 8 "
                          f"to {MAX_HEAD_DIM}")

@@ -100,9 +100,7 @@ def _check(q, k, v, causal, scale) -> tuple:
     if N_kv != N:
         raise ValueError(f"tile.ops.attention: k has {N_kv} keys, q {N} queries; the "
                          "kernels take one sequence length for both")
-    if H_kv == 0 or H % H_kv:
-        raise ValueError(f"tile.ops.attention: k's {H_kv} heads must divide q's {H} (grouped-"
-                         "query attention: query head h reads kv head h // (H // H_kv))")
+    check_heads("tile.ops.attention", H, H_kv)
     if Dh % 8 or not 8 <= Dh <= TILE_WIDTHS[-1]:
         raise ValueError(f"tile.ops.attention: q's head dim is {Dh}; supported: multiples of "
                          f"8 from 8 to {TILE_WIDTHS[-1]} (rows a multiple of 16 bytes, as TMA "
@@ -130,6 +128,14 @@ def check_head_array(where: str, name: str, x, q, layout: str, rank: int = 4) ->
     if _strides(x)[-1] != 1 and math.prod(x.shape) > 1:  # an empty array's are any
         raise ValueError(f"{where}: {name}'s last dim has stride {_strides(x)[-1]}; it must "
                          "be 1 (contiguous head rows)")
+
+
+def check_heads(where: str, H: int, H_kv: int, k: str = "k") -> None:
+    """Grouped-query heads: H_kv (k's) at least one and dividing H (q's)."""
+    if H_kv == 0 or H % H_kv:
+        raise ValueError(f"{where}: {k} has {H_kv} heads and q {H}; {k}'s heads must be at least "
+                         "one and divide q's (grouped-query attention: query head h reads kv "
+                         "head h // (H // H_kv))")
 
 
 def check_causal_and_scale(where: str, causal, scale) -> None:

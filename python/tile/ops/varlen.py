@@ -11,7 +11,7 @@ import math
 from ..autotune import autotune
 from .attention_kernels import attention_fwd_varlen
 from .sdpa import (BLOCK_CONFIGS, INT32_MAX, TILE_WIDTHS, WIDE_CONFIGS, _dtype_name, _empty,
-                   _float32, _is_torch, check_causal_and_scale, check_head_array,
+                   _float32, _is_torch, check_causal_and_scale, check_head_array, check_heads,
                    check_no_grad, check_placement, host_values)
 
 _KEY = ["total", "group", "Q.shape[1]"]  # + dtypes and constexprs (D, CAUSAL, STORE_LSE)
@@ -43,8 +43,7 @@ def _check(q, k, v, cu_seqlens, max_seqlen, causal, scale) -> tuple:
     H_kv = k.shape[1]
     if k.shape[2] != Dh:
         raise ValueError(f"{where}: k's head dim is {k.shape[2]}, q's {Dh}")
-    if H_kv == 0 or H % H_kv:
-        raise ValueError(f"{where}: k's {H_kv} heads must divide q's {H}")
+    check_heads(where, H, H_kv)
     if Dh % 8 or not 8 <= Dh <= TILE_WIDTHS[-1]:
         raise ValueError(f"{where}: q's head dim is {Dh}; supported: multiples of 8 from 8 "
                          f"to {TILE_WIDTHS[-1]}")
