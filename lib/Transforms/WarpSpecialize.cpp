@@ -148,11 +148,11 @@ void consumeTileLoads(const Feed &feed, const Ring &ring) {
   auto [stage, parity] = stageAndParity(
       at, loc, loops::iterationIndex(at, feed.outer, feed.outer.getInductionVar()), ring.stages);
   waitUntilFull(at, loc, ring, stage, parity);
-  for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
-    const StagedLoad &staged = feed.tileLoads[index];
-    readFromStage(at, loc, staged, buffer, stage);
-    staged.load.erase();
-  }
+  for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers))
+    readFromStage(at, loc, feed.tileLoads[index], buffer, stage);
+  // Erased only now: `at` inserts before the first of them.
+  for (unsigned index : ring.loads)
+    feed.tileLoads[index].load.erase();
   Operation *last = feed.loop;
   while (isa_and_nonnull<MmaWaitOp>(last->getNextNode()))
     last = last->getNextNode();

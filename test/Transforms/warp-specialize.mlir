@@ -309,6 +309,47 @@ func.func @persistent_tile_load(%pq: !tile.ptr<bf16> {tile.divisibility = 16 : i
 
 // -----
 
+// Two tiles loaded once an outer iteration (K and V of attention's dK/dV pass):
+// both go through the tile ring, and the consumer reads both from their stages
+// (it crashed: the first load, where the reads are inserted, was erased first).
+// CHECK-LABEL: func.func @two_tile_loads
+// CHECK: tile.warp_specialize producer {
+// CHECK: } consumer {
+// CHECK: tile.wait
+// CHECK: %[[A:.*]] = tile.stage %{{.*}}[%{{.*}}] : !tile.shared<2x64x64xbf16> -> !tile.shared<64x64xbf16>
+// CHECK: %[[B:.*]] = tile.stage %{{.*}}[%{{.*}}] : !tile.shared<2x64x64xbf16> -> !tile.shared<64x64xbf16>
+// CHECK-NOT: tile.load %
+// CHECK: scf.for
+// CHECK: tile.mma %[[A]]
+// CHECK: tile.mma %[[A]], %[[B]]
+func.func @two_tile_loads(%pq: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %O: !tile.view<bf16, 2>,
+                          %N: i32 {tile.divisibility = 16 : i64}, %tiles: i32)
+    attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %Q = tile.make_view %pq, [%N, %c64], [%c64, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %pid = tile.program_id 0
+  %n = tile.num_programs 0
+  scf.for %t = %pid to %tiles step %n : i32 {
+    %m0 = arith.muli %t, %c64 : i32
+    %a = tile.load %Q[%m0, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %b = tile.load %Q[%c0, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+    %r = scf.for %j = %c0 to %N step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+      %k = tile.load %Q[%j, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+      %s = tile.mma %a, %k, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+      %t2 = tile.mma %a, %b, %s : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+      scf.yield %t2 : tensor<64x64xf32>
+    }
+    %o = arith.truncf %r : tensor<64x64xf32> to tensor<64x64xbf16>
+    tile.store %o, %O[%m0, %c0] : tensor<64x64xbf16>, !tile.view<bf16, 2>
+  }
+  return
+}
+
+// -----
+
 // The same with larger tiles: four 32 KiB stages of K (64x256), two 64 KiB
 // stages of Q (128x256) and the 16 KiB epilogue tile would take 272 KiB, more
 // than the 227 KiB of shared memory; with one stage of Q, 208 KiB. So Q's ring
