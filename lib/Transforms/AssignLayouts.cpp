@@ -441,8 +441,14 @@ private:
 /// thread's registers, or the lowering would fail (or take minutes to spill
 /// it all): say so at the op that makes it, with the sizes.
 LogicalResult verifyTilesFit(func::FuncOp func) {
-  // A thread has 255 32-bit registers; one tile may not need more alone.
-  constexpr int64_t kMaxRegisters = 255;
+  // A thread has at most 255 32-bit registers, and a block 64K: one tile may not
+  // take them all (at 16 warps a thread has 128, and a 128-register accumulator
+  // leaves the wgmma none). A warp-specialized kernel moves registers from its
+  // producer to its consumers (setmaxnreg), so only the first bound applies there.
+  bool specialized = !func.getOps<WarpSpecializeOp>().empty();
+  int64_t threads = 32 * std::max<int64_t>(1, numWarps(func));
+  const int64_t kMaxRegisters =
+      specialized ? 255 : std::min<int64_t>(255, 65536 / threads - 1);
   WalkResult walk = func.walk([&](Operation *op) {
     for (Value result : op->getResults()) {
       auto type = dyn_cast<RankedTensorType>(result.getType());
@@ -451,12 +457,20 @@ LogicalResult verifyTilesFit(func::FuncOp func) {
       int64_t elements = registersPerThread(type);
       if (elements < 0) {
         auto wgmma = dyn_cast<WgmmaLayoutAttr>(type.getEncoding());
+        auto slice = dyn_cast<SliceLayoutAttr>(type.getEncoding());
+        auto rowsOf = slice ? dyn_cast<WgmmaLayoutAttr>(slice.getParent()) : nullptr;
         InFlightDiagnostic error = op->emitError();
         if (wgmma && type.getRank() == 2)
           error << "an mma accumulator (WGMMA) needs a multiple of " << 64 * wgmma.getWarpgroups()
                 << " rows (64 per warpgroup, num_warps=" << numWarps(func)
                 << ") and of 8 columns, got " << type.getDimSize(0) << "x"
                 << type.getDimSize(1);
+        else if (rowsOf && type.getRank() == 1)  // a row max or sum of an accumulator
+          error << "this " << type.getDimSize(0) << "-element " << (slice.getDim() ? "row" : "column")
+                << " vector of an mma accumulator (WGMMA) does not fit num_warps="
+                << numWarps(func) << ": the accumulator needs a multiple of "
+                << 64 * rowsOf.getWarpgroups() << " rows (64 per warpgroup); use fewer warps "
+                << "or more rows";
         else
           error << "no thread layout maps " << type << " onto the kernel's threads";
         return WalkResult::interrupt();
@@ -471,7 +485,8 @@ LogicalResult verifyTilesFit(func::FuncOp func) {
         op->emitError() << "this " << tile << " tile needs "
                         << registers << " registers a thread with num_warps="
                         << numWarps(func) << ", more than the " << kMaxRegisters
-                        << " a thread has: use a smaller tile or more warps";
+                        << " a thread has: use a smaller tile"
+                        << (threads < 512 ? " or more warps" : "");
         return WalkResult::interrupt();
       }
     }

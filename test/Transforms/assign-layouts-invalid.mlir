@@ -17,3 +17,29 @@ func.func @mma_rows(%a: !tile.shared<16x64xbf16>, %b: !tile.shared<64x128xbf16>)
   %r = tile.mma %a, %b, %acc : !tile.shared<16x64xbf16>, !tile.shared<64x128xbf16>, tensor<16x128xf32> -> tensor<16x128xf32>
   return
 }
+
+// -----
+
+// At 16 warps a thread has 128 registers: a 256x256 f32 accumulator would take
+// them all (the wgmma needs more), so the most a tile may take is 127.
+func.func @all_registers(%a: !tile.shared<256x64xbf16>, %b: !tile.shared<64x256xbf16>) attributes {tile.kernel, tile.num_warps = 16 : i32} {
+  // expected-error @+1 {{this 256x256 f32 tile needs 128 registers a thread with num_warps=16, more than the 127 a thread has: use a smaller tile}}
+  %acc = arith.constant dense<0.0> : tensor<256x256xf32>
+  %r = tile.mma %a, %b, %acc : !tile.shared<256x64xbf16>, !tile.shared<64x256xbf16>, tensor<256x256xf32> -> tensor<256x256xf32>
+  return
+}
+
+// -----
+
+// A row maximum of an accumulator that has fewer than 64 rows a warpgroup (128
+// rows over 4 warpgroups) says the accumulator's rule, not the layout's text.
+func.func @accumulator_rows(%a: !tile.shared<128x64xbf16>, %b: !tile.shared<64x64xbf16>, %p: !tile.ptr<f32>, %off: i32) attributes {tile.kernel, tile.num_warps = 16 : i32} {
+  // expected-error @+1 {{this 128-element row vector of an mma accumulator (WGMMA) does not fit num_warps=16: the accumulator needs a multiple of 256 rows (64 per warpgroup); use fewer warps or more rows}}
+  %m0 = arith.constant dense<0xFF800000> : tensor<128xf32>
+  %acc = arith.constant dense<0.0> : tensor<128x64xf32>
+  %r = tile.mma %a, %b, %acc : !tile.shared<128x64xbf16>, !tile.shared<64x64xbf16>, tensor<128x64xf32> -> tensor<128x64xf32>
+  %m1 = tile.reduce max %r, dim = 1 : tensor<128x64xf32> -> tensor<128xf32>
+  %m = arith.maximumf %m0, %m1 : tensor<128xf32>
+  tile.store %m, %p[%off] : tensor<128xf32>, !tile.ptr<f32>
+  return
+}
