@@ -21,11 +21,12 @@ def TilePipeline : Pass<"tile-pipeline", "ModuleOp"> {
   let summary = "stage the loads that feed mma through shared memory, S iterations ahead";
   let description = [{
     In an `scf.for`, each `tile.load` from a view (defined outside the loop)
-    whose only use is an operand of a `tile.mma` becomes an asynchronous copy
+    whose every use is an operand of a `tile.mma` becomes an asynchronous copy
     (`tile.async_load`, a TMA copy once lowered) into one of `stages` shared
-    buffers: the loop waits on stage i % S's barrier (phase (i / S) % 2),
-    multiplies from shared memory, and then issues the copies of iteration
-    i + S - 1 into the stage that iteration i - 1 used. A prologue issues
+    buffers, read by all of its mmas: the loop waits on stage i % S's barrier
+    (phase (i / S) % 2), multiplies from shared memory, and then, after the
+    last mma that reads a stage, issues the copies of iteration i + S - 1 into
+    the stage that iteration i - 1 used. A prologue issues
     the first S - 1 iterations' copies. One barrier a stage; each copy is
     one arrival. With `stages` = 1 nothing is copied ahead: the tiles go
     through registers into one shared buffer each, as where TMA cannot copy.

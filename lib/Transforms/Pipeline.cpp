@@ -38,16 +38,15 @@ void issueCopies(OpBuilder &b, Location loc, scf::ForOp loop, ArrayRef<StagedLoa
 void stageThroughRegisters(scf::ForOp loop, ArrayRef<StagedLoad> loads) {
   Location loc = loop.getLoc();
   OpBuilder b(loop);
-  // Each staged load has one use, its mma; the loads of one mma are stored
-  // together just before it (a load after an earlier mma is stored after
-  // that mma, where it is defined).
-  llvm::MapVector<Operation *, SmallVector<std::pair<LoadOp, Value>>> byMma;
+  // The loads whose first mma is the same are stored together just before it
+  // (a load after an earlier mma is stored after that mma, where it is
+  // defined); every mma of a load reads its buffer.
+  llvm::MapVector<Operation *, SmallVector<std::pair<LoadOp, Value>>> byFirstMma;
   for (StagedLoad staged : loads) {
     Value buffer = AllocSharedOp::create(b, loc, staged.stageType);
-    Operation *mma = *staged.load.getResult().getUsers().begin();
-    byMma[mma].push_back({staged.load, buffer});
+    byFirstMma[readersOf(staged).front()].push_back({staged.load, buffer});
   }
-  for (auto &[mma, group] : byMma) {
+  for (auto &[mma, group] : byFirstMma) {
     OpBuilder at(mma);
     BarrierOp::create(at, loc);  // the last reader of these buffers is done
     for (auto [load, buffer] : group)
@@ -55,7 +54,7 @@ void stageThroughRegisters(scf::ForOp loop, ArrayRef<StagedLoad> loads) {
     BarrierOp::create(at, loc);  // every thread's part is written
     for (auto [load, buffer] : group)
       for (OpOperand &use : llvm::make_early_inc_range(load.getResult().getUses()))
-        if (use.getOwner() == mma)
+        if (isa<MmaOp>(use.getOwner()))
           use.set(buffer);
   }
 }

@@ -18,25 +18,33 @@ Value constI32(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
 }
 
-/// Loads of `loop` that qualify: from a view defined outside the loop, used
-/// once, as operand a or b of a tile.mma in the loop body.
-SmallVector<StagedLoad> findStagedLoads(scf::ForOp loop) {
+SmallVector<StagedLoad> findStagedLoads(scf::ForOp loop, bool sharedReaders) {
   SmallVector<StagedLoad> found;
+  auto readByMma = [&](OpOperand &use) {
+    return isa<MmaOp>(use.getOwner()) && use.getOwner()->getBlock() == loop.getBody() &&
+           use.getOperandNumber() <= 1;
+  };
   for (Operation &op : loop.getBody()->without_terminator()) {
     auto load = dyn_cast<LoadOp>(op);
     if (!load || !isa<ViewType>(load.getSrc().getType()) ||
         loop->isAncestor(load.getSrc().getParentBlock()->getParentOp()) ||
-        !load.getResult().hasOneUse())
-      continue;
-    OpOperand &use = *load.getResult().getUses().begin();
-    auto mma = dyn_cast<MmaOp>(use.getOwner());
-    if (!mma || mma->getBlock() != loop.getBody() || use.getOperandNumber() > 1)
+        load.getResult().use_empty() || (!sharedReaders && !load.getResult().hasOneUse()) ||
+        !llvm::all_of(load.getResult().getUses(), readByMma))
       continue;
     RankedTensorType tile = load.getType();
     found.push_back({load, SharedType::get(loop.getContext(), tile.getShape(),
                                            tile.getElementType(), SwizzleAttr())});
   }
   return found;
+}
+
+SmallVector<Operation *> readersOf(const StagedLoad &staged) {
+  SmallVector<Operation *> readers;
+  for (Operation *user : staged.load.getResult().getUsers())
+    if (!llvm::is_contained(readers, user))
+      readers.push_back(user);
+  llvm::sort(readers, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  return readers;
 }
 
 /// Whether `value` reaches operand a or b of an mma in `loop`'s body through
@@ -261,12 +269,17 @@ Iteration consumeStage(scf::ForOp loop, ArrayRef<StagedLoad> loads, const Ring &
   for (auto [index, buffer] : llvm::zip(ring.loads, ring.buffers)) {
     const StagedLoad &staged = loads[index];
     // A tile read back into registers is read where the load was; an
-    // operand's view is made right before its mma.
-    Operation *reader = *staged.load.getResult().getUsers().begin();
-    OpBuilder at(staged.readIntoRegisters ? staged.load.getOperation() : reader);
+    // operand's view is made right before its first mma.
+    if (staged.readIntoRegisters) {
+      OpBuilder at(staged.load);
+      readFromStage(at, loc, staged, buffer, it.stage);
+      continue;
+    }
+    SmallVector<Operation *> readers = readersOf(staged);
+    OpBuilder at(readers.front());
     readFromStage(at, loc, staged, buffer, it.stage);
-    if (!staged.readIntoRegisters && (!it.lastMma || it.lastMma->isBeforeInBlock(reader)))
-      it.lastMma = reader;
+    if (!it.lastMma || it.lastMma->isBeforeInBlock(readers.back()))
+      it.lastMma = readers.back();
   }
   // Every operand computed from its load (scaled, transposed): the stages are
   // read into registers, and the copies ahead follow the loop's last mma (or

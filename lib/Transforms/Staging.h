@@ -20,9 +20,14 @@ struct StagedLoad {
   bool readIntoRegisters = false; // tile.load_shared from its stage (not an mma operand)
 };
 
-/// Loads of `loop` that qualify: from a view defined outside the loop, used
-/// once, as operand a or b of a tile.mma in the loop body.
-SmallVector<StagedLoad> findStagedLoads(scf::ForOp loop);
+/// Loads of `loop` that qualify: from a view defined outside the loop, each
+/// use operand a or b of a tile.mma in the loop body. With `sharedReaders`
+/// the mmas of several uses read one stage (attention's backward reads Q as
+/// Qᵀ and as Q); without it a load qualifies with one use only.
+SmallVector<StagedLoad> findStagedLoads(scf::ForOp loop, bool sharedReaders = true);
+
+/// The ops of the loop body that read a staged load's tile, in block order.
+SmallVector<Operation *> readersOf(const StagedLoad &staged);
 
 /// Loads of `loop` computed into an mma operand rather than read by the mma
 /// (a weight dequantized in the loop): 2-D, from a view defined outside the

@@ -364,7 +364,11 @@ FailureOr<Plan> decide(func::FuncOp func, Refusal &refusal) {
         else
           inPlace.insert(load);
       }
-    SmallVector<StagedLoad> loads = findStagedLoads(loop);
+    // A ring is keyed by, waited for before and released after its one mma.
+    SmallVector<StagedLoad> loads = findStagedLoads(loop, /*sharedReaders=*/false);
+    if (loads.size() != findStagedLoads(loop).size())
+      return refuse(loop, "a tile of the loop is read by several mmas (staged once for all of "
+                          "them by tile-pipeline, not by the producer warpgroup)");
     if (loads.empty())
       continue;
     if (loop->getBlock() != &body && !outer)

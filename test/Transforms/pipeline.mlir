@@ -399,3 +399,43 @@ func.func @multicast_alone(%pb: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, 
   tile.store %b, %B[%K, %c0] : tensor<64x64xbf16>, !tile.view<bf16, 2>
   return
 }
+
+// One load read by two mmas, as Kᵀ and as K (attention backward's dQ step):
+// one stage serves both. Its tile is made before the first mma, and the copies
+// ahead follow the second, the stage's last reader.
+// CHECK-LABEL: func.func @shared_readers
+// CHECK: %[[BUF:.*]] = tile.alloc_shared : !tile.shared<3x64x64xbf16>
+// CHECK-NOT: tile.alloc_shared
+// CHECK: scf.for
+// CHECK: %[[K:.*]] = tile.stage %[[BUF]]
+// CHECK: tile.mma {{.*}}, %[[K]], {{.*}} {transpose_b}
+// CHECK: tile.mma {{.*}}, %[[K]], {{.*}} :
+// CHECK: scf.if
+// CHECK: tile.async_load
+// FOUR-LABEL: func.func @shared_readers
+// FOUR: tile.alloc_shared : !tile.shared<4x64x64xbf16>
+// FOUR-NOT: tile.alloc_shared
+// ONE-LABEL: func.func @shared_readers
+// ONE: %[[S:.*]] = tile.alloc_shared : !tile.shared<64x64xbf16>
+// ONE-NOT: tile.alloc_shared
+// ONE: tile.store_shared %{{.*}}, %[[S]]
+// ONE: tile.mma {{.*}}, %[[S]], {{.*}} {transpose_b}
+// ONE-NOT: tile.store_shared
+// ONE: tile.mma {{.*}}, %[[S]], {{.*}} :
+func.func @shared_readers(%q: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %k: !tile.ptr<bf16> {tile.divisibility = 16 : i64},
+                          %n: i32 {tile.divisibility = 16 : i64}) attributes {tile.kernel, tile.num_warps = 4 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %K = tile.make_view %k, [%n, %c64], [%c64, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+  %ds = arith.constant dense<1.0> : tensor<64x64xbf16>
+  %dq = scf.for %j = %c0 to %n step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+    %kj = tile.load %K[%j, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %s = tile.mma %ds, %kj, %zero {transpose_b} : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    %p = arith.truncf %s : tensor<64x64xf32> to tensor<64x64xbf16>
+    %next = tile.mma %p, %kj, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    scf.yield %next : tensor<64x64xf32>
+  }
+  return
+}

@@ -638,3 +638,29 @@ func.func @multicast_in_place(%pa: !tile.ptr<bf16> {tile.divisibility = 16 : i64
   tile.store %c, %A[%m0, %c0] : tensor<128x64xbf16>, !tile.view<bf16, 2>
   return
 }
+
+// -----
+
+// A tile read by two mmas (as Kᵀ and as K: attention backward's dQ step) is
+// staged once for both by tile-pipeline; the producer warpgroup does not do
+// that, so the kernel is left unspecialized, with a remark.
+// CHECK-LABEL: func.func @shared_readers
+// CHECK-NOT: tile.warp_specialize
+func.func @shared_readers(%k: !tile.ptr<bf16> {tile.divisibility = 16 : i64}, %n: i32 {tile.divisibility = 16 : i64})
+    attributes {tile.kernel, tile.num_warps = 8 : i32} {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %c64 = arith.constant 64 : i32
+  %K = tile.make_view %k, [%n, %c64], [%c64, %c1] : !tile.ptr<bf16> -> !tile.view<bf16, 2>
+  %zero = arith.constant dense<0.0> : tensor<64x64xf32>
+  %ds = arith.constant dense<1.0> : tensor<64x64xbf16>
+  // expected-remark @+1 {{warp_specialize not applied: a tile of the loop is read by several mmas (staged once for all of them by tile-pipeline, not by the producer warpgroup)}}
+  %dq = scf.for %j = %c0 to %n step %c64 iter_args(%acc = %zero) -> (tensor<64x64xf32>) : i32 {
+    %kj = tile.load %K[%j, %c0] : !tile.view<bf16, 2> -> tensor<64x64xbf16>
+    %s = tile.mma %ds, %kj, %zero {transpose_b} : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    %p = arith.truncf %s : tensor<64x64xf32> to tensor<64x64xbf16>
+    %next = tile.mma %p, %kj, %acc : tensor<64x64xbf16>, tensor<64x64xbf16>, tensor<64x64xf32> -> tensor<64x64xf32>
+    scf.yield %next : tensor<64x64xf32>
+  }
+  return
+}

@@ -44,15 +44,16 @@ def default_blocks(D: int, tma: bool = True) -> tuple[dict, dict]:
     dK/dV: BN = 128 keys a program (two warpgroups of 64 rows hold dK and dV), BM
     queries a step: 32 at d128, where dK and dV take 128 registers a thread (BM =
     64 spilled in the causal kernel). dQ: BM = 128 queries a program, BN = 64 keys
-    a step. Stages: as many as fit in 227 KiB of shared memory (Q, dO, K each
-    staged twice); none where TMA cannot copy the rows (`tma=False`: a row stride
-    that is no multiple of 16 bytes), whose tiles go through one shared buffer."""
+    a step. Stages: 3, which fit in 227 KiB of shared memory at d128 now that
+    each of Q, dO and K is staged once for both its mmas; none where TMA cannot
+    copy the rows (`tma=False`: a row stride that is no multiple of 16 bytes),
+    whose tiles go through one shared buffer."""
     if D <= 64:
         blocks = dict(BM=64, BN=128, num_warps=8, num_stages=3), \
             dict(BM=128, BN=64, num_warps=8, num_stages=3)
     else:
         blocks = dict(BM=32, BN=128, num_warps=8, num_stages=3), \
-            dict(BM=128, BN=64, num_warps=8, num_stages=2)
+            dict(BM=128, BN=64, num_warps=8, num_stages=3)
     if not tma:
         for b in blocks:
             del b["num_stages"]
@@ -74,18 +75,13 @@ def dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len, qk_scale
               MASKED: tile.constexpr, CAUSAL: tile.constexpr):
     """Queries start_m .. start_m + BM against the program's keys, transposed
     (keys are rows): Sᵀ = K Qᵀ, Pᵀ, dV += Pᵀ dO, dPᵀ = V dOᵀ, dSᵀ, dK += dSᵀ Q.
-    Q and dO are each loaded twice: once as the N-major B of one mma, once
-    K-major (transpose_b) for the other (each load feeds one mma, as the
-    pipeliner stages them). Every mma operand is loaded before the first mma:
-    without TMA (row strides not a multiple of 16) tile-pipeline writes them all
-    to shared memory there, and a load after it would not dominate its store."""
-    q_t = tile.load(Q, (head + start_m, 0), (BM, D))
-    do_t = tile.load(dO, (head + start_m, 0), (BM, D))
-    do = tile.load(dO, (head + start_m, 0), (BM, D))
+    Q and dO are each read by two mmas, as Qᵀ and as Q: one copy in shared
+    memory serves both."""
     q = tile.load(Q, (head + start_m, 0), (BM, D))
+    do = tile.load(dO, (head + start_m, 0), (BM, D))
     lse = tile.load(LSE, head + start_m, BM, bound=head + seq_len) * LOG2_E
     delta = tile.load(Delta, head + start_m, BM, bound=head + seq_len)
-    st = tile.mma(k, q_t, tile.zeros((BN, BM), tile.float32), transpose_b=True)
+    st = tile.mma(k, q, tile.zeros((BN, BM), tile.float32), transpose_b=True)
     pt = tile.exp2(st * qk_scale - lse[None, :])
     if MASKED:  # queries past N are the next head's; causal: key j <= query i
         queries = start_m + tile.arange(BM)
@@ -95,7 +91,7 @@ def dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len, qk_scale
             keep = keep & (keys[:, None] <= queries[None, :])
         pt = tile.where(keep, pt, 0.0)
     dv = tile.mma(pt.to(do.dtype), do, dv)
-    dpt = tile.mma(v, do_t, tile.zeros((BN, BM), tile.float32), transpose_b=True)
+    dpt = tile.mma(v, do, tile.zeros((BN, BM), tile.float32), transpose_b=True)
     dst = pt * (dpt - delta[None, :])
     dk = tile.mma(dst.to(q.dtype), q, dk)
     return dk, dv
@@ -161,11 +157,10 @@ def dq_step(q, do, lse, delta, K, V, kv_head, start_m, start_n, seq_len, qk_scal
             BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
             MASKED: tile.constexpr, CAUSAL: tile.constexpr):
     """Keys start_n .. start_n + BN against the program's queries: S = Q Kᵀ, P,
-    dP = dO Vᵀ, dS, dQ += dS K (K loaded twice, as Q is in dkdv_step)."""
-    k_t = tile.load(K, (kv_head + start_n, 0), (BN, D))
-    v_t = tile.load(V, (kv_head + start_n, 0), (BN, D))
+    dP = dO Vᵀ, dS, dQ += dS K (K read as Kᵀ and as K from one copy)."""
     k = tile.load(K, (kv_head + start_n, 0), (BN, D))
-    s = tile.mma(q, k_t, tile.zeros((BM, BN), tile.float32), transpose_b=True)
+    v_t = tile.load(V, (kv_head + start_n, 0), (BN, D))
+    s = tile.mma(q, k, tile.zeros((BM, BN), tile.float32), transpose_b=True)
     p = tile.exp2(s * qk_scale - lse[:, None])
     if MASKED:  # keys past N are the next head's; causal: key j <= query i
         keys = start_n + tile.arange(BN)
