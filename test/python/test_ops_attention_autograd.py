@@ -115,6 +115,70 @@ def test_only_some_inputs_require_grad(interpret):
     assert float((out.detach().double() - want).norm() / want.norm()) < TOLERANCE[torch.bfloat16]
 
 
+def fused_qkv(B, N, H, H_kv, D, seed=0):
+    """A (B, N, (H + 2 H_kv) D) projection's q, k and v as a GPT block slices them:
+    (B, H, N, D) views in (B, N, H, D) memory, rows of the projection's stride."""
+    g = torch.Generator().manual_seed(seed)
+    qkv = torch.randn(B, N, (H + 2 * H_kv) * D, generator=g).to(torch.bfloat16)
+    return qkv, lambda x: [part.unflatten(-1, (-1, D)).transpose(1, 2)
+                           for part in x.split([H * D, H_kv * D, H_kv * D], -1)]
+
+
+def copies_outside_kernels(step) -> list[str]:
+    """The aten copies and fills step() runs outside tile's kernel launches (each a
+    kernel of its own on the GPU), as 'op < caller'."""
+    from torch.profiler import profile, record_function
+
+    from tile import library
+    launch = library._Launch._run
+
+    def marked(self, *args, **kwargs):
+        with record_function("tile launch"):
+            return launch(self, *args, **kwargs)
+    library._Launch._run = marked
+    try:
+        with profile() as prof:
+            step()
+    finally:
+        library._Launch._run = launch
+
+    def callers(event):
+        while event is not None:
+            yield event.name
+            event = event.cpu_parent
+    return [f"{e.name} < {e.cpu_parent.name if e.cpu_parent else ''}" for e in prof.events()
+            if e.name in ("aten::copy_", "aten::fill_", "aten::zero_")
+            and "tile launch" not in callers(e)]
+
+
+@pytest.mark.parametrize("B, H, H_kv, N, causal", [(2, 2, 2, 70, True), (2, 4, 2, 70, False)])
+def test_fused_qkv_projection_is_read_in_place(interpret, B, H, H_kv, N, causal):
+    """q, k and v sliced from one projection (bench_training.py's GPT): the kernels
+    read them in place (TOKEN_MAJOR: ragged N, batches whose rows follow each other,
+    grouped-query heads), write the output and the gradients in (B, N, H, D) memory
+    (transposing back is a view): the step copies nothing outside the kernels (it
+    copied q, k, v and the output in the forward, grad_out, q, k and v in the
+    backward)."""
+    D = 64
+    qkv, split = fused_qkv(B, N, H, H_kv, D)
+    grad = torch.randn(B, N, H * D, generator=torch.Generator().manual_seed(1)).to(qkv.dtype)
+    leaf = qkv.clone().requires_grad_()
+
+    def step():
+        out = tile.ops.attention(*split(leaf), causal=causal)
+        assert out.transpose(1, 2).is_contiguous()
+        out.transpose(1, 2).reshape(B, N, H * D).backward(grad)
+    step()
+    got = leaf.grad.clone()
+    assert copies_outside_kernels(step) == []
+    want = qkv.double().requires_grad_()
+    q, k, v = split(want)
+    out = F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=H != H_kv)
+    out.transpose(1, 2).reshape(B, N, H * D).backward(grad.double())
+    error = float((got.double() - want.grad).norm() / want.grad.norm())
+    assert error < TOLERANCE[torch.bfloat16], f"relative error {error:.2e}"
+
+
 def test_compiled_fullgraph_matches_eager(interpret):
     torch._dynamo.reset()
     q, k, v, do = make_inputs(1, 4, 2, 70, 32, torch.bfloat16)
@@ -140,6 +204,15 @@ def test_opcheck(interpret):
     torch.library.opcheck(attention_autograd.attention_backward_op,
                           (q.detach(), k.detach(), v.detach(), out.detach(), lse.detach(), do, True,
                            0.25))
+    # Token-major (fused QKV) inputs: the fake output's (B, N, H, D) strides are the real's.
+    qkv, split = fused_qkv(2, 20, 2, 2, 64)
+    q, k, v = (t.requires_grad_() for t in split(qkv))
+    torch.library.opcheck(attention_autograd.attention_op, (q, k, v, True, 0.125, True))
+    out, lse = attention_autograd.attention_op(q, k, v, True, 0.125, True)
+    do = torch.randn(2, 20, 2, 64, dtype=q.dtype).transpose(1, 2)
+    torch.library.opcheck(attention_autograd.attention_backward_op,
+                          (q.detach(), k.detach(), v.detach(), out.detach(), lse.detach(), do, True,
+                           0.125))
 
 
 def test_the_op_called_without_the_lse_still_differentiates(interpret):

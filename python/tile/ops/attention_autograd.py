@@ -33,9 +33,10 @@ def attention_backward_op(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, out
                           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(dq, dk, dv) from the forward's output and log-sum-exp (and the gradient of
     the log-sum-exp where the caller used it)."""
-    # grad_out may come in any layout (an expand of a sum's gradient has strides 0).
+    # grad_out may come in any layout (an expand of a sum's gradient has strides 0):
+    # attention_backward reads the forward's in place and copies others.
     return backward_kernels.attention_backward(
-        q, k, v, out, lse, grad_out.contiguous(), causal, scale, launch=_launch,
+        q, k, v, out, lse, grad_out, causal, scale, launch=_launch,
         grad_lse=None if grad_lse is None else grad_lse.to(torch.float32))
 
 

@@ -13,7 +13,10 @@ own pass instead of atomics from the dK/dV programs: the result is the same on e
 run, at the price of computing QKᵀ and dO Vᵀ twice.
 
 Arrays are (B·H·N, d) (a (B, H, N, d) tensor flattened; head h's rows start at
-h·N), L and Delta (B·H·N,) float32. The kernels' D is their tile width, d rounded
+h·N), L and Delta (B·H·N,) float32; or, TOKEN_MAJOR (as attention_kernels.py's
+forward takes them: a (B, N, H, d) tensor or a fused QKV projection's slice, read in
+place), (B·N, H·d) arrays of any row stride, d the tile width, head h of batch b at
+rows b·N and columns h·d (L and Delta stay (B·H·N,)). The kernels' D is their tile width, d rounded
 up to a power of two of at least 64 (tile_width): the columns past d read as zero
 and are not written. N is any length: the rows past N of a head's
 last block belong to the next head, so the last (ragged) block masks them, and the
@@ -24,6 +27,8 @@ run a loop of their own, with no select in it (as examples/attention.py does).
 from __future__ import annotations
 
 import tile
+
+from .attention_kernels import head_start
 
 LOG2_E = 1.4426950408889634  # exp(x) = exp2(x · log2 e); exp2 is the fast one
 
@@ -70,17 +75,31 @@ def row_dot(O, dO, Delta, BM: tile.constexpr, D: tile.constexpr):
 
 
 @tile.jit
-def dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len, qk_scale, dk, dv,
+def row_dot_of_head(O, dO, Delta, seq_len, BM: tile.constexpr, D: tile.constexpr,
+                    TOKEN_MAJOR: tile.constexpr):
+    """row_dot of BM rows of one head a program (grid (cdiv(N, BM), B·H)): O and dO
+    laid out as head_start says, Delta (B·H·N,)."""
+    start = tile.program_id(0) * BM
+    row, col = head_start(O, tile.program_id(1), seq_len, D, TOKEN_MAJOR)
+    o = tile.load(O, (row + start, col), (BM, D)).to(tile.float32)
+    do = tile.load(dO, (row + start, col), (BM, D)).to(tile.float32)
+    first = tile.program_id(1) * seq_len
+    tile.store(Delta, first + start, tile.sum(o * do, 1), bound=first + seq_len)
+
+
+@tile.jit
+def dkdv_step(k, v, Q, dO, LSE, Delta, q_row, q_col, l_row, start_m, start_n,
+              seq_len, qk_scale, dk, dv,
               BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
               MASKED: tile.constexpr, CAUSAL: tile.constexpr):
     """Queries start_m .. start_m + BM against the program's keys, transposed
     (keys are rows): Sᵀ = K Qᵀ, Pᵀ, dV += Pᵀ dO, dPᵀ = V dOᵀ, dSᵀ, dK += dSᵀ Q.
     Q and dO are each read by two mmas, as Qᵀ and as Q: one copy in shared
     memory serves both."""
-    q = tile.load(Q, (head + start_m, 0), (BM, D))
-    do = tile.load(dO, (head + start_m, 0), (BM, D))
-    lse = tile.load(LSE, head + start_m, BM, bound=head + seq_len) * LOG2_E
-    delta = tile.load(Delta, head + start_m, BM, bound=head + seq_len)
+    q = tile.load(Q, (q_row + start_m, q_col), (BM, D))
+    do = tile.load(dO, (q_row + start_m, q_col), (BM, D))
+    lse = tile.load(LSE, l_row + start_m, BM, bound=l_row + seq_len) * LOG2_E
+    delta = tile.load(Delta, l_row + start_m, BM, bound=l_row + seq_len)
     st = tile.mma(k, q, tile.zeros((BN, BM), tile.float32), transpose_b=True)
     pt = tile.exp2(st * qk_scale - lse[None, :])
     if MASKED:  # queries past N are the next head's; causal: key j <= query i
@@ -100,66 +119,68 @@ def dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len, qk_scale
 @tile.jit
 def attention_bwd_dkdv(Q, K, V, dO, LSE, Delta, dK, dV, seq_len, group, sm_scale,
                        BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
-                       CAUSAL: tile.constexpr):
+                       CAUSAL: tile.constexpr, TOKEN_MAJOR: tile.constexpr = False):
     """One program a (key block, kv head): dK and dV of keys start_n .. start_n + BN,
     summed over the `group` query heads that read this kv head."""
     start_n = tile.program_id(0) * BN
-    kv_head = tile.program_id(1) * seq_len
+    kv_row, kv_col = head_start(K, tile.program_id(1), seq_len, D, TOKEN_MAJOR)
     qk_scale = sm_scale * LOG2_E
     dk = tile.zeros((BN, D), tile.float32)
     dv = tile.zeros((BN, D), tile.float32)
     for g in range(group):
-        head = (tile.program_id(1) * group + g) * seq_len
-        dk, dv = dkdv_of_head(Q, K, V, dO, LSE, Delta, head, kv_head, start_n, seq_len,
-                              qk_scale, dk, dv, BM, BN, D, CAUSAL)
-    store_rows(dK, kv_head, start_n, seq_len, (dk * sm_scale).to(dK.dtype), BN)
-    store_rows(dV, kv_head, start_n, seq_len, dv.to(dV.dtype), BN)
+        head = tile.program_id(1) * group + g
+        q_row, q_col = head_start(Q, head, seq_len, D, TOKEN_MAJOR)
+        dk, dv = dkdv_of_head(Q, K, V, dO, LSE, Delta, q_row, q_col, head * seq_len, kv_row,
+                              kv_col, start_n, seq_len, qk_scale, dk, dv, BM, BN, D, CAUSAL)
+    store_rows(dK, kv_row, kv_col, start_n, seq_len, (dk * sm_scale).to(dK.dtype), BN)
+    store_rows(dV, kv_row, kv_col, start_n, seq_len, dv.to(dV.dtype), BN)
 
 
 @tile.jit
-def dkdv_of_head(Q, K, V, dO, LSE, Delta, head, kv_head, start_n, seq_len, qk_scale, dk, dv,
-                 BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
-                 CAUSAL: tile.constexpr):
+def dkdv_of_head(Q, K, V, dO, LSE, Delta, q_row, q_col, l_row, kv_row, kv_col, start_n,
+                 seq_len, qk_scale, dk, dv, BM: tile.constexpr, BN: tile.constexpr,
+                 D: tile.constexpr, CAUSAL: tile.constexpr):
     """dK and dV of the program's keys from the queries of one head (rows from
-    `head`; the keys' from `kv_head`), added to dk and dv."""
+    q_row at column q_col, from l_row in LSE and Delta; the keys' from kv_row at
+    kv_col), added to dk and dv."""
     full = seq_len - seq_len % BM  # query blocks below `full` are whole
     # Each loop stages its own K and V (loaded before it, copied to shared once).
     if CAUSAL:  # queries before start_n see none of these keys
         tile.static_assert(BN % BM == 0, "causal attention backward needs BM to divide BN")
-        k = tile.load(K, (kv_head + start_n, 0), (BN, D))
-        v = tile.load(V, (kv_head + start_n, 0), (BN, D))
+        k = tile.load(K, (kv_row + start_n, kv_col), (BN, D))
+        v = tile.load(V, (kv_row + start_n, kv_col), (BN, D))
         for start_m in range(start_n, tile.minimum(start_n + BN, seq_len), BM):  # the diagonal
-            dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len,
-                               qk_scale, dk, dv, BM, BN, D, True, True)
-        k = tile.load(K, (kv_head + start_n, 0), (BN, D))
-        v = tile.load(V, (kv_head + start_n, 0), (BN, D))
+            dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, q_row, q_col, l_row, start_m, start_n,
+                               seq_len, qk_scale, dk, dv, BM, BN, D, True, True)
+        k = tile.load(K, (kv_row + start_n, kv_col), (BN, D))
+        v = tile.load(V, (kv_row + start_n, kv_col), (BN, D))
         for start_m in range(start_n + BN, full, BM):  # below it: whole and unmasked
-            dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len,
-                               qk_scale, dk, dv, BM, BN, D, False, False)
+            dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, q_row, q_col, l_row, start_m, start_n,
+                               seq_len, qk_scale, dk, dv, BM, BN, D, False, False)
         first_ragged = tile.maximum(full, start_n + BN)
     else:
-        k = tile.load(K, (kv_head + start_n, 0), (BN, D))
-        v = tile.load(V, (kv_head + start_n, 0), (BN, D))
+        k = tile.load(K, (kv_row + start_n, kv_col), (BN, D))
+        v = tile.load(V, (kv_row + start_n, kv_col), (BN, D))
         for start_m in range(0, full, BM):
-            dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len,
-                               qk_scale, dk, dv, BM, BN, D, False, False)
+            dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, q_row, q_col, l_row, start_m, start_n,
+                               seq_len, qk_scale, dk, dv, BM, BN, D, False, False)
         first_ragged = full
-    k = tile.load(K, (kv_head + start_n, 0), (BN, D))
-    v = tile.load(V, (kv_head + start_n, 0), (BN, D))
+    k = tile.load(K, (kv_row + start_n, kv_col), (BN, D))
+    v = tile.load(V, (kv_row + start_n, kv_col), (BN, D))
     for start_m in range(first_ragged, seq_len, BM):  # the last, ragged query block
-        dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, head, start_m, start_n, seq_len,
-                           qk_scale, dk, dv, BM, BN, D, True, False)
+        dk, dv = dkdv_step(k, v, Q, dO, LSE, Delta, q_row, q_col, l_row, start_m, start_n,
+                           seq_len, qk_scale, dk, dv, BM, BN, D, True, False)
     return dk, dv
 
 
 @tile.jit
-def dq_step(q, do, lse, delta, K, V, kv_head, start_m, start_n, seq_len, qk_scale, dq,
+def dq_step(q, do, lse, delta, K, V, kv_row, kv_col, start_m, start_n, seq_len, qk_scale, dq,
             BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
             MASKED: tile.constexpr, CAUSAL: tile.constexpr):
     """Keys start_n .. start_n + BN against the program's queries: S = Q Kᵀ, P,
     dP = dO Vᵀ, dS, dQ += dS K (K read as Kᵀ and as K from one copy)."""
-    k = tile.load(K, (kv_head + start_n, 0), (BN, D))
-    v_t = tile.load(V, (kv_head + start_n, 0), (BN, D))
+    k = tile.load(K, (kv_row + start_n, kv_col), (BN, D))
+    v_t = tile.load(V, (kv_row + start_n, kv_col), (BN, D))
     s = tile.mma(q, k, tile.zeros((BM, BN), tile.float32), transpose_b=True)
     p = tile.exp2(s * qk_scale - lse[:, None])
     if MASKED:  # keys past N are the next head's; causal: key j <= query i
@@ -177,52 +198,53 @@ def dq_step(q, do, lse, delta, K, V, kv_head, start_m, start_n, seq_len, qk_scal
 @tile.jit
 def attention_bwd_dq(Q, K, V, dO, LSE, Delta, dQ, seq_len, group, sm_scale,
                      BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
-                     CAUSAL: tile.constexpr):
+                     CAUSAL: tile.constexpr, TOKEN_MAJOR: tile.constexpr = False):
     """One program a (query block, head): dQ of queries start_m .. start_m + BM,
     whose keys are those of kv head head // group. Causal: the last query blocks
     (which see the most keys) run first."""
     block = tile.num_programs(0) - 1 - tile.program_id(0) if CAUSAL else tile.program_id(0)
     start_m = block * BM
-    head = tile.program_id(1) * seq_len
-    kv_head = tile.program_id(1) // group * seq_len
+    q_row, q_col = head_start(Q, tile.program_id(1), seq_len, D, TOKEN_MAJOR)
+    kv_row, kv_col = head_start(K, tile.program_id(1) // group, seq_len, D, TOKEN_MAJOR)
+    l_row = tile.program_id(1) * seq_len
     qk_scale = sm_scale * LOG2_E
-    lse = tile.load(LSE, head + start_m, BM, bound=head + seq_len) * LOG2_E
-    delta = tile.load(Delta, head + start_m, BM, bound=head + seq_len)
+    lse = tile.load(LSE, l_row + start_m, BM, bound=l_row + seq_len) * LOG2_E
+    delta = tile.load(Delta, l_row + start_m, BM, bound=l_row + seq_len)
     dq = tile.zeros((BM, D), tile.float32)
     full = seq_len - seq_len % BN  # key blocks below `full` are whole
-    q = tile.load(Q, (head + start_m, 0), (BM, D))
-    do = tile.load(dO, (head + start_m, 0), (BM, D))
+    q = tile.load(Q, (q_row + start_m, q_col), (BM, D))
+    do = tile.load(dO, (q_row + start_m, q_col), (BM, D))
     if CAUSAL:  # keys past the diagonal count for no query here
         tile.static_assert(BM % BN == 0, "causal attention backward needs BN to divide BM")
         for start_n in range(0, start_m, BN):  # left of the diagonal: unmasked
-            dq = dq_step(q, do, lse, delta, K, V, kv_head, start_m, start_n, seq_len, qk_scale,
-                         dq, BM, BN, D, False, False)
-        q = tile.load(Q, (head + start_m, 0), (BM, D))
-        do = tile.load(dO, (head + start_m, 0), (BM, D))
+            dq = dq_step(q, do, lse, delta, K, V, kv_row, kv_col, start_m, start_n, seq_len,
+                         qk_scale, dq, BM, BN, D, False, False)
+        q = tile.load(Q, (q_row + start_m, q_col), (BM, D))
+        do = tile.load(dO, (q_row + start_m, q_col), (BM, D))
         for start_n in range(start_m, tile.minimum(start_m + BM, seq_len), BN):  # on it
-            dq = dq_step(q, do, lse, delta, K, V, kv_head, start_m, start_n, seq_len, qk_scale,
-                         dq, BM, BN, D, True, True)
+            dq = dq_step(q, do, lse, delta, K, V, kv_row, kv_col, start_m, start_n, seq_len,
+                         qk_scale, dq, BM, BN, D, True, True)
     else:
         for start_n in range(0, full, BN):
-            dq = dq_step(q, do, lse, delta, K, V, kv_head, start_m, start_n, seq_len, qk_scale,
-                         dq, BM, BN, D, False, False)
-        q = tile.load(Q, (head + start_m, 0), (BM, D))
-        do = tile.load(dO, (head + start_m, 0), (BM, D))
+            dq = dq_step(q, do, lse, delta, K, V, kv_row, kv_col, start_m, start_n, seq_len,
+                         qk_scale, dq, BM, BN, D, False, False)
+        q = tile.load(Q, (q_row + start_m, q_col), (BM, D))
+        do = tile.load(dO, (q_row + start_m, q_col), (BM, D))
         for start_n in range(full, seq_len, BN):  # the last, ragged key block
-            dq = dq_step(q, do, lse, delta, K, V, kv_head, start_m, start_n, seq_len, qk_scale,
-                         dq, BM, BN, D, True, False)
-    store_rows(dQ, head, start_m, seq_len, (dq * sm_scale).to(dQ.dtype), BM)
+            dq = dq_step(q, do, lse, delta, K, V, kv_row, kv_col, start_m, start_n, seq_len,
+                         qk_scale, dq, BM, BN, D, True, False)
+    store_rows(dQ, q_row, q_col, start_m, seq_len, (dq * sm_scale).to(dQ.dtype), BM)
 
 
 @tile.jit
-def store_rows(X, head, start, seq_len, x, ROWS: tile.constexpr):
-    """x to rows start .. start + ROWS of the head, those before seq_len only:
-    the rows past it are the next head's."""
+def store_rows(X, row, col, start, seq_len, x, ROWS: tile.constexpr):
+    """x to rows start .. start + ROWS of the head whose rows start at `row` (at
+    column `col`), those before seq_len only: the rows past it are the next head's."""
     if start + ROWS <= seq_len:
-        tile.store(X, (head + start, 0), x)
+        tile.store(X, (row + start, col), x)
     else:
         rows = start + tile.arange(ROWS)
-        tile.store(X, (head + start, 0), x, mask=(rows < seq_len)[:, None])
+        tile.store(X, (row + start, col), x, mask=(rows < seq_len)[:, None])
 
 
 def attention_backward(q, k, v, o, lse, do, causal, scale, *, grad_lse=None, out=None,
@@ -242,33 +264,50 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, grad_lse=None, out
     num_stages). interpret: run the kernels on the CPU interpreter (default: for
     numpy arrays and CPU tensors). launch(kernel, grid): launches a kernel instead
     (tile.ops.attention's custom op passes tile.library.launch's)."""
-    from .sdpa import check_causal_and_scale  # sdpa's autograd imports this module
+    # sdpa's autograd imports this module
+    from .sdpa import _token_major_rows, check_causal_and_scale, empty_token_major, token_major
     check_causal_and_scale("attention_backward", causal, scale)
     B, H, H_kv, N, D = _check(q, k, v, o, lse, do)
     if interpret is None:
         interpret = not getattr(q, "is_cuda", False)
     width = tile_width(D)
-    dkdv_default, dq_default = default_blocks(width, tma=D * q.itemsize % 16 == 0)
-    dkdv_blocks = {**dkdv_default, **(dkdv_blocks or {})}
-    dq_blocks = {**dq_default, **(dq_blocks or {})}
-    flat_q, flat_k, flat_v, flat_o, flat_do = (_rows(t, D) for t in (q, k, v, o, do))
+    # Token-major inputs (the forward's, when it read them so) are read in place and
+    # the gradients written alike, as new arrays (out's must be contiguous).
+    token_rows = token_major(width, q, k, v, o, do) if out is None and B * H * N else None
     flat_lse = _rows(lse, None)
     rows = B * H * N
     delta = _empty_like(flat_lse, (rows,))
     shapes = ((B, H, N, D), (B, H_kv, N, D), (B, H_kv, N, D))
-    dq, dk, dv = out if out is not None else (_empty_like(q, shape) for shape in shapes)
-    for name, t, shape in zip(("dq", "dk", "dv"), (dq, dk, dv), shapes):
-        if tuple(t.shape) != shape or t.dtype != q.dtype or not _contiguous(t):
-            raise ValueError(f"attention_backward: out's {name} must be a contiguous "
-                             f"{shape} array of {q.dtype}, got {t.dtype} {tuple(t.shape)}")
-    flat_dq, flat_dk, flat_dv = (t.reshape(-1, D) for t in (dq, dk, dv))
+    if token_rows is not None:
+        flat_q, flat_k, flat_v, flat_o, flat_do = token_rows
+        dq, dk, dv = (empty_token_major(q, *shape) for shape in shapes)
+        flat_dq, flat_dk, flat_dv = (_token_major_rows(t) for t in (dq, dk, dv))
+    else:
+        flat_q, flat_k, flat_v, flat_o, flat_do = (_rows(t, D) for t in (q, k, v, o, do))
+        dq, dk, dv = out if out is not None else (_empty_like(q, shape) for shape in shapes)
+        for name, t, shape in zip(("dq", "dk", "dv"), (dq, dk, dv), shapes):
+            if tuple(t.shape) != shape or t.dtype != q.dtype or not _contiguous(t):
+                raise ValueError(f"attention_backward: out's {name} must be a contiguous "
+                                 f"{shape} array of {q.dtype}, got {t.dtype} {tuple(t.shape)}")
+        flat_dq, flat_dk, flat_dv = (t.reshape(-1, D) for t in (dq, dk, dv))
     group = H // H_kv
+    token = dict(TOKEN_MAJOR=token_rows is not None)
+    # TMA copies rows whose stride is a multiple of 16 bytes.
+    tma = all(_strides(t)[0] * q.itemsize % 16 == 0
+              for t in (flat_q, flat_k, flat_v, flat_do) if t.shape[0] > 1)
+    dkdv_default, dq_default = default_blocks(width, tma=tma)
+    dkdv_blocks = {**dkdv_default, **(dkdv_blocks or {})}
+    dq_blocks = {**dq_default, **(dq_blocks or {})}
 
     if launch is None:
         def launch(kernel, grid):
             return kernel[grid].interpret if interpret else kernel[grid]
-    launch(row_dot, (tile.cdiv(rows, ROW_DOT_ROWS),))(flat_o, flat_do, delta, BM=ROW_DOT_ROWS,
-                                                      D=width)
+    if token_rows is not None:
+        launch(row_dot_of_head, (tile.cdiv(N, ROW_DOT_ROWS), B * H))(
+            flat_o, flat_do, delta, N, BM=ROW_DOT_ROWS, D=width, **token)
+    else:
+        launch(row_dot, (tile.cdiv(rows, ROW_DOT_ROWS),))(flat_o, flat_do, delta,
+                                                          BM=ROW_DOT_ROWS, D=width)
     if grad_lse is not None:
         if tuple(grad_lse.shape) != (B, H, N):
             raise ValueError(f"attention_backward: grad_lse must be (B, H, N) = {(B, H, N)}, "
@@ -277,10 +316,10 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, grad_lse=None, out
     launch(attention_bwd_dkdv, (tile.cdiv(N, dkdv_blocks["BN"]), B * H_kv))(
         flat_q, flat_k, flat_v, flat_do, flat_lse, delta, flat_dk, flat_dv, N, group,
         float(scale),
-        D=width, CAUSAL=bool(causal), **dkdv_blocks)
+        D=width, CAUSAL=bool(causal), **dkdv_blocks, **token)
     launch(attention_bwd_dq, (tile.cdiv(N, dq_blocks["BM"]), B * H))(
         flat_q, flat_k, flat_v, flat_do, flat_lse, delta, flat_dq, N, group, float(scale),
-        D=width, CAUSAL=bool(causal), **dq_blocks)
+        D=width, CAUSAL=bool(causal), **dq_blocks, **token)
     return dq, dk, dv
 
 
@@ -316,6 +355,12 @@ def _rows(t, D):
     """t as contiguous rows: (B·H·N, D), or (B·H·N,) with D None."""
     t = t.contiguous() if hasattr(t, "contiguous") else _numpy().ascontiguousarray(t)
     return t.reshape(-1) if D is None else t.reshape(-1, D)
+
+
+def _strides(t) -> tuple:
+    """Strides in elements (numpy's are in bytes)."""
+    return tuple(t.stride()) if hasattr(t, "stride") and callable(t.stride) \
+        else tuple(s // t.itemsize for s in t.strides)
 
 
 def _contiguous(t) -> bool:

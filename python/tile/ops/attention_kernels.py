@@ -12,7 +12,11 @@ runs them by hand.
 Q and O are (heads · seq_len, Dh) arrays, K and V (kv_heads · seq_len, Dh), bf16 or
 f16: head h owns rows [h · seq_len, (h + 1) · seq_len), and query head h reads
 kv head h // group (group = heads / kv_heads: 1 is multi-head attention, heads
-is multi-query). L, written when STORE_LSE, is the (heads · seq_len,) float32
+is multi-query). TOKEN_MAJOR=True: Q, K, V and O are instead (batch · seq_len,
+heads_of_a_batch · D) arrays of any row stride (a (B, N, H, D) tensor, or a fused QKV
+projection's slice, read in place): head h of batch b owns rows [b · seq_len, (b + 1) ·
+seq_len) and columns [h · D, (h + 1) · D), so the head dim must be the tile width D.
+L, written when STORE_LSE, is the (heads · seq_len,) float32
 log-sum-exp of each query row's scaled scores (natural log), what a backward
 pass needs; without STORE_LSE any array may stand for it.
 
@@ -38,16 +42,16 @@ NO_MASK, DIAGONAL, KEY_TAIL = 0, 1, 2  # what attend masks
 
 
 @tile.jit
-def attend(q, K, V, kv_row, start_m, start_n, seq_len, qk_scale, m_i, l_i, acc,
+def attend(q, K, V, kv_row, kv_col, start_m, start_n, seq_len, qk_scale, m_i, l_i, acc,
            BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr, MASK: tile.constexpr):
     """One block of keys: S = Q Kᵀ, then the online softmax update (in log2 units:
     S · qk_scale; qk_scale > 0, so the row max scales with it)."""
-    k = tile.load(K, (kv_row + start_n, 0), (BN, D))
+    k = tile.load(K, (kv_row + start_n, kv_col), (BN, D))
     v_transposed = V.dtype == tile.float8e4m3  # fp8 WGMMA reads both operands K-major
     if v_transposed:  # Vᵀ, (Dh, rows)
-        v = tile.load(V, (0, kv_row + start_n), (D, BN))
+        v = tile.load(V, (kv_col, kv_row + start_n), (D, BN))
     else:
-        v = tile.load(V, (kv_row + start_n, 0), (BN, D))
+        v = tile.load(V, (kv_row + start_n, kv_col), (BN, D))
     s = tile.mma(q, k, tile.zeros((BM, BN), tile.float32), transpose_b=True)
     if MASK == DIAGONAL:  # key j counts for query i when j <= i (so j < seq_len too)
         rows = start_m + tile.arange(BM)
@@ -70,60 +74,87 @@ def attend(q, K, V, kv_row, start_m, start_n, seq_len, qk_scale, m_i, l_i, acc,
 
 
 @tile.jit
-def attention_block(Q, K, V, O, L, q_row, kv_row, start_m, seq_len, qk_scale,
+def attention_block(Q, K, V, O, L, q_row, q_col, kv_row, kv_col, l_row, start_m, seq_len,
+                    qk_scale,
                     BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
                     CAUSAL: tile.constexpr, EVEN_SEQ: tile.constexpr,
                     STORE_LSE: tile.constexpr):
-    """Queries start_m .. start_m + BM of the head whose rows start at q_row, its
-    keys and values at kv_row."""
+    """Queries start_m .. start_m + BM of the head whose rows start at q_row (at
+    column q_col; in L at l_row), its keys and values at kv_row (column kv_col)."""
     if EVEN_SEQ:  # the caller's promise, checked by the interpreter and under TILE_DEBUG=1
         tile.device_assert(seq_len % BM == 0, "EVEN_SEQ: seq_len must be a multiple of BM")
         tile.device_assert(seq_len % BN == 0, "EVEN_SEQ: seq_len must be a multiple of BN")
-    q = tile.load(Q, (q_row + start_m, 0), (BM, D))
+    q = tile.load(Q, (q_row + start_m, q_col), (BM, D))
     m_i = tile.neg_inf((BM,), tile.float32)   # running max of each query row
     l_i = tile.zeros((BM,), tile.float32)     # running sum of exp2(s - m_i)
     acc = tile.zeros((BM, D), tile.float32)   # running P · V, scaled by exp2(-m_i)
     # Key blocks left of the diagonal (causal), or all full blocks: no mask.
     full = seq_len if EVEN_SEQ else seq_len - seq_len % BN
     for start_n in range(0, start_m if CAUSAL else full, BN):
-        m_i, l_i, acc = attend(q, K, V, kv_row, start_m, start_n, seq_len, qk_scale, m_i, l_i,
-                               acc, BM, BN, D, NO_MASK)
+        m_i, l_i, acc = attend(q, K, V, kv_row, kv_col, start_m, start_n, seq_len, qk_scale,
+                               m_i, l_i, acc, BM, BN, D, NO_MASK)
     if CAUSAL:  # the diagonal blocks, masked; keys past them count for no query here
         assert BM % BN == 0, "causal attention needs BN to divide BM"
-        q = tile.load(Q, (q_row + start_m, 0), (BM, D))  # each loop stages its own Q
+        q = tile.load(Q, (q_row + start_m, q_col), (BM, D))  # each loop stages its own Q
         for start_n in range(start_m, start_m + BM if EVEN_SEQ
                              else tile.minimum(start_m + BM, seq_len), BN):
-            m_i, l_i, acc = attend(q, K, V, kv_row, start_m, start_n, seq_len, qk_scale, m_i,
-                                   l_i, acc, BM, BN, D, DIAGONAL)
+            m_i, l_i, acc = attend(q, K, V, kv_row, kv_col, start_m, start_n, seq_len, qk_scale,
+                                   m_i, l_i, acc, BM, BN, D, DIAGONAL)
     elif not EVEN_SEQ:  # the last, partial key block (none when seq_len % BN == 0)
-        q = tile.load(Q, (q_row + start_m, 0), (BM, D))
+        q = tile.load(Q, (q_row + start_m, q_col), (BM, D))
         for start_n in range(full, seq_len, BN):
-            m_i, l_i, acc = attend(q, K, V, kv_row, start_m, start_n, seq_len, qk_scale, m_i,
-                                   l_i, acc, BM, BN, D, KEY_TAIL)
+            m_i, l_i, acc = attend(q, K, V, kv_row, kv_col, start_m, start_n, seq_len, qk_scale,
+                                   m_i, l_i, acc, BM, BN, D, KEY_TAIL)
     out = (acc * (1.0 / l_i)[:, None]).to(O.dtype)  # one division a row, not one an element
     if EVEN_SEQ:
-        tile.store(O, (q_row + start_m, 0), out)
+        tile.store(O, (q_row + start_m, q_col), out)
     elif start_m + BM <= seq_len:
-        tile.store(O, (q_row + start_m, 0), out)
-    else:  # rows past seq_len are the next head's: a masked store (a scatter)
+        tile.store(O, (q_row + start_m, q_col), out)
+    else:  # rows past seq_len are the next head's (batch's): a masked store (a scatter)
         rows = start_m + tile.arange(BM)
-        tile.store(O, (q_row + start_m, 0), out, mask=(rows < seq_len)[:, None])
+        tile.store(O, (q_row + start_m, q_col), out, mask=(rows < seq_len)[:, None])
     if STORE_LSE:
-        tile.store(L, q_row + start_m, (m_i + tile.log2(l_i)) * LN_2, bound=q_row + seq_len)
+        tile.store(L, l_row + start_m, (m_i + tile.log2(l_i)) * LN_2, bound=l_row + seq_len)
+
+
+@tile.jit
+def head_start(X, head, seq_len, D: tile.constexpr, TOKEN_MAJOR: tile.constexpr):
+    """(row, column) of X where head `head` (of all batches' heads) starts: rows
+    head · seq_len, or TOKEN_MAJOR, batch head // H's rows at head % H's columns (H
+    the heads of a batch: X's columns // D)."""
+    if TOKEN_MAJOR:
+        heads = X.shape[1] // D
+        row = head // heads * seq_len
+        col = head % heads * D
+    else:
+        row = head * seq_len
+        col = 0
+    return row, col
+
+
+@tile.jit
+def block_of_head(Q, K, V, O, L, head, group, start_m, seq_len, sm_scale,
+                  BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
+                  CAUSAL: tile.constexpr, EVEN_SEQ: tile.constexpr,
+                  STORE_LSE: tile.constexpr, TOKEN_MAJOR: tile.constexpr):
+    """attention_block of query head `head` (kv head head // group)."""
+    q_row, q_col = head_start(Q, head, seq_len, D, TOKEN_MAJOR)
+    kv_row, kv_col = head_start(K, head // group, seq_len, D, TOKEN_MAJOR)
+    attention_block(Q, K, V, O, L, q_row, q_col, kv_row, kv_col, head * seq_len, start_m,
+                    seq_len, sm_scale * LOG2_E, BM, BN, D, CAUSAL, EVEN_SEQ, STORE_LSE)
 
 
 @tile.jit
 def attention_fwd(Q, K, V, O, L, seq_len, group, sm_scale,
                   BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
                   CAUSAL: tile.constexpr, EVEN_SEQ: tile.constexpr = False,
-                  STORE_LSE: tile.constexpr = False):
+                  STORE_LSE: tile.constexpr = False, TOKEN_MAJOR: tile.constexpr = False):
     """One program per (query block, head): grid (cdiv(seq_len, BM), heads). Causal:
     the longest programs (the last query blocks, which see the most keys) run
     first; short ones fill the tail."""
     block = tile.num_programs(0) - 1 - tile.program_id(0) if CAUSAL else tile.program_id(0)
-    head = tile.program_id(1)
-    attention_block(Q, K, V, O, L, head * seq_len, head // group * seq_len, block * BM, seq_len,
-                    sm_scale * LOG2_E, BM, BN, D, CAUSAL, EVEN_SEQ, STORE_LSE)
+    block_of_head(Q, K, V, O, L, tile.program_id(1), group, block * BM, seq_len, sm_scale,
+                  BM, BN, D, CAUSAL, EVEN_SEQ, STORE_LSE, TOKEN_MAJOR)
 
 
 @tile.jit
@@ -149,7 +180,8 @@ def causal_tile(t, blocks, heads, programs):
 def attention_fwd_persistent(Q, K, V, O, L, seq_len, heads, group, sm_scale,
                              BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
                              CAUSAL: tile.constexpr, EVEN_SEQ: tile.constexpr = False,
-                             STORE_LSE: tile.constexpr = False):
+                             STORE_LSE: tile.constexpr = False,
+                             TOKEN_MAJOR: tile.constexpr = False):
     """Persistent: one program per SM walks the (head, query block) tiles t,
     t + programs, ... (causal: in pairs of even work, causal_tile); with
     warp_specialize=True the producer loads the next tile's Q, K and V while the
@@ -160,24 +192,25 @@ def attention_fwd_persistent(Q, K, V, O, L, seq_len, heads, group, sm_scale,
         head, block = t // blocks, t % blocks
         if CAUSAL:
             head, block = causal_tile(t, blocks, heads, programs)
-        attention_block(Q, K, V, O, L, head * seq_len, head // group * seq_len, block * BM,
-                        seq_len, sm_scale * LOG2_E, BM, BN, D, CAUSAL, EVEN_SEQ, STORE_LSE)
+        block_of_head(Q, K, V, O, L, head, group, block * BM, seq_len, sm_scale, BM, BN, D,
+                      CAUSAL, EVEN_SEQ, STORE_LSE, TOKEN_MAJOR)
 
 
 @tile.jit
 def attention_forward(Q, K, V, O, L, seq_len, heads, group, sm_scale,
                       BM: tile.constexpr, BN: tile.constexpr, D: tile.constexpr,
                       CAUSAL: tile.constexpr, PERSISTENT: tile.constexpr,
-                      EVEN_SEQ: tile.constexpr = False, STORE_LSE: tile.constexpr = False):
+                      EVEN_SEQ: tile.constexpr = False, STORE_LSE: tile.constexpr = False,
+                      TOKEN_MAJOR: tile.constexpr = False):
     """attention_fwd (grid (cdiv(seq_len, BM), heads)) or, PERSISTENT,
     attention_fwd_persistent (grid (programs,)): one kernel, so that one
     autotuner chooses among both kernels' configurations."""
     if PERSISTENT:
         attention_fwd_persistent(Q, K, V, O, L, seq_len, heads, group, sm_scale, BM, BN, D,
-                                 CAUSAL, EVEN_SEQ, STORE_LSE)
+                                 CAUSAL, EVEN_SEQ, STORE_LSE, TOKEN_MAJOR)
     else:
         attention_fwd(Q, K, V, O, L, seq_len, group, sm_scale, BM, BN, D, CAUSAL, EVEN_SEQ,
-                      STORE_LSE)
+                      STORE_LSE, TOKEN_MAJOR)
 
 
 @tile.jit
@@ -203,6 +236,7 @@ def attention_fwd_varlen(Q, K, V, O, L, cu_seqlens, total, group, sm_scale,
     block = blocks - 1 - tile.program_id(0) if CAUSAL else tile.program_id(0)
     head = tile.program_id(1)
     if tile.program_id(0) < blocks:
-        attention_block(Q, K, V, O, L, head * total + start, head // group * total + start,
+        row = head * total + start
+        attention_block(Q, K, V, O, L, row, 0, head // group * total + start, 0, row,
                         block * BM, seq_len, sm_scale * LOG2_E, BM, BN, D, CAUSAL, False,
                         STORE_LSE)

@@ -193,6 +193,46 @@ def _rows(x):
     return x.reshape(-1, x.shape[-1])
 
 
+def token_major(width: int, *arrays):
+    """The arrays ((B, H, N, D) each, the first q) as the kernels' TOKEN_MAJOR rows,
+    (B·N, H·D) views, where q is laid out so ((B, N, H, D) memory of any row stride: a
+    transposed (B, N, H, D) tensor, a fused QKV projection's slice) and D is the tile
+    width, unless all of them flatten into head-major rows in place; the others are
+    copied into that layout where they are not in it. None otherwise: head-major rows
+    then, copied where they do not flatten (_rows)."""
+    q = arrays[0]
+    if not _is_torch(q) or q.shape[-1] != width or _token_major_rows(q) is None:
+        return None
+    if all(_flattens(x) for x in arrays):
+        return None
+    rows = [_token_major_rows(x) for x in arrays]
+    return [r if r is not None
+            else _token_major_rows(x.transpose(1, 2).contiguous().transpose(1, 2))
+            for x, r in zip(arrays, rows)]
+
+
+def _token_major_rows(x):
+    """x[b, h, n] as row b·N + n, columns h·D.., of a (B·N, H·D) view; None where x's
+    strides do not allow it."""
+    B, H, N, D = x.shape
+    sB, sH, sN, _ = x.stride()
+    row_stride = sN if N > 1 else sB if B > 1 else H * D  # a dim of one has any stride
+    if (H > 1 and sH != D) or (B > 1 and sB != N * row_stride) or row_stride < H * D:
+        return None
+    return x.as_strided((B * N, H * D), (row_stride, 1))
+
+
+def _flattens(x) -> bool:
+    """Whether x's (B, H, N) flatten into rows of one stride without a copy."""
+    dims = [(n, s) for n, s in zip(x.shape[:-1], x.stride()[:-1]) if n != 1]
+    return all(outer == inner * n for (_, outer), (n, inner) in zip(dims, dims[1:]))
+
+
+def empty_token_major(like, B: int, H: int, N: int, D: int):
+    """A new (B, H, N, D) tensor of like's dtype in (B, N, H, D) memory."""
+    return like.new_empty((B, N, H, D)).transpose(1, 2)
+
+
 def _empty(like, shape, dtype=None):
     if _is_torch(like):
         import torch
@@ -211,11 +251,13 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None,
     run it in tiles of the next power of two, at least 64: d96 costs as d128, d16
     as d64), any N, any strides with the last one 1: (B, H, N) that flatten into
     rows of one stride (contiguous tensors, slices of heads or rows) are read in
-    place, other layouts (a (B, N, H, D) tensor transposed, say) are first copied
-    contiguous. causal: query i sees keys j <= i. scale: of the scores, 1/sqrt(D)
-    by default.
+    place, and so are torch tensors in (B, N, H, D) memory where D is 64, 128 or
+    256 (a transposed (B, N, H, D) tensor, a fused QKV projection's slices: see
+    token_major); other layouts are first copied. causal: query i sees keys j <= i.
+    scale: of the scores, 1/sqrt(D) by default.
 
-    Returns the (B, H, N, D) output, contiguous, in q's dtype; with return_lse,
+    Returns the (B, H, N, D) output in q's dtype, contiguous, or in (B, N, H, D)
+    memory where q was read so; with return_lse,
     (output, lse): lse the float32 (B, H, N) natural log-sum-exp of each query
     row's scaled scores, as a backward pass needs it.
 
@@ -239,19 +281,26 @@ def attention(q, k, v, causal: bool = False, scale: float | None = None,
 
 def forward(q, k, v, causal: bool, sm_scale: float, store_lse: bool, launch):
     """(out, lse) of checked inputs (lse stands in as out's rows without store_lse:
-    the kernel never touches it then); launch(kernel, grid) launches."""
+    the kernel never touches it then); launch(kernel, grid) launches. out is
+    contiguous, or in (B, N, H, D) memory where q is (token_major)."""
     B, H, N, Dh = q.shape
     H_kv = k.shape[1]
-    out = _empty(q, (B, H, N, Dh))
-    lse = _empty(q, (B, H, N), _float32(q)) if store_lse else out.reshape(-1)
+    width = next(w for w in TILE_WIDTHS if w >= Dh)
+    token_rows = token_major(width, q, k, v) if B * H * N else None
+    if token_rows is None:
+        out = _empty(q, (B, H, N, Dh))
+        out_rows = out.reshape(-1, Dh)
+    else:  # read in place, written alike: the caller's transpose back is then a view
+        out = empty_token_major(q, B, H, N, Dh)
+        out_rows = _token_major_rows(out)
+    lse = _empty(q, (B, H, N), _float32(q)) if store_lse else out_rows.reshape(-1)
     if B * H * N == 0:
         return out, lse
-    width = next(w for w in TILE_WIDTHS if w >= Dh)
     heads = B * H
     launch(tuned[width > 128], forward_grid(q, N, heads))(
-        _rows(q), _rows(k), _rows(v), out.reshape(-1, Dh), lse.reshape(-1), N, heads,
+        *(token_rows or [_rows(x) for x in (q, k, v)]), out_rows, lse.reshape(-1), N, heads,
         H // H_kv, sm_scale, D=width, CAUSAL=causal, EVEN_SEQ=N % EVEN == 0,
-        STORE_LSE=bool(store_lse))
+        STORE_LSE=bool(store_lse), TOKEN_MAJOR=token_rows is not None)
     return out, lse
 
 
