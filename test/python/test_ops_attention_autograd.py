@@ -257,6 +257,29 @@ def test_gpu_gradients_match_sdpa(B, H, H_kv, N, D, causal, dtype):
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("B, H, H_kv, N, D, causal", [
+    (2, 8, 8, 1000, 64, True), (2, 8, 2, 1024, 128, False), (1, 4, 4, 777, 128, True)])
+def test_gpu_fused_qkv_projection_matches_sdpa(B, H, H_kv, N, D, causal):
+    """The TOKEN_MAJOR kernels (q, k, v read in place from one projection) on the GPU."""
+    qkv, split = fused_qkv(B, N, H, H_kv, D)
+    grad = torch.randn(B, N, H * D, generator=torch.Generator().manual_seed(1)).to(qkv.dtype)
+    qkv, grad = qkv.cuda(), grad.cuda()
+    results = []
+    for attend in (lambda q, k, v: tile.ops.attention(q, k, v, causal=causal),
+                   lambda q, k, v: F.scaled_dot_product_attention(
+                       q.float(), k.float(), v.float(), is_causal=causal,
+                       enable_gqa=H != H_kv).to(q.dtype)):
+        leaf = qkv.clone().requires_grad_()
+        out = attend(*split(leaf))
+        out.transpose(1, 2).reshape(B, N, H * D).backward(grad)
+        results.append((out.detach().float(), leaf.grad.float()))
+    (out, dqkv), (want_out, want_dqkv) = results
+    for name, got, want in (("out", out, want_out), ("dqkv", dqkv, want_dqkv)):
+        error = float((got - want).norm() / want.norm())
+        assert error < TOLERANCE[torch.bfloat16], f"{name}: relative error {error:.2e}"
+
+
+@pytest.mark.gpu
 def test_gpu_compiled_with_inductor_matches_eager():
     torch._dynamo.reset()
     q, k, v, do = make_inputs(2, 8, 2, 1000, 128, torch.bfloat16, device="cuda")
