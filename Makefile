@@ -3,7 +3,7 @@ PY ?= python3
 # lit from the same Python (pyenv shims may not list freshly installed scripts).
 LIT = $(PY) -c 'import lit.main; lit.main.main()'
 
-.PHONY: setup demo test lit pytest device-stage
+.PHONY: setup demo test lit pytest wheel device-stage
 setup:
 	$(PY) -m pip install -q -r requirements-build.txt
 	$(PY) -m pip install -q --no-build-isolation -e '.[test]'
@@ -14,6 +14,15 @@ demo: setup
 test: setup
 	$(LIT) -sv test
 	$(PY) -m pytest -q test/python
+
+# The binary wheel in dist/: one cp311-abi3 wheel for CPython 3.11 on, retagged by
+# auditwheel with the manylinux policy its binaries meet (it fails if they need a library
+# outside that policy); the MLIR libraries they link come from the MLIR wheels it requires.
+wheel: setup
+	rm -rf build/wheel
+	$(PY) -m pip wheel . --no-build-isolation --no-deps -w build/wheel
+	$(PY) -m auditwheel repair --patcher none --exclude libMLIR.so \
+	  --exclude libMLIRPythonCAPI.so --exclude libLLVM.so -w dist build/wheel/tile-*.whl
 
 # Copies the built C API library, the tile dialect's generated Python op
 # bindings installed beside it (_tile_ops_gen.py, target TilePythonOps) and the
