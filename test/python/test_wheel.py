@@ -97,15 +97,18 @@ def interpreter(version: str) -> tuple[str, bool]:
     """The Python of `version` and whether it is the one running the tests."""
     if "%d.%d" % sys.version_info[:2] == version:
         return sys.executable, True
-    found = shutil.which(f"python{version}")
-    if found is None:
-        pytest.skip(f"python{version} is not on PATH")
-    probe = subprocess.run([found, "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],
-                           env=OWN, capture_output=True, text=True, timeout=120)
-    if probe.returncode != 0 or probe.stdout.strip() != version:
-        why = (probe.stderr.strip().splitlines() or [probe.stdout.strip()])[0]
-        pytest.skip(f"python{version} on PATH does not run: {why}")
-    return found, False
+    # PATH's python3.X, else pyenv's install of it (its shim runs only where selected).
+    candidates = [shutil.which(f"python{version}")]
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    candidates += sorted(Path(root, "versions").glob(f"{version}.*/bin/python{version}"))
+    why = "not on PATH nor installed by pyenv"
+    for found in filter(None, candidates):
+        probe = subprocess.run([found, "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],
+                               env=OWN, capture_output=True, text=True, timeout=120)
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return str(found), False
+        why = f"{found} does not run: " + (probe.stderr.strip().splitlines() or [probe.stdout.strip()])[0]
+    pytest.skip(f"python{version}: {why}")
 
 
 @pytest.mark.parametrize("version", VERSIONS)
