@@ -449,7 +449,7 @@ LogicalResult verifyTilesFit(func::FuncOp func) {
   int64_t threads = 32 * std::max<int64_t>(1, numWarps(func));
   const int64_t kMaxRegisters =
       specialized ? 255 : std::min<int64_t>(255, 65536 / threads - 1);
-  WalkResult walk = func.walk([&](Operation *op) {
+  auto check = [&](Operation *op) {
     for (Value result : op->getResults()) {
       auto type = dyn_cast<RankedTensorType>(result.getType());
       if (!type || !type.getEncoding())
@@ -491,8 +491,12 @@ LogicalResult verifyTilesFit(func::FuncOp func) {
       }
     }
     return WalkResult::advance();
-  });
-  return failure(walk.wasInterrupted());
+  };
+  // The mmas first: an accumulator that does not fit is reported at its mma,
+  // not at the loop that carries it or the zeros it starts from.
+  if (func.walk([&](MmaOp op) { return check(op); }).wasInterrupted())
+    return failure();
+  return failure(func.walk(check).wasInterrupted());
 }
 
 struct TileAssignLayouts
