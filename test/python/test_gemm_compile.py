@@ -178,3 +178,20 @@ def test_rows_of_16_bytes_take_tma(row):
         assert kernel.ptx.count(TMA_STORE) == 4
     else:
         assert kernel.metadata["tma"] == [] and "cp.async.bulk.tensor" not in kernel.ptx
+
+
+@pytest.mark.parametrize("BM", [16, 32])
+def test_rows_below_wgmma_are_a_clear_error_at_the_mma(BM):
+    """WGMMA's M is 64 rows a warpgroup: a 16- or 32-row GEMM is an error at the
+    mma's line (it aborted the process once; then it named the K loop's line)."""
+    import inspect
+
+    import gemm as example
+    with pytest.raises(tile.CompilationError) as info:
+        gemm.compile("*bf16[2]:16", "*bf16[2]:16", "*f32[2]:16", BM=BM, BN=128, BK=64)
+    message = str(info.value)
+    assert f"needs a multiple of 64 rows (64 per warpgroup, num_warps=4) and of 8 columns, " \
+           f"got {BM}x128" in message
+    lines = inspect.getsource(example).splitlines()
+    mma_line = 1 + next(i for i, line in enumerate(lines) if "acc = tile.mma(a, b, acc)" in line)
+    assert f"gemm.py:{mma_line}:" in message
