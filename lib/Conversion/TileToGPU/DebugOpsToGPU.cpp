@@ -41,18 +41,32 @@ std::string escaped(StringRef text) {
   return out;
 }
 
-/// "pid (x, y, z) idx (i, j) <format> (operand n): <value>": scalars by the
-/// CTA's first thread, each tile element once, by the thread that owns it.
-struct PrintLowering : public StatefulPattern<PrintOp> {
-  using StatefulPattern::StatefulPattern;
+/// A debug op: lowered by `lowerForDebug` when the kernel is compiled with
+/// debug, else erased (it costs nothing in a kernel built without).
+template <typename OpTy>
+struct DebugOnlyPattern : public StatefulPattern<OpTy> {
+  using StatefulPattern<OpTy>::StatefulPattern;
 
-  LogicalResult
-  matchAndRewrite(PrintOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    if (!state.debug) {
+  virtual LogicalResult lowerForDebug(OpTy op, typename OpTy::Adaptor adaptor,
+                                      ConversionPatternRewriter &rewriter) const = 0;
+
+  LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const final {
+    if (!this->state.debug) {
       rewriter.eraseOp(op);
       return success();
     }
+    return lowerForDebug(op, adaptor, rewriter);
+  }
+};
+
+/// "pid (x, y, z) idx (i, j) <format> (operand n): <value>": scalars by the
+/// CTA's first thread, each tile element once, by the thread that owns it.
+struct PrintLowering : public DebugOnlyPattern<PrintOp> {
+  using DebugOnlyPattern::DebugOnlyPattern;
+
+  LogicalResult lowerForDebug(PrintOp op, OpAdaptor adaptor,
+                              ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     SmallVector<Value> pid;
     for (gpu::Dimension d : {gpu::Dimension::x, gpu::Dimension::y, gpu::Dimension::z})
@@ -114,16 +128,11 @@ struct PrintLowering : public StatefulPattern<PrintOp> {
 
 /// Every thread checks the elements it holds; one that finds a false one
 /// stops the kernel with the message and the assert's file:line.
-struct AssertLowering : public StatefulPattern<AssertOp> {
-  using StatefulPattern::StatefulPattern;
+struct AssertLowering : public DebugOnlyPattern<AssertOp> {
+  using DebugOnlyPattern::DebugOnlyPattern;
 
-  LogicalResult
-  matchAndRewrite(AssertOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    if (!state.debug) {
-      rewriter.eraseOp(op);
-      return success();
-    }
+  LogicalResult lowerForDebug(AssertOp op, OpAdaptor adaptor,
+                              ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value holds = adaptor.getCondition();
     if (auto regs = dyn_cast<VectorType>(holds.getType())) {
