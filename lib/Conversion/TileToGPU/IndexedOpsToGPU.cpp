@@ -64,35 +64,55 @@ int64_t widthOf(const LoweringState &state, Operation *op) {
   return std::max<int64_t>(1, state.accessWidths.lookup(op));
 }
 
+/// How a gather or scatter moves `tile` a run of registers at a time: the
+/// tile's layout, its registers' type, the elements of one access and that
+/// access's alignment (a run's bytes, which AxisInfo proved; 0, the natural
+/// one, for single elements).
+struct IndexedRuns {
+  ThreadLayout layout;
+  Type elt;
+  int64_t width;
+  unsigned alignment;
+};
+
+FailureOr<IndexedRuns> indexedRuns(const LoweringState &state, Operation *op,
+                                   RankedTensorType tile) {
+  FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
+  if (failed(layout))
+    return failure();
+  Type elt = registerType(tile.getElementType());
+  int64_t width = widthOf(state, op);
+  unsigned alignment = width > 1 ? width * elt.getIntOrFloatBitWidth() / 8 : 0;
+  return IndexedRuns{*layout, elt, width, alignment};
+}
+
 struct GatherLowering : public StatefulPattern<GatherOp> {
   using StatefulPattern::StatefulPattern;
   LogicalResult matchAndRewrite(GatherOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType tile = op.getResult().getType();
-    FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
-    if (failed(layout))
+    FailureOr<IndexedRuns> runs = indexedRuns(state, op, op.getResult().getType());
+    if (failed(runs))
       return rewriter.notifyMatchFailure(op, "needs a laid-out tile");
+    Type elt = runs->elt;
+    int64_t width = runs->width;
     Location loc = op.getLoc();
-    Type elt = registerType(tile.getElementType());
     Value other = adaptor.getOther();
     if (!other)
       other = arith::ConstantOp::create(rewriter, loc, rewriter.getZeroAttr(elt));
     else if (other.getType() != elt) // an fp8 scalar: registers hold its bits
       other = arith::BitcastOp::create(rewriter, loc, elt, other);
-    int64_t width = widthOf(state, op);
     Type run = runType(elt, width);
     if (width > 1)
       other = vector::BroadcastOp::create(rewriter, loc, run, other);
-    unsigned alignment = width > 1 ? width * elt.getIntOrFloatBitWidth() / 8 : 0;
     auto gatherRun = [&](int64_t reg) {
       Value addr = elementAddress(rewriter, loc, adaptor.getSrc(), adaptor.getOffsets(), reg, elt);
       auto load = [&](OpBuilder &b, Location l) -> Value {
-        return LLVM::LoadOp::create(b, l, run, addr, alignment);
+        return LLVM::LoadOp::create(b, l, run, addr, runs->alignment);
       };
       return loadWhere(rewriter, loc, maskBit(rewriter, loc, adaptor.getMask(), reg), load, other);
     };
-    rewriter.replaceOp(op, registersByRuns(rewriter, loc, elt, layout->numRegisters(), width,
-                                           gatherRun));
+    rewriter.replaceOp(op, registersByRuns(rewriter, loc, elt, runs->layout.numRegisters(),
+                                           width, gatherRun));
     return success();
   }
 };
@@ -101,21 +121,18 @@ struct ScatterLowering : public StatefulPattern<ScatterOp> {
   using StatefulPattern::StatefulPattern;
   LogicalResult matchAndRewrite(ScatterOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    RankedTensorType tile = op.getValue().getType();
-    FailureOr<ThreadLayout> layout = ThreadLayout::get(tile);
-    if (failed(layout))
+    FailureOr<IndexedRuns> runs = indexedRuns(state, op, op.getValue().getType());
+    if (failed(runs))
       return rewriter.notifyMatchFailure(op, "needs a laid-out tile");
     Location loc = op.getLoc();
-    Type elt = registerType(tile.getElementType());
-    Writers w = writers(rewriter, loc, *layout, threadId(rewriter, loc));
-    int64_t width = widthOf(state, op);
-    unsigned alignment = width > 1 ? width * elt.getIntOrFloatBitWidth() / 8 : 0;
-    for (int64_t reg = 0; reg < layout->numRegisters(); reg += width) {
-      Value addr = elementAddress(rewriter, loc, adaptor.getDst(), adaptor.getOffsets(), reg, elt);
-      Value value = extractRun(rewriter, loc, adaptor.getValue(), reg, width);
+    Writers w = writers(rewriter, loc, runs->layout, threadId(rewriter, loc));
+    for (int64_t reg = 0; reg < runs->layout.numRegisters(); reg += runs->width) {
+      Value addr =
+          elementAddress(rewriter, loc, adaptor.getDst(), adaptor.getOffsets(), reg, runs->elt);
+      Value value = extractRun(rewriter, loc, adaptor.getValue(), reg, runs->width);
       Value pred = andOf(rewriter, loc, maskBit(rewriter, loc, adaptor.getMask(), reg), w.acts[reg]);
       guarded(rewriter, loc, pred, [&](OpBuilder &b, Location l) {
-        LLVM::StoreOp::create(b, l, value, addr, alignment);
+        LLVM::StoreOp::create(b, l, value, addr, runs->alignment);
       });
     }
     rewriter.eraseOp(op);
