@@ -99,8 +99,27 @@ void forEachBox(OpBuilder &b, Location l, SharedType tile, Value base, ValueRang
   }
 }
 
-/// The 64-bit address of the CUtensorMap kernel parameter an async copy names
-/// (`tile.tma_desc`, set by tile-synthesize-tma).
+/// The CUtensorMap kernel parameter that async copy or store `op` of
+/// `shared` names (`tile.tma_desc`, set by tile-synthesize-tma), as the
+/// conversion remapped it; an error on `op` where it names none or the tile
+/// is not 2-D.
+FailureOr<Value> tensorMapParam(Operation *op, SharedType shared,
+                                ConversionPatternRewriter &rewriter) {
+  auto descIndex = op->getAttrOfType<IntegerAttr>("tile.tma_desc");
+  if (!descIndex) {
+    op->emitError() << op->getName().stripDialect()
+                    << " has no TMA descriptor: run tile-synthesize-tma first";
+    return failure();
+  }
+  if (shared.getShape().size() != 2) {
+    op->emitError() << op->getName().stripDialect() << " moves 2-D shared tiles only for now";
+    return failure();
+  }
+  auto func = op->getParentOfType<func::FuncOp>();
+  return rewriter.getRemappedValue(func.getArgument(descIndex.getInt()));
+}
+
+/// The 64-bit address of a CUtensorMap kernel parameter (tensorMapParam).
 Value tensorMapAddress(OpBuilder &b, Location l, Value desc) {
   return LLVM::PtrToIntOp::create(b, l, b.getI64Type(), desc);
 }
@@ -113,15 +132,12 @@ struct AsyncLoadLowering : public StatefulPattern<AsyncLoadOp> {
   using StatefulPattern::StatefulPattern;
   LogicalResult matchAndRewrite(AsyncLoadOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    auto descIndex = op->getAttrOfType<IntegerAttr>("tile.tma_desc");
-    if (!descIndex)
-      return rewriter.notifyMatchFailure(op, "run tile-synthesize-tma first");
     SharedType dst = op.getDst().getType();
-    if (dst.getShape().size() != 2)
-      return rewriter.notifyMatchFailure(op, "TMA copies of 2-D tiles only for now");
+    FailureOr<Value> desc = tensorMapParam(op, dst, rewriter);
+    if (failed(desc))
+      return failure();
     Location loc = op.getLoc();
     auto func = op->getParentOfType<func::FuncOp>();
-    Value desc = rewriter.getRemappedValue(func.getArgument(descIndex.getInt()));
     // A multicast: program r of the cluster's n copies boxes r, r + n, ...
     // into all n programs (as many boxes each; else each copies its own).
     int64_t programs = op.getMulticast() ? numCtas(func) : 1;
@@ -132,7 +148,7 @@ struct AsyncLoadLowering : public StatefulPattern<AsyncLoadOp> {
       Value bar = sharedAddress(b, l, adaptor.getBarrier());
       inlinePtx(b, l, Type(), {bar, constI32(b, l, dst.getSizeInBytes())},
                 "mbarrier.arrive.expect_tx.shared::cta.b64 _, [$0], $1;", "r,r");
-      Value map = tensorMapAddress(b, l, desc);
+      Value map = tensorMapAddress(b, l, *desc);
       Value rank = programs > 1 ? clusterRank(b, l) : Value();
       Value mask = arith::ConstantIntOp::create(b, l, b.getI16Type(), (1 << programs) - 1);
       int64_t index = 0;
@@ -518,17 +534,13 @@ struct AsyncStoreLowering : public OpConversionPattern<AsyncStoreOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(AsyncStoreOp op, OpAdaptor adaptor,
                                 ConversionPatternRewriter &rewriter) const override {
-    auto descIndex = op->getAttrOfType<IntegerAttr>("tile.tma_desc");
-    if (!descIndex)
-      return op.emitError("async_store has no TMA descriptor: run tile-synthesize-tma first");
     SharedType src = op.getSrc().getType();
-    if (src.getShape().size() != 2)
-      return op.emitError("TMA stores of 2-D tiles only for now");
+    FailureOr<Value> desc = tensorMapParam(op, src, rewriter);
+    if (failed(desc))
+      return failure();
     Location loc = op.getLoc();
-    auto func = op->getParentOfType<func::FuncOp>();
-    Value desc = rewriter.getRemappedValue(func.getArgument(descIndex.getInt()));
     onThreadZero(rewriter, loc, [&](OpBuilder &b, Location l) {
-      Value map = tensorMapAddress(b, l, desc);
+      Value map = tensorMapAddress(b, l, *desc);
       forEachBox(b, l, src, adaptor.getSrc(), adaptor.getOffsets(),
                  [&](Value box, Value col, Value row) {
                    inlinePtx(b, l, Type(), {map, col, row, box},
