@@ -44,6 +44,25 @@ def test_integer_division_and_remainder_round_as_the_gpu():
     assert out.tolist() == [[3, -3, -3, 3], [3, -4, -4, 3], [1, -1, 1, -1]]
 
 
+@pytest.mark.parametrize("bits", [32, 64])
+def test_ceiling_division_of_the_least_integer(bits):
+    """ceildivsi (tile.cdiv) rounds up, INT_MIN included, as the GPU's div and
+    remainder do (negating INT_MIN wrapped it: cdiv(-2**31, 3) was positive)."""
+    least = -2 ** (bits - 1)
+    a, b = [least, least, least, least, least + 1, 7, -7, 0], [3, 2, 4, -3, 3, 2, 2, 5]
+    want = [-(-x // y) for x, y in zip(a, b)]
+    dtype = np.int32 if bits == 32 else np.int64
+    out = np.zeros(len(a), dtype)
+    t = f"tensor<{len(a)}xi{bits}>"
+    body = f"""
+  %a = arith.constant {ints(a)} : {t}
+  %b = arith.constant {ints(b)} : {t}
+  %q = arith.ceildivsi %a, %b : {t}
+  tile.store %q, %out[%c0] : {t}, !tile.ptr<i{bits}>"""
+    run_ir(kernel(body, f"%out: !tile.ptr<i{bits}>"), [out])
+    assert out.tolist() == want
+
+
 def test_float_remainder_takes_the_dividends_sign():
     """arith.remf is C's fmod (LLVM's frem, as the GPU computes it), not Python's %."""
     out = np.zeros(4, np.float32)

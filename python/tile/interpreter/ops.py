@@ -263,6 +263,12 @@ def _divsi(a, b):
     return np.where((q < 0) & (q * b != a), q + 1, q)
 
 
+def _ceildivsi(a, b):
+    """ceil(a / b) from the floor and the remainder: -floor(-a / b) negates a,
+    which wraps at INT_MIN (cdiv(-2**31, 3) came out positive)."""
+    return np.floor_divide(a, b) + (np.remainder(a, b) != 0).astype(np.asarray(a).dtype)
+
+
 def _unsigned(fn):
     def apply(a, b):
         kind = np.dtype(f"u{a.dtype.itemsize}")
@@ -296,7 +302,7 @@ _ELEMENTWISE = {
     "arith.maxui": _unsigned(np.maximum), "arith.minui": _unsigned(np.minimum),
     "arith.addi": np.add, "arith.subi": np.subtract, "arith.muli": np.multiply,
     "arith.divsi": _divsi, "arith.floordivsi": np.floor_divide,
-    "arith.ceildivsi": lambda a, b: -np.floor_divide(-a, b),
+    "arith.ceildivsi": _ceildivsi,
     "arith.remsi": np.fmod, "arith.divui": _unsigned(np.floor_divide),
     "arith.remui": _unsigned(np.remainder), "arith.maxsi": np.maximum,
     "arith.minsi": np.minimum, "arith.andi": np.bitwise_and, "arith.ori": np.bitwise_or,
