@@ -21,8 +21,9 @@ Besides these functions, kernels use Python itself:
   they take the other side's dtype (a float constant with integers gives
   float32). Comparisons, `where` and the elementwise functions promote alike.
   `/` is true division (integers are divided as float32, as in Python and
-  Triton); on int32, `//` rounds down (as Python) and `%` takes the sign of
-  the dividend (as C and Triton); on floats too, `%` is C's `fmod`. Arithmetic
+  Triton); `//` takes integers only and rounds down (as Python; on floats,
+  `tile.floor(a / b)`), and `%` takes the sign of the dividend (as C and
+  Triton); on floats too, `%` is C's `fmod`. Arithmetic
   on constants alone (constexprs, literals, names bound only to them) is Python's,
   done while compiling, as Triton's constexpr arithmetic is: `-7 % 2` is 1 there.
   `x.to(tile.int1)` of an integer is `x != 0`.

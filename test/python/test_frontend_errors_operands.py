@@ -214,3 +214,15 @@ def fp8_converted(A, B, BM: tile.constexpr):
 
 def test_float8_converted_first_is_accepted():
     assert "arith.mulf" in fp8_converted.ir(FP8, FP8, BM=64)
+
+
+@tile.jit
+def float_floordiv(X, Y, BLOCK: tile.constexpr):
+    x = tile.load(X, 0, BLOCK)
+    tile.store(Y, 0, x // 2.0)  # <- float floordiv
+
+
+def test_floor_division_of_floats_says_what_to_write():
+    expect_error(float_floordiv, "# <- float floordiv",
+                 "operator '//' is not supported on tile[8] of float32 (it takes integers; "
+                 "tile.floor(a / b) on floats)", "*f32", "*f32", BLOCK=8)

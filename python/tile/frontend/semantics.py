@@ -365,7 +365,9 @@ class Semantics(Shapes):
         dtype, _ = self.op_dtypes(node, "compute", what, lhs)
         table = _FLOAT_OPS if dtype.is_float else _INT_OPS
         if type(op) not in table:
-            raise self.error(node, f"operator '{sym}' is not supported on {describe(lhs)}")
+            hint = " (it takes integers; tile.floor(a / b) on floats)" \
+                if isinstance(op, ast.FloorDiv) else ""
+            raise self.error(node, f"operator '{sym}' is not supported on {describe(lhs)}{hint}")
         # a * b + c may become one FMA, as under nvcc's and Triton's defaults.
         flags = {"fastmath": self.builder.attr("#arith.fastmath<contract>")} \
             if type(op) in _CONTRACTABLE and dtype.is_float else {}
