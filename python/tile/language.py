@@ -42,7 +42,8 @@ Besides these functions, kernels use Python itself:
   stride) and `A.dtype` its dtype.
 - `for i in range(start, stop, step)` becomes a loop (`scf.for`); names rebound
   in the body and read later are carried from one iteration to the next (a
-  negative step must be a constant, as in `range(n - 1, -1, -1)`). `if` and
+  negative step must be a constant, as in `range(n - 1, -1, -1)`; `i` itself is
+  defined inside the loop only). `if` and
   `while` on runtime booleans become `scf.if` / `scf.while`; `if` on constexprs
   is decided at compile time. `break`, `continue` and `return` work anywhere,
   also inside runtime `if`s and loops: a loop that may exit early becomes an
