@@ -72,9 +72,10 @@ def custom_op(name: str, fn=None, *, mutates_args=(), device_types=None, schema=
         raise ValueError(f"tile.library.custom_op {name}: mutates_args must be the names of "
                          f"the inputs the op writes, or 'unknown'; got {mutates_args!r}")
     check = mutates_args != "unknown"
+    signature = inspect.signature(fn)  # once: it costs ~100 us, a launch's worth
 
     def real(*args, **kwargs):
-        guarded = _read_only_inputs(fn, args, kwargs, mutable) if check else {}
+        guarded = _read_only_inputs(signature, args, kwargs, mutable) if check else {}
         previous = getattr(_state, "guard", None)
         _state.guard = (name, guarded)
         try:
@@ -133,9 +134,9 @@ def _is_fake(t: torch.Tensor) -> bool:
     return t.device.type == "meta" or is_fake(t)
 
 
-def _read_only_inputs(fn, args, kwargs, mutable: set) -> dict:
+def _read_only_inputs(signature, args, kwargs, mutable: set) -> dict:
     """{storage address: input name} of the tensor inputs the op may not write."""
-    bound = inspect.signature(fn).bind(*args, **kwargs)
+    bound = signature.bind(*args, **kwargs)
     guarded = {}
     for input_name, value in bound.arguments.items():
         values = value if isinstance(value, (list, tuple)) else [value]
