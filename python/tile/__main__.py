@@ -66,6 +66,8 @@ def parse_signature(kernel, items: list[str]) -> tuple[dict, dict]:
         name, sep, text = item.partition("=")
         if not sep:
             raise UsageError(f"'{item}': give each argument as NAME=VALUE")
+        if name in arguments or name in options:
+            raise UsageError(f"'{name}' is given twice")
         if name in LAUNCH_OPTIONS and name != "stream":
             options[name] = _constexpr_value(text)
         elif name in kernel.constexpr_params:
@@ -141,7 +143,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--target", default="sm_90a", help="the GPU architecture (default sm_90a)")
     k = sub.add_parser("cache", help="list or clear the disk cache")
     k.add_argument("action", choices=("list", "clear"))
-    k.add_argument("--dir", help="the cache folder (default: TILE_CACHE_DIR or ~/.cache/tile)")
+    k.add_argument("--dir", help="the cache folder (default: TILE_CACHE_DIR, else "
+                   "$XDG_CACHE_HOME/tile, else ~/.cache/tile)")
     return p
 
 

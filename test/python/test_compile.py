@@ -140,3 +140,8 @@ def test_tile_ptxas_that_is_no_program_is_named(tmp_path, monkeypatch):
     assert find_ptxas() == str(data)
     with pytest.raises(CompilationError, match=f"could not run TILE_PTXAS={data}: "):
         run_ptxas(".version 8.0\n", "sm_90a", 3)
+    # A ptxas that fails without a word: its path and exit status, not an empty reason.
+    monkeypatch.setenv("TILE_PTXAS", "/bin/false")
+    with pytest.raises(CompilationError, match="ptxas \\(/bin/false\\) rejected the generated "
+                                               "PTX:\nno message, exit status 1"):
+        run_ptxas(".version 8.0\n", "sm_90a", 3)

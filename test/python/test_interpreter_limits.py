@@ -76,9 +76,10 @@ def test_the_loop_limit_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("TILE_INTERPRET_LOOP_LIMIT", "0")  # no limit
     count_up[(1,)].interpret(x, 3000, 1)
     assert (x == 3000).all()
-    monkeypatch.setenv("TILE_INTERPRET_LOOP_LIMIT", "many")
-    with pytest.raises(ValueError, match="TILE_INTERPRET_LOOP_LIMIT='many'"):
-        count_up[(1,)].interpret(x, 3, 1)
+    for text in ("many", "-5"):  # the variable is named, not the argument
+        monkeypatch.setenv("TILE_INTERPRET_LOOP_LIMIT", text)
+        with pytest.raises(ValueError, match=f"TILE_INTERPRET_LOOP_LIMIT='{text}'"):
+            count_up[(1,)].interpret(x, 3, 1)
 
 
 def test_a_for_loop_past_the_limit_is_an_error_before_it_runs():

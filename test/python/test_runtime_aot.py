@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import tile
@@ -150,6 +151,10 @@ def test_loader_checks_arguments(artifact, monkeypatch):
         kernel[(1,)](x, y, out, 1000.0)
     with pytest.raises(TypeError, match="add takes 4 arguments"):
         kernel[(1,)](x, y, out)
+    host = np.zeros(1024, np.float32)  # no interpreter to point to: no IR in the artifact
+    with pytest.raises(ValueError, match=r"argument 'x' is a host array.*\(a kernel loaded from "
+                                         r"its AOT artifact runs on the GPU only\)$"):
+        kernel[(1,)](host, y, out, 1000)
 
 
 def test_corrupt_artifact_is_refused(artifact):

@@ -188,7 +188,8 @@ def run_ptxas(ptx: str, arch: str, opt_level: int) -> tuple[bytes, dict]:
             where = "TILE_PTXAS=" if os.environ.get("TILE_PTXAS") else "ptxas at "
             raise CompilationError(f"could not run {where}{ptxas}: {e.strerror or e}") from None
         if proc.returncode != 0:
-            raise CompilationError(f"ptxas rejected the generated PTX:\n{proc.stderr}")
+            said = proc.stderr.strip() or f"no message, exit status {proc.returncode}"
+            raise CompilationError(f"ptxas ({ptxas}) rejected the generated PTX:\n{said}")
         log = proc.stderr + proc.stdout
         return out.read_bytes(), parse_ptxas_log(log)
 

@@ -315,6 +315,8 @@ def loop_limit(requested: int | None) -> int:
         text = os.environ.get(LOOP_LIMIT_VARIABLE, "").strip()
         try:
             requested = int(text) if text else DEFAULT_LOOP_LIMIT
+            if requested < 0:
+                raise ValueError
         except ValueError:
             raise ValueError(f"{LOOP_LIMIT_VARIABLE}={text!r}: expected a whole number of "
                              "iterations (0 for no limit)") from None

@@ -44,7 +44,7 @@ _DLPACK_DTYPES = {(0, 8): tl.int8, (0, 16): tl.int16, (0, 32): tl.int32, (0, 64)
                   (10, 8): tl.float8e4m3, (12, 8): tl.float8e5m2}
 _DL_CPU, _DL_CUDA, _DL_CUDA_HOST, _DL_CUDA_MANAGED = 1, 2, 3, 13
 # The way out for a host array passed to a GPU launch.
-_INTERPRET_HINT = (", or run on the CPU interpreter: kernel[grid].interpret(...) or "
+INTERPRET_HINT = (", or run on the CPU interpreter: kernel[grid].interpret(...) or "
                    "TILE_INTERPRET=1")
 
 
@@ -182,7 +182,7 @@ def _read_unsupported(value, name, key, raw, stream=None):
     if hasattr(value, "__array_interface__") or hasattr(value, "__array__"):
         raise ValueError(f"argument '{name}' is a host array; tile kernels take device arrays "
                          "(a CUDA torch tensor, a CuPy array or any CUDA DLPack array)"
-                         + _INTERPRET_HINT)
+                         + INTERPRET_HINT)
     raise TypeError(f"argument '{name}': unsupported type {type(value).__name__}; expected a "
                     "device array, int or float")
 
@@ -241,7 +241,7 @@ def collect(names, values, key: list, raw: list, stream: int | None = None):
             dtype = _torch_dtype_table.get(value.dtype)
             if array_device < 0:
                 raise ValueError(f"argument '{name}' is on {value.device}, not on a CUDA "
-                                 "device" + _INTERPRET_HINT)
+                                 "device" + INTERPRET_HINT)
             if dtype is None:
                 raise TypeError(f"argument '{name}': unsupported tensor dtype {value.dtype}")
             pointer, shape, strides = value.data_ptr(), value.shape, value.stride()
@@ -418,7 +418,7 @@ def from_dlpack(value, name: str, stream: int | None = None) -> DeviceArray:
     device_type, device_id = value.__dlpack_device__()
     if device_type not in (_DL_CUDA, _DL_CUDA_MANAGED):
         raise ValueError(f"argument '{name}' is a host array (DLPack device type "
-                         f"{int(device_type)}); tile kernels take CUDA arrays" + _INTERPRET_HINT)
+                         f"{int(device_type)}); tile kernels take CUDA arrays" + INTERPRET_HINT)
     # The producer makes the data ready on `stream`; DLPack spells the legacy default 1.
     capsule = value.__dlpack__(stream=1 if not stream else stream)
     _, device_id, pointer, dtype, shape, strides = read_dlpack_capsule(capsule, name)

@@ -22,7 +22,7 @@ from .. import language as tl
 from ..signature import ArgSpec, satisfies
 from . import driver
 from .abi import spec_of_part
-from .arguments import collect
+from .arguments import INTERPRET_HINT, collect
 from .launcher import Launcher, ParamPacker, check_clusters, grid3, resolve_stream
 from .metadata import Fields, MetadataError, arch_capability, check_launch_metadata
 
@@ -177,7 +177,10 @@ class AOTKernel:
         try:
             device, hint = collect(self.arg_names, args, key, raw, stream)
         except (TypeError, ValueError) as e:
-            raise type(e)(f"{self.name}: {e}") from None
+            # No tile IR travels with the artifact, so no interpreter to point to.
+            message = str(e).replace(INTERPRET_HINT, " (a kernel loaded from its AOT artifact "
+                                                     "runs on the GPU only)")
+            raise type(e)(f"{self.name}: {message}") from None
         key = tuple(key)
         if key not in self._accepted:
             self.check(key)
