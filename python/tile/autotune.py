@@ -355,6 +355,9 @@ class Autotuner:
                   "pruned": sorted(set(range(len(self.configs))) - candidates)}
         self.tuning[key] = record
         if not timings:
+            if len(skipped) > 1 and len(set(skipped.values())) == 1 and \
+                    isinstance(first_error, (TypeError, ValueError)):
+                raise first_error  # the arguments' fault, not any configuration's
             reasons = "\n".join(f"  {self.configs[i]}: {why}" for i, why in sorted(skipped.items()))
             raise RuntimeError(f"{self.__name__}: no configuration could be launched for key "
                                f"{key}; each failed:\n{reasons}") from first_error

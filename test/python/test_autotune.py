@@ -263,6 +263,15 @@ def test_no_configuration_launches(recorder):
         kernel[grid](*arrays(), N)
 
 
+def test_arguments_every_configuration_refuses_raise_their_own_error(recorder):
+    """Host arrays are the arguments' fault, not a configuration's: the error as a
+    plain kernel gives it, not wrapped once per configuration."""
+    kernel = tuned(FakeTimer(recorder, MS), configs=CONFIGS)
+    host = [np.zeros(N, np.float32) for _ in range(3)]
+    with pytest.raises(ValueError, match="argument 'x' is a host array"):
+        kernel[grid](*host, N)
+
+
 def test_tile_autotune_0_uses_the_default_untimed(recorder, monkeypatch):
     monkeypatch.setenv("TILE_AUTOTUNE", "0")
     timer = FakeTimer(recorder, MS)
