@@ -113,6 +113,8 @@ def cache_command(args) -> None:
     directory = Path(args.dir) if args.dir else cache_dir()
     if directory is None:
         raise UsageError("the disk cache is off (TILE_CACHE=0 or TILE_DUMP_DIR is set)")
+    if directory.exists() and not directory.is_dir():
+        raise UsageError(f"'{directory}' is not a folder")
     entries = sorted(directory.glob("??/*.json")) if directory.is_dir() else []
     if args.action == "list":
         total = 0

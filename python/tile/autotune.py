@@ -220,7 +220,7 @@ class Autotuner:
         self.default = default or self.configs[0]
         if isinstance(key, (str, bytes)) or callable(key):
             key = [key]
-        self._key_entries = [self._key_entry(k) for k in key]
+        self._key_entries = [(k, self._key_entry(k)) for k in key]
         self._positions = {name: i for i, name in enumerate(fn.params)}
         if prune is not None and not callable(prune):
             raise TypeError(f"{self.__name__}: prune= is a function (args, configs) -> the "
@@ -272,11 +272,13 @@ class Autotuner:
             raise TypeError(f"{self.__name__}: {clash} are chosen by @tile.autotune; do not "
                             "pass them")
         named = self._arguments(args, kwargs)
-        try:
-            values = [entry(named) for entry in self._key_entries]
-        except (KeyError, TypeError, IndexError) as e:
-            raise TypeError(f"{self.__name__}: cannot read the autotune key from the "
-                            f"arguments ({type(e).__name__}: {e})") from None
+        values = []
+        for given, entry in self._key_entries:
+            try:
+                values.append(entry(named))
+            except (KeyError, TypeError, IndexError) as e:
+                raise TypeError(f"{self.__name__}: cannot read the autotune key entry "
+                                f"{given!r} from the arguments ({type(e).__name__}: {e})") from None
         dtypes = [sd[1] for name in self.fn.params if name in named
                   for sd in [_shape_dtype(named[name])] if sd]
         # Constexprs the call passes specialize the kernel: each value is tuned apart.

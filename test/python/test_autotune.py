@@ -312,8 +312,12 @@ def test_call_errors(recorder):
         kernel[grid](*arrays(), N, BLOCK=128)
     with pytest.raises(TypeError, match=r"\['num_warps'\] are chosen"):
         kernel[grid](*arrays(), N, num_warps=8)
-    with pytest.raises(TypeError, match="cannot read the autotune key"):
+    with pytest.raises(TypeError, match="cannot read the autotune key entry 'n'"):
         kernel[grid](*arrays())  # n missing
+    deeper = tile.autotune(CONFIGS, key=["x.shape[3]"])(kernel.fn)
+    with pytest.raises(TypeError, match=r"autotune key entry 'x.shape\[3\]' from the "
+                                        r"arguments \(IndexError"):
+        deeper[grid](*arrays(), N)  # x is 1-D
 
 
 def test_shape_and_function_keys(recorder):

@@ -63,6 +63,7 @@ def test_cache_list_and_clear(tmp_path, monkeypatch, capsys):
     (["compile", ADD, *SIGNATURE[:-1], "BLOCK=[1"], "'[1' is not a Python literal"),
     (["dump", ADD, "x=*f32:16"], "add needs a value for y, out, n, BLOCK"),
     (["compile", ADD, *SIGNATURE, "x=*f16"], "'x' is given twice"),
+    (["cache", "--dir", ADD.rsplit(":", 1)[0], "list"], "vector_add.py' is not a folder"),
 ])
 def test_usage_errors_are_one_line(argv, message, capsys):
     assert main(argv) == 2
