@@ -252,7 +252,7 @@ def attention_backward_cases() -> list[dict]:
             tags={"attention", "examples"},
             also=[(attention_backward.attention_bwd_dq,
                    (A,) * 4 + (L,) * 2 + (A, "i32", "i32", "f32"), dict(D=D, CAUSAL=causal, **dq)),
-                  (attention_backward.row_dot, (A, A, L),
+                  (attention_backward.row_dot, (A, A, L, "i32"),
                    dict(BM=attention_backward.ROW_DOT_ROWS, D=D))]))
     return cases
 

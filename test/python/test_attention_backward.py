@@ -122,7 +122,7 @@ def test_delta_is_the_row_dot():
     rng = np.random.default_rng(3)
     o, do = (rng.standard_normal((70, 32)).astype(ml_dtypes.bfloat16) for _ in range(2))
     delta = np.full(70, np.nan, np.float32)
-    ab.row_dot[(tile.cdiv(70, 16),)].interpret(o, do, delta, BM=16, D=32)
+    ab.row_dot[(tile.cdiv(70, 16), 1)].interpret(o, do, delta, 70, BM=16, D=32)  # one head
     want = (o.astype(np.float64) * do.astype(np.float64)).sum(1)
     np.testing.assert_allclose(delta, want, rtol=1e-5, atol=1e-5)
 

@@ -66,19 +66,10 @@ def default_blocks(D: int, tma: bool = True) -> tuple[dict, dict]:
 
 
 @tile.jit
-def row_dot(O, dO, Delta, BM: tile.constexpr, D: tile.constexpr):
-    """Delta[r] = Σ_d O[r, d]·dO[r, d] in float32, BM rows a program."""
-    start = tile.program_id(0) * BM
-    o = tile.load(O, (start, 0), (BM, D)).to(tile.float32)
-    do = tile.load(dO, (start, 0), (BM, D)).to(tile.float32)
-    tile.store(Delta, start, tile.sum(o * do, 1), bound=O.shape[0])
-
-
-@tile.jit
-def row_dot_of_head(O, dO, Delta, seq_len, BM: tile.constexpr, D: tile.constexpr,
-                    TOKEN_MAJOR: tile.constexpr):
-    """row_dot of BM rows of one head a program (grid (cdiv(N, BM), B·H)): O and dO
-    laid out as head_start says, Delta (B·H·N,)."""
+def row_dot(O, dO, Delta, seq_len, BM: tile.constexpr, D: tile.constexpr,
+            TOKEN_MAJOR: tile.constexpr = False):
+    """Delta[r] = Σ_d O[r, d]·dO[r, d] in float32, BM rows of one head a program
+    (grid (cdiv(N, BM), B·H)): O and dO laid out as head_start says, Delta (B·H·N,)."""
     start = tile.program_id(0) * BM
     row, col = head_start(O, tile.program_id(1), seq_len, D, TOKEN_MAJOR)
     o = tile.load(O, (row + start, col), (BM, D)).to(tile.float32)
@@ -302,12 +293,8 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, grad_lse=None, out
     if launch is None:
         def launch(kernel, grid):
             return kernel[grid].interpret if interpret else kernel[grid]
-    if token_rows is not None:
-        launch(row_dot_of_head, (tile.cdiv(N, ROW_DOT_ROWS), B * H))(
-            flat_o, flat_do, delta, N, BM=ROW_DOT_ROWS, D=width, **token)
-    else:
-        launch(row_dot, (tile.cdiv(rows, ROW_DOT_ROWS),))(flat_o, flat_do, delta,
-                                                          BM=ROW_DOT_ROWS, D=width)
+    launch(row_dot, (tile.cdiv(N, ROW_DOT_ROWS), B * H))(
+        flat_o, flat_do, delta, N, BM=ROW_DOT_ROWS, D=width, **token)
     if grad_lse is not None:
         if tuple(grad_lse.shape) != (B, H, N):
             raise ValueError(f"attention_backward: grad_lse must be (B, H, N) = {(B, H, N)}, "
