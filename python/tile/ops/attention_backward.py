@@ -256,7 +256,8 @@ def attention_backward(q, k, v, o, lse, do, causal, scale, *, grad_lse=None, out
     numpy arrays and CPU tensors). launch(kernel, grid): launches a kernel instead
     (tile.ops.attention's custom op passes tile.library.launch's)."""
     # sdpa's autograd imports this module
-    from .sdpa import _token_major_rows, check_causal_and_scale, empty_token_major, token_major
+    from .sdpa import (_strides, _token_major_rows, check_causal_and_scale, empty_token_major,
+                       token_major)
     check_causal_and_scale("attention_backward", causal, scale)
     B, H, H_kv, N, D = _check(q, k, v, o, lse, do)
     if interpret is None:
@@ -342,12 +343,6 @@ def _rows(t, D):
     """t as contiguous rows: (B·H·N, D), or (B·H·N,) with D None."""
     t = t.contiguous() if hasattr(t, "contiguous") else _numpy().ascontiguousarray(t)
     return t.reshape(-1) if D is None else t.reshape(-1, D)
-
-
-def _strides(t) -> tuple:
-    """Strides in elements (numpy's are in bytes)."""
-    return tuple(t.stride()) if hasattr(t, "stride") and callable(t.stride) \
-        else tuple(s // t.itemsize for s in t.strides)
 
 
 def _contiguous(t) -> bool:
